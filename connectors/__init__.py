@@ -1,0 +1,1 @@
+"""Destinations syncer writes to: one self-contained package per destination."""

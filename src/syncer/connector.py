@@ -1,0 +1,205 @@
+"""The connector base: what every destination implements, and what the runner owns.
+
+A connector declares its limits (`batch_size`, `rate_limit`, `max_concurrency`) and its settings
+schema, and implements three hooks: `check()`, `write(batch)`, `close()`. The runner calls only the
+`@final` methods (`send`, `call`), which own rate limiting, retries and splitting of batches that a
+destination rejects as a whole, so every connector gets the same guarantees.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar, final
+
+from pydantic import BaseModel, ConfigDict
+
+from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.ratelimit import RateLimit, RateLimiter
+from syncer.retry import RetryPolicy
+
+Mode = Literal["upsert", "update", "insert", "mirror"]
+Op = Literal["upsert", "delete"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One change to apply: the mapped fields of one source row, or the deletion of one record."""
+
+    key: str
+    op: Op
+    fields: dict[str, Any]
+    fingerprint: str
+    idempotency_key: str
+    match_value: str | None = None
+    dest_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the destination said about one record."""
+
+    key: str
+    status: Literal["ok", "rejected", "failed"]
+    dest_id: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def ok(cls, record: Record, dest_id: str | None = None) -> Result:
+        return cls(record.key, "ok", dest_id if dest_id is not None else record.dest_id)
+
+    @classmethod
+    def rejected(cls, record: Record, reason: str) -> Result:
+        return cls(record.key, "rejected", record.dest_id, reason)
+
+    @classmethod
+    def failed(cls, record: Record, reason: str) -> Result:
+        return cls(record.key, "failed", record.dest_id, reason)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a sync writes: the object, the field that matches records, the mode, the mapped fields."""
+
+    object: str
+    match_field: str
+    mode: Mode = "upsert"
+    fields: dict[str, str] = field(default_factory=dict)  # destination field -> mapping key
+
+
+@dataclass
+class CallStats:
+    """Counters every connector keeps; exported as metrics and printed by benchmarks."""
+
+    calls: int = 0
+    throttled: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **deltas: float) -> None:
+        with self._lock:
+            for name, delta in deltas.items():
+                setattr(self, name, getattr(self, name) + delta)
+
+
+class ConnectorSettings(BaseModel):
+    """Base of every connector's settings schema: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_size: int | None = None
+    max_concurrency: int | None = None
+
+
+class Connector(abc.ABC):
+    """Base class of every destination. Subclasses set the class attributes and the three hooks."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    batch_size: ClassVar[int] = 100
+    rate_limit: ClassVar[RateLimit | None] = None
+    max_concurrency: ClassVar[int] = 4
+    modes: ClassVar[frozenset[str]] = frozenset({"upsert", "update", "insert", "mirror"})
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        destination: Destination,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.destination = destination
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter or RateLimiter(self.rate_limit)
+        self.stats = CallStats()
+
+    # -- hooks a connector implements ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def check(self) -> list[str]:
+        """Verify credentials and that every mapped field exists; return problems, naming the field."""
+
+    @abc.abstractmethod
+    def write(self, batch: Sequence[Record]) -> list[Result]:
+        """Apply one batch in one idempotent call; return one Result per record, in order.
+
+        Raise RetryableError when the whole call failed transiently, RejectedError when the
+        destination refused the batch as a whole, FatalError when nothing can proceed.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
+        """Release connections."""
+
+    # -- runner-owned -------------------------------------------------------------------------
+
+    @final
+    @property
+    def effective_batch_size(self) -> int:
+        configured = self.settings.batch_size
+        return min(configured, self.batch_size) if configured else self.batch_size
+
+    @final
+    @property
+    def effective_concurrency(self) -> int:
+        configured = self.settings.max_concurrency
+        return max(1, min(configured, self.max_concurrency) if configured else self.max_concurrency)
+
+    @final
+    def call(self, fn: Callable[[], T]) -> T:
+        """Make one request to the destination: wait for the rate limiter, count it."""
+        waited = self.limiter.acquire()
+        self.stats.add(calls=1, waited_seconds=waited)
+        return fn()
+
+    @final
+    def send(self, batch: Sequence[Record]) -> list[Result]:
+        """Write a batch with retries; isolate records when the destination rejects the whole batch.
+
+        Retryable failures (of the whole call, or of single records) are retried per the policy;
+        if they persist, those records are reported `failed` and the next run picks them up. A
+        batch rejected as a whole is split in halves until the bad records are found, so one bad
+        row never holds back its neighbours.
+        """
+        results: dict[str, Result] = {}
+        pending = list(batch)
+
+        def attempt() -> None:
+            nonlocal pending
+            for result in self._write_isolating(pending):
+                results[result.key] = result
+            pending = [r for r in pending if results[r.key].status == "failed"]
+            if pending:
+                raise RetryableError(f"{len(pending)} record(s) failed: {results[pending[0].key].reason}")
+
+        try:
+            self.retry.run(attempt, on_retry=self._note_retry)
+        except RetryableError as exc:
+            for record in pending:
+                if record.key not in results or results[record.key].status != "rejected":
+                    results[record.key] = Result.failed(record, str(exc))
+        return [results[r.key] for r in batch]
+
+    def _note_retry(self, exc: BaseException) -> None:
+        self.stats.add(retries=1, throttled=1 if getattr(exc, "throttled", False) else 0)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            self.limiter.block_for(retry_after)
+
+    def _write_isolating(self, batch: Sequence[Record]) -> list[Result]:
+        try:
+            results = self.write(batch)
+        except RejectedError as exc:
+            if len(batch) == 1:
+                return [Result.rejected(batch[0], str(exc))]
+            middle = len(batch) // 2
+            return self._write_isolating(batch[:middle]) + self._write_isolating(batch[middle:])
+        if len(results) != len(batch):
+            raise FatalError(
+                f"connector {self.name} returned {len(results)} results for {len(batch)} records"
+            )
+        return results

@@ -1,0 +1,111 @@
+"""HTTP failure classification: one table from status or exception to what the runner does.
+
+Every HTTP connector sends its responses through `raise_for_response` (or calls `classify`), so
+429/5xx/timeouts are retried, 4xx record errors are rejections, and auth failures stop the sync,
+the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from enum import Enum
+
+import httpx
+
+from syncer.errors import FatalError, RejectedError, RetryableError
+
+
+class Action(Enum):
+    RETRY = "retry"
+    REJECT = "reject"
+    FATAL = "fatal"
+    OK = "ok"
+
+
+# status -> action; anything not listed falls back by class (2xx ok, 5xx retry, 4xx reject).
+STATUS_ACTIONS: dict[int, Action] = {
+    401: Action.FATAL,  # credentials wrong or expired (connectors that can refresh do so first)
+    403: Action.FATAL,  # forbidden / quota exhausted: retrying the same call cannot help today
+    404: Action.FATAL,  # the endpoint or object does not exist: a configuration problem
+    407: Action.FATAL,
+    408: Action.RETRY,
+    409: Action.RETRY,  # conflict / lock contention: usually clears
+    423: Action.RETRY,
+    425: Action.RETRY,
+    429: Action.RETRY,
+}
+
+# transport exceptions -> action; timeouts and resets are ambiguous: the write may have landed,
+# which is safe only because every write is idempotent.
+EXCEPTION_ACTIONS: tuple[tuple[type[BaseException], Action], ...] = (
+    (httpx.TimeoutException, Action.RETRY),
+    (httpx.NetworkError, Action.RETRY),
+    (httpx.RemoteProtocolError, Action.RETRY),
+    (httpx.ProxyError, Action.RETRY),
+    (ConnectionError, Action.RETRY),
+    (TimeoutError, Action.RETRY),
+)
+
+
+def classify(status: int) -> Action:
+    if status in STATUS_ACTIONS:
+        return STATUS_ACTIONS[status]
+    if 200 <= status < 300:
+        return Action.OK
+    if status >= 500:
+        return Action.RETRY
+    if 300 <= status < 400:
+        return Action.REJECT  # e.g. Salesforce 300: the external ID matches several records
+    return Action.REJECT
+
+
+def classify_exception(exc: BaseException) -> Action | None:
+    for kind, action in EXCEPTION_ACTIONS:
+        if isinstance(exc, kind):
+            return action
+    return None
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_to_datetime(value) if value else None
+    if parsed is None:
+        return None
+    return max(0.0, parsed.timestamp() - (now if now is not None else time.time()))
+
+
+def raise_for_response(response: httpx.Response, what: str) -> None:
+    """Raise the syncer error this response stands for; return if it is a success."""
+    action = classify(response.status_code)
+    if action is Action.OK:
+        return
+    detail = f"{what}: HTTP {response.status_code} {_short_body(response)}"
+    if action is Action.RETRY:
+        error = RetryableError(detail, parse_retry_after(response.headers.get("Retry-After")))
+        error.throttled = response.status_code == 429  # type: ignore[attr-defined]
+        raise error
+    if action is Action.FATAL:
+        raise FatalError(detail)
+    raise RejectedError(detail)
+
+
+def retryable_from_transport(exc: BaseException, what: str) -> RetryableError | None:
+    if classify_exception(exc) is Action.RETRY:
+        return RetryableError(f"{what}: {type(exc).__name__}: {exc}")
+    return None
+
+
+def _short_body(response: httpx.Response, limit: int = 300) -> str:
+    try:
+        text = response.text
+    except Exception:  # a body we cannot decode says nothing useful
+        return ""
+    return text[:limit]

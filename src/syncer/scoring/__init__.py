@@ -1,0 +1,1 @@
+"""In-warehouse scoring: usage health, PQL and fired triggers, computed as SQL."""
