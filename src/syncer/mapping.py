@@ -1,0 +1,211 @@
+"""Mapping: a source row -> the fields a destination receives, plus their fingerprint.
+
+A field is a column, a constant or a template, followed by optional transforms applied in a fixed
+order: cast -> round -> case -> date/time format (in a time zone). The fingerprint is a hash of
+exactly what would be sent (object, match value and fields), so editing the mapping changes the
+fingerprint of every record it affects and the diff re-sends them: nothing else needs tracking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import string
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+Cast = Literal["str", "int", "float", "bool", "date", "datetime"]
+NullPolicy = Literal["send", "skip"]
+
+
+class RowRejected(ValueError):
+    """This row cannot be mapped (e.g. a value does not cast); the reason names the field."""
+
+
+class FieldSpec(BaseModel):
+    """One destination field. Exactly one of column / const / template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str | None = None
+    const: str | int | float | bool | None = None
+    template: str | None = None
+    cast: Cast | None = None
+    round: int | None = None
+    case: Literal["lower", "upper"] | None = None
+    format: str | None = None
+    tz: str | None = None
+    default: str | int | float | bool | None = None
+    null: NullPolicy | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        given = [n for n in ("column", "template") if getattr(self, n) is not None]
+        if "const" in self.model_fields_set:
+            given.append("const")
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'column', 'const' or 'template'")
+        return self
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/Berlin')") from exc
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _valid_template(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                list(string.Formatter().parse(value))
+            except ValueError as exc:
+                raise ValueError(f"bad template: {exc}") from exc
+        return value
+
+    def columns(self) -> list[str]:
+        if self.column is not None:
+            return [self.column]
+        if self.template is not None:
+            return [name for _, name, _, _ in string.Formatter().parse(self.template) if name]
+        return []
+
+
+def parse_field(value: str | dict[str, Any] | FieldSpec) -> FieldSpec:
+    """`pql_score = "pql_score"` is shorthand for `{ column = "pql_score" }`."""
+    if isinstance(value, FieldSpec):
+        return value
+    if isinstance(value, str):
+        return FieldSpec(column=value)
+    return FieldSpec.model_validate(value)
+
+
+def _cast(value: Any, to: Cast) -> Any:
+    if to == "str":
+        return str(value)
+    if to == "int":
+        number = float(value) if isinstance(value, str) else value
+        if isinstance(number, float | Decimal):
+            return int(round(number))
+        return int(number)
+    if to == "float":
+        return float(value)
+    if to == "bool":
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in {"true", "t", "yes", "y", "1"}:
+                return True
+            if lowered in {"false", "f", "no", "n", "0", ""}:
+                return False
+            raise ValueError(f"not a boolean: {value!r}")
+        return bool(value)
+    if to == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        return dt.date.fromisoformat(str(value)[:10])
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _format(value: Any, fmt: str | None, tz: str | None) -> Any:
+    if isinstance(value, dt.datetime):
+        if tz is not None:
+            aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            value = aware.astimezone(ZoneInfo(tz))
+        return value.strftime(fmt) if fmt else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.strftime(fmt) if fmt else value.isoformat()
+    if fmt is not None:
+        raise ValueError(f"cannot apply date format to {type(value).__name__} {value!r}")
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Values as JSON would carry them: decimals to numbers, dates to ISO strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def compile_field(spec: FieldSpec) -> Callable[[Mapping[str, Any]], Any]:
+    """Build the function that computes this field from a row (raises ValueError on bad data)."""
+    if spec.column is not None:
+        column = spec.column
+
+        def read(row: Mapping[str, Any]) -> Any:
+            return row[column]
+    elif spec.template is not None:
+        template = spec.template
+
+        def read(row: Mapping[str, Any]) -> Any:
+            return template.format_map({k: "" if v is None else _plain(v) for k, v in row.items()})
+    else:
+        constant = spec.const
+
+        def read(row: Mapping[str, Any]) -> Any:
+            return constant
+
+    def compute(row: Mapping[str, Any]) -> Any:
+        value = read(row)
+        if value is None:
+            return spec.default
+        if spec.cast is not None:
+            value = _cast(value, spec.cast)
+        if spec.round is not None:
+            value = round(float(value), spec.round) if spec.round > 0 else int(round(float(value)))
+        if spec.case is not None:
+            value = str(value).lower() if spec.case == "lower" else str(value).upper()
+        if spec.format is not None or spec.tz is not None or isinstance(value, dt.date):
+            value = _format(value, spec.format, spec.tz)
+        return _plain(value)
+
+    return compute
+
+
+class Mapper:
+    """Applies a sync's field mapping to rows and fingerprints the result."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, FieldSpec],
+        match_column: str,
+        null_policy: NullPolicy = "skip",
+        scope: str = "",
+    ) -> None:
+        self._fields = [(name, compile_field(spec), spec.null or null_policy) for name, spec in fields.items()]
+        self._match_column = match_column
+        self._scope = scope  # e.g. "hubspot:companies:domain": a change of target re-sends everything
+
+    def map(self, row: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        """Return (match value, fields); raise RowRejected naming the field that failed."""
+        out: dict[str, Any] = {}
+        for name, compute, null in self._fields:
+            try:
+                value = compute(row)
+            except (ValueError, TypeError, ArithmeticError, OverflowError) as exc:
+                raise RowRejected(f"field {name!r}: {exc}") from exc
+            if value is None and null == "skip":
+                continue
+            out[name] = value
+        match = row.get(self._match_column)
+        return (None if match is None else str(_plain(match))), out
+
+    def fingerprint(self, match_value: str | None, fields: Mapping[str, Any]) -> str:
+        blob = json.dumps([self._scope, match_value, fields], sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()

@@ -1,0 +1,131 @@
+"""Source: read a model (table, query or .sql file) from any SQLAlchemy URL, streaming.
+
+Rows stream through server-side cursors in partitions, so memory does not grow with the model.
+Primary keys are checked in the warehouse before streaming: duplicates and NULLs are counted
+and sampled there, and those rows are rejected instead of silently merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer.config import ModelConfig, WarehouseConfig
+from syncer.errors import FatalError
+from syncer.secrets import mask
+
+MAX_DUPLICATE_KEYS = 100_000
+
+
+def row_key(values: list[Any]) -> str:
+    """The state key of a row: its primary key value, or the values joined for a composite key."""
+    if len(values) == 1:
+        return str(values[0])
+    return "\x1f".join(str(v) for v in values)
+
+
+@dataclass
+class KeyReport:
+    """What the primary-key check found: NULL keys and duplicated keys, with samples."""
+
+    null_rows: int = 0
+    duplicate_keys: set[str] = field(default_factory=set)
+    duplicate_rows: int = 0
+    samples: list[str] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.null_rows + self.duplicate_rows
+
+
+class Source:
+    def __init__(self, warehouse: WarehouseConfig, base_dir: Path) -> None:
+        self._config = warehouse
+        self._base_dir = base_dir
+        self._engine: sa.Engine | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            try:
+                self._engine = sa.create_engine(self._config.url, connect_args=self._config.connect_args)
+            except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as exc:
+                raise FatalError(f"warehouse.url: cannot use {mask(self._config.url)!r}: {mask(str(exc))}") from exc
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def sql(self, model: ModelConfig, mapping_dir: Path | None = None) -> str:
+        if model.table:
+            return f"SELECT * FROM {model.table}"
+        if model.query:
+            return model.query.strip().rstrip(";")
+        assert model.sql_file is not None
+        return (Path(mapping_dir or self._base_dir) / model.sql_file).read_text().strip().rstrip(";")
+
+    @contextmanager
+    def _query(self, sql: str, stream: bool = False) -> Iterator[sa.CursorResult[Any]]:
+        """Run one query on its own connection; errors become FatalError with secrets masked."""
+        try:
+            conn = self.engine.connect()
+        except sa.exc.SQLAlchemyError as exc:
+            raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+        try:
+            if stream:
+                conn = conn.execution_options(stream_results=True, yield_per=self._config.stream_batch)
+            try:
+                result = conn.execute(sa.text(sql))
+            except sa.exc.SQLAlchemyError as exc:
+                raise FatalError(f"warehouse query failed: {mask(str(exc.orig or exc).splitlines()[0])}") from exc
+            with result:
+                yield result
+        finally:
+            conn.close()
+
+    def ping(self) -> None:
+        with self._query("SELECT 1") as result:
+            result.all()
+
+    def columns(self, model: ModelConfig, mapping_dir: Path | None = None) -> list[str]:
+        with self._query(f"SELECT * FROM ({self.sql(model, mapping_dir)}) AS m WHERE 1 = 0") as result:
+            return [_column_name(c) for c in result.keys()]
+
+    def check_keys(self, model: ModelConfig, mapping_dir: Path | None = None) -> KeyReport:
+        """Count NULL and duplicated primary keys in the warehouse; fetch only the duplicated keys."""
+        inner = self.sql(model, mapping_dir)
+        pk = ", ".join(model.primary_key)
+        report = KeyReport()
+        nulls = " OR ".join(f"{c} IS NULL" for c in model.primary_key)
+        with self._query(f"SELECT COUNT(*) FROM ({inner}) AS m WHERE {nulls}") as result:
+            report.null_rows = int(result.scalar_one())
+        dup_sql = f"SELECT {pk}, COUNT(*) AS n FROM ({inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
+        with self._query(dup_sql) as result:
+            for row in result:
+                report.duplicate_keys.add(row_key(list(row[:-1])))
+                report.duplicate_rows += int(row[-1])
+                if len(report.duplicate_keys) > MAX_DUPLICATE_KEYS:
+                    raise FatalError(
+                        f"model has more than {MAX_DUPLICATE_KEYS} duplicated primary keys ({pk}); fix the model"
+                    )
+        report.samples = sorted(report.duplicate_keys)[:5]
+        return report
+
+    def stream(self, model: ModelConfig, mapping_dir: Path | None = None) -> Iterator[dict[str, Any]]:
+        """Yield rows as dicts keyed by the model's column names, a partition at a time."""
+        with self._query(self.sql(model, mapping_dir), stream=True) as result:
+            columns = [_column_name(c) for c in result.keys()]
+            for partition in result.partitions():
+                for row in partition:
+                    yield dict(zip(columns, row, strict=True))
+
+
+def _column_name(name: str) -> str:
+    """Snowflake folds unquoted names to upper case; mappings use the lower-case spelling."""
+    return name.lower() if name.isupper() else name

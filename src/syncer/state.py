@@ -1,0 +1,286 @@
+"""The state store: what each destination acknowledged, runs, audit and rejected records.
+
+SQLite in the data directory by default (zero set-up), PostgreSQL by URL for production and
+multiple replicas. The schema is owned by alembic migrations applied on open; it is never patched
+by hand. Writes for one batch happen in one transaction, so state only ever reflects batches the
+destination acknowledged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+
+from syncer.secrets import mask
+
+metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+
+synced = sa.Table(
+    "synced_records", metadata,
+    sa.Column("sync", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(1000), primary_key=True),
+    sa.Column("fingerprint", sa.String(64)),
+    sa.Column("match_value", sa.String(1000)),
+    sa.Column("dest_id", sa.String(200)),
+    sa.Column("payload", sa.Text),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("synced_at", TS),
+)
+rejected = sa.Table(
+    "rejected_records", metadata,
+    sa.Column("sync", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(1000), primary_key=True),
+    sa.Column("fingerprint", sa.String(64)),
+    sa.Column("reason", sa.Text),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("rejected_at", TS),
+)
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sync", sa.String(200)),
+    sa.Column("started_at", TS),
+    sa.Column("finished_at", TS),
+    sa.Column("status", sa.String(20)),
+    sa.Column("full", sa.Boolean),
+    *(sa.Column(n, sa.Integer) for n in (
+        "source_rows", "added", "changed", "removed", "unchanged", "succeeded", "failed", "rejected", "api_calls")),
+    sa.Column("error", sa.Text),
+)
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("sync", sa.String(200)),
+    sa.Column("key", sa.String(1000)),
+    sa.Column("op", sa.String(20)),
+    sa.Column("status", sa.String(20)),
+    sa.Column("fingerprint", sa.String(64)),
+    sa.Column("dest_id", sa.String(200)),
+    sa.Column("reason", sa.Text),
+    sa.Column("payload", sa.Text),
+    sa.Column("at", TS),
+)
+leases = sa.Table(
+    "leases", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("expires_at", TS),
+)
+
+COUNTERS = ("source_rows", "added", "changed", "removed", "unchanged", "succeeded", "failed", "rejected", "api_calls")
+LOOKUP_CHUNK = 900  # under SQLite's default 999 bound-parameter limit
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What state holds for one record."""
+
+    fingerprint: str
+    dest_id: str | None
+    match_value: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One record's result, ready to be written to state and audit."""
+
+    key: str
+    op: str
+    status: str  # ok | rejected | failed
+    fingerprint: str
+    match_value: str | None
+    dest_id: str | None
+    reason: str | None
+    payload: dict[str, Any] | None
+
+
+def _dumps(payload: dict[str, Any] | None) -> str | None:
+    return None if payload is None else mask(json.dumps(payload, sort_keys=True, default=str))
+
+
+class StateStore:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.migrate()
+
+    def migrate(self) -> None:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def lookup(self, sync: str, keys: Sequence[str]) -> dict[str, Known]:
+        found: dict[str, Known] = {}
+        cols = (synced.c.key, synced.c.fingerprint, synced.c.dest_id, synced.c.match_value)
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), LOOKUP_CHUNK):
+                chunk = keys[i : i + LOOKUP_CHUNK]
+                query = sa.select(*cols).where(synced.c.sync == sync, synced.c.key.in_(chunk))
+                for key, fp, dest_id, match_value in conn.execute(query):
+                    found[key] = Known(fp, dest_id, match_value)
+        return found
+
+    def payloads(self, sync: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(synced.c.key, synced.c.payload).where(synced.c.sync == sync, synced.c.key.in_(keys))
+            )
+            return {k: json.loads(p) if p else {} for k, p in rows}
+
+    def rejected_fingerprints(self, sync: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(rejected.c.key, rejected.c.fingerprint).where(rejected.c.sync == sync))
+            return dict(rows.all())  # type: ignore[arg-type]
+
+    def iter_synced(self, sync: str, batch: int = 5000) -> Iterator[tuple[str, Known]]:
+        """Every record state holds for a sync, streamed."""
+        query = sa.select(synced.c.key, synced.c.fingerprint, synced.c.dest_id, synced.c.match_value).where(
+            synced.c.sync == sync
+        )
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+            for key, fp, dest_id, match_value in result:
+                yield key, Known(fp, dest_id, match_value)
+
+    def count_synced(self, sync: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).where(synced.c.sync == sync)) or 0)
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, sync: str, full: bool) -> int:
+        values: dict[str, Any] = {"sync": sync, "started_at": utcnow(), "status": "running", "full": full}
+        values.update(dict.fromkeys(COUNTERS, 0))
+        with self.engine.begin() as conn:
+            return int(conn.execute(runs.insert().values(**values)).inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, int], error: str | None = None) -> None:
+        values = {k: v for k, v in counts.items() if k in COUNTERS}
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(status=status, finished_at=utcnow(), error=mask(error) if error else None, **values)
+            )
+
+    def recent_runs(self, sync: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if sync:
+            query = query.where(runs.c.sync == sync)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    # -- writing one acknowledged batch -------------------------------------------------------
+
+    def record(self, sync: str, run_id: int, outcomes: Iterable[Outcome], audit_payloads: bool = True) -> None:
+        """Write one batch's outcomes in one transaction: state, rejects and audit together."""
+        now = utcnow()
+        ok_rows, delete_keys, reject_rows, clear_rejects, audit_rows = [], [], [], [], []
+        for o in outcomes:
+            audit_rows.append({
+                "run_id": run_id, "sync": sync, "key": o.key, "op": o.op, "status": o.status,
+                "fingerprint": o.fingerprint, "dest_id": o.dest_id, "reason": mask(o.reason) if o.reason else None,
+                "payload": _dumps(o.payload) if audit_payloads else None, "at": now,
+            })
+            if o.status == "ok":
+                clear_rejects.append(o.key)
+                if o.op == "delete":
+                    delete_keys.append(o.key)
+                else:
+                    ok_rows.append({
+                        "sync": sync, "key": o.key, "fingerprint": o.fingerprint, "match_value": o.match_value,
+                        "dest_id": o.dest_id, "payload": _dumps(o.payload), "run_id": run_id, "synced_at": now,
+                    })
+            elif o.status == "rejected":
+                reject_rows.append({
+                    "sync": sync, "key": o.key, "fingerprint": o.fingerprint, "reason": mask(o.reason or ""),
+                    "run_id": run_id, "rejected_at": now,
+                })
+        with self.engine.begin() as conn:
+            self._delete_keys(conn, synced, sync, [r["key"] for r in ok_rows] + delete_keys)
+            if ok_rows:
+                conn.execute(synced.insert(), ok_rows)
+            self._delete_keys(conn, rejected, sync, clear_rejects + [r["key"] for r in reject_rows])
+            if reject_rows:
+                conn.execute(rejected.insert(), reject_rows)
+            if audit_rows:
+                conn.execute(audit.insert(), audit_rows)
+
+    def forget_removed(self, sync: str, keys: Sequence[str]) -> None:
+        """Drop state for records that left the model in a mode that does not delete them."""
+        with self.engine.begin() as conn:
+            self._delete_keys(conn, synced, sync, keys)
+
+    @staticmethod
+    def _delete_keys(conn: sa.Connection, table: sa.Table, sync: str, keys: Sequence[str]) -> None:
+        for i in range(0, len(keys), LOOKUP_CHUNK):
+            conn.execute(table.delete().where(table.c.sync == sync, table.c.key.in_(keys[i : i + LOOKUP_CHUNK])))
+
+    # -- audit, retention, erasure ------------------------------------------------------------
+
+    def audit_rows(
+        self, sync: str | None = None, key: str | None = None, run_id: int | None = None,
+        status: str | None = None, limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        query = sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
+        for column, value in ((audit.c.sync, sync), (audit.c.key, key), (audit.c.run_id, run_id),
+                              (audit.c.status, status)):
+            if value is not None:
+                query = query.where(column == value)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def rejected_rows(self, sync: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query = sa.select(rejected).order_by(rejected.c.rejected_at.desc()).limit(limit)
+        if sync:
+            query = query.where(rejected.c.sync == sync)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def prune_audit(self, older_than_days: int) -> int:
+        cutoff = utcnow() - dt.timedelta(days=older_than_days)
+        with self.engine.begin() as conn:
+            return int(conn.execute(audit.delete().where(audit.c.at < cutoff)).rowcount or 0)
+
+    def forget(self, key: str, sync: str | None = None) -> dict[str, int]:
+        """Erase every trace of a record (GDPR): state, rejects and audit rows. Returns counts."""
+        removed = {}
+        with self.engine.begin() as conn:
+            for name, table in (("state", synced), ("rejected", rejected), ("audit", audit)):
+                query = table.delete().where(table.c.key == key)
+                if sync:
+                    query = query.where(table.c.sync == sync)
+                removed[name] = int(conn.execute(query).rowcount or 0)
+        return removed
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
