@@ -1,0 +1,119 @@
+"""Slack failures -> syncer errors, in one table.
+
+Slack answers most failures with HTTP 200 and `{"ok": false, "error": "<code>"}`, so the shared
+status table (`syncer.http.classify`) only decides for non-200 answers (429, 5xx); the Slack error
+code decides the rest:
+
+    fatal           invalid_auth, token_revoked, missing_scope ...   stop the sync (credentials/scopes)
+    retry           ratelimited (+ Retry-After), internal_error ...  transient, maybe already applied
+    undeliverable   channel_not_found, not_in_channel, is_archived   rejected "undeliverable:<code>", so
+                                                                     the alert layer reroutes to a fallback
+    reject          invalid_blocks, msg_too_long, anything unknown   rejected "<code>[: detail]"
+
+Transport failures (reset, timeout) are retryable and ambiguous: the post may have landed, which is
+why the connector looks the key up in channel history before posting again.
+"""
+
+from __future__ import annotations
+
+import http.client
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from syncer.errors import FatalError, RejectedError, RetryableError, SyncerError
+from syncer.http import Action, classify, parse_retry_after
+
+UNDELIVERABLE_PREFIX = "undeliverable:"
+
+FATAL_CODES = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
+        "no_permission",
+        "org_login_required",
+        "team_access_not_granted",
+        "ekm_access_denied",
+        "not_allowed_token_type",
+        "invalid_arguments",  # our request shape is wrong: a bug, not a record problem
+    }
+)
+RETRY_CODES = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+UNDELIVERABLE_CODES = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "cannot_dm_bot",
+        "user_not_found",
+        "user_disabled",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "team_not_found",
+    }
+)
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
+
+
+def is_undeliverable(reason: str | None) -> bool:
+    """True when a rejection means "this channel cannot take messages": route to the fallback."""
+    return bool(reason) and str(reason).startswith(UNDELIVERABLE_PREFIX)
+
+
+def error_code(exc: SlackApiError) -> str:
+    data: Any = exc.response.data
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return "unknown_error"
+
+
+def to_syncer_error(exc: BaseException, what: str) -> SyncerError:
+    """Classify one failed Slack call; the caller raises or records what comes back."""
+    if isinstance(exc, TRANSPORT_ERRORS):
+        return RetryableError(f"{what}: {type(exc).__name__}: {exc}")
+    if not isinstance(exc, SlackApiError):
+        return FatalError(f"{what}: unexpected {type(exc).__name__}: {exc}")
+    status = int(exc.response.status_code or 0)
+    code = error_code(exc)
+    headers = {str(k).lower(): str(v) for k, v in (exc.response.headers or {}).items()}
+    if status != 200:
+        action = classify(status)
+        if action is Action.RETRY:
+            hint = parse_retry_after(headers.get("retry-after"))
+            error = RetryableError(f"{what}: HTTP {status} {code}", hint)
+            error.throttled = status == 429  # type: ignore[attr-defined]
+            return error
+        if action is Action.FATAL:
+            return FatalError(f"{what}: HTTP {status} {code}")
+    if code in FATAL_CODES:
+        return FatalError(f"{what}: {code}{_needed(exc)}")
+    if code in RETRY_CODES:
+        error = RetryableError(f"{what}: {code}", parse_retry_after(headers.get("retry-after")))
+        error.throttled = code in ("ratelimited", "rate_limited")  # type: ignore[attr-defined]
+        return error
+    if code in UNDELIVERABLE_CODES:
+        return RejectedError(f"{UNDELIVERABLE_PREFIX}{code}")
+    return RejectedError(code + _detail(exc))
+
+
+def _detail(exc: SlackApiError) -> str:
+    """Slack lists what is wrong with blocks in `errors` (or `response_metadata.messages`)."""
+    data: Any = exc.response.data
+    if not isinstance(data, dict):
+        return ""
+    details = data.get("errors") or (data.get("response_metadata") or {}).get("messages") or []
+    return (": " + "; ".join(str(d) for d in details))[:500] if details else ""
+
+
+def _needed(exc: SlackApiError) -> str:
+    data: Any = exc.response.data
+    needed = data.get("needed") if isinstance(data, dict) else None
+    return f" (needed scope: {needed})" if needed else ""

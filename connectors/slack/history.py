@@ -1,0 +1,63 @@
+"""Find which outbox keys already have a message in a channel (or thread): the dedupe lookup.
+
+Every message syncer posts carries `metadata.event_payload.key`; reading recent history with
+`include_all_metadata=true` shows which keys landed, including posts whose reply was lost.
+Thread replies are not in `conversations.history`, so a thread is read with `conversations.replies`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Api = Callable[..., dict[str, Any]]
+
+
+def find_keys(
+    api: Api,
+    channel_id: str,
+    thread_ts: str | None,
+    wanted: set[str],
+    *,
+    oldest: float,
+    event_type: str,
+    page_size: int = 200,
+    max_pages: int = 10,
+) -> dict[str, str]:
+    """Return {key: ts} for the wanted keys found in messages newer than `oldest` (epoch seconds).
+
+    Stops as soon as every wanted key is found, or after `max_pages` pages (a key older than the
+    lookback, or beyond the page cap in a very busy channel, is treated as not posted).
+    """
+    found: dict[str, str] = {}
+    cursor: str | None = None
+    for _ in range(max_pages):
+        kwargs: dict[str, Any] = {
+            "channel": channel_id,
+            "oldest": f"{oldest:.6f}",
+            "limit": page_size,
+            "include_all_metadata": True,
+        }
+        if cursor:
+            kwargs["cursor"] = cursor
+        if thread_ts:
+            data = api("conversations_replies", ts=thread_ts, **kwargs)
+        else:
+            data = api("conversations_history", **kwargs)
+        for message in data.get("messages") or []:
+            key = message_key(message, event_type)
+            if key in wanted and key not in found:
+                found[key] = str(message["ts"])
+        cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+        if len(found) == len(wanted) or not data.get("has_more") or not cursor:
+            break
+    return found
+
+
+def message_key(message: dict[str, Any], event_type: str) -> str | None:
+    """The outbox key syncer stored in a message's metadata, if it is one of ours."""
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != event_type:
+        return None
+    key = (metadata.get("event_payload") or {}).get("key")
+    return key if isinstance(key, str) else None
