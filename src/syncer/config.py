@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from syncer import registry, secrets
 from syncer.connector import ConnectorSettings, Destination, Mode
@@ -194,7 +202,11 @@ class _Collector:
         if isinstance(value, str) and "${" in value:
             resolved, missing = secrets.resolve(value)
             for name in missing:
-                self.add(file, key, f"${{{name}}} is not set (environment variable or {secrets.secrets_dir()}/{name})")
+                self.add(
+                    file,
+                    key,
+                    f"${{{name}}} is not set (environment variable or {secrets.secrets_dir()}/{name})",
+                )
             return resolved
         return value
 
@@ -219,8 +231,12 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
     for secret in sorted(_secret_fields(cls.settings_model) & body.keys()):
         value = body[secret]
         if not (isinstance(value, str) and secrets.is_reference(value)):
-            c.add(file, f"{key}.{secret}", "secrets may not be written in TOML; use ${ENV_NAME} "
-                  "(read from the environment or /run/secrets/ENV_NAME)")
+            c.add(
+                file,
+                f"{key}.{secret}",
+                "secrets may not be written in TOML; use ${ENV_NAME} "
+                "(read from the environment or /run/secrets/ENV_NAME)",
+            )
             ok = False
     resolved = c.resolve_refs(body, file, key)
     try:
@@ -287,9 +303,23 @@ def _load_syncs(
         if sync.name in syncs:
             c.add(shown, "name", f"duplicate sync name {sync.name!r} (also in {files[sync.name]})")
             continue
+        entry_type = (connectors.get(sync.connector) or {}).get("type", sync.connector)
+        if sync.connector in connectors and entry_type in registry.available():
+            modes = registry.load(entry_type).modes
+            if sync.mode not in modes:
+                c.add(
+                    shown,
+                    "mode",
+                    f"connector {entry_type!r} does not support mode {sync.mode!r} "
+                    f"(supported: {', '.join(sorted(modes))})",
+                )
         if sync.connector not in connectors:
-            c.add(shown, "connector", f"no connector {sync.connector!r} in config.toml [connectors]"
-                  f"{_did_you_mean(sync.connector, connectors)}")
+            c.add(
+                shown,
+                "connector",
+                f"no connector {sync.connector!r} in config.toml [connectors]"
+                f"{_did_you_mean(sync.connector, connectors)}",
+            )
         if sync.model.sql_file and not (file.parent / sync.model.sql_file).is_file():
             c.add(shown, "model.sql_file", f"file {sync.model.sql_file!r} not found next to the mapping")
         syncs[sync.name] = sync
@@ -303,5 +333,7 @@ def unknown_column_issues(file: str, sync: SyncConfig, columns: Iterable[str]) -
     issues = []
     for column, key in sync.columns().items():
         if column.lower() not in available:
-            issues.append(ConfigIssue(file, key, f"unknown column {column!r}{_did_you_mean(column, available.values())}"))
+            issues.append(
+                ConfigIssue(file, key, f"unknown column {column!r}{_did_you_mean(column, available.values())}")
+            )
     return issues

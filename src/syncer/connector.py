@@ -199,7 +199,5 @@ class Connector(abc.ABC):
             middle = len(batch) // 2
             return self._write_isolating(batch[:middle]) + self._write_isolating(batch[middle:])
         if len(results) != len(batch):
-            raise FatalError(
-                f"connector {self.name} returned {len(results)} results for {len(batch)} records"
-            )
+            raise FatalError(f"connector {self.name} returned {len(results)} results for {len(batch)} records")
         return results

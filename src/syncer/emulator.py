@@ -13,6 +13,7 @@ batch caps and rate limits are exercised for real. Faults are injected on demand
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -169,7 +170,11 @@ class Emulator:
         length = int(http.headers.get("Content-Length") or 0)
         body = http.rfile.read(length) if length else b""
         request = Request(
-            http.command, split.path, parse_qs(split.query), {k.lower(): v for k, v in http.headers.items()}, body
+            http.command,
+            split.path,
+            parse_qs(split.query),
+            {k.lower(): v for k, v in http.headers.items()},
+            body,
         )
         if self.latency:
             time.sleep(self.latency)
@@ -196,7 +201,11 @@ class Emulator:
                 raise _Reset
             if fault.kind == "status":
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                return Response(fault.status, fault.body if fault.body is not None else self.error_body(fault.status), headers)
+                return Response(
+                    fault.status,
+                    fault.body if fault.body is not None else self.error_body(fault.status),
+                    headers,
+                )
             if fault.kind == "delay":
                 time.sleep(fault.delay)
         response = self.handle(request)
@@ -219,12 +228,8 @@ class Emulator:
 def _reset(http: BaseHTTPRequestHandler) -> None:
     """Drop the connection abruptly (RST), the way a crashed proxy or a network cut does."""
     sock = http.connection
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    except OSError:
-        pass
     http.close_connection = True
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass

@@ -95,7 +95,7 @@ def _cast(value: Any, to: Cast) -> Any:
     if to == "int":
         number = float(value) if isinstance(value, str) else value
         if isinstance(number, float | Decimal):
-            return int(round(number))
+            return round(number)
         return int(number)
     if to == "float":
         return float(value)
@@ -168,7 +168,7 @@ def compile_field(spec: FieldSpec) -> Callable[[Mapping[str, Any]], Any]:
         if spec.cast is not None:
             value = _cast(value, spec.cast)
         if spec.round is not None:
-            value = round(float(value), spec.round) if spec.round > 0 else int(round(float(value)))
+            value = round(float(value), spec.round) if spec.round > 0 else round(float(value))
         if spec.case is not None:
             value = str(value).lower() if spec.case == "lower" else str(value).upper()
         if spec.format is not None or spec.tz is not None or isinstance(value, dt.date):

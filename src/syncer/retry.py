@@ -39,13 +39,8 @@ class RetryPolicy:
             if on_retry and state.outcome is not None and state.outcome.exception() is not None:
                 on_retry(state.outcome.exception())  # type: ignore[arg-type]
 
-        def give_up_on_long_hint(state: tenacity.RetryCallState) -> bool:
-            exc = state.outcome.exception() if state.outcome else None
-            hint = getattr(exc, "retry_after", None)
-            return hint is not None and hint > self.max_retry_after
-
         return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts) | give_up_on_long_hint,
+            stop=tenacity.stop_any(tenacity.stop_after_attempt(self.max_attempts), _LongHint(self.max_retry_after)),
             wait=self.wait_seconds,
             retry=tenacity.retry_if_exception_type(RetryableError),
             sleep=self.sleep,
@@ -60,3 +55,15 @@ class RetryPolicy:
 def no_wait(max_attempts: int = 6) -> RetryPolicy:
     """A policy for tests: same attempts, no sleeping."""
     return RetryPolicy(max_attempts=max_attempts, initial_wait=0, max_wait=0, sleep=lambda _s: None)
+
+
+class _LongHint(tenacity.stop.stop_base):
+    """Stop when the server asks for a longer wait than a run should sit through."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def __call__(self, state: tenacity.RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        hint = getattr(exc, "retry_after", None)
+        return hint is not None and hint > self.limit

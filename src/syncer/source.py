@@ -83,7 +83,9 @@ class Source:
             try:
                 result = conn.execute(sa.text(sql))
             except sa.exc.SQLAlchemyError as exc:
-                raise FatalError(f"warehouse query failed: {mask(str(exc.orig or exc).splitlines()[0])}") from exc
+                raise FatalError(
+                    f"warehouse query failed: {mask(str(getattr(exc, 'orig', None) or exc).splitlines()[0])}"
+                ) from exc
             with result:
                 yield result
         finally:
@@ -105,7 +107,9 @@ class Source:
         nulls = " OR ".join(f"{c} IS NULL" for c in model.primary_key)
         with self._query(f"SELECT COUNT(*) FROM ({inner}) AS m WHERE {nulls}") as result:
             report.null_rows = int(result.scalar_one())
-        dup_sql = f"SELECT {pk}, COUNT(*) AS n FROM ({inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
+        dup_sql = (
+            f"SELECT {pk}, COUNT(*) AS n FROM ({inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
+        )
         with self._query(dup_sql) as result:
             for row in result:
                 report.duplicate_keys.add(row_key(list(row[:-1])))

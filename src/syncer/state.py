@@ -25,7 +25,8 @@ metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
 
 synced = sa.Table(
-    "synced_records", metadata,
+    "synced_records",
+    metadata,
     sa.Column("sync", sa.String(200), primary_key=True),
     sa.Column("key", sa.String(1000), primary_key=True),
     sa.Column("fingerprint", sa.String(64)),
@@ -36,7 +37,8 @@ synced = sa.Table(
     sa.Column("synced_at", TS),
 )
 rejected = sa.Table(
-    "rejected_records", metadata,
+    "rejected_records",
+    metadata,
     sa.Column("sync", sa.String(200), primary_key=True),
     sa.Column("key", sa.String(1000), primary_key=True),
     sa.Column("fingerprint", sa.String(64)),
@@ -45,19 +47,33 @@ rejected = sa.Table(
     sa.Column("rejected_at", TS),
 )
 runs = sa.Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("sync", sa.String(200)),
     sa.Column("started_at", TS),
     sa.Column("finished_at", TS),
     sa.Column("status", sa.String(20)),
     sa.Column("full", sa.Boolean),
-    *(sa.Column(n, sa.Integer) for n in (
-        "source_rows", "added", "changed", "removed", "unchanged", "succeeded", "failed", "rejected", "api_calls")),
+    *(
+        sa.Column(n, sa.Integer)
+        for n in (
+            "source_rows",
+            "added",
+            "changed",
+            "removed",
+            "unchanged",
+            "succeeded",
+            "failed",
+            "rejected",
+            "api_calls",
+        )
+    ),
     sa.Column("error", sa.Text),
 )
 audit = sa.Table(
-    "audit", metadata,
+    "audit",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.Integer),
     sa.Column("sync", sa.String(200)),
@@ -71,13 +87,24 @@ audit = sa.Table(
     sa.Column("at", TS),
 )
 leases = sa.Table(
-    "leases", metadata,
+    "leases",
+    metadata,
     sa.Column("name", sa.String(200), primary_key=True),
     sa.Column("owner", sa.String(200)),
     sa.Column("expires_at", TS),
 )
 
-COUNTERS = ("source_rows", "added", "changed", "removed", "unchanged", "succeeded", "failed", "rejected", "api_calls")
+COUNTERS = (
+    "source_rows",
+    "added",
+    "changed",
+    "removed",
+    "unchanged",
+    "succeeded",
+    "failed",
+    "rejected",
+    "api_calls",
+)
 LOOKUP_CHUNK = 900  # under SQLite's default 999 bound-parameter limit
 
 
@@ -176,7 +203,9 @@ class StateStore:
         values: dict[str, Any] = {"sync": sync, "started_at": utcnow(), "status": "running", "full": full}
         values.update(dict.fromkeys(COUNTERS, 0))
         with self.engine.begin() as conn:
-            return int(conn.execute(runs.insert().values(**values)).inserted_primary_key[0])
+            inserted = conn.execute(runs.insert().values(**values)).inserted_primary_key
+            assert inserted is not None
+            return int(inserted[0])
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int], error: str | None = None) -> None:
         values = {k: v for k, v in counts.items() if k in COUNTERS}
@@ -199,27 +228,54 @@ class StateStore:
     def record(self, sync: str, run_id: int, outcomes: Iterable[Outcome], audit_payloads: bool = True) -> None:
         """Write one batch's outcomes in one transaction: state, rejects and audit together."""
         now = utcnow()
-        ok_rows, delete_keys, reject_rows, clear_rejects, audit_rows = [], [], [], [], []
+        ok_rows: list[dict[str, Any]] = []
+        reject_rows: list[dict[str, Any]] = []
+        audit_rows: list[dict[str, Any]] = []
+        delete_keys: list[str] = []
+        clear_rejects: list[str] = []
         for o in outcomes:
-            audit_rows.append({
-                "run_id": run_id, "sync": sync, "key": o.key, "op": o.op, "status": o.status,
-                "fingerprint": o.fingerprint, "dest_id": o.dest_id, "reason": mask(o.reason) if o.reason else None,
-                "payload": _dumps(o.payload) if audit_payloads else None, "at": now,
-            })
+            audit_rows.append(
+                {
+                    "run_id": run_id,
+                    "sync": sync,
+                    "key": o.key,
+                    "op": o.op,
+                    "status": o.status,
+                    "fingerprint": o.fingerprint,
+                    "dest_id": o.dest_id,
+                    "reason": mask(o.reason) if o.reason else None,
+                    "payload": _dumps(o.payload) if audit_payloads else None,
+                    "at": now,
+                }
+            )
             if o.status == "ok":
                 clear_rejects.append(o.key)
                 if o.op == "delete":
                     delete_keys.append(o.key)
                 else:
-                    ok_rows.append({
-                        "sync": sync, "key": o.key, "fingerprint": o.fingerprint, "match_value": o.match_value,
-                        "dest_id": o.dest_id, "payload": _dumps(o.payload), "run_id": run_id, "synced_at": now,
-                    })
+                    ok_rows.append(
+                        {
+                            "sync": sync,
+                            "key": o.key,
+                            "fingerprint": o.fingerprint,
+                            "match_value": o.match_value,
+                            "dest_id": o.dest_id,
+                            "payload": _dumps(o.payload),
+                            "run_id": run_id,
+                            "synced_at": now,
+                        }
+                    )
             elif o.status == "rejected":
-                reject_rows.append({
-                    "sync": sync, "key": o.key, "fingerprint": o.fingerprint, "reason": mask(o.reason or ""),
-                    "run_id": run_id, "rejected_at": now,
-                })
+                reject_rows.append(
+                    {
+                        "sync": sync,
+                        "key": o.key,
+                        "fingerprint": o.fingerprint,
+                        "reason": mask(o.reason or ""),
+                        "run_id": run_id,
+                        "rejected_at": now,
+                    }
+                )
         with self.engine.begin() as conn:
             self._delete_keys(conn, synced, sync, [r["key"] for r in ok_rows] + delete_keys)
             if ok_rows:
@@ -243,12 +299,20 @@ class StateStore:
     # -- audit, retention, erasure ------------------------------------------------------------
 
     def audit_rows(
-        self, sync: str | None = None, key: str | None = None, run_id: int | None = None,
-        status: str | None = None, limit: int = 100,
+        self,
+        sync: str | None = None,
+        key: str | None = None,
+        run_id: int | None = None,
+        status: str | None = None,
+        limit: int = 100,
     ) -> list[dict[str, Any]]:
         query = sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
-        for column, value in ((audit.c.sync, sync), (audit.c.key, key), (audit.c.run_id, run_id),
-                              (audit.c.status, status)):
+        for column, value in (
+            (audit.c.sync, sync),
+            (audit.c.key, key),
+            (audit.c.run_id, run_id),
+            (audit.c.status, status),
+        ):
             if value is not None:
                 query = query.where(column == value)
         with self.engine.connect() as conn:

@@ -1,0 +1,264 @@
+"""The `syncer` command line. Exit codes: 0 ok, 1 records failed or were rejected, 2 config/usage error."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from syncer.config import Config, load_config
+from syncer.errors import ConfigError, FatalError
+from syncer.logs import setup_logging
+from syncer.runner import Runtime, Summary, SyncJob
+from syncer.secrets import mask
+from syncer.state import StateStore
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reverse-ETL for usage scores, alerts and tasks.")
+out = Console()
+err = Console(stderr=True)
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", envvar="SYNCER_CONFIG", help="config.toml path")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
+
+class Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn syncer's errors into one clear message and an exit code; never a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        for issue in [str(i) for i in exc.issues] or [str(exc)]:
+            err.print(f"[red]config error[/red] {mask(str(issue))}", highlight=False, markup=True)
+        raise Exit(2) from None
+    except FatalError as exc:
+        err.print(f"[red]error[/red] {mask(str(exc))}", highlight=False)
+        raise Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise Exit(130) from None
+    except Exception as exc:
+        if os.environ.get("SYNCER_DEBUG"):
+            raise
+        err.print(f"[red]internal error[/red] {type(exc).__name__}: {mask(str(exc))} (SYNCER_DEBUG=1 for details)")
+        raise Exit(1) from None
+
+
+def _command(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """Run a command body inside the error boundary and exit with its code."""
+
+    def wrapper(**kwargs: Any) -> None:
+        code = 0
+        try:
+            with _errors():
+                code = fn(**kwargs) or 0
+        except Exit as exc:
+            code = exc.code
+        raise typer.Exit(code)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _open(config_path: Path | None) -> tuple[Config, StateStore]:
+    config = load_config(config_path)
+    setup_logging(config.app.log_format, config.app.log_level)
+    return config, StateStore(config.state_url())
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(mask(json.dumps(data, default=str)) + "\n")
+
+
+def _summary_table(summary: Summary) -> None:
+    data = summary.as_dict()
+    table = Table(title=f"sync {summary.sync}", show_header=False)
+    for key in (
+        "source_rows",
+        "added",
+        "changed",
+        "removed",
+        "unchanged",
+        "held_rejected",
+        "bad_rows",
+        "succeeded",
+        "failed",
+        "rejected",
+        "api_calls",
+        "duration_s",
+        "status",
+        "run_id",
+        "error",
+    ):
+        if key in data and data[key] is not None:
+            table.add_row(key, str(data[key]))
+    out.print(table)
+    for sample in data.get("samples", []):
+        out.print(mask(json.dumps(sample, default=str)), highlight=False)
+    for bad in data["bad_row_samples"]:
+        out.print(f"[yellow]bad row[/yellow] {bad['key']}: {mask(bad['reason'])}", highlight=False)
+
+
+@app.command()
+@_command
+def check(config: ConfigOpt = None) -> int:
+    """Validate config and mappings, reach the warehouse, check model columns and every connector."""
+    cfg, state = _open(config)
+    problems: list[str] = []
+    for name in cfg.syncs:
+        job = SyncJob(cfg, name, state)
+        try:
+            job.validate_columns()
+            connector = job.connector()
+            try:
+                problems += [f"{cfg.sync_files[name]}: {p}" for p in connector.check()]
+            finally:
+                connector.close()
+        except ConfigError as exc:
+            problems += [str(i) for i in exc.issues]
+        except FatalError as exc:
+            problems.append(f"{cfg.sync_files[name]}: {exc}")
+        finally:
+            job.close()
+    for problem in problems:
+        err.print(f"[red]problem[/red] {mask(problem)}", highlight=False)
+    if problems:
+        return 2
+    out.print(f"ok: {len(cfg.syncs)} sync(s), {len(cfg.connectors)} connector(s), warehouse reachable")
+    return 0
+
+
+def _with_job(config: Path | None, sync: str, body: Callable[[SyncJob], Summary], as_json: bool) -> int:
+    cfg, state = _open(config)
+    job = SyncJob(cfg, sync, state, Runtime())
+    try:
+        summary = body(job)
+    finally:
+        job.close()
+        state.close()
+    if as_json:
+        _print_json(summary.as_dict())
+    else:
+        _summary_table(summary)
+    return summary.exit_code
+
+
+@app.command()
+@_command
+def plan(
+    sync: str,
+    config: ConfigOpt = None,
+    show: Annotated[int, typer.Option(help="show N sample changes with their field-level diffs")] = 0,
+    full: Annotated[bool, typer.Option("--full", help="plan as if everything must be re-sent")] = False,
+    as_json: JsonOpt = False,
+) -> int:
+    """Show what `run` would change. Writes nothing anywhere."""
+    code = _with_job(config, sync, lambda job: job.plan(show=show, full=full), as_json)
+    return 0 if code == 1 else code  # bad rows are reported, but a plan itself succeeded
+
+
+@app.command()
+@_command
+def run(
+    sync: str,
+    config: ConfigOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="re-send every record, not only changes")] = False,
+    as_json: JsonOpt = False,
+) -> int:
+    """Sync the changes of one sync to its destination."""
+    return _with_job(config, sync, lambda job: job.run(full=full), as_json)
+
+
+@app.command()
+@_command
+def runs(
+    config: ConfigOpt = None,
+    sync: Annotated[str | None, typer.Option(help="only this sync")] = None,
+    limit: int = 20,
+    as_json: JsonOpt = False,
+) -> int:
+    """Recent runs: sync, start, duration, counts, status."""
+    _, state = _open(config)
+    rows = state.recent_runs(sync, limit)
+    if as_json:
+        _print_json(rows)
+        return 0
+    table = Table("run", "sync", "started", "secs", "added", "changed", "removed", "ok", "failed", "rejected", "status")
+    for r in rows:
+        secs = (r["finished_at"] - r["started_at"]).total_seconds() if r["finished_at"] else None
+        table.add_row(
+            str(r["id"]),
+            r["sync"],
+            str(r["started_at"])[:19],
+            f"{secs:.1f}" if secs is not None else "-",
+            *(str(r[k]) for k in ("added", "changed", "removed", "succeeded", "failed", "rejected")),
+            r["status"] + (f": {r['error']}" if r["error"] else ""),
+        )
+    out.print(table)
+    return 0
+
+
+@app.command()
+@_command
+def audit(
+    sync: str,
+    config: ConfigOpt = None,
+    key: Annotated[str | None, typer.Option(help="one record's primary key")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="one run id")] = None,
+    status: Annotated[str | None, typer.Option(help="ok, rejected or failed")] = None,
+    limit: int = 50,
+    as_json: JsonOpt = False,
+) -> int:
+    """What was sent for records, when, and what the destination said."""
+    _, state = _open(config)
+    rows = state.audit_rows(sync, key, run, status, limit)
+    if as_json:
+        _print_json(rows)
+        return 0
+    table = Table("run", "at", "key", "op", "status", "dest id", "reason", "payload")
+    for r in rows:
+        table.add_row(
+            str(r["run_id"]),
+            str(r["at"])[:19],
+            r["key"],
+            r["op"],
+            r["status"],
+            r["dest_id"] or "",
+            mask(r["reason"] or ""),
+            mask(r["payload"] or ""),
+        )
+    out.print(table)
+    return 0
+
+
+@app.command()
+@_command
+def forget(
+    key: str,
+    config: ConfigOpt = None,
+    sync: Annotated[str | None, typer.Option(help="only in this sync")] = None,
+) -> int:
+    """Erase a record from state, audit and rejects (GDPR erasure); says how many rows went."""
+    _, state = _open(config)
+    removed = state.forget(key, sync)
+    out.print(
+        f"forgot {key!r}: {removed['state']} state, {removed['rejected']} rejected, {removed['audit']} audit rows"
+    )
+    return 0
+
+
+def main() -> None:
+    app()

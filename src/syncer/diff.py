@@ -1,0 +1,164 @@
+"""Diff: the mapped model against last-synced state -> added / changed / removed / unchanged.
+
+Rows stream in; state is looked up a chunk at a time (an indexed IN query), so neither side is
+held in memory. To find removed records without keeping every key, the diff keeps one 8-byte hash
+per source key in a compact array; after the stream it walks state once and reports the keys whose
+hash was not seen. (Two different keys sharing a 64-bit hash would hide one removal: about a 1 in
+10^7 chance at a million rows.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from syncer.mapping import Mapper, RowRejected
+from syncer.source import KeyReport, row_key
+from syncer.state import Known, StateStore
+
+Kind = Literal["added", "changed", "removed", "unchanged"]
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: Kind
+    key: str
+    fingerprint: str
+    match_value: str | None
+    fields: dict[str, Any]
+    known: Known | None = None
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A source row that can never be sent as it is: NULL or duplicate key, or a value that won't map."""
+
+    key: str
+    fingerprint: str
+    reason: str
+
+
+@dataclass
+class Tally:
+    source_rows: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    held_rejected: int = 0  # rejected before with the same data: not re-sent until it changes
+    bad_rows: int = 0
+    bad_samples: list[BadRow] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in vars(self).items() if isinstance(v, int)}
+
+
+def _key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+
+
+def _raw_fingerprint(row: dict[str, Any]) -> str:
+    return hashlib.blake2b(repr(sorted(row.items())).encode(), digest_size=16).hexdigest()
+
+
+class Differ:
+    """One pass over a model. Iterate `changes()`; `tally` and `bad` fill in as it goes."""
+
+    def __init__(
+        self,
+        sync: str,
+        primary_key: list[str],
+        mapper: Mapper,
+        state: StateStore,
+        keys: KeyReport,
+        insert_only: bool = False,
+        full: bool = False,
+    ) -> None:
+        self.sync = sync
+        self.primary_key = primary_key
+        self.mapper = mapper
+        self.state = state
+        self.keys = keys
+        self.insert_only = insert_only
+        self.full = full
+        self.tally = Tally()
+        self.bad: list[BadRow] = []  # bad rows not already recorded with the same data
+        self._seen = array("Q")
+        self._rejected = state.rejected_fingerprints(sync)
+
+    def changes(self, rows: Iterable[dict[str, Any]]) -> Iterator[Change]:
+        """Yield every added, changed and (after the rows end) removed record, in stream order."""
+        chunk: list[tuple[str, str | None, dict[str, Any], str]] = []
+        for row in rows:
+            self.tally.source_rows += 1
+            mapped = self._map(row)
+            if mapped is not None:
+                chunk.append(mapped)
+            if len(chunk) >= CHUNK:
+                yield from self._compare(chunk)
+                chunk = []
+        yield from self._compare(chunk)
+        yield from self._removed()
+
+    def _map(self, row: dict[str, Any]) -> tuple[str, str | None, dict[str, Any], str] | None:
+        values = [row[c] for c in self.primary_key]
+        if any(v is None for v in values):
+            self._reject("(null primary key)", row, f"primary key {', '.join(self.primary_key)} is NULL")
+            return None
+        key = row_key(values)
+        self._seen.append(_key_hash(key))
+        if key in self.keys.duplicate_keys:
+            self._reject(key, row, f"duplicate primary key {key!r}: several rows share it; none is sent")
+            return None
+        try:
+            match_value, fields = self.mapper.map(row)
+        except RowRejected as exc:
+            self._reject(key, row, str(exc))
+            return None
+        if match_value is None:
+            self._reject(key, row, "match column is NULL: the destination record cannot be identified")
+            return None
+        return key, match_value, fields, self.mapper.fingerprint(match_value, fields)
+
+    def _reject(self, key: str, row: dict[str, Any], reason: str) -> None:
+        self.tally.bad_rows += 1
+        bad = BadRow(key, _raw_fingerprint(row), reason)
+        if len(self.tally.bad_samples) < 5:
+            self.tally.bad_samples.append(bad)
+        if self._rejected.get(key) != bad.fingerprint:
+            self.bad.append(bad)
+
+    def _compare(self, chunk: list[tuple[str, str | None, dict[str, Any], str]]) -> Iterator[Change]:
+        if not chunk:
+            return
+        known = self.state.lookup(self.sync, [c[0] for c in chunk])
+        for key, match_value, fields, fingerprint in chunk:
+            before = known.get(key)
+            if before is None:
+                kind: Kind = "added"
+            elif (before.fingerprint == fingerprint and not self.full) or self.insert_only:
+                self.tally.unchanged += 1
+                continue
+            else:
+                kind = "changed"
+            if self._rejected.get(key) == fingerprint and not self.full:
+                self.tally.held_rejected += 1
+                continue
+            setattr(self.tally, kind, getattr(self.tally, kind) + 1)
+            yield Change(kind, key, fingerprint, match_value, fields, before)
+
+    def _removed(self) -> Iterator[Change]:
+        seen = array("Q", sorted(self._seen))
+        self._seen = array("Q")
+        for key, known in self.state.iter_synced(self.sync):
+            h = _key_hash(key)
+            i = bisect_left(seen, h)
+            if i < len(seen) and seen[i] == h:
+                continue
+            self.tally.removed += 1
+            yield Change("removed", key, known.fingerprint, known.match_value, {}, known)

@@ -1,0 +1,285 @@
+"""The runner: plan or apply one sync, batch by batch, advancing state only on acknowledgement.
+
+    source rows -> mapper -> Differ -> batches -> connector.send (rate limit, retries, split)
+                                                  -> state.record (one transaction per batch)
+
+Batches go out on a small thread pool (the connector's declared concurrency), so throughput is
+bounded by the destination's rate limit rather than by its latency. Results are written by this
+thread only, in the order batches complete. A crash at any moment loses at most the batches in
+flight: their records are not in state, so the next run sends them again (idempotently).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from syncer import registry
+from syncer.config import Config, SyncConfig, unknown_column_issues
+from syncer.connector import Connector, Record, Result
+from syncer.diff import Change, Differ, Tally
+from syncer.errors import ConfigError, FatalError
+from syncer.mapping import Mapper
+from syncer.ratelimit import RateLimiter
+from syncer.retry import RetryPolicy
+from syncer.secrets import mask
+from syncer.source import Source
+from syncer.state import Outcome, StateStore
+
+log = logging.getLogger("syncer.runner")
+
+
+@dataclass
+class Runtime:
+    """What tests and benchmarks vary: the retry policy and the clock the rate limiter uses."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    progress: Callable[[str, int], None] | None = None  # (event, count) for progress bars
+
+
+@dataclass
+class Summary:
+    sync: str
+    tally: Tally
+    run_id: int | None = None
+    succeeded: int = 0
+    failed: int = 0
+    rejected: int = 0
+    api_calls: int = 0
+    duration_s: float = 0.0
+    status: str = "planned"
+    error: str | None = None
+    bad_rejected: int = 0  # rows rejected before reaching the destination (keys, mapping)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sync": self.sync, **self.tally.as_dict()}
+        out["bad_row_samples"] = [{"key": b.key, "reason": b.reason} for b in self.tally.bad_samples]
+        if self.run_id is not None:
+            out.update(
+                run_id=self.run_id,
+                succeeded=self.succeeded,
+                failed=self.failed,
+                rejected=self.rejected + self.bad_rejected,
+                api_calls=self.api_calls,
+                status=self.status,
+                error=self.error,
+            )
+        out["duration_s"] = round(self.duration_s, 3)
+        if self.samples:
+            out["samples"] = self.samples
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.status == "failed" or self.failed or self.rejected or self.bad_rejected) else 0
+
+
+def idempotency_key(sync: str, key: str, fingerprint: str) -> str:
+    return hashlib.sha256(f"{sync}\x1f{key}\x1f{fingerprint}".encode()).hexdigest()[:32]
+
+
+def _batched(items: Iterator[Change], size: int) -> Iterator[list[Change]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+class SyncJob:
+    """Everything one sync needs, opened once: source, state, mapper, connector."""
+
+    def __init__(self, config: Config, name: str, state: StateStore, runtime: Runtime | None = None) -> None:
+        self.config = config
+        self.sync: SyncConfig = config.sync(name)
+        self.state = state
+        self.runtime = runtime or Runtime()
+        self.source = Source(config.warehouse, config.base_dir)
+        self.mapping_dir = config.base_dir / config.app.mappings
+        scope = f"{self.sync.connector}:{self.sync.object}:{self.sync.match.field}"
+        self.mapper = Mapper(self.sync.fields, self.sync.match.column, self.sync.null_policy, scope)
+
+    def validate_columns(self) -> None:
+        columns = self.source.columns(self.sync.model, self.mapping_dir)
+        issues = unknown_column_issues(self.config.sync_files[self.sync.name], self.sync, columns)
+        if issues:
+            raise ConfigError(issues)
+
+    def connector(self) -> Connector:
+        entry = self.config.connectors[self.sync.connector]
+        cls = registry.load(entry.type)
+        limiter = RateLimiter(cls.rate_limit, clock=self.runtime.clock, sleep=self.runtime.sleep)
+        return cls(entry.settings, self.sync.destination(), retry=self.runtime.retry, limiter=limiter)
+
+    def differ(self, full: bool) -> tuple[Differ, Iterator[Change]]:
+        self.validate_columns()
+        keys = self.source.check_keys(self.sync.model, self.mapping_dir)
+        differ = Differ(
+            self.sync.name,
+            self.sync.model.primary_key,
+            self.mapper,
+            self.state,
+            keys,
+            insert_only=self.sync.mode == "insert",
+            full=full,
+        )
+        return differ, differ.changes(self.source.stream(self.sync.model, self.mapping_dir))
+
+    def close(self) -> None:
+        self.source.close()
+
+    # -- plan ---------------------------------------------------------------------------------
+
+    def plan(self, show: int = 0, full: bool = False) -> Summary:
+        """Count what a run would do; write nothing anywhere."""
+        started = time.monotonic()
+        differ, changes = self.differ(full)
+        samples: list[Change] = []
+        for change in changes:
+            if len(samples) < show:
+                samples.append(change)
+            if self.runtime.progress:
+                self.runtime.progress("planned", 1)
+        summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)
+        summary.samples = self._describe(samples)
+        return summary
+
+    def _describe(self, samples: list[Change]) -> list[dict[str, Any]]:
+        before = self.state.payloads(self.sync.name, [c.key for c in samples if c.kind == "changed"])
+        described = []
+        for c in samples:
+            item: dict[str, Any] = {"kind": c.kind, "key": c.key, "match": c.match_value}
+            if c.kind == "added":
+                item["fields"] = c.fields
+            elif c.kind == "changed":
+                old = before.get(c.key, {})
+                item["changes"] = {
+                    f: {"from": old.get(f), "to": c.fields.get(f)}
+                    for f in sorted(set(old) | set(c.fields))
+                    if old.get(f) != c.fields.get(f)
+                }
+            described.append(item)
+        return described
+
+    # -- run ----------------------------------------------------------------------------------
+
+    def run(self, full: bool = False) -> Summary:
+        started = time.monotonic()
+        connector = self.connector()
+        run_id = self.state.start_run(self.sync.name, full)
+        summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
+        try:
+            differ, changes = self.differ(full)
+            summary.tally = differ.tally
+            self._apply(connector, differ, changes, summary)
+            summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
+        except FatalError as exc:
+            summary.status, summary.error = "failed", mask(str(exc))
+            log.error("sync %s failed: %s", self.sync.name, summary.error)
+        finally:
+            summary.api_calls = connector.stats.calls
+            summary.duration_s = time.monotonic() - started
+            counts = {
+                **summary.tally.as_dict(),
+                "succeeded": summary.succeeded,
+                "failed": summary.failed,
+                "rejected": summary.rejected + summary.bad_rejected,
+                "api_calls": summary.api_calls,
+            }
+            self.state.finish_run(run_id, summary.status, counts, summary.error)
+            connector.close()
+        return summary
+
+    def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:
+        mirror = self.sync.mode == "mirror"
+        forget: list[str] = []
+
+        def to_send() -> Iterator[Change]:
+            for change in changes:
+                if change.kind != "removed" or (mirror and change.known and change.known.dest_id):
+                    yield change
+                else:
+                    forget.append(change.key)
+
+        inflight: dict[Future[list[Result]], list[Change]] = {}
+        fatal: FatalError | None = None
+        with ThreadPoolExecutor(connector.effective_concurrency, thread_name_prefix=f"sync-{self.sync.name}") as pool:
+            for batch in _batched(to_send(), connector.effective_batch_size):
+                self._record_bad(differ, summary)
+                while len(inflight) >= connector.effective_concurrency:
+                    fatal = self._collect(inflight, summary) or fatal
+                if fatal:
+                    break
+                records = [self._record(c) for c in batch]
+                inflight[pool.submit(connector.send, records)] = batch
+            while inflight:
+                fatal = self._collect(inflight, summary) or fatal
+        self._record_bad(differ, summary)
+        if forget and not fatal:
+            self.state.forget_removed(self.sync.name, forget)
+        if fatal:
+            raise fatal
+
+    def _record(self, change: Change) -> Record:
+        known = change.known
+        return Record(
+            key=change.key,
+            op="delete" if change.kind == "removed" else "upsert",
+            fields=change.fields,
+            fingerprint=change.fingerprint,
+            idempotency_key=idempotency_key(self.sync.name, change.key, change.fingerprint),
+            match_value=change.match_value,
+            dest_id=known.dest_id if known else None,
+        )
+
+    def _collect(self, inflight: dict[Future[list[Result]], list[Change]], summary: Summary) -> FatalError | None:
+        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        fatal = None
+        for future in done:
+            batch = inflight.pop(future)
+            try:
+                results = future.result()
+            except FatalError as exc:
+                fatal = exc
+                summary.failed += len(batch)
+                continue
+            outcomes = []
+            for change, result in zip(batch, results, strict=True):
+                op = "delete" if change.kind == "removed" else "upsert"
+                outcomes.append(
+                    Outcome(
+                        change.key,
+                        op,
+                        result.status,
+                        change.fingerprint,
+                        change.match_value,
+                        result.dest_id,
+                        result.reason,
+                        change.fields if op == "upsert" else None,
+                    )
+                )
+                setattr(summary, _COUNTER[result.status], getattr(summary, _COUNTER[result.status]) + 1)
+            self.state.record(self.sync.name, summary.run_id or 0, outcomes)
+            if self.runtime.progress:
+                self.runtime.progress("sent", len(batch))
+        return fatal
+
+    def _record_bad(self, differ: Differ, summary: Summary) -> None:
+        if not differ.bad:
+            return
+        bad, differ.bad = differ.bad, []
+        self.state.record(
+            self.sync.name,
+            summary.run_id or 0,
+            [Outcome(b.key, "upsert", "rejected", b.fingerprint, None, None, b.reason, None) for b in bad],
+        )
+        summary.bad_rejected += len(bad)
+
+
+_COUNTER = {"ok": "succeeded", "failed": "failed", "rejected": "rejected"}

@@ -1,0 +1,127 @@
+"""Scoring configuration: every weight, threshold, window, band and trigger is data, not code.
+
+Defaults come from the source documents: seed 002 (usage health score, six expansion triggers with
+confidence and expected conversion) and seed 003 (seven-factor PQL model, tiers, five triggers).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from syncer.scoring.triggers import DEFAULT_TRIGGERS, TriggerDef
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TableNames(_Frozen):
+    """Where inputs are read and outputs written; names are plain identifiers, schema optional."""
+
+    schema_: str | None = Field(default=None, alias="schema")
+    accounts: str = "accounts"
+    usage_daily: str = "usage_daily"
+    events: str | None = None  # raw Segment-style events; enables the match-rate check
+    metrics: str = "account_metrics"
+    scores: str = "account_scores"
+    triggers: str = "fired_triggers"
+    staging_suffix: str = "__staging"
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_validator("schema_", "accounts", "usage_daily", "events", "metrics", "scores", "triggers")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _IDENT.match(value):
+            raise ValueError(f"{value!r} is not a plain SQL identifier")
+        return value
+
+
+class HealthConfig(_Frozen):
+    """Seed 002 usage health score: four components, each capped at its weight."""
+
+    seat_weight: float = 30.0
+    seat_full_at: float = 0.8  # seats_used / seat_limit
+    engagement_weight: float = 30.0
+    engagement_full_at: float = 0.7  # WAU / seats
+    breadth_weight: float = 20.0  # features_used / total_features
+    depth_weight: float = 20.0  # power_actions / total_actions over the action window
+    action_window_days: int = 30
+    # band name -> lowest score in the band; checked from the highest floor down
+    bands: dict[str, float] = {"expansion_ready": 80.0, "healthy": 60.0, "developing": 40.0, "at_risk": 0.0}
+
+
+class PqlFactor(_Frozen):
+    """One PQL factor: points = min(metric / full_at, 1) * weight (negative metrics score 0)."""
+
+    weight: float
+    full_at: float
+
+
+def _default_factors() -> dict[str, PqlFactor]:
+    # Seed 003 "PQL Scoring Components and Thresholds". Integer counts with a strict ">N" threshold
+    # get full points at N+1 (">5 advanced features" -> 6, ">3 integrations" -> 4).
+    return {
+        "wau": PqlFactor(weight=20, full_at=0.8),  # WAU / seats
+        "feature_depth": PqlFactor(weight=15, full_at=6),  # advanced (premium) features used
+        "session_duration": PqlFactor(weight=15, full_at=30),  # avg session minutes, 7 days
+        "collaboration": PqlFactor(weight=10, full_at=20),  # interactions per user, 30 days
+        "integrations": PqlFactor(weight=10, full_at=4),  # active integrations
+        "org_expansion": PqlFactor(weight=15, full_at=0.10),  # seat growth over 30 days
+        "billing_proximity": PqlFactor(weight=15, full_at=0.8),  # max utilisation; overage = full
+    }
+
+
+class PqlConfig(_Frozen):
+    """Seed 003 seven-factor PQL score and its three tiers."""
+
+    factors: dict[str, PqlFactor] = Field(default_factory=_default_factors)
+    nurture_above: float = 40.0  # 0-40 monitor
+    escalate_above: float = 70.0  # 41-70 nurture, 71-100 escalate
+
+    @field_validator("factors")
+    @classmethod
+    def _all_seven(cls, value: dict[str, PqlFactor]) -> dict[str, PqlFactor]:
+        missing = set(_default_factors()) - set(value)
+        unknown = set(value) - set(_default_factors())
+        if missing or unknown:
+            raise ValueError(f"PQL factors must be exactly {sorted(_default_factors())}")
+        return value
+
+
+class QualityConfig(_Frozen):
+    """Data-quality guard thresholds: a failing check holds new scores and triggers back."""
+
+    max_lag_days: int = 1
+    min_coverage_ratio: float = 0.9
+    min_match_rate: float = 0.95
+    match_window_days: int = 1
+    max_utilisation: float = 10.0
+    max_impossible_rows: int = 0
+
+
+class ScoringConfig(_Frozen):
+    """Everything `refresh_scores` needs; validate once, then it is frozen."""
+
+    tables: TableNames = Field(default_factory=TableNames)
+    seat_basis: Literal["seats_used", "seat_limit"] = "seats_used"  # denominator of WAU/seat ratios
+    dau_baseline_days: int = 30  # DAU baseline = mean DAU over this many days before the 7-day window
+    api_projection_days: int = 7  # API run rate measured over this many days ...
+    api_period_days: int = 30  # ... projected onto a billing period this long
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    pql: PqlConfig = Field(default_factory=PqlConfig)
+    triggers: tuple[TriggerDef, ...] = DEFAULT_TRIGGERS
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+
+    @model_validator(mode="after")
+    def _unique_triggers(self) -> ScoringConfig:
+        names = [t.name for t in self.triggers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate trigger names: {dupes}")
+        return self
