@@ -44,9 +44,7 @@ AppliedKey = tuple[str, str]
 class RandomFaults(FaultPlan):
     """Queued faults first, then seeded random ones on POSTs to the hook path (standalone mode)."""
 
-    def __init__(
-        self, path: str, seed: int, fail: float, throttle: float, retry_after: float, reset: float
-    ) -> None:
+    def __init__(self, path: str, seed: int, fail: float, throttle: float, retry_after: float, reset: float) -> None:
         super().__init__()
         self._path, self._rng = path, random.Random(seed)
         self._fail, self._throttle, self._retry_after, self._reset = fail, throttle, retry_after, reset
@@ -85,9 +83,7 @@ class _StateFile:
         with self.db:
             for key, fingerprint in touched:
                 if key in records:
-                    self.db.execute(
-                        "INSERT OR REPLACE INTO records VALUES (?, ?)", (key, json.dumps(records[key]))
-                    )
+                    self.db.execute("INSERT OR REPLACE INTO records VALUES (?, ?)", (key, json.dumps(records[key])))
                 else:
                     self.db.execute("DELETE FROM records WHERE key = ?", (key,))
                 self.db.execute(
@@ -131,6 +127,7 @@ class WebhookReceiver(Emulator):
         self.records: dict[str, dict[str, Any]] = {}
         self.applied: Counter[AppliedKey] = Counter()
         self.deliveries: Counter[str] = Counter()  # Idempotency-Key -> times applied
+        self.last_delivery: dict[str, Any] | None = None  # headers and payload, for payload-shape tests
         self._recent: list[float] = []
         self._state = _StateFile(state_file) if state_file is not None else None
         if state_file is not None:
@@ -187,6 +184,7 @@ class WebhookReceiver(Emulator):
             if BAD_REQUEST_VALUE in record["fields"].values():
                 return Response(400, {"error": f"record {record['key']}: invalid payload"})
         with self.lock:
+            self.last_delivery = {"headers": request.headers, "body": request.body, "payload": request.json()}
             return Response(200, {"results": self._apply(records, request.headers.get("idempotency-key"))})
 
     def _apply(self, records: list[dict[str, Any]], delivery: str | None) -> list[dict[str, Any]]:
