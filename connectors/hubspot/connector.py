@@ -1,0 +1,101 @@
+"""The HubSpot destination: PQL fields on companies/contacts, and follow-up tasks.
+
+`write()` takes one batch (at most 100 records, HubSpot's batch cap) and makes one idempotent
+batch call per kind of change; see fields.py (upsert/update/insert/delete) and tasks.py (tasks,
+exactly once per Record.key). Every request goes through `self.call` via api.py, so the shared
+rate limiter, call counting and the one HTTP classification table apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Literal
+
+import httpx
+from pydantic import SecretStr
+
+from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
+from syncer.ratelimit import RateLimit, RateLimiter
+from syncer.retry import RetryPolicy
+
+from .api import SEARCH_LIMIT, HubSpotApi
+from .fields import FieldWriter
+from .schema import check_destination
+from .tasks import TaskStatus, TaskWriter
+
+PlanTier = Literal["starter", "pro", "enterprise", "increase"]
+PLAN_CALLS_PER_10S: dict[str, int] = {"starter": 100, "pro": 190, "enterprise": 190, "increase": 250}
+
+
+class HubSpotSettings(ConnectorSettings):
+    """Config keys of `[destinations.<name>]` with `connector = "hubspot"`."""
+
+    base_url: str = "https://api.hubapi.com"
+    access_token: SecretStr
+    plan_tier: PlanTier = "starter"
+    timeout: float = 30.0
+    task_key_property: str = "syncer_key"
+    # seconds added to HubSpot's 10 s window: requests queue and arrive with jitter, so a limiter
+    # that fills the window exactly can still be one request over by the time they land
+    rate_limit_margin: float = 0.25
+
+
+class HubSpotConnector(Connector):
+    name: ClassVar[str] = "hubspot"
+    settings_model: ClassVar[type[ConnectorSettings]] = HubSpotSettings
+    batch_size: ClassVar[int] = 100
+    rate_limit: ClassVar[RateLimit | None] = RateLimit(100, 10.0)
+    max_concurrency: ClassVar[int] = 4
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        destination: Destination,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        *,
+        search_limiter: RateLimiter | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(settings, destination, retry, limiter)
+        assert isinstance(settings, HubSpotSettings)
+        self.hubspot = settings
+        if limiter is None or limiter.limit is None:
+            self.limiter.set_limit(self.plan_limit(settings))
+        self.api = HubSpotApi(
+            settings.base_url,
+            settings.access_token.get_secret_value(),
+            settings.timeout,
+            self.call,
+            self.limiter,
+            search_limiter or RateLimiter(SEARCH_LIMIT),
+            settings.rate_limit_margin,
+            transport,
+        )
+        self.fields = FieldWriter(self.api, destination)
+        self.tasks = TaskWriter(self.api, destination, settings.task_key_property)
+
+    @staticmethod
+    def plan_limit(settings: HubSpotSettings) -> RateLimit:
+        return RateLimit(PLAN_CALLS_PER_10S[settings.plan_tier], 10.0 + settings.rate_limit_margin)
+
+    def check(self) -> list[str]:
+        return check_destination(self.api, self.destination, self.hubspot.task_key_property)
+
+    def write(self, batch: Sequence[Record]) -> list[Result]:
+        deletes = [r for r in batch if r.op == "delete"]
+        changes = [r for r in batch if r.op != "delete"]
+        writer = self.tasks if self.destination.object == "tasks" else self.fields
+        results: dict[str, Result] = {}
+        if changes:
+            results |= {res.key: res for res in writer.write(changes)}
+        if deletes:
+            results |= {res.key: res for res in writer.archive(deletes)}
+        return [results[r.key] for r in batch]
+
+    def task_status(self, keys: Sequence[str]) -> dict[str, TaskStatus]:
+        """Open/completed state of the tasks created for these Record.keys (missing keys are absent)."""
+        return self.tasks.status(keys)
+
+    def close(self) -> None:
+        self.api.close()

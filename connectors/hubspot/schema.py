@@ -1,0 +1,83 @@
+"""`check()` for HubSpot: do the mapped properties exist, is the match property unique and writable.
+
+Problems name the mapping key the RevOps engineer wrote (destination.fields maps a HubSpot
+property to it), e.g. "fields.pql_score: companies has no property 'pql_scor' (did you mean
+'pql_score'?)", so the fix is obvious from the message alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from syncer.connector import Destination
+from syncer.errors import SyncerError
+
+from .api import HubSpotApi
+
+FIELD_OBJECTS = ("companies", "contacts")
+TASK_FIELDS = frozenset({"subject", "body", "due_at", "priority", "type", "owner_id", "owner_email", "company"})
+
+
+def properties(api: HubSpotApi, object_type: str) -> dict[str, dict[str, Any]]:
+    body = api.json("GET", f"/crm/v3/properties/{object_type}", f"read {object_type} properties")
+    return {str(p["name"]): p for p in body.get("results") or []}
+
+
+def _missing(object_type: str, name: str, known: dict[str, dict[str, Any]]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"{object_type} has no property '{name}'{hint}"
+
+
+def _check_unique(object_type: str, name: str, known: dict[str, dict[str, Any]], key: str) -> list[str]:
+    if name not in known:
+        return [f"{key}: {_missing(object_type, name, known)}"]
+    unique = (
+        known[name].get("hasUniqueValue") or (object_type, name) in {("contacts", "email")} or name == "hs_object_id"
+    )
+    if not unique:
+        return [
+            f"{key}: {object_type} property '{name}' is not unique (hasUniqueValue is false); "
+            "HubSpot can only match records by a unique property"
+        ]
+    return []
+
+
+def check_destination(api: HubSpotApi, destination: Destination, task_key_property: str) -> list[str]:
+    try:
+        if destination.object == "tasks":
+            return _check_tasks(api, destination, task_key_property)
+        if destination.object not in FIELD_OBJECTS:
+            return [f"object: HubSpot connector writes companies, contacts or tasks, not '{destination.object}'"]
+        return _check_fields(api, destination)
+    except SyncerError as exc:  # auth failures, unreachable API: report, don't crash `syncer check`
+        return [f"hubspot: {exc}"]
+
+
+def _check_fields(api: HubSpotApi, destination: Destination) -> list[str]:
+    known = properties(api, destination.object)
+    problems = _check_unique(destination.object, destination.match_field, known, "match_field")
+    for dest_field, mapping_key in destination.fields.items():
+        if dest_field not in known:
+            problems.append(f"{mapping_key}: {_missing(destination.object, dest_field, known)}")
+        elif (known[dest_field].get("modificationMetadata") or {}).get("readOnlyValue"):
+            problems.append(f"{mapping_key}: {destination.object} property '{dest_field}' is read-only")
+    return problems
+
+
+def _check_tasks(api: HubSpotApi, destination: Destination, task_key_property: str) -> list[str]:
+    problems = [
+        f"{key}: task field '{name}' is not one of {sorted(TASK_FIELDS)}"
+        for name, key in destination.fields.items()
+        if name not in TASK_FIELDS
+    ]
+    tasks = properties(api, "tasks")
+    if task_key_property not in tasks:
+        problems.append(
+            f"task_key_property: tasks has no property '{task_key_property}'; create a single-line "
+            "text property with that name on tasks (see the connector README)"
+        )
+    companies = properties(api, "companies")
+    problems += _check_unique("companies", destination.match_field, companies, "match_field")
+    return problems
