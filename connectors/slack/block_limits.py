@@ -1,0 +1,103 @@
+"""Block Kit limits, and a validator that applies them the way Slack does.
+
+The renderer packs messages against these numbers and the emulator refuses what breaks them
+(`invalid_blocks`), so a digest that would be refused by Slack fails the tests first. Numbers are
+Slack's documented limits, except `MAX_PAYLOAD_CHARS`: Slack also caps the total size of a
+message's blocks (about 13k characters observed), and the renderer keeps a margin under it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_ACTION_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_URL = 3000
+MAX_BLOCK_ID = 255
+MAX_MESSAGE_TEXT = 40_000
+MAX_BLOCKS_JSON = 13_000  # what the emulator refuses
+MAX_PAYLOAD_CHARS = 12_000  # what the renderer aims for: blocks JSON + fallback text
+
+KNOWN_TYPES = frozenset({"section", "header", "context", "actions", "divider", "image", "rich_text"})
+
+
+def payload_size(text: str, blocks: list[dict[str, Any]]) -> int:
+    """Characters a message costs against MAX_PAYLOAD_CHARS (JSON as sent, ASCII-escaped)."""
+    return len(json.dumps(blocks)) + len(text)
+
+
+def validate_blocks(blocks: Any) -> list[str]:
+    """Every limit `blocks` breaks, phrased like Slack's `errors` list ([] when valid)."""
+    if not isinstance(blocks, list):
+        return ["must provide an array [json-pointer:/blocks]"]
+    errors: list[str] = []
+    if len(blocks) > MAX_BLOCKS:
+        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    if len(json.dumps(blocks)) > MAX_BLOCKS_JSON:
+        errors.append(f"blocks larger than {MAX_BLOCKS_JSON} characters [json-pointer:/blocks]")
+    seen_ids: set[str] = set()
+    for index, block in enumerate(blocks):
+        where = f"[json-pointer:/blocks/{index}]"
+        if not isinstance(block, dict) or block.get("type") not in KNOWN_TYPES:
+            errors.append(f"unsupported block type {where}")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if len(str(block_id)) > MAX_BLOCK_ID or block_id in seen_ids:
+                errors.append(f"invalid or duplicate block_id {where}")
+            seen_ids.add(str(block_id))
+        errors.extend(f"{e} {where}" for e in _block_errors(block))
+    return errors
+
+
+def _block_errors(block: dict[str, Any]) -> list[str]:
+    kind = block["type"]
+    if kind == "section":
+        text, fields = block.get("text"), block.get("fields")
+        if text is None and not fields:
+            return ["section needs text or fields"]
+        errors = _text_errors(text, MAX_SECTION_TEXT, "text") if text is not None else []
+        if fields:
+            if len(fields) > MAX_FIELDS:
+                errors.append(f"no more than {MAX_FIELDS} fields allowed")
+            for field in fields:
+                errors.extend(_text_errors(field, MAX_FIELD_TEXT, "fields"))
+        return errors
+    if kind == "header":
+        return _text_errors(block.get("text"), MAX_HEADER_TEXT, "text", plain_only=True)
+    if kind == "context":
+        elements = block.get("elements") or []
+        if not 1 <= len(elements) <= MAX_CONTEXT_ELEMENTS:
+            return [f"context needs 1-{MAX_CONTEXT_ELEMENTS} elements"]
+        return [e for el in elements if el.get("type") != "image" for e in _text_errors(el, 3000, "elements")]
+    if kind == "actions":
+        elements = block.get("elements") or []
+        if not 1 <= len(elements) <= MAX_ACTION_ELEMENTS:
+            return [f"actions needs 1-{MAX_ACTION_ELEMENTS} elements"]
+        errors = []
+        for element in elements:
+            errors.extend(_text_errors(element.get("text"), MAX_BUTTON_TEXT, "button text", plain_only=True))
+            if len(str(element.get("url") or "")) > MAX_URL:
+                errors.append(f"button url longer than {MAX_URL}")
+        return errors
+    return []
+
+
+def _text_errors(obj: Any, limit: int, what: str, plain_only: bool = False) -> list[str]:
+    if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
+        return [f"{what} must be a text object"]
+    if plain_only and obj["type"] != "plain_text":
+        return [f"{what} must be plain_text"]
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        return [f"{what} must not be empty"]
+    if len(text) > limit:
+        return [f"{what} must be less than {limit + 1} characters"]
+    return []

@@ -1,0 +1,225 @@
+"""Block Kit rendering of alerts and digests. Pure functions: no I/O, so `digest --preview` can print.
+
+The alert dict (one fired trigger for one account); only `account_name` and `trigger` are needed:
+
+    alert_id        str    outbox key of the alert (shown in the footer)
+    account_id      str    warehouse account key
+    account_name    str    shown, escaped, linked to crm_url
+    trigger         str    "seat_limit_approaching" or "Seat limit approaching" (see playbook.py)
+    priority        str    "high" | "medium" | "low" (anything else is shown as low)
+    value           number current value (a ratio like 0.85 for limit triggers, else a count)
+    threshold       number the trigger's threshold, same unit
+    previous_value  number value at the previous evaluation, for the trend (optional)
+    unit            str    "ratio" | "count": overrides the trigger's default display (optional)
+    owner_email     str    shown when owner_slack_id is unknown
+    owner_slack_id  str    "U..." -> mentioned as <@U...>
+    crm_url         str    link on the account name and the "Open in CRM" button
+    fired_at        str    ISO timestamp (or datetime), shown in the footer
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .block_limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_PAYLOAD_CHARS, MAX_SECTION_TEXT, MAX_URL
+from .playbook import PRIORITY_BADGE, PRIORITY_ORDER, TriggerStyle, priority_of, style_for
+
+Blocks = list[dict[str, Any]]
+_SECTION_JSON = 3_000  # one digest section, JSON-encoded, so a header + section always fit a message
+_PART_RESERVE = 700  # room kept in every digest message for its heading blocks and fallback text
+
+
+def render_alert(alert: dict[str, Any]) -> tuple[str, Blocks]:
+    """One real-time ping: what fired, how far past the threshold, for whom, and what to do now."""
+    style = style_for(alert.get("trigger"))
+    priority = priority_of(alert.get("priority"))
+    name = _name(alert)
+    current = _value_vs_threshold(alert, style)
+    owner = _owner(alert)
+    text = f"{priority.capitalize()} priority: {style.title} for {_plain(alert)} - {current} - owner {owner}"
+    blocks: Blocks = [
+        {"type": "header", "text": _plain_text(f"{style.title}: {alert.get('account_name') or 'account'}")},
+        {
+            "type": "section",
+            "text": _mrkdwn(f"{PRIORITY_BADGE[priority]} priority alert for {_link(alert, name)}"),
+            "fields": [
+                _mrkdwn(f"*Now vs threshold*\n{current}"),
+                _mrkdwn(f"*Trend*\n{_trend(alert, style)}"),
+                _mrkdwn(f"*Owner*\n{owner}"),
+                _mrkdwn(f"*Trigger*\n{_escape(style.title)}"),
+            ],
+        },
+        {"type": "section", "text": _mrkdwn(f"*Playbook:* {_escape(style.playbook)}")},
+    ]
+    url = _url(alert)
+    if url:
+        button = {"type": "button", "text": _plain_text("Open in CRM"), "url": url, "action_id": "open_crm"}
+        blocks.append({"type": "actions", "elements": [button]})
+    footer = " · ".join(_escape(str(part)) for part in (alert.get("fired_at"), alert.get("alert_id")) if part)
+    if footer:
+        blocks.append({"type": "context", "elements": [_mrkdwn(f"Fired {footer}")]})
+    return text[:3000], blocks
+
+
+def render_digest(recipient: str, alerts: list[dict[str, Any]]) -> list[tuple[str, Blocks]]:
+    """The daily digest as as many messages as Slack's limits need, each alert listed exactly once.
+
+    Alerts are grouped by priority then trigger, ranked within a group by how far past the
+    threshold they are. Every message stays within 50 blocks, 3,000 chars per section and
+    MAX_PAYLOAD_CHARS in total; a group that spills over continues in the next message.
+    """
+    if not alerts:
+        return []
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for alert in sorted(alerts, key=_rank):
+        style = style_for(alert.get("trigger"))
+        groups.setdefault((PRIORITY_ORDER[priority_of(alert.get("priority"))], style.title), []).append(alert)
+    parts: list[Blocks] = [[]]
+    budget = MAX_PAYLOAD_CHARS - _PART_RESERVE
+    for (_, title), members in groups.items():
+        style = style_for(members[0].get("trigger"))
+        priority = priority_of(members[0].get("priority"))
+        for index, section in enumerate(_sections(members, style)):
+            if index > 0 and _fits(parts[-1], [section], budget):
+                parts[-1].append(section)
+                continue
+            heading = f"*{PRIORITY_BADGE[priority]} · {_escape(title)}*"
+            heading += f" ({len(members)})\n_{_escape(style.playbook)}_" if index == 0 else " (continued)"
+            pair = [{"type": "section", "text": _mrkdwn(heading)}, section]
+            if not _fits(parts[-1], pair, budget):
+                parts.append([])
+            parts[-1].extend(pair)
+    return [_with_heading(recipient, alerts, blocks, i + 1, len(parts)) for i, blocks in enumerate(parts)]
+
+
+# -- digest helpers ---------------------------------------------------------------------------
+
+
+def _rank(alert: dict[str, Any]) -> tuple[int, str, float, str]:
+    style = style_for(alert.get("trigger"))
+    priority = PRIORITY_ORDER[priority_of(alert.get("priority"))]
+    value: Any = alert.get("value")
+    threshold: Any = alert.get("threshold")
+    severity = 0.0
+    if _is_number(value) and _is_number(threshold) and threshold:
+        severity = float(value) / float(threshold)
+    elif _is_number(value):
+        severity = float(value)
+    return priority, style.title, -severity, str(alert.get("account_name") or "")
+
+
+def _sections(members: list[dict[str, Any]], style: TriggerStyle) -> list[dict[str, Any]]:
+    """Alert lines packed into sections no longer than Slack allows (text and encoded size)."""
+    sections: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for alert in members:
+        line = _digest_line(alert, style)
+        candidate = "\n".join([*lines, line])
+        if lines and (len(candidate) > MAX_SECTION_TEXT or len(json.dumps(candidate)) > _SECTION_JSON):
+            sections.append({"type": "section", "text": _mrkdwn("\n".join(lines))})
+            lines = []
+        lines.append(line)
+    if lines:
+        sections.append({"type": "section", "text": _mrkdwn("\n".join(lines))})
+    return sections
+
+
+def _digest_line(alert: dict[str, Any], style: TriggerStyle) -> str:
+    trend = _trend(alert, style)
+    trend_part = f", {trend}" if trend != "new" else ""
+    return f"• {_link(alert, _name(alert))}: {_value_vs_threshold(alert, style)}{trend_part} · {_owner(alert)}"
+
+
+def _with_heading(recipient: str, alerts: list[dict[str, Any]], body: Blocks, part: int, of: int) -> tuple[str, Blocks]:
+    counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
+    summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n)
+    who = f"<@{recipient}>" if recipient[:1] in ("U", "W") and recipient.isalnum() else _escape(recipient[:100])
+    title = "Daily usage digest" + (f" ({part}/{of})" if of > 1 else "")
+    heading: Blocks = [
+        {"type": "header", "text": _plain_text(title)},
+        {"type": "context", "elements": [_mrkdwn(f"For {who} · {len(alerts)} alerts: {summary}")]},
+    ]
+    text = f"{title}: {len(alerts)} usage alerts ({summary})"
+    return text, heading + body
+
+
+def _fits(part: Blocks, more: Blocks, budget: int) -> bool:
+    """Room for `more` in a part, keeping 2 blocks for the part's heading."""
+    return len(part) + len(more) <= MAX_BLOCKS - 2 and len(json.dumps(part + more)) <= budget
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def _value_vs_threshold(alert: dict[str, Any], style: TriggerStyle) -> str:
+    unit = str(alert.get("unit") or style.unit)
+    current = _fmt(alert.get("value"), unit)
+    if alert.get("threshold") is None:
+        return current
+    return f"{current} (threshold {_fmt(alert.get('threshold'), unit)})"
+
+
+def _trend(alert: dict[str, Any], style: TriggerStyle) -> str:
+    unit = str(alert.get("unit") or style.unit)
+    value: Any = alert.get("value")
+    previous: Any = alert.get("previous_value")
+    if not (_is_number(value) and _is_number(previous)):
+        return "new"
+    delta = float(value) - float(previous)
+    arrow = ":arrow_up:" if delta > 0 else ":arrow_down:" if delta < 0 else ":left_right_arrow:"
+    change = f"{delta * 100:+.0f} pts" if unit == "ratio" else f"{delta:+,.4g}"
+    return f"{arrow} from {_fmt(previous, unit)} ({change})"
+
+
+def _fmt(value: Any, unit: str) -> str:
+    if not _is_number(value):
+        return _escape(str(value)) if value is not None else "n/a"
+    number = float(value)
+    if unit == "ratio":
+        return f"{number * 100:.0f}%"
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+
+
+def _owner(alert: dict[str, Any]) -> str:
+    slack_id = str(alert.get("owner_slack_id") or "")
+    if slack_id.isalnum() and slack_id[:1] in ("U", "W"):
+        return f"<@{slack_id}>"
+    return _escape(str(alert.get("owner_email") or "unassigned")[:200])
+
+
+def _name(alert: dict[str, Any]) -> str:
+    return _escape(_plain(alert)).replace("|", "¦")
+
+
+def _plain(alert: dict[str, Any]) -> str:
+    return str(alert.get("account_name") or alert.get("account_id") or "unknown account")[:150]
+
+
+def _url(alert: dict[str, Any]) -> str | None:
+    url = str(alert.get("crm_url") or "")
+    if not url.startswith(("https://", "http://")) or len(url) > min(MAX_URL, 500):
+        return None
+    return None if any(c in url for c in " <>|") else url
+
+
+def _link(alert: dict[str, Any], label: str) -> str:
+    url = _url(alert)
+    return f"<{url}|{label}>" if url else f"*{label}*"
+
+
+def _escape(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}
+
+
+def _plain_text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:MAX_HEADER_TEXT], "emoji": True}

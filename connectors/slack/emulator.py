@@ -1,0 +1,297 @@
+"""A stateful Slack Web API on loopback, driven by the real slack-sdk WebClient.
+
+It keeps channels with their messages (ts, metadata, threads), users by email, and answers the
+way Slack does: HTTP 200 with `ok:false` and an error code for API errors, HTTP 429 with
+Retry-After when a channel gets more than its burst of messages (about 1 per second), blocks
+validated against Block Kit limits. slack-sdk sends `chat.postMessage` as JSON and the other
+methods as query or form parameters; both are read. Faults come from the base FaultPlan:
+
+    emu = SlackEmulator(clock=clock); emu.add_channel("C0ALERTS"); emu.start()
+    WebClient(token=emu.token, base_url=emu.api_url)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from syncer.emulator import Emulator, Request, Response
+
+from .block_limits import MAX_MESSAGE_TEXT, validate_blocks
+from .checks import BASE_SCOPES, DM_SCOPES, PRIVATE_SCOPES
+
+BOT_USER = "U0SYNCERBOT"
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_member: bool = True
+    is_archived: bool = False
+    is_private: bool = False
+    is_im: bool = False
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    posted_at: list[float] = field(default_factory=list)  # emulator clock, for the rate limit
+
+
+class SlackEmulator(Emulator):
+    """Slack Web API methods syncer uses: chat.postMessage, conversations.*, users.lookupByEmail, auth.test."""
+
+    def __init__(
+        self,
+        token: str = "xoxb-emulator-token",
+        *,
+        channels: tuple[str, ...] = (),
+        latency: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        wall_clock: Callable[[], float] = time.time,
+        channel_rate: float = 1.0,
+        channel_burst: int = 3,
+        scopes: tuple[str, ...] = (*BASE_SCOPES, *PRIVATE_SCOPES, *DM_SCOPES),
+    ) -> None:
+        super().__init__(latency=latency, clock=clock)
+        self.token = token
+        self.token_error: str | None = None  # e.g. "token_revoked": every call fails with it
+        self.wall_clock = wall_clock
+        self.channel_rate, self.channel_burst = channel_rate, channel_burst
+        self.scopes = scopes
+        self.channels: dict[str, Channel] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.ratelimited = 0  # 429s answered by the channel rate limit
+        self._last_ts = 0.0
+        for channel_id in channels:
+            self.add_channel(channel_id)
+        self._methods: dict[str, Callable[[dict[str, Any]], Response]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
+            "conversations.info": self._info,
+            "conversations.open": self._open,
+            "users.lookupByEmail": self._lookup_by_email,
+        }
+        self.route("POST", r"/api/(?P<method>[\w.]+)", self._api)
+        self.route("GET", r"/api/(?P<method>[\w.]+)", self._api)
+
+    # -- workspace set-up ----------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """What `base_url` must be for WebClient / SlackSettings (slack-sdk joins method names to it)."""
+        return f"{self.base_url}/api/"
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        member: bool = True,
+        archived: bool = False,
+        private: bool = False,
+    ) -> Channel:
+        channel = Channel(channel_id, name or channel_id.lower(), member, archived, private)
+        with self.lock:
+            self.channels[channel_id] = channel
+        return channel
+
+    def add_user(self, user_id: str, email: str, name: str | None = None) -> None:
+        with self.lock:
+            self.users[user_id] = {"id": user_id, "name": name or email.split("@")[0], "profile": {"email": email}}
+
+    def messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """Every message in a channel (thread replies included), oldest first."""
+        with self.lock:
+            return list(self.channels[channel_id].messages)
+
+    def dm_channel(self, user_id: str) -> str:
+        return "D" + user_id[1:]
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def error_body(self, status: int) -> Any:
+        return {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+
+    def _api(self, request: Request, match: Any) -> Response:
+        params = _params(request)
+        auth = request.headers.get("authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else params.get("token")
+        if not token:
+            return _fail("not_authed")
+        if token != self.token:
+            return _fail("invalid_auth")
+        if self.token_error:
+            return _fail(self.token_error)
+        handler = self._methods.get(match.group("method"))
+        if handler is None:
+            return _fail("unknown_method")
+        with self.lock:
+            response = handler(params)
+        response.headers.setdefault("x-oauth-scopes", ",".join(self.scopes))
+        return response
+
+    def _channel(self, ref: Any, *, member: bool = True) -> Channel | Response:
+        ref = str(ref or "").lstrip("#")
+        channel = self.channels.get(ref) or next((c for c in self.channels.values() if c.name == ref), None)
+        if channel is None and ref in self.users:
+            channel = self._im(ref)
+        if channel is None:
+            return _fail("channel_not_found")
+        if member and not channel.is_member:
+            return _fail("not_in_channel")
+        return channel
+
+    def _im(self, user_id: str) -> Channel:
+        dm = self.dm_channel(user_id)
+        if dm not in self.channels:
+            self.channels[dm] = Channel(dm, dm.lower(), is_private=True, is_im=True)
+        return self.channels[dm]
+
+    # -- methods -------------------------------------------------------------------------------
+
+    def _auth_test(self, _params: dict[str, Any]) -> Response:
+        return _ok(
+            url="https://emulator.slack.test/",
+            team="Emulator",
+            user="syncer",
+            team_id="T0EMULATOR",
+            user_id=BOT_USER,
+            bot_id="B0SYNCERBOT",
+        )
+
+    def _post_message(self, params: dict[str, Any]) -> Response:
+        channel = self._channel(params.get("channel"))
+        if isinstance(channel, Response):
+            return channel
+        if channel.is_archived:
+            return _fail("is_archived")
+        text, blocks, metadata = params.get("text") or "", _json(params.get("blocks")), _json(params.get("metadata"))
+        if not text and not blocks:
+            return _fail("no_text")
+        if len(text) > MAX_MESSAGE_TEXT:
+            return _fail("msg_too_long")
+        if blocks is not None and (errors := validate_blocks(blocks)):
+            return _fail("invalid_blocks", errors=errors)
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and isinstance(metadata.get("event_type"), str)
+            and isinstance(metadata.get("event_payload"), dict)
+        ):
+            return _fail("invalid_metadata_format")
+        thread_ts = params.get("thread_ts")
+        if thread_ts and not any(m["ts"] == thread_ts for m in channel.messages):
+            return _fail("thread_not_found")
+        if (retry_after := self._throttle(channel)) is not None:
+            self.ratelimited += 1
+            return Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER,
+            "bot_id": "B0SYNCERBOT",
+            "text": text,
+            "ts": self._next_ts(),
+        }
+        for name, value in (("blocks", blocks), ("metadata", metadata), ("thread_ts", thread_ts)):
+            if value:
+                message[name] = value
+        channel.messages.append(message)
+        return _ok(channel=channel.id, ts=message["ts"], message=message)
+
+    def _history(self, params: dict[str, Any]) -> Response:
+        channel = self._channel(params.get("channel"))
+        if isinstance(channel, Response):
+            return channel
+        oldest = float(params.get("oldest") or 0)
+        found = [
+            m for m in reversed(channel.messages) if m.get("thread_ts", m["ts"]) == m["ts"] and float(m["ts"]) > oldest
+        ]
+        return self._page(found, params)
+
+    def _replies(self, params: dict[str, Any]) -> Response:
+        channel = self._channel(params.get("channel"))
+        if isinstance(channel, Response):
+            return channel
+        ts, oldest = params.get("ts"), float(params.get("oldest") or 0)
+        thread = [m for m in channel.messages if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not thread:
+            return _fail("thread_not_found")
+        return self._page([m for m in thread if m["ts"] == ts or float(m["ts"]) > oldest], params)
+
+    def _page(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Response:
+        limit = max(1, min(int(params.get("limit") or 100), 999))
+        start = int(params.get("cursor") or 0)
+        page = messages[start : start + limit]
+        if str(params.get("include_all_metadata")).lower() not in ("1", "true"):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(messages)
+        return _ok(messages=page, has_more=more, response_metadata={"next_cursor": str(start + limit) if more else ""})
+
+    def _info(self, params: dict[str, Any]) -> Response:
+        channel = self._channel(params.get("channel"), member=False)
+        if isinstance(channel, Response):
+            return channel
+        return _ok(
+            channel={
+                "id": channel.id,
+                "name": channel.name,
+                "is_channel": not channel.is_im,
+                "is_im": channel.is_im,
+                "is_private": channel.is_private,
+                "is_archived": channel.is_archived,
+                "is_member": channel.is_member,
+            }
+        )
+
+    def _open(self, params: dict[str, Any]) -> Response:
+        user = str(params.get("users") or "")
+        if user not in self.users:
+            return _fail("user_not_found")
+        return _ok(channel={"id": self._im(user).id})
+
+    def _lookup_by_email(self, params: dict[str, Any]) -> Response:
+        email = str(params.get("email") or "").lower()
+        user = next((u for u in self.users.values() if u["profile"]["email"].lower() == email), None)
+        return _ok(user=user) if user else _fail("users_not_found")
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _throttle(self, channel: Channel) -> int | None:
+        """Seconds to wait when the channel already had its burst within the window, else None."""
+        now, window = self.clock(), self.channel_burst / self.channel_rate
+        channel.posted_at = [t for t in channel.posted_at if t > now - window]
+        if len(channel.posted_at) >= self.channel_burst:
+            return max(1, math.ceil(channel.posted_at[0] + window - now))
+        channel.posted_at.append(now)
+        return None
+
+    def _next_ts(self) -> str:
+        self._last_ts = max(self.wall_clock(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+
+def _params(request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = {k: v[0] for k, v in request.query.items()}
+    content_type = request.headers.get("content-type", "")
+    if request.body and content_type.startswith("application/json"):
+        params.update(json.loads(request.body))
+    elif request.body:
+        params.update({k: v[0] for k, v in parse_qs(request.body.decode()).items()})
+    return params
+
+
+def _json(value: Any) -> Any:
+    """Form-encoded calls carry blocks/metadata as JSON strings; JSON calls carry them as objects."""
+    return json.loads(value) if isinstance(value, str) and value else (value or None)
+
+
+def _ok(**body: Any) -> Response:
+    return Response(200, {"ok": True, **body})
+
+
+def _fail(error: str, **extra: Any) -> Response:
+    return Response(200, {"ok": False, "error": error, **extra})

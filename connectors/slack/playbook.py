@@ -1,0 +1,84 @@
+"""The default triggers as a reader sees them in Slack: title, how to show the value, what to do.
+
+Written from seed 002 ("Expansion Trigger Thresholds" and "Alert Response Playbook"): review the
+data, prepare the approach for the trigger (seat limit: lead with value delivered and growth;
+feature usage: ask about outcomes; API limit: discuss integration success and scaling), reach out
+the same day without leading with the limit, then log the outcome in the CRM.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TriggerStyle:
+    title: str
+    unit: str  # "ratio" shows 0.85 as 85%; "count" shows 1,204
+    playbook: str
+
+
+DEFAULT_PLAYBOOK = (
+    "Review usage vs limits, the 90-day trend and recent support tickets; reach out the same day, "
+    "then log the outcome in the CRM."
+)
+
+TRIGGERS: dict[str, TriggerStyle] = {
+    "seat_limit_approaching": TriggerStyle(
+        "Seat limit approaching",
+        "ratio",
+        "Lead with the value delivered and the growth they've seen; don't open with the seat limit.",
+    ),
+    "rapid_seat_growth": TriggerStyle(
+        "Rapid seat growth",
+        "ratio",
+        "Lead with the growth they've seen and the value behind it; reach out to the champion today.",
+    ),
+    "premium_feature_adoption": TriggerStyle(
+        "Premium feature adoption",
+        "count",
+        "Ask what outcomes they're achieving with the premium features they already use.",
+    ),
+    "api_limit_approaching": TriggerStyle(
+        "API limit approaching",
+        "ratio",
+        "Talk about how their integration is going and how they plan to scale it.",
+    ),
+    "storage_limit_approaching": TriggerStyle(
+        "Storage limit approaching",
+        "ratio",
+        "Check usage vs limits and the 90-day trend, then check in on their adoption, not the limit.",
+    ),
+    "high_engagement_growth": TriggerStyle(
+        "High engagement growth",
+        "ratio",
+        "Check in on how things are going: they've had great adoption lately.",
+    ),
+}
+
+PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+PRIORITY_BADGE = {"high": ":red_circle: High", "medium": ":large_orange_circle: Medium", "low": ":white_circle: Low"}
+
+
+def trigger_id(trigger: object) -> str:
+    """Normalise "Seat limit approaching", "seat-limit-approaching" ... to "seat_limit_approaching"."""
+    return re.sub(r"[^a-z0-9]+", "_", str(trigger or "").lower()).strip("_")
+
+
+def style_for(trigger: object) -> TriggerStyle:
+    """The style of a known trigger; unknown triggers get their own name and the general playbook."""
+    key = trigger_id(trigger)
+    if key in TRIGGERS:
+        return TRIGGERS[key]
+    for known, style in TRIGGERS.items():  # "seat_limit" or "api_limit_80" still match their trigger
+        stem = "_".join(known.split("_")[:2])
+        if key.startswith(stem):
+            return style
+    title = str(trigger or "Usage alert").replace("_", " ").strip() or "Usage alert"
+    return TriggerStyle(title[:1].upper() + title[1:], "count", DEFAULT_PLAYBOOK)
+
+
+def priority_of(alert_priority: object) -> str:
+    value = str(alert_priority or "").lower()
+    return value if value in PRIORITY_ORDER else "low"
