@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -58,6 +59,7 @@ def _errors() -> Iterator[None]:
 def _command(fn: Callable[..., int | None]) -> Callable[..., None]:
     """Run a command body inside the error boundary and exit with its code."""
 
+    @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> None:
         code = 0
         try:
@@ -67,9 +69,6 @@ def _command(fn: Callable[..., int | None]) -> Callable[..., None]:
             code = exc.code
         raise typer.Exit(code)
 
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    wrapper.__signature__ = __import__("inspect").signature(fn)  # type: ignore[attr-defined]
     return wrapper
 
 

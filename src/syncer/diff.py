@@ -108,12 +108,12 @@ class Differ:
     def _map(self, row: dict[str, Any]) -> tuple[str, str | None, dict[str, Any], str] | None:
         values = [row[c] for c in self.primary_key]
         if any(v is None for v in values):
-            self._reject("(null primary key)", row, f"primary key {', '.join(self.primary_key)} is NULL")
+            self._reject("(null primary key)", None, f"primary key {', '.join(self.primary_key)} is NULL")
             return None
         key = row_key(values)
         self._seen.append(_key_hash(key))
         if key in self.keys.duplicate_keys:
-            self._reject(key, row, f"duplicate primary key {key!r}: several rows share it; none is sent")
+            self._reject(key, None, f"duplicate primary key {key!r}: several rows share it; none is sent")
             return None
         try:
             match_value, fields = self.mapper.map(row)
@@ -125,12 +125,15 @@ class Differ:
             return None
         return key, match_value, fields, self.mapper.fingerprint(match_value, fields)
 
-    def _reject(self, key: str, row: dict[str, Any], reason: str) -> None:
+    def _reject(self, key: str, row: dict[str, Any] | None, reason: str) -> None:
+        """Record a row that cannot be sent. Key problems get a fixed fingerprint (held until fixed);
+        mapping problems are fingerprinted by the row's data, so a corrected row goes out again."""
         self.tally.bad_rows += 1
-        bad = BadRow(key, _raw_fingerprint(row), reason)
+        bad = BadRow(key, _raw_fingerprint(row) if row is not None else "key-problem", reason)
         if len(self.tally.bad_samples) < 5:
             self.tally.bad_samples.append(bad)
         if self._rejected.get(key) != bad.fingerprint:
+            self._rejected[key] = bad.fingerprint
             self.bad.append(bad)
 
     def _compare(self, chunk: list[tuple[str, str | None, dict[str, Any], str]]) -> Iterator[Change]:
