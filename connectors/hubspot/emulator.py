@@ -25,6 +25,7 @@ from .emulator_store import CrmStore, PropertyProblem, problems_message
 
 OBJ = r"/crm/v3/objects/(?P<obj>companies|contacts|tasks)"
 BATCH_CAP = 100
+WRITE_PATH = re.compile(r"/batch/(upsert|create|update|archive)$")
 TASK_ASSOCIATIONS = {192: "companies", 204: "contacts"}  # HUBSPOT_DEFINED task -> object type ids
 
 
@@ -44,7 +45,6 @@ class HubSpotEmulator(Emulator):
         self.store = CrmStore(clock_iso=lambda: datetime.fromtimestamp(self.clock(), UTC).isoformat())
         self.owners: dict[str, dict[str, Any]] = {}
         self.associations: list[tuple[str, str, str, str, int]] = []  # (from, id, to, id, typeId)
-        self.write_calls = 0
         self.route("GET", r"/crm/v3/properties/(?P<obj>\w+)", self._properties)
         self.route("GET", r"/crm/v3/properties/(?P<obj>\w+)/(?P<name>\w+)", self._property)
         self.route("POST", OBJ + r"/batch/upsert", self._batch_upsert)
@@ -70,6 +70,11 @@ class HubSpotEmulator(Emulator):
                 "archived": False,
             }
             return owner_id
+
+    @property
+    def write_calls(self) -> int:
+        """Batch write requests received, including those answered by an injected fault."""
+        return sum(1 for method, path, _ in list(self.requests) if method == "POST" and WRITE_PATH.search(path))
 
     def stored(self, object_type: str, key_property: str) -> dict[str, dict[str, str]]:
         """Live records of a type by the value of `key_property`, as HubSpot stores them (strings)."""
@@ -103,8 +108,6 @@ class HubSpotEmulator(Emulator):
             verdict = self.limits.admit()
             if not verdict.allowed:
                 return Response(429, verdict.body, verdict.headers)
-            if "/batch/" in request.path and not request.path.endswith(("/batch/read",)):
-                self.write_calls += 1
             response = super().handle(request)
             response.headers.update(self.limits.headers())
             return response
