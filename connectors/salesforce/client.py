@@ -1,0 +1,175 @@
+"""The REST client every Salesforce operation goes through.
+
+Why not `Salesforce.restful`: simple-salesforce re-logs in on 401 behind our back (uncounted,
+unlimited) and raises its own exception types. Here every request, including the login, runs
+inside the connector's `call` (rate limiter + call count), a 401 INVALID_SESSION_ID re-logs in
+exactly once, and statuses are mapped through syncer.http's one classification table.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+from syncer_connectors.salesforce.auth import build_session, can_refresh, login
+from syncer_connectors.salesforce.settings import SalesforceSettings
+
+from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.http import Action, classify, parse_retry_after
+
+T = TypeVar("T")
+Caller = Callable[[Callable[[], Any]], Any]
+USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+MAX_QUERY_CHARS = 12_000  # keep GET query URLs well under Salesforce's 16 KB URI limit
+
+
+class SalesforceClient:
+    """Authenticated JSON/CSV requests against `/services/data/vXX.X/`, safe to share across threads."""
+
+    def __init__(self, settings: SalesforceSettings, call: Caller, pool_size: int = 10) -> None:
+        self.settings = settings
+        self._call = call
+        self.session = build_session(settings, pool_size)
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._base = ""
+        self.api_usage: tuple[int, int] | None = None
+
+    @property
+    def data_url(self) -> str:
+        return f"{self._base}/services/data/v{self.settings.api_version}/"
+
+    def _login(self, stale: str | None) -> str:
+        with self._lock:
+            if self._token is None or self._token == stale:
+                self._token, self._base = self._call(lambda: login(self.settings, self.session))
+            assert self._token is not None
+            return self._token
+
+    def request(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
+        """Send one request; refresh an expired session once; raise the syncer error it stands for."""
+        token = self._token or self._login(None)
+        extra = kwargs.pop("headers", {})
+        response = self._send(method, path, token, what, extra, kwargs)
+        if response.status_code == 401 and error_code(response) == "INVALID_SESSION_ID":
+            if not can_refresh(self.settings):
+                raise FatalError(f"{what}: Salesforce session expired and flow 'session' cannot log in again")
+            response = self._send(method, path, self._login(token), what, extra, kwargs)
+            if response.status_code == 401:
+                raise FatalError(
+                    f"{what}: Salesforce refused the session right after a fresh login: {detail(response)}"
+                )
+        self._raise_for(response, what)
+        return response
+
+    def _send(
+        self, method: str, path: str, token: str, what: str, extra: dict[str, str], kwargs: dict[str, Any]
+    ) -> requests.Response:
+        self._check_reserve(what)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra}
+        url = path if path.startswith("https://") else self.data_url + path.lstrip("/")
+
+        def go() -> requests.Response:
+            response: requests.Response = self.session.request(
+                method, url, headers=headers, timeout=self.settings.timeout, **kwargs
+            )
+            return response
+
+        try:
+            response: requests.Response = self._call(go)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        match = USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            self.api_usage = (int(match.group(1)), int(match.group(2)))
+        return response
+
+    def _check_reserve(self, what: str) -> None:
+        usage, reserve = self.api_usage, self.settings.api_reserve
+        if reserve and usage and usage[1] - usage[0] <= reserve:
+            raise FatalError(
+                f"{what}: stopping before the Salesforce daily API quota runs out "
+                f"(api-usage {usage[0]}/{usage[1]}, api_reserve {reserve}); unsynced records wait for the next run"
+            )
+
+    def _raise_for(self, response: requests.Response, what: str) -> None:
+        status = response.status_code
+        if status == 403 and error_code(response) == "REQUEST_LIMIT_EXCEEDED":
+            usage = f"api-usage {self.api_usage[0]}/{self.api_usage[1]}" if self.api_usage else "usage unknown"
+            raise FatalError(
+                f"Salesforce daily API quota exhausted ({usage}): {detail(response)}; nothing was lost, "
+                "unsynced records wait for the next run"
+            )
+        action = classify(status)
+        if action is Action.OK:
+            return
+        message = f"{what}: HTTP {status} {detail(response)}"
+        if action is Action.RETRY:
+            error = RetryableError(message, parse_retry_after(response.headers.get("Retry-After")))
+            error.throttled = status == 429  # type: ignore[attr-defined]
+            raise error
+        if action is Action.FATAL:
+            raise FatalError(message)
+        raise RejectedError(message)
+
+    def json(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, what, **kwargs)
+        return response.json() if response.content else None
+
+    def query(self, soql: str, what: str = "query") -> list[dict[str, Any]]:
+        """Run a SOQL query and follow `nextRecordsUrl` until every row is read."""
+        page = self.json("GET", "query", what, params={"q": soql})
+        rows: list[dict[str, Any]] = list(page["records"])
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            page = self.json("GET", self._base + page["nextRecordsUrl"], what)
+            rows.extend(page["records"])
+        return rows
+
+    def query_in(self, select: str, obj: str, field: str, values: Iterable[str], what: str) -> list[dict[str, Any]]:
+        """`SELECT ... WHERE field IN (...)` over any number of values, chunked to short URLs."""
+        rows: list[dict[str, Any]] = []
+        chunk: list[str] = []
+        size = 0
+        for value in dict.fromkeys(values):
+            literal = soql_literal(value)
+            if chunk and size + len(quote(literal)) > MAX_QUERY_CHARS:
+                rows += self.query(f"SELECT {select} FROM {obj} WHERE {field} IN ({','.join(chunk)})", what)
+                chunk, size = [], 0
+            chunk.append(literal)
+            size += len(quote(literal)) + 1
+        if chunk:
+            rows += self.query(f"SELECT {select} FROM {obj} WHERE {field} IN ({','.join(chunk)})", what)
+        return rows
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def soql_literal(value: str) -> str:
+    """A SOQL string literal: backslash and quote escaped."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def error_code(response: requests.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        return str(body[0].get("errorCode"))
+    return None
+
+
+def detail(response: requests.Response, limit: int = 300) -> str:
+    """Salesforce's own `errorCode: message` when the body has it, else the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:limit]
+    if isinstance(body, list) and body and isinstance(body[0], dict) and "errorCode" in body[0]:
+        return "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in body)[:limit]
+    return response.text[:limit]

@@ -1,0 +1,156 @@
+"""The Salesforce destination: field sync (collections or Bulk 2.0), mirror deletes, and Tasks.
+
+Which path a batch takes:
+  destination.object == "Task"          -> TaskWriter (query keys, create only the missing)
+  op == "delete"                         -> DELETE /composite/sobjects?ids=... (200 a call)
+  mode "update" / "insert"               -> query Ids by external ID, then update / create
+  mode "upsert" / "mirror", <= 200       -> PATCH /composite/sobjects/{Obj}/{ExtId}
+  mode "upsert" / "mirror", > 200        -> one Bulk API 2.0 upsert job
+
+The runner asks `preferred_batch_size(total_changes)` how big to make batches: 200 normally,
+`bulk_batch_size` once a run has `bulk_threshold` changes or more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, cast
+
+from syncer_connectors.salesforce.bulk import BulkUpserter
+from syncer_connectors.salesforce.client import SalesforceClient
+from syncer_connectors.salesforce.settings import SalesforceSettings
+from syncer_connectors.salesforce.sobjects import COLLECTION_CAP, SObjectWriter
+from syncer_connectors.salesforce.tasks import ACCOUNT_KEY, OWNER_KEY, TaskStatus, TaskWriter
+
+from syncer.connector import Connector, Destination, Record, Result
+from syncer.errors import FatalError, RejectedError
+from syncer.ratelimit import RateLimiter
+from syncer.retry import RetryPolicy
+
+
+class SalesforceConnector(Connector):
+    name: ClassVar[str] = "salesforce"
+    settings_model = SalesforceSettings
+    batch_size: ClassVar[int] = COLLECTION_CAP
+    rate_limit = None  # no short-window limit; the daily quota is watched through Sforce-Limit-Info
+    max_concurrency: ClassVar[int] = 10  # well under the 25 long-running-request org cap
+
+    def __init__(
+        self,
+        settings: SalesforceSettings,
+        destination: Destination,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        super().__init__(settings, destination, retry, limiter)
+        self.sf_settings = settings
+        self.client = SalesforceClient(settings, self.call, pool_size=self.effective_concurrency)
+        self.sobjects = SObjectWriter(self.client, destination)
+        self.tasks = TaskWriter(self.client, destination, settings.task_key_field)
+        self.bulk = BulkUpserter(
+            self.client,
+            destination.object,
+            destination.match_field,
+            sleep=self.retry.sleep,
+            poll_interval=settings.bulk_poll_interval,
+            timeout=settings.bulk_timeout,
+        )
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, limit) of the org's daily API requests, from the latest Sforce-Limit-Info header."""
+        return self.client.api_usage
+
+    @property
+    def is_task_sync(self) -> bool:
+        return self.destination.object == "Task"
+
+    def preferred_batch_size(self, total_changes: int) -> int:
+        """Batch size the runner should use for a run of `total_changes` changes."""
+        bulk_ok = not self.is_task_sync and self.destination.mode in ("upsert", "mirror")
+        if bulk_ok and total_changes >= self.sf_settings.bulk_threshold:
+            return self.sf_settings.bulk_batch_size
+        return self.effective_batch_size
+
+    def write(self, batch: Sequence[Record]) -> list[Result]:
+        if self.is_task_sync:
+            return self.tasks.write(batch)
+        results: dict[str, Result] = {}
+        deletes = [r for r in batch if r.op == "delete"]
+        changes = [r for r in batch if r.op != "delete"]
+        if deletes:
+            results.update((r.key, res) for r, res in zip(deletes, self.sobjects.delete(deletes), strict=True))
+        if changes:
+            results.update((r.key, res) for r, res in zip(changes, self._write_changes(changes), strict=True))
+        return [results[r.key] for r in batch]
+
+    def _write_changes(self, batch: Sequence[Record]) -> list[Result]:
+        mode = self.destination.mode
+        if mode == "update":
+            return self.sobjects.update(batch)
+        if mode == "insert":
+            return self.sobjects.insert(batch)
+        if len(batch) > COLLECTION_CAP:
+            return self.bulk.upsert(batch)
+        return self.sobjects.upsert(batch)
+
+    def task_status(self, keys: Iterable[str]) -> dict[str, TaskStatus]:
+        """Record.key -> open/completed (with completion time) of the tasks this sync created."""
+        return self.tasks.status(keys)
+
+    def check(self) -> list[str]:
+        """Describe the object(s) and report each mapped field that is missing or not writable."""
+        try:
+            describe = self._describe(self.destination.object)
+            if describe is None:
+                return [f"object: Salesforce has no object {self.destination.object!r}"]
+            problems = self._field_problems(describe)
+            if self.is_task_sync:
+                problems += self._task_problems(describe)
+            else:
+                problems += self._match_problems(describe, self.destination.object, "match_field")
+            return problems
+        except FatalError as exc:
+            return [f"auth: {exc}"]
+
+    def _describe(self, obj: str) -> dict[str, dict[str, Any]] | None:
+        try:
+            body = self.client.json("GET", f"sobjects/{obj}/describe", f"describe {obj}")
+        except (FatalError, RejectedError) as exc:
+            if "NOT_FOUND" in str(exc) or "404" in str(exc):
+                return None
+            raise
+        return {f["name"]: f for f in cast(list[dict[str, Any]], body["fields"])}
+
+    def _field_problems(self, fields: dict[str, dict[str, Any]]) -> list[str]:
+        obj, problems = self.destination.object, []
+        need = "createable" if self.destination.mode == "insert" or self.is_task_sync else "updateable"
+        for name, key in self.destination.fields.items():
+            if self.is_task_sync and name in (ACCOUNT_KEY, OWNER_KEY):
+                continue
+            spec = fields.get(name)
+            if spec is None:
+                problems.append(f"{key}: {obj} has no field {name!r}")
+            elif not spec.get(need):
+                problems.append(f"{key}: {obj}.{name} is not {need}")
+        return problems
+
+    def _match_problems(self, fields: dict[str, dict[str, Any]] | None, obj: str, key: str) -> list[str]:
+        match = self.destination.match_field
+        spec = (fields or {}).get(match)
+        if spec is None:
+            return [f"{key}: {obj} has no field {match!r}"]
+        if not spec.get("externalId"):
+            return [f"{key}: {obj}.{match} is not an External ID field (upsert matches on one)"]
+        return []
+
+    def _task_problems(self, task_fields: dict[str, dict[str, Any]]) -> list[str]:
+        key_field = self.sf_settings.task_key_field
+        problems = []
+        if key_field not in task_fields:
+            problems.append(f"task_key_field: Task has no field {key_field!r} (create it: Text(80), filterable)")
+        account = self._describe("Account")
+        return problems + self._match_problems(account, "Account", "match_field")
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,276 @@
+"""A stateful Salesforce org on loopback HTTPS, for tests, benchmarks and `syncer demo`.
+
+It serves what syncer and simple-salesforce call: SOAP and OAuth logins (password, JWT bearer,
+client credentials), describe, SOQL queries (the subset syncer sends), sObject Collections
+upsert/create/update/delete (200 cap, per-record errors), single-record upsert (300 on duplicate
+external IDs), Bulk API 2.0 ingest, the daily API quota (403 REQUEST_LIMIT_EXCEEDED and the
+Sforce-Limit-Info header) and session expiry on demand (401 INVALID_SESSION_ID).
+
+    emu = SalesforceEmulator()
+    base_url, ca_bundle = emu.start_tls(tmp_path)     # simple-salesforce only speaks https
+    emu.add_login("sync@acme.com", "pw", "token")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from syncer_connectors.salesforce.emulator_auth import AuthMixin
+from syncer_connectors.salesforce.emulator_bulk import BulkJobs
+from syncer_connectors.salesforce.emulator_store import Store, err
+
+from syncer.emulator import Emulator, Request, Response
+
+DATA = r"/services/data/v(?P<ver>\d+\.\d+)/"
+DataHandler = Callable[[Request, re.Match[str]], Response]
+
+
+def _fail(status: int, code: str, message: str) -> Response:
+    return Response(status, [{"message": message, "errorCode": code}])
+
+
+class SalesforceEmulator(AuthMixin, Emulator):
+    def __init__(self, latency: float = 0.0, daily_limit: int = 100_000, query_page_size: int = 2000) -> None:
+        super().__init__(latency=latency)
+        self.store = Store()
+        self.daily_limit = daily_limit
+        self.api_used = 0
+        self.query_page_size = query_page_size
+        self.bulk = BulkJobs(set(self.store.objects), self.upsert_one)
+        self._cursors: dict[str, list[dict[str, Any]]] = {}
+        self.init_auth()
+        self._data("GET", r"sobjects/(?P<obj>\w+)/describe", self._describe)
+        self._data("GET", r"query/?", self._query)
+        self._data("GET", r"query/(?P<cursor>[\w-]+)", self._query_more)
+        self._data("PATCH", r"composite/sobjects/(?P<obj>\w+)/(?P<ext>\w+)", self._collection_upsert)
+        self._data("POST", r"composite/sobjects", self._collection_create)
+        self._data("PATCH", r"composite/sobjects", self._collection_update)
+        self._data("DELETE", r"composite/sobjects", self._collection_delete)
+        self._data("PATCH", r"sobjects/(?P<obj>\w+)/(?P<ext>\w+)/(?P<value>[^/]+)", self._single_upsert)
+        self._data("POST", r"jobs/ingest/?", lambda r, m: self.bulk.create(r, m["ver"]))
+        self._data("PUT", r"jobs/ingest/(?P<job>\w+)/batches/?", lambda r, m: self.bulk.upload(r, m["job"]))
+        self._data("PATCH", r"jobs/ingest/(?P<job>\w+)/?", lambda r, m: self.bulk.patch(r, m["job"]))
+        self._data("GET", r"jobs/ingest/(?P<job>\w+)/?", lambda r, m: self.bulk.get(m["job"]))
+        self._data(
+            "GET",
+            r"jobs/ingest/(?P<job>\w+)/(?P<kind>successfulResults|failedResults|unprocessedrecords)/?",
+            lambda r, m: self.bulk.results(m["job"], m["kind"]),
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def start_tls(self, directory: str | Path) -> tuple[str, str]:
+        """Serve HTTPS with a throwaway CA (trustme); return (base_url, path of the CA bundle)."""
+        import trustme
+
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        bundle = Path(directory) / "salesforce-emulator-ca.pem"
+        ca.cert_pem.write_to_path(str(bundle))
+        return self.start(tls=context), str(bundle)
+
+    def _data(self, method: str, pattern: str, handler: DataHandler) -> None:
+        """A REST route that needs a live session, counts against the quota, reports usage."""
+
+        def guarded(request: Request, match: re.Match[str]) -> Response:
+            with self.lock:
+                token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                if token not in self.sessions:
+                    return _fail(401, "INVALID_SESSION_ID", "Session expired or invalid")
+                self.api_used += 1
+                usage = {"Sforce-Limit-Info": f"api-usage={min(self.api_used, self.daily_limit)}/{self.daily_limit}"}
+                if self.api_used > self.daily_limit:
+                    response = _fail(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+                else:
+                    response = handler(request, match)
+                response.headers.update(usage)
+                return response
+
+        self.route(method, DATA + pattern, guarded)
+
+    def error_body(self, status: int) -> Any:
+        code = "SERVER_UNAVAILABLE" if status >= 500 else "REQUEST_LIMIT_EXCEEDED" if status == 429 else "ERROR"
+        return [{"message": f"injected HTTP {status}", "errorCode": code}]
+
+    # -- test helpers ------------------------------------------------------------------------
+
+    def records(self, obj: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(row) for row in self.store.objects[obj].rows.values()]
+
+    def add_user(self, email: str, name: str = "Owner", active: bool = True) -> str:
+        with self.lock:
+            return self.store.insert("User", {"Email": email, "Username": email, "Name": name, "IsActive": active})
+
+    def complete_task(self, task_id: str, when: str = "2026-01-02T03:04:05.000+0000") -> None:
+        with self.lock:
+            row = self.store.objects["Task"].rows[task_id]
+            row.update(Status="Completed", IsClosed=True, CompletedDateTime=when)
+
+    # -- REST handlers -----------------------------------------------------------------------
+
+    def _describe(self, request: Request, match: re.Match[str]) -> Response:
+        obj = self.store.objects.get(match["obj"])
+        if obj is None:
+            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        return Response(200, obj.describe())
+
+    def _query(self, request: Request, match: re.Match[str]) -> Response:
+        try:
+            rows = self.store.query(request.query.get("q", [""])[0])
+        except (ValueError, KeyError, LookupError) as exc:
+            code = "INVALID_TYPE" if isinstance(exc, LookupError) else "MALFORMED_QUERY"
+            return _fail(400, "INVALID_FIELD" if isinstance(exc, KeyError) else code, str(exc).strip("'\""))
+        return self._page(rows, match["ver"], len(rows))
+
+    def _query_more(self, request: Request, match: re.Match[str]) -> Response:
+        rows = self._cursors.pop(match["cursor"], None)
+        if rows is None:
+            return _fail(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._page(rows, match["ver"], len(rows))
+
+    def _page(self, rows: list[dict[str, Any]], version: str, total: int) -> Response:
+        page, rest = rows[: self.query_page_size], rows[self.query_page_size :]
+        body: dict[str, Any] = {"totalSize": total, "done": not rest, "records": page}
+        if rest:
+            cursor = f"01g{secrets.token_hex(6)}-{len(page)}"
+            self._cursors[cursor] = rest
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor}"
+        return Response(200, body)
+
+    def _coerce(self, obj: str, values: dict[str, Any]) -> dict[str, Any]:
+        """CSV cells arrive as text; store numbers and booleans as the JSON API would."""
+        specs = self.store.objects[obj].fields
+        out = {}
+        for name, value in values.items():
+            kind = specs[name].type if name in specs else "string"
+            if isinstance(value, str) and kind in ("double", "int"):
+                with contextlib.suppress(ValueError):
+                    value = float(value) if kind == "double" else int(value)
+            elif isinstance(value, str) and kind == "boolean":
+                value = value.lower() == "true"
+            out[name] = value
+        return out
+
+    def _unique_clash(self, obj: str, values: dict[str, Any], own_id: str | None) -> list[dict[str, Any]]:
+        sobject = self.store.objects[obj]
+        for spec in sobject.fields.values():
+            if spec.unique and values.get(spec.name) not in (None, ""):
+                others = [i for i in sobject.find(spec.name, values[spec.name]) if i != own_id]
+                if others:
+                    msg = f"duplicate value found: {spec.name} duplicates value on record with id: {others[0]}"
+                    return [err("DUPLICATE_VALUE", msg, [spec.name])]
+        return []
+
+    def create_one(self, obj: str, values: dict[str, Any]) -> dict[str, Any]:
+        sobject = self.store.objects[obj]
+        values = self._coerce(obj, values)
+        errors = sobject.validate(values, creating=True) or self._unique_clash(obj, values, None)
+        if errors:
+            return {"id": None, "success": False, "errors": errors}
+        new_id = self.store.new_id(obj)
+        row = {"Id": new_id, **values}
+        if obj == "Task":
+            row.setdefault("Status", "Not Started")
+            row.update(IsClosed=row["Status"] == "Completed", CompletedDateTime=None)
+        sobject.rows[new_id] = row
+        return {"id": new_id, "success": True, "errors": [], "created": True}
+
+    def update_one(self, obj: str, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        sobject = self.store.objects[obj]
+        values = self._coerce(obj, values)
+        errors = sobject.validate(values, creating=False) or self._unique_clash(obj, values, row_id)
+        if errors:
+            return {"id": row_id, "success": False, "errors": errors}
+        sobject.rows[row_id].update(values)
+        return {"id": row_id, "success": True, "errors": [], "created": False}
+
+    def upsert_one(self, obj: str, ext: str, values: dict[str, Any]) -> dict[str, Any]:
+        matches = self.store.objects[obj].find(ext, values.get(ext))
+        if len(matches) > 1:
+            message = f"{obj}: more than one record found for external id field: {matches}"
+            return {"id": None, "success": False, "errors": [err("DUPLICATE_EXTERNAL_ID", message, [ext])]}
+        if matches:
+            return self.update_one(obj, matches[0], values)
+        return self.create_one(obj, values)
+
+    def _records(self, request: Request) -> tuple[list[dict[str, Any]], Response | None]:
+        records = (request.json() or {}).get("records") or []
+        if len(records) > 200:
+            return [], _fail(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records")
+        bad = [r for r in records if (r.get("attributes") or {}).get("type") not in self.store.objects]
+        if bad:
+            return [], _fail(400, "INVALID_TYPE", "every record needs attributes.type naming a known sObject")
+        return records, None
+
+    @staticmethod
+    def _fields(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if k not in ("attributes", "id", "Id")}
+
+    def _collection_upsert(self, request: Request, match: re.Match[str]) -> Response:
+        obj, ext = match["obj"], match["ext"]
+        if obj not in self.store.objects:
+            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        spec = self.store.objects[obj].fields.get(ext)
+        if spec is None or not spec.external_id:
+            return _fail(400, "INVALID_FIELD", f"Field name provided, {ext} is not an External ID for {obj}")
+        records, problem = self._records(request)
+        return problem or Response(200, [self.upsert_one(obj, ext, self._fields(r)) for r in records])
+
+    def _collection_create(self, request: Request, match: re.Match[str]) -> Response:
+        records, problem = self._records(request)
+        items = [self.create_one(r["attributes"]["type"], self._fields(r)) for r in records]
+        return problem or Response(200, [{k: v for k, v in i.items() if k != "created"} for i in items])
+
+    def _collection_update(self, request: Request, match: re.Match[str]) -> Response:
+        records, problem = self._records(request)
+        if problem:
+            return problem
+        items = []
+        for r in records:
+            row_id = str(r.get("id") or r.get("Id") or "")
+            if row_id not in self.store.objects[r["attributes"]["type"]].rows:
+                missing = err("ENTITY_IS_DELETED", "entity is deleted", [])
+                items.append({"id": row_id, "success": False, "errors": [missing]})
+            else:
+                items.append(self.update_one(r["attributes"]["type"], row_id, self._fields(r)))
+        return Response(200, [{k: v for k, v in i.items() if k != "created"} for i in items])
+
+    def _collection_delete(self, request: Request, match: re.Match[str]) -> Response:
+        ids = [i for i in ",".join(request.query.get("ids", [])).split(",") if i]
+        if len(ids) > 200:
+            return _fail(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records")
+        items = []
+        for row_id in ids:
+            sobject = self.store.owner_of(row_id)
+            if sobject is None:
+                items.append(
+                    {"id": row_id, "success": False, "errors": [err("ENTITY_IS_DELETED", "entity is deleted")]}
+                )
+            else:
+                del sobject.rows[row_id]
+                items.append({"id": row_id, "success": True, "errors": []})
+        return Response(200, items)
+
+    def _single_upsert(self, request: Request, match: re.Match[str]) -> Response:
+        obj, ext, value = match["obj"], match["ext"], unquote(match["value"])
+        if obj not in self.store.objects:
+            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        found = self.store.objects[obj].find(ext, value)
+        if len(found) > 1:
+            return Response(300, [f"/services/data/v{match['ver']}/sobjects/{obj}/{i}" for i in found])
+        item = self.upsert_one(obj, ext, {**self._fields(request.json() or {}), ext: value})
+        if not item["success"]:
+            return Response(400, [{"errorCode": e["statusCode"], "message": e["message"]} for e in item["errors"]])
+        return Response(
+            201 if item["created"] else 200,
+            {"id": item["id"], "success": True, "errors": [], "created": item["created"]},
+        )

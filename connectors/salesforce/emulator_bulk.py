@@ -1,0 +1,137 @@
+"""Bulk API 2.0 ingest jobs for the emulator: Open -> UploadComplete -> InProgress -> JobComplete.
+
+A job advances one state per poll, so clients must really poll. Result files list rows in a
+shuffled order (as the real service does not keep input order), which catches clients that
+join results by position instead of by the external ID.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncer.emulator import Request, Response
+
+# (object, external id field, values) -> one collections-style result item
+Upsert = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Job:
+    id: str
+    object: str
+    operation: str
+    external_id: str
+    api_version: str
+    state: str = "Open"
+    data: list[bytes] = field(default_factory=list)
+    success: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    unprocessed: list[dict[str, str]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": self.object,
+            "operation": self.operation,
+            "state": self.state,
+            "externalIdFieldName": self.external_id,
+            "contentType": "CSV",
+            "lineEnding": "LF",
+            "apiVersion": float(self.api_version),
+            "numberRecordsProcessed": len(self.success) + len(self.failed),
+            "numberRecordsFailed": len(self.failed),
+        }
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(status, [{"errorCode": code, "message": message}])
+
+
+class BulkJobs:
+    def __init__(self, objects: set[str], upsert: Upsert) -> None:
+        self.objects = objects
+        self.upsert = upsert
+        self.jobs: dict[str, Job] = {}
+        self.leave_unprocessed = 0  # the last N rows of each job stay unprocessed (a test knob)
+        self._ids = itertools.count(1)
+
+    def create(self, request: Request, version: str) -> Response:
+        spec = request.json() or {}
+        if spec.get("object") not in self.objects:
+            return _error(400, "INVALIDJOB", f"InvalidJob : Invalid object: {spec.get('object')}")
+        if spec.get("operation") != "upsert" or not spec.get("externalIdFieldName"):
+            return _error(400, "INVALIDJOB", "InvalidJob : the emulator supports operation upsert only")
+        job = Job(f"750{next(self._ids):012d}AAA", spec["object"], "upsert", spec["externalIdFieldName"], version)
+        self.jobs[job.id] = job
+        return Response(200, job.info())
+
+    def upload(self, request: Request, job_id: str) -> Response:
+        job = self.jobs.get(job_id)
+        if job is None or job.state != "Open":
+            return _error(409, "INVALIDJOBSTATE", "Job is not open for uploads")
+        job.data.append(request.body)
+        return Response(201, None)
+
+    def patch(self, request: Request, job_id: str) -> Response:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        state = (request.json() or {}).get("state")
+        if state not in ("UploadComplete", "Aborted") or job.state != "Open":
+            return _error(409, "INVALIDJOBSTATE", f"cannot move job from {job.state} to {state}")
+        job.state = state
+        return Response(200, job.info())
+
+    def get(self, job_id: str) -> Response:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        if job.state == "UploadComplete":
+            job.state = "InProgress"
+        elif job.state == "InProgress":
+            self._process(job)
+            job.state = "JobComplete"
+        return Response(200, job.info())
+
+    def _process(self, job: Job) -> None:
+        rows: list[dict[str, str]] = []
+        for chunk in job.data:
+            reader = csv.DictReader(io.StringIO(chunk.decode("utf-8")))
+            job.columns = list(reader.fieldnames or [])
+            rows.extend(reader)
+        cut = len(rows) - min(self.leave_unprocessed, len(rows))
+        job.unprocessed = rows[cut:]
+        for row in rows[:cut]:
+            values = {k: (None if v == "#N/A" else v) for k, v in row.items() if v != ""}
+            item = self.upsert(job.object, job.external_id, values)
+            if item["success"]:
+                job.success.append({"sf__Id": item["id"], "sf__Created": str(item["created"]).lower(), **row})
+            else:
+                e = item["errors"][0]
+                fields = ",".join(e.get("fields") or [])
+                failure = f"{e['statusCode']}:{e['message']}:{fields} --"
+                job.failed.append({"sf__Id": item.get("id") or "", "sf__Error": failure, **row})
+
+    def results(self, job_id: str, kind: str) -> Response:
+        job = self.jobs.get(job_id)
+        if job is None or job.state not in ("JobComplete", "Failed", "Aborted"):
+            return _error(409, "INVALIDJOBSTATE", "results are available once the job is complete")
+        rows, extra = {
+            "successfulResults": (job.success, ["sf__Id", "sf__Created"]),
+            "failedResults": (job.failed, ["sf__Id", "sf__Error"]),
+            "unprocessedrecords": (job.unprocessed, []),
+        }[kind]
+        shuffled = list(rows)
+        random.Random(job.id + kind).shuffle(shuffled)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=extra + job.columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(shuffled)
+        return Response(200, raw=out.getvalue().encode(), content_type="text/csv")

@@ -1,0 +1,187 @@
+"""The emulated org's data: object schemas (describe metadata), records, validation and SOQL.
+
+Validation returns Salesforce's own error shapes (`{statusCode, message, fields}`), so the
+connector's error mapping is tested against what the service really says.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+Error = dict[str, Any]
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    type: str = "string"
+    length: int = 0
+    updateable: bool = True
+    createable: bool = True
+    external_id: bool = False
+    unique: bool = False
+    required: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "length": self.length,
+            "updateable": self.updateable,
+            "createable": self.createable,
+            "externalId": self.external_id,
+            "unique": self.unique,
+            "idLookup": self.external_id or self.name == "Id",
+            "nillable": not self.required,
+            "filterable": True,
+        }
+
+
+def _s(name: str, length: int = 255, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, "string", length, **kw)
+
+
+def _ro(name: str, kind: str) -> FieldSpec:
+    return FieldSpec(name, kind, updateable=False, createable=False)
+
+
+SCHEMAS: dict[str, tuple[str, list[FieldSpec]]] = {
+    "Account": (
+        "001",
+        [
+            _s("Name", required=True),
+            _s("External_Id__c", external_id=True, unique=True),
+            FieldSpec("PQL_Score__c", "double"),
+            _s("PQL_Tier__c", 40),
+            FieldSpec("Health_Score__c", "double"),
+            _s("Top_Signal__c"),
+            _s("Industry", 40),
+            _s("Formula_Tier__c", 40, updateable=False, createable=False),
+        ],
+    ),
+    "Contact": (
+        "003",
+        [
+            _s("LastName", 80, required=True),
+            FieldSpec("Email", "email", 80),
+            _s("External_Id__c", external_id=True, unique=True),
+            FieldSpec("AccountId", "reference", 18),
+        ],
+    ),
+    "Task": (
+        "00T",
+        [
+            _s("Subject"),
+            FieldSpec("Description", "textarea", 32_000),
+            FieldSpec("ActivityDate", "date"),
+            _s("Priority", 40),
+            _s("Status", 40),
+            FieldSpec("WhatId", "reference", 18),
+            FieldSpec("WhoId", "reference", 18),
+            FieldSpec("OwnerId", "reference", 18),
+            _ro("IsClosed", "boolean"),
+            _ro("CompletedDateTime", "datetime"),
+            _s("Syncer_Key__c", 80),
+        ],
+    ),
+    "User": ("005", [_s("Email", 128), _s("Username", 80), _s("Name", 121), FieldSpec("IsActive", "boolean")]),
+}
+
+
+def err(code: str, message: str, fields: list[str] | None = None) -> Error:
+    return {"statusCode": code, "message": message, "fields": fields or []}
+
+
+@dataclass
+class SObject:
+    name: str
+    prefix: str
+    fields: dict[str, FieldSpec]
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        ident = FieldSpec("Id", "id", 18, updateable=False, createable=False)
+        return {"name": self.name, "fields": [f.describe() for f in [ident, *self.fields.values()]]}
+
+    def validate(self, values: dict[str, Any], creating: bool) -> list[Error]:
+        errors = []
+        for name, value in values.items():
+            spec = self.fields.get(name)
+            if spec is None:
+                errors.append(err("INVALID_FIELD", f"No such column '{name}' on sobject of type {self.name}", [name]))
+            elif not (spec.createable if creating else spec.updateable):
+                errors.append(
+                    err("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {name}.", [name])
+                )
+            elif spec.length and isinstance(value, str) and len(value) > spec.length:
+                errors.append(
+                    err(
+                        "STRING_TOO_LONG",
+                        f"{spec.name}: data value too large: {value[:40]} (max length={spec.length})",
+                        [name],
+                    )
+                )
+        if creating:
+            missing = [f.name for f in self.fields.values() if f.required and values.get(f.name) in (None, "")]
+            if missing:
+                errors.append(err("REQUIRED_FIELD_MISSING", f"Required fields are missing: {missing}", missing))
+        return errors
+
+    def find(self, field_name: str, value: Any) -> list[str]:
+        want = str(value).lower()
+        return [i for i, row in self.rows.items() if str(row.get(field_name, "")).lower() == want and value is not None]
+
+
+class Store:
+    """Every object of the org, with Ids in Salesforce's 18-character form."""
+
+    def __init__(self) -> None:
+        self.objects = {
+            name: SObject(name, prefix, {f.name: f for f in specs}) for name, (prefix, specs) in SCHEMAS.items()
+        }
+        self._ids = itertools.count(1)
+
+    def new_id(self, obj: str) -> str:
+        return f"{self.objects[obj].prefix}{next(self._ids):012d}AAA"
+
+    def insert(self, obj: str, values: dict[str, Any]) -> str:
+        """Store a record as is (no validation): for test setup, e.g. planting duplicates."""
+        new_id = self.new_id(obj)
+        self.objects[obj].rows[new_id] = {"Id": new_id, **values}
+        return new_id
+
+    def owner_of(self, row_id: str) -> SObject | None:
+        return next((o for o in self.objects.values() if row_id.startswith(o.prefix) and row_id in o.rows), None)
+
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """The SOQL subset syncer uses: SELECT a, b FROM X [WHERE f IN (...) | f = v [AND ...]]."""
+        m = re.fullmatch(r"\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?\s*", soql, re.I | re.S)
+        if not m:
+            raise ValueError(f"unsupported SOQL: {soql[:80]}")
+        columns = [c.strip() for c in m.group(1).split(",")]
+        obj = self.objects.get(m.group(2))
+        if obj is None:
+            raise LookupError(f"sObject type '{m.group(2)}' is not supported.")
+        for c in columns:
+            if c != "Id" and c not in obj.fields:
+                raise KeyError(f"No such column '{c}' on entity '{obj.name}'.")
+        conditions = [_condition(c) for c in re.split(r"\s+AND\s+", m.group(3), flags=re.I)] if m.group(3) else []
+        out = []
+        for row in obj.rows.values():
+            if all(str(row.get(f, "")).lower() in allowed for f, allowed in conditions):
+                out.append({"attributes": {"type": obj.name}, **{c: row.get(c) for c in columns}})
+        return out
+
+
+def _condition(text: str) -> tuple[str, set[str]]:
+    m = re.fullmatch(r"\s*(\w+)\s+IN\s*\((.*)\)\s*", text, re.I | re.S) or re.fullmatch(
+        r"\s*(\w+)\s*=\s*(.+?)\s*", text, re.S
+    )
+    if not m:
+        raise ValueError(f"unsupported condition: {text[:80]}")
+    literals = re.findall(r"'((?:[^'\\]|\\.)*)'|\b(true|false)\b", m.group(2), re.I)
+    values = {re.sub(r"\\(.)", r"\1", q) if q else b.lower() for q, b in literals}
+    return m.group(1), {v.lower() for v in values}

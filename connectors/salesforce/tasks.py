@@ -1,0 +1,162 @@
+"""CRM follow-up tasks: exactly one Task per Record.key, even across crashes and lost replies.
+
+Salesforce has no idempotency key for creates, and whether a custom Activity field can be a
+unique external ID is not something to rely on. So every task carries a deterministic key in a
+custom text field (`task_key_field`), and each batch first queries which keys already exist and
+creates only the missing ones. A resend after a lost create reply finds the task and returns its
+Id instead of creating a twin.
+
+Record.fields for a Task: Subject, Description, ActivityDate, Priority (and any other Task
+field, e.g. Status), plus two lookup keys that are not Task fields:
+  account_external_id  the Account's value of `destination.match_field` -> WhatId (falls back
+                       to Record.match_value)
+  owner_email          the owner's User.Email -> OwnerId; unknown -> the integration user owns it
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from syncer_connectors.salesforce.client import SalesforceClient
+from syncer_connectors.salesforce.sobjects import chunks, item_result, jsonable
+
+from syncer.connector import Destination, Record, Result
+
+ACCOUNT_KEY = "account_external_id"
+OWNER_KEY = "owner_email"
+KEY_LIMIT = 80  # fits a Text(80) field; longer keys are hashed
+CLIP = {"Subject": 255, "Description": 32_000}
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    """What became of a task, read back for alert suppression and outcome reports."""
+
+    key: str
+    task_id: str
+    status: Literal["open", "completed"]
+    completed_at: dt.datetime | None
+
+
+def task_key(record_key: str) -> str:
+    """The value stored in the key field: the record key itself, or a stable hash of a long one."""
+    if len(record_key) <= KEY_LIMIT:
+        return record_key
+    return "sha256:" + hashlib.sha256(record_key.encode()).hexdigest()[:64]
+
+
+class TaskWriter:
+    def __init__(self, client: SalesforceClient, destination: Destination, key_field: str) -> None:
+        self.client = client
+        self.account_field = destination.match_field
+        self.key_field = key_field
+        self.accounts: dict[str, str | None] = {}  # external id -> Account Id (None: not found)
+        self.owners: dict[str, str | None] = {}  # lower-cased email -> User Id (None: unknown)
+
+    def existing(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        select = f"Id, {self.key_field}, IsClosed, Status, CompletedDateTime"
+        rows = self.client.query_in(select, "Task", self.key_field, keys, "find tasks")
+        return {str(row[self.key_field]): row for row in rows}
+
+    def write(self, batch: Sequence[Record]) -> list[Result]:
+        results: dict[str, Result] = {}
+        for chunk in chunks(batch):
+            found = self.existing(task_key(r.key) for r in chunk)
+            missing = []
+            for r in chunk:
+                row = found.get(task_key(r.key))
+                if r.op == "delete" or row is not None:  # tasks are history: a cleared alert keeps its task
+                    results[r.key] = Result.ok(r, str(row["Id"]) if row else None)
+                else:
+                    missing.append(r)
+            results.update(self._create(missing))
+        return [results[r.key] for r in batch]
+
+    def _create(self, records: list[Record]) -> dict[str, Result]:
+        results: dict[str, Result] = {}
+        if not records:
+            return results
+        self._resolve_accounts({self._account_value(r) for r in records} - self.accounts.keys())
+        self._resolve_owners({str(r.fields[OWNER_KEY]).lower() for r in records if r.fields.get(OWNER_KEY)})
+        ready: list[tuple[Record, dict[str, Any]]] = []
+        for r in records:
+            account_id = self.accounts.get(self._account_value(r))
+            if account_id is None:
+                value = self._account_value(r)
+                results[r.key] = Result.rejected(r, f"NOT_FOUND: no Account with {self.account_field} = {value!r}")
+                continue
+            ready.append((r, self._body(r, account_id)))
+        if ready:
+            items = self.client.json(
+                "POST",
+                "composite/sobjects",
+                "create tasks",
+                json={"allOrNone": False, "records": [body for _, body in ready]},
+            )
+            for (r, _), item in zip(ready, items, strict=True):
+                results[r.key] = item_result(r, item)
+        return results
+
+    def _account_value(self, record: Record) -> str:
+        return str(record.fields.get(ACCOUNT_KEY) or record.match_value or "")
+
+    def _body(self, record: Record, account_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"attributes": {"type": "Task"}}
+        for name, value in record.fields.items():
+            if name in (ACCOUNT_KEY, OWNER_KEY):
+                continue
+            value = jsonable(value)
+            if name in CLIP and isinstance(value, str) and len(value) > CLIP[name]:
+                value = value[: CLIP[name] - 1] + "\u2026"
+            body[name] = value
+        body["WhatId"] = account_id
+        body[self.key_field] = task_key(record.key)
+        owner = self.owners.get(str(record.fields.get(OWNER_KEY) or "").lower())
+        if owner:
+            body["OwnerId"] = owner
+        return body
+
+    def _resolve_accounts(self, values: set[str]) -> None:
+        values.discard("")
+        if not values:
+            return
+        rows = self.client.query_in(f"Id, {self.account_field}", "Account", self.account_field, values, "find accounts")
+        for value in values:
+            self.accounts[value] = None
+        for row in rows:
+            self.accounts[str(row[self.account_field])] = str(row["Id"])
+
+    def _resolve_owners(self, emails: set[str]) -> None:
+        emails -= self.owners.keys()
+        if not emails:
+            return
+        rows = self.client.query_in("Id, Email, IsActive", "User", "Email", emails, "find owners")
+        for email in emails:
+            self.owners[email] = None
+        for row in rows:
+            if row.get("IsActive", True):
+                self.owners[str(row["Email"]).lower()] = str(row["Id"])
+
+    def status(self, keys: Iterable[str]) -> dict[str, TaskStatus]:
+        """Record.key -> TaskStatus for the tasks that exist; keys without a task are left out."""
+        by_task_key = {task_key(k): k for k in keys}
+        rows = self.existing(by_task_key)
+        out: dict[str, TaskStatus] = {}
+        for value, row in rows.items():
+            key = by_task_key.get(value)
+            if key is None:
+                continue
+            closed = bool(row.get("IsClosed"))
+            completed = row.get("CompletedDateTime")
+            when = _parse_datetime(completed) if closed and completed else None
+            out[key] = TaskStatus(key, str(row["Id"]), "completed" if closed else "open", when)
+        return out
+
+
+def _parse_datetime(value: str) -> dt.datetime:
+    """Salesforce datetimes look like 2026-01-02T03:04:05.000+0000."""
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
