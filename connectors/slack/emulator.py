@@ -26,6 +26,7 @@ from .block_limits import MAX_MESSAGE_TEXT, validate_blocks
 from .checks import BASE_SCOPES, DM_SCOPES, PRIVATE_SCOPES
 
 BOT_USER = "U0SYNCERBOT"
+ALL_SCOPES = (*BASE_SCOPES, *PRIVATE_SCOPES, *DM_SCOPES)
 
 
 @dataclass
@@ -53,7 +54,7 @@ class SlackEmulator(Emulator):
         wall_clock: Callable[[], float] = time.time,
         channel_rate: float = 1.0,
         channel_burst: int = 3,
-        scopes: tuple[str, ...] = (*BASE_SCOPES, *PRIVATE_SCOPES, *DM_SCOPES),
+        scopes: tuple[str, ...] = ALL_SCOPES,
     ) -> None:
         super().__init__(latency=latency, clock=clock)
         self.token = token
@@ -85,6 +86,16 @@ class SlackEmulator(Emulator):
     def api_url(self) -> str:
         """What `base_url` must be for WebClient / SlackSettings (slack-sdk joins method names to it)."""
         return f"{self.base_url}/api/"
+
+    def reset(self, clock: Callable[[], float] | None = None) -> None:
+        """Forget channels, users, messages, faults and token trouble: one server serves many tests."""
+        with self.lock:
+            self.channels.clear()
+            self.users.clear()
+            self.faults.clear()
+            self.requests.clear()
+            self.ratelimited, self.token_error, self.scopes = 0, None, ALL_SCOPES
+            self.clock = clock or self.clock
 
     def add_channel(
         self,
