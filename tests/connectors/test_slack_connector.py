@@ -15,7 +15,7 @@ from syncer import registry
 from syncer.emulator import Fault
 from syncer.errors import FatalError
 from syncer.retry import RetryPolicy, no_wait
-from tests.connectors.slack_fixtures import ALERTS, connector, keys_in, message, workspace
+from tests.connectors.test_slack_support import ALERTS, connector, keys_in, message, workspace
 
 ALERT = {
     "alert_id": "acct-1:seat_limit_approaching",
