@@ -187,13 +187,16 @@ class Emulator:
             return
         self.requests.append((request.method, request.path, response.status))
         payload = response.encode()
-        http.send_response(response.status)
-        http.send_header("Content-Type", response.content_type)
-        http.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
-            http.send_header(name, value)
-        http.end_headers()
-        http.wfile.write(payload)
+        try:
+            http.send_response(response.status)
+            http.send_header("Content-Type", response.content_type)
+            http.send_header("Content-Length", str(len(payload)))
+            for name, value in response.headers.items():
+                http.send_header(name, value)
+            http.end_headers()
+            http.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            http.close_connection = True  # the client went away (killed, timed out): nothing to tell it
 
     def _respond(self, request: Request, fault: Fault | None) -> Response:
         if fault is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from syncer import registry
+from syncer import failpoints, registry
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result
 from syncer.diff import Change, Differ, Tally
@@ -217,7 +217,9 @@ class SyncJob:
                 if fatal:
                     break
                 records = [self._record(c) for c in batch]
+                failpoints.hit("before_send")
                 inflight[pool.submit(connector.send, records)] = batch
+                failpoints.hit("in_flight")
             while inflight:
                 fatal = self._collect(inflight, summary) or fatal
         self._record_bad(differ, summary)
@@ -265,7 +267,9 @@ class SyncJob:
                     )
                 )
                 setattr(summary, _COUNTER[result.status], getattr(summary, _COUNTER[result.status]) + 1)
+            failpoints.hit("after_ack")
             self.state.record(self.sync.name, summary.run_id or 0, outcomes)
+            failpoints.hit("after_state")
             if self.runtime.progress:
                 self.runtime.progress("sent", len(batch))
         return fatal

@@ -203,6 +203,12 @@ class StateStore:
         values: dict[str, Any] = {"sync": sync, "started_at": utcnow(), "status": "running", "full": full}
         values.update(dict.fromkeys(COUNTERS, 0))
         with self.engine.begin() as conn:
+            # A run still marked running was killed (one runner per sync is guaranteed by the lease).
+            conn.execute(
+                runs.update()
+                .where(runs.c.sync == sync, runs.c.status == "running")
+                .values(status="interrupted", finished_at=values["started_at"])
+            )
             inserted = conn.execute(runs.insert().values(**values)).inserted_primary_key
             assert inserted is not None
             return int(inserted[0])

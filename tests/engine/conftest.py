@@ -121,15 +121,15 @@ class Project:
             parsed = stdout
         return result.exit_code, parsed, result.stderr
 
-    def subprocess(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
-        env = {**os.environ, "HOOK_SECRET": SECRET, "SYNCER_CONFIG": str(self.config), **self.env}
+    def subprocess(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start `python -m syncer ARGS` as its own process (the crash tests kill it)."""
+        full_env = {**os.environ, "HOOK_SECRET": SECRET, "SYNCER_CONFIG": str(self.config), **self.env, **(env or {})}
         return subprocess.Popen(
             [sys.executable, "-m", "syncer", *args],
-            env=env,
+            env=full_env,
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            **kwargs,
         )
 
 
