@@ -16,7 +16,7 @@ from syncer.connector import Destination
 from syncer.errors import FatalError
 from syncer.registry import load
 
-from .hubspot_fixtures import COMPANIES, TOKEN, company, make_connector, make_emulator, paths, record
+from .test_hubspot_support import COMPANIES, TOKEN, company, make_connector, make_emulator, paths, record
 
 
 @pytest.fixture

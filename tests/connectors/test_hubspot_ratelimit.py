@@ -12,7 +12,7 @@ from syncer.emulator import Fault
 from syncer.errors import FatalError
 from syncer.ratelimit import RateLimit
 
-from .hubspot_fixtures import company, make_connector, make_emulator
+from .test_hubspot_support import company, make_connector, make_emulator
 
 UPSERT = r"/batch/upsert"
 

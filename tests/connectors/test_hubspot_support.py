@@ -1,4 +1,4 @@
-"""Shared set-up for the HubSpot tests: an emulator on the test's FakeClock and a connector bound to it."""
+"""Shared set-up for the HubSpot tests (no tests here): an emulator on the FakeClock and a connector bound to it."""
 
 from __future__ import annotations
 
