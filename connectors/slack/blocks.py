@@ -23,11 +23,12 @@ import json
 from typing import Any
 
 from .block_limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_PAYLOAD_CHARS, MAX_SECTION_TEXT, MAX_URL
-from .playbook import PRIORITY_BADGE, PRIORITY_ORDER, TriggerStyle, priority_of, style_for
+from .playbook import PRIORITY_BADGE, PRIORITY_ORDER, TRIGGERS, TriggerStyle, priority_of, style_for
 
 Blocks = list[dict[str, Any]]
 _SECTION_JSON = 3_000  # one digest section, JSON-encoded, so a header + section always fit a message
 _PART_RESERVE = 700  # room kept in every digest message for its heading blocks and fallback text
+TRIGGER_ORDER = {style.title: i for i, style in enumerate(TRIGGERS.values())}
 
 
 def render_alert(alert: dict[str, Any]) -> tuple[str, Blocks]:
@@ -96,7 +97,8 @@ def render_digest(recipient: str, alerts: list[dict[str, Any]]) -> list[tuple[st
 # -- digest helpers ---------------------------------------------------------------------------
 
 
-def _rank(alert: dict[str, Any]) -> tuple[int, str, float, str]:
+def _rank(alert: dict[str, Any]) -> tuple[int, int, str, float, str]:
+    """Priority, then the seed's trigger order, then furthest past the threshold first."""
     style = style_for(alert.get("trigger"))
     priority = PRIORITY_ORDER[priority_of(alert.get("priority"))]
     value: Any = alert.get("value")
@@ -106,7 +108,8 @@ def _rank(alert: dict[str, Any]) -> tuple[int, str, float, str]:
         severity = float(value) / float(threshold)
     elif _is_number(value):
         severity = float(value)
-    return priority, style.title, -severity, str(alert.get("account_name") or "")
+    order = TRIGGER_ORDER.get(style.title, len(TRIGGER_ORDER))
+    return priority, order, style.title, -severity, str(alert.get("account_name") or "")
 
 
 def _sections(members: list[dict[str, Any]], style: TriggerStyle) -> list[dict[str, Any]]:
@@ -128,13 +131,19 @@ def _sections(members: list[dict[str, Any]], style: TriggerStyle) -> list[dict[s
 def _digest_line(alert: dict[str, Any], style: TriggerStyle) -> str:
     trend = _trend(alert, style)
     trend_part = f", {trend}" if trend != "new" else ""
-    return f"• {_link(alert, _name(alert))}: {_value_vs_threshold(alert, style)}{trend_part} · {_owner(alert)}"
+    return (
+        f"• {_link(alert, _name(alert))}: {_value_vs_threshold(alert, style)}{trend_part} · {_owner(alert)}"
+    )
 
 
-def _with_heading(recipient: str, alerts: list[dict[str, Any]], body: Blocks, part: int, of: int) -> tuple[str, Blocks]:
+def _with_heading(
+    recipient: str, alerts: list[dict[str, Any]], body: Blocks, part: int, of: int
+) -> tuple[str, Blocks]:
     counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
     summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n)
-    who = f"<@{recipient}>" if recipient[:1] in ("U", "W") and recipient.isalnum() else _escape(recipient[:100])
+    who = (
+        f"<@{recipient}>" if recipient[:1] in ("U", "W") and recipient.isalnum() else _escape(recipient[:100])
+    )
     title = "Daily usage digest" + (f" ({part}/{of})" if of > 1 else "")
     heading: Blocks = [
         {"type": "header", "text": _plain_text(title)},

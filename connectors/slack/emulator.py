@@ -42,7 +42,7 @@ class Channel:
 
 
 class SlackEmulator(Emulator):
-    """Slack Web API methods syncer uses: chat.postMessage, conversations.*, users.lookupByEmail, auth.test."""
+    """The Slack Web API methods syncer calls, with their state, limits and error codes."""
 
     def __init__(
         self,
@@ -113,7 +113,11 @@ class SlackEmulator(Emulator):
 
     def add_user(self, user_id: str, email: str, name: str | None = None) -> None:
         with self.lock:
-            self.users[user_id] = {"id": user_id, "name": name or email.split("@")[0], "profile": {"email": email}}
+            self.users[user_id] = {
+                "id": user_id,
+                "name": name or email.split("@")[0],
+                "profile": {"email": email},
+            }
 
     def messages(self, channel_id: str) -> list[dict[str, Any]]:
         """Every message in a channel (thread replies included), oldest first."""
@@ -181,7 +185,11 @@ class SlackEmulator(Emulator):
             return channel
         if channel.is_archived:
             return _fail("is_archived")
-        text, blocks, metadata = params.get("text") or "", _json(params.get("blocks")), _json(params.get("metadata"))
+        text, blocks, metadata = (
+            params.get("text") or "",
+            _json(params.get("blocks")),
+            _json(params.get("metadata")),
+        )
         if not text and not blocks:
             return _fail("no_text")
         if len(text) > MAX_MESSAGE_TEXT:
@@ -219,7 +227,9 @@ class SlackEmulator(Emulator):
             return channel
         oldest = float(params.get("oldest") or 0)
         found = [
-            m for m in reversed(channel.messages) if m.get("thread_ts", m["ts"]) == m["ts"] and float(m["ts"]) > oldest
+            m
+            for m in reversed(channel.messages)
+            if m.get("thread_ts", m["ts"]) == m["ts"] and float(m["ts"]) > oldest
         ]
         return self._page(found, params)
 
@@ -240,7 +250,11 @@ class SlackEmulator(Emulator):
         if str(params.get("include_all_metadata")).lower() not in ("1", "true"):
             page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
         more = start + limit < len(messages)
-        return _ok(messages=page, has_more=more, response_metadata={"next_cursor": str(start + limit) if more else ""})
+        return _ok(
+            messages=page,
+            has_more=more,
+            response_metadata={"next_cursor": str(start + limit) if more else ""},
+        )
 
     def _info(self, params: dict[str, Any]) -> Response:
         channel = self._channel(params.get("channel"), member=False)

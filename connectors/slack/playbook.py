@@ -58,7 +58,11 @@ TRIGGERS: dict[str, TriggerStyle] = {
 }
 
 PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-PRIORITY_BADGE = {"high": ":red_circle: High", "medium": ":large_orange_circle: Medium", "low": ":white_circle: Low"}
+PRIORITY_BADGE = {
+    "high": ":red_circle: High",
+    "medium": ":large_orange_circle: Medium",
+    "low": ":white_circle: Low",
+}
 
 
 def trigger_id(trigger: object) -> str:

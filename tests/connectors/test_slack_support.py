@@ -25,7 +25,9 @@ def workspace(emu: SlackEmulator, clock: Any) -> SlackEmulator:
     return emu
 
 
-def connector(emu: SlackEmulator, clock: Any, retry: RetryPolicy | None = None, **settings: Any) -> SlackConnector:
+def connector(
+    emu: SlackEmulator, clock: Any, retry: RetryPolicy | None = None, **settings: Any
+) -> SlackConnector:
     config = SlackSettings(
         base_url=emu.api_url,
         bot_token=SecretStr(settings.pop("token", emu.token)),
