@@ -259,5 +259,14 @@ def forget(
     return 0
 
 
+@app.command()
+@_command
+def daemon(config: ConfigOpt = None) -> int:
+    """Run every sync on its schedule, with health, readiness and metrics endpoints."""
+    from syncer.daemon import run_daemon  # the scheduler stack loads only for the daemon
+
+    return run_daemon(config)
+
+
 def main() -> None:
     app()

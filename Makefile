@@ -1,0 +1,37 @@
+# syncer — `make help` lists the targets.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed ## create .venv and install syncer with every extra and the dev tools
+
+postgres: ## make sure PostgreSQL server binaries exist (the tests start their own server)
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
+demo: setup ## run the zero-credential demo (synthetic warehouse + local emulators)
+	$(BIN)/syncer demo
+
+test: setup postgres ## run every test (real PostgreSQL, DuckDB, SQLite, fakesnow, loopback emulators)
+	$(BIN)/pytest
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check src connectors tests benchmarks
+	$(BIN)/ruff format --check src connectors tests benchmarks
+	$(BIN)/mypy src/syncer connectors
+
+bench: setup ## run the benchmarks (slow; prints tables)
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+.PHONY: help setup postgres demo test lint bench
