@@ -20,7 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-DOUBLE = sa.Double()
+DOUBLE: sa.Double[float] = sa.Double()
 Expr = ColumnElement[Any]
 
 
@@ -40,6 +40,34 @@ def _greatest_default(element: greatest, compiler: SQLCompiler, **kw: Any) -> st
 @compiles(greatest, "sqlite")
 def _greatest_sqlite(element: greatest, compiler: SQLCompiler, **kw: Any) -> str:
     return f"max({compiler.process(element.clauses, **kw)})"
+
+
+class least(FunctionElement[float]):
+    """LEAST(a, b, ...); the arguments must not be NULL."""
+
+    type = sa.Double()
+    inherit_cache = True
+    name = "least"
+
+
+@compiles(least)
+def _least_default(element: least, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(least, "sqlite")
+def _least_sqlite(element: least, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+class int_greatest(greatest):
+    type = sa.BigInteger()  # type: ignore[assignment]
+    inherit_cache = True
+
+
+class int_least(least):
+    type = sa.BigInteger()  # type: ignore[assignment]
+    inherit_cache = True
 
 
 class round2(FunctionElement[float]):
@@ -108,4 +136,7 @@ def flag(condition: Expr) -> Expr:
 
 def sql_text(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
     """Render a statement with its constants inlined: one plain SQL string per statement."""
-    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    # format/pyformat drivers get "%" doubled at compile time; we run the text through sa.text(),
+    # which doubles it again, so undo the first escaping here (no bound parameters remain).
+    return sql.replace("%%", "%") if dialect.paramstyle in ("format", "pyformat") else sql

@@ -30,7 +30,8 @@ CARRIED_ACCOUNT_COLUMNS = ("owner_email", "plan_tier", "segment", "sf_account_id
 
 
 def usage_table(config: ScoringConfig) -> sa.TableClause:
-    cols = [sa.column("account_id"), sa.column("day", sa.Date()), sa.column("onboarding_pct", sa.Double())]
+    cols: list[sa.ColumnClause[Any]] = [sa.column("account_id"), sa.column("day", sa.Date())]
+    cols.append(sa.column("onboarding_pct", sa.Double()))
     cols += [sa.column(c, sa.BigInteger()) for c in USAGE_INT_COLUMNS]
     cols += [sa.column("overage_amount", sa.Double()), sa.column("payment_failed", sa.Boolean())]
     return sa.table(config.tables.usage_daily, *cols, schema=config.tables.schema_)
@@ -62,6 +63,7 @@ def _base_aggregate(config: ScoringConfig, as_of: date) -> sa.CTE:
     base_start, base_end = 7 + config.dau_baseline_days, 7
     in_baseline = sa.and_(since(base_start), sa.not_(since(base_end)))
     in_prev_30 = sa.and_(since(60), sa.not_(since(30)))
+    in_7d_30d_ago = sa.and_(since(37), sa.not_(since(30)))
     now_cols = (
         "seats_used", "dau", "wau", "storage_used", "features_used", "total_features",
         "premium_features_used", "power_users_advanced", "active_integrations", "onboarding_pct",
@@ -88,6 +90,8 @@ def _base_aggregate(config: ScoringConfig, as_of: date) -> sa.CTE:
         ),
         sa.func.sum(sa.case((since(30), u.c.overage_amount), else_=0.0), type_=sa.Double()).label("overage_30d"),
         sa.func.sum(sa.case((sa.and_(since(30), u.c.payment_failed), 1), else_=0)).label("payment_failed_30d"),
+        total("dau", 7).label("dau_7d"),
+        sa.cast(sa.func.sum(sa.case((in_7d_30d_ago, u.c.dau), else_=0)), sa.BigInteger()).label("dau_7d_30d_ago"),
         sa.func.min(sa.case((since(7), u.c.dau))).label("dau_min_7d"),
         sa.func.count(sa.case((since(7), 1))).label("days_7d"),
         sa.cast(sa.func.sum(sa.case((in_baseline, u.c.dau), else_=0)), sa.BigInteger()).label("dau_baseline_sum"),
@@ -110,7 +114,7 @@ def metrics_select(config: ScoringConfig, as_of: date) -> sa.Select[Any]:
         ratio(as_double(b.c.api_calls_7d) * period, as_double(a.c.api_limit) * proj).label("api_projected_utilisation"),
         (b.c.seats_used - b.c.seats_used_30d_ago).label("seat_growth_abs"),
         ratio(b.c.seats_used - b.c.seats_used_30d_ago, b.c.seats_used_30d_ago).label("seat_growth_pct"),
-        ratio(b.c.dau - b.c.dau_30d_ago, b.c.dau_30d_ago).label("dau_growth_pct"),
+        ratio(b.c.dau_7d - b.c.dau_7d_30d_ago, b.c.dau_7d_30d_ago).label("dau_growth_pct"),
         ratio(b.c.dau_baseline_sum, b.c.dau_baseline_days).label("dau_baseline"),
         ratio(b.c.dau_min_7d * b.c.dau_baseline_days, b.c.dau_baseline_sum).label("dau_min_7d_vs_baseline"),
         ratio(b.c.reports_30d - b.c.reports_prev_30d, b.c.reports_prev_30d).label("reports_growth_pct"),

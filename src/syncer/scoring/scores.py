@@ -79,7 +79,7 @@ def _one_trigger(config: ScoringConfig, t: TriggerDef, as_of: date) -> sa.Select
     )
 
 
-def triggers_select(config: ScoringConfig, as_of: date) -> sa.Select[Any] | sa.CompoundSelect:
+def triggers_select(config: ScoringConfig, as_of: date) -> sa.Select[Any] | sa.CompoundSelect[Any]:
     """All configured triggers in one UNION ALL; one row per (account, trigger) that fires."""
     defs = config.triggers or (TriggerDef(name="none", priority="low", value="0", threshold=1, extra="1 = 0"),)
     selects = [_one_trigger(config, t, as_of) for t in defs]
