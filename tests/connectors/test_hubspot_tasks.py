@@ -121,7 +121,7 @@ def test_tasks_that_cannot_be_created_are_rejected_with_a_reason(emu: HubSpotEmu
 
 def test_task_status_reads_open_and_completed_with_when(emu: HubSpotEmulator, clock: Any) -> None:
     connector = make_connector(emu, clock, TASKS)
-    done, open_ = connector.send([alert("done"), alert("open")])
+    done, _open = connector.send([alert("done"), alert("open")])
     clock.sleep(3600)
     completed_at = datetime.fromtimestamp(clock.now, UTC)
     with emu.lock:
