@@ -26,6 +26,8 @@ from .block_limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_PAYLOAD_CHARS, MAX_SE
 from .playbook import PRIORITY_BADGE, PRIORITY_ORDER, TRIGGERS, TriggerStyle, priority_of, style_for
 
 Blocks = list[dict[str, Any]]
+Alert = dict[str, Any]
+Message = tuple[str, Blocks]
 _SECTION_JSON = 3_000  # one digest section, JSON-encoded, so a header + section always fit a message
 _PART_RESERVE = 700  # room kept in every digest message for its heading blocks and fallback text
 TRIGGER_ORDER = {style.title: i for i, style in enumerate(TRIGGERS.values())}
@@ -131,19 +133,15 @@ def _sections(members: list[dict[str, Any]], style: TriggerStyle) -> list[dict[s
 def _digest_line(alert: dict[str, Any], style: TriggerStyle) -> str:
     trend = _trend(alert, style)
     trend_part = f", {trend}" if trend != "new" else ""
-    return (
-        f"• {_link(alert, _name(alert))}: {_value_vs_threshold(alert, style)}{trend_part} · {_owner(alert)}"
-    )
+    current = _value_vs_threshold(alert, style)
+    return f"• {_link(alert, _name(alert))}: {current}{trend_part} · {_owner(alert)}"
 
 
-def _with_heading(
-    recipient: str, alerts: list[dict[str, Any]], body: Blocks, part: int, of: int
-) -> tuple[str, Blocks]:
+def _with_heading(recipient: str, alerts: list[Alert], body: Blocks, part: int, of: int) -> Message:
     counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
     summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n)
-    who = (
-        f"<@{recipient}>" if recipient[:1] in ("U", "W") and recipient.isalnum() else _escape(recipient[:100])
-    )
+    is_user = recipient[:1] in ("U", "W") and recipient.isalnum()
+    who = f"<@{recipient}>" if is_user else _escape(recipient[:100])
     title = "Daily usage digest" + (f" ({part}/{of})" if of > 1 else "")
     heading: Blocks = [
         {"type": "header", "text": _plain_text(title)},

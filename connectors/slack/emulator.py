@@ -226,11 +226,8 @@ class SlackEmulator(Emulator):
         if isinstance(channel, Response):
             return channel
         oldest = float(params.get("oldest") or 0)
-        found = [
-            m
-            for m in reversed(channel.messages)
-            if m.get("thread_ts", m["ts"]) == m["ts"] and float(m["ts"]) > oldest
-        ]
+        parents = [m for m in reversed(channel.messages) if m.get("thread_ts", m["ts"]) == m["ts"]]
+        found = [m for m in parents if float(m["ts"]) > oldest]
         return self._page(found, params)
 
     def _replies(self, params: dict[str, Any]) -> Response:

@@ -104,9 +104,8 @@ def test_alert_without_owner_id_or_url_still_renders() -> None:
 def test_digest_groups_by_priority_and_ranks_by_severity() -> None:
     [(text, blocks)] = render_digest("U0ANNA", alerts(12))
     body = text_of(blocks)
-    order = [
-        body.index(title) for title in ("Seat limit approaching", "Premium feature", "High engagement growth")
-    ]
+    titles = ("Seat limit approaching", "Premium feature", "High engagement growth")
+    order = [body.index(title) for title in titles]
     assert order == sorted(order)  # high, then medium, then low
     seat = re.findall(r"Acct-(\d{5})", body[body.index("Seat limit") : body.index("Rapid seat")])
     assert seat == ["00006", "00000"]  # i=6 is further past its threshold than i=0
@@ -141,9 +140,8 @@ def test_digest_posts_without_slack_errors(server: SlackEmulator, clock: Any, n:
     emu = workspace(server, clock)
     slack = connector(emu, clock)
     parts = render_digest("U0ANNA", alerts(n))
-    records = [
-        message(f"digest:U0ANNA:2026-11-23:{i}", "U0ANNA", t, blocks=b) for i, (t, b) in enumerate(parts)
-    ]
+    key = "digest:U0ANNA:2026-11-23:{}"
+    records = [message(key.format(i), "U0ANNA", t, blocks=b) for i, (t, b) in enumerate(parts)]
     size = slack.effective_batch_size
     results = [r for start in range(0, len(records), size) for r in slack.send(records[start : start + size])]
     assert [r.status for r in results] == ["ok"] * len(parts), [r.reason for r in results if r.status != "ok"]

@@ -25,14 +25,12 @@ def workspace(emu: SlackEmulator, clock: Any) -> SlackEmulator:
     return emu
 
 
-def connector(
-    emu: SlackEmulator, clock: Any, retry: RetryPolicy | None = None, **settings: Any
-) -> SlackConnector:
+def connector(emu: SlackEmulator, clock: Any, retry: RetryPolicy | None = None, **kw: Any) -> SlackConnector:
     config = SlackSettings(
         base_url=emu.api_url,
-        bot_token=SecretStr(settings.pop("token", emu.token)),
+        bot_token=SecretStr(kw.pop("token", emu.token)),
         fallback_channel=ALERTS,
-        **settings,
+        **kw,
     )
     limiter = RateLimiter(SlackConnector.rate_limit, clock=clock, sleep=clock.sleep)
     return SlackConnector(config, retry=retry or no_wait(), limiter=limiter, clock=clock, sleep=clock.sleep)
