@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import select
@@ -82,6 +83,9 @@ def test_signature_verifies_and_receiver_applies(receiver: WebhookReceiver, hook
     headers, body = delivery["headers"], delivery["body"]
     assert headers["x-syncer-signature"].startswith("v1=")
     timestamp, signature = headers["x-syncer-timestamp"], headers["x-syncer-signature"]
+    recipe = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    assert signature == f"v1={recipe}"  # the documented recipe, computed independently
+    assert abs(int(timestamp) - time.time()) < 5
     assert verify(SECRET, timestamp, signature, body, time.time()) is None
     assert verify("other", timestamp, signature, body, time.time())
     assert receiver.records == {
