@@ -33,6 +33,23 @@ def payload_size(text: str, blocks: list[dict[str, Any]]) -> int:
     return len(json.dumps(blocks)) + len(text)
 
 
+def message_errors(text: str, blocks: Any, metadata: Any) -> tuple[str, list[str]] | None:
+    """What chat.postMessage refuses about a message, as (error code, details); None when fine."""
+    if not text and not blocks:
+        return "no_text", []
+    if len(text) > MAX_MESSAGE_TEXT:
+        return "msg_too_long", []
+    if blocks is not None and (errors := validate_blocks(blocks)):
+        return "invalid_blocks", errors
+    if metadata is not None and not (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload"), dict)
+    ):
+        return "invalid_metadata_format", []
+    return None
+
+
 def validate_blocks(blocks: Any) -> list[str]:
     """Every limit `blocks` breaks, phrased like Slack's `errors` list ([] when valid)."""
     if not isinstance(blocks, list):

@@ -13,32 +13,19 @@ methods as query or form parameters; both are read. Faults come from the base Fa
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from syncer.emulator import Emulator, Request, Response
 
-from .block_limits import MAX_MESSAGE_TEXT, validate_blocks
+from .block_limits import message_errors
 from .checks import BASE_SCOPES, DM_SCOPES, PRIVATE_SCOPES
+from .emulator_channels import Channel, page
 
 BOT_USER = "U0SYNCERBOT"
 ALL_SCOPES = (*BASE_SCOPES, *PRIVATE_SCOPES, *DM_SCOPES)
-
-
-@dataclass
-class Channel:
-    id: str
-    name: str
-    is_member: bool = True
-    is_archived: bool = False
-    is_private: bool = False
-    is_im: bool = False
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    posted_at: list[float] = field(default_factory=list)  # emulator clock, for the rate limit
 
 
 class SlackEmulator(Emulator):
@@ -190,22 +177,13 @@ class SlackEmulator(Emulator):
             _json(params.get("blocks")),
             _json(params.get("metadata")),
         )
-        if not text and not blocks:
-            return _fail("no_text")
-        if len(text) > MAX_MESSAGE_TEXT:
-            return _fail("msg_too_long")
-        if blocks is not None and (errors := validate_blocks(blocks)):
-            return _fail("invalid_blocks", errors=errors)
-        if metadata is not None and not (
-            isinstance(metadata, dict)
-            and isinstance(metadata.get("event_type"), str)
-            and isinstance(metadata.get("event_payload"), dict)
-        ):
-            return _fail("invalid_metadata_format")
+        if refused := message_errors(text, blocks, metadata):
+            code, errors = refused
+            return _fail(code, errors=errors) if errors else _fail(code)
         thread_ts = params.get("thread_ts")
         if thread_ts and not any(m["ts"] == thread_ts for m in channel.messages):
             return _fail("thread_not_found")
-        if (retry_after := self._throttle(channel)) is not None:
+        if (retry_after := channel.throttle(self.clock(), self.channel_rate, self.channel_burst)) is not None:
             self.ratelimited += 1
             return Response(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
         message: dict[str, Any] = {
@@ -225,49 +203,21 @@ class SlackEmulator(Emulator):
         channel = self._channel(params.get("channel"))
         if isinstance(channel, Response):
             return channel
-        oldest = float(params.get("oldest") or 0)
-        parents = [m for m in reversed(channel.messages) if m.get("thread_ts", m["ts"]) == m["ts"]]
-        found = [m for m in parents if float(m["ts"]) > oldest]
-        return self._page(found, params)
+        found = channel.history(float(params.get("oldest") or 0))
+        return _ok(**page(found, params))
 
     def _replies(self, params: dict[str, Any]) -> Response:
         channel = self._channel(params.get("channel"))
         if isinstance(channel, Response):
             return channel
-        ts, oldest = params.get("ts"), float(params.get("oldest") or 0)
-        thread = [m for m in channel.messages if m["ts"] == ts or m.get("thread_ts") == ts]
-        if not thread:
-            return _fail("thread_not_found")
-        return self._page([m for m in thread if m["ts"] == ts or float(m["ts"]) > oldest], params)
-
-    def _page(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> Response:
-        limit = max(1, min(int(params.get("limit") or 100), 999))
-        start = int(params.get("cursor") or 0)
-        page = messages[start : start + limit]
-        if str(params.get("include_all_metadata")).lower() not in ("1", "true"):
-            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
-        more = start + limit < len(messages)
-        return _ok(
-            messages=page,
-            has_more=more,
-            response_metadata={"next_cursor": str(start + limit) if more else ""},
-        )
+        thread = channel.replies(str(params.get("ts")), float(params.get("oldest") or 0))
+        return _fail("thread_not_found") if thread is None else _ok(**page(thread, params))
 
     def _info(self, params: dict[str, Any]) -> Response:
         channel = self._channel(params.get("channel"), member=False)
         if isinstance(channel, Response):
             return channel
-        return _ok(
-            channel={
-                "id": channel.id,
-                "name": channel.name,
-                "is_channel": not channel.is_im,
-                "is_im": channel.is_im,
-                "is_private": channel.is_private,
-                "is_archived": channel.is_archived,
-                "is_member": channel.is_member,
-            }
-        )
+        return _ok(channel=channel.info())
 
     def _open(self, params: dict[str, Any]) -> Response:
         user = str(params.get("users") or "")
@@ -281,15 +231,6 @@ class SlackEmulator(Emulator):
         return _ok(user=user) if user else _fail("users_not_found")
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _throttle(self, channel: Channel) -> int | None:
-        """Seconds to wait when the channel already had its burst within the window, else None."""
-        now, window = self.clock(), self.channel_burst / self.channel_rate
-        channel.posted_at = [t for t in channel.posted_at if t > now - window]
-        if len(channel.posted_at) >= self.channel_burst:
-            return max(1, math.ceil(channel.posted_at[0] + window - now))
-        channel.posted_at.append(now)
-        return None
 
     def _next_ts(self) -> str:
         self._last_ts = max(self.wall_clock(), self._last_ts + 0.000001)
