@@ -342,7 +342,7 @@ class HubSpotEmulator(Emulator):
         for item in inputs:
             found = self.store.find(obj, "hs_object_id", str(item.get("id")))
             if found is not None:
-                found.archived = True
+                self.store.archive(obj, found)
         return Response(204, None)
 
     def _search(self, request: Request, match: re.Match[str]) -> Response:

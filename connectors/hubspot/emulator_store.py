@@ -105,6 +105,7 @@ class CrmStore:
     properties: dict[str, dict[str, PropertyDef]] = field(default_factory=dict)
     objects: dict[str, dict[str, CrmObject]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
+    _unique: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for object_type, defs in STANDARD_PROPERTIES.items():
@@ -120,6 +121,7 @@ class CrmStore:
     ) -> None:
         self.properties.setdefault(object_type, {})[name] = PropertyDef(name, kind, unique, read_only)
         self.objects.setdefault(object_type, {})
+        self._unique.pop((object_type, name), None)  # rebuilt on next use
 
     def now(self) -> str:
         return str(self.clock_iso()) if self.clock_iso else datetime.now(UTC).isoformat()
@@ -134,11 +136,32 @@ class CrmStore:
             found = self.objects[object_type].get(value)
             return found if found and not found.archived else None
         fold = prop == "email"  # HubSpot matches contact emails case-insensitively
+        if self.is_unique(object_type, prop):
+            object_id = self._index(object_type, prop).get(value.lower() if fold else value)
+            return self.objects[object_type][object_id] if object_id else None
         for obj in self.live(object_type):
             stored = obj.properties.get(prop)
             if stored is not None and (stored.lower() == value.lower() if fold else stored == value):
                 return obj
         return None
+
+    def _index(self, object_type: str, prop: str) -> dict[str, str]:
+        """Value -> id for a unique property, so lookups stay O(1) at benchmark sizes."""
+        key = (object_type, prop)
+        if key not in self._unique:
+            fold = prop == "email"
+            self._unique[key] = {
+                (o.properties[prop].lower() if fold else o.properties[prop]): o.id
+                for o in self.live(object_type)
+                if prop in o.properties
+            }
+        return self._unique[key]
+
+    def archive(self, object_type: str, obj: CrmObject) -> None:
+        obj.archived = True
+        for (indexed_type, prop), index in self._unique.items():
+            if indexed_type == object_type and prop in obj.properties:
+                index.pop(obj.properties[prop].lower() if prop == "email" else obj.properties[prop], None)
 
     def is_unique(self, object_type: str, prop: str) -> bool:
         definition = self.properties[object_type].get(prop)
@@ -200,10 +223,16 @@ class CrmStore:
         now = self.now()
         for name, value in values.items():
             text = to_text(value)
+            index = self._unique.get((object_type, name))
+            fold = name == "email"
+            if index is not None and name in obj.properties:
+                index.pop(obj.properties[name].lower() if fold else obj.properties[name], None)
             if text == "":
                 obj.properties.pop(name, None)
             else:
                 obj.properties[name] = text
+                if index is not None:
+                    index[text.lower() if fold else text] = obj.id
         if object_type == "tasks" and "hs_task_status" in values:
             if obj.properties.get("hs_task_status") == "COMPLETED":
                 obj.properties.setdefault("hs_task_completion_date", now)
