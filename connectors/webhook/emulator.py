@@ -44,10 +44,20 @@ AppliedKey = tuple[str, str]
 class RandomFaults(FaultPlan):
     """Queued faults first, then seeded random ones on POSTs to the hook path (standalone mode)."""
 
-    def __init__(self, path: str, seed: int, fail: float, throttle: float, retry_after: float, reset: float) -> None:
+    def __init__(
+        self,
+        *,
+        path: str,
+        seed: int,
+        fail_rate: float,
+        throttle_rate: float,
+        retry_after: float,
+        reset_rate: float,
+    ) -> None:
         super().__init__()
         self._path, self._rng = path, random.Random(seed)
-        self._fail, self._throttle, self._retry_after, self._reset = fail, throttle, retry_after, reset
+        self._fail, self._throttle, self._retry_after = fail_rate, throttle_rate, retry_after
+        self._reset = reset_rate
 
     def take(self, method: str, path: str) -> Fault | None:
         queued = super().take(method, path)
@@ -83,7 +93,8 @@ class _StateFile:
         with self.db:
             for key, fingerprint in touched:
                 if key in records:
-                    self.db.execute("INSERT OR REPLACE INTO records VALUES (?, ?)", (key, json.dumps(records[key])))
+                    row = (key, json.dumps(records[key]))
+                    self.db.execute("INSERT OR REPLACE INTO records VALUES (?, ?)", row)
                 else:
                     self.db.execute("DELETE FROM records WHERE key = ?", (key,))
                 self.db.execute(
@@ -258,7 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     receiver = WebhookReceiver(secret, path=args.path, tolerance=args.tolerance, state_file=args.state)
     receiver.faults = RandomFaults(
-        args.path, args.seed, args.fail_rate, args.throttle_rate, args.retry_after, args.reset_rate
+        path=args.path,
+        seed=args.seed,
+        fail_rate=args.fail_rate,
+        throttle_rate=args.throttle_rate,
+        retry_after=args.retry_after,
+        reset_rate=args.reset_rate,
     )
     receiver.start(args.host, args.port)
     stop = threading.Event()

@@ -112,7 +112,7 @@ def test_receiver_refuses_tampered_body_old_timestamp_and_wrong_secret(receiver:
     assert receiver.records == {"k": {"a": 1}} and receiver.applied[("k", "f")] == 1
 
 
-def test_a_stale_timestamp_is_fatal_and_writes_nothing(receiver: WebhookReceiver, hook: WebhookConnector) -> None:
+def test_stale_timestamp_is_fatal_writes_nothing(receiver: WebhookReceiver, hook: WebhookConnector) -> None:
     hook.clock = lambda: time.time() - 3600
     with pytest.raises(FatalError, match="401"):
         hook.send([record(1)])
@@ -163,7 +163,7 @@ def test_delete_removes_the_record(receiver: WebhookReceiver, hook: WebhookConne
 # -- rejections ------------------------------------------------------------------------------
 
 
-def test_per_record_rejections_become_rejected_results(receiver: WebhookReceiver, hook: WebhookConnector) -> None:
+def test_per_record_rejections_become_results(receiver: WebhookReceiver, hook: WebhookConnector) -> None:
     batch = [record(1), record(2, name=REJECT_VALUE, score=2), record(3)]
     results = hook.send(batch)
     assert statuses(results) == ["ok", "rejected", "ok"]
@@ -172,7 +172,7 @@ def test_per_record_rejections_become_rejected_results(receiver: WebhookReceiver
     assert sorted(receiver.records) == ["acct-1", "acct-3"]
 
 
-def test_whole_batch_400_is_split_down_to_the_bad_record(receiver: WebhookReceiver, hook: WebhookConnector) -> None:
+def test_whole_batch_400_is_split_to_the_bad_one(receiver: WebhookReceiver, hook: WebhookConnector) -> None:
     batch = [record(i) for i in range(8)]
     batch[5] = record(5, name=BAD_REQUEST_VALUE, score=5)
     results = hook.send(batch)
@@ -212,7 +212,7 @@ def test_timeout_is_retried_and_may_land_twice(receiver: WebhookReceiver, clock:
 
 
 @pytest.mark.parametrize("kind", ["reset_before_apply", "reset_after_apply"])
-def test_connection_reset_is_retried_to_success(receiver: WebhookReceiver, hook: WebhookConnector, kind: Any) -> None:
+def test_reset_is_retried_to_success(receiver: WebhookReceiver, hook: WebhookConnector, kind: Any) -> None:
     batch = [record(1)]
     receiver.faults.add(Fault(kind, path="/hooks"))
     assert statuses(hook.send(batch)) == ["ok"]
@@ -343,6 +343,14 @@ def test_standalone_receiver_persists_state_through_faults_and_a_kill(tmp_path: 
 
 def test_standalone_receiver_refuses_to_start_without_its_secret(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NO_SUCH_SECRET_VAR"}
-    command = [sys.executable, "-m", MODULE, "--state", str(tmp_path / "s.db"), "--secret-env", "NO_SUCH_SECRET_VAR"]
+    command = [
+        sys.executable,
+        "-m",
+        MODULE,
+        "--state",
+        str(tmp_path / "s.db"),
+        "--secret-env",
+        "NO_SUCH_SECRET_VAR",
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "NO_SUCH_SECRET_VAR" in done.stderr

@@ -108,7 +108,7 @@ def test_partial_rejection_rejects_exactly_the_invalid_records(harness: Harness,
 
 
 @pytest.mark.parametrize("fault", ["5xx", "429"])
-def test_injected_transient_failures_are_retried_until_all_land(harness: Harness, clock: Any, fault: Any) -> None:
+def test_transient_failures_are_retried_until_all_land(harness: Harness, clock: Any, fault: Any) -> None:
     records = [make_record(harness, i, harness.valid_fields(i)) for i in range(10)]
     connector = make_connector(harness, clock)
     harness.inject(fault, times=2)
