@@ -9,6 +9,7 @@ the state write is invisible to the next process, so "only after a failure" is n
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -82,8 +83,7 @@ class SlackConnector(Connector):
             raise TypeError("SlackConnector needs SlackSettings")
         super().__init__(settings, destination or Destination("message", "key", "insert"), retry, limiter)
         self.settings: SlackSettings = settings
-        if limiter is None:
-            self.limiter.set_limit(RateLimit(settings.workspace_calls_per_minute, 60.0))
+        self.limiter.set_limit(RateLimit(settings.workspace_calls_per_minute, 60.0))
         self._clock, self._sleep, self._wall = clock, sleep, wall_clock
         self._client = WebClient(
             token=settings.bot_token.get_secret_value(),
@@ -118,9 +118,6 @@ class SlackConnector(Connector):
             for result in self._write_group(channel, thread, records):
                 results[result.key] = result
         return [results[r.key] for r in batch]
-
-    def close(self) -> None:
-        self._client = WebClient(token=None)
 
     # -- public helpers for the alert layer ---------------------------------------------------
 
@@ -209,8 +206,6 @@ class SlackConnector(Connector):
         return results
 
     def _post(self, record: Record, channel_id: str, thread: str | None) -> Result:
-        limiter = self._channel_limiter(channel_id)
-        self.stats.add(waited_seconds=limiter.acquire())
         payload: dict[str, Any] = {
             "channel": channel_id,
             "text": str(record.fields.get("text") or ""),
@@ -218,10 +213,16 @@ class SlackConnector(Connector):
             "unfurl_media": False,
             "metadata": {"event_type": self.settings.event_type, "event_payload": {"key": record.key}},
         }
-        if record.fields.get("blocks"):
-            payload["blocks"] = record.fields["blocks"]
+        blocks = record.fields.get("blocks")
+        if blocks:
+            try:
+                payload["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
+            except ValueError:
+                return Result.rejected(record, "invalid_blocks: blocks is not valid JSON")
         if thread:
             payload["thread_ts"] = thread
+        limiter = self._channel_limiter(channel_id)
+        self.stats.add(waited_seconds=limiter.acquire())
         try:
             data = self.api("chat_postMessage", **payload)
         except RejectedError as exc:

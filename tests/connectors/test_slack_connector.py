@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from syncer_connectors.slack.blocks import render_alert
 from syncer_connectors.slack.connector import SlackConnector
 from syncer_connectors.slack.emulator import SlackEmulator
@@ -203,3 +206,63 @@ def test_check_passes_on_a_good_workspace(emu: SlackEmulator, clock: Any) -> Non
     assert connector(emu, clock, token="xoxb-wrong").check() == [
         "slack bot_token: auth.test failed: auth.test: invalid_auth"
     ]
+
+
+def test_one_history_lookup_per_channel_per_batch(emu: SlackEmulator, clock: Any) -> None:
+    slack = connector(emu, clock)
+    slack.send([message(f"m{i}") for i in range(5)] + [message("dm", channel="U0ANNA")])
+    paths = [path for _, path, _ in emu.requests]
+    assert paths.count("/api/conversations.history") == 2  # alerts channel + the DM channel
+    assert paths.count("/api/chat.postMessage") == 6
+    slack.send([message("m0")])  # delivered by this process: no call at all
+    assert len(emu.requests) == len(paths)
+
+
+def test_lookup_pages_through_a_busy_channel(emu: SlackEmulator, clock: Any) -> None:
+    other = connector(emu, clock, event_type="someone_else")
+    other.send([message("alert-1")])  # same key, other app's event type: not ours
+    emu.faults.add(Fault("reset_after_apply", path=r"chat\.postMessage$"))
+    connector(emu, clock, retry=no_wait(max_attempts=1)).send([message("alert-1")])
+    other.send([message(f"noise-{i}") for i in range(12)])
+    slack = connector(emu, clock, history_page_size=5)
+    [result] = slack.send([message("alert-1")])
+    assert result.status == "ok"
+    assert keys_in(emu, ALERTS).count("alert-1") == 2  # ours (found on page 3) and the other app's
+    assert [p for _, p, _ in emu.requests].count("/api/conversations.history") >= 3
+
+
+def test_lookback_bounds_the_lookup(emu: SlackEmulator, clock: Any) -> None:
+    posted_at = 1_800_000_000.0
+    emu.wall_clock = lambda: posted_at
+    connector(emu, clock).send([message("alert-1")])
+    hours = 3600.0
+    within = connector(emu, clock, history_lookback_hours=72)
+    within._wall = lambda: posted_at + 71 * hours
+    assert within.send([message("alert-1")])[0].dest_id == f"{ALERTS}:{emu.messages(ALERTS)[0]['ts']}"
+    beyond = connector(emu, clock, history_lookback_hours=72)
+    beyond._wall = lambda: posted_at + 73 * hours
+    beyond.send([message("alert-1")])
+    assert keys_in(emu, ALERTS) == ["alert-1", "alert-1"]  # documented: the lookback is the dedupe horizon
+
+
+def test_message_too_long_rejected(emu: SlackEmulator, clock: Any) -> None:
+    [result] = connector(emu, clock).send([message("long", text="x" * 40_001)])
+    assert result.status == "rejected" and result.reason == "msg_too_long"
+
+
+def test_missing_history_scope_is_fatal(emu: SlackEmulator, clock: Any) -> None:
+    body = {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+    emu.faults.add(Fault("status", path=r"conversations\.history$", status=200, body=body))
+    with pytest.raises(FatalError, match="needed scope: channels:history"):
+        connector(emu, clock).send([message("alert-1")])
+
+
+def test_emulator_reads_form_encoded_posts(emu: SlackEmulator) -> None:
+    client = WebClient(token=emu.token, base_url=emu.api_url, retry_handlers=[])
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+    metadata = {"event_type": "syncer_alert", "event_payload": {"key": "form-1"}}
+    data = {"channel": ALERTS, "text": "hi", "blocks": json.dumps(blocks), "metadata": json.dumps(metadata)}
+    assert client.api_call("chat.postMessage", data=data)["ok"]
+    assert emu.messages(ALERTS)[0]["blocks"] == blocks and keys_in(emu, ALERTS) == ["form-1"]
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        client.api_call("chat.postMessage", data={**data, "blocks": json.dumps(blocks * 51)})
