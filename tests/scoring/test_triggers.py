@@ -17,6 +17,14 @@ def const(**values: Any) -> Any:
     return lambda ago: values
 
 
+def team(invite_days: tuple[int, ...], activation_days: int) -> Any:
+    return lambda ago: {"admin_invites": int(ago in invite_days), "new_user_activations": int(ago < activation_days)}
+
+
+def milestone(onboarding: float, reports_now: int) -> Any:
+    return lambda ago: {"onboarding_pct": onboarding, "reports_created": reports_now if ago < 30 else 10}
+
+
 def then_now(column: str, then: int, now: int, split: int) -> Any:
     """`now` for the last `split` days, `then` before."""
     return lambda ago: {column: now if ago < split else then}
@@ -56,15 +64,16 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
     ("usage_spike", "spike_six_days", then_now("dau", 10, 16, 6), {}, False),  # not 7 consecutive days
     ("advanced_features_power_users", "power_at", const(power_users_advanced=3), {}, True),
     ("advanced_features_power_users", "power_below", const(power_users_advanced=2), {}, False),
-    ("team_expansion", "team_at", lambda ago: {"admin_invites": int(ago in (1, 5)), "new_user_activations": int(ago < 5)}, {}, True),
-    ("team_expansion", "team_one_invite", lambda ago: {"admin_invites": int(ago == 1), "new_user_activations": 1}, {}, False),
-    ("team_expansion", "team_old_invites", lambda ago: {"admin_invites": int(ago in (14, 20)), "new_user_activations": 1}, {}, False),
+    ("team_expansion", "team_at", team((1, 5), 5), {}, True),  # 2 invites, 5 activations in 14 days
+    ("team_expansion", "team_one_invite", team((1,), 14), {}, False),
+    ("team_expansion", "team_four_activations", team((1, 5), 4), {}, False),
+    ("team_expansion", "team_old_invites", team((14, 20), 14), {}, False),  # outside the 14-day window
     ("billing_anomaly", "overage_above", lambda ago: {"overage_amount": 501.0 if ago == 3 else 0.0}, {}, True),
     ("billing_anomaly", "overage_at", lambda ago: {"overage_amount": 500.0 if ago == 3 else 0.0}, {}, False),
     ("billing_anomaly", "payment_failed", lambda ago: {"payment_failed": ago == 10}, {}, True),
-    ("engagement_milestone", "milestone_at", lambda ago: {"onboarding_pct": 0.8, "reports_created": 12 if ago < 30 else 10}, {}, True),
-    ("engagement_milestone", "milestone_low_onboarding", lambda ago: {"onboarding_pct": 0.79, "reports_created": 12 if ago < 30 else 10}, {}, False),
-    ("engagement_milestone", "milestone_flat_reports", lambda ago: {"onboarding_pct": 0.9, "reports_created": 11 if ago < 30 else 10}, {}, False),
+    ("engagement_milestone", "milestone_at", milestone(0.8, 12), {}, True),  # 80% and reports +20% MoM
+    ("engagement_milestone", "milestone_low_onboarding", milestone(0.79, 12), {}, False),
+    ("engagement_milestone", "milestone_flat_reports", milestone(0.9, 11), {}, False),
 ]  # fmt: skip
 
 
