@@ -130,9 +130,40 @@ class SObject:
                 errors.append(err("REQUIRED_FIELD_MISSING", f"Required fields are missing: {missing}", missing))
         return errors
 
+    def __post_init__(self) -> None:
+        self.index: dict[str, dict[str, set[str]]] = {
+            n: {} for n, f in self.fields.items() if f.external_id or f.unique
+        }
+
+    def put(self, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Create or change a row, keeping the external-ID indexes right."""
+        row = self.rows.setdefault(row_id, {"Id": row_id})
+        self._reindex(row_id, row, add=False)
+        row.update(values)
+        self._reindex(row_id, row, add=True)
+        return row
+
+    def remove(self, row_id: str) -> None:
+        self._reindex(row_id, self.rows.pop(row_id), add=False)
+
+    def _reindex(self, row_id: str, row: dict[str, Any], add: bool) -> None:
+        for name, entries in self.index.items():
+            if row.get(name) in (None, ""):
+                continue
+            ids = entries.setdefault(str(row[name]).lower(), set())
+            if add:
+                ids.add(row_id)
+            else:
+                ids.discard(row_id)
+
     def find(self, field_name: str, value: Any) -> list[str]:
+        """Ids whose field equals value, case-insensitively (as SOQL and external IDs compare)."""
+        if value is None:
+            return []
         want = str(value).lower()
-        return [i for i, row in self.rows.items() if str(row.get(field_name, "")).lower() == want and value is not None]
+        if field_name in self.index:
+            return sorted(self.index[field_name].get(want, ()))
+        return [i for i, row in self.rows.items() if str(row.get(field_name, "")).lower() == want]
 
 
 class Store:
@@ -150,7 +181,7 @@ class Store:
     def insert(self, obj: str, values: dict[str, Any]) -> str:
         """Store a record as is (no validation): for test setup, e.g. planting duplicates."""
         new_id = self.new_id(obj)
-        self.objects[obj].rows[new_id] = {"Id": new_id, **values}
+        self.objects[obj].put(new_id, values)
         return new_id
 
     def owner_of(self, row_id: str) -> SObject | None:
@@ -169,8 +200,13 @@ class Store:
             if c != "Id" and c not in obj.fields:
                 raise KeyError(f"No such column '{c}' on entity '{obj.name}'.")
         conditions = [_condition(c) for c in re.split(r"\s+AND\s+", m.group(3), flags=re.I)] if m.group(3) else []
+        candidates: Any = obj.rows.values()
+        if conditions and conditions[0][0] in obj.index:
+            name, allowed = conditions[0]
+            ids = {i for value in allowed for i in obj.index[name].get(value, ())}
+            candidates = [obj.rows[i] for i in sorted(ids)]
         out = []
-        for row in obj.rows.values():
+        for row in candidates:
             if all(str(row.get(f, "")).lower() in allowed for f, allowed in conditions):
                 out.append({"attributes": {"type": obj.name}, **{c: row.get(c) for c in columns}})
         return out
