@@ -60,7 +60,8 @@ class HubSpotConnector(Connector):
         super().__init__(settings, destination, retry, limiter)
         assert isinstance(settings, HubSpotSettings)
         self.hubspot = settings
-        if limiter is None or limiter.limit is None:
+        if self.limiter.limit in (None, type(self).rate_limit):
+            # the runner hands over a limiter with the class default; the plan tier knows better
             self.limiter.set_limit(self.plan_limit(settings))
         self.api = HubSpotApi(
             settings.base_url,

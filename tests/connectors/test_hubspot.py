@@ -14,6 +14,7 @@ from syncer_connectors.hubspot.emulator import HubSpotEmulator
 
 from syncer.connector import Destination
 from syncer.errors import FatalError
+from syncer.ratelimit import RateLimit
 from syncer.registry import load
 
 from .test_hubspot_support import COMPANIES, TOKEN, company, make_connector, make_emulator, paths, record
@@ -165,7 +166,10 @@ def test_check_reports_bad_credentials_and_unknown_objects(emu: HubSpotEmulator,
 def test_settings_plan_tier_sets_the_limiter(emu: HubSpotEmulator, clock: Any) -> None:
     for tier, calls in (("starter", 100), ("pro", 190), ("enterprise", 190), ("increase", 250)):
         connector = make_connector(emu, clock, plan_tier=tier)
-        assert connector.limiter.limit is not None and connector.limiter.limit.calls == calls
+        assert connector.limiter.limit == RateLimit(calls, 10.0)
+        # the runner passes a limiter set to the class default: the plan tier still wins
+        defaulted = make_connector(emu, clock, limit=HubSpotConnector.rate_limit, plan_tier=tier)
+        assert defaulted.limiter.limit == RateLimit(calls, 10.0)
     with pytest.raises(ValueError):
         HubSpotSettings.model_validate({"access_token": "x", "plan_tier": "gold"})
     assert make_connector(emu, clock).effective_batch_size == 100
