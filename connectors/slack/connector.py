@@ -95,7 +95,7 @@ class SlackConnector(Connector):
         self._lock = threading.Lock()
         self._dm_channels: dict[str, str] = {}
         self._delivered: OrderedDict[str, str] = OrderedDict()
-        self._emails: dict[str, str | None] = {}
+        self._emails: dict[str, str] = {}
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -139,7 +139,8 @@ class SlackConnector(Connector):
                 raise
 
         user: str | None = self._retrying(once)
-        self._emails[email] = user
+        if user is not None:  # a miss is not cached: the owner may join Slack later
+            self._emails[email] = user
         return user
 
     def api(self, method: str, **kwargs: Any) -> dict[str, Any]:

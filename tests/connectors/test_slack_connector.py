@@ -175,6 +175,8 @@ def test_lookup_user_by_email(emu: SlackEmulator, clock: Any) -> None:
     slack = connector(emu, clock)
     assert slack.lookup_user_by_email("anna@example.com") == "U0ANNA"
     assert slack.lookup_user_by_email("nobody@example.com") is None
+    emu.add_user("U0BO", "Nobody@Example.com")  # joins later: a miss was not cached
+    assert slack.lookup_user_by_email("nobody@example.com") == "U0BO"
     assert slack.auth_test()["user_id"] == "U0SYNCERBOT"
 
 
