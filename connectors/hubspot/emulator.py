@@ -39,7 +39,10 @@ class HubSpotEmulator(Emulator):
         clock: Callable[[], float] = time.time,
         token: str = "test-token",
     ) -> None:
-        super().__init__(latency=latency, clock=clock)
+        # latency is served *after* the rate-limit check, the way HubSpot admits a request at its edge
+        # and then spends the time processing it (the base class would sleep before admitting)
+        super().__init__(latency=0.0, clock=clock)
+        self.service_latency = latency
         self.token = token
         self.limits = RollingLimit.for_plan(plan, clock)
         self.store = CrmStore(clock_iso=lambda: datetime.fromtimestamp(self.clock(), UTC).isoformat())
@@ -106,11 +109,14 @@ class HubSpotEmulator(Emulator):
             )
         with self.lock:
             verdict = self.limits.admit()
-            if not verdict.allowed:
-                return Response(429, verdict.body, verdict.headers)
+        if not verdict.allowed:
+            return Response(429, verdict.body, verdict.headers)
+        if self.service_latency:
+            time.sleep(self.service_latency)
+        with self.lock:
             response = super().handle(request)
-            response.headers.update(self.limits.headers())
-            return response
+        response.headers.update(verdict.headers)
+        return response
 
     def error_body(self, status: int) -> Any:
         if status == 429:

@@ -37,17 +37,26 @@ class FieldWriter:
         return self.insert(records)
 
     def upsert(self, records: Sequence[Record]) -> list[Result]:
-        inputs = [
-            {
-                "id": r.match_value,
-                "idProperty": self.destination.match_field,
-                "properties": properties_of(r),
-                "objectWriteTraceId": trace_id(i),
-            }
-            for i, r in enumerate(records)
-        ]
-        body = self.api.json("POST", f"{self.base}/batch/upsert", f"upsert {self.object}", json={"inputs": inputs})
-        return map_results(records, body, self.destination.match_field, f"upsert {self.object}")
+        results = {
+            r.key: Result.rejected(r, f"no {self.destination.match_field} to match on")
+            for r in records
+            if not r.match_value
+        }
+        keyed = [r for r in records if r.key not in results]
+        if keyed:
+            inputs = [
+                {
+                    "id": r.match_value,
+                    "idProperty": self.destination.match_field,
+                    "properties": properties_of(r),
+                    "objectWriteTraceId": trace_id(i),
+                }
+                for i, r in enumerate(keyed)
+            ]
+            what = f"upsert {self.object}"
+            body = self.api.json("POST", f"{self.base}/batch/upsert", what, json={"inputs": inputs})
+            results |= {res.key: res for res in map_results(keyed, body, self.destination.match_field, what)}
+        return [results[r.key] for r in records]
 
     def lookup(self, values: Sequence[str]) -> dict[str, str]:
         """Match value -> HubSpot id for the records that exist, by the unique match property."""

@@ -12,7 +12,7 @@ from syncer_connectors.hubspot.batch import to_property_value
 from syncer_connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
 
-from syncer.connector import Destination
+from syncer.connector import Destination, Record
 from syncer.errors import FatalError
 from syncer.ratelimit import RateLimit
 from syncer.registry import load
@@ -67,7 +67,9 @@ def test_property_values_are_sent_as_strings_and_none_clears(emu: HubSpotEmulato
 
 def test_upsert_is_idempotent_and_returns_hubspot_ids(emu: HubSpotEmulator, clock: Any) -> None:
     connector = make_connector(emu, clock)
-    first = connector.send([company(i) for i in range(5)])
+    unkeyed = Record("no-key", "upsert", {"name": "x"}, "fp", "idem", match_value=None)
+    first = connector.send([company(i) for i in range(5)] + [unkeyed])
+    assert first.pop().reason == "no syncer_account_id to match on"
     again = connector.send([company(i, pql_tier="escalate") for i in range(5)])
     assert [r.dest_id for r in first] == [r.dest_id for r in again]
     stored = emu.stored("companies", "syncer_account_id")
