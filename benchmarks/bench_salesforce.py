@@ -52,7 +52,9 @@ def run(label: str, n: int, latency: float, bulk: bool, workdir: Path) -> dict[s
             "instance_url": base_url,
             "login_url": base_url,
             "ca_bundle": ca_bundle,
-            "auth": {"flow": "password", "username": USER, "password": PASSWORD},
+            "auth": "password",
+            "username": USER,
+            "password": PASSWORD,
             "bulk_threshold": n if bulk else n + 1,
             "bulk_poll_interval": 0.5,
         }

@@ -15,13 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
-from syncer_connectors.salesforce.settings import (
-    ClientCredentialsAuth,
-    JwtAuth,
-    PasswordAuth,
-    SalesforceSettings,
-    SessionAuth,
-)
+from syncer_connectors.salesforce.settings import SalesforceSettings
 
 from syncer.errors import FatalError, RetryableError
 
@@ -58,7 +52,7 @@ def build_session(settings: SalesforceSettings, pool_size: int) -> LoginRedirect
 
 
 def can_refresh(settings: SalesforceSettings) -> bool:
-    return not isinstance(settings.auth, SessionAuth)
+    return settings.auth != "session"
 
 
 def login(settings: SalesforceSettings, session: requests.Session) -> tuple[str, str]:
@@ -67,29 +61,27 @@ def login(settings: SalesforceSettings, session: requests.Session) -> tuple[str,
     A refused login is fatal (wrong credentials do not fix themselves); a transport error is
     retryable.
     """
-    auth = settings.auth
-    if isinstance(auth, SessionAuth):
-        if not settings.instance_url:
-            raise FatalError("salesforce: auth flow 'session' needs instance_url")
-        return auth.session_id.get_secret_value(), settings.instance_url.rstrip("/")
-    kwargs: dict[str, Any] = {"session": session, "domain": auth.domain, "sf_version": settings.api_version}
-    if isinstance(auth, PasswordAuth):
+    flow = settings.auth
+    if flow == "session":
+        return settings.secret("session_id"), str(settings.instance_url).rstrip("/")
+    kwargs: dict[str, Any] = {"session": session, "domain": settings.domain, "sf_version": settings.api_version}
+    if flow == "password":
         kwargs.update(
-            username=auth.username,
-            password=auth.password.get_secret_value(),
-            security_token=auth.security_token.get_secret_value(),
+            username=settings.username,
+            password=settings.secret("password"),
+            security_token=settings.secret("security_token"),
         )
-    elif isinstance(auth, JwtAuth):
+    elif flow == "jwt":
         kwargs.update(
-            username=auth.username, consumer_key=auth.consumer_key, privatekey=auth.private_key.get_secret_value()
+            username=settings.username, consumer_key=settings.consumer_key, privatekey=settings.secret("private_key")
         )
-    elif isinstance(auth, ClientCredentialsAuth):
-        kwargs.update(consumer_key=auth.consumer_key, consumer_secret=auth.consumer_secret.get_secret_value())
+    else:
+        kwargs.update(consumer_key=settings.consumer_key, consumer_secret=settings.secret("consumer_secret"))
     try:
         session_id, instance = SalesforceLogin(**kwargs)
     except SalesforceAuthenticationFailed as exc:
-        raise FatalError(f"Salesforce login ({auth.flow}) failed: {exc.code}: {exc.message}") from exc
+        raise FatalError(f"Salesforce login ({flow}) failed: {exc.code}: {exc.message}") from exc
     except (requests.Timeout, requests.ConnectionError) as exc:
-        raise RetryableError(f"Salesforce login ({auth.flow}): {type(exc).__name__}: {exc}") from exc
+        raise RetryableError(f"Salesforce login ({flow}): {type(exc).__name__}: {exc}") from exc
     base = settings.instance_url.rstrip("/") if settings.instance_url else f"https://{instance}"
     return str(session_id), base

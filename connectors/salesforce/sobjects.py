@@ -35,6 +35,10 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _k(record: Record) -> str:
+    return str(record.match_value).lower()
+
+
 def item_result(record: Record, item: dict[str, Any]) -> Result:
     """One collections result item -> Result, with the service's own `statusCode: message`."""
     if item.get("success"):
@@ -72,13 +76,13 @@ class SObjectWriter:
         return results
 
     def existing_ids(self, batch: Sequence[Record]) -> dict[str, str]:
-        """match value -> Id of the records that already exist (first one if several)."""
+        """lower-cased match value -> Id of the records that exist (external IDs compare case-insensitively)."""
         rows = self.client.query_in(
             f"Id, {self.match}", self.obj, self.match, [str(r.match_value) for r in batch], f"lookup {self.obj}"
         )
         found: dict[str, str] = {}
         for row in rows:
-            found.setdefault(str(row[self.match]), str(row["Id"]))
+            found.setdefault(str(row[self.match]).lower(), str(row["Id"]))
         return found
 
     def update(self, batch: Sequence[Record]) -> list[Result]:
@@ -86,14 +90,14 @@ class SObjectWriter:
         results: dict[str, Result] = {}
         for chunk in chunks(batch):
             found = self.existing_ids(chunk)
-            present = [r for r in chunk if str(r.match_value) in found]
+            present = [r for r in chunk if _k(r) in found]
             for r in chunk:
                 if r not in present:
                     results[r.key] = Result.rejected(
                         r, f"NOT_FOUND: no {self.obj} with {self.match} = {r.match_value!r} (mode update never creates)"
                     )
             if present:
-                records = [self.body(r, {"id": found[str(r.match_value)]}) for r in present]
+                records = [self.body(r, {"id": found[_k(r)]}) for r in present]
                 items = self.client.json(
                     "PATCH", "composite/sobjects", f"update {self.obj}", json={"allOrNone": False, "records": records}
                 )
@@ -108,8 +112,8 @@ class SObjectWriter:
             found = self.existing_ids(chunk)
             missing = []
             for r in chunk:
-                if str(r.match_value) in found:
-                    results[r.key] = Result.ok(r, found[str(r.match_value)])
+                if _k(r) in found:
+                    results[r.key] = Result.ok(r, found[_k(r)])
                 else:
                     missing.append(r)
             if missing:
@@ -129,7 +133,7 @@ class SObjectWriter:
             found = self.existing_ids(unknown) if unknown else {}
             targets: list[tuple[Record, str]] = []
             for r in chunk:
-                dest_id = r.dest_id or found.get(str(r.match_value))
+                dest_id = r.dest_id or found.get(_k(r))
                 if dest_id:
                     targets.append((r, dest_id))
                 else:

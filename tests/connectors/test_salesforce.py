@@ -67,7 +67,7 @@ def test_password_flow_logs_in_over_soap_and_reports_api_usage(org: Harness) -> 
 
 
 def test_wrong_password_is_fatal(org: Harness) -> None:
-    connector = connect(org, auth={"flow": "password", "username": USERNAME, "password": "nope"})
+    connector = connect(org, password="nope")
     with pytest.raises(FatalError, match="INVALID_LOGIN"):
         connector.send([rec(1)])
     assert connector.check()[0].startswith("auth: Salesforce login (password) failed")
@@ -89,25 +89,25 @@ def _rsa_pair() -> tuple[str, str]:
 def test_jwt_bearer_flow_signs_an_assertion_the_org_verifies(org: Harness) -> None:
     private, public = _rsa_pair()
     org.emulator.add_jwt_app("consumer-1", public, {USERNAME})
-    auth = {"flow": "jwt", "username": USERNAME, "consumer_key": "consumer-1", "private_key": private}
-    connector = connect(org, auth=auth)
+    auth = {"auth": "jwt", "username": USERNAME, "consumer_key": "consumer-1", "private_key": private}
+    connector = connect(org, **auth, password=None, security_token=None)
     assert [r.status for r in connector.send([rec(1)])] == ["ok"]
     other_private, _ = _rsa_pair()
-    impostor = connect(org, auth={**auth, "private_key": other_private})
+    impostor = connect(org, **{**auth, "private_key": other_private})
     with pytest.raises(FatalError, match="invalid_grant"):
         impostor.send([rec(2)])
 
 
 def test_client_credentials_flow_uses_basic_auth_on_my_domain(org: Harness) -> None:
     org.emulator.add_client_app("cc-key", "cc-secret")
-    auth = {"flow": "client_credentials", "consumer_key": "cc-key", "consumer_secret": "cc-secret", "domain": "acme.my"}
-    assert [r.status for r in connect(org, auth=auth).send([rec(1)])] == ["ok"]
+    auth = {"auth": "client_credentials", "consumer_key": "cc-key", "consumer_secret": "cc-secret", "domain": "acme.my"}
+    assert [r.status for r in connect(org, **auth).send([rec(1)])] == ["ok"]
     with pytest.raises(FatalError):
-        connect(org, auth={**auth, "consumer_secret": "wrong"}).send([rec(2)])
+        connect(org, **{**auth, "consumer_secret": "wrong"}).send([rec(2)])
 
 
 def test_session_flow_works_until_expiry_then_is_fatal(org: Harness) -> None:
-    connector = connect(org, auth={"flow": "session", "session_id": org.emulator.issue_session()})
+    connector = connect(org, auth="session", session_id=org.emulator.issue_session())
     assert [r.status for r in connector.send([rec(1)])] == ["ok"]
     org.emulator.expire_sessions()
     with pytest.raises(FatalError, match="cannot log in again"):
@@ -117,6 +117,13 @@ def test_session_flow_works_until_expiry_then_is_fatal(org: Harness) -> None:
 def test_secrets_never_show_in_settings_repr(org: Harness) -> None:
     settings = SalesforceSettings.model_validate(org.settings())
     assert "s3cret-pw" not in repr(settings) and "TOKEN123" not in repr(settings)
+
+
+def test_each_flow_names_its_missing_keys() -> None:
+    with pytest.raises(ValueError, match="auth = 'jwt' needs consumer_key, private_key"):
+        SalesforceSettings.model_validate({"auth": "jwt", "username": "u"})
+    with pytest.raises(ValueError, match="needs session_id, instance_url"):
+        SalesforceSettings.model_validate({"auth": "session"})
 
 
 def test_collections_upsert_lands_197_of_200_and_rejects_3_with_the_service_message(org: Harness) -> None:

@@ -36,12 +36,14 @@ class Harness:
         self.emulator.stop()
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
-        auth = {"flow": "password", "username": USERNAME, "password": PASSWORD, "security_token": TOKEN}
         return {
             "instance_url": self.base_url,
             "login_url": self.base_url,
             "ca_bundle": self.ca_bundle,
-            "auth": auth,
+            "auth": "password",
+            "username": USERNAME,
+            "password": PASSWORD,
+            "security_token": TOKEN,
             **overrides,
         }
 
