@@ -137,6 +137,6 @@ def flag(condition: Expr) -> Expr:
 def sql_text(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
     """Render a statement with its constants inlined: one plain SQL string per statement."""
     sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    # format/pyformat drivers get "%" doubled at compile time; we run the text through sa.text(),
-    # which doubles it again, so undo the first escaping here (no bound parameters remain).
+    # format/pyformat drivers get "%" doubled at compile time for their parameter parsing; we run the
+    # string without parameters (no_parameters=True), so the DBAPI must see single "%" characters.
     return sql.replace("%%", "%") if dialect.paramstyle in ("format", "pyformat") else sql

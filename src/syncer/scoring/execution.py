@@ -39,13 +39,14 @@ class WarehouseSession:
         """Run a statement that returns no rows (DDL, INSERT ... SELECT, DELETE)."""
         self.statements.append(sql)
         log.debug("scoring sql: %s", sql)
-        self.conn.execute(sa.text(sql))
+        # no_parameters: the DBAPI gets the string as is, so a "%" in a literal stays one "%"
+        self.conn.execution_options(no_parameters=True).exec_driver_sql(sql)
 
     def fetch(self, stmt: sa.ClauseElement) -> list[sa.Row[Any]]:
         """Run a small aggregate query; every row it returns is counted."""
         sql = sql_text(stmt, self.dialect)
         self.statements.append(sql)
-        rows = list(self.conn.execute(sa.text(sql)))
+        rows = list(self.conn.execution_options(no_parameters=True).exec_driver_sql(sql))
         self.rows_fetched += len(rows)
         return rows
 

@@ -89,7 +89,9 @@ def _base_aggregate(config: ScoringConfig, as_of: date) -> sa.CTE:
             "reports_prev_30d"
         ),
         sa.func.sum(sa.case((since(30), u.c.overage_amount), else_=0.0), type_=sa.Double()).label("overage_30d"),
-        sa.func.sum(sa.case((sa.and_(since(30), u.c.payment_failed), 1), else_=0)).label("payment_failed_30d"),
+        sa.cast(sa.func.sum(sa.case((sa.and_(since(30), u.c.payment_failed), 1), else_=0)), sa.BigInteger()).label(
+            "payment_failed_30d"
+        ),
         total("dau", 7).label("dau_7d"),
         sa.cast(sa.func.sum(sa.case((in_7d_30d_ago, u.c.dau), else_=0)), sa.BigInteger()).label("dau_7d_30d_ago"),
         sa.func.min(sa.case((since(7), u.c.dau))).label("dau_min_7d"),

@@ -17,7 +17,14 @@ import sqlalchemy as sa
 
 from syncer.scoring.contract import ground_truth_table, input_tables
 from syncer.scoring.model import ScoringConfig
-from syncer.scoring.synthetic_sql import PARAM_COLUMNS, days_table, params_table, usage_insert
+from syncer.scoring.synthetic_sql import (
+    PARAM_COLUMNS,
+    days_table,
+    params_table,
+    stage_insert,
+    stage_table,
+    usage_insert,
+)
 
 # archetype -> (share of accounts, base propensity to expand)
 ARCHETYPES: dict[str, tuple[float, float]] = {
@@ -144,6 +151,7 @@ def build_world(
     md = sa.MetaData()
     acc_t, usage_t = input_tables(config, md)
     truth_t, params_t, days_t = ground_truth_table(config, md), params_table(config, md), days_table(config, md)
+    stage_t = stage_table(config, md)
     with engine.begin() as conn:
         md.drop_all(conn)
         md.create_all(conn)
@@ -159,7 +167,8 @@ def build_world(
                 for t in range(days)
             ],
         )
-        conn.execute(usage_insert(usage_t, params_t, days_t))
-        params_t.drop(conn)
-        days_t.drop(conn)
+        conn.execute(stage_insert(stage_t, params_t, days_t))
+        conn.execute(usage_insert(usage_t, stage_t))
+        for scratch in (stage_t, params_t, days_t):
+            scratch.drop(conn)
     return as_of

@@ -50,7 +50,15 @@ def _clamp(x: Expr, low: Expr | int, high: Expr | int | None = None) -> Expr:
     return x if high is None else int_least(x, high)
 
 
-def usage_insert(usage: sa.Table, params: sa.Table, days: sa.Table) -> sa.Insert:
+def stage_table(config: ScoringConfig, md: sa.MetaData) -> sa.Table:
+    """Per account-day base values, materialised: inlining them makes planners' work explode."""
+    cols = [sa.Column("day", sa.Date()), sa.Column("t", sa.BigInteger())]
+    cols += [sa.Column(c, sa.String(64) if c == "account_id" else sa.BigInteger()) for c in PARAM_COLUMNS]
+    cols += [sa.Column(c, sa.BigInteger()) for c in ("seats_used", "dau", "wau_floor")]
+    return sa.Table("synthetic_stage", md, *cols, schema=config.tables.schema_)
+
+
+def stage_insert(stage: sa.Table, params: sa.Table, days: sa.Table) -> sa.Insert:
     p, d = params.c, days.c
 
     def noise(k: int) -> Expr:
@@ -59,21 +67,16 @@ def usage_insert(usage: sa.Table, params: sa.Table, days: sa.Table) -> sa.Insert
     seats = _clamp(idiv(p.seats0 + p.seat_slope * d.t, 100) + noise(1) % 3 - 1, 1, p.seat_limit)
     rate = _clamp(p.dau_pm + idiv(p.dau_slope_pm * d.t, 100), 20, 1000)
     weekday = sa.case((d.weekend == 1, 55), else_=100)
-    inner = (
-        sa.select(
-            p.account_id,
-            d.day,
-            d.t,
-            p.n,
-            seats.label("seats_used"),
-            _clamp(idiv(seats * rate * weekday * (900 + noise(2) % 200), 100_000_000), 0).label("dau"),
-            idiv(seats * p.wau_pm, 1000).label("wau_floor"),
-            *[p[c] for c in PARAM_COLUMNS if c not in ("account_id", "n")],
-        )
-        .select_from(params.join(days, sa.true()))
-        .subquery("g")
-    )
-    g = inner.c
+    values: dict[str, Any] = {"day": d.day, "t": d.t, **{c: p[c] for c in PARAM_COLUMNS}}
+    values["seats_used"] = seats
+    values["dau"] = _clamp(idiv(seats * rate * weekday * (900 + noise(2) % 200), 100_000_000), 0)
+    values["wau_floor"] = idiv(seats * p.wau_pm, 1000)
+    select = sa.select(*[v.label(k) for k, v in values.items()]).select_from(params.join(days, sa.true()))
+    return stage.insert().from_select(list(values), select)
+
+
+def usage_insert(usage: sa.Table, stage: sa.Table) -> sa.Insert:
+    g = stage.c
 
     def gnoise(k: int) -> Expr:
         return (g.n * 7919 + g.t * 104729 + k * 1000003) % 1000
