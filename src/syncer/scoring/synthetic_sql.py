@@ -52,7 +52,7 @@ def _clamp(x: Expr, low: Expr | int, high: Expr | int | None = None) -> Expr:
 
 def stage_table(config: ScoringConfig, md: sa.MetaData) -> sa.Table:
     """Per account-day base values, materialised: inlining them makes planners' work explode."""
-    cols = [sa.Column("day", sa.Date()), sa.Column("t", sa.BigInteger())]
+    cols: list[sa.Column[Any]] = [sa.Column("day", sa.Date()), sa.Column("t", sa.BigInteger())]
     cols += [sa.Column(c, sa.String(64) if c == "account_id" else sa.BigInteger()) for c in PARAM_COLUMNS]
     cols += [sa.Column(c, sa.BigInteger()) for c in ("seats_used", "dau", "wau_floor")]
     return sa.Table("synthetic_stage", md, *cols, schema=config.tables.schema_)
