@@ -27,6 +27,7 @@ from urllib.parse import unquote
 from syncer_connectors.salesforce.emulator_auth import AuthMixin
 from syncer_connectors.salesforce.emulator_bulk import BulkJobs
 from syncer_connectors.salesforce.emulator_store import Store, err
+from syncer_connectors.salesforce.emulator_writes import create_one, update_one, upsert_one
 
 from syncer.emulator import Emulator, Request, Response
 
@@ -69,7 +70,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
             self.store = Store()
             self.daily_limit = self.default_daily_limit
             self.api_used = 0
-            self.bulk = BulkJobs(set(self.store.objects), self.upsert_one)
+            self.bulk = BulkJobs(set(self.store.objects), lambda o, e, v: upsert_one(self.store, o, e, v))
             self._cursors: dict[str, list[dict[str, Any]]] = {}
             self.sessions.clear()
             self.login_count = 0
@@ -165,62 +166,6 @@ class SalesforceEmulator(AuthMixin, Emulator):
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor}"
         return Response(200, body)
 
-    def _coerce(self, obj: str, values: dict[str, Any]) -> dict[str, Any]:
-        """CSV cells arrive as text; store numbers and booleans as the JSON API would."""
-        specs = self.store.objects[obj].fields
-        out = {}
-        for name, value in values.items():
-            kind = specs[name].type if name in specs else "string"
-            if isinstance(value, str) and kind in ("double", "int"):
-                with contextlib.suppress(ValueError):
-                    value = float(value) if kind == "double" else int(value)
-            elif isinstance(value, str) and kind == "boolean":
-                value = value.lower() == "true"
-            out[name] = value
-        return out
-
-    def _unique_clash(self, obj: str, values: dict[str, Any], own_id: str | None) -> list[dict[str, Any]]:
-        sobject = self.store.objects[obj]
-        for spec in sobject.fields.values():
-            if spec.unique and values.get(spec.name) not in (None, ""):
-                others = [i for i in sobject.find(spec.name, values[spec.name]) if i != own_id]
-                if others:
-                    msg = f"duplicate value found: {spec.name} duplicates value on record with id: {others[0]}"
-                    return [err("DUPLICATE_VALUE", msg, [spec.name])]
-        return []
-
-    def create_one(self, obj: str, values: dict[str, Any]) -> dict[str, Any]:
-        sobject = self.store.objects[obj]
-        values = self._coerce(obj, values)
-        errors = sobject.validate(values, creating=True) or self._unique_clash(obj, values, None)
-        if errors:
-            return {"id": None, "success": False, "errors": errors}
-        new_id = self.store.new_id(obj)
-        row = {"Id": new_id, **values}
-        if obj == "Task":
-            row.setdefault("Status", "Not Started")
-            row.update(IsClosed=row["Status"] == "Completed", CompletedDateTime=None)
-        sobject.put(new_id, row)
-        return {"id": new_id, "success": True, "errors": [], "created": True}
-
-    def update_one(self, obj: str, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        sobject = self.store.objects[obj]
-        values = self._coerce(obj, values)
-        errors = sobject.validate(values, creating=False) or self._unique_clash(obj, values, row_id)
-        if errors:
-            return {"id": row_id, "success": False, "errors": errors}
-        sobject.put(row_id, values)
-        return {"id": row_id, "success": True, "errors": [], "created": False}
-
-    def upsert_one(self, obj: str, ext: str, values: dict[str, Any]) -> dict[str, Any]:
-        matches = self.store.objects[obj].find(ext, values.get(ext))
-        if len(matches) > 1:
-            message = f"{obj}: more than one record found for external id field: {matches}"
-            return {"id": None, "success": False, "errors": [err("DUPLICATE_EXTERNAL_ID", message, [ext])]}
-        if matches:
-            return self.update_one(obj, matches[0], values)
-        return self.create_one(obj, values)
-
     def _records(self, request: Request) -> tuple[list[dict[str, Any]], Response | None]:
         records = (request.json() or {}).get("records") or []
         if len(records) > 200:
@@ -242,11 +187,11 @@ class SalesforceEmulator(AuthMixin, Emulator):
         if spec is None or not spec.external_id:
             return _fail(400, "INVALID_FIELD", f"Field name provided, {ext} is not an External ID for {obj}")
         records, problem = self._records(request)
-        return problem or Response(200, [self.upsert_one(obj, ext, self._fields(r)) for r in records])
+        return problem or Response(200, [upsert_one(self.store, obj, ext, self._fields(r)) for r in records])
 
     def _collection_create(self, request: Request, match: re.Match[str]) -> Response:
         records, problem = self._records(request)
-        items = [self.create_one(r["attributes"]["type"], self._fields(r)) for r in records]
+        items = [create_one(self.store, r["attributes"]["type"], self._fields(r)) for r in records]
         return problem or Response(200, [{k: v for k, v in i.items() if k != "created"} for i in items])
 
     def _collection_update(self, request: Request, match: re.Match[str]) -> Response:
@@ -260,7 +205,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
                 missing = err("ENTITY_IS_DELETED", "entity is deleted", [])
                 items.append({"id": row_id, "success": False, "errors": [missing]})
             else:
-                items.append(self.update_one(r["attributes"]["type"], row_id, self._fields(r)))
+                items.append(update_one(self.store, r["attributes"]["type"], row_id, self._fields(r)))
         return Response(200, [{k: v for k, v in i.items() if k != "created"} for i in items])
 
     def _collection_delete(self, request: Request, match: re.Match[str]) -> Response:
@@ -286,7 +231,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
         found = self.store.objects[obj].find(ext, value)
         if len(found) > 1:
             return Response(300, [f"/services/data/v{match['ver']}/sobjects/{obj}/{i}" for i in found])
-        item = self.upsert_one(obj, ext, {**self._fields(request.json() or {}), ext: value})
+        item = upsert_one(self.store, obj, ext, {**self._fields(request.json() or {}), ext: value})
         if not item["success"]:
             return Response(400, [{"errorCode": e["statusCode"], "message": e["message"]} for e in item["errors"]])
         return Response(
