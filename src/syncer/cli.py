@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from syncer.config import Config, load_config
@@ -23,8 +24,8 @@ from syncer.secrets import mask
 from syncer.state import StateStore
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reverse-ETL for usage scores, alerts and tasks.")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", envvar="SYNCER_CONFIG", help="config.toml path")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
@@ -41,10 +42,10 @@ def _errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         for issue in [str(i) for i in exc.issues] or [str(exc)]:
-            err.print(f"[red]config error[/red] {mask(str(issue))}", highlight=False, markup=True)
+            err.print(f"[red]config error[/red] {escape(mask(str(issue)))}")
         raise Exit(2) from None
     except FatalError as exc:
-        err.print(f"[red]error[/red] {mask(str(exc))}", highlight=False)
+        err.print(f"[red]error[/red] {escape(mask(str(exc)))}")
         raise Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -52,7 +53,9 @@ def _errors() -> Iterator[None]:
     except Exception as exc:
         if os.environ.get("SYNCER_DEBUG"):
             raise
-        err.print(f"[red]internal error[/red] {type(exc).__name__}: {mask(str(exc))} (SYNCER_DEBUG=1 for details)")
+        err.print(
+            f"[red]internal error[/red] {type(exc).__name__}: {escape(mask(str(exc)))} (SYNCER_DEBUG=1 for details)"
+        )
         raise Exit(1) from None
 
 
@@ -106,9 +109,9 @@ def _summary_table(summary: Summary) -> None:
             table.add_row(key, str(data[key]))
     out.print(table)
     for sample in data.get("samples", []):
-        out.print(mask(json.dumps(sample, default=str)), highlight=False)
+        out.print(mask(json.dumps(sample, default=str)), highlight=False, markup=False)
     for bad in data["bad_row_samples"]:
-        out.print(f"[yellow]bad row[/yellow] {bad['key']}: {mask(bad['reason'])}", highlight=False)
+        out.print(f"[yellow]bad row[/yellow] {escape(bad['key'])}: {escape(mask(bad['reason']))}", highlight=False)
 
 
 @app.command()
@@ -133,7 +136,7 @@ def check(config: ConfigOpt = None) -> int:
         finally:
             job.close()
     for problem in problems:
-        err.print(f"[red]problem[/red] {mask(problem)}", highlight=False)
+        err.print(f"[red]problem[/red] {escape(mask(problem))}")
     if problems:
         return 2
     out.print(f"ok: {len(cfg.syncs)} sync(s), {len(cfg.connectors)} connector(s), warehouse reachable")
@@ -229,16 +232,17 @@ def audit(
         return 0
     table = Table("run", "at", "key", "op", "status", "dest id", "reason", "payload")
     for r in rows:
-        table.add_row(
-            str(r["run_id"]),
+        cells = (
+            r["run_id"],
             str(r["at"])[:19],
             r["key"],
             r["op"],
             r["status"],
-            r["dest_id"] or "",
-            mask(r["reason"] or ""),
-            mask(r["payload"] or ""),
+            r["dest_id"],
+            r["reason"],
+            r["payload"],
         )
+        table.add_row(*(escape(mask(str(c))) if c is not None else "" for c in cells))
     out.print(table)
     return 0
 

@@ -143,7 +143,9 @@ class Emulator:
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True, name="emulator")
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="emulator"
+        )
         self._thread.start()
         scheme = "https" if tls else "http"
         self.base_url = f"{scheme}://{host}:{server.server_address[1]}"
