@@ -41,14 +41,16 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.15)
     parser.add_argument("--plan", default="starter", choices=["starter", "pro", "enterprise", "increase"])
+    parser.add_argument("--configured-plan", default=None, help="plan_tier the connector is told (default: --plan)")
     args = parser.parse_args()
+    configured = args.configured_plan or args.plan
 
     emulator = HubSpotEmulator(plan=args.plan, latency=args.latency, token=TOKEN)
     emulator.store.define("companies", "syncer_account_id", "string", unique=True)
     emulator.store.define("companies", "pql_score", "number")
     emulator.store.define("companies", "pql_tier", "string")
     emulator.start()
-    settings = HubSpotSettings(base_url=emulator.base_url, access_token=TOKEN, plan_tier=args.plan)  # type: ignore[arg-type]
+    settings = HubSpotSettings(base_url=emulator.base_url, access_token=TOKEN, plan_tier=configured)  # type: ignore[arg-type]
     destination = Destination("companies", "syncer_account_id", fields={"pql_score": "pql_score"})
     connector = HubSpotConnector(settings, destination)
     size, workers = connector.effective_batch_size, connector.effective_concurrency
@@ -73,6 +75,7 @@ def main() -> None:
         ("changed companies", f"{args.companies:,}", ""),
         ("workers x batch size", f"{workers} x {size}", ""),
         ("emulator latency / limit", f"{args.latency * 1000:.0f} ms", f"{limit} req / 10 s ({args.plan})"),
+        ("connector plan_tier", configured, "corrected from X-HubSpot-RateLimit-* headers"),
         ("calls (floor = changed/100)", f"{connector.stats.calls:,}", f"{floor_calls:,}"),
         ("wall time (floor = calls/limit x 10 s)", f"{wall:.1f} s", f"{floor_seconds:.1f} s"),
         ("wall time / floor", f"{wall / floor_seconds:.3f}", ""),
