@@ -15,9 +15,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
-from syncer_connectors.salesforce.settings import SalesforceSettings
 
 from syncer.errors import FatalError, RetryableError
+
+from .settings import SalesforceSettings
 
 LOGIN_PATHS = ("/services/oauth2/token", "/services/Soap/u/")
 

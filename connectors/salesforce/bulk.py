@@ -13,11 +13,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from syncer_connectors.salesforce.client import SalesforceClient
-from syncer_connectors.salesforce.sobjects import TRANSIENT_CODES, jsonable
-
 from syncer.connector import Record, Result
 from syncer.errors import RetryableError
+
+from .client import SalesforceClient
+from .sobjects import TRANSIENT_CODES, jsonable
 
 FINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 NULL = "#N/A"  # Bulk 2.0 CSV: an empty cell leaves a field alone, #N/A clears it

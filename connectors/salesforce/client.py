@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
-from syncer_connectors.salesforce.auth import build_session, can_refresh, login
-from syncer_connectors.salesforce.settings import SalesforceSettings
 
 from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.http import Action, classify, parse_retry_after
+
+from .auth import build_session, can_refresh, login
+from .settings import SalesforceSettings
 
 T = TypeVar("T")
 Caller = Callable[[Callable[[], Any]], Any]

@@ -16,16 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
-from syncer_connectors.salesforce.bulk import BulkUpserter
-from syncer_connectors.salesforce.client import SalesforceClient
-from syncer_connectors.salesforce.settings import SalesforceSettings
-from syncer_connectors.salesforce.sobjects import COLLECTION_CAP, SObjectWriter
-from syncer_connectors.salesforce.tasks import ACCOUNT_KEY, OWNER_KEY, TaskStatus, TaskWriter
-
 from syncer.connector import Connector, Destination, Record, Result
 from syncer.errors import FatalError, RejectedError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
+
+from .bulk import BulkUpserter
+from .client import SalesforceClient
+from .settings import SalesforceSettings
+from .sobjects import COLLECTION_CAP, SObjectWriter
+from .tasks import ACCOUNT_KEY, OWNER_KEY, TaskStatus, TaskWriter
 
 
 class SalesforceConnector(Connector):

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from syncer_connectors.salesforce.emulator_auth import AuthMixin
-from syncer_connectors.salesforce.emulator_bulk import BulkJobs
-from syncer_connectors.salesforce.emulator_store import Store, err
-from syncer_connectors.salesforce.emulator_writes import create_one, update_one, upsert_one
-
 from syncer.emulator import Emulator, Request, Response
+
+from .emulator_auth import AuthMixin
+from .emulator_bulk import BulkJobs
+from .emulator_store import Store, err
+from .emulator_writes import create_one, update_one, upsert_one
 
 DATA = r"/services/data/v(?P<ver>\d+\.\d+)/"
 DataHandler = Callable[[Request, re.Match[str]], Response]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from syncer_connectors.salesforce.emulator_store import Store, err
+from .emulator_store import Store, err
 
 
 def coerce(store: Store, obj: str, values: dict[str, Any]) -> dict[str, Any]:

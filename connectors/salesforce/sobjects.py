@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from syncer_connectors.salesforce.client import SalesforceClient
-
 from syncer.connector import Destination, Record, Result
+
+from .client import SalesforceClient
 
 COLLECTION_CAP = 200
 # record-level codes that may clear on their own: report `failed` so the runner retries them

@@ -21,10 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from syncer_connectors.salesforce.client import SalesforceClient
-from syncer_connectors.salesforce.sobjects import chunks, item_result, jsonable
-
 from syncer.connector import Destination, Record, Result
+
+from .client import SalesforceClient
+from .sobjects import chunks, item_result, jsonable
 
 ACCOUNT_KEY = "account_external_id"
 OWNER_KEY = "owner_email"
