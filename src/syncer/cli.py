@@ -21,6 +21,7 @@ from syncer.errors import ConfigError, FatalError
 from syncer.logs import setup_logging
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
+from syncer.source import Source
 from syncer.state import StateStore
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reverse-ETL for usage scores, alerts and tasks.")
@@ -120,7 +121,16 @@ def check(config: ConfigOpt = None) -> int:
     """Validate config and mappings, reach the warehouse, check model columns and every connector."""
     cfg, state = _open(config)
     problems: list[str] = []
-    for name in cfg.syncs:
+    warehouse = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+    try:
+        warehouse.ping()
+    except ConfigError as exc:
+        problems += [str(i) for i in exc.issues]
+    except FatalError as exc:
+        problems.append(str(exc))
+    finally:
+        warehouse.close()
+    for name in cfg.syncs if not problems else []:
         job = SyncJob(cfg, name, state)
         try:
             job.validate_columns()

@@ -135,6 +135,10 @@ class Connector(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
 
+    def preferred_batch_size(self, total_changes: int) -> int:
+        """Batch size for a run with this many changes (at least); e.g. a bulk API above a threshold."""
+        return self.effective_batch_size
+
     # -- runner-owned -------------------------------------------------------------------------
 
     @final

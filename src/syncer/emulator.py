@@ -168,6 +168,8 @@ class Emulator:
     # -- request handling --------------------------------------------------------------------
 
     def _dispatch(self, http: BaseHTTPRequestHandler) -> None:
+        with contextlib.suppress(OSError):  # no Nagle delay: small JSON replies would wait ~40 ms
+            http.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         split = urlsplit(http.path)
         length = int(http.headers.get("Content-Length") or 0)
         body = http.rfile.read(length) if length else b""

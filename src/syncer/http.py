@@ -12,6 +12,7 @@ import time
 from enum import Enum
 
 import httpx
+import requests
 
 from syncer.errors import FatalError, RejectedError, RetryableError
 
@@ -43,6 +44,8 @@ EXCEPTION_ACTIONS: tuple[tuple[type[BaseException], Action], ...] = (
     (httpx.NetworkError, Action.RETRY),
     (httpx.RemoteProtocolError, Action.RETRY),
     (httpx.ProxyError, Action.RETRY),
+    (requests.Timeout, Action.RETRY),  # simple-salesforce speaks requests
+    (requests.ConnectionError, Action.RETRY),
     (ConnectionError, Action.RETRY),
     (TimeoutError, Action.RETRY),
 )

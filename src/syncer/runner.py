@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from syncer import failpoints, registry
@@ -92,6 +93,18 @@ def _batched(items: Iterator[Change], size: int) -> Iterator[list[Change]]:
         yield batch
 
 
+def _sized_batches(connector: Connector, changes: Iterator[Change]) -> Iterator[list[Change]]:
+    """Batches of the size the connector prefers for this many changes (e.g. Bulk API above a count).
+
+    The total is not known while rows stream, so look ahead only as far as the largest batch the
+    connector would ever want: fewer changes than that is an exact count, more is "at least".
+    """
+    ceiling = connector.preferred_batch_size(sys.maxsize)
+    head = list(islice(changes, ceiling))
+    size = connector.preferred_batch_size(len(head) if len(head) < ceiling else sys.maxsize)
+    yield from _batched(chain(head, changes), max(1, size))
+
+
 class SyncJob:
     """Everything one sync needs, opened once: source, state, mapper, connector."""
 
@@ -100,7 +113,7 @@ class SyncJob:
         self.sync: SyncConfig = config.sync(name)
         self.state = state
         self.runtime = runtime or Runtime()
-        self.source = Source(config.warehouse, config.base_dir)
+        self.source = Source(config.warehouse, config.base_dir, config.path.name)
         self.mapping_dir = config.base_dir / config.app.mappings
         scope = f"{self.sync.connector}:{self.sync.object}:{self.sync.match.field}"
         self.mapper = Mapper(self.sync.fields, self.sync.match.column, self.sync.null_policy, scope)
@@ -210,7 +223,7 @@ class SyncJob:
         inflight: dict[Future[list[Result]], list[Change]] = {}
         fatal: FatalError | None = None
         with ThreadPoolExecutor(connector.effective_concurrency, thread_name_prefix=f"sync-{self.sync.name}") as pool:
-            for batch in _batched(to_send(), connector.effective_batch_size):
+            for batch in _sized_batches(connector, to_send()):
                 self._record_bad(differ, summary)
                 while len(inflight) >= connector.effective_concurrency:
                     fatal = self._collect(inflight, summary) or fatal

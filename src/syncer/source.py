@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.config import ModelConfig, WarehouseConfig
-from syncer.errors import FatalError
+from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.secrets import mask
 
 MAX_DUPLICATE_KEYS = 100_000
@@ -44,9 +44,10 @@ class KeyReport:
 
 
 class Source:
-    def __init__(self, warehouse: WarehouseConfig, base_dir: Path) -> None:
+    def __init__(self, warehouse: WarehouseConfig, base_dir: Path, config_file: str = "config.toml") -> None:
         self._config = warehouse
         self._base_dir = base_dir
+        self._where = f"{config_file}: warehouse.url"
         self._engine: sa.Engine | None = None
 
     @property
@@ -55,7 +56,12 @@ class Source:
             try:
                 self._engine = sa.create_engine(self._config.url, connect_args=self._config.connect_args)
             except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as exc:
-                raise FatalError(f"warehouse.url: cannot use {mask(self._config.url)!r}: {mask(str(exc))}") from exc
+                issue = ConfigIssue(
+                    self._where.split(": ")[0],
+                    "warehouse.url",
+                    f"cannot use {mask(self._config.url)!r}: {mask(str(exc))}",
+                )
+                raise ConfigError([issue]) from exc
         return self._engine
 
     def close(self) -> None:
@@ -76,7 +82,7 @@ class Source:
         try:
             conn = self.engine.connect()
         except sa.exc.SQLAlchemyError as exc:
-            raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+            raise FatalError(f"{self._where}: warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
         try:
             if stream:
                 conn = conn.execution_options(stream_results=True, yield_per=self._config.stream_batch)
