@@ -66,9 +66,8 @@ def main() -> None:
         built = _in_process(_build, url, args.accounts, args.days)
         scored = _in_process(_score, url, built["as_of"])
         size_mb = (Path(tmp) / "bench.duckdb").stat().st_size / 2**20
-    print(
-        f"\nrefresh_scores on DuckDB: {args.accounts:,} accounts x {args.days} days = {built['usage_rows']:,} usage rows"
-    )
+    rows = built["usage_rows"]
+    print(f"\nrefresh_scores on DuckDB: {args.accounts:,} accounts x {args.days} days = {rows:,} usage rows")
     print(f"{'step':<28}{'wall s':>10}{'rows to Python':>16}{'peak RSS MB':>14}")
     print(f"{'build_world (setup)':<28}{built['seconds']:>10.2f}{'-':>16}{built['rss']:>14.0f}")
     for i, (seconds, fetched, *_) in enumerate(scored["runs"]):
