@@ -282,5 +282,22 @@ def daemon(config: ConfigOpt = None) -> int:
     return run_daemon(config)
 
 
+@app.command()
+@_command
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="where the demo leaves its config, warehouse and state")] = Path(
+        "syncer-demo"
+    ),
+    accounts: Annotated[int, typer.Option(help="synthetic accounts")] = 2000,
+    days: Annotated[int, typer.Option(help="days of usage history")] = 90,
+    seed: int = 1,
+) -> int:
+    """The whole pipeline on local emulators: synthetic warehouse, scores, CRM fields, tasks, webhook."""
+    from syncer.demo import Demo
+
+    setup_logging("text", "warning")
+    return Demo(folder, accounts, days, seed, out).run()
+
+
 def main() -> None:
     app()

@@ -1,0 +1,265 @@
+"""`syncer demo`: the whole product on one machine, with no credentials and no network.
+
+It builds a synthetic DuckDB warehouse, scores it in the warehouse, starts loopback emulators of
+HubSpot, Salesforce (HTTPS), Slack and an in-app messaging webhook, then runs the example
+config (`config.example.toml` + `mappings/`) exactly as a user would: plan, run, advance one
+simulated day, plan and run again to show that only the changes move. Everything it made stays in
+the demo folder, so `syncer runs`, `syncer audit` and friends can be pointed at it afterwards.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from syncer.config import load_config
+from syncer.emulator import Emulator
+from syncer.runner import Runtime, Summary, SyncJob
+from syncer.scoring.model import ScoringConfig
+from syncer.scoring.refresh import ScoreSummary, refresh_scores
+from syncer.scoring.synthetic import build_world
+from syncer.state import StateStore
+
+EXAMPLES = Path(__file__).parent / "examples"
+DEMO_SECRETS = {
+    "HUBSPOT_TOKEN": "demo-hubspot-token",
+    "SALESFORCE_USERNAME": "integration@demo.example",
+    "SALESFORCE_PASSWORD": "demo-password",
+    "SALESFORCE_SECURITY_TOKEN": "demo-security-token",
+    "SLACK_BOT_TOKEN": "xoxb-demo-token",
+    "INAPP_SIGNING_SECRET": "demo-inapp-signing-secret",
+}
+HUBSPOT_PROPERTIES = {
+    "product_account_id": ("string", True),
+    "pql_score": ("number", False),
+    "pql_tier": ("string", False),
+    "usage_health_score": ("number", False),
+    "usage_health_band": ("string", False),
+    "top_usage_signal": ("string", False),
+}
+SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "salesforce_tasks", "inapp_low_tier")
+
+
+@dataclass
+class Services:
+    """The running emulators and the environment that points the example config at them."""
+
+    hubspot: Any
+    salesforce: Any
+    slack: Any
+    inapp: Any
+    env: dict[str, str] = field(default_factory=dict)
+
+    def all(self) -> list[Emulator]:
+        return [self.hubspot, self.salesforce, self.slack, self.inapp]
+
+    def stop(self) -> None:
+        for emulator in self.all():
+            emulator.stop()
+
+
+def start_services(folder: Path, warehouse: sa.Engine) -> Services:
+    """Start every emulator on a free loopback port, seeded like a real org would be."""
+    from syncer_connectors.hubspot.emulator import HubSpotEmulator
+    from syncer_connectors.salesforce.emulator import SalesforceEmulator
+    from syncer_connectors.salesforce.emulator_writes import create_one
+    from syncer_connectors.slack.emulator import SlackEmulator
+    from syncer_connectors.webhook.emulator import WebhookReceiver
+
+    with warehouse.connect() as conn:
+        accounts = conn.execute(sa.text("SELECT account_id, name, sf_account_id, owner_email FROM accounts")).all()
+
+    hubspot = HubSpotEmulator(plan="pro", token=DEMO_SECRETS["HUBSPOT_TOKEN"])
+    for name, (kind, unique) in HUBSPOT_PROPERTIES.items():
+        hubspot.store.define("companies", name, kind, unique=unique)
+    salesforce = SalesforceEmulator()
+    salesforce.add_login(
+        DEMO_SECRETS["SALESFORCE_USERNAME"],
+        DEMO_SECRETS["SALESFORCE_PASSWORD"],
+        DEMO_SECRETS["SALESFORCE_SECURITY_TOKEN"],
+    )
+    for owner in sorted({a.owner_email for a in accounts if a.owner_email}):
+        salesforce.add_user(owner, name=owner.split("@")[0])
+        hubspot.add_owner(owner)
+    for account in accounts:  # Sales owns Accounts: they exist before syncer updates them
+        create_one(salesforce.store, "Account", {"Name": account.name, "External_Id__c": account.sf_account_id})
+    slack = SlackEmulator(DEMO_SECRETS["SLACK_BOT_TOKEN"], channel_burst=1000, channel_rate=1000.0)
+    slack.add_channel("C0SYNCERALERTS", "syncer-alerts")
+    inapp = WebhookReceiver(DEMO_SECRETS["INAPP_SIGNING_SECRET"])
+
+    sf_url, ca_bundle = salesforce.start_tls(folder)
+    env = {
+        "HUBSPOT_BASE_URL": hubspot.start(),
+        "SALESFORCE_INSTANCE_URL": sf_url,
+        "SALESFORCE_LOGIN_URL": sf_url,
+        "SALESFORCE_CA_BUNDLE": ca_bundle,
+        "SLACK_BASE_URL": slack.start() + "/api/",
+        "SLACK_FALLBACK_CHANNEL": "C0SYNCERALERTS",
+        "INAPP_WEBHOOK_URL": inapp.start() + "/hooks",
+        **DEMO_SECRETS,
+    }
+    return Services(hubspot, salesforce, slack, inapp, env)
+
+
+def prepare_folder(folder: Path, warehouse_url: str) -> Path:
+    """Copy the example config and mappings into the demo folder; start from empty state."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder / "data", ignore_errors=True)
+    shutil.copy(EXAMPLES / "config.example.toml", folder / "config.toml")
+    shutil.rmtree(folder / "mappings", ignore_errors=True)
+    shutil.copytree(EXAMPLES / "mappings", folder / "mappings")
+    return folder / "config.toml"
+
+
+class Demo:
+    def __init__(self, folder: Path, accounts: int, days: int, seed: int, console: Console) -> None:
+        self.folder = folder.resolve()
+        self.accounts, self.days, self.seed = accounts, days, seed
+        self.console = console
+        self.rows: list[tuple[str, str, Summary]] = []
+
+    def step(self, text: str) -> None:
+        self.console.print(f"[bold cyan]>[/bold cyan] {text}")
+
+    def run(self) -> int:
+        started = time.monotonic()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        warehouse_path = self.folder / "warehouse.duckdb"
+        warehouse_path.unlink(missing_ok=True)
+        warehouse_url = f"duckdb:///{warehouse_path}"
+        engine = sa.create_engine(warehouse_url)
+        self.step(f"building a synthetic warehouse: {self.accounts} accounts x {self.days} days (DuckDB)")
+        last_day = build_world(engine, accounts=self.accounts, days=self.days, seed=self.seed)
+        scoring = ScoringConfig()
+        first_day = last_day - timedelta(days=1)
+        self.step(f"scoring in the warehouse as of {first_day}")
+        self._score(engine, scoring, first_day)
+        config_path = prepare_folder(self.folder, warehouse_url)
+        services = start_services(self.folder, engine)
+        engine.dispose()
+        env = {"SYNCER_WAREHOUSE_URL": warehouse_url, **services.env}
+        os.environ.update(env)
+        # demo-only values (the fake secrets are the emulators'): lets `syncer runs` etc. load this config later
+        (self.folder / "demo.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        try:
+            self._syncs(config_path, "day 1", show_plan=True)
+            self.step(f"one simulated day later: scoring as of {last_day}")
+            engine = sa.create_engine(warehouse_url)
+            self._score(engine, scoring, last_day)
+            engine.dispose()
+            self._syncs(config_path, "day 2", show_plan=True)
+            page = self._write_page(services)
+        finally:
+            services.stop()
+        self._summary(time.monotonic() - started, config_path, page)
+        return 0
+
+    def _score(self, engine: sa.Engine, config: ScoringConfig, as_of: date) -> ScoreSummary:
+        summary = refresh_scores(engine, config, as_of)
+        tiers = ", ".join(f"{k} {v}" for k, v in sorted(summary.pql_tiers.items()))
+        self.console.print(
+            f"  scored {summary.accounts_scored} accounts ({tiers}); {summary.triggers_fired} "
+            f"triggers fired; data-quality guard: {summary.guard.state}"
+        )
+        return summary
+
+    def _syncs(self, config_path: Path, label: str, show_plan: bool) -> None:
+        config = load_config(config_path)
+        state = StateStore(config.state_url())
+        try:
+            for name in SYNC_ORDER:
+                job = SyncJob(config, name, state, Runtime())
+                try:
+                    if show_plan:
+                        plan = job.plan()
+                        t = plan.tally
+                        self.step(f"{label} plan {name}: +{t.added} ~{t.changed} -{t.removed} ={t.unchanged}")
+                    summary = job.run()
+                finally:
+                    job.close()
+                self.console.print(
+                    f"  run {name}: {summary.succeeded} ok, {summary.failed} failed, "
+                    f"{summary.rejected + summary.bad_rejected} rejected, {summary.api_calls} API calls "
+                    f"({summary.duration_s:.1f} s)"
+                )
+                self.rows.append((label, name, summary))
+        finally:
+            state.close()
+
+    def _write_page(self, services: Services) -> Path:
+        """An HTML page of what landed: CRM records, tasks and webhook deliveries."""
+        sections = []
+        companies = services.hubspot.store.objects.get("companies", {})
+        sample = [c.properties for c in list(companies.values())[:50]]
+        sections.append(("HubSpot companies (first 50 of %d)" % len(companies), sample))
+        tasks = services.salesforce.records("Task")
+        sections.append(("Salesforce tasks (%d)" % len(tasks), tasks[:100]))
+        accounts = services.salesforce.records("Account")
+        sections.append(("Salesforce accounts (first 50 of %d)" % len(accounts), accounts[:50]))
+        deliveries = list(services.inapp.records.items())[:50]
+        sections.append(
+            (
+                "In-app webhook audience (first 50 of %d)" % len(services.inapp.records),
+                [{"key": k, **v} for k, v in deliveries],
+            )
+        )
+        body = []
+        for title, rows in sections:
+            columns = sorted({c for row in rows for c in row})
+            head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+            cells = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>"
+                for row in rows
+            )
+            body.append(f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{cells}</table>")
+        page = self.folder / "demo.html"
+        page.write_text(
+            "<!doctype html><meta charset=utf-8><title>syncer demo</title><style>body{font:14px sans-serif;"
+            "margin:2em}table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;"
+            "padding:2px 6px;font-size:12px}</style><h1>syncer demo: what landed</h1>" + "".join(body)
+        )
+        return page
+
+    def _summary(self, seconds: float, config_path: Path, page: Path) -> None:
+        table = Table(title=f"syncer demo ({seconds:.1f} s)")
+        for column in ("day", "sync", "added", "changed", "removed", "unchanged", "sent ok", "rejected", "API calls"):
+            table.add_column(column, justify="right" if column not in ("day", "sync") else "left")
+        for label, name, s in self.rows:
+            t = s.tally
+            table.add_row(
+                label,
+                name,
+                *(
+                    str(v)
+                    for v in (
+                        t.added,
+                        t.changed,
+                        t.removed,
+                        t.unchanged,
+                        s.succeeded,
+                        s.rejected + s.bad_rejected,
+                        s.api_calls,
+                    )
+                ),
+            )
+        self.console.print(table)
+        self.console.print(f"What landed: {page}")
+        self.console.print("Explore what happened:")
+        for command in ("runs", "audit hubspot_companies --limit 5", "audit salesforce_tasks --limit 5"):
+            self.console.print(f"  env $(cat {self.folder}/demo.env) syncer {command} -c {config_path}")
+        (self.folder / "summary.json").write_text(
+            json.dumps(
+                [{"day": label, "sync": name, **s.as_dict()} for label, name, s in self.rows], default=str, indent=1
+            )
+        )
