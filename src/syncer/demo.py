@@ -202,15 +202,15 @@ class Demo:
         sections = []
         companies = services.hubspot.store.objects.get("companies", {})
         sample = [c.properties for c in list(companies.values())[:50]]
-        sections.append(("HubSpot companies (first 50 of %d)" % len(companies), sample))
+        sections.append((f"HubSpot companies (first 50 of {len(companies)})", sample))
         tasks = services.salesforce.records("Task")
-        sections.append(("Salesforce tasks (%d)" % len(tasks), tasks[:100]))
+        sections.append((f"Salesforce tasks ({len(tasks)})", tasks[:100]))
         accounts = services.salesforce.records("Account")
-        sections.append(("Salesforce accounts (first 50 of %d)" % len(accounts), accounts[:50]))
+        sections.append((f"Salesforce accounts (first 50 of {len(accounts)})", accounts[:50]))
         deliveries = list(services.inapp.records.items())[:50]
         sections.append(
             (
-                "In-app webhook audience (first 50 of %d)" % len(services.inapp.records),
+                f"In-app webhook audience (first 50 of {len(services.inapp.records)})",
                 [{"key": k, **v} for k, v in deliveries],
             )
         )
