@@ -59,5 +59,5 @@ class WarehouseSession:
         """Make `target` hold exactly the rows of `source` (same columns), creating it the first time."""
         tgt, src = self.table(target), self.table(source)
         self.execute(f"CREATE TABLE IF NOT EXISTS {tgt} AS SELECT * FROM {src} WHERE 1 = 0")
-        self.execute(f"DELETE FROM {tgt}")
+        self.execute(f"DELETE FROM {tgt} WHERE 1 = 1")  # BigQuery refuses DELETE without WHERE
         self.execute(f"INSERT INTO {tgt} SELECT * FROM {src}")
