@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from syncer.config import Config, load_config
@@ -153,14 +154,33 @@ def check(config: ConfigOpt = None) -> int:
     return 0
 
 
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int], None] | None]:
+    """A live record counter on a terminal; nothing at all when output goes to a file or a pipe."""
+    if not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("diffing", total=None)
+        yield lambda event, n: progress.update(task, advance=n, description=event)
+
+
 def _with_job(config: Path | None, sync: str, body: Callable[[SyncJob], Summary], as_json: bool) -> int:
     cfg, state = _open(config)
-    job = SyncJob(cfg, sync, state, Runtime())
-    try:
-        summary = body(job)
-    finally:
-        job.close()
-        state.close()
+    with _progress() as on_progress:
+        job = SyncJob(cfg, sync, state, Runtime(progress=on_progress))
+        try:
+            summary = body(job)
+        finally:
+            job.close()
+            state.close()
     if as_json:
         _print_json(summary.as_dict())
     else:

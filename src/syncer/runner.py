@@ -206,6 +206,7 @@ class SyncJob:
                 "api_calls": summary.api_calls,
             }
             self.state.finish_run(run_id, summary.status, counts, summary.error)
+            self.state.prune_audit(self.config.app.audit_retention_days)
             connector.close()
         return summary
 
