@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from syncer.errors import ConfigError
 from syncer.scoring.model import ScoringConfig
 from syncer.scoring.refresh import refresh_scores
 from syncer.scoring.triggers import DEFAULT_TRIGGERS, TriggerDef
@@ -111,3 +112,13 @@ def test_trigger_row_carries_seed_metadata(engine: sa.Engine) -> None:
 def test_bad_trigger_expression_is_refused() -> None:
     with pytest.raises(ValueError, match="one SQL expression"):
         TriggerDef(name="x", priority="low", value="1; DROP TABLE accounts", threshold=1)
+
+
+def test_a_broken_user_trigger_is_reported_by_name() -> None:
+    eng = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool)
+    write_inputs(eng, [account("a1")])
+    typo = TriggerDef(name="typo_trigger", priority="low", value="seats_usedd", threshold=1)
+    with pytest.raises(ConfigError) as caught:
+        refresh_scores(eng, ScoringConfig(triggers=(*DEFAULT_TRIGGERS, typo)), AS_OF)
+    assert [i.key for i in caught.value.issues] == ["scoring.triggers.typo_trigger"]
+    assert "seats_usedd" in caught.value.issues[0].message

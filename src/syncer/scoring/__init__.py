@@ -1,7 +1,8 @@
 """In-warehouse scoring: usage health, PQL and fired triggers, computed as SQL.
 
 Public API (see docs/scoring.md): `ScoringConfig`, `TriggerDef`, `DEFAULT_TRIGGERS`,
-`refresh_scores(engine, config, as_of) -> ScoreSummary`, `GuardResult` / `CheckResult`, and
+`refresh_scores(engine, config, as_of) -> ScoreSummary`, `check_triggers`, `GuardResult` /
+`CheckResult`, and
 `build_world` for synthetic inputs.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from syncer.scoring.model import HealthConfig, PqlConfig, PqlFactor, QualityConfig, ScoringConfig, TableNames
 from syncer.scoring.quality import CheckResult, GuardResult
-from syncer.scoring.refresh import ScoreSummary, refresh_scores
+from syncer.scoring.refresh import ScoreSummary, check_triggers, refresh_scores
 from syncer.scoring.synthetic import build_world
 from syncer.scoring.triggers import DEFAULT_TRIGGERS, TriggerDef
 
@@ -26,5 +27,6 @@ __all__ = [
     "TableNames",
     "TriggerDef",
     "build_world",
+    "check_triggers",
     "refresh_scores",
 ]

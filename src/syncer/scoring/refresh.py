@@ -18,6 +18,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from syncer.errors import ConfigError, ConfigIssue
 from syncer.scoring.execution import WarehouseSession
 from syncer.scoring.metrics import metrics_select
 from syncer.scoring.model import ScoringConfig
@@ -46,6 +47,25 @@ class ScoreSummary:
         return self.guard.state
 
 
+def check_triggers(engine: sa.Engine, config: ScoringConfig, as_of: date) -> list[ConfigIssue]:
+    """Run each trigger's SQL against the existing metrics table (zero rows kept); list the broken ones.
+
+    `refresh_scores` calls this when the trigger statement fails, so a typo in one user trigger is
+    reported by name; `syncer check` can call it after the first refresh has built `account_metrics`.
+    """
+    issues = []
+    for trigger in config.triggers:
+        one = config.model_copy(update={"triggers": (trigger,)})
+        probe = sa.select(sa.func.count()).select_from(triggers_select(one, as_of).subquery("probe"))
+        try:
+            with engine.connect() as conn:
+                WarehouseSession(conn, config.tables.schema_).fetch(probe.where(sa.false()))
+        except sa.exc.DBAPIError as exc:
+            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            issues.append(ConfigIssue("config", f"scoring.triggers.{trigger.name}", f"invalid SQL: {message}"))
+    return issues
+
+
 def staging_name(config: ScoringConfig, table: str) -> str:
     return table + config.tables.staging_suffix
 
@@ -64,8 +84,16 @@ def refresh_scores(engine: sa.Engine, config: ScoringConfig, as_of: date) -> Sco
     with engine.begin() as conn:
         ws = WarehouseSession(conn, tables.schema_)
         ws.create_table_as(tables.metrics, metrics_select(config, as_of))
-        ws.create_table_as(triggers_stage, triggers_select(config, as_of))
-        ws.create_table_as(scores_stage, scores_select(config, as_of, triggers_stage))
+    try:
+        with engine.begin() as conn:
+            ws.conn = conn
+            ws.create_table_as(triggers_stage, triggers_select(config, as_of))
+            ws.create_table_as(scores_stage, scores_select(config, as_of, triggers_stage))
+    except sa.exc.DBAPIError as exc:
+        issues = check_triggers(engine, config, as_of)
+        if issues:
+            raise ConfigError(issues) from exc
+        raise
     with engine.begin() as conn:
         ws.conn = conn
         guard = run_guard(ws, config, as_of)
