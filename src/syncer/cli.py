@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -300,6 +301,47 @@ def daemon(config: ConfigOpt = None) -> int:
     from syncer.daemon import run_daemon  # the scheduler stack loads only for the daemon
 
     return run_daemon(config)
+
+
+@app.command()
+@_command
+def score(
+    config: ConfigOpt = None,
+    as_of: Annotated[str | None, typer.Option(help="score as of this day (YYYY-MM-DD); default today, UTC")] = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """Compute usage health, PQL and fired triggers inside the warehouse (0 rows pulled into Python)."""
+    from syncer.scoring.refresh import refresh_scores
+
+    cfg, _ = _open(config)
+    day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+    source = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+    try:
+        summary = refresh_scores(source.engine, cfg.scoring, day)
+    finally:
+        source.close()
+    result = {
+        "as_of": str(summary.as_of),
+        "published": summary.published,
+        "guard": summary.guard.state,
+        "reasons": summary.guard.reasons,
+        "accounts_scored": summary.accounts_scored,
+        "triggers_fired": summary.triggers_fired,
+        "triggers_by_name": summary.triggers_by_name,
+        "pql_tiers": summary.pql_tiers,
+        "health_bands": summary.health_bands,
+        "rows_fetched": summary.rows_fetched,
+    }
+    if as_json:
+        _print_json(result)
+    else:
+        table = Table(title=f"scores as of {day}", show_header=False)
+        for key, value in result.items():
+            table.add_row(key, escape(str(value)))
+        out.print(table)
+    for reason in summary.guard.reasons:
+        err.print(f"[yellow]data-quality guard[/yellow] {escape(reason)}")
+    return 0 if summary.published else 1
 
 
 @app.command()

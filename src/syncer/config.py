@@ -29,6 +29,7 @@ from syncer import registry, secrets
 from syncer.connector import ConnectorSettings, Destination, Mode
 from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.mapping import FieldSpec, NullPolicy, parse_field
+from syncer.scoring.model import ScoringConfig
 
 
 class _Strict(BaseModel):
@@ -134,6 +135,7 @@ class Config:
     syncs: dict[str, SyncConfig]
     sync_files: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
 
     @property
     def base_dir(self) -> Path:
@@ -269,9 +271,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         if entry is not None:
             connectors[name] = entry
     syncs, sync_files = _load_syncs(c, path, app, raw.get("connectors") or {})
-    if c.issues or app is None or warehouse is None:
+    scoring = _validate(c, shown, "scoring", ScoringConfig, raw.get("scoring") or {})
+    if c.issues or app is None or warehouse is None or scoring is None:
         raise ConfigError(c.issues)
-    return Config(path, app, warehouse, connectors, syncs, sync_files, raw)
+    return Config(path, app, warehouse, connectors, syncs, sync_files, raw, scoring)
 
 
 def _validate(c: _Collector, file: str, key: str, model: type[Any], raw: Any) -> Any:
