@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from syncer.scoring.contract import input_tables
 from syncer.scoring.model import ScoringConfig
+from syncer.scoring.synthetic import insert_rows
 
 AS_OF = date(2025, 3, 31)
 HISTORY = 65
@@ -51,8 +52,8 @@ def write_inputs(
     with engine.begin() as conn:
         md.drop_all(conn)
         md.create_all(conn)
-        conn.execute(acc_t.insert(), [a for a, _ in accounts])
-        conn.execute(usage_t.insert(), rows)
+        insert_rows(conn, acc_t, [a for a, _ in accounts])
+        insert_rows(conn, usage_t, rows)
 
 
 def fired(engine: sa.Engine, table: str = "fired_triggers") -> set[tuple[str, str]]:

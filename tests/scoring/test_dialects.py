@@ -22,7 +22,7 @@ from syncer.scoring.refresh import ScoreSummary, refresh_scores
 from syncer.scoring.scores import scores_select, triggers_select
 from syncer.scoring.synthetic import build_world
 
-ACCOUNTS, DAYS = 120, 64
+ACCOUNTS, DAYS = 80, 62
 
 
 def _norm(value: Any) -> Any:

@@ -8,6 +8,8 @@ seed's 72: session 30 min (15), collaboration 16/user/month (8), 2 integrations 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -42,11 +44,18 @@ def engine() -> sa.Engine:
     return sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool)
 
 
-def test_scenario_1_scores_72_and_escalates(engine: sa.Engine) -> None:
-    write_inputs(engine, [SCENARIO_1, SCENARIO_2])
-    summary = refresh_scores(engine, ScoringConfig(), AS_OF)
+@pytest.fixture(scope="module")
+def scored() -> dict[str, dict[str, Any]]:
+    """Scenario 1 and 2 scored once with the default config."""
+    eng = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool)
+    write_inputs(eng, [SCENARIO_1, SCENARIO_2])
+    summary = refresh_scores(eng, ScoringConfig(), AS_OF)
     assert summary.published, summary.guard.reasons
-    row = scores(engine)["scenario1"]
+    return scores(eng)
+
+
+def test_scenario_1_scores_72_and_escalates(scored: dict[str, dict[str, Any]]) -> None:
+    row = scored["scenario1"]
     assert row["pql_wau"] == pytest.approx(20)
     assert row["pql_feature_depth"] == pytest.approx(10)
     assert row["pql_billing_proximity"] == pytest.approx(14)
@@ -58,26 +67,22 @@ def test_scenario_1_scores_72_and_escalates(engine: sa.Engine) -> None:
     assert row["pql_tier"] == "escalate"
 
 
-def test_scenario_2_low_engagement_scores_35_and_is_monitored(engine: sa.Engine) -> None:
-    write_inputs(engine, [SCENARIO_1, SCENARIO_2])
-    refresh_scores(engine, ScoringConfig(), AS_OF)
-    row = scores(engine)["scenario2"]
+def test_scenario_2_low_engagement_scores_35_and_is_monitored(scored: dict[str, dict[str, Any]]) -> None:
+    row = scored["scenario2"]
     # wau 4/10 -> 10, depth 1/6 -> 2.5, session 15 min -> 7.5, collab 5/user -> 2.5, 1 integration -> 2.5,
     # growth 0, billing: storage 80/150 = 0.533 -> 10
     assert row["pql_score"] == 35.0
     assert row["pql_tier"] == "monitor"
 
 
-def test_usage_health_score_components_and_band(engine: sa.Engine) -> None:
-    write_inputs(engine, [SCENARIO_1, SCENARIO_2])
-    refresh_scores(engine, ScoringConfig(), AS_OF)
-    row = scores(engine)["scenario1"]
+def test_usage_health_score_components_and_band(scored: dict[str, dict[str, Any]]) -> None:
+    row = scored["scenario1"]
     # seat 25/50 = 0.5 -> 0.5/0.8*30 = 18.75; engagement 25/25 -> 30; breadth 10/20 -> 10; depth 25/100 -> 5
     assert (row["health_seat"], row["health_engagement"]) == (pytest.approx(18.75), pytest.approx(30))
     assert (row["health_breadth"], row["health_depth"]) == (pytest.approx(10), pytest.approx(5))
     assert row["health_score"] == 63.75
     assert row["health_band"] == "healthy"
-    low = scores(engine)["scenario2"]  # 10/100 -> 3.75; 4/10 -> 17.14; 4/20 -> 4; 5/100 -> 1
+    low = scored["scenario2"]  # 10/100 -> 3.75; 4/10 -> 17.14; 4/20 -> 4; 5/100 -> 1
     assert low["health_score"] == pytest.approx(25.89, abs=0.005)
     assert low["health_band"] == "at_risk"
 

@@ -131,7 +131,7 @@ def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict
         yield rows[start : start + size]
 
 
-def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Multi-row INSERT ... VALUES in chunks (within sqlite's variable cap); DuckDB loads a CSV instead."""
     if conn.dialect.name == "duckdb":
         _load_csv_duckdb(conn, table, rows)
@@ -177,11 +177,11 @@ def build_world(
     with engine.begin() as conn:
         md.drop_all(conn)
         md.create_all(conn)
-        _insert(conn, acc_t, [a for a, _, _ in drawn])
-        _insert(conn, truth_t, [t for _, _, t in drawn])
-        _insert(conn, params_t, [{c: p[c] for c in PARAM_COLUMNS} for _, p, _ in drawn])
+        insert_rows(conn, acc_t, [a for a, _, _ in drawn])
+        insert_rows(conn, truth_t, [t for _, _, t in drawn])
+        insert_rows(conn, params_t, [{c: p[c] for c in PARAM_COLUMNS} for _, p, _ in drawn])
         first = as_of - timedelta(days=days - 1)
-        _insert(
+        insert_rows(
             conn,
             days_t,
             [
