@@ -1,0 +1,140 @@
+"""The daily digest: medium/low alerts per recipient (an owner's DM or a channel), once per local day.
+
+At the configured local time in the recipient's IANA zone (zoneinfo: DST-correct), the alerts
+queued since the last digest are frozen into outbox rows `digest:<recipient>:<local date>:<n>`
+together with the `alert_digests` row for that day, in one transaction; then the parts are sent.
+A restart mid-send resends only the pending parts (the Slack history lookup finds a part that
+landed before the crash), and the day's row means a second digest is never built that day.
+Alerts that cleared before the digest was built are left out (marked `dropped:cleared`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from syncer.alerts.model import AlertSettings
+from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue
+from syncer.alerts.store import alerts, digest_queue, digests
+
+Blocks = list[dict[str, Any]]
+DIGEST_BATCH = 5
+DigestRenderer = Callable[[str, list[dict[str, Any]]], list[tuple[str, Blocks]]]
+
+
+def send_instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """The UTC instant of local `at` on `day` (a time skipped by a DST jump maps past the jump)."""
+    local = dt.datetime.combine(day, at).replace(tzinfo=zone)
+    return local.astimezone(dt.UTC)
+
+
+def next_send_at(now: dt.datetime, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """The next digest instant strictly after `now`, in UTC."""
+    day = now.astimezone(zone).date()
+    for offset in range(3):
+        candidate = send_instant(day + dt.timedelta(days=offset), at, zone)
+        if candidate > now:
+            return candidate
+    raise AssertionError("unreachable: a day has at most one DST jump")
+
+
+def due_day(now: dt.datetime, at: dt.time, zone: ZoneInfo) -> dt.date | None:
+    """The local date whose digest is due at `now`, or None before today's send time."""
+    day = now.astimezone(zone).date()
+    return day if now >= send_instant(day, at, zone) else None
+
+
+class Digests:
+    def __init__(self, settings: AlertSettings, engine: sa.Engine, outbox: Outbox, render: DigestRenderer) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.outbox = outbox
+        self.render = render
+
+    def recipients(self) -> list[str]:
+        with self.engine.connect() as conn:
+            query = sa.select(digest_queue.c.recipient).where(digest_queue.c.digest.is_(None)).distinct()
+            return sorted(str(r) for r in conn.scalars(query))
+
+    def queued(self, conn: sa.Connection, recipient: str) -> tuple[list[dict[str, Any]], list[int]]:
+        """The open alerts waiting for this recipient's digest, and the ids of cleared ones."""
+        query = (
+            sa.select(alerts.c.id, alerts.c.status, alerts.c.payload, alerts.c.value)
+            .join(digest_queue, digest_queue.c.alert_id == alerts.c.id)
+            .where(digest_queue.c.recipient == recipient, digest_queue.c.digest.is_(None))
+            .order_by(alerts.c.id)
+        )
+        listed, cleared = [], []
+        for row in conn.execute(query):
+            if row.status != "open":
+                cleared.append(row.id)
+                continue
+            alert = json.loads(row.payload)
+            if row.value is not None:
+                alert["value"] = row.value  # the latest value seen, not the one at firing
+            alert["_id"] = row.id
+            listed.append(alert)
+        return listed, cleared
+
+    def freeze_due(self, now: dt.datetime) -> list[tuple[str, str, int]]:
+        """Build every digest that is due and not yet built today; returns (recipient, date, parts)."""
+        built = []
+        at = self.settings.digest.time
+        for recipient in self.recipients():
+            day = due_day(now, at, self.settings.digest.zone_for(recipient))
+            if day is None:
+                continue
+            with self.engine.begin() as conn:
+                exists = sa.select(digests.c.recipient).where(
+                    digests.c.recipient == recipient, digests.c.local_date == day.isoformat()
+                )
+                if conn.execute(exists).first() is not None:
+                    continue  # today's digest exists; what arrived since waits for tomorrow's
+                listed, cleared = self.queued(conn, recipient)
+                self._mark(conn, cleared, "dropped:cleared")
+                if not listed:
+                    continue
+                ids = [a.pop("_id") for a in listed]
+                parts = self.render(recipient, listed)
+                conn.execute(
+                    digests.insert().values(
+                        recipient=recipient,
+                        local_date=day.isoformat(),
+                        parts=len(parts),
+                        alerts=len(listed),
+                        frozen_at=now,
+                    )
+                )
+                for n, (text, blocks) in enumerate(parts, 1):
+                    key = f"digest:{recipient}:{day.isoformat()}:{n}"
+                    payload = {"channel": recipient, "text": text, "blocks": blocks}
+                    enqueue(conn, key, "digest", None, recipient, payload, now, seq=n)
+                self._mark(conn, ids, f"{recipient}:{day.isoformat()}")
+                built.append((recipient, day.isoformat(), len(parts)))
+        return built
+
+    @staticmethod
+    def _mark(conn: sa.Connection, ids: list[int], digest: str) -> None:
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            conn.execute(digest_queue.update().where(digest_queue.c.alert_id.in_(part)).values(digest=digest))
+
+    def send(self, slack: Sender, now: dt.datetime) -> Delivered:
+        # state is written every DIGEST_BATCH parts: a crash re-checks at most that many in history
+        return self.outbox.deliver_slack(slack, ["digest"], now, "digest_after_post", batch=DIGEST_BATCH)
+
+    def preview(self, recipient: str | None = None) -> dict[str, list[tuple[str, Blocks]]]:
+        """Render what the next digest of each recipient (or one) would hold; writes nothing."""
+        out: dict[str, list[tuple[str, Blocks]]] = {}
+        with self.engine.connect() as conn:
+            for who in [recipient] if recipient else self.recipients():
+                listed, _ = self.queued(conn, who)
+                for alert in listed:
+                    alert.pop("_id", None)
+                out[who] = self.render(who, listed) if listed else []
+        return out

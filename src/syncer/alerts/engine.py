@@ -1,0 +1,277 @@
+"""AlertEngine: the public entry points the CLI and the daemon call.
+
+    engine = AlertEngine.from_config(config, state)      # or AlertEngine(settings, state, slack, crm, ...)
+    engine.evaluate_and_deliver()   # read fired triggers, open/clear alerts, post pings, create tasks
+    engine.send_due_digests()       # build due digests (per recipient, local time) and send them
+    engine.escalate()               # escalate high alerts whose task is open past the SLA
+    engine.open_alerts()            # rows for `syncer alerts`
+    engine.preview_digest(recipient)
+
+Every method takes an optional `now` (aware datetime); the default comes from the injected clock,
+so tests run days of schedule on a patched clock without sleeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer import registry
+from syncer.alerts.digest import DigestRenderer, Digests, next_send_at
+from syncer.alerts.escalation import Escalated, Escalations, RaisePriority
+from syncer.alerts.lifecycle import AlertRenderer, Evaluation, Lifecycle
+from syncer.alerts.model import AlertSettings, check_connectors, load_alert_settings
+from syncer.alerts.outbox import Delivered, Outbox, Sender
+from syncer.alerts.routing import Router, UserDirectory
+from syncer.alerts.store import alerts, aware, digest_queue, outbox
+from syncer.alerts.tasks import TaskConnector, TaskState, read_status, task_fields
+from syncer.config import Config
+from syncer.connector import Connector, Destination
+from syncer.ratelimit import RateLimiter
+from syncer.runner import Runtime
+from syncer.source import Source
+from syncer.state import StateStore
+
+Rows = Callable[[], Iterable[dict[str, Any]]]
+PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Report:
+    """What one evaluate_and_deliver did."""
+
+    evaluation: Evaluation
+    pings: Delivered = field(default_factory=Delivered)
+    tasks: Delivered = field(default_factory=Delivered)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        ev = self.evaluation
+        return {
+            "evaluation": ev.seq,
+            "rows": ev.rows,
+            "opened": ev.opened,
+            "still_firing": ev.still_firing,
+            "held": ev.held,
+            "cleared": ev.cleared,
+            "duplicates": ev.duplicates,
+            "suppressed": ev.suppressed,
+            "pings": self.pings.sent.get("ping", 0),
+            "rerouted": self.pings.rerouted,
+            "ping_rejected": self.pings.rejected,
+            "ping_failed": self.pings.failed,
+            "tasks": self.tasks.sent.get("task", 0),
+            "task_rejected": self.tasks.rejected,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _blocks_module(slack: Any) -> Any:
+    """The renderers live next to the Slack connector class (found through it, not by name)."""
+    package = type(slack).__module__.rsplit(".", 1)[0]
+    return importlib.import_module(f"{package}.blocks")
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        state: StateStore | sa.Engine,
+        slack: Sender,
+        crm: TaskConnector | None = None,
+        *,
+        rows: Rows | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        render_alert: AlertRenderer | None = None,
+        render_digest: DigestRenderer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = state.engine if isinstance(state, StateStore) else state
+        self.slack = slack
+        self.crm = crm
+        self.rows = rows
+        self.clock = clock
+        if render_alert is None or render_digest is None:
+            blocks = _blocks_module(slack)
+            render_alert = render_alert or blocks.render_alert
+            render_digest = render_digest or blocks.render_digest
+        self.render_alert: AlertRenderer = render_alert
+        self.render_digest: DigestRenderer = render_digest
+        slack_settings = getattr(slack, "settings", None)
+        self.fallback = settings.routing.fallback_channel or getattr(slack_settings, "fallback_channel", None)
+        lookup = getattr(slack, "lookup_user_by_email", None) or (lambda _email: None)
+        self.users = UserDirectory(self.engine, lookup, settings)
+        self.router = Router(settings, self.users, self.fallback)
+        self.outbox = Outbox(self.engine, self.fallback)
+        read = self._read_tasks if crm is not None else None
+        builder = (lambda alert, due: task_fields(crm.name, alert, due)) if crm is not None else None
+        self.lifecycle = Lifecycle(settings, self.engine, self.router, self.render_alert, read, builder)
+        self.digests = Digests(settings, self.engine, self.outbox, self.render_digest)
+        raise_priority: RaisePriority | None = getattr(crm, "raise_task_priority", None)
+        self.escalations = Escalations(
+            settings,
+            self.engine,
+            self.outbox,
+            self.users,
+            self.render_alert,
+            read,
+            raise_priority,
+            crm.name if crm is not None else "",
+            self.fallback,
+        )
+
+    # -- construction from config.toml --------------------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        state: StateStore,
+        runtime: Runtime | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> AlertEngine:
+        """Validate [alerts]/[routing]/[digest] (ConfigError lists every problem) and build the connectors."""
+        runtime = runtime or Runtime()
+        settings = load_alert_settings(config.raw, str(config.path))
+        check_connectors(settings, {n: e.type for n, e in config.connectors.items()}, str(config.path))
+
+        def build(name: str, destination: Destination) -> Connector:
+            entry = config.connectors[name]
+            kind = registry.load(entry.type)
+            limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
+            return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
+
+        slack = build(settings.alerts.slack, Destination("message", "key", "insert"))
+        crm = None
+        if settings.alerts.tasks is not None:
+            tasks = settings.alerts.tasks
+            kind = config.connectors[tasks.connector].type
+            obj = tasks.object or ("tasks" if kind == "hubspot" else "Task")
+            crm = build(tasks.connector, Destination(obj, tasks.match_field, "insert"))
+        source = Source(config.warehouse, config.base_dir)
+        model = settings.alerts.model
+        return cls(
+            settings,
+            state,
+            slack,
+            crm,  # type: ignore[arg-type]  # a salesforce/hubspot connector: has task_status
+            rows=lambda: source.stream(model, config.base_dir),
+            clock=clock,
+        )
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    def evaluate(self, rows: Iterable[dict[str, Any]], now: dt.datetime | None = None) -> Evaluation:
+        """Diff one set of fired-trigger rows against state (no delivery)."""
+        return self.lifecycle.evaluate(rows, now or self.clock())
+
+    def deliver(self, now: dt.datetime | None = None) -> tuple[Delivered, Delivered]:
+        """Send pending pings, then pending CRM tasks (also what a crashed run left behind)."""
+        now = now or self.clock()
+        pings = self.outbox.deliver_slack(self.slack, ["ping"], now, "alert_after_post")
+        tasks = self.outbox.deliver_tasks(self.crm, now) if self.crm is not None else Delivered()
+        return pings, tasks
+
+    def evaluate_and_deliver(
+        self, now: dt.datetime | None = None, rows: Iterable[dict[str, Any]] | None = None
+    ) -> Report:
+        started = time.perf_counter()
+        now = now or self.clock()
+        if rows is None:
+            if self.rows is None:
+                raise ValueError("no rows given and no fired-triggers source configured")
+            rows = self.rows()
+        evaluation = self.evaluate(rows, now)
+        pings, tasks = self.deliver(now)
+        return Report(evaluation, pings, tasks, time.perf_counter() - started)
+
+    def send_due_digests(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        now = now or self.clock()
+        built = self.digests.freeze_due(now)
+        sent = self.digests.send(self.slack, now)
+        return {
+            "built": [{"recipient": r, "date": d, "parts": n} for r, d, n in built],
+            "messages": sent.sent.get("digest", 0),
+            "rerouted": sent.rerouted,
+            "rejected": sent.rejected,
+            "failed": sent.failed,
+        }
+
+    def next_digest_at(self, recipient: str, now: dt.datetime | None = None) -> dt.datetime:
+        digest = self.settings.digest
+        return next_send_at(now or self.clock(), digest.time, digest.zone_for(recipient))
+
+    def escalate(self, now: dt.datetime | None = None) -> Escalated:
+        return self.escalations.run(self.slack, now or self.clock())
+
+    def preview_digest(self, recipient: str | None = None) -> dict[str, list[tuple[str, list[dict[str, Any]]]]]:
+        return self.digests.preview(recipient)
+
+    def open_alerts(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Open alerts with state, owner, age, task status, route and why they went to a fallback."""
+        now = now or self.clock()
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(sa.select(alerts).where(alerts.c.status == "open")))
+            ids = [r.id for r in rows]
+            box: dict[tuple[int, str], sa.Row[Any]] = {}
+            queue: dict[int, str | None] = {}
+            for start in range(0, len(ids), 900):
+                part = ids[start : start + 900]
+                for o in conn.execute(sa.select(outbox).where(outbox.c.alert_id.in_(part))):
+                    box[(o.alert_id, o.kind)] = o
+                for q in conn.execute(sa.select(digest_queue).where(digest_queue.c.alert_id.in_(part))):
+                    queue[q.alert_id] = q.digest
+        listed = []
+        for r in rows:
+            ping, task = box.get((r.id, "ping")), box.get((r.id, "task"))
+            if r.delivery == "ping":
+                state = f"ping {ping.status}" if ping is not None else "ping missing"
+            else:
+                state = f"in digest {queue[r.id]}" if queue.get(r.id) else "queued for digest"
+            if r.escalated_at is not None:
+                state += ", escalated"
+            task_text = r.task_state
+            if task is not None and task.status == "rejected":
+                task_text = f"rejected: {task.reason}"
+            opened = aware(r.opened_at)
+            payload = json.loads(r.payload)
+            listed.append(
+                {
+                    "id": r.key,
+                    "account_id": r.account_id,
+                    "account_name": payload.get("account_name"),
+                    "trigger": r.trigger,
+                    "priority": r.priority,
+                    "state": state,
+                    "owner": r.owner_email,
+                    "owner_slack_id": r.owner_slack_id,
+                    "age_hours": round((now - opened).total_seconds() / 3600, 1) if opened else None,
+                    "task": task_text,
+                    "route": f"{r.delivery} -> {r.channel} ({r.rule})",
+                    "fallback_reason": r.fallback_reason,
+                    "delivery_error": ping.reason if ping is not None and ping.status == "rejected" else None,
+                }
+            )
+        listed.sort(key=lambda a: (PRIORITY_RANK.get(a["priority"], 3), -(a["age_hours"] or 0), a["id"]))
+        return listed
+
+    def close(self) -> None:
+        for connector in (self.slack, self.crm):
+            close = getattr(connector, "close", None)
+            if close is not None:
+                close()
+
+    def _read_tasks(self, keys: Any) -> dict[str, TaskState]:
+        assert self.crm is not None
+        return read_status(self.crm, list(keys))

@@ -1,0 +1,363 @@
+"""The alert lifecycle: a model of fired triggers diffed against state, one evaluation at a time.
+
+    row appears (no open alert)   -> new alert, unless cooldown / worked cooldown / open task says no
+    row stays                     -> still firing: the open alert is updated, nothing is sent again
+    row absent N evaluations      -> cleared (hysteresis: one quiet evaluation is not enough)
+    row below threshold*(1-margin)-> cleared at once (models that also emit rows below threshold)
+    row in [threshold*(1-margin), threshold) -> held: neither fires nor counts as quiet
+
+A new alert, its ping or digest entry and its CRM task are written in one transaction, so the
+outbox holds exactly what must be delivered; delivery happens afterwards (outbox.py). Rows are
+processed in chunks of CHUNK_ROWS with their pair state loaded per chunk: memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer.alerts.model import AlertSettings
+from syncer.alerts.outbox import enqueue
+from syncer.alerts.routing import Router
+from syncer.alerts.store import CHUNK, alerts, aware, digest_queue, dumps, evaluations, pairs
+from syncer.alerts.tasks import TaskState
+
+CHUNK_ROWS = 500
+StatusReader = Callable[[Sequence[str]], dict[str, TaskState]]
+AlertRenderer = Callable[[dict[str, Any]], tuple[str, list[dict[str, Any]]]]
+TaskBuilder = Callable[[dict[str, Any], dt.date], dict[str, Any]]
+KNOWN = ("account_id", "account_name", "trigger", "priority", "value", "threshold", "owner_email", "segment", "tier")
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation did; `suppressed` counts firing rows kept quiet, by reason."""
+
+    seq: int
+    rows: int = 0
+    opened: int = 0
+    still_firing: int = 0
+    held: int = 0
+    cleared: int = 0
+    duplicates: int = 0
+    suppressed: dict[str, int] = field(default_factory=dict)
+    opened_keys: list[str] = field(default_factory=list)
+
+    def suppress(self, reason: str) -> None:
+        self.suppressed[reason] = self.suppressed.get(reason, 0) + 1
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def is_firing(row: dict[str, Any]) -> bool:
+    """A row fires when it says so (`fired` column), else when value >= threshold, else by being there."""
+    if "fired" in row and row["fired"] is not None:
+        return bool(row["fired"])
+    value, threshold = _number(row.get("value")), _number(row.get("threshold"))
+    return value is None or threshold is None or value >= threshold
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def alert_key(account_id: str, trigger: str, opened: dt.datetime) -> str:
+    return f"{account_id}:{trigger}:{opened.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        engine: sa.Engine,
+        router: Router,
+        render_alert: AlertRenderer,
+        read_tasks: StatusReader | None = None,
+        build_task: TaskBuilder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.router = router
+        self.render_alert = render_alert
+        self.read_tasks = read_tasks
+        self.build_task = build_task
+
+    def evaluate(self, rows: Iterable[dict[str, Any]], now: dt.datetime) -> Evaluation:
+        with self.engine.begin() as conn:
+            inserted = conn.execute(evaluations.insert().values(at=now)).inserted_primary_key
+        assert inserted is not None
+        ev = Evaluation(seq=int(inserted[0]))
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            self._chunk(chunk, now, ev)
+        self._sweep(now, ev)
+        with self.engine.begin() as conn:
+            conn.execute(
+                evaluations.update()
+                .where(evaluations.c.id == ev.seq)
+                .values(rows=ev.rows, opened=ev.opened, cleared=ev.cleared, suppressed=sum(ev.suppressed.values()))
+            )
+        return ev
+
+    # -- one chunk of rows --------------------------------------------------------------------
+
+    def _chunk(self, rows: list[dict[str, Any]], now: dt.datetime, ev: Evaluation) -> None:
+        known = self._pairs({str(r["account_id"]) for r in rows})
+        last = self._alerts([p.last_alert_id for p in known.values() if p.last_alert_id is not None])
+        cfg = self.settings.alerts
+        cooldown, worked_cooldown = dt.timedelta(days=cfg.cooldown_days), dt.timedelta(days=cfg.worked_cooldown_days)
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            pk = (str(row["account_id"]), str(row["trigger"]))
+            pair = known.get(pk)
+            if pk in seen or (pair is not None and pair.seen_seq == ev.seq):
+                ev.duplicates += 1
+                continue
+            seen[pk] = row
+        ev.rows += len(seen)
+        # task status is read (one call per 100 keys) only for pairs whose cooldown has passed
+        refresh = []
+        for pk, row in seen.items():
+            pair = known.get(pk)
+            prev = last.get(pair.last_alert_id) if pair is not None and pair.last_alert_id is not None else None
+            waiting = pair is not None and pair.open_alert_id is None and prev is not None and is_firing(row)
+            opened = aware(prev.opened_at) if waiting and prev is not None else None
+            if prev is not None and opened is not None and prev.task_state == "open" and now >= opened + cooldown:
+                refresh.append(prev)
+        self._refresh(refresh, now)
+        if refresh:
+            last = self._alerts([p.last_alert_id for p in known.values() if p.last_alert_id is not None])
+
+        updates: list[dict[str, Any]] = []
+        fresh: list[tuple[tuple[str, str], dict[str, Any]]] = []
+        clears: list[int] = []
+        for pk, row in seen.items():
+            pair = known.get(pk)
+            value = _number(row.get("value"))
+            firing = is_firing(row)
+            state = {
+                "account_id": pk[0],
+                "trigger": pk[1],
+                "seen_seq": ev.seq,
+                "last_value": value,
+                "last_seen_at": now,
+            }
+            if pair is not None and pair.open_alert_id is not None:
+                threshold = _number(row.get("threshold"))
+                if firing:
+                    ev.still_firing += 1
+                    state["quiet_evals"] = 0
+                elif value is not None and threshold is not None and value < threshold * (1 - cfg.margin_for(pk[1])):
+                    clears.append(pair.open_alert_id)
+                    state.update(open_alert_id=None, quiet_evals=0)
+                else:
+                    ev.held += 1
+                    state["quiet_evals"] = 0
+                updates.append(state)
+                continue
+            if not firing:
+                updates.append(state)
+                continue
+            prev = last.get(pair.last_alert_id) if pair is not None and pair.last_alert_id is not None else None
+            reason = None
+            if prev is not None:
+                worked = aware(prev.worked_at)
+                if now < (aware(prev.opened_at) or now) + cooldown:
+                    reason = "cooldown"
+                elif prev.task_state == "open":
+                    reason = "task_open"
+                elif worked is not None and now < worked + worked_cooldown:
+                    reason = "worked_cooldown"
+            if reason:
+                ev.suppress(reason)
+                updates.append(state)
+                continue
+            fresh.append((pk, {**row, "previous_value": pair.last_value if pair is not None else None}))
+            updates.append(state)
+        routed = [(pk, row, self.router.route(self._alert_dict(row), now)) for pk, row in fresh]
+        with self.engine.begin() as conn:
+            opened_ids: dict[tuple[str, str], int] = {}
+            for pk, row, route in routed:
+                opened_ids[pk] = self._open(conn, row, route, now, ev)
+            for state in updates:
+                pk = (str(state["account_id"]), str(state["trigger"]))
+                if pk in opened_ids:
+                    state.update(open_alert_id=opened_ids[pk], last_alert_id=opened_ids[pk], quiet_evals=0)
+            self._write_pairs(conn, updates, known)
+            if clears:
+                conn.execute(alerts.update().where(alerts.c.id.in_(clears)).values(status="cleared", cleared_at=now))
+                ev.cleared += len(clears)
+            open_ids = [i for i in (p.open_alert_id for p in known.values()) if i is not None and i not in clears]
+            for start in range(0, len(open_ids), CHUNK):
+                conn.execute(
+                    alerts.update()
+                    .where(alerts.c.id.in_(open_ids[start : start + CHUNK]), alerts.c.status == "open")
+                    .values(last_seen_at=now)
+                )
+
+    def _alert_dict(self, row: dict[str, Any]) -> dict[str, Any]:
+        alert = {k: row.get(k) for k in KNOWN}
+        alert["account_id"] = str(row["account_id"])
+        alert["priority"] = str(row.get("priority") or "low").lower()
+        alert["context"] = {k: v for k, v in row.items() if k not in KNOWN and k != "previous_value"}
+        alert["previous_value"] = row.get("previous_value")
+        return alert
+
+    def _open(self, conn: sa.Connection, row: dict[str, Any], route: Any, now: dt.datetime, ev: Evaluation) -> int:
+        alert = self._alert_dict(row)
+        key = alert_key(alert["account_id"], str(row["trigger"]), now)
+        crm_url = self.settings.alerts.crm_url
+        alert.update(
+            alert_id=key,
+            owner_slack_id=route.owner_slack_id,
+            fired_at=now.isoformat(timespec="seconds"),
+            crm_url=crm_url.format(**{k: v for k, v in alert.items() if isinstance(v, str | int | float)})
+            if crm_url
+            else None,
+        )
+        wants_task = route.delivery == "ping" and self.build_task is not None
+        inserted = conn.execute(
+            alerts.insert(),
+            dict(
+                key=key,
+                account_id=alert["account_id"],
+                trigger=str(row["trigger"]),
+                priority=alert["priority"],
+                status="open",
+                delivery=route.delivery,
+                owner_email=alert.get("owner_email"),
+                owner_slack_id=route.owner_slack_id,
+                channel=route.channel,
+                rule=route.rule,
+                fallback_reason=route.fallback_reason,
+                payload=dumps(alert),
+                value=_number(row.get("value")),
+                opened_at=now,
+                last_seen_at=now,
+                task_state="pending" if wants_task else "none",
+            ),
+        ).inserted_primary_key
+        assert inserted is not None
+        alert_id = int(inserted[0])
+        if route.delivery == "ping":
+            text, blocks = self.render_alert(alert)
+            enqueue(
+                conn,
+                key,
+                "ping",
+                alert_id,
+                route.channel,
+                {"channel": route.channel, "text": text, "blocks": blocks},
+                now,
+            )
+        else:
+            conn.execute(digest_queue.insert(), {"alert_id": alert_id, "recipient": route.channel, "queued_at": now})
+        if wants_task and self.build_task is not None:
+            due = (
+                now + dt.timedelta(days=self.settings.alerts.tasks.due_days if self.settings.alerts.tasks else 1)
+            ).date()
+            enqueue(conn, key, "task", alert_id, alert["account_id"], self.build_task(alert, due), now)
+        ev.opened += 1
+        ev.opened_keys.append(key)
+        return alert_id
+
+    # -- state helpers ------------------------------------------------------------------------
+
+    def _pairs(self, accounts: set[str]) -> dict[tuple[str, str], sa.Row[Any]]:
+        found: dict[tuple[str, str], sa.Row[Any]] = {}
+        ordered = sorted(accounts)
+        with self.engine.connect() as conn:
+            for start in range(0, len(ordered), CHUNK):
+                query = sa.select(pairs).where(pairs.c.account_id.in_(ordered[start : start + CHUNK]))
+                for row in conn.execute(query):
+                    found[(row.account_id, row.trigger)] = row
+        return found
+
+    def _alerts(self, ids: list[int]) -> dict[int, sa.Row[Any]]:
+        found: dict[int, sa.Row[Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), CHUNK):
+                for row in conn.execute(sa.select(alerts).where(alerts.c.id.in_(ids[start : start + CHUNK]))):
+                    found[row.id] = row
+        return found
+
+    @staticmethod
+    def _write_pairs(conn: sa.Connection, states: list[dict[str, Any]], known: dict[tuple[str, str], Any]) -> None:
+        """Inserts and updates as executemany, grouped by the columns they set (one compiled statement each)."""
+        inserts = [
+            {"quiet_evals": 0, "open_alert_id": None, "last_alert_id": None, **s}
+            for s in states
+            if (s["account_id"], s["trigger"]) not in known
+        ]
+        if inserts:
+            names = sorted({k for s in inserts for k in s})
+            conn.execute(pairs.insert(), [{c: s.get(c) for c in names} for s in inserts])
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for state in states:
+            if (state["account_id"], state["trigger"]) in known:
+                columns = tuple(sorted(k for k in state if k not in ("account_id", "trigger")))
+                groups.setdefault(columns, []).append(state)
+        for columns, group in groups.items():
+            statement = (
+                pairs.update()
+                .where(pairs.c.account_id == sa.bindparam("b_account"), pairs.c.trigger == sa.bindparam("b_trigger"))
+                .values({c: sa.bindparam(f"b_{c}") for c in columns})
+            )
+            params = [
+                {"b_account": s["account_id"], "b_trigger": s["trigger"], **{f"b_{c}": s[c] for c in columns}}
+                for s in group
+            ]
+            conn.execute(statement, params)
+
+    def _refresh(self, rows: list[sa.Row[Any]], now: dt.datetime) -> None:
+        if rows and self.read_tasks is not None:
+            refresh_tasks(self.engine, self.read_tasks, rows, now)
+
+    def _sweep(self, now: dt.datetime, ev: Evaluation) -> None:
+        """Open alerts whose row did not come this evaluation get one quiet count; N of them clear it."""
+        n = self.settings.alerts.clear_after_quiet
+        with self.engine.begin() as conn:
+            absent = sa.and_(
+                pairs.c.open_alert_id.is_not(None), sa.or_(pairs.c.seen_seq.is_(None), pairs.c.seen_seq != ev.seq)
+            )
+            conn.execute(pairs.update().where(absent).values(quiet_evals=pairs.c.quiet_evals + 1))
+            done = sa.and_(pairs.c.open_alert_id.is_not(None), pairs.c.quiet_evals >= n)
+            ids = [r.open_alert_id for r in conn.execute(sa.select(pairs.c.open_alert_id).where(done))]
+            for start in range(0, len(ids), CHUNK):
+                part = ids[start : start + CHUNK]
+                conn.execute(alerts.update().where(alerts.c.id.in_(part)).values(status="cleared", cleared_at=now))
+            conn.execute(pairs.update().where(done).values(open_alert_id=None, quiet_evals=0))
+            ev.cleared += len(ids)
+
+
+def refresh_tasks(engine: sa.Engine, read: StatusReader, rows: Sequence[sa.Row[Any]], now: dt.datetime) -> None:
+    """Read task status back from the CRM; a completed task marks its alert worked (when completed)."""
+    states = read([r.key for r in rows])
+    with engine.begin() as conn:
+        for row in rows:
+            state = states.get(row.key)
+            if state is None:
+                continue
+            values: dict[str, Any] = {"task_state": state.state, "task_checked_at": now}
+            if state.state == "completed" and row.worked_at is None:
+                values["worked_at"] = state.completed_at or now
+            conn.execute(alerts.update().where(alerts.c.id == row.id).values(**values))
+
+
+def payload_of(row: sa.Row[Any]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(row.payload)
+    return data

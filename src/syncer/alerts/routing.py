@@ -1,0 +1,101 @@
+"""Routing: which Slack channel or DM an alert goes to, and whether it pings now or waits for the digest.
+
+    rules (first match wins) -> "owner" or a channel ID
+    "owner" -> owner_email -> users.lookupByEmail (cached in state with a TTL) -> DM to U...
+    no owner / owner not in Slack -> the fallback channel, with the reason kept on the alert
+    priority in routing.immediate (default high) -> ping now (+ CRM task); otherwise -> digest
+
+A post that Slack answers as undeliverable (channel_not_found, not_in_channel, is_archived, ...)
+is rerouted to the fallback channel by the outbox (outbox.py), which also stores the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer.alerts.model import AlertSettings
+from syncer.alerts.store import aware, slack_users
+
+Lookup = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one alert goes. `fallback_reason` is set when it could not go where the rule said."""
+
+    channel: str  # C... channel or U... user (a DM)
+    delivery: str  # ping | digest
+    rule: str
+    owner_slack_id: str | None
+    fallback_reason: str | None = None
+
+
+class UserDirectory:
+    """Owner email -> Slack user id through the connector, cached in state (hits and misses, each with a TTL)."""
+
+    def __init__(self, engine: sa.Engine, lookup: Lookup, settings: AlertSettings) -> None:
+        self.engine = engine
+        self.lookup = lookup
+        self.hit_ttl = dt.timedelta(hours=settings.routing.user_cache_hours)
+        self.miss_ttl = dt.timedelta(hours=settings.routing.user_miss_cache_hours)
+        self.calls = 0
+        self._memo: dict[str, tuple[str | None, dt.datetime]] = {}
+
+    def user_id(self, email: str, now: dt.datetime) -> str | None:
+        email = email.strip().lower()
+        memo = self._memo.get(email)
+        if memo is not None and now - memo[1] < (self.hit_ttl if memo[0] else self.miss_ttl) and now >= memo[1]:
+            return memo[0]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(slack_users.c.user_id, slack_users.c.checked_at).where(slack_users.c.email == email)
+            ).first()
+        if row is not None:
+            checked = aware(row.checked_at)
+            ttl = self.hit_ttl if row.user_id else self.miss_ttl
+            if checked is not None and checked <= now < checked + ttl:
+                self._memo[email] = (row.user_id, checked)
+                return str(row.user_id) if row.user_id else None
+        self.calls += 1
+        user = self.lookup(email)
+        with self.engine.begin() as conn:
+            conn.execute(slack_users.delete().where(slack_users.c.email == email))
+            conn.execute(slack_users.insert().values(email=email, user_id=user, checked_at=now))
+        self._memo[email] = (user, now)
+        return user
+
+
+class Router:
+    def __init__(self, settings: AlertSettings, users: UserDirectory, fallback_channel: str | None) -> None:
+        self.settings = settings
+        self.users = users
+        self.fallback = settings.routing.fallback_channel or fallback_channel
+
+    def route(self, alert: dict[str, Any], now: dt.datetime) -> Route:
+        routing = self.settings.routing
+        target, rule_name, delivery = routing.default_to, "default", None
+        for index, rule in enumerate(routing.rules):
+            if rule.matches(alert):
+                target, rule_name, delivery = rule.to, rule.name or f"rules[{index}]", rule.delivery
+                break
+        if delivery is None:
+            delivery = "ping" if alert.get("priority") in routing.immediate else "digest"
+        email = str(alert.get("owner_email") or "").strip()
+        owner_id = self.users.user_id(email, now) if email else None
+        if target != "owner":
+            return Route(target, delivery, rule_name, owner_id)
+        if owner_id:
+            return Route(owner_id, delivery, rule_name, owner_id)
+        reason = "owner_unknown: no owner_email" if not email else f"owner_not_in_slack: {email}"
+        return Route(self.fallback_or_raise(), delivery, rule_name, None, reason)
+
+    def fallback_or_raise(self) -> str:
+        if not self.fallback:
+            # config validation makes this unreachable in a checked deployment; keep the alert visible
+            return "NO_FALLBACK_CHANNEL"
+        return self.fallback

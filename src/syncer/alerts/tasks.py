@@ -1,0 +1,75 @@
+"""CRM follow-up tasks for alerts, through the salesforce or hubspot connector's task writer.
+
+The task's Record.key is the alert key, so the connectors' key lookup makes a resend after a crash
+find the task instead of creating a twin. Status is read back with `connector.task_status(keys)`
+(Salesforce's TaskStatus has `.status`, HubSpot's `.state`: both "open" | "completed").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from syncer.connector import Record, Result
+
+
+class TaskConnector(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def effective_batch_size(self) -> int: ...
+
+    def send(self, batch: Sequence[Record]) -> list[Result]: ...
+
+    def task_status(self, keys: Sequence[str]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class TaskState:
+    state: str  # open | completed
+    completed_at: dt.datetime | None
+
+
+def read_status(crm: TaskConnector, keys: Sequence[str]) -> dict[str, TaskState]:
+    """Key -> open/completed for the tasks that exist (missing keys are absent)."""
+    out: dict[str, TaskState] = {}
+    for start in range(0, len(keys), 100):
+        for key, status in crm.task_status(list(keys[start : start + 100])).items():
+            state = getattr(status, "state", None) or getattr(status, "status", "open")
+            out[key] = TaskState(str(state), getattr(status, "completed_at", None))
+    return out
+
+
+def task_fields(connector_type: str, alert: dict[str, Any], due: dt.date) -> dict[str, Any]:
+    """The task Record.fields each connector expects (see their READMEs)."""
+    subject = f"{alert.get('trigger_title') or alert['trigger']}: {alert.get('account_name') or alert['account_id']}"
+    body = (
+        f"{alert['priority'].capitalize()} priority usage alert. Value {alert.get('value')} "
+        f"(threshold {alert.get('threshold')}). Reach out the same day: lead with the value they get "
+        f"(seed 002 playbook). Alert {alert['alert_id']}."
+    )
+    email = alert.get("owner_email") or None
+    if connector_type == "hubspot":
+        fields: dict[str, Any] = {
+            "subject": subject,
+            "body": body,
+            "due_at": due.isoformat(),
+            "priority": "high" if alert["priority"] == "high" else "medium",
+            "company": str(alert["account_id"]),
+        }
+        if email:
+            fields["owner_email"] = email
+        return fields
+    fields = {
+        "Subject": subject,
+        "Description": body,
+        "ActivityDate": due.isoformat(),
+        "Priority": "High" if alert["priority"] == "high" else "Normal",
+        "account_external_id": str(alert["account_id"]),
+    }
+    if email:
+        fields["owner_email"] = email
+    return fields
