@@ -1,0 +1,1 @@
+"""The email destination: alert and digest emails over SMTP (stdlib smtplib), with an aiosmtpd emulator."""

@@ -1,0 +1,348 @@
+"""Email destination: one Record is one message, sent over SMTP with the stdlib `smtplib`.
+
+SMTP has no lookup and no idempotency key, so the connector's part of exactly-once is a stable
+`Message-ID` derived from the outbox key (plus an `X-Syncer-Key` header): a re-send after an
+ambiguous failure (connection lost after DATA was accepted, or a crash before the state write) is
+the *same* message to the receiving systems, which thread it together and often drop it as a
+duplicate. It can still arrive twice; README.md says exactly when.
+
+Replies and exceptions become syncer errors through one table (`error_mapping.py`): 4xx and lost
+connections are retryable, 5xx to RCPT/DATA rejects that message, 5xx before it (greeting, EHLO,
+STARTTLS, AUTH, MAIL FROM) and TLS failures stop the sync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import smtplib
+import ssl
+from collections import OrderedDict
+from collections.abc import Sequence
+from contextlib import suppress
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate, getaddresses, parseaddr
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
+from syncer.errors import FatalError, RejectedError, RetryableError, SyncerError
+from syncer.ratelimit import RateLimit, RateLimiter
+from syncer.retry import RetryPolicy
+
+from .error_mapping import Phase, reply_error, reply_text, transport_error
+
+log = logging.getLogger(__name__)
+
+Security = Literal["starttls", "tls", "none"]
+DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "tls": 465, "none": 25}
+KEY_HEADER = "X-Syncer-Key"
+FIELDS = frozenset({"to", "subject", "text", "html"})
+_DELIVERED_CACHE = 20_000
+Outgoing = tuple[Record, list[str], bytes]  # the record, its envelope recipients, the message bytes
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """The Message-ID of the email for an outbox key: the same key always makes the same ID."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def _addr(value: str) -> str | None:
+    address = parseaddr(value)[1]
+    local, at, domain = address.rpartition("@")
+    return address if at and local and ("." in domain or domain == "localhost") else None
+
+
+class EmailSettings(ConnectorSettings):
+    """Config keys of the email connector (README.md documents each)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    host: str
+    port: int | None = Field(None, ge=1, le=65535, description="default 587 / 465 / 25 by security")
+    security: Security = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str
+    reply_to: str | None = None
+    ca_bundle: Path | None = None
+    timeout: float = Field(30.0, gt=0)
+    rate: float = Field(0.5, gt=0, description="messages per second")
+    message_id_domain: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$")
+    ehlo_name: str | None = None
+    batch_size: int | None = Field(50, ge=1, le=100)
+
+    @field_validator("from_address", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and _addr(value) is None:
+            raise ValueError("must be an email address, e.g. 'Syncer <alerts@example.com>'")
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"CA bundle {value} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> EmailSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        if self.password is not None and self.security == "none":
+            raise ValueError("security = 'none' would send the password in clear text; use starttls or tls")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+    @property
+    def sender(self) -> str:
+        return parseaddr(self.from_address)[1]
+
+    @property
+    def id_domain(self) -> str:
+        return self.message_id_domain or self.sender.rpartition("@")[2]
+
+
+class EmailConnector(Connector):
+    """Sends multipart (text + HTML) emails; Record.fields = {to, subject, text, html}."""
+
+    name = "email"
+    settings_model = EmailSettings
+    batch_size = 100  # messages per SMTP connection at most; the setting defaults to 50
+    max_concurrency = 1  # digest parts go out in order; mail servers limit connections per client
+    modes = frozenset({"insert", "upsert"})
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        destination: Destination | None = None,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        if not isinstance(settings, EmailSettings):
+            raise FatalError("email connector needs EmailSettings")
+        super().__init__(settings, destination or Destination("message", "key", "insert"), retry, limiter)
+        self.settings: EmailSettings = settings
+        self.limiter.set_limit(RateLimit(1, 1.0 / settings.rate))
+        self._delivered: OrderedDict[str, str] = OrderedDict()  # key -> Message-ID, this process
+        self._context: ssl.SSLContext | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.settings.host}:{self.settings.effective_port}"
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Connect, EHLO, STARTTLS/TLS, AUTH, and a MAIL FROM probe (then RSET): nothing is sent."""
+        problems = [
+            f"mapped field {name!r} is not an email field (use {', '.join(sorted(FIELDS))})"
+            for name in self.destination.fields
+            if name not in FIELDS
+        ]
+        try:
+            smtp = self.connect()
+        except SyncerError as exc:
+            return [*problems, f"{self.where}: {exc}"]
+        try:
+            code, reply = smtp.mail(self.settings.sender)
+            if code != 250:
+                problems.append(f"{self.where}: MAIL FROM:<{self.settings.sender}> refused: {code} {reply_text(reply)}")
+            smtp.rset()
+        except (OSError, smtplib.SMTPException) as exc:
+            problems.append(f"{self.where}: {transport_error(exc, 'mail', self.where)}")
+        finally:
+            _close(smtp)
+        return problems
+
+    def write(self, batch: Sequence[Record]) -> list[Result]:
+        results: dict[str, Result] = {}
+        todo: list[Outgoing] = []
+        for record in batch:
+            if record.key in self._delivered:  # acknowledged earlier in this process (a retried batch)
+                results[record.key] = Result.ok(record, self._delivered[record.key])
+                continue
+            try:
+                todo.append((record, *self.build(record)))
+            except RejectedError as exc:
+                results[record.key] = Result.rejected(record, str(exc))
+        if todo:
+            smtp = self.connect()  # one connection per batch; failing here fails the whole batch
+            try:
+                self._send_all(smtp, todo, results)
+            finally:
+                _close(smtp)
+        return [results[r.key] for r in batch]
+
+    # -- building and sending ----------------------------------------------------------------
+
+    def build(self, record: Record) -> tuple[list[str], bytes]:
+        """The envelope recipients and the message bytes (CRLF, 7-bit) for a Record."""
+        if record.op == "delete":
+            raise RejectedError("email cannot be unsent: delete records are not supported")
+        fields = record.fields
+        raw_to = fields.get("to")
+        listed = [raw_to] if isinstance(raw_to, str) else list(raw_to or [])
+        pairs = getaddresses([str(a) for a in listed])
+        recipients = [_addr(a) for _, a in pairs]
+        if not pairs or any(r is None for r in recipients):
+            raise RejectedError(f"invalid or missing 'to': {raw_to!r}")
+        text, html = str(fields.get("text") or ""), str(fields.get("html") or "")
+        if not (text or html):
+            raise RejectedError("message has neither 'text' nor 'html'")
+        message = EmailMessage()
+        try:
+            message["From"] = self.settings.from_address
+            message["To"] = ", ".join(str(a) for a in listed)
+            message["Subject"] = " ".join(str(fields.get("subject") or "(no subject)").split())[:900]
+            message["Date"] = formatdate(localtime=False)
+            message["Message-ID"] = message_id_for(record.key, self.settings.id_domain)
+            message[KEY_HEADER] = record.key
+            message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+            if self.settings.reply_to:
+                message["Reply-To"] = self.settings.reply_to
+        except (ValueError, TypeError) as exc:  # CR/LF in a header value (header injection) or the key
+            raise RejectedError(f"invalid header: {exc}") from exc
+        if text:
+            message.set_content(text, cte="quoted-printable")
+        if html:
+            if text:
+                message.add_alternative(html, subtype="html", cte="quoted-printable")
+            else:
+                message.set_content(html, subtype="html", cte="quoted-printable")
+        return [r for r in recipients if r], message.as_bytes(policy=SMTP_POLICY)
+
+    def connect(self) -> smtplib.SMTP:
+        """An SMTP session ready for MAIL FROM: connected, EHLO, TLS as configured, authenticated."""
+        s = self.settings
+        context = self._tls_context()
+        phase: Phase = "connect"
+        try:
+            if s.security == "tls":
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.effective_port, local_hostname=s.ehlo_name, timeout=s.timeout, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(s.host, s.effective_port, local_hostname=s.ehlo_name, timeout=s.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise transport_error(exc, phase, self.where) from exc
+        try:
+            phase = "ehlo"
+            smtp.ehlo_or_helo_if_needed()
+            if s.security == "starttls":
+                phase = "starttls"
+                if not smtp.has_extn("starttls"):
+                    raise FatalError("server does not offer STARTTLS (security = 'starttls'); refusing plain text")
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if s.username is not None and s.password is not None:
+                phase = "auth"
+                smtp.login(s.username, s.password.get_secret_value())
+        except SyncerError:
+            _close(smtp)
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            _close(smtp)
+            raise transport_error(exc, phase, self.where) from exc
+        return smtp
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """Verifying (CA bundle or system store, hostname checked); built once, loading CAs is slow."""
+        if self.settings.security == "none":
+            return None
+        if self._context is None:
+            ca = self.settings.ca_bundle
+            self._context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        return self._context
+
+    def _send_all(self, smtp: smtplib.SMTP, todo: list[Outgoing], results: dict[str, Result]) -> None:
+        for index, (record, recipients, data) in enumerate(todo):
+            try:
+                results[record.key] = self.call(partial(self._send_one, smtp, record, recipients, data))
+            except RetryableError as exc:  # the connection is gone: this and the rest go again
+                results[record.key] = Result.failed(record, str(exc))
+                for later, _, _ in todo[index + 1 :]:
+                    results[later.key] = Result.failed(later, f"not sent: connection lost ({exc})")
+                return
+
+    def _send_one(self, smtp: smtplib.SMTP, record: Record, recipients: list[str], data: bytes) -> Result:
+        """One transaction. Returns the Result for a per-message outcome; raises when the session is done."""
+        phase: Phase = "mail"
+        try:
+            options = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
+            code, reply = smtp.mail(self.settings.sender, options)
+            if code != 250:
+                error = reply_error("mail", code, reply_text(reply))
+                return self._settle(smtp, record, code, error)
+            phase = "rcpt"
+            refused: dict[str, tuple[int, str]] = {}
+            for rcpt in recipients:
+                code, reply = smtp.rcpt(rcpt)
+                if code not in (250, 251):
+                    refused[rcpt] = (code, reply_text(reply))
+                    if code == 421:
+                        break
+            if refused:
+                reason = "; ".join(f"{c} {t} (RCPT TO:<{r}>)" for r, (c, t) in refused.items())
+                temporary = [c for c, _ in refused.values() if 400 <= c < 500]
+                if temporary:  # the whole message goes again later: sending it now to the rest would duplicate
+                    return self._settle(smtp, record, max(temporary), RetryableError(reason))
+                if len(refused) == len(recipients):
+                    return self._settle(smtp, record, 550, RejectedError(reason))
+            phase = "data"
+            code, reply = smtp.data(data)
+        except smtplib.SMTPDataError as exc:  # DATA itself (not the end of data) was refused
+            return self._settle(
+                smtp, record, exc.smtp_code, reply_error("data", exc.smtp_code, reply_text(exc.smtp_error))
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            error = transport_error(exc, phase, self.where)
+            if phase == "data" and isinstance(error, RetryableError):
+                error = RetryableError(f"{error}: delivery unknown, will re-send with the same Message-ID")
+            raise error from exc
+        if code != 250:
+            return self._settle(smtp, record, code, reply_error("data", code, reply_text(reply)))
+        message_id = message_id_for(record.key, self.settings.id_domain)
+        self._remember(record.key, message_id)
+        if refused:
+            log.warning("email %s sent, but some recipients were refused: %s", record.key, reason)
+            return Result(record.key, "ok", message_id, f"partially refused: {reason}")
+        return Result.ok(record, message_id)
+
+    def _settle(self, smtp: smtplib.SMTP, record: Record, code: int, error: SyncerError) -> Result:
+        """A refused transaction: reset the session for the next message, or give it up."""
+        if isinstance(error, FatalError) or code == 421:
+            raise error
+        try:
+            smtp.rset()
+        except (OSError, smtplib.SMTPException) as exc:
+            if isinstance(error, RejectedError):  # this record's verdict stands; the rest go again
+                raise RetryableError(f"connection lost after {error}") from exc
+            raise error from exc
+        if isinstance(error, RejectedError):
+            return Result.rejected(record, str(error))
+        return Result.failed(record, str(error))
+
+    def _remember(self, key: str, message_id: str) -> None:
+        self._delivered[key] = message_id
+        while len(self._delivered) > _DELIVERED_CACHE:
+            self._delivered.popitem(last=False)
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    """QUIT politely; a failure here changes nothing about what was delivered."""
+    with suppress(OSError, smtplib.SMTPException):
+        smtp.quit()
+    with suppress(OSError):
+        smtp.close()
+
+
+__all__ = ["EmailConnector", "EmailSettings", "message_id_for", "reply_error"]

@@ -1,0 +1,174 @@
+"""Email rendering of alerts and digests: (subject, text, html). Pure functions, no I/O.
+
+Same content as the Slack messages (connectors/slack/blocks.py documents the alert dict keys):
+account, trigger, value vs threshold, trend, owner, the playbook line, the CRM link. The trigger
+titles and playbook lines are Slack's (`playbook.py`), imported, so both channels say the same.
+Every value from the warehouse is HTML-escaped; links are only http(s) URLs.
+
+Email has no Block Kit limits, so a digest is one message however long, grouped by priority then
+trigger and ranked by how far past the threshold each account is. A summary table comes first:
+mail clients that clip long messages (Gmail, past ~100 KB of HTML) clip the least urgent end.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from ..slack.playbook import PRIORITY_ORDER, TRIGGERS, TriggerStyle, priority_of, style_for
+
+Alert = dict[str, Any]
+Email = tuple[str, str, str]  # subject, text, html
+TRIGGER_ORDER = {style.title: i for i, style in enumerate(TRIGGERS.values())}
+PRIORITY_COLOR = {"high": "#c0392b", "medium": "#d68910", "low": "#7f8c8d"}
+_FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#222"
+
+
+def render_alert_email(alert: Alert) -> Email:
+    """One real-time alert: what fired, how far past the threshold, for whom, and what to do now."""
+    style, priority = style_for(alert.get("trigger")), priority_of(alert.get("priority"))
+    name, current, trend, owner = _name(alert), _value_vs_threshold(alert, style), _trend(alert, style), _owner(alert)
+    subject = f"[{priority.capitalize()}] {style.title}: {name} ({current})"
+    url = _url(alert)
+    footer = " · ".join(str(p) for p in (alert.get("fired_at"), alert.get("alert_id")) if p)
+    rows = [("Now vs threshold", current), ("Trend", trend), ("Owner", owner), ("Trigger", style.title)]
+    text = "\n".join(
+        [
+            f"{priority.capitalize()} priority alert: {style.title} for {name}",
+            "",
+            *(f"{label + ':':<18}{value}" for label, value in rows),
+            "",
+            f"Playbook: {style.playbook}",
+            *([f"Open in CRM: {url}"] if url else []),
+            *(["", f"Fired {footer}"] if footer else []),
+        ]
+    )
+    cells = "".join(
+        f'<tr><td style="padding:2px 12px 2px 0;color:#555">{escape(label)}</td><td>{escape(value)}</td></tr>'
+        for label, value in rows
+    )
+    html = _page(
+        f'<p><span style="color:{PRIORITY_COLOR[priority]};font-weight:bold">{priority.capitalize()} priority</span>'
+        f" alert: {escape(style.title)} for {_link(alert, name)}</p>"
+        f"<table>{cells}</table>"
+        f"<p><b>Playbook:</b> {escape(style.playbook)}</p>"
+        + (f'<p><a href="{escape(url)}">Open in CRM</a></p>' if url else "")
+        + (f'<p style="color:#888;font-size:12px">Fired {escape(footer)}</p>' if footer else "")
+    )
+    return subject[:250], text, html
+
+
+def render_digest_email(recipient: str, alerts: list[Alert]) -> Email:
+    """The daily digest as one email listing every alert once, grouped and ranked."""
+    groups: dict[tuple[int, int, str], list[Alert]] = {}
+    for alert in sorted(alerts, key=_rank):
+        style, priority = style_for(alert.get("trigger")), priority_of(alert.get("priority"))
+        order = TRIGGER_ORDER.get(style.title, len(TRIGGER_ORDER))
+        groups.setdefault((PRIORITY_ORDER[priority], order, style.title), []).append(alert)
+    counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
+    summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n) or "nothing new"
+    subject = f"Daily usage digest: {len(alerts)} alert{'s' if len(alerts) != 1 else ''} ({summary})"
+    text_parts = [f"Daily usage digest for {recipient}: {len(alerts)} alerts ({summary})", ""]
+    html_parts = [
+        f'<h2 style="margin:0 0 4px">Daily usage digest</h2><p style="color:#555">For {escape(recipient)}'
+        f" · {len(alerts)} alerts ({escape(summary)})</p>",
+        '<table style="border-collapse:collapse;margin-bottom:16px">',
+    ]
+    for (_, _, title), members in groups.items():
+        priority = priority_of(members[0].get("priority"))
+        html_parts.append(
+            f'<tr><td style="padding:2px 12px 2px 0;color:{PRIORITY_COLOR[priority]}">{priority.capitalize()}</td>'
+            f'<td style="padding:2px 12px 2px 0">{escape(title)}</td><td align="right">{len(members)}</td></tr>'
+        )
+    html_parts.append("</table>")
+    for (_, _, title), members in groups.items():
+        style, priority = style_for(members[0].get("trigger")), priority_of(members[0].get("priority"))
+        text_parts += [f"== {priority.capitalize()} · {title} ({len(members)}) ==", f"Playbook: {style.playbook}"]
+        html_parts.append(
+            f'<h3 style="margin:16px 0 2px;color:{PRIORITY_COLOR[priority]}">{priority.capitalize()} · '
+            f'{escape(title)} ({len(members)})</h3><p style="margin:0 0 4px;color:#555"><i>'
+            f'{escape(style.playbook)}</i></p><ol style="margin:0;padding-left:22px">'
+        )
+        for alert in members:
+            current, trend, owner = _value_vs_threshold(alert, style), _trend(alert, style), _owner(alert)
+            trend_part = f", {trend}" if trend != "new" else ""
+            url = _url(alert)
+            text_parts.append(f"- {_name(alert)}: {current}{trend_part} · {owner}" + (f" · {url}" if url else ""))
+            html_parts.append(
+                f"<li>{_link(alert, _name(alert))}: {escape(current + trend_part)} · {escape(owner)}</li>"
+            )
+        text_parts.append("")
+        html_parts.append("</ol>")
+    return subject, "\n".join(text_parts), _page("".join(html_parts))
+
+
+# -- formatting (plain text; the HTML side escapes what these return) -------------------------
+
+
+def _rank(alert: Alert) -> tuple[int, int, float, str]:
+    """Priority, then the seed's trigger order, then furthest past the threshold first."""
+    style = style_for(alert.get("trigger"))
+    value: Any = alert.get("value")
+    threshold: Any = alert.get("threshold")
+    severity = 0.0
+    if _is_number(value):
+        severity = float(value) / float(threshold) if _is_number(threshold) and threshold else float(value)
+    order = TRIGGER_ORDER.get(style.title, len(TRIGGER_ORDER))
+    return PRIORITY_ORDER[priority_of(alert.get("priority"))], order, -severity, _name(alert)
+
+
+def _value_vs_threshold(alert: Alert, style: TriggerStyle) -> str:
+    unit = str(alert.get("unit") or style.unit)
+    current = _fmt(alert.get("value"), unit)
+    if alert.get("threshold") is None:
+        return current
+    return f"{current} (threshold {_fmt(alert.get('threshold'), unit)})"
+
+
+def _trend(alert: Alert, style: TriggerStyle) -> str:
+    unit = str(alert.get("unit") or style.unit)
+    value: Any = alert.get("value")
+    previous: Any = alert.get("previous_value")
+    if not (_is_number(value) and _is_number(previous)):
+        return "new"
+    delta = float(value) - float(previous)
+    direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
+    change = f"{delta * 100:+.0f} pts" if unit == "ratio" else f"{delta:+,.4g}"
+    return f"{direction} from {_fmt(previous, unit)} ({change})"
+
+
+def _fmt(value: Any, unit: str) -> str:
+    if not _is_number(value):
+        return str(value) if value is not None else "n/a"
+    number = float(value)
+    if unit == "ratio":
+        return f"{number * 100:.0f}%"
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+
+
+def _owner(alert: Alert) -> str:
+    return str(alert.get("owner_email") or alert.get("owner_name") or "unassigned")[:200]
+
+
+def _name(alert: Alert) -> str:
+    return " ".join(str(alert.get("account_name") or alert.get("account_id") or "unknown account").split())[:150]
+
+
+def _url(alert: Alert) -> str | None:
+    url = str(alert.get("crm_url") or "")
+    if not url.startswith(("https://", "http://")) or len(url) > 2000 or any(c.isspace() for c in url):
+        return None
+    return url
+
+
+def _link(alert: Alert, label: str) -> str:
+    url = _url(alert)
+    return f'<a href="{escape(url)}"><b>{escape(label)}</b></a>' if url else f"<b>{escape(label)}</b>"
+
+
+def _page(body: str) -> str:
+    return f'<!doctype html><html><body style="{_FONT}">{body}</body></html>'
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
