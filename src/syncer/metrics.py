@@ -1,0 +1,82 @@
+"""Prometheus metrics: one registry per daemon, served at /metrics.
+
+Names and labels (all counters also export `_created`):
+
+    syncer_records_total{sync, connector, outcome}       outcome = succeeded | failed | rejected
+    syncer_runs_total{sync, status}                       ok | partial | failed | stopped | error
+    syncer_api_calls_total{connector}                     requests made (connector.stats.calls)
+    syncer_api_throttled_total{connector}                 429 / throttled retries (connector.stats.throttled)
+    syncer_run_duration_seconds{sync}                     histogram
+    syncer_last_success_timestamp_seconds{sync}           unix time of the last ok/partial run
+    syncer_source_rows{sync}                              rows in the model at the last run
+    syncer_api_quota_used_ratio{connector}                daily quota used (connectors with `api_usage`)
+    syncer_alerts_fired_total{trigger, priority}          revenue alerts fired (incremented by alerts)
+    syncer_alerts_pinged_total{channel}                   immediate pings sent
+    syncer_alerts_digested_total{channel}                 alerts queued into a digest
+    syncer_ops_alerts_total{kind, state}                  ops alerts sent (firing | resolved)
+    syncer_data_quality_guard_ok                          1 when the scoring guard passed, 0 when failing
+    syncer_lease_takeovers_total{job}                     slots this replica took over from a dead one
+    syncer_daemon_up                                      1 while the scheduler runs
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.records = Counter(
+            "syncer_records", "Records by final outcome", ["sync", "connector", "outcome"], registry=r
+        )
+        self.runs = Counter("syncer_runs", "Runs by final status", ["sync", "status"], registry=r)
+        self.api_calls = Counter("syncer_api_calls", "Requests made to a destination", ["connector"], registry=r)
+        self.api_throttled = Counter(
+            "syncer_api_throttled", "Throttled (429) responses retried", ["connector"], registry=r
+        )
+        self.duration = Histogram(
+            "syncer_run_duration_seconds", "Run duration", ["sync"], buckets=DURATION_BUCKETS, registry=r
+        )
+        self.last_success = Gauge(
+            "syncer_last_success_timestamp_seconds", "Unix time of the last successful run", ["sync"], registry=r
+        )
+        self.source_rows = Gauge("syncer_source_rows", "Rows in the model at the last run", ["sync"], registry=r)
+        self.quota = Gauge(
+            "syncer_api_quota_used_ratio", "Share of the daily API quota used", ["connector"], registry=r
+        )
+        self.alerts_fired = Counter("syncer_alerts_fired", "Revenue alerts fired", ["trigger", "priority"], registry=r)
+        self.alerts_pinged = Counter("syncer_alerts_pinged", "Alerts pinged immediately", ["channel"], registry=r)
+        self.alerts_digested = Counter("syncer_alerts_digested", "Alerts queued for a digest", ["channel"], registry=r)
+        self.ops_alerts = Counter("syncer_ops_alerts", "Ops alerts sent", ["kind", "state"], registry=r)
+        self.guard_ok = Gauge(
+            "syncer_data_quality_guard_ok", "1 when the scoring data-quality guard passed", registry=r
+        )
+        self.takeovers = Counter("syncer_lease_takeovers", "Slots taken over from a dead replica", ["job"], registry=r)
+        self.up = Gauge("syncer_daemon_up", "1 while the scheduler is running", registry=r)
+
+    def record_run(self, summary: Any, connector_name: str, stats: Any = None, api_usage: Any = None) -> None:
+        """Fold one run's Summary (and its connector's CallStats / api_usage) into the metrics."""
+        sync = summary.sync
+        rejected = summary.rejected + getattr(summary, "bad_rejected", 0)
+        for outcome, value in (("succeeded", summary.succeeded), ("failed", summary.failed), ("rejected", rejected)):
+            self.records.labels(sync, connector_name, outcome).inc(value)
+        self.runs.labels(sync, summary.status).inc()
+        self.duration.labels(sync).observe(summary.duration_s)
+        self.source_rows.labels(sync).set(summary.tally.source_rows)
+        if stats is not None:
+            self.api_calls.labels(connector_name).inc(stats.calls)
+            self.api_throttled.labels(connector_name).inc(stats.throttled)
+        if summary.status in ("ok", "partial"):
+            self.last_success.labels(sync).set(time.time())
+        if api_usage and api_usage[1]:
+            self.quota.labels(connector_name).set(api_usage[0] / api_usage[1])
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

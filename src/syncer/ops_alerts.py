@@ -1,0 +1,222 @@
+"""Ops alerts: tell the operators when a sync breaks, recovers, or starts to look wrong.
+
+Each condition is a state (`ok` or `firing`) kept in the state DB (`ops_alert_state`), keyed by
+sync and kind. A notification goes out only when the state changes, so a sync that fails every
+five minutes for a day produces one "failed" message and one "recovered" message, not 288. The
+state lives in the DB, so a restart or a second replica does not re-send it.
+
+Kinds (thresholds under `[daemon.ops_alerts]`):
+    failed          the run ended `failed` (fatal error) or crashed         resolved by an ok/partial run
+    rejected_share  rejected / (succeeded + failed + rejected) > threshold  resolved when back under
+    row_drop        the model has > threshold fewer rows than the last run  resolved when it stops dropping
+    quota           a connector's daily API usage (`api_usage`) > threshold resolved when under again
+    data_quality    the scoring data-quality guard failed                   resolved when it passes
+
+Delivery goes through a `Notifier` (any object with `notify(OpsAlert)`); `WebhookNotifier` POSTs
+JSON to a URL. A Slack notifier can plug in later with the same protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import httpx
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+
+from syncer.secrets import mask
+from syncer.state import utcnow
+
+log = logging.getLogger("syncer.ops_alerts")
+State = Literal["ok", "firing"]
+
+alert_meta = sa.MetaData()
+alert_state = sa.Table(
+    "ops_alert_state",
+    alert_meta,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("state", sa.String(20)),
+    sa.Column("detail", sa.Text),
+    sa.Column("changed_at", sa.DateTime(timezone=True)),
+)
+
+
+class OpsAlertSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rejected_share: float = Field(default=0.05, ge=0, le=1)
+    row_drop_share: float = Field(default=0.2, gt=0, le=1)
+    quota_share: float = Field(default=0.9, gt=0, le=1)
+    min_records: int = Field(default=20, ge=1)  # below this many records a share is too noisy to alert on
+
+
+@dataclass(frozen=True)
+class OpsAlert:
+    sync: str
+    kind: str
+    state: State
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sync": self.sync, "kind": self.kind, "state": self.state, "text": self.text, "source": "syncer"}
+
+
+class Notifier(Protocol):
+    def notify(self, alert: OpsAlert) -> None: ...
+
+
+class WebhookNotifier:
+    """POST one JSON object per alert: {sync, kind, state, text, source}. Raises on HTTP errors."""
+
+    def __init__(self, url: str, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+        self.url = url
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def notify(self, alert: OpsAlert) -> None:
+        response = self.client.post(self.url, json=alert.as_dict())
+        response.raise_for_status()
+
+
+class LogNotifier:
+    """The fallback when no webhook is configured: the alert is a warning log line."""
+
+    def notify(self, alert: OpsAlert) -> None:
+        log.warning("ops alert %s %s/%s: %s", alert.state, alert.sync, alert.kind, alert.text)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one run showed, in the terms the conditions need."""
+
+    sync: str
+    status: str
+    error: str | None
+    succeeded: int
+    failed: int
+    rejected: int
+    source_rows: int | None
+    previous_source_rows: int | None
+    connector: str
+    api_usage: tuple[int, int] | None
+
+
+class OpsAlerts:
+    """Evaluates conditions after each run and notifies once per state change."""
+
+    def __init__(
+        self, engine: sa.Engine, notifiers: Sequence[Notifier], settings: OpsAlertSettings, metrics: Any = None
+    ) -> None:
+        self.engine, self.notifiers, self.settings, self.metrics = engine, list(notifiers), settings, metrics
+
+    def observe_run(self, obs: Observation) -> list[OpsAlert]:
+        s = self.settings
+        sent: list[OpsAlert] = []
+        known = self.states(prefix=(f"{obs.sync}:", f"{obs.connector}:"))  # one read; writes only on change
+        failed = obs.status in ("failed", "error")
+        sent += self.set(
+            obs.sync,
+            "failed",
+            failed,
+            f"sync {obs.sync} failed: {obs.error or 'unknown error'}",
+            f"sync {obs.sync} recovered ({obs.status})",
+            known=known,
+        )
+        if failed:  # counts of a failed run say nothing about the data; keep the other states as they are
+            return sent
+        total = obs.succeeded + obs.failed + obs.rejected
+        if total >= s.min_records:
+            share = obs.rejected / total
+            sent += self.set(
+                obs.sync,
+                "rejected_share",
+                share > s.rejected_share,
+                f"sync {obs.sync}: {obs.rejected} of {total} records rejected ({share:.0%} > {s.rejected_share:.0%})",
+                f"sync {obs.sync}: rejected share back to {share:.0%}",
+                known=known,
+            )
+        if obs.source_rows is not None and obs.previous_source_rows:
+            drop = 1 - obs.source_rows / obs.previous_source_rows
+            sent += self.set(
+                obs.sync,
+                "row_drop",
+                drop > s.row_drop_share,
+                f"sync {obs.sync}: model rows dropped {obs.previous_source_rows} -> {obs.source_rows} "
+                f"({drop:.0%} > {s.row_drop_share:.0%}); check the model before mirror deletes go out",
+                f"sync {obs.sync}: model row count stable again ({obs.source_rows})",
+                known=known,
+            )
+        if obs.api_usage and obs.api_usage[1]:
+            used, limit = obs.api_usage
+            sent += self.set(
+                obs.connector,
+                "quota",
+                used / limit > s.quota_share,
+                f"connector {obs.connector}: daily API quota {used}/{limit} ({used / limit:.0%}) near exhaustion",
+                f"connector {obs.connector}: daily API quota back to {used}/{limit}",
+                known=known,
+            )
+        return sent
+
+    def observe_guard(self, state: str, reasons: Sequence[str]) -> list[OpsAlert]:
+        return self.set(
+            "score",
+            "data_quality",
+            state != "ok",
+            "scoring data-quality guard failed, scores not published: " + "; ".join(reasons),
+            "scoring data-quality guard passes again; scores published",
+        )
+
+    def set(
+        self,
+        subject: str,
+        kind: str,
+        firing: bool,
+        firing_text: str,
+        resolved_text: str,
+        known: dict[str, str] | None = None,
+    ) -> list[OpsAlert]:
+        """Move (subject, kind) to its new state; notify only if that is a change. Unknown counts as ok."""
+        key = f"{subject}:{kind}"
+        new: State = "firing" if firing else "ok"
+        if known is not None and known.get(key, "ok") == new:
+            return []  # unchanged (from the caller's one read): no write
+        text = mask(firing_text if firing else resolved_text)
+        with self.engine.begin() as conn:
+            old = conn.scalar(sa.select(alert_state.c.state).where(alert_state.c.key == key))
+            if (old or "ok") == new:
+                return []
+            values = {"state": new, "detail": text, "changed_at": utcnow()}
+            if old is None:
+                try:
+                    conn.execute(alert_state.insert().values(key=key, **values))
+                except sa.exc.IntegrityError:  # another replica inserted it first and notified
+                    return []
+            else:
+                changed = conn.execute(
+                    alert_state.update().where(alert_state.c.key == key, alert_state.c.state == old).values(**values)
+                )
+                if changed.rowcount != 1:  # another replica moved it first and notified
+                    return []
+        alert = OpsAlert(subject, kind, new, text)
+        self._deliver(alert)
+        return [alert]
+
+    def _deliver(self, alert: OpsAlert) -> None:
+        # The state is committed before sending: a lost notification is logged, never repeated in a loop.
+        for notifier in self.notifiers:
+            try:
+                notifier.notify(alert)
+            except Exception as exc:
+                log.error("ops alert %s/%s could not be delivered: %s", alert.sync, alert.kind, mask(str(exc)))
+        if self.metrics is not None:
+            self.metrics.ops_alerts.labels(alert.kind, "firing" if alert.state == "firing" else "resolved").inc()
+
+    def states(self, prefix: Sequence[str] = ()) -> dict[str, str]:
+        query = sa.select(alert_state.c.key, alert_state.c.state)
+        if prefix:
+            query = query.where(sa.or_(*(alert_state.c.key.startswith(p, autoescape=True) for p in prefix)))
+        with self.engine.connect() as conn:
+            return {k: v for k, v in conn.execute(query)}

@@ -1,0 +1,91 @@
+"""Sync logs in the warehouse: each run, and each record's outcome in it, copied where BI can join them.
+
+Enabled with `[daemon.synclog]`. After every run the daemon copies the run's row from the state DB's
+`runs` table and its `audit` rows into two warehouse tables (created if missing):
+
+    <schema>.syncer_runs   run_id, sync, started_at, finished_at, status, counts..., error
+    <schema>.syncer_audit  run_id, sync, key, op, status, dest_id, reason, recorded_at [, payload]
+
+Copies are idempotent (delete the run's rows, insert them again, one transaction), so a copy that
+failed or was interrupted is simply redone. The state DB stays the source of truth; a failed copy is
+logged and never fails the sync.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+
+from syncer.state import COUNTERS, StateStore, audit, runs
+
+CHUNK = 5000
+_SOURCE = {"recorded_at": "at"}  # warehouse column -> state DB audit column
+
+
+class SynclogSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: str | None = Field(default=None, alias="schema")
+    runs_table: str = Field(default="syncer_runs", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    audit_table: str = Field(default="syncer_audit", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    payloads: bool = False  # copy the (masked) payload of every record too
+
+
+def tables(settings: SynclogSettings) -> tuple[sa.Table, sa.Table]:
+    meta = sa.MetaData(schema=settings.schema_)
+    ts = sa.DateTime(timezone=True)
+    run_t = sa.Table(
+        settings.runs_table,
+        meta,
+        sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("sync", sa.String(200)),
+        sa.Column("started_at", ts),
+        sa.Column("finished_at", ts),
+        sa.Column("status", sa.String(20)),
+        *(sa.Column(c, sa.Integer) for c in COUNTERS),
+        sa.Column("error", sa.Text),
+    )
+    audit_t = sa.Table(
+        settings.audit_table,
+        meta,
+        sa.Column("run_id", sa.Integer, index=True),
+        sa.Column("sync", sa.String(200)),
+        sa.Column("key", sa.String(1000)),
+        sa.Column("op", sa.String(20)),
+        sa.Column("status", sa.String(20)),
+        sa.Column("dest_id", sa.String(200)),
+        sa.Column("reason", sa.Text),
+        sa.Column("recorded_at", ts),  # `at` in the state DB; a reserved word in some warehouses
+        *([sa.Column("payload", sa.Text)] if settings.payloads else []),
+    )
+    return run_t, audit_t
+
+
+class SyncLog:
+    def __init__(self, warehouse: sa.Engine, settings: SynclogSettings) -> None:
+        self.warehouse, self.settings = warehouse, settings
+        self.runs_t, self.audit_t = tables(settings)
+        self._created = False
+
+    def write_run(self, state: StateStore, run_id: int) -> int:
+        """Copy one run and its audit rows to the warehouse; returns the number of audit rows copied."""
+        if not self._created:
+            self.runs_t.metadata.create_all(self.warehouse, checkfirst=True)
+            self._created = True
+        with state.engine.connect() as src:
+            run = src.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+            if run is None:
+                return 0
+            cols = [audit.c[_SOURCE.get(c.name, c.name)].label(c.name) for c in self.audit_t.columns]
+            query = sa.select(*cols).where(audit.c.run_id == run_id)
+            copied = 0
+            with self.warehouse.begin() as dst:
+                dst.execute(self.runs_t.delete().where(self.runs_t.c.run_id == run_id))
+                dst.execute(self.audit_t.delete().where(self.audit_t.c.run_id == run_id))
+                row = {c.name: run.get("id" if c.name == "run_id" else c.name) for c in self.runs_t.columns}
+                dst.execute(self.runs_t.insert(), [row])
+                result = src.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+                for part in result.mappings().partitions(CHUNK):
+                    dst.execute(self.audit_t.insert(), [dict(r) for r in part])
+                    copied += len(part)
+        return copied
