@@ -300,21 +300,24 @@ def daemon(config: ConfigOpt = None) -> int:
     """Run every sync on its schedule, with health, readiness and metrics endpoints."""
     from syncer.daemon import run_daemon  # the scheduler stack loads only for the daemon
 
-    return run_daemon(config)
+    return int(run_daemon(config))
 
 
 @app.command()
 @_command
 def score(
     config: ConfigOpt = None,
-    as_of: Annotated[str | None, typer.Option(help="score as of this day (YYYY-MM-DD); default today, UTC")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="last complete usage day (YYYY-MM-DD); default yesterday, UTC")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Compute usage health, PQL and fired triggers inside the warehouse (0 rows pulled into Python)."""
     from syncer.scoring.refresh import refresh_scores
 
     cfg, _ = _open(config)
-    day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date()
+    # as_of is the last complete usage day: with daily loads, yesterday
+    day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     source = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
     try:
         summary = refresh_scores(source.engine, cfg.scoring, day)

@@ -89,6 +89,8 @@ class Differ:
         self.tally = Tally()
         self.bad: list[BadRow] = []  # bad rows not already recorded with the same data
         self._seen = array("Q")
+        self._found = 0  # source keys that state knows: if it equals what state held, nothing was removed
+        self._state_count = state.count_synced(sync)  # before this run writes anything
         self._rejected = state.rejected_fingerprints(sync)
 
     def changes(self, rows: Iterable[dict[str, Any]]) -> Iterator[Change]:
@@ -140,6 +142,7 @@ class Differ:
         if not chunk:
             return
         known = self.state.lookup(self.sync, [c[0] for c in chunk])
+        self._found += len(known)
         for key, match_value, fields, fingerprint in chunk:
             before = known.get(key)
             if before is None:
@@ -156,6 +159,8 @@ class Differ:
             yield Change(kind, key, fingerprint, match_value, fields, before)
 
     def _removed(self) -> Iterator[Change]:
+        if self._found >= self._state_count:
+            return  # every record state held when the diff began is still in the model: skip the walk
         seen = array("Q", sorted(self._seen))
         self._seen = array("Q")
         for key, known in self.state.iter_synced(self.sync):

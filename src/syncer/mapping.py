@@ -134,8 +134,13 @@ def _format(value: Any, fmt: str | None, tz: str | None) -> Any:
     return value
 
 
+_SCALARS = (str, int, float, bool)
+
+
 def _plain(value: Any) -> Any:
     """Values as JSON would carry them: decimals to numbers, dates to ISO strings."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -160,6 +165,18 @@ def compile_field(spec: FieldSpec) -> Callable[[Mapping[str, Any]], Any]:
 
         def read(row: Mapping[str, Any]) -> Any:
             return constant
+
+    transforms = (spec.cast, spec.round, spec.case, spec.format, spec.tz)
+    if spec.column is not None and all(t is None for t in transforms):
+        column, default = spec.column, spec.default
+
+        def copy(row: Mapping[str, Any]) -> Any:  # the common case, kept cheap: it runs per row per field
+            value = row[column]
+            if type(value) in _SCALARS:
+                return value
+            return default if value is None else _plain(_format(value, None, None))
+
+        return copy
 
     def compute(row: Mapping[str, Any]) -> Any:
         value = read(row)
@@ -207,5 +224,9 @@ class Mapper:
         return (None if match is None else str(_plain(match))), out
 
     def fingerprint(self, match_value: str | None, fields: Mapping[str, Any]) -> str:
-        blob = json.dumps([self._scope, match_value, fields], sort_keys=True, default=str, separators=(",", ":"))
+        blob = _ENCODER.encode([self._scope, match_value, fields])
         return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+
+
+# one encoder, built once: json.dumps with options builds a new one per call
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))

@@ -55,7 +55,7 @@ class Source:
         if self._engine is None:
             try:
                 self._engine = sa.create_engine(self._config.url, connect_args=self._config.connect_args)
-            except (sa.exc.ArgumentError, ImportError, sa.exc.NoSuchModuleError) as exc:
+            except Exception as exc:  # bad dialect, missing driver, missing cloud credentials: all config
                 issue = ConfigIssue(
                     self._where.split(": ")[0],
                     "warehouse.url",
@@ -71,10 +71,9 @@ class Source:
     def sql(self, model: ModelConfig, mapping_dir: Path | None = None) -> str:
         if model.table:
             return f"SELECT * FROM {model.table}"
-        if model.query:
-            return model.query.strip().rstrip(";")
-        assert model.sql_file is not None
-        return (Path(mapping_dir or self._base_dir) / model.sql_file).read_text().strip().rstrip(";")
+        text = model.query if model.query else (Path(mapping_dir or self._base_dir) / str(model.sql_file)).read_text()
+        # on its own lines, so a trailing "-- comment" cannot swallow the ")" syncer wraps it in
+        return "\n" + _strip_final_semicolon(text) + "\n"
 
     @contextmanager
     def _query(self, sql: str, stream: bool = False) -> Iterator[sa.CursorResult[Any]]:
@@ -131,9 +130,21 @@ class Source:
         """Yield rows as dicts keyed by the model's column names, a partition at a time."""
         with self._query(self.sql(model, mapping_dir), stream=True) as result:
             columns = [_column_name(c) for c in result.keys()]
-            for partition in result.partitions():
+            for partition in result.partitions(self._config.stream_batch):
                 for row in partition:
                     yield dict(zip(columns, row, strict=True))
+
+
+def _strip_final_semicolon(sql: str) -> str:
+    """Drop a statement-ending ';' (possibly followed by comment lines) so the query can be wrapped."""
+    lines = sql.strip().splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        code = lines[i].split("--", 1)[0].rstrip()
+        if code:
+            if code.endswith(";"):
+                lines[i] = code[:-1]
+            break
+    return "\n".join(lines)
 
 
 def _column_name(name: str) -> str:

@@ -362,11 +362,6 @@ def test_a_large_model_streams_without_loading_all_rows(big_plan: BigPlan) -> No
     assert max(n for _, n in fetches) <= STREAM_BATCH, "one fetch returned more than stream_batch rows"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: SQLAlchemy 2.0 ignores the yield_per execution option for text() statements, "
-    "so Source.stream gets 1-row partitions (one DB-API fetchmany per row); fix: result.partitions(stream_batch)",
-)
 def test_a_large_model_is_fetched_in_partitions_of_stream_batch(big_plan: BigPlan) -> None:
     _, fetches = big_plan
     calls = [n for method, n in fetches if method == "fetchmany"]
@@ -377,11 +372,6 @@ def test_a_large_model_is_fetched_in_partitions_of_stream_batch(big_plan: BigPla
 # -- .sql files --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: Source wraps the model as `(<sql>) AS m`, so a .sql file ending in a line comment "
-    "comments out the closing parenthesis; fix: wrap as `(\\n<sql>\\n)` and strip a final `;` before comments",
-)
 @pytest.mark.parametrize("tail", ["\n-- end of model\n", ";\n-- end of model\n"])
 def test_a_sql_file_may_end_with_a_comment(tmp_path: Path, tail: str) -> None:
     url = f"sqlite:///{tmp_path / 'w.sqlite'}"
@@ -480,12 +470,6 @@ def test_bigquery_sql_compiles_and_parses(tmp_path: Path) -> None:
         sqlglot.parse_one("SELECT * FROM (SELECT 1 -- x) AS m WHERE 1 = 0", read="bigquery")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: without Google credentials, sqlalchemy-bigquery's create_engine raises "
-    "google.auth DefaultCredentialsError, which Source.engine does not turn into a FatalError "
-    "(the CLI then prints 'internal error'); fix: also catch google.auth.exceptions.GoogleAuthError (or Exception)",
-)
 def test_bigquery_without_credentials_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-key.json"))
     source = Source(WarehouseConfig(url="bigquery://my-project/analytics"), tmp_path)
