@@ -58,6 +58,7 @@ def start_replica(
     hours: float,
     go: Path | None = None,
     env: dict[str, str] | None = None,
+    tick: float = 0.0,
 ) -> subprocess.Popen[str]:
     cmd = [
         sys.executable,
@@ -72,11 +73,20 @@ def start_replica(
         str(out),
         "--replica-id",
         replica_id,
+        "--tick",
+        str(tick),
     ]
     if go is not None:
         cmd += ["--go", str(go)]
     log = out.with_suffix(".log").open("w")  # a file, not a pipe: a chatty replica must never block
     return subprocess.Popen(cmd, cwd=REPO, env=env or replica_env(proj), text=True, stdout=subprocess.PIPE, stderr=log)
+
+
+def release(go: Path, at: float) -> None:
+    """Open a replica start barrier: write the shared start time atomically (write + rename)."""
+    tmp = go.with_suffix(".tmp")
+    tmp.write_text(repr(at))
+    tmp.rename(go)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.02) -> Any:

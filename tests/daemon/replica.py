@@ -3,8 +3,10 @@
 What is real: the Daemon's slot path (`run_slot`: in-process lock, PostgreSQL lease with heartbeat,
 slot claim, the sync itself against a loopback webhook, metrics, ops alerts), the lease clock (wall
 time), and APScheduler's trigger arithmetic (`slot_for` on the job's real trigger). What is
-simulated: the passage of the day. Instead of waiting five minutes between slots, each slot's fire
-time is handed to `slot_for` as "now" and fired at once, back to back. A replica that finds the
+simulated: the passage of the day. Time is compressed: slot i fires at wall time
+`start + i * tick` (the start comes from the --go file, shared by all replicas), so both replicas
+fire each slot at the same instant, as two real schedulers would, and each slot's fire time is
+handed to `slot_for` as "now". A replica that finds the
 lease busy polls every 20 ms until it is free (the daemon would schedule a retry at the lease's
 expiry instead), exactly the race two replicas firing the same slot run.
 
@@ -46,6 +48,7 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--go", help="wait until this file exists before firing (a start barrier)")
     parser.add_argument("--replica-id", required=True)
+    parser.add_argument("--tick", type=float, default=0.0, help="wall seconds per slot (compressed time)")
     args = parser.parse_args()
 
     config = load_config(args.config)
@@ -56,12 +59,15 @@ def main() -> None:
     start = dt.datetime.fromisoformat(args.start)
     slots = list(fire_times(trigger, start, start + dt.timedelta(hours=args.hours)))
     print("READY", len(slots), flush=True)
+    start_at = time.time()
     if args.go:
-        while not Path(args.go).exists():
+        while not Path(args.go).exists() or not Path(args.go).read_text():
             time.sleep(0.005)
+        start_at = float(Path(args.go).read_text())
     counts: dict[str, int] = {}
     takeovers = []
-    for fire_time in slots:
+    for i, fire_time in enumerate(slots):
+        time.sleep(max(0.0, start_at + i * args.tick - time.time()))
         # The scheduler calls fire() a few ms after the fire time; slot_for maps that back to the slot.
         slot = slot_for(trigger, fire_time + dt.timedelta(milliseconds=7), settings.misfire_grace_seconds + 60)
         assert slot == fire_time.astimezone(dt.UTC), (slot, fire_time)
@@ -70,6 +76,7 @@ def main() -> None:
             outcome = daemon.run_slot(args.job, slot)
             if outcome.kind != "busy":
                 break
+            counts["busy_polls"] = counts.get("busy_polls", 0) + 1
             time.sleep(0.02)
         counts[outcome.kind] = counts.get(outcome.kind, 0) + 1
         if outcome.takeover:

@@ -16,11 +16,12 @@ from syncer_connectors.webhook.emulator import WebhookReceiver
 from syncer.config import load_config
 from syncer.scheduler import fire_times, job_slots, slot_key, trigger_for
 from syncer.state import StateStore, runs
-from tests.daemon.conftest import configure, replica_env, start_replica, wait_for
+from tests.daemon.conftest import configure, release, replica_env, start_replica, wait_for
 from tests.engine.conftest import Project, create_accounts
 
 HOURS = float(os.environ.get("SYNCER_TEST_SIM_HOURS", "24"))
 SLOTS = int(HOURS * 12)
+TICK = 0.05  # wall seconds per 5-minute slot: the day is compressed 6,000 times
 DAY = "2026-03-10T00:00:00-04:00"  # a whole local day in New York (no DST change that day)
 
 
@@ -38,10 +39,12 @@ def test_two_replicas_for_a_day_of_five_minute_slots(
     create_accounts(project.warehouse_url, 40)
     _migrate(project)
     go = tmp_path / "go"
-    procs = [start_replica(project, tmp_path / f"r{i}.json", f"replica-{i}", DAY, HOURS, go=go) for i in (1, 2)]
+    procs = [
+        start_replica(project, tmp_path / f"r{i}.json", f"replica-{i}", DAY, HOURS, go=go, tick=TICK) for i in (1, 2)
+    ]
     for p in procs:
         assert p.stdout is not None and p.stdout.readline().split() == ["READY", str(int(HOURS * 12))]
-    go.touch()
+    release(go, time.time() + 0.2)  # both replicas fire slot i at this + i * TICK
     for i, p in enumerate(procs, 1):
         p.communicate(timeout=80)
         assert p.returncode == 0, (tmp_path / f"r{i}.log").read_text()[-3000:]
@@ -68,7 +71,9 @@ def test_two_replicas_for_a_day_of_five_minute_slots(
     ran = [r["counts"].get("ran", 0) for r in results]
     assert sum(ran) == SLOTS and min(ran) > 0, results
     assert all(r["counts"].get("done", 0) == SLOTS - n for r, n in zip(results, ran, strict=True))
-    print(f"\nslots run per replica: {ran}")
+    busy = [r["counts"].get("busy_polls", 0) for r in results]
+    assert sum(busy) > 0  # they fired together: the loser of a slot found the lease held, then the slot done
+    print(f"\nslots run per replica: {ran}; lease-busy polls: {busy}")
     assert len(receiver.records) == 40
 
 
@@ -100,16 +105,16 @@ def test_sigkill_mid_run_other_replica_takes_over_within_the_lease(
         with engine.connect() as conn:
             return conn.scalar(sa.text("SELECT owner FROM leases WHERE name = 'accounts'"))
 
-    go_a.touch()
+    release(go_a, time.time())
     wait_for(lambda: lease_owner() == "replica-a", every=0.005)
-    go_b.touch()  # B fires the same slot, finds the lease busy and keeps checking
+    release(go_b, time.time())  # B fires the same slot, finds the lease busy and keeps checking
     wait_for(lambda: a.poll() is not None, timeout=30, every=0.005)
     killed_at = time.time()
     assert a.returncode == -signal.SIGKILL
     b.communicate(timeout=30)
     assert b.returncode == 0, (tmp_path / "b.log").read_text()[-3000:]
     result = json.loads((tmp_path / "b.json").read_text())
-    assert result["counts"] == {"ran": 1}
+    assert result["counts"]["ran"] == 1 and result["counts"]["busy_polls"] > 0  # B waited for A's lease
     [takeover] = result["takeovers"]
     delay = takeover["began"] - killed_at
     print(f"\nlease take-over after SIGKILL: {delay:.2f}s (TTL {ttl}s, heartbeat every {ttl / 3:.2f}s)")

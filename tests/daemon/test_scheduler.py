@@ -8,13 +8,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
 from syncer.config import ScheduleConfig, load_config
 from syncer.daemon import load_settings
 from syncer.errors import ConfigError
-from syncer.scheduler import fire_times, job_specs, slot_for, slot_key, trigger_for
-from tests.daemon.conftest import configure, make_daemon
+from syncer.scheduler import fire_times, job_slots, job_specs, slot_for, slot_key, trigger_for
+from tests.daemon.conftest import configure, make_daemon, wait_for
 from tests.engine.conftest import Project
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
@@ -125,4 +126,33 @@ def test_score_job_without_the_scoring_package_logs_and_dependants_still_run(
     assert daemon.run_slot("score", T0).status == "skipped"
     assert "syncer.scoring is not available" in caplog.text
     assert len(receiver.records) == 300
+    daemon.close()
+
+
+def test_busy_lease_schedules_a_retry_that_takes_over_a_dead_replicas_slot(
+    project: Project, receiver: WebhookReceiver
+) -> None:
+    """The daemon path (not the simulator's polling): busy -> retry job at the lease's expiry -> take-over."""
+    configure(project, "every_minutes = 5", daemon="lease_ttl_seconds = 1\n")
+    daemon = make_daemon(project)
+    # A "ghost" replica claimed this slot and died holding the lease (expires in 1 s).
+    assert daemon.leases.acquire("accounts", "ghost", ttl=1)
+    with daemon.state.engine.begin() as conn:
+        conn.execute(
+            job_slots.insert().values(
+                job="accounts", slot=slot_key(T0), owner="ghost", status="running", started_at=dt.datetime.now(dt.UTC)
+            )
+        )
+    daemon.start_scheduler()
+    assert daemon.scheduler is not None
+    daemon._attempt("accounts", T0)
+    assert daemon.scheduler.get_job("retry:accounts") is not None  # busy: check again at the expiry
+    wait_for(lambda: daemon.state.recent_runs("accounts"), timeout=10)
+    wait_for(lambda: daemon.state.recent_runs("accounts")[0]["status"] == "ok", timeout=10)
+    with daemon.state.engine.connect() as conn:
+        row = conn.execute(sa.select(job_slots.c.owner, job_slots.c.status)).one()
+    assert tuple(row) == (daemon.owner, "done")
+    assert daemon.metrics.takeovers.labels("accounts")._value.get() == 1  # type: ignore[attr-defined]
+    assert len(receiver.records) == 300
+    daemon.stop(grace=5)
     daemon.close()
