@@ -115,7 +115,8 @@ class AlertEngine:
         self.router = Router(settings, self.users, self.fallback)
         self.outbox = Outbox(self.engine, self.fallback)
         read = self._read_tasks if crm is not None else None
-        builder = (lambda alert, due: task_fields(crm.name, alert, due)) if crm is not None else None
+        match_column = settings.alerts.tasks.match_column if settings.alerts.tasks else "account_id"
+        builder = (lambda alert, due: task_fields(crm.name, alert, due, match_column)) if crm is not None else None
         self.lifecycle = Lifecycle(settings, self.engine, self.router, self.render_alert, read, builder)
         self.digests = Digests(settings, self.engine, self.outbox, self.render_digest)
         raise_priority: RaisePriority | None = getattr(crm, "raise_task_priority", None)

@@ -41,6 +41,7 @@ class CrmTasks(_Strict):
     connector: str  # name in [connectors]
     object: str | None = None  # default: "Task" (salesforce) / "tasks" (hubspot)
     match_field: str = "External_Id__c"  # the account's external-ID field / unique property
+    match_column: str = "account_id"  # the model column holding that field's value
     due_days: int = Field(default=1, ge=0)  # task due date: fired day + due_days (the 24 h SLA)
 
 

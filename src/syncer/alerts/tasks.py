@@ -43,8 +43,11 @@ def read_status(crm: TaskConnector, keys: Sequence[str]) -> dict[str, TaskState]
     return out
 
 
-def task_fields(connector_type: str, alert: dict[str, Any], due: dt.date) -> dict[str, Any]:
+def task_fields(
+    connector_type: str, alert: dict[str, Any], due: dt.date, match_column: str = "account_id"
+) -> dict[str, Any]:
     """The task Record.fields each connector expects (see their READMEs)."""
+    account_ref = str((alert.get("context") or {}).get(match_column) or alert.get(match_column) or alert["account_id"])
     subject = f"{alert.get('trigger_title') or alert['trigger']}: {alert.get('account_name') or alert['account_id']}"
     body = (
         f"{alert['priority'].capitalize()} priority usage alert. Value {alert.get('value')} "
@@ -58,7 +61,7 @@ def task_fields(connector_type: str, alert: dict[str, Any], due: dt.date) -> dic
             "body": body,
             "due_at": due.isoformat(),
             "priority": "high" if alert["priority"] == "high" else "medium",
-            "company": str(alert["account_id"]),
+            "company": account_ref,
         }
         if email:
             fields["owner_email"] = email
@@ -68,7 +71,7 @@ def task_fields(connector_type: str, alert: dict[str, Any], due: dt.date) -> dic
         "Description": body,
         "ActivityDate": due.isoformat(),
         "Priority": "High" if alert["priority"] == "high" else "Normal",
-        "account_external_id": str(alert["account_id"]),
+        "account_external_id": account_ref,
     }
     if email:
         fields["owner_email"] = email
