@@ -43,6 +43,7 @@ from syncer.errors import ConfigError, ConfigIssue
 from syncer.lease import Lease, LeaseStore
 from syncer.logs import setup_logging
 from syncer.metrics import Metrics
+from syncer.metrics import install as install_metrics
 from syncer.ops_alerts import LogNotifier, Notifier, Observation, OpsAlerts, OpsAlertSettings, WebhookNotifier
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.scheduler import (
@@ -171,6 +172,7 @@ class Daemon:
         self.owner = settings.replica_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self.leases = LeaseStore(state.engine, clock)
         self.metrics = Metrics()
+        install_metrics(self.metrics)  # what /metrics serves is what metrics.current() returns
         if notifiers is None:
             hook = settings.ops_alert_webhook
             notifiers = [WebhookNotifier(hook)] if hook else [LogNotifier()]

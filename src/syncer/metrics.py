@@ -80,3 +80,22 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+_current: Metrics | None = None
+
+
+def current() -> Metrics:
+    """This process's metrics (the daemon's while it runs): other stages increment through this,
+
+    e.g. `metrics.current().alerts_fired.labels(trigger, priority).inc()`, without plumbing.
+    """
+    global _current
+    if _current is None:
+        _current = Metrics()
+    return _current
+
+
+def install(metrics: Metrics) -> None:
+    global _current
+    _current = metrics

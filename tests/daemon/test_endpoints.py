@@ -10,6 +10,7 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
+from syncer import metrics
 from syncer.server import DaemonHTTPServer
 from tests.daemon.conftest import configure, make_daemon
 from tests.engine.conftest import Project, create_accounts
@@ -49,6 +50,7 @@ def test_endpoints_and_metrics_match_runs(project: Project, receiver: WebhookRec
 
         # Three slots: 300 new rows; then one row rejected by the destination; then nothing changed.
         assert daemon.run_slot("accounts", T0).status == "ok"
+        metrics.current().alerts_fired.labels("seat_limit_approaching", "high").inc()  # as the alerts stage will
         create_accounts(project.warehouse_url, 300, score_offset=1, extra_rows="(9999, 'Bad', NULL, 1.0, 'monitor')")
         daemon.run_slot("accounts", T0 + dt.timedelta(minutes=5))
         daemon.run_slot("accounts", T0 + dt.timedelta(minutes=10))
@@ -71,6 +73,8 @@ def test_endpoints_and_metrics_match_runs(project: Project, receiver: WebhookRec
             assert m[("syncer_runs_total", (("status", status), ("sync", "accounts")))] == n
         assert m[("syncer_last_success_timestamp_seconds", (("sync", "accounts"),))] > 0
         assert m[("syncer_daemon_up", ())] == 1
+        fired = ("syncer_alerts_fired_total", (("priority", "high"), ("trigger", "seat_limit_approaching")))
+        assert m[fired] == 1
         # Defined for the alerts engineer and the scoring guard (no samples until used, except gauges).
         names = {f.name for f in text_string_to_metric_families(body.decode())}
         assert {
