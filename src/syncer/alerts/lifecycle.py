@@ -225,7 +225,9 @@ class Lifecycle:
             alert_id=key,
             owner_slack_id=route.owner_slack_id,
             fired_at=now.isoformat(timespec="seconds"),
-            crm_url=crm_url.format(**{k: v for k, v in alert.items() if isinstance(v, str | int | float)})
+            crm_url=crm_url.format(
+                **{k: v for k, v in {**alert["context"], **alert}.items() if isinstance(v, str | int | float)}
+            )
             if crm_url
             else None,
         )
