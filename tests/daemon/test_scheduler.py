@@ -53,9 +53,11 @@ def test_config_problems_name_file_and_key(project: Project) -> None:
     assert _issues(project)[0].startswith("schedule.cron: invalid cron expression")
     configure(project, 'after = ["score"]')
     assert _issues(project) == ["schedule.after: 'score' needs a [scoring] section"]
-    configure(project, daemon='lease_ttl_seconds = 0\nbogus = 1\nops_alert_webhook = "${NOT_SET_ANYWHERE}"\n')
+    configure(project, daemon='ops_alert_webhook = "${NOT_SET_ANYWHERE}"\n')
+    [issue] = _issues(project)
+    assert issue.startswith("daemon.ops_alert_webhook: ${NOT_SET_ANYWHERE} is not set")
+    configure(project, daemon="lease_ttl_seconds = 0\nbogus = 1\n")
     assert _issues(project) == [  # every problem at once
-        "daemon.ops_alert_webhook: ${NOT_SET_ANYWHERE} is not set",
         "daemon.lease_ttl_seconds: Input should be greater than or equal to 1",
         "daemon.bogus: unknown key",
     ]
