@@ -2,12 +2,14 @@
 
 `write()` takes one batch (at most 100 records, HubSpot's batch cap) and makes one idempotent
 batch call per kind of change; see fields.py (upsert/update/insert/delete) and tasks.py (tasks,
-exactly once per Record.key). Every request goes through `self.call` via api.py, so the shared
-rate limiter, call counting and the one HTTP classification table apply.
+exactly once per Record.key; `task_status` and `raise_task_priority` for the alert engine). Every
+request goes through `self.call` via api.py, so the shared rate limiter, call counting and the one
+HTTP classification table apply.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
@@ -15,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
+from syncer.errors import RetryableError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 
@@ -97,6 +100,30 @@ class HubSpotConnector(Connector):
     def task_status(self, keys: Sequence[str]) -> dict[str, TaskStatus]:
         """Open/completed state of the tasks created for these Record.keys (missing keys are absent)."""
         return self.tasks.status(keys)
+
+    def raise_task_priority(self, keys: Sequence[str], priority: str) -> dict[str, str | None]:
+        """Record.key -> None once its task has `priority` (or is completed), else the reason it cannot.
+
+        `priority`: high / medium (or normal) / low, any case. Transient failures (429, 5xx,
+        timeouts, transient per-input categories) are retried through the retry policy; keys still
+        failing after that are left out of the answer, so the alert engine keeps them pending and
+        tries again on its next escalate(). A request refused as a whole (401/403/404) raises.
+        """
+        answers: dict[str, str | None] = {}
+        pending = list(dict.fromkeys(keys))
+
+        def attempt() -> None:
+            nonlocal pending
+            for result in self.tasks.raise_priority(pending, priority):
+                if result.status != "failed":
+                    answers[result.key] = result.reason
+            pending = [k for k in pending if k not in answers]
+            if pending:
+                raise RetryableError(f"raise task priority: {len(pending)} task(s) not updated yet")
+
+        with contextlib.suppress(RetryableError):  # keys still pending are left out: retried on next escalate()
+            self.retry.run(attempt, on_retry=self._note_retry)
+        return answers
 
     def close(self) -> None:
         self.api.close()

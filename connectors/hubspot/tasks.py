@@ -12,6 +12,9 @@ search endpoint otherwise (see README: search lags creates by seconds).
 Record.fields for a task: subject (required), body, due_at (datetime / date / ISO string / epoch
 ms; default now), priority (low/medium/high), type (default TODO), owner_id or owner_email, and
 company (the company's value of `destination.match_field`; default Record.match_value).
+
+`raise_priority` (alert escalation) finds the tasks by the same key and sets `hs_task_priority`
+with `batch/update` by task id.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .batch import map_results, to_property_value, trace_id
 
 TASKS = "/crm/v3/objects/tasks"
 TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED association type id, task -> company
+PRIORITY_PROPERTIES = ["hs_task_priority", "hs_task_status"]
 STATUS_PROPERTIES = ["hs_task_status", "hs_task_completion_date", "hs_lastmodifieddate", "hs_task_subject"]
 PRIORITIES = {"LOW": "LOW", "MEDIUM": "MEDIUM", "NORMAL": "MEDIUM", "HIGH": "HIGH"}
 
@@ -208,6 +212,38 @@ class TaskWriter:
         if inputs:
             self.api.request("POST", f"{TASKS}/batch/archive", "archive tasks", json={"inputs": inputs})
         return [Result.ok(r, targets[r.key]) for r in records]
+
+    def raise_priority(self, keys: Sequence[str], priority: str) -> list[Result]:
+        """Set `hs_task_priority` on the tasks of these Record.keys; one Result per distinct key.
+
+        Already at that priority, or COMPLETED (worked: an escalation is moot and a completed task
+        is history): ok without a write. No task: rejected. A transient per-input error: failed.
+        """
+        word = priority.strip().upper()
+        value = PRIORITIES.get(word, word)
+        unique = list(dict.fromkeys(keys))
+        found = self.find(unique, PRIORITY_PROPERTIES)
+        results: dict[str, Result] = {}
+        targets: list[Record] = []
+        for key in unique:
+            task = found.get(task_key(key))
+            props = (task or {}).get("properties") or {}
+            if task is None:
+                reason = f"no task with {self.key_property}={task_key(key)!r} (key {key!r})"
+                results[key] = Result(key, "rejected", None, reason)
+            elif props.get("hs_task_status") == "COMPLETED" or props.get("hs_task_priority") == value:
+                results[key] = Result(key, "ok", str(task["id"]))
+            else:  # a Record only to reuse map_results: dest_id is the task id
+                targets.append(Record(key, "upsert", {}, "", "", dest_id=str(task["id"])))
+        for start in range(0, len(targets), 100):
+            chunk = targets[start : start + 100]
+            inputs = [
+                {"id": r.dest_id, "properties": {"hs_task_priority": value}, "objectWriteTraceId": trace_id(i)}
+                for i, r in enumerate(chunk)
+            ]
+            body = self.api.json("POST", f"{TASKS}/batch/update", "raise task priority", json={"inputs": inputs})
+            results |= {r.key: r for r in map_results(chunk, body, None, "raise task priority")}
+        return [results[k] for k in unique]
 
     def status(self, keys: Sequence[str]) -> dict[str, TaskStatus]:
         found = self.find(keys, STATUS_PROPERTIES)

@@ -9,15 +9,19 @@ Which path a batch takes:
 
 The runner asks `preferred_batch_size(total_changes)` how big to make batches: 200 normally,
 `bulk_batch_size` once a run has `bulk_threshold` changes or more.
+
+The alert engine also calls `task_status(keys)` (was the task worked?) and
+`raise_task_priority(keys, priority)` (escalation) on a Task destination.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
 from syncer.connector import Connector, Destination, Record, Result
-from syncer.errors import FatalError, RejectedError
+from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
 
@@ -97,6 +101,30 @@ class SalesforceConnector(Connector):
     def task_status(self, keys: Iterable[str]) -> dict[str, TaskStatus]:
         """Record.key -> open/completed (with completion time) of the tasks this sync created."""
         return self.tasks.status(keys)
+
+    def raise_task_priority(self, keys: Sequence[str], priority: str) -> dict[str, str | None]:
+        """Record.key -> None once its task has `priority` (or is closed), else the reason it cannot.
+
+        Transient failures (5xx, timeouts, UNABLE_TO_LOCK_ROW) are retried through the retry
+        policy; keys still failing after that are left out of the answer, so the alert engine
+        keeps them pending and tries again on its next escalate(). A request refused as a whole
+        (auth, quota, a missing key field) raises, as in `send()`.
+        """
+        answers: dict[str, str | None] = {}
+        pending = list(dict.fromkeys(keys))
+
+        def attempt() -> None:
+            nonlocal pending
+            for result in self.tasks.raise_priority(pending, priority):
+                if result.status != "failed":
+                    answers[result.key] = result.reason
+            pending = [k for k in pending if k not in answers]
+            if pending:
+                raise RetryableError(f"raise task priority: {len(pending)} task(s) not updated yet")
+
+        with contextlib.suppress(RetryableError):  # keys still pending are left out: retried on next escalate()
+            self.retry.run(attempt, on_retry=self._note_retry)
+        return answers
 
     def check(self) -> list[str]:
         """Describe the object(s) and report each mapped field that is missing or not writable."""

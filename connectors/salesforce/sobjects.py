@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
 
@@ -39,15 +39,23 @@ def _k(record: Record) -> str:
     return str(record.match_value).lower()
 
 
-def item_result(record: Record, item: dict[str, Any]) -> Result:
-    """One collections result item -> Result, with the service's own `statusCode: message`."""
+def item_outcome(item: dict[str, Any]) -> tuple[Literal["ok", "rejected", "failed"], str | None]:
+    """One collections result item -> (status, the service's own `statusCode: message`)."""
     if item.get("success"):
-        return Result.ok(record, item.get("id"))
+        return "ok", None
     errors = item.get("errors") or []
     reason = "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in errors) or "UNKNOWN: no detail"
     if any(e.get("statusCode") in TRANSIENT_CODES for e in errors):
-        return Result.failed(record, reason)
-    return Result.rejected(record, reason)
+        return "failed", reason
+    return "rejected", reason
+
+
+def item_result(record: Record, item: dict[str, Any]) -> Result:
+    """One collections result item -> Result."""
+    status, reason = item_outcome(item)
+    if status == "ok":
+        return Result.ok(record, item.get("id"))
+    return Result(record.key, status, record.dest_id, reason)
 
 
 class SObjectWriter:

@@ -11,6 +11,8 @@ field, e.g. Status), plus two lookup keys that are not Task fields:
   account_external_id  the Account's value of `destination.match_field` -> WhatId (falls back
                        to Record.match_value)
   owner_email          the owner's User.Email -> OwnerId; unknown -> the integration user owns it
+
+`raise_priority` (alert escalation) finds the tasks by the same key and PATCHes `Priority` by Id.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from typing import Any, Literal
 from syncer.connector import Destination, Record, Result
 
 from .client import SalesforceClient
-from .sobjects import chunks, item_result, jsonable
+from .sobjects import COLLECTION_CAP, chunks, item_outcome, item_result, jsonable
 
 ACCOUNT_KEY = "account_external_id"
 OWNER_KEY = "owner_email"
 KEY_LIMIT = 80  # fits a Text(80) field; longer keys are hashed
 CLIP = {"Subject": 255, "Description": 32_000}
+# priority words the alert engine may use -> Salesforce's standard picklist values; others pass as they are
+PRIORITIES = {"high": "High", "normal": "Normal", "medium": "Normal", "low": "Low"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class TaskWriter:
         self.owners: dict[str, str | None] = {}  # lower-cased email -> User Id (None: unknown)
 
     def existing(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        select = f"Id, {self.key_field}, IsClosed, Status, CompletedDateTime"
+        select = f"Id, {self.key_field}, IsClosed, Status, CompletedDateTime, Priority"
         rows = self.client.query_in(select, "Task", self.key_field, keys, "find tasks")
         return {str(row[self.key_field]): row for row in rows}
 
@@ -140,6 +144,36 @@ class TaskWriter:
         for row in rows:
             if row.get("IsActive", True):
                 self.owners[str(row["Email"]).lower()] = str(row["Id"])
+
+    def raise_priority(self, keys: Sequence[str], priority: str) -> list[Result]:
+        """Set `Priority` on the tasks of these Record.keys; one Result per distinct key.
+
+        Already at that priority, or closed (worked: an escalation is moot and a closed task is
+        history): ok without a write. No task: rejected. A transient per-record error: failed.
+        """
+        value = PRIORITIES.get(priority.strip().lower(), priority)
+        by_task_key = {task_key(k): k for k in dict.fromkeys(keys)}
+        found = self.existing(by_task_key)
+        results: dict[str, Result] = {}
+        targets: list[tuple[str, str]] = []
+        for stored, key in by_task_key.items():
+            row = found.get(stored)
+            if row is None:
+                results[key] = Result(key, "rejected", None, f"NOT_FOUND: no Task with {self.key_field} = {stored!r}")
+            elif row.get("IsClosed") or row.get("Priority") == value:
+                results[key] = Result(key, "ok", str(row["Id"]))
+            else:
+                targets.append((key, str(row["Id"])))
+        for start in range(0, len(targets), COLLECTION_CAP):
+            chunk = targets[start : start + COLLECTION_CAP]
+            records = [{"attributes": {"type": "Task"}, "id": task_id, "Priority": value} for _, task_id in chunk]
+            items = self.client.json(
+                "PATCH", "composite/sobjects", "raise task priority", json={"allOrNone": False, "records": records}
+            )
+            for (key, task_id), item in zip(chunk, items, strict=True):
+                status, reason = item_outcome(item)
+                results[key] = Result(key, status, task_id, reason)
+        return [results[k] for k in by_task_key.values()]
 
     def status(self, keys: Iterable[str]) -> dict[str, TaskStatus]:
         """Record.key -> TaskStatus for the tasks that exist; keys without a task are left out."""

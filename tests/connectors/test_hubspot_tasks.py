@@ -148,3 +148,63 @@ def test_check_for_tasks(emu: HubSpotEmulator, clock: Any) -> None:
         "task_key_property: tasks has no property 'alert_key'; create a single-line text property "
         "with that name on tasks (see the connector README)"
     ]
+
+
+UPDATE = r"/crm/v3/objects/tasks/batch/update"
+
+
+def priorities(emu: HubSpotEmulator) -> dict[str, str]:
+    return {key: task["hs_task_priority"] for key, task in tasks_by_key(emu).items()}
+
+
+def test_raise_task_priority_updates_open_tasks_and_names_unknown_keys(emu: HubSpotEmulator, clock: Any) -> None:
+    connector = make_connector(emu, clock, TASKS)
+    connector.send([alert("a", priority="medium"), alert("b", priority="low")])
+    answers = connector.raise_task_priority(["a", "b", "never"], "High")
+    assert answers == {"a": None, "b": None, "never": f"no task with syncer_key={task_key('never')!r} (key 'never')"}
+    assert priorities(emu) == {task_key("a"): "HIGH", task_key("b"): "HIGH"}
+    assert paths(emu).count(UPDATE) == 1  # both tasks in one batch call
+
+
+def test_raise_task_priority_is_idempotent_and_leaves_completed_tasks_alone(emu: HubSpotEmulator, clock: Any) -> None:
+    connector = make_connector(emu, clock, TASKS)
+    done, _ = connector.send([alert("done", priority="low"), alert("high")])
+    with emu.lock:
+        emu.store.apply("tasks", emu.store.objects["tasks"][str(done.dest_id)], {"hs_task_status": "COMPLETED"})
+    assert connector.raise_task_priority(["done", "high"], "high") == {"done": None, "high": None}
+    assert priorities(emu) == {task_key("done"): "LOW", task_key("high"): "HIGH"}  # completed: history
+    assert UPDATE not in paths(emu)  # "high" was HIGH already: no write
+    connector.raise_task_priority(["high"], "Normal")
+    assert priorities(emu)[task_key("high")] == "MEDIUM"  # priority words map onto HubSpot's values
+
+
+def test_raise_task_priority_with_a_unique_key_property(emu: HubSpotEmulator, clock: Any) -> None:
+    emu.store.define("tasks", "syncer_key", "string", unique=True)
+    connector = make_connector(emu, clock, TASKS)
+    connector.send([alert("a", priority="low")])
+    assert connector.raise_task_priority(["a", "b"], "HIGH") == {
+        "a": None,
+        "b": f"no task with syncer_key={task_key('b')!r} (key 'b')",
+    }
+    assert priorities(emu) == {task_key("a"): "HIGH"}
+    assert "/crm/v3/objects/tasks/search" not in paths(emu)
+
+
+def test_raise_task_priority_reports_a_value_hubspot_refuses(emu: HubSpotEmulator, clock: Any) -> None:
+    connector = make_connector(emu, clock, TASKS)
+    connector.send([alert("a", priority="low")])
+    [(key, reason)] = connector.raise_task_priority(["a"], "urgent").items()
+    assert key == "a" and reason is not None and reason.startswith("VALIDATION_ERROR: ") and "URGENT" in reason
+    assert priorities(emu) == {task_key("a"): "LOW"}
+
+
+def test_raise_task_priority_retries_a_5xx_and_leaves_out_what_still_fails(emu: HubSpotEmulator, clock: Any) -> None:
+    connector = make_connector(emu, clock, TASKS)
+    connector.send([alert("a", priority="low")])
+    emu.faults.add(Fault("status", path=UPDATE, method="POST", status=503))
+    assert connector.raise_task_priority(["a"], "high") == {"a": None}
+    assert connector.stats.retries == 1 and priorities(emu) == {task_key("a"): "HIGH"}
+    # an outage that outlasts the retry policy: no answer for the key, the alert engine keeps it pending
+    emu.faults.add(Fault("status", path=UPDATE, method="POST", status=503, times=99))
+    assert connector.raise_task_priority(["a"], "low") == {}
+    assert priorities(emu) == {task_key("a"): "HIGH"}

@@ -118,3 +118,59 @@ def test_check_reports_a_missing_task_key_field(org: Harness) -> None:
     assert connect(org, TASKS).check() == []
     problems = connect(org, TASKS, task_key_field="Alert_Key__c").check()
     assert problems == ["task_key_field: Task has no field 'Alert_Key__c' (create it: Text(80), filterable)"]
+
+
+def priorities(org: Harness) -> dict[str, str]:
+    return {row["Syncer_Key__c"]: row["Priority"] for row in tasks(org)}
+
+
+def updates_by_id(org: Harness) -> list[str]:
+    return [p for m, p, _ in org.emulator.requests if m == "PATCH" and p.endswith("/composite/sobjects")]
+
+
+def test_raise_task_priority_updates_open_tasks_and_names_unknown_keys(org: Harness) -> None:
+    seed(org)
+    connector = connect(org, TASKS)
+    connector.send([task("a1:seat", "ext-1", Priority="Normal"), task("a2:seat", "ext-2", Priority="Low")])
+    answers = connector.raise_task_priority(["a1:seat", "a2:seat", "a3:never"], "High")
+    assert answers == {
+        "a1:seat": None,
+        "a2:seat": None,
+        "a3:never": "NOT_FOUND: no Task with Syncer_Key__c = 'a3:never'",
+    }
+    assert priorities(org) == {"a1:seat": "High", "a2:seat": "High"}
+    assert len(updates_by_id(org)) == 1  # both tasks in one collections call
+
+
+def test_raise_task_priority_is_idempotent_and_leaves_closed_tasks_alone(org: Harness) -> None:
+    seed(org)
+    connector = connect(org, TASKS)
+    done, _ = connector.send([task("a1:seat", "ext-1", Priority="Normal"), task("a2:seat", "ext-2")])
+    org.emulator.complete_task(str(done.dest_id))
+    assert connector.raise_task_priority(["a1:seat", "a2:seat"], "high") == {"a1:seat": None, "a2:seat": None}
+    assert priorities(org) == {"a1:seat": "Normal", "a2:seat": "High"}  # closed: history, not edited
+    assert updates_by_id(org) == []  # a2 was High already: no write
+    connector.raise_task_priority(["a2:seat"], "medium")
+    assert priorities(org)["a2:seat"] == "Normal"  # priority words map onto the picklist
+
+
+def test_raise_task_priority_finds_hashed_long_keys(org: Harness) -> None:
+    seed(org)
+    key = "acct-1:" + "k" * 200
+    connector = connect(org, TASKS)
+    connector.send([task(key, "ext-1", Priority="Low")])
+    assert connector.raise_task_priority([key], "High") == {key: None}
+    assert priorities(org) == {task_key(key): "High"}
+
+
+def test_raise_task_priority_retries_a_5xx_and_leaves_out_what_still_fails(org: Harness) -> None:
+    seed(org)
+    connector = connect(org, TASKS)
+    connector.send([task("a1:seat", "ext-1", Priority="Normal")])
+    org.emulator.faults.add(Fault("status", path="/composite/sobjects$", method="PATCH", status=503))
+    assert connector.raise_task_priority(["a1:seat"], "High") == {"a1:seat": None}
+    assert connector.stats.retries == 1 and priorities(org) == {"a1:seat": "High"}
+    # an outage that outlasts the retry policy: no answer for the key, the alert engine keeps it pending
+    org.emulator.faults.add(Fault("status", path="/composite/sobjects$", method="PATCH", status=503, times=99))
+    assert connector.raise_task_priority(["a1:seat"], "Low") == {}
+    assert priorities(org) == {"a1:seat": "High"}
