@@ -1,0 +1,115 @@
+"""Configuration of outcome tracking and the report: the `[outcomes]` and `[report]` sections of config.toml.
+
+Defaults come from the seeds: a 90-day expansion window, SLA 24 h for high (003: AE/CS within 24 h,
+SDR within 48 h), KPI targets from seed 002 (alert-to-conversion > 25 %, trigger accuracy > 75 %,
+expansion revenue from alerts > $500K ARR per quarter). Problems are reported like the rest of the
+config: one ConfigError listing every issue as `outcomes.<key>` / `report.<key>`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from syncer.config import ModelConfig
+from syncer.errors import ConfigError, ConfigIssue
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+KINDS = ("plan_upgrade", "seat_increase", "closed_won_expansion")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AdviceConfig(_Strict):
+    """`[outcomes.advice]`: when tuning advice is given, and how big a threshold step is."""
+
+    min_sample: int = Field(default=30, ge=1)  # matured alerts a trigger needs before any verdict
+    confidence: float = Field(default=0.95, gt=0, lt=1)  # of the intervals the verdicts are read from
+    min_lift: float = Field(default=0.10, ge=0)  # no lift: 95 % sure it beats the baseline by less than this
+    max_sole_share: float = Field(default=0.01, ge=0, le=1)  # retire only if it alone caught <= this share
+    step: float = Field(default=0.10, gt=0, lt=1)  # relative threshold change (integer thresholds: at least 1)
+
+
+class WritebackConfig(_Strict):
+    """`[outcomes.writeback]`: the two tables the report replaces in the warehouse."""
+
+    enabled: bool = True
+    triggers_table: str = "alert_trigger_effectiveness"
+    alerts_table: str = "alert_outcomes"
+
+    @field_validator("triggers_table", "alerts_table")
+    @classmethod
+    def _ident(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"{value!r} is not a plain table name (optionally schema.table)")
+        return value
+
+
+class OutcomesConfig(_Strict):
+    """`[outcomes]`: the expansion model, the attribution window, SLAs and KPI targets."""
+
+    expansions: ModelConfig = ModelConfig(table="expansions", primary_key=["account_id", "expanded_at"])
+    window_days: float = Field(default=90.0, gt=0)  # an expansion this long after an alert converts it
+    sla_hours: dict[str, float] = Field(default_factory=lambda: {"high": 24.0, "medium": 48.0, "low": 168.0})
+    target_conversion: float = Field(default=0.25, ge=0, le=1)  # seed 002 KPI: alert-to-conversion > 25 %
+    target_accuracy: float = Field(default=0.75, ge=0, le=1)  # seed 002 KPI: trigger accuracy > 75 %
+    target_action_hours: float = Field(default=24.0, gt=0)  # seed 002 KPI: time to action < 24 h (high)
+    target_revenue_arr_per_quarter: float = Field(default=500_000.0, ge=0)  # seed 002 KPI: > $500K ARR / quarter
+    advice: AdviceConfig = AdviceConfig()
+    writeback: WritebackConfig = WritebackConfig()
+
+    @field_validator("sla_hours")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for priority, hours in value.items():
+            if hours <= 0:
+                raise ValueError(f"SLA for {priority!r} must be > 0 hours")
+        return value
+
+    def sla_for(self, priority: str) -> float | None:
+        return self.sla_hours.get(priority)
+
+
+class ReportConfig(_Strict):
+    """`[report]`: where the daemon keeps the latest HTML report, and how much usage trend it shows."""
+
+    path: Path | None = None  # relative to config.toml; None: the daemon writes no report
+    title: str = "Alert outcomes"
+    trend_days: int = Field(default=84, ge=7, le=730)  # usage trend per account, in weekly points
+    max_accounts: int = Field(default=2000, ge=1)  # accounts in the drill-down table (alerted first)
+
+
+class OutcomeSettings(_Strict):
+    outcomes: OutcomesConfig = OutcomesConfig()
+    report: ReportConfig = ReportConfig()
+
+
+def load_outcome_settings(raw: dict[str, Any], file: str = "config.toml") -> OutcomeSettings:
+    """Validate `config.raw`'s [outcomes] and [report]; every problem in one ConfigError."""
+    issues: list[ConfigIssue] = []
+    parts: dict[str, Any] = {}
+    models: dict[str, type[BaseModel]] = {"outcomes": OutcomesConfig, "report": ReportConfig}
+    for section, model in models.items():
+        body = raw.get(section) or {}
+        if not isinstance(body, dict):
+            issues.append(ConfigIssue(file, section, "must be a table"))
+            continue
+        try:
+            parts[section] = model.model_validate(body)
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = ".".join(str(p) for p in (section, *err["loc"]))
+                message = err["msg"].removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    message = "unknown key"
+                elif err["type"] == "missing":
+                    message = "required key is missing"
+                issues.append(ConfigIssue(file, key, message))
+    if issues:
+        raise ConfigError(issues)
+    return OutcomeSettings(**parts)
