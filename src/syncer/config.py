@@ -249,6 +249,9 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
     return ConnectorEntry(name, kind, settings, file) if ok else None
 
 
+EXTENSION_SECTIONS = frozenset({"alerts", "routing", "digest", "daemon", "actions", "outcomes", "report"})
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load and validate config.toml and every mapping; raise ConfigError listing all problems."""
     path = Path(path or os.environ.get("SYNCER_CONFIG") or "config.toml")
@@ -257,7 +260,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     raw = c.read_toml(path, shown)
     if raw is None:
         raise ConfigError(c.issues)
-    allowed = {"syncer", "warehouse", "connectors", "alerts", "scoring", "daemon", "digest", "routing"}
+    allowed = {"syncer", "warehouse", "connectors", "scoring", *EXTENSION_SECTIONS}
     for key in raw.keys() - allowed:
         c.add(shown, key, f"unknown section{_did_you_mean(key, allowed)}")
     app = _validate(c, shown, "syncer", AppSettings, raw.get("syncer", {}))
@@ -274,7 +277,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     scoring = _validate(c, shown, "scoring", ScoringConfig, raw.get("scoring") or {})
     if c.issues or app is None or warehouse is None or scoring is None:
         raise ConfigError(c.issues)
-    return Config(path, app, warehouse, connectors, syncs, sync_files, raw, scoring)
+    # sections the alert, daemon and outcome modules validate themselves: hand them over with ${NAME} resolved
+    resolved = {k: c.resolve_refs(v, shown, k) if k in EXTENSION_SECTIONS else v for k, v in raw.items()}
+    if c.issues:
+        raise ConfigError(c.issues)
+    return Config(path, app, warehouse, connectors, syncs, sync_files, resolved, scoring)
 
 
 def _validate(c: _Collector, file: str, key: str, model: type[Any], raw: Any) -> Any:

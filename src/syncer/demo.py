@@ -9,6 +9,7 @@ the demo folder, so `syncer runs`, `syncer audit` and friends can be pointed at 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import os
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -48,7 +50,9 @@ HUBSPOT_PROPERTIES = {
     "usage_health_band": ("string", False),
     "top_usage_signal": ("string", False),
 }
-SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "salesforce_tasks", "inapp_low_tier")
+SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "inapp_low_tier")
+FALLBACK, ENTERPRISE = "C0SYNCERALERTS", "C0EXPANSIONDESK"
+DIGEST_ZONE = ZoneInfo("America/New_York")
 
 
 @dataclass
@@ -95,7 +99,12 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
     for account in accounts:  # Sales owns Accounts: they exist before syncer updates them
         create_one(salesforce.store, "Account", {"Name": account.name, "External_Id__c": account.sf_account_id})
     slack = SlackEmulator(DEMO_SECRETS["SLACK_BOT_TOKEN"], channel_burst=1000, channel_rate=1000.0)
-    slack.add_channel("C0SYNCERALERTS", "syncer-alerts")
+    slack.add_channel(FALLBACK, "syncer-alerts")
+    slack.add_channel(ENTERPRISE, "expansion-desk")
+    owners = sorted({a.owner_email for a in accounts if a.owner_email})
+    for n, owner in enumerate(owners):
+        if n % 7 != 6:  # a few owners are not in Slack: their alerts go to the fallback channel, with the reason
+            slack.add_user(f"U0OWNER{n:03d}", owner)
     inapp = WebhookReceiver(DEMO_SECRETS["INAPP_SIGNING_SECRET"])
 
     sf_url, ca_bundle = salesforce.start_tls(folder)
@@ -105,11 +114,27 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
         "SALESFORCE_LOGIN_URL": sf_url,
         "SALESFORCE_CA_BUNDLE": ca_bundle,
         "SLACK_BASE_URL": slack.start() + "/api/",
-        "SLACK_FALLBACK_CHANNEL": "C0SYNCERALERTS",
+        "SLACK_FALLBACK_CHANNEL": FALLBACK,
+        "SLACK_ENTERPRISE_CHANNEL": ENTERPRISE,
+        # the local emulator takes messages faster than Slack's ~1/s per channel and ~100 calls/min
+        "SLACK_CHANNEL_RATE": "1000",
+        "SLACK_WORKSPACE_CALLS_PER_MINUTE": "1000000",
         "INAPP_WEBHOOK_URL": inapp.start() + "/hooks",
         **DEMO_SECRETS,
     }
     return Services(hubspot, salesforce, slack, inapp, env)
+
+
+def work_some_tasks(salesforce: Any, share: float, seed: int) -> int:
+    """Account owners complete a share of the open tasks: those alerts are worked, the rest escalate."""
+    import random
+
+    rng = random.Random(seed)
+    open_tasks = [t for t in salesforce.records("Task") if not t.get("IsClosed")]
+    done = [t for t in open_tasks if rng.random() < share]
+    for task in done:
+        salesforce.complete_task(task["Id"])
+    return len(done)
 
 
 def prepare_folder(folder: Path, warehouse_url: str) -> Path:
@@ -128,6 +153,7 @@ class Demo:
         self.accounts, self.days, self.seed = accounts, days, seed
         self.console = console
         self.rows: list[tuple[str, str, Summary]] = []
+        self.alert_rows: list[tuple[str, dict[str, Any], dict[str, Any], int]] = []
 
     def step(self, text: str) -> None:
         self.console.print(f"[bold cyan]>[/bold cyan] {text}")
@@ -154,11 +180,15 @@ class Demo:
         (self.folder / "demo.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         try:
             self._syncs(config_path, "day 1", show_plan=True)
+            self._alerts(config_path, "day 1", last_day)
             self.step(f"one simulated day later: scoring as of {last_day}")
             engine = sa.create_engine(warehouse_url)
             self._score(engine, scoring, last_day)
             engine.dispose()
             self._syncs(config_path, "day 2", show_plan=True)
+            worked = work_some_tasks(services.salesforce, share=0.6, seed=self.seed)
+            self.step(f"overnight, account owners completed {worked} of the CRM tasks")
+            self._alerts(config_path, "day 2", last_day + timedelta(days=1))
             page = self._write_page(services)
         finally:
             services.stop()
@@ -197,6 +227,31 @@ class Demo:
         finally:
             state.close()
 
+    def _alerts(self, config_path: Path, label: str, day: date) -> None:
+        """Evaluate fired triggers at 08:00 local, send the 09:00 digest, escalate what is past its SLA."""
+        from syncer.alerts import AlertEngine
+
+        morning = dt.datetime.combine(day, dt.time(8, 0), DIGEST_ZONE)
+        config = load_config(config_path)
+        state = StateStore(config.state_url())
+        engine = AlertEngine.from_config(config, state)
+        try:
+            report = engine.evaluate_and_deliver(now=morning)
+            digests = engine.send_due_digests(now=morning + dt.timedelta(hours=1, minutes=1))
+            escalated = engine.escalate(now=morning + dt.timedelta(hours=2))
+            fallbacks = sum(1 for a in engine.open_alerts(now=morning) if a.get("fallback_reason"))
+        finally:
+            engine.close()
+            state.close()
+        r = report.as_dict()
+        self.step(
+            f"{label} alerts: {r['opened']} opened, {r['still_firing']} still firing (no repeat), "
+            f"{r['cleared']} cleared, {r['pings']} Slack pings, {r['tasks']} CRM tasks, "
+            f"{digests['messages']} digest messages, {len(escalated.escalated)} escalated, "
+            f"{fallbacks} open alerts routed to the fallback channel"
+        )
+        self.alert_rows.append((label, r, digests, len(escalated.escalated)))
+
     def _write_page(self, services: Services) -> Path:
         """An HTML page of what landed: CRM records, tasks and webhook deliveries."""
         sections = []
@@ -207,6 +262,19 @@ class Demo:
         sections.append((f"Salesforce tasks ({len(tasks)})", tasks[:100]))
         accounts = services.salesforce.records("Account")
         sections.append((f"Salesforce accounts (first 50 of {len(accounts)})", accounts[:50]))
+        slack = services.slack
+        for channel in sorted(slack.channels):
+            messages = slack.messages(channel)
+            if messages:
+                rows = [
+                    {
+                        "ts": m.get("ts"),
+                        "text": m.get("text"),
+                        "key": (m.get("metadata") or {}).get("event_payload", {}).get("key"),
+                    }
+                    for m in messages[:20]
+                ]
+                sections.insert(0, (f"Slack {channel} ({len(messages)} messages, first 20)", rows))
         deliveries = list(services.inapp.records.items())[:50]
         sections.append(
             (
@@ -256,10 +324,11 @@ class Demo:
         self.console.print(table)
         self.console.print(f"What landed: {page}")
         self.console.print("Explore what happened:")
-        for command in ("runs", "audit hubspot_companies --limit 5", "audit salesforce_tasks --limit 5"):
+        for command in ("runs", "audit hubspot_companies --limit 5", "alerts", "digest --preview"):
             self.console.print(f"  env $(cat {self.folder}/demo.env) syncer {command} -c {config_path}")
-        (self.folder / "summary.json").write_text(
-            json.dumps(
-                [{"day": label, "sync": name, **s.as_dict()} for label, name, s in self.rows], default=str, indent=1
-            )
-        )
+        syncs = [{"day": label, "sync": name, **s.as_dict()} for label, name, s in self.rows]
+        alerts = [
+            {"day": label, **report, "digest": digests, "escalated": escalated}
+            for label, report, digests, escalated in self.alert_rows
+        ]
+        (self.folder / "summary.json").write_text(json.dumps({"syncs": syncs, "alerts": alerts}, default=str, indent=1))

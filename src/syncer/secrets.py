@@ -1,6 +1,7 @@
 """Secrets: read from the environment or /run/secrets, never from TOML, and masked everywhere.
 
-A TOML value `${NAME}` is resolved from the environment variable NAME, else from the file
+A TOML value `${NAME}` (or `${NAME:-default}` for a non-secret setting) is resolved from the
+environment variable NAME, else from the file
 `$SYNCER_SECRETS_DIR/NAME` (default `/run/secrets/NAME`, where Docker and Kubernetes mount them).
 Every value resolved this way is registered with the mask, and every log line, error message and
 audit row passes through `mask()` before it leaves the process.
@@ -13,7 +14,7 @@ import re
 import threading
 from pathlib import Path
 
-REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME} or ${NAME:-default}
 MASK = "***"
 
 
@@ -68,6 +69,8 @@ def resolve(text: str) -> tuple[str, list[str]]:
     def substitute(match: re.Match[str]) -> str:
         value = lookup(match.group(1))
         if value is None:
+            if match.group(2) is not None:
+                return match.group(2)  # a default written in the TOML is not a secret
             missing.append(match.group(1))
             return match.group(0)
         mask.add(value)
@@ -77,5 +80,6 @@ def resolve(text: str) -> tuple[str, list[str]]:
 
 
 def is_reference(text: str) -> bool:
-    """True when the whole value is one ${NAME} reference (the only accepted form for a secret)."""
-    return REFERENCE.fullmatch(text.strip()) is not None
+    """True when the whole value is one ${NAME} reference (the only accepted form for a secret; no default)."""
+    match = REFERENCE.fullmatch(text.strip())
+    return match is not None and match.group(2) is None
