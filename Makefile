@@ -20,10 +20,14 @@ postgres: ## make sure PostgreSQL server binaries exist (the tests start their o
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
+chromium: ## make sure headless Chromium exists (the report page is tested in a real browser)
+	@command -v chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 demo: setup ## run the zero-credential demo (synthetic warehouse + local emulators)
 	$(BIN)/syncer demo
 
-test: setup postgres ## run every test (real PostgreSQL, DuckDB, SQLite, fakesnow, loopback emulators)
+test: setup postgres chromium ## run every test (real PostgreSQL, DuckDB, SQLite, fakesnow, loopback emulators)
 	$(BIN)/pytest
 
 lint: setup ## ruff (lint + format check) and mypy
@@ -34,4 +38,4 @@ lint: setup ## ruff (lint + format check) and mypy
 bench: setup ## run the benchmarks (slow; prints tables)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
-.PHONY: help setup postgres demo test lint bench
+.PHONY: help setup postgres chromium demo test lint bench

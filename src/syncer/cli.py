@@ -98,6 +98,7 @@ def _summary_table(summary: Summary) -> None:
         "removed",
         "unchanged",
         "held_rejected",
+        "held_deletes",
         "bad_rows",
         "succeeded",
         "failed",
@@ -209,10 +210,13 @@ def run(
     sync: str,
     config: ConfigOpt = None,
     full: Annotated[bool, typer.Option("--full", help="re-send every record, not only changes")] = False,
+    allow_deletes: Annotated[
+        bool, typer.Option("--allow-deletes", help="mirror: apply a mass removal that max_delete_share held back")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> int:
     """Sync the changes of one sync to its destination."""
-    return _with_job(config, sync, lambda job: job.run(full=full), as_json)
+    return _with_job(config, sync, lambda job: job.run(full=full, allow_deletes=allow_deletes), as_json)
 
 
 @app.command()
@@ -345,6 +349,28 @@ def score(
     for reason in summary.guard.reasons:
         err.print(f"[yellow]data-quality guard[/yellow] {escape(reason)}")
     return 0 if summary.published else 1
+
+
+@app.command()
+@_command
+def report(
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    html: Annotated[Path | None, typer.Option("--html", help="also write the self-contained HTML report here")] = None,
+    advise: Annotated[bool, typer.Option("--advise", help="per-trigger tuning advice with its evidence")] = False,
+) -> int:
+    """Alert -> action -> outcome per trigger: conversion with intervals, revenue, KPIs (and write-back)."""
+    from syncer.outcomes import run_report
+
+    cfg, state = _open(config)
+    try:
+        return int(run_report(cfg, state, as_json=as_json, html=html, advise=advise, echo=_echo))
+    finally:
+        state.close()
+
+
+def _echo(text: str) -> None:
+    out.print(escape(text), highlight=False)
 
 
 @app.command()

@@ -95,6 +95,7 @@ class SyncConfig(_Strict):
     match: MatchConfig
     fields: dict[str, FieldSpec]
     null_policy: NullPolicy = "skip"
+    max_delete_share: float = Field(default=0.25, ge=0, le=1)  # mirror: hold deletes when more leave at once
     schedule: ScheduleConfig | None = None
     description: str = ""
 

@@ -51,6 +51,7 @@ class Tally:
     removed: int = 0
     unchanged: int = 0
     held_rejected: int = 0  # rejected before with the same data: not re-sent until it changes
+    held_deletes: int = 0  # removals not applied: more than the sync's max_delete_share left the model at once
     bad_rows: int = 0
     bad_samples: list[BadRow] = field(default_factory=list)
 
@@ -78,6 +79,7 @@ class Differ:
         keys: KeyReport,
         insert_only: bool = False,
         full: bool = False,
+        max_removed: int | None = None,
     ) -> None:
         self.sync = sync
         self.primary_key = primary_key
@@ -86,6 +88,7 @@ class Differ:
         self.keys = keys
         self.insert_only = insert_only
         self.full = full
+        self.max_removed = max_removed
         self.tally = Tally()
         self.bad: list[BadRow] = []  # bad rows not already recorded with the same data
         self._seen = array("Q")
@@ -163,10 +166,19 @@ class Differ:
             return  # every record state held when the diff began is still in the model: skip the walk
         seen = array("Q", sorted(self._seen))
         self._seen = array("Q")
-        for key, known in self.state.iter_synced(self.sync):
-            h = _key_hash(key)
-            i = bisect_left(seen, h)
-            if i < len(seen) and seen[i] == h:
-                continue
+
+        def gone() -> Iterator[tuple[str, Known]]:
+            for key, known in self.state.iter_synced(self.sync):
+                h = _key_hash(key)
+                i = bisect_left(seen, h)
+                if i >= len(seen) or seen[i] != h:
+                    yield key, known
+
+        if self.max_removed is not None:  # count first: a mass removal is held back whole, not half-applied
+            count = sum(1 for _ in gone())
+            if count > self.max_removed:
+                self.tally.removed = self.tally.held_deletes = count
+                return
+        for key, known in gone():
             self.tally.removed += 1
             yield Change("removed", key, known.fingerprint, known.match_value, {}, known)

@@ -6,7 +6,8 @@ entry point. Loading checks that what it found is a Connector subclass.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+import functools
+from importlib.metadata import EntryPoint, entry_points
 
 from syncer.connector import Connector
 from syncer.errors import FatalError
@@ -14,20 +15,32 @@ from syncer.errors import FatalError
 GROUP = "syncer.connectors"
 
 
+@functools.cache
+def _entry_points() -> tuple[EntryPoint, ...]:
+    """Scanned once per process: installed packages do not change while syncer runs."""
+    return tuple(entry_points(group=GROUP))
+
+
 def available() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group=GROUP))
+    return sorted(ep.name for ep in _entry_points())
 
 
 def load(name: str) -> type[Connector]:
     """Return the connector class registered as `name`, or fail with a clear message."""
-    matches = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+    matches = [ep for ep in _entry_points() if ep.name == name]
     if not matches:
         known = ", ".join(available()) or "none installed"
         raise FatalError(f"unknown connector {name!r} (available: {known})")
+    return _load(matches[0])
+
+
+@functools.cache
+def _load(entry: EntryPoint) -> type[Connector]:
+    name = entry.name
     try:
-        cls = matches[0].load()
+        cls = entry.load()
     except Exception as exc:  # an installed plugin that cannot import is a deployment problem
         raise FatalError(f"connector {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
-        raise FatalError(f"connector {name!r} ({matches[0].value}) is not a syncer Connector subclass")
+        raise FatalError(f"connector {name!r} ({entry.value}) is not a syncer Connector subclass")
     return cls

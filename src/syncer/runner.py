@@ -59,6 +59,8 @@ class Summary:
     status: str = "planned"
     error: str | None = None
     bad_rejected: int = 0  # rows rejected before reaching the destination (keys, mapping)
+    throttled: int = 0  # 429s (or equivalent) the destination answered
+    api_usage: tuple[int, int] | None = None  # (used, limit) of a daily quota, when the destination reports it
     samples: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,7 +83,7 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
-        return 1 if (self.status == "failed" or self.failed or self.rejected or self.bad_rejected) else 0
+        return 1 if (self.status in ("failed", "partial") or self.failed or self.rejected or self.bad_rejected) else 0
 
 
 def idempotency_key(sync: str, key: str, fingerprint: str) -> str:
@@ -130,9 +132,12 @@ class SyncJob:
         limiter = RateLimiter(cls.rate_limit, clock=self.runtime.clock, sleep=self.runtime.sleep)
         return cls(entry.settings, self.sync.destination(), retry=self.runtime.retry, limiter=limiter)
 
-    def differ(self, full: bool) -> tuple[Differ, Iterator[Change]]:
+    def differ(self, full: bool, allow_deletes: bool = False) -> tuple[Differ, Iterator[Change]]:
         self.validate_columns()
         keys = self.source.check_keys(self.sync.model, self.mapping_dir)
+        max_removed = None
+        if self.sync.mode == "mirror" and not allow_deletes:
+            max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
         differ = Differ(
             self.sync.name,
             self.sync.model.primary_key,
@@ -141,6 +146,7 @@ class SyncJob:
             keys,
             insert_only=self.sync.mode == "insert",
             full=full,
+            max_removed=max_removed,
         )
         return differ, differ.changes(self.source.stream(self.sync.model, self.mapping_dir))
 
@@ -182,21 +188,34 @@ class SyncJob:
 
     # -- run ----------------------------------------------------------------------------------
 
-    def run(self, full: bool = False) -> Summary:
+    def run(self, full: bool = False, allow_deletes: bool = False) -> Summary:
         started = time.monotonic()
         connector = self.connector()
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
         try:
-            differ, changes = self.differ(full)
+            differ, changes = self.differ(full, allow_deletes)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)
             summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
+            if differ.tally.held_deletes:
+                summary.status = "partial"
+                summary.error = (
+                    f"{differ.tally.held_deletes} deletes held back: more than {self.sync.max_delete_share:.0%} "
+                    "of the synced records left the model at once; check the model, then `syncer run "
+                    f"{self.sync.name} --allow-deletes` to apply them"
+                )
+                log.warning("sync %s: %s", self.sync.name, summary.error)
         except FatalError as exc:
             summary.status, summary.error = "failed", mask(str(exc))
             log.error("sync %s failed: %s", self.sync.name, summary.error)
+        except BaseException as exc:  # a crash of ours or the warehouse's: record it, then let it surface
+            summary.status, summary.error = "failed", mask(f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             summary.api_calls = connector.stats.calls
+            summary.throttled = connector.stats.throttled
+            summary.api_usage = getattr(connector, "api_usage", None)
             summary.duration_s = time.monotonic() - started
             counts = {
                 **summary.tally.as_dict(),

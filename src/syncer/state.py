@@ -152,6 +152,8 @@ class StateStore:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # replicas starting together migrate one at a time
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301999)"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

@@ -214,3 +214,18 @@ def test_logs_are_json_lines_off_a_terminal_and_text_when_asked(project: Project
     code, _, err = project.cli("run", "accounts", "--json", "--full")
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 0 and lines and all(" DEBUG " in line and not line.startswith("{") for line in lines), err
+
+
+def test_mirror_holds_back_a_mass_removal_until_allowed(project: Project, receiver: WebhookReceiver) -> None:
+    project.write(mode="mirror")
+    code, first, _ = project.cli("run", "accounts", "--json")
+    assert code == 0 and first["succeeded"] == 300
+    create_accounts(project.warehouse_url, 100)  # 200 of 300 records vanish at once: an upstream accident?
+    code, held, _ = project.cli("run", "accounts", "--json")
+    assert code == 1 and held["held_deletes"] == 200 and "deletes held back" in held["error"]
+    assert len(receiver.records) == 300  # nothing deleted
+    code, again, _ = project.cli("plan", "accounts", "--json")
+    assert again["removed"] == 200 and again["held_deletes"] == 200  # still held, still visible
+    code, applied, _ = project.cli("run", "accounts", "--allow-deletes", "--json")
+    assert code == 0 and applied["removed"] == 200 and applied["succeeded"] == 200
+    assert len(receiver.records) == 100
