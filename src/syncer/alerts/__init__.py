@@ -1,12 +1,25 @@
-"""Alerts: fired triggers -> alert lifecycle in state -> Slack pings, CRM tasks, daily digests, escalation.
+"""Alerts: fired triggers -> alert lifecycle in state -> Slack / email messages, CRM and SDR tasks,
+tier webhooks, daily digests, escalation, and SLA tracking per PQL tier.
 
-See docs/alerts.md. Entry point: `AlertEngine` (engine.py); configuration: model.py.
+See docs/alerts.md and docs/tier-actions.md. Entry point: `AlertEngine` (engine.py); configuration:
+model.py (`[alerts]`, `[routing]`, `[digest]`) and actions.py (`[actions]`).
 """
 
 from __future__ import annotations
 
+from syncer.alerts.actions import ActionsConfig, TierActions
 from syncer.alerts.digest import next_send_at
 from syncer.alerts.engine import AlertEngine, Report
 from syncer.alerts.model import AlertSettings, load_alert_settings
+from syncer.alerts.sla import sla_report
 
-__all__ = ["AlertEngine", "AlertSettings", "Report", "load_alert_settings", "next_send_at"]
+__all__ = [
+    "ActionsConfig",
+    "AlertEngine",
+    "AlertSettings",
+    "Report",
+    "TierActions",
+    "load_alert_settings",
+    "next_send_at",
+    "sla_report",
+]

@@ -4,8 +4,13 @@
     engine.evaluate_and_deliver()   # read fired triggers, open/clear alerts, post pings, create tasks
     engine.send_due_digests()       # build due digests (per recipient, local time) and send them
     engine.escalate()               # escalate high alerts whose task is open past the SLA
-    engine.open_alerts()            # rows for `syncer alerts`
+    engine.open_alerts()            # rows for `syncer alerts` (tier, actions, SLA, email state included)
+    engine.sla_report()             # per tier: alerts, met / missed / breached, p50 / p90 hours to action
+    engine.release_in_doubt(keys)   # re-send emails interrupted mid-send (in_doubt = "hold")
     engine.preview_digest(recipient)
+
+Channels: Slack (always the `slack` connector), email (`email=`, an email connector: alert emails and
+digest emails), webhooks (`webhooks={name: connector}`, the tier actions' in-app / SDR endpoints).
 
 Every method takes an optional `now` (aware datetime); the default comes from the injected clock,
 so tests run days of schedule on a patched clock without sleeping.
@@ -26,11 +31,13 @@ import sqlalchemy as sa
 from syncer import registry
 from syncer.alerts.digest import DigestRenderer, Digests, next_send_at
 from syncer.alerts.escalation import Escalated, Escalations, RaisePriority
-from syncer.alerts.lifecycle import AlertRenderer, Evaluation, Lifecycle
+from syncer.alerts.lifecycle import AlertRenderer, EmailRenderer, Evaluation, Lifecycle
+from syncer.alerts.mail import DigestEmailRenderer, EmailDigests
 from syncer.alerts.model import AlertSettings, check_connectors, load_alert_settings
 from syncer.alerts.outbox import Delivered, Outbox, Sender
 from syncer.alerts.routing import Router, UserDirectory
-from syncer.alerts.store import alerts, aware, digest_queue, outbox
+from syncer.alerts.sla import sla_of, sla_report
+from syncer.alerts.store import alerts, aware, digest_queue, email_queue, outbox
 from syncer.alerts.tasks import TaskConnector, TaskState, read_status, task_fields
 from syncer.config import Config
 from syncer.connector import Connector, Destination
@@ -55,6 +62,8 @@ class Report:
     pings: Delivered = field(default_factory=Delivered)
     tasks: Delivered = field(default_factory=Delivered)
     seconds: float = 0.0
+    emails: Delivered = field(default_factory=Delivered)
+    webhooks: Delivered = field(default_factory=Delivered)
 
     def as_dict(self) -> dict[str, Any]:
         ev = self.evaluation
@@ -73,14 +82,21 @@ class Report:
             "ping_failed": self.pings.failed,
             "tasks": self.tasks.sent.get("task", 0),
             "task_rejected": self.tasks.rejected,
+            "sdr_tasks": self.tasks.sent.get("sdr_task", 0),
+            "emails": self.emails.sent.get("email", 0),
+            "email_rejected": self.emails.rejected,
+            "email_failed": self.emails.failed,
+            "webhooks": self.webhooks.sent.get("webhook", 0),
+            "webhook_rejected": self.webhooks.rejected,
+            "webhook_failed": self.webhooks.failed,
             "seconds": round(self.seconds, 3),
         }
 
 
-def _blocks_module(slack: Any) -> Any:
-    """The renderers live next to the Slack connector class (found through it, not by name)."""
+def _blocks_module(slack: Any, module: str = "blocks") -> Any:
+    """The renderers live next to the connector class (found through it, not by name)."""
     package = type(slack).__module__.rsplit(".", 1)[0]
-    return importlib.import_module(f"{package}.blocks")
+    return importlib.import_module(f"{package}.{module}")
 
 
 class AlertEngine:
@@ -95,8 +111,18 @@ class AlertEngine:
         clock: Callable[[], dt.datetime] = utcnow,
         render_alert: AlertRenderer | None = None,
         render_digest: DigestRenderer | None = None,
+        email: Sender | None = None,
+        webhooks: dict[str, Sender] | None = None,
+        render_alert_email: EmailRenderer | None = None,
+        render_digest_email: DigestEmailRenderer | None = None,
     ) -> None:
         self.settings = settings
+        self.email = email
+        self.webhooks = dict(webhooks or {})
+        if email is not None and (render_alert_email is None or render_digest_email is None):
+            render = _blocks_module(email, "render")
+            render_alert_email = render_alert_email or render.render_alert_email
+            render_digest_email = render_digest_email or render.render_digest_email
         self.engine = state.engine if isinstance(state, StateStore) else state
         self.slack = slack
         self.crm = crm
@@ -117,8 +143,16 @@ class AlertEngine:
         read = self._read_tasks if crm is not None else None
         match_column = settings.alerts.tasks.match_column if settings.alerts.tasks else "account_id"
         builder = (lambda alert, due: task_fields(crm.name, alert, due, match_column)) if crm is not None else None
-        self.lifecycle = Lifecycle(settings, self.engine, self.router, self.render_alert, read, builder)
+        self.render_alert_email = render_alert_email if email is not None else None
+        self.lifecycle = Lifecycle(
+            settings, self.engine, self.router, self.render_alert, read, builder, self.render_alert_email
+        )
         self.digests = Digests(settings, self.engine, self.outbox, self.render_digest)
+        self.email_digests = (
+            EmailDigests(settings, self.engine, render_digest_email)
+            if email is not None and render_digest_email is not None
+            else None
+        )
         raise_priority: RaisePriority | None = getattr(crm, "raise_task_priority", None)
         self.escalations = Escalations(
             settings,
@@ -160,6 +194,12 @@ class AlertEngine:
             kind = config.connectors[tasks.connector].type
             obj = tasks.object or ("tasks" if kind == "hubspot" else "Task")
             crm = build(tasks.connector, Destination(obj, tasks.match_field, "insert"))
+        email = build(settings.alerts.email, Destination("message", "key", "insert")) if settings.alerts.email else None
+        hooks = {
+            tier.webhook: build(tier.webhook, Destination("pql_action", "key", "upsert"))
+            for tier in settings.actions.tiers.values()
+            if tier.webhook is not None
+        }
         source = Source(config.warehouse, config.base_dir)
         model = settings.alerts.model
         return cls(
@@ -169,6 +209,8 @@ class AlertEngine:
             crm,  # type: ignore[arg-type]  # a salesforce/hubspot connector: has task_status
             rows=lambda: source.stream(model, config.base_dir),
             clock=clock,
+            email=email,
+            webhooks=hooks,  # type: ignore[arg-type]  # connectors are Senders
         )
 
     # -- entry points ---------------------------------------------------------------------------
@@ -178,11 +220,36 @@ class AlertEngine:
         return self.lifecycle.evaluate(rows, now or self.clock())
 
     def deliver(self, now: dt.datetime | None = None) -> tuple[Delivered, Delivered]:
-        """Send pending pings, then pending CRM tasks (also what a crashed run left behind)."""
+        """Send pending pings, alert emails, CRM and SDR tasks, tier webhooks (also what a crashed run
+        left behind). Returns (pings, tasks); `deliver_all` also returns emails and webhooks."""
+        pings, tasks, _, _ = self.deliver_all(now)
+        return pings, tasks
+
+    def deliver_all(self, now: dt.datetime | None = None) -> tuple[Delivered, Delivered, Delivered, Delivered]:
         now = now or self.clock()
         pings = self.outbox.deliver_slack(self.slack, ["ping"], now, "alert_after_post")
-        tasks = self.outbox.deliver_tasks(self.crm, now) if self.crm is not None else Delivered()
-        return pings, tasks
+        emails = self._deliver_email(["email"], now)
+        tasks = self.outbox.deliver_tasks(self.crm, now, ("task", "sdr_task")) if self.crm is not None else Delivered()
+        hooks = self.outbox.deliver_webhooks(self.webhooks, now) if self.webhooks else Delivered()
+        return pings, tasks, emails, hooks
+
+    def _deliver_email(self, kinds: list[str], now: dt.datetime) -> Delivered:
+        if self.email is None:
+            return Delivered()
+        channel = self.settings.alerts.email_delivery
+        return self.outbox.deliver_email(self.email, kinds, now, channel.in_doubt, channel.max_attempts)
+
+    def release_in_doubt(self, keys: list[str] | None = None, now: dt.datetime | None = None) -> int:
+        """Re-send emails left `in_doubt` by an interrupted send (all, or these keys), with the same
+        Message-ID; returns how many were released. For `syncer alerts resend`."""
+        released = self.outbox.release_in_doubt(keys)
+        if released:
+            self._deliver_email(["email", "email_digest"], now or self.clock())
+        return released
+
+    def sla_report(self, now: dt.datetime | None = None, since: dt.datetime | None = None) -> dict[str, Any]:
+        """Per tier: alerts with actions, met / missed / failed / breached / pending, p50 / p90 hours."""
+        return sla_report(self.engine, now or self.clock(), since)
 
     def evaluate_and_deliver(
         self, now: dt.datetime | None = None, rows: Iterable[dict[str, Any]] | None = None
@@ -194,19 +261,25 @@ class AlertEngine:
                 raise ValueError("no rows given and no fired-triggers source configured")
             rows = self.rows()
         evaluation = self.evaluate(rows, now)
-        pings, tasks = self.deliver(now)
-        return Report(evaluation, pings, tasks, time.perf_counter() - started)
+        pings, tasks, emails, hooks = self.deliver_all(now)
+        return Report(evaluation, pings, tasks, time.perf_counter() - started, emails, hooks)
 
     def send_due_digests(self, now: dt.datetime | None = None) -> dict[str, Any]:
         now = now or self.clock()
         built = self.digests.freeze_due(now)
         sent = self.digests.send(self.slack, now)
+        mailed = self.email_digests.freeze_due(now) if self.email_digests is not None else []
+        emails = self._deliver_email(["email_digest"], now)
         return {
             "built": [{"recipient": r, "date": d, "parts": n} for r, d, n in built],
             "messages": sent.sent.get("digest", 0),
             "rerouted": sent.rerouted,
             "rejected": sent.rejected,
             "failed": sent.failed,
+            "email_built": [{"address": a, "date": d, "alerts": n} for a, d, n in mailed],
+            "emails": emails.sent.get("email_digest", 0),
+            "email_rejected": emails.rejected,
+            "email_failed": emails.failed,
         }
 
     def next_digest_at(self, recipient: str, now: dt.datetime | None = None) -> dt.datetime:
@@ -227,19 +300,31 @@ class AlertEngine:
             ids = [r.id for r in rows]
             box: dict[tuple[int, str], sa.Row[Any]] = {}
             queue: dict[int, str | None] = {}
+            mailq: dict[int, str | None] = {}
             for start in range(0, len(ids), 900):
                 part = ids[start : start + 900]
                 for o in conn.execute(sa.select(outbox).where(outbox.c.alert_id.in_(part))):
                     box[(o.alert_id, o.kind)] = o
                 for q in conn.execute(sa.select(digest_queue).where(digest_queue.c.alert_id.in_(part))):
                     queue[q.alert_id] = q.digest
+                for q in conn.execute(sa.select(email_queue).where(email_queue.c.alert_id.in_(part))):
+                    mailq[q.alert_id] = q.digest
+            slas = {}
+            for start in range(0, len(rows), 900):
+                slas.update(sla_of(conn, rows[start : start + 900]))
         listed = []
         for r in rows:
-            ping, task = box.get((r.id, "ping")), box.get((r.id, "task"))
+            ping, task, mail = box.get((r.id, "ping")), box.get((r.id, "task")), box.get((r.id, "email"))
             if r.delivery == "ping":
-                state = f"ping {ping.status}" if ping is not None else "ping missing"
+                parts = [f"ping {ping.status}"] if ping is not None else []
+                parts += [f"email {mail.status}"] if mail is not None else []
+                state = ", ".join(parts) or "ping missing"
+            elif r.delivery == "none":
+                state = "no message (tier actions only)"
             else:
-                state = f"in digest {queue[r.id]}" if queue.get(r.id) else "queued for digest"
+                where = [queue.get(r.id) or "queued"] if r.id in queue else []
+                where += [f"email {mailq.get(r.id) or 'queued'}"] if r.id in mailq else []
+                state = "digest: " + ", ".join(str(w) for w in where)
             if r.escalated_at is not None:
                 state += ", escalated"
             task_text = r.task_state
@@ -259,16 +344,20 @@ class AlertEngine:
                     "owner_slack_id": r.owner_slack_id,
                     "age_hours": round((now - opened).total_seconds() / 3600, 1) if opened else None,
                     "task": task_text,
-                    "route": f"{r.delivery} -> {r.channel} ({r.rule})",
+                    "route": f"{r.delivery} -> {_where(r)} ({r.rule})",
                     "fallback_reason": r.fallback_reason,
                     "delivery_error": ping.reason if ping is not None and ping.status == "rejected" else None,
+                    "email_to": r.email_to,
+                    "email": f"{mail.status}" + (f": {mail.reason}" if mail.reason else "") if mail else None,
+                    "email_error": r.email_error,
+                    **slas[r.id].as_dict(now),
                 }
             )
         listed.sort(key=lambda a: (PRIORITY_RANK.get(a["priority"], 3), -(a["age_hours"] or 0), a["id"]))
         return listed
 
     def close(self) -> None:
-        for connector in (self.slack, self.crm):
+        for connector in (self.slack, self.crm, self.email, *self.webhooks.values()):
             close = getattr(connector, "close", None)
             if close is not None:
                 close()
@@ -276,3 +365,11 @@ class AlertEngine:
     def _read_tasks(self, keys: Any) -> dict[str, TaskState]:
         assert self.crm is not None
         return read_status(self.crm, list(keys))
+
+
+def _where(row: sa.Row[Any]) -> str:
+    """Slack target and/or email addresses of an alert, for the route column."""
+    where = [str(row.channel)] if row.channel and row.channel != "email" else []
+    if row.email_to:
+        where.append(f"email {row.email_to}")
+    return " + ".join(where) or "nowhere"

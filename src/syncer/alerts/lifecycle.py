@@ -22,16 +22,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncer.alerts.actions import plan_for, webhook_payload
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import enqueue
 from syncer.alerts.routing import Router
-from syncer.alerts.store import CHUNK, alerts, aware, digest_queue, dumps, evaluations, pairs
+from syncer.alerts.store import CHUNK, alerts, aware, digest_queue, dumps, email_queue, evaluations, pairs
 from syncer.alerts.tasks import TaskState
 
 CHUNK_ROWS = 500
 StatusReader = Callable[[Sequence[str]], dict[str, TaskState]]
 AlertRenderer = Callable[[dict[str, Any]], tuple[str, list[dict[str, Any]]]]
 TaskBuilder = Callable[[dict[str, Any], dt.date], dict[str, Any]]
+EmailRenderer = Callable[[dict[str, Any]], tuple[str, str, str]]  # subject, text, html
 KNOWN = ("account_id", "account_name", "trigger", "priority", "value", "threshold", "owner_email", "segment", "tier")
 
 
@@ -70,6 +72,27 @@ def is_firing(row: dict[str, Any]) -> bool:
     return value is None or threshold is None or value >= threshold
 
 
+def _instant(value: Any) -> dt.datetime | None:
+    """A row's `signal_at` (datetime or ISO string) as an aware UTC instant; None when absent or unreadable."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _link(template: str, alert: dict[str, Any]) -> str | None:
+    """`[alerts] crm_url` over the alert's columns (model extras included); a missing column: no link."""
+    values = {**(alert.get("context") or {}), **alert}
+    try:
+        return template.format(**{k: v for k, v in values.items() if isinstance(v, str | int | float)})
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
 def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):
@@ -89,7 +112,9 @@ class Lifecycle:
         render_alert: AlertRenderer,
         read_tasks: StatusReader | None = None,
         build_task: TaskBuilder | None = None,
+        render_email: EmailRenderer | None = None,
     ) -> None:
+        self.render_email = render_email
         self.settings = settings
         self.engine = engine
         self.router = router
@@ -221,17 +246,18 @@ class Lifecycle:
         alert = self._alert_dict(row)
         key = alert_key(alert["account_id"], str(row["trigger"]), now)
         crm_url = self.settings.alerts.crm_url
+        signal_at = _instant(row.get("signal_at")) or now
         alert.update(
             alert_id=key,
             owner_slack_id=route.owner_slack_id,
             fired_at=now.isoformat(timespec="seconds"),
-            crm_url=crm_url.format(
-                **{k: v for k, v in {**alert["context"], **alert}.items() if isinstance(v, str | int | float)}
-            )
-            if crm_url
-            else None,
+            crm_url=_link(crm_url, alert) if crm_url else None,
         )
-        wants_task = route.delivery == "ping" and self.build_task is not None
+        plan = plan_for(self.settings.actions, alert, self.settings.alerts.sla_hours)
+        delivery = plan.delivery(route.delivery)
+        wants_task = plan.wants_task(delivery, self.build_task is not None)
+        email_to = list(route.email_to) if self.render_email is not None else []
+        actions = plan.actions(delivery, wants_task)
         inserted = conn.execute(
             alerts.insert(),
             dict(
@@ -240,7 +266,7 @@ class Lifecycle:
                 trigger=str(row["trigger"]),
                 priority=alert["priority"],
                 status="open",
-                delivery=route.delivery,
+                delivery=delivery,
                 owner_email=alert.get("owner_email"),
                 owner_slack_id=route.owner_slack_id,
                 channel=route.channel,
@@ -251,28 +277,42 @@ class Lifecycle:
                 opened_at=now,
                 last_seen_at=now,
                 task_state="pending" if wants_task else "none",
+                tier=plan.tier,
+                actions=dumps(actions),
+                sla_hours=plan.sla_hours if actions else None,
+                signal_at=signal_at,
+                email_to=", ".join(email_to) or None,
             ),
         ).inserted_primary_key
         assert inserted is not None
         alert_id = int(inserted[0])
-        if route.delivery == "ping":
+        if delivery == "ping" and route.slack:
             text, blocks = self.render_alert(alert)
-            enqueue(
-                conn,
-                key,
-                "ping",
-                alert_id,
-                route.channel,
-                {"channel": route.channel, "text": text, "blocks": blocks},
-                now,
-            )
-        else:
+            payload = {"channel": route.channel, "text": text, "blocks": blocks}
+            enqueue(conn, key, "ping", alert_id, route.channel, payload, now)
+        if delivery == "ping" and email_to and self.render_email is not None:
+            subject, text, html = self.render_email(alert)
+            payload = {"to": email_to, "subject": subject, "text": text, "html": html}
+            enqueue(conn, key, "email", alert_id, email_to[0][:100], payload, now)
+        if delivery == "digest" and route.slack:
             conn.execute(digest_queue.insert(), {"alert_id": alert_id, "recipient": route.channel, "queued_at": now})
+        if delivery == "digest" and email_to:
+            address = ", ".join(email_to)
+            conn.execute(email_queue.insert(), {"alert_id": alert_id, "address": address, "queued_at": now})
         if wants_task and self.build_task is not None:
             due = (
                 now + dt.timedelta(days=self.settings.alerts.tasks.due_days if self.settings.alerts.tasks else 1)
             ).date()
             enqueue(conn, key, "task", alert_id, alert["account_id"], self.build_task(alert, due), now)
+        tier = plan.config
+        if tier is not None and tier.sdr_task is not None and self.build_task is not None:
+            sdr = {**alert, "owner_email": tier.sdr_task.owner, "priority": tier.sdr_task.priority}
+            sdr["trigger_title"] = f"SDR outreach ({plan.tier}) - {str(row['trigger']).replace('_', ' ')}"
+            due = (signal_at + dt.timedelta(hours=tier.sdr_task.due_hours)).date()
+            enqueue(conn, f"sdr:{key}", "sdr_task", alert_id, alert["account_id"], self.build_task(sdr, due), now)
+        if tier is not None and tier.webhook is not None:
+            body = webhook_payload(alert, plan, signal_at)
+            enqueue(conn, key, "webhook", alert_id, tier.webhook, body, now)
         ev.opened += 1
         ev.opened_keys.append(key)
         return alert_id

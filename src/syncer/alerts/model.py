@@ -15,12 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from syncer.alerts.actions import ActionsConfig, actions_body
 from syncer.config import ModelConfig
 from syncer.errors import ConfigError, ConfigIssue
 
 Priority = Literal["high", "medium", "low"]
+Channel = Literal["slack", "email", "both"]
+InDoubt = Literal["hold", "resend"]
 SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 SLACK_TARGET = re.compile(r"^[CGUW][A-Z0-9]{2,}$")
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
 class _Strict(BaseModel):
@@ -45,6 +49,21 @@ class CrmTasks(_Strict):
     due_days: int = Field(default=1, ge=0)  # task due date: fired day + due_days (the 24 h SLA)
 
 
+class RecipientPreference(_Strict):
+    """`[alerts.recipients] "owner@x.com" = { prefer = "email" }`: how one person wants alerts and digests."""
+
+    prefer: Channel = "slack"
+    address: str | None = None  # send email here instead of the key (e.g. a personal alias)
+
+
+class EmailChannel(_Strict):
+    """`[alerts.email_delivery]`: how the email channel behaves (the connector is `[alerts] email`)."""
+
+    in_doubt: InDoubt = "hold"  # a message interrupted mid-send: not re-sent (hold) or re-sent (resend)
+    max_attempts: int = Field(default=10, ge=1)  # temporary failures (4xx, unreachable) before giving up
+    not_in_slack: bool = True  # an owner not in Slack gets email (when an email connector is configured)
+
+
 class AlertsConfig(_Strict):
     """`[alerts]`: the fired-triggers model, lifecycle and escalation."""
 
@@ -61,6 +80,17 @@ class AlertsConfig(_Strict):
     managers: dict[str, str] = Field(default_factory=dict)  # owner email -> manager email
     escalated_priority: str = "High"  # what the CRM task is raised to (Salesforce "High", HubSpot "HIGH")
     crm_url: str | None = None  # "https://acme.lightning.force.com/{account_id}": link in messages
+    email: str | None = None  # email connector name in [connectors]: enables the email channel
+    email_delivery: EmailChannel = EmailChannel()
+    recipients: dict[str, RecipientPreference] = Field(default_factory=dict)  # owner email -> preference
+
+    @field_validator("recipients")
+    @classmethod
+    def _lower_recipients(cls, value: dict[str, RecipientPreference]) -> dict[str, RecipientPreference]:
+        return {k.strip().lower(): v for k, v in value.items()}
+
+    def preference(self, email: str | None) -> RecipientPreference | None:
+        return self.recipients.get((email or "").strip().lower())
 
     @field_validator("escalation_channel")
     @classmethod
@@ -92,8 +122,18 @@ class RoutingRule(_Strict):
     segment: list[str] | None = None
     to: str = "owner"  # "owner" (DM the account owner) or a channel ID "C0123ABCD"
     delivery: Literal["ping", "digest"] | None = None  # default: by priority (routing.immediate)
+    channel: Channel | None = None  # default: routing.channel; a recipient's preference wins for "owner"
+    email_to: list[str] | None = None  # addresses for a channel target (to = "C...") on the email channel
 
-    _listify = field_validator("trigger", "priority", "tier", "segment", mode="before")(_as_list)
+    _listify = field_validator("trigger", "priority", "tier", "segment", "email_to", mode="before")(_as_list)
+
+    @field_validator("email_to")
+    @classmethod
+    def _addresses(cls, value: list[str] | None) -> list[str] | None:
+        for address in value or []:
+            if not EMAIL.match(address.strip()):
+                raise ValueError(f"not an email address: {address!r}")
+        return [a.strip() for a in value] if value is not None else None
 
     @field_validator("to")
     @classmethod
@@ -115,6 +155,7 @@ class RoutingConfig(_Strict):
 
     rules: list[RoutingRule] = Field(default_factory=list)
     default_to: str = "owner"
+    channel: Channel = "slack"  # where alerts and digests go unless a rule or the recipient says otherwise
     fallback_channel: str | None = None  # default: the slack connector's fallback_channel
     immediate: list[Priority] = Field(default_factory=lambda: list[Priority](["high"]))  # ping now; others -> digest
     user_cache_hours: float = Field(default=24.0, gt=0)  # users.lookupByEmail hits are trusted this long
@@ -152,28 +193,37 @@ class DigestConfig(_Strict):
 
 
 class AlertSettings(_Strict):
-    """The three sections together, validated at once."""
+    """The sections together, validated at once."""
 
     alerts: AlertsConfig = AlertsConfig()
     routing: RoutingConfig = RoutingConfig()
     digest: DigestConfig = DigestConfig()
+    actions: ActionsConfig = ActionsConfig()
 
 
 def load_alert_settings(raw: dict[str, Any], file: str = "config.toml") -> AlertSettings:
     """Validate `config.raw`'s alerts/routing/digest sections; every problem in one ConfigError."""
     issues: list[ConfigIssue] = []
     parts: dict[str, Any] = {}
-    models: dict[str, type[BaseModel]] = {"alerts": AlertsConfig, "routing": RoutingConfig, "digest": DigestConfig}
+    models: dict[str, type[BaseModel]] = {
+        "alerts": AlertsConfig,
+        "routing": RoutingConfig,
+        "digest": DigestConfig,
+        "actions": ActionsConfig,
+    }
     for section, model in models.items():
         body = raw.get(section) or {}
         if not isinstance(body, dict):
             issues.append(ConfigIssue(file, section, "must be a table"))
             continue
+        if section == "actions":
+            body = actions_body(body)
         try:
             parts[section] = model.model_validate(body)
         except ValidationError as exc:
             for err in exc.errors():
-                key = ".".join(str(p) for p in (section, *err["loc"]))
+                loc = err["loc"][1:] if section == "actions" and err["loc"][:1] == ("tiers",) else err["loc"]
+                key = ".".join(str(p) for p in (section, *loc))
                 message = err["msg"].removeprefix("Value error, ")
                 if err["type"] == "extra_forbidden":
                     message = "unknown key"
@@ -196,5 +246,21 @@ def check_connectors(settings: AlertSettings, connectors: dict[str, str], file: 
         issues.append(
             ConfigIssue(file, "alerts.tasks.connector", f"no salesforce or hubspot connector named {tasks.connector!r}")
         )
+    email = settings.alerts.email
+    if email is not None and connectors.get(email) != "email":
+        issues.append(ConfigIssue(file, "alerts.email", f"no email connector named {email!r} in [connectors]"))
+    wants_email = settings.routing.channel != "slack" or any(
+        r.channel not in (None, "slack") for r in settings.routing.rules
+    )
+    wants_email = wants_email or any(p.prefer != "slack" for p in settings.alerts.recipients.values())
+    if wants_email and email is None:
+        issues.append(ConfigIssue(file, "alerts.email", "the email channel is used but no email connector is named"))
+    for tier, actions in settings.actions.tiers.items():
+        if actions.webhook is not None and connectors.get(actions.webhook) != "webhook":
+            issues.append(
+                ConfigIssue(file, f"actions.{tier}.webhook", f"no webhook connector named {actions.webhook!r}")
+            )
+        if (actions.crm_task or actions.sdr_task is not None) and tasks is None:
+            issues.append(ConfigIssue(file, f"actions.{tier}", "CRM tasks need [alerts.tasks] (a CRM connector)"))
     if issues:
         raise ConfigError(issues)

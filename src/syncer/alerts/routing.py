@@ -28,11 +28,18 @@ Lookup = Callable[[str], str | None]
 class Route:
     """Where one alert goes. `fallback_reason` is set when it could not go where the rule said."""
 
-    channel: str  # C... channel or U... user (a DM)
+    channel: str  # C... channel or U... user (a DM); "email" when the alert goes by email only
     delivery: str  # ping | digest
     rule: str
     owner_slack_id: str | None
     fallback_reason: str | None = None
+    email_to: tuple[str, ...] = ()  # addresses on the email channel (empty: no email)
+    slack: bool = True  # False: email only
+
+    def describe(self) -> str:
+        where = [self.channel] if self.slack else []
+        where += [f"email {', '.join(self.email_to)}"] if self.email_to else []
+        return " + ".join(where) or "nowhere"
 
 
 class UserDirectory:
@@ -77,22 +84,42 @@ class Router:
         self.fallback = settings.routing.fallback_channel or fallback_channel
 
     def route(self, alert: dict[str, Any], now: dt.datetime) -> Route:
-        routing = self.settings.routing
+        routing, cfg = self.settings.routing, self.settings.alerts
         target, rule_name, delivery = routing.default_to, "default", None
+        channel: str = routing.channel
+        email_to: list[str] = []
         for index, rule in enumerate(routing.rules):
             if rule.matches(alert):
                 target, rule_name, delivery = rule.to, rule.name or f"rules[{index}]", rule.delivery
+                channel, email_to = rule.channel or routing.channel, list(rule.email_to or [])
                 break
         if delivery is None:
             delivery = "ping" if alert.get("priority") in routing.immediate else "digest"
         email = str(alert.get("owner_email") or "").strip()
+        if target == "owner":
+            preference = cfg.preference(email)
+            if preference is not None:
+                channel = preference.prefer
+            email_to = [preference.address if preference is not None and preference.address else email] if email else []
+        if cfg.email is None:
+            channel = "slack"
+        reason = None
+        if channel != "slack" and not email_to:
+            channel, reason = "slack", f"no_email_address: rule {rule_name} has no email_to"
+            if target == "owner":
+                reason = "no_email_address: no owner_email"
+        if channel == "email":
+            return Route("email", delivery, rule_name, None, reason, tuple(email_to), slack=False)
+        emails = tuple(email_to) if channel == "both" else ()
         owner_id = self.users.user_id(email, now) if email else None
         if target != "owner":
-            return Route(target, delivery, rule_name, owner_id)
+            return Route(target, delivery, rule_name, owner_id, reason, emails)
         if owner_id:
-            return Route(owner_id, delivery, rule_name, owner_id)
-        reason = "owner_unknown: no owner_email" if not email else f"owner_not_in_slack: {email}"
-        return Route(self.fallback_or_raise(), delivery, rule_name, None, reason)
+            return Route(owner_id, delivery, rule_name, owner_id, reason, emails)
+        why = "owner_unknown: no owner_email" if not email else f"owner_not_in_slack: {email}"
+        if email and cfg.email is not None and cfg.email_delivery.not_in_slack:
+            return Route("email", delivery, rule_name, None, f"{why} -> email", tuple(email_to), slack=False)
+        return Route(self.fallback_or_raise(), delivery, rule_name, None, why, emails)
 
     def fallback_or_raise(self) -> str:
         if not self.fallback:

@@ -1,4 +1,4 @@
-"""The alert tables (created by migration 0003_alerts) and small helpers to read and write them.
+"""The alert tables (created by migrations 0003_alerts and 0004_tier_actions) and small helpers to read and write them.
 
 alert_pairs         one row per account x trigger ever seen: the open alert, quiet count, last value
 alerts              one row per alert (a firing that passed dedupe, cooldown and suppression)
@@ -7,6 +7,8 @@ alert_digest_queue  medium/low alerts waiting for their recipient's next digest
 alert_digests       one row per recipient per local day: "this day's digest exists"
 alert_evaluations   one row per evaluation (its sequence number marks the pairs it saw)
 alert_slack_users   owner email -> Slack user id, cached with the time it was checked
+alert_email_queue   alerts waiting for their address's next digest email (0004)
+alert_email_digests one row per address per local day: "this day's digest email exists" (0004)
 """
 
 from __future__ import annotations
@@ -56,6 +58,13 @@ alerts = sa.Table(
     sa.Column("task_checked_at", TS),
     sa.Column("worked_at", TS),
     sa.Column("escalated_at", TS),
+    # 0004: tier actions, SLA, email channel
+    sa.Column("tier", sa.String(50)),  # the PQL tier whose actions ran (row's tier, else by priority)
+    sa.Column("actions", sa.Text),  # JSON list the SLA waits for: notify | task | sdr_task | webhook
+    sa.Column("sla_hours", sa.Float),
+    sa.Column("signal_at", TS),  # the row's signal_at when it has one, else opened_at
+    sa.Column("email_to", sa.Text),  # comma-separated addresses on the email channel
+    sa.Column("email_error", sa.Text),  # the server's reply when the alert email was refused
 )
 outbox = sa.Table(
     "alert_outbox",
@@ -106,6 +115,23 @@ slack_users = sa.Table(
     sa.Column("email", sa.String(320), primary_key=True),
     sa.Column("user_id", sa.String(50)),
     sa.Column("checked_at", TS),
+)
+
+email_queue = sa.Table(
+    "alert_email_queue",
+    metadata,
+    sa.Column("alert_id", sa.Integer, primary_key=True),
+    sa.Column("address", sa.String(320)),
+    sa.Column("queued_at", TS),
+    sa.Column("digest", sa.String(400)),  # "<address>:<date>" once frozen into a digest email
+)
+email_digests = sa.Table(
+    "alert_email_digests",
+    metadata,
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("local_date", sa.String(10), primary_key=True),
+    sa.Column("alerts", sa.Integer),
+    sa.Column("frozen_at", TS),
 )
 
 CHUNK = 900  # under SQLite's bound-parameter limit
