@@ -19,7 +19,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from syncer.config import Config, load_config
-from syncer.errors import ConfigError, FatalError
+from syncer.errors import ConfigError, FatalError, SyncerError
 from syncer.logs import setup_logging
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
@@ -47,7 +47,7 @@ def _errors() -> Iterator[None]:
         for issue in [str(i) for i in exc.issues] or [str(exc)]:
             err.print(f"[red]config error[/red] {escape(mask(str(issue)))}")
         raise Exit(2) from None
-    except FatalError as exc:
+    except SyncerError as exc:  # fatal, or a transient failure that outlasted its retries
         err.print(f"[red]error[/red] {escape(mask(str(exc)))}")
         raise Exit(1) from None
     except KeyboardInterrupt:
@@ -418,18 +418,36 @@ def alerts(ctx: typer.Context, config: ConfigOpt = None, as_json: JsonOpt = Fals
     if as_json:
         _print_json(rows)
         return 0
-    table = Table("alert", "trigger", "priority", "state", "owner", "age h", "task", "route", "fallback reason")
+    table = Table(
+        "alert",
+        "trigger",
+        "priority",
+        "tier",
+        "state",
+        "owner",
+        "age h",
+        "task",
+        "route",
+        "sla",
+        "to action h",
+        "fallback / delivery problem",
+    )
     for r in rows:
+        to_action = r.get("time_to_action_hours")
+        problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
         cells = (
             r.get("id"),
             r.get("trigger"),
             r.get("priority"),
+            r.get("tier"),
             r.get("state"),
             r.get("owner"),
             f"{r.get('age_hours') or 0:.1f}",
             r.get("task"),
             r.get("route"),
-            r.get("fallback_reason"),
+            r.get("sla"),
+            f"{to_action:.2f}" if isinstance(to_action, int | float) else None,
+            problem,
         )
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     out.print(table)
@@ -444,6 +462,39 @@ def alerts_run(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     with _alert_engine(config) as engine:
         report = engine.evaluate_and_deliver().as_dict()
     _print_json(report) if as_json else out.print(escape(json.dumps(report, default=str)))
+    return 0
+
+
+@alerts_app.command("sla")
+@_command
+def alerts_sla(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+    """Time from signal to action per tier: count, within SLA, p50 / p90 / max hours."""
+    with _alert_engine(config) as engine:
+        report = engine.sla_report()
+    if as_json:
+        _print_json(report)
+        return 0
+    if not report:
+        out.print("no tier actions with an SLA yet (see [actions] in docs/tier-actions.md)")
+        return 0
+    columns = ("sla_hours", "alerts", "met", "missed", "pending", "within_sla", "p50_hours", "p90_hours", "max_hours")
+    table = Table("tier", *columns)
+    for tier, row in report.items():
+        table.add_row(escape(str(tier)), *(escape(str(row.get(c))) for c in columns))
+    out.print(table)
+    return 0
+
+
+@alerts_app.command("resend")
+@_command
+def alerts_resend(
+    keys: Annotated[list[str] | None, typer.Argument(help="outbox keys; none = every email in doubt")] = None,
+    config: ConfigOpt = None,
+) -> int:
+    """Release emails cut off mid-send (held to avoid duplicates) so they go out again, same Message-ID."""
+    with _alert_engine(config) as engine:
+        released = engine.release_in_doubt(keys or None)
+    out.print(f"released {released} email(s) for re-sending")
     return 0
 
 
@@ -470,7 +521,10 @@ def digest(
     """Send the daily digests that are due (one per recipient per local day), or preview them."""
     with _alert_engine(config) as engine:
         if preview:
-            for who, messages in engine.preview_digest(recipient).items():
+            previews = engine.preview_digest(recipient)
+            if not previews:
+                out.print("no alerts are queued for a digest")
+            for who, messages in previews.items():
                 out.print(f"[bold]digest for {escape(who)}: {len(messages)} message(s)[/bold]")
                 for text, blocks in messages:
                     out.print(escape(text), highlight=False)

@@ -125,15 +125,17 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
     return Services(hubspot, salesforce, slack, inapp, env)
 
 
-def work_some_tasks(salesforce: Any, share: float, seed: int) -> int:
-    """Account owners complete a share of the open tasks: those alerts are worked, the rest escalate."""
+def work_some_tasks(salesforce: Any, share: float, seed: int, day: date) -> int:
+    """Account owners complete a share of the open tasks during `day` (UTC): those alerts are worked,
+    the rest escalate once their SLA passes."""
     import random
 
     rng = random.Random(seed)
     open_tasks = [t for t in salesforce.records("Task") if not t.get("IsClosed")]
     done = [t for t in open_tasks if rng.random() < share]
     for task in done:
-        salesforce.complete_task(task["Id"])
+        when = dt.datetime.combine(day, dt.time(13 + rng.randrange(9), rng.randrange(60)), dt.UTC)
+        salesforce.complete_task(task["Id"], when=when.strftime("%Y-%m-%dT%H:%M:%S.000+0000"))
     return len(done)
 
 
@@ -186,13 +188,15 @@ class Demo:
             self._score(engine, scoring, last_day)
             engine.dispose()
             self._syncs(config_path, "day 2", show_plan=True)
-            worked = work_some_tasks(services.salesforce, share=0.6, seed=self.seed)
+            worked = work_some_tasks(services.salesforce, share=0.6, seed=self.seed, day=last_day)
             self.step(f"overnight, account owners completed {worked} of the CRM tasks")
             self._alerts(config_path, "day 2", last_day + timedelta(days=1))
+            report = self._report(config_path, warehouse_url, last_day + timedelta(days=1))
             page = self._write_page(services)
         finally:
             services.stop()
         self._summary(time.monotonic() - started, config_path, page)
+        self.console.print(f"Alert outcomes report: {report}")
         return 0
 
     def _score(self, engine: sa.Engine, config: ScoringConfig, as_of: date) -> ScoreSummary:
@@ -251,6 +255,25 @@ class Demo:
             f"{fallbacks} open alerts routed to the fallback channel"
         )
         self.alert_rows.append((label, r, digests, len(escalated.escalated)))
+
+    def _report(self, config_path: Path, warehouse_url: str, day: date) -> Path:
+        """The alert -> action -> outcome report (no expansions yet after two days: it shows the pipeline)."""
+        from syncer.outcomes import run_report
+        from syncer.outcomes.simulate import expansions_table
+
+        engine = sa.create_engine(warehouse_url)
+        expansions_table().create(engine, checkfirst=True)
+        engine.dispose()
+        config = load_config(config_path)
+        state = StateStore(config.state_url())
+        path = self.folder / "report.html"
+        try:
+            now = dt.datetime.combine(day, dt.time(12, 0), DIGEST_ZONE)
+            run_report(config, state, html=path, now=now, echo=lambda _line: None)
+        finally:
+            state.close()
+        self.step(f"alert outcomes report written: {path.name}")
+        return path
 
     def _write_page(self, services: Services) -> Path:
         """An HTML page of what landed: CRM records, tasks and webhook deliveries."""

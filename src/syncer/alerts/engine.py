@@ -119,6 +119,7 @@ class AlertEngine:
         self.settings = settings
         self.email = email
         self.webhooks = dict(webhooks or {})
+        self.sources: list[Source] = []  # warehouse connections to release on close()
         if email is not None and (render_alert_email is None or render_digest_email is None):
             render = _blocks_module(email, "render")
             render_alert_email = render_alert_email or render.render_alert_email
@@ -200,9 +201,9 @@ class AlertEngine:
             for tier in settings.actions.tiers.values()
             if tier.webhook is not None
         }
-        source = Source(config.warehouse, config.base_dir)
+        source = Source(config.warehouse, config.base_dir, config.path.name)
         model = settings.alerts.model
-        return cls(
+        engine = cls(
             settings,
             state,
             slack,
@@ -212,6 +213,8 @@ class AlertEngine:
             email=email,
             webhooks=hooks,  # type: ignore[arg-type]  # connectors are Senders
         )
+        engine.sources.append(source)
+        return engine
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -357,7 +360,7 @@ class AlertEngine:
         return listed
 
     def close(self) -> None:
-        for connector in (self.slack, self.crm, self.email, *self.webhooks.values()):
+        for connector in (self.slack, self.crm, self.email, *self.webhooks.values(), *self.sources):
             close = getattr(connector, "close", None)
             if close is not None:
                 close()
