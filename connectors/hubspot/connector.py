@@ -9,7 +9,6 @@ HTTP classification table apply.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
@@ -17,7 +16,6 @@ import httpx
 from pydantic import SecretStr
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
-from syncer.errors import RetryableError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 
@@ -109,21 +107,8 @@ class HubSpotConnector(Connector):
         failing after that are left out of the answer, so the alert engine keeps them pending and
         tries again on its next escalate(). A request refused as a whole (401/403/404) raises.
         """
-        answers: dict[str, str | None] = {}
-        pending = list(dict.fromkeys(keys))
-
-        def attempt() -> None:
-            nonlocal pending
-            for result in self.tasks.raise_priority(pending, priority):
-                if result.status != "failed":
-                    answers[result.key] = result.reason
-            pending = [k for k in pending if k not in answers]
-            if pending:
-                raise RetryableError(f"raise task priority: {len(pending)} task(s) not updated yet")
-
-        with contextlib.suppress(RetryableError):  # keys still pending are left out: retried on next escalate()
-            self.retry.run(attempt, on_retry=self._note_retry)
-        return answers
+        settled, _failure = self.settle(keys, lambda pending: self.tasks.raise_priority(pending, priority))
+        return {key: result.reason for key, result in settled.items()}  # unsettled keys: retried next escalate()
 
     def close(self) -> None:
         self.api.close()

@@ -16,12 +16,11 @@ The alert engine also calls `task_status(keys)` (was the task worked?) and
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
 from syncer.connector import Connector, Destination, Record, Result
-from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.errors import FatalError, RejectedError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
 
@@ -110,21 +109,8 @@ class SalesforceConnector(Connector):
         keeps them pending and tries again on its next escalate(). A request refused as a whole
         (auth, quota, a missing key field) raises, as in `send()`.
         """
-        answers: dict[str, str | None] = {}
-        pending = list(dict.fromkeys(keys))
-
-        def attempt() -> None:
-            nonlocal pending
-            for result in self.tasks.raise_priority(pending, priority):
-                if result.status != "failed":
-                    answers[result.key] = result.reason
-            pending = [k for k in pending if k not in answers]
-            if pending:
-                raise RetryableError(f"raise task priority: {len(pending)} task(s) not updated yet")
-
-        with contextlib.suppress(RetryableError):  # keys still pending are left out: retried on next escalate()
-            self.retry.run(attempt, on_retry=self._note_retry)
-        return answers
+        settled, _failure = self.settle(keys, lambda pending: self.tasks.raise_priority(pending, priority))
+        return {key: result.reason for key, result in settled.items()}  # unsettled keys: retried next escalate()
 
     def check(self) -> list[str]:
         """Describe the object(s) and report each mapped field that is missing or not writable."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar, final
 
@@ -169,24 +169,37 @@ class Connector(abc.ABC):
         batch rejected as a whole is split in halves until the bad records are found, so one bad
         row never holds back its neighbours.
         """
-        results: dict[str, Result] = {}
-        pending = list(batch)
+        by_key = {r.key: r for r in batch}
+        settled, failure = self.settle(list(by_key), lambda keys: self._write_isolating([by_key[k] for k in keys]))
+        return [settled.get(r.key) or Result.failed(r, failure or "not acknowledged") for r in batch]
+
+    @final
+    def settle(
+        self, keys: Sequence[str], operation: Callable[[list[str]], Iterable[Result]]
+    ) -> tuple[dict[str, Result], str | None]:
+        """Run `operation` on the keys not yet settled (ok or rejected) until all are, or the retry
+        policy gives up. Returns the settled results, and why the rest failed (they are left out)."""
+        settled: dict[str, Result] = {}
+        pending = list(dict.fromkeys(keys))
 
         def attempt() -> None:
             nonlocal pending
-            for result in self._write_isolating(pending):
-                results[result.key] = result
-            pending = [r for r in pending if results[r.key].status == "failed"]
+            failed = []
+            for result in operation(pending):
+                if result.status == "failed":
+                    failed.append(result)
+                else:
+                    settled[result.key] = result
+            pending = [k for k in pending if k not in settled]
             if pending:
-                raise RetryableError(f"{len(pending)} record(s) failed: {results[pending[0].key].reason}")
+                reason = failed[0].reason if failed else "no result"
+                raise RetryableError(f"{len(pending)} record(s) failed: {reason}")
 
         try:
             self.retry.run(attempt, on_retry=self._note_retry)
         except RetryableError as exc:
-            for record in pending:
-                if record.key not in results or results[record.key].status != "rejected":
-                    results[record.key] = Result.failed(record, str(exc))
-        return [results[r.key] for r in batch]
+            return settled, str(exc)
+        return settled, None
 
     def _note_retry(self, exc: BaseException) -> None:
         self.stats.add(retries=1, throttled=1 if getattr(exc, "throttled", False) else 0)
