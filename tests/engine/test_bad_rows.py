@@ -4,35 +4,14 @@ once its data changes; the good rows around it are delivered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from syncer_connectors.webhook.emulator import REJECT_VALUE, WebhookReceiver
 
-from tests.engine.conftest import MAPPING, SECRET, Project, create_accounts
+from tests.engine.conftest import MAPPING, Project, create_accounts
 
 NULL_KEY = "(null primary key)"
-
-
-@pytest.fixture(scope="module")
-def shared_receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver(SECRET) as rx:
-        yield rx
-
-
-@pytest.fixture
-def receiver(shared_receiver: WebhookReceiver) -> WebhookReceiver:
-    """A receiver with nothing stored (stopping one per test costs half a second)."""
-    rx = shared_receiver
-    with rx.lock:
-        rx.records.clear()
-        rx.applied.clear()
-        rx.deliveries.clear()
-        rx.requests.clear()
-        rx.faults.clear()
-    return rx
 
 
 def execute(project: Project, *statements: str) -> None:

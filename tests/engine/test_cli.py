@@ -5,32 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 
-import pytest
 import sqlalchemy as sa
 from syncer_connectors.webhook.emulator import REJECT_VALUE, WebhookReceiver
 
-from tests.engine.conftest import SECRET, Project, create_accounts
-
-
-@pytest.fixture(scope="module")
-def shared_receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver(SECRET) as rx:
-        yield rx
-
-
-@pytest.fixture
-def receiver(shared_receiver: WebhookReceiver) -> WebhookReceiver:
-    """A receiver with nothing stored (stopping one per test costs half a second)."""
-    rx = shared_receiver
-    with rx.lock:
-        rx.records.clear()
-        rx.applied.clear()
-        rx.deliveries.clear()
-        rx.requests.clear()
-        rx.faults.clear()
-    return rx
+from tests.engine.conftest import Project, create_accounts
 
 
 def execute(project: Project, statement: str) -> None:
