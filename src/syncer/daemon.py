@@ -11,6 +11,10 @@ One firing of a job (see scheduler.py) goes:
     metrics, ops alerts, sync log; release the lease
     run the jobs that list this one in `after`, for the same slot
 
+Besides the syncs, the same path runs the built-in jobs: `score` (scoring refresh), `alerts`
+(evaluate fired triggers, ping, create tasks), `digest` (send the digests that are due),
+`escalate` (alerts not worked within the SLA) and `report` (rewrite the outcomes report).
+
 Signals: SIGHUP reloads and re-validates config (on error the old schedule stays and the problem
 is logged); SIGTERM/SIGINT stop taking work, let each running sync finish its current batch, and
 exit 0 within `grace_seconds`. A run still busy then (a batch stuck in retries) is abandoned, which
@@ -25,28 +29,43 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer import secrets
+from syncer import registry, secrets
 from syncer.config import Config, ScheduleConfig, load_config
-from syncer.connector import Connector
+from syncer.connector import Connector, Destination
 from syncer.diff import Change, Differ
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.lease import Lease, LeaseStore
 from syncer.logs import setup_logging
 from syncer.metrics import Metrics
 from syncer.metrics import install as install_metrics
-from syncer.ops_alerts import LogNotifier, Notifier, Observation, OpsAlerts, OpsAlertSettings, WebhookNotifier
+from syncer.ops_alerts import (
+    LogNotifier,
+    Notifier,
+    Observation,
+    OpsAlerts,
+    OpsAlertSettings,
+    SlackNotifier,
+    WebhookNotifier,
+)
+from syncer.ratelimit import RateLimiter
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.scheduler import (
+    ALERTS_JOB,
+    DIGEST_JOB,
+    ESCALATE_JOB,
+    REPORT_JOB,
     RETRY_PREFIX,
     SCORE_JOB,
     JobSpec,
@@ -55,16 +74,24 @@ from syncer.scheduler import (
     job_slots,
     job_specs,
     new_scheduler,
+    prune_slots,
     schedule_retry,
     slot_for,
     slot_key,
 )
 from syncer.secrets import mask
+from syncer.source import Source
 from syncer.state import StateStore, utcnow
 from syncer.synclog import SyncLog, SynclogSettings
 
+if TYPE_CHECKING:
+    from syncer.alerts import AlertEngine
+    from syncer.alerts.outbox import Delivered
+
 log = logging.getLogger("syncer.daemon")
+Counts = tuple[int, int, int]  # sent, failed, rejected: what a built-in job tells the ops alerts
 OK_STATUSES = ("ok", "partial", "skipped", "guarded")  # dependants run after these
+SLOT_RETENTION = dt.timedelta(days=7)  # finished job_slots rows older than this are pruned (hourly)
 
 
 class DaemonSettings(BaseModel):
@@ -82,8 +109,17 @@ class DaemonSettings(BaseModel):
     score: ScheduleConfig | None = None  # when the `score` job (scoring refresh) runs
     score_lag_days: int = Field(default=1, ge=0)  # score usage up to this many days before today
     ops_alert_webhook: str | None = None  # URL; may be a ${SECRET} reference
+    ops_alert_channel: str | None = None  # Slack channel ID for ops alerts
+    ops_alert_slack: str = "slack"  # the slack connector (in [connectors]) that posts them
     ops_alerts: OpsAlertSettings = Field(default_factory=OpsAlertSettings)
     synclog: SynclogSettings | None = None
+    alerts: ScheduleConfig | None = None  # the built-in jobs' schedules (defaults: scheduler.DEFAULT_SCHEDULES)
+    digest: ScheduleConfig | None = None
+    escalate: ScheduleConfig | None = None
+    report: ScheduleConfig | None = None
+
+    def schedules(self) -> dict[str, ScheduleConfig | None]:
+        return {ALERTS_JOB: self.alerts, DIGEST_JOB: self.digest, ESCALATE_JOB: self.escalate, REPORT_JOB: self.report}
 
 
 def load_settings(config: Config) -> DaemonSettings:
@@ -103,6 +139,14 @@ def load_settings(config: Config) -> DaemonSettings:
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
             issues.append(ConfigIssue(file, key, message))
         raise ConfigError(issues) from None
+    if settings.ops_alert_channel:
+        entry = config.connectors.get(settings.ops_alert_slack)
+        if entry is None or entry.type != "slack":
+            name = settings.ops_alert_slack
+            issues.append(
+                ConfigIssue(file, "daemon.ops_alert_slack", f"no slack connector named {name!r} in [connectors]")
+            )
+    issues += _section_issues(config)
     if issues:
         raise ConfigError(issues)
     if "scoring" in config.raw:
@@ -115,6 +159,36 @@ def load_settings(config: Config) -> DaemonSettings:
         except ValidationError as exc:
             raise ConfigError([ConfigIssue(file, "scoring", str(exc).splitlines()[0])]) from None
     return settings
+
+
+def _section_issues(config: Config) -> list[ConfigIssue]:
+    """[alerts]/[routing]/[digest] and [report] are validated at start-up, not at their first run."""
+    issues: list[ConfigIssue] = []
+    file = str(config.path)
+    if "alerts" in config.raw:
+        from syncer.alerts.model import check_connectors, load_alert_settings
+
+        try:
+            alert_settings = load_alert_settings(config.raw, file)
+            check_connectors(alert_settings, {n: e.type for n, e in config.connectors.items()}, file)
+        except ConfigError as exc:
+            issues += exc.issues
+    if "report" in config.raw or "outcomes" in config.raw:
+        from syncer.outcomes.model import load_outcome_settings
+
+        try:
+            load_outcome_settings(config.raw, file)
+        except ConfigError as exc:
+            issues += exc.issues
+    return issues
+
+
+def build_connector(config: Config, name: str, runtime: Runtime, destination: Destination) -> Connector:
+    """A connector from [connectors.<name>] outside a sync (the ops-alert Slack bot)."""
+    entry = config.connectors[name]
+    kind = registry.load(entry.type)
+    limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
+    return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
 
 
 class StoppableJob(SyncJob):
@@ -168,14 +242,14 @@ class Daemon:
         runtime: Callable[[], Runtime] = Runtime,
     ) -> None:
         self.config, self.settings, self.state, self.clock, self.runtime = config, settings, state, clock, runtime
-        self.specs: dict[str, JobSpec] = job_specs(config, settings.score)
+        self.specs: dict[str, JobSpec] = job_specs(config, settings.score, settings.schedules())
         self.owner = settings.replica_id or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self.leases = LeaseStore(state.engine, clock)
         self.metrics = Metrics()
         install_metrics(self.metrics)  # what /metrics serves is what metrics.current() returns
+        self._own_notifiers = notifiers is None
         if notifiers is None:
-            hook = settings.ops_alert_webhook
-            notifiers = [WebhookNotifier(hook)] if hook else [LogNotifier()]
+            notifiers = self._notifiers(config, settings)
         self.alerts = OpsAlerts(state.engine, notifiers, settings.ops_alerts, self.metrics)
         self.warehouse = sa.create_engine(
             config.warehouse.url, connect_args=config.warehouse.connect_args, pool_pre_ping=True
@@ -188,6 +262,17 @@ class Daemon:
         self._active = 0
         self._idle = threading.Condition()
         self._latest_slot: dict[str, dt.datetime] = {}
+        self._pruned_at: dt.datetime | None = None
+
+    def _notifiers(self, config: Config, settings: DaemonSettings) -> list[Notifier]:
+        """Webhook and/or Slack channel from [daemon]; neither: a warning log line per alert."""
+        notifiers: list[Notifier] = []
+        if settings.ops_alert_webhook:
+            notifiers.append(WebhookNotifier(settings.ops_alert_webhook))
+        if settings.ops_alert_channel:
+            slack = build_connector(config, settings.ops_alert_slack, self.runtime(), Destination("message", "key"))
+            notifiers.append(SlackNotifier(slack, settings.ops_alert_channel))
+        return notifiers or [LogNotifier()]
 
     # -- one firing ---------------------------------------------------------------------------
 
@@ -196,9 +281,16 @@ class Daemon:
         spec = self.specs.get(name)
         if spec is None:
             return
-        slot = slot_for(spec.trigger, self.clock(), self.settings.misfire_grace_seconds + 60)
+        now = self.clock()
+        slot = slot_for(spec.trigger, now, self.settings.misfire_grace_seconds + 60)
         self._latest_slot[name] = slot
         self._attempt(name, slot)
+        if self._pruned_at is None or now - self._pruned_at > dt.timedelta(hours=1):
+            self._pruned_at = now
+            try:
+                prune_slots(self.state.engine, now - SLOT_RETENTION)
+            except Exception as exc:  # housekeeping: never fails a job
+                log.warning("job_slots not pruned: %s", mask(str(exc)))
 
     def retry(self, name: str, slot: dt.datetime) -> None:
         """A slot whose lease was busy: run it now unless it is done or a newer slot has fired."""
@@ -286,8 +378,9 @@ class Daemon:
     # -- the work -----------------------------------------------------------------------------
 
     def _execute(self, name: str, lease: Lease) -> tuple[str, int | None]:
-        if name == SCORE_JOB:
-            return self._score(), None
+        spec = self.specs.get(name)
+        if spec is not None and spec.builtin:
+            return self._builtin(name), None
         stop = lambda: self.stopping.is_set() or lease.lost.is_set()  # noqa: E731
         previous = self._previous_rows(name)
         job: StoppableJob | None = None
@@ -355,6 +448,109 @@ class Daemon:
             return int(rows[0]["id"])
         return None
 
+    def _builtin(self, name: str) -> str:
+        """A built-in job; its outcome feeds the runs metrics and the `failed` ops alert like a sync's."""
+        started = time.perf_counter()
+        if name == SCORE_JOB:
+            status = self._score()
+        else:
+            jobs = {ALERTS_JOB: self._alerts, DIGEST_JOB: self._digest, ESCALATE_JOB: self._escalate}
+            try:
+                status, (sent, failed, rejected) = jobs[name]() if name in jobs else self._report()
+            except Exception as exc:  # Slack/CRM fatal errors, an unreachable warehouse, a bug
+                error = mask(f"{type(exc).__name__}: {exc}")
+                log.error("%s job failed: %s", name, error)
+                self.alerts.observe_run(Observation(name, "error", error, 0, 0, 0, None, None, name, None))
+                status = "error"
+            else:
+                self.alerts.observe_run(Observation(name, status, None, sent, failed, rejected, None, None, name, None))
+        self.metrics.record_job(name, status, time.perf_counter() - started)
+        return status
+
+    def _alert_engine(self) -> AlertEngine:
+        from syncer.alerts import AlertEngine
+
+        # Built per run (cheap next to the run): a reload's config applies at once, nothing is shared between
+        # the alert jobs' threads, and each run's connections are closed at its end.
+        return AlertEngine.from_config(self.config, self.state, self.runtime(), self.clock)
+
+    def _alerts(self) -> tuple[str, Counts]:
+        now = self.clock()
+        engine = self._alert_engine()
+        source = Source(self.config.warehouse, self.config.base_dir, self.config.path.name)
+        rows = cast(Generator[dict[str, Any]], source.stream(engine.settings.alerts.model, self.config.base_dir))
+        try:
+            report = engine.evaluate_and_deliver(now, rows=rows)
+            self._count_fired(engine, report.evaluation.opened_keys)
+        finally:
+            rows.close()
+            source.close()
+            engine.close()
+        self.metrics.alerts_pinged.labels("slack").inc(report.pings.sent.get("ping", 0))
+        self.metrics.alerts_pinged.labels("email").inc(report.emails.sent.get("email", 0))
+        log.info("alerts job: %s", report.as_dict())
+        return _delivery_status(report.pings, report.tasks, report.emails, report.webhooks)
+
+    def _count_fired(self, engine: AlertEngine, keys: list[str]) -> None:
+        from syncer.alerts.store import alerts
+
+        with engine.engine.connect() as conn:
+            for start in range(0, len(keys), 900):
+                query = sa.select(alerts.c.trigger, alerts.c.priority).where(
+                    alerts.c.key.in_(keys[start : start + 900])
+                )
+                for trigger, priority in conn.execute(query):
+                    self.metrics.alerts_fired.labels(trigger, priority).inc()
+
+    def _digest(self) -> tuple[str, Counts]:
+        from syncer.alerts.store import digests
+
+        now = self.clock()
+        engine = self._alert_engine()
+        try:
+            result = engine.send_due_digests(now)
+            with engine.engine.connect() as conn:
+                for built in result["built"]:  # counted once: a recipient's day is built once
+                    where = (digests.c.recipient == built["recipient"], digests.c.local_date == built["date"])
+                    count = conn.scalar(sa.select(digests.c.alerts).where(*where)) or 0
+                    self.metrics.alerts_digested.labels("slack").inc(count)
+        finally:
+            engine.close()
+        self.metrics.alerts_digested.labels("email").inc(sum(b["alerts"] for b in result["email_built"]))
+        if result["built"] or result["messages"] or result["email_built"]:
+            log.info("digest job: %s", result)
+        failed = int(result["failed"]) + int(result["email_failed"])
+        rejected = int(result["rejected"]) + int(result["email_rejected"])
+        sent = int(result["messages"]) + int(result["emails"])
+        return ("partial" if failed or rejected else "ok"), (sent, failed, rejected)
+
+    def _escalate(self) -> tuple[str, Counts]:
+        now = self.clock()
+        engine = self._alert_engine()
+        try:
+            done = engine.escalate(now)
+        finally:
+            engine.close()
+        self.metrics.alerts_escalated.labels("slack").inc(done.delivered.sent.get("escalation", 0))
+        if done.escalated or done.delivered.sent:
+            log.info("escalate job: %d checked, %d escalated", done.checked, len(done.escalated))
+        return _delivery_status(done.delivered)
+
+    def _report(self) -> tuple[str, Counts]:
+        from syncer.outcomes.command import write_latest
+
+        path = write_latest(self.config, self.state, self.clock())
+        log.info("report job: %s", f"wrote {path}" if path else "no [report].path; nothing written")
+        return ("ok" if path else "skipped"), (0, 0, 0)
+
+    def report_file(self) -> Path | None:
+        """The HTML report the report job keeps (for /report), when [report].path is set."""
+        raw = (self.config.raw.get("report") or {}).get("path")
+        if not raw:
+            return None
+        path = Path(str(raw))
+        return path if path.is_absolute() else self.config.base_dir / path
+
     def _score(self) -> str:
         try:
             from syncer.scoring.model import ScoringConfig
@@ -405,15 +601,22 @@ class Daemon:
         try:
             config = load_config(self.config.path)
             settings = load_settings(config)
-            specs = job_specs(config, settings.score)
+            specs = job_specs(config, settings.score, settings.schedules())
         except ConfigError as exc:
             log.error("reload failed, keeping the current schedule:\n%s", mask(str(exc)))
             return False
         for key in ("host", "port", "max_parallel"):
             if getattr(settings, key) != getattr(self.settings, key):
                 log.warning("daemon.%s changed; it takes effect at the next restart", key)
+        notifiers_changed = any(
+            getattr(settings, k) != getattr(self.settings, k)
+            for k in ("ops_alert_webhook", "ops_alert_channel", "ops_alert_slack")
+        ) or config.connectors.get(settings.ops_alert_slack) != self.config.connectors.get(settings.ops_alert_slack)
         self.config, self.settings, self.specs = config, settings, specs
         self.alerts.settings = settings.ops_alerts
+        if self._own_notifiers and notifiers_changed:
+            old, self.alerts.notifiers = self.alerts.notifiers, self._notifiers(config, settings)
+            _close_notifiers(old)
         ids = apply_jobs(self.scheduler, specs, self.fire, settings.misfire_grace_seconds) if self.scheduler else []
         log.info("config reloaded: %d scheduled job(s): %s", len(ids), ", ".join(ids) or "none")
         return True
@@ -432,8 +635,23 @@ class Daemon:
         return finished
 
     def close(self) -> None:
+        _close_notifiers(self.alerts.notifiers)
         self.warehouse.dispose()
         self.state.close()
+
+
+def _close_notifiers(notifiers: Sequence[Notifier]) -> None:
+    for notifier in notifiers:
+        close = getattr(notifier, "close", None)
+        if close is not None:
+            close()
+
+
+def _delivery_status(*parts: Delivered) -> tuple[str, Counts]:
+    """ok, or partial when a message/task failed (the outbox retries it next run) or was rejected."""
+    sent = sum(sum(p.sent.values()) for p in parts)
+    failed, rejected = sum(p.failed for p in parts), sum(p.rejected for p in parts)
+    return ("partial" if failed or rejected else "ok"), (sent, failed, rejected)
 
 
 def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
@@ -453,7 +671,9 @@ def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    server = DaemonHTTPServer(settings.host, settings.port, daemon.readiness, daemon.metrics.exposition).start()
+    server = DaemonHTTPServer(
+        settings.host, settings.port, daemon.readiness, daemon.metrics.exposition, daemon.report_file
+    ).start()
     ids = daemon.start_scheduler()
     log.info(
         "daemon %s up: http on %s:%d, %d scheduled job(s): %s",

@@ -3,16 +3,17 @@
 Names and labels (all counters also export `_created`):
 
     syncer_records_total{sync, connector, outcome}       outcome = succeeded | failed | rejected
-    syncer_runs_total{sync, status}                       ok | partial | failed | stopped | error
+    syncer_runs_total{sync, status}                       ok | partial | failed | stopped | error (daemon jobs too)
     syncer_api_calls_total{connector}                     requests made (connector.stats.calls)
     syncer_api_throttled_total{connector}                 429 / throttled retries (connector.stats.throttled)
-    syncer_run_duration_seconds{sync}                     histogram
-    syncer_last_success_timestamp_seconds{sync}           unix time of the last ok/partial run
+    syncer_run_duration_seconds{sync}                     histogram (syncs and daemon jobs: score, alerts, ...)
+    syncer_last_success_timestamp_seconds{sync}           unix time of the last ok/partial run (or job)
     syncer_source_rows{sync}                              rows in the model at the last run
     syncer_api_quota_used_ratio{connector}                daily quota used (connectors with `api_usage`)
-    syncer_alerts_fired_total{trigger, priority}          revenue alerts fired (incremented by alerts)
-    syncer_alerts_pinged_total{channel}                   immediate pings sent
-    syncer_alerts_digested_total{channel}                 alerts queued into a digest
+    syncer_alerts_fired_total{trigger, priority}          revenue alerts opened (the daemon's alerts job)
+    syncer_alerts_pinged_total{channel}                   immediate alert messages sent: slack | email
+    syncer_alerts_digested_total{channel}                 alerts put into a daily digest (counted when it is built)
+    syncer_alerts_escalated_total{channel}                escalation messages sent
     syncer_ops_alerts_total{kind, state}                  ops alerts sent (firing | resolved)
     syncer_data_quality_guard_ok                          1 when the scoring guard passed, 0 when failing
     syncer_lease_takeovers_total{job}                     slots this replica took over from a dead one
@@ -53,7 +54,8 @@ class Metrics:
         )
         self.alerts_fired = Counter("syncer_alerts_fired", "Revenue alerts fired", ["trigger", "priority"], registry=r)
         self.alerts_pinged = Counter("syncer_alerts_pinged", "Alerts pinged immediately", ["channel"], registry=r)
-        self.alerts_digested = Counter("syncer_alerts_digested", "Alerts queued for a digest", ["channel"], registry=r)
+        self.alerts_digested = Counter("syncer_alerts_digested", "Alerts put into a digest", ["channel"], registry=r)
+        self.alerts_escalated = Counter("syncer_alerts_escalated", "Escalation messages sent", ["channel"], registry=r)
         self.ops_alerts = Counter("syncer_ops_alerts", "Ops alerts sent", ["kind", "state"], registry=r)
         self.guard_ok = Gauge(
             "syncer_data_quality_guard_ok", "1 when the scoring data-quality guard passed", registry=r
@@ -77,6 +79,13 @@ class Metrics:
             self.last_success.labels(sync).set(time.time())
         if api_usage and api_usage[1]:
             self.quota.labels(connector_name).set(api_usage[0] / api_usage[1])
+
+    def record_job(self, name: str, status: str, seconds: float) -> None:
+        """A daemon job that is not a sync (score, alerts, digest, escalate, report)."""
+        self.runs.labels(name, status).inc()
+        self.duration.labels(name).observe(seconds)
+        if status in ("ok", "partial"):
+            self.last_success.labels(name).set(time.time())
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,13 +12,17 @@ Kinds (thresholds under `[daemon.ops_alerts]`):
     quota           a connector's daily API usage (`api_usage`) > threshold resolved when under again
     data_quality    the scoring data-quality guard failed                   resolved when it passes
 
-Delivery goes through a `Notifier` (any object with `notify(OpsAlert)`); `WebhookNotifier` POSTs
-JSON to a URL. A Slack notifier can plug in later with the same protocol.
+Delivery goes through a `Notifier` (any object with `notify(OpsAlert)`): `WebhookNotifier` POSTs
+JSON to a URL, `SlackNotifier` posts to a channel through the slack connector. Every state change
+has its own key (`OpsAlert.key`, with the instant of the change); the Slack message carries it, so
+a post whose answer was lost and is retried is found in the channel history, not posted twice.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -27,6 +31,7 @@ import httpx
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
+from syncer.connector import Connector, Record
 from syncer.secrets import mask
 from syncer.state import utcnow
 
@@ -59,6 +64,13 @@ class OpsAlert:
     kind: str
     state: State
     text: str
+    changed_at: dt.datetime | None = None  # when the state changed (the state row's changed_at)
+
+    @property
+    def key(self) -> str:
+        """One key per state change: `ops:<subject>:<kind>:<state>:<changed at, UTC>`."""
+        at = self.changed_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ") if self.changed_at else "-"
+        return f"ops:{self.sync}:{self.kind}:{self.state}:{at}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"sync": self.sync, "kind": self.kind, "state": self.state, "text": self.text, "source": "syncer"}
@@ -78,6 +90,34 @@ class WebhookNotifier:
     def notify(self, alert: OpsAlert) -> None:
         response = self.client.post(self.url, json=alert.as_dict())
         response.raise_for_status()
+
+
+class SlackNotifier:
+    """Post one message per alert to `channel` through a slack connector (`Connector.send`).
+
+    The record key is the alert's state-change key: the connector's history lookup turns a retry of
+    a post that landed (response lost, crash before the answer) into "already delivered". Raises
+    when Slack did not take the message; OpsAlerts logs that and does not loop.
+    """
+
+    def __init__(self, connector: Connector, channel: str) -> None:
+        self.connector, self.channel = connector, channel
+        self._lock = threading.Lock()  # syncs finish in several worker threads; one post at a time
+
+    def notify(self, alert: OpsAlert) -> None:
+        icon = ":red_circle:" if alert.state == "firing" else ":large_green_circle:"
+        head = "firing" if alert.state == "firing" else "resolved"
+        text = f"{icon} syncer {alert.sync}/{alert.kind} {head}: {alert.text}"[:3000]
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        fields = {"channel": self.channel, "text": text, "blocks": blocks}
+        record = Record(alert.key, "upsert", fields, fingerprint=alert.key, idempotency_key=alert.key)
+        with self._lock:
+            [result] = self.connector.send([record])
+        if result.status != "ok":
+            raise RuntimeError(f"slack {result.status}: {result.reason}")
+
+    def close(self) -> None:
+        self.connector.close()
 
 
 class LogNotifier:
@@ -188,7 +228,8 @@ class OpsAlerts:
             old = conn.scalar(sa.select(alert_state.c.state).where(alert_state.c.key == key))
             if (old or "ok") == new:
                 return []
-            values = {"state": new, "detail": text, "changed_at": utcnow()}
+            changed_at = utcnow()
+            values = {"state": new, "detail": text, "changed_at": changed_at}
             if old is None:
                 try:
                     conn.execute(alert_state.insert().values(key=key, **values))
@@ -200,7 +241,7 @@ class OpsAlerts:
                 )
                 if changed.rowcount != 1:  # another replica moved it first and notified
                     return []
-        alert = OpsAlert(subject, kind, new, text)
+        alert = OpsAlert(subject, kind, new, text, changed_at)
         self._deliver(alert)
         return [alert]
 

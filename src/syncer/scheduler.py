@@ -1,7 +1,9 @@
 """Schedules: which jobs exist, when they fire, which slot a firing belongs to, and who runs after whom.
 
-A job is a sync with a `[schedule]` (cron or every_minutes, in an IANA time zone) or the `score`
-refresh (`[daemon.score]`). APScheduler 3.x fires them; every job gets an explicit id, `max_instances=1`
+A job is a sync with a `[schedule]` (cron or every_minutes, in an IANA time zone), the `score`
+refresh (`[daemon.score]`), one of the alert jobs (`alerts`, `digest`, `escalate`: with an
+`[alerts]` section) or the outcomes `report` (with `[report].path`), each under `[daemon.<job>]`.
+APScheduler 3.x fires them; every job gets an explicit id, `max_instances=1`
 (no overlap inside a process), `coalesce=True` (a backlog collapses into one run) and
 `misfire_grace_time` (a run that cannot start within that many seconds of its time is dropped: the
 next slot syncs the same changes, so a dropped slot costs freshness, never data).
@@ -17,7 +19,7 @@ next, in the same worker thread, for the same slot. A job may have both a schedu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +35,17 @@ from syncer.config import Config, ScheduleConfig
 from syncer.errors import ConfigError, ConfigIssue
 
 SCORE_JOB = "score"
+ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB = "alerts", "digest", "escalate", "report"
+DAEMON_JOBS = (SCORE_JOB, ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB)
+# Defaults when `[daemon.<job>]` is absent. The digest job polls: the engine sends a recipient's digest
+# once per local day when it is due, and the 5-minute grid (anchored at 00:00) hits every local time
+# that is a multiple of 5 minutes in every zone, so "09:00" goes out at 09:00:00 local.
+DEFAULT_SCHEDULES = {
+    ALERTS_JOB: ScheduleConfig(every_minutes=15),
+    DIGEST_JOB: ScheduleConfig(every_minutes=5),
+    ESCALATE_JOB: ScheduleConfig(every_minutes=15),
+    REPORT_JOB: ScheduleConfig(cron="0 6 * * *"),
+}
 RETRY_PREFIX = "retry:"
 ANCHOR = dt.datetime(2000, 1, 1)
 
@@ -56,6 +69,12 @@ class JobSpec:
     schedule: ScheduleConfig | None
     after: tuple[str, ...]
     file: str
+    builtin: bool = False  # a daemon job ([daemon.<name>]), not a sync
+
+    @property
+    def key(self) -> str:
+        """Where its schedule is configured, for error messages."""
+        return f"daemon.{self.name}" if self.builtin else "schedule"
 
     @property
     def trigger(self) -> BaseTrigger | None:
@@ -93,28 +112,59 @@ def slot_key(slot: dt.datetime, after: str | None = None) -> str:
     return f"{key} after {after}" if after else key
 
 
-def job_specs(config: Config, score_schedule: ScheduleConfig | None) -> dict[str, JobSpec]:
-    """Every job the daemon knows, validated: known dependencies, valid zones and crons, no cycles."""
+def daemon_jobs(config: Config, score_schedule: ScheduleConfig | None) -> list[str]:
+    """The built-in jobs this config asks for (besides the syncs)."""
+    names = [SCORE_JOB] if "scoring" in config.raw else []
+    if "alerts" in config.raw:
+        names += [ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB]
+    if (config.raw.get("report") or {}).get("path"):
+        names.append(REPORT_JOB)
+    return names
+
+
+def job_specs(
+    config: Config,
+    score_schedule: ScheduleConfig | None,
+    schedules: Mapping[str, ScheduleConfig | None] | None = None,
+) -> dict[str, JobSpec]:
+    """Every job the daemon knows, validated: known dependencies, valid zones and crons, no cycles.
+
+    `schedules` are the `[daemon.<job>]` tables of the built-in jobs (absent: DEFAULT_SCHEDULES). The
+    `alerts` job also runs after `score` when the score job is scheduled, since fired triggers change
+    then; `after = []` in `[daemon.alerts]` turns that off.
+    """
     specs: dict[str, JobSpec] = {}
+    issues = []
     has_scoring = "scoring" in config.raw
-    if has_scoring:
-        specs[SCORE_JOB] = JobSpec(SCORE_JOB, score_schedule, (), str(config.path))
+    builtin = daemon_jobs(config, score_schedule)
+    for name in builtin:
+        schedule = score_schedule
+        if name != SCORE_JOB:
+            schedule = (schedules or {}).get(name) or DEFAULT_SCHEDULES[name]
+            if name == ALERTS_JOB and score_schedule is not None and "after" not in schedule.model_fields_set:
+                schedule = schedule.model_copy(update={"after": [SCORE_JOB]})
+        after = tuple(schedule.after) if schedule else ()
+        specs[name] = JobSpec(name, schedule, after, str(config.path), builtin=True)
     for name, sync in config.syncs.items():
+        if name in specs:
+            file = config.sync_files.get(name, name)
+            issues.append(ConfigIssue(file, "name", f"{name!r} is the daemon's built-in {name} job; rename the sync"))
+            continue
         after = tuple(sync.schedule.after) if sync.schedule else ()
         specs[name] = JobSpec(name, sync.schedule, after, config.sync_files.get(name, name))
-    issues = []
     for spec in specs.values():
         issues += _schedule_issues(spec)
         for dep in spec.after:
             if dep == SCORE_JOB and not has_scoring:
-                issues.append(ConfigIssue(spec.file, "schedule.after", "'score' needs a [scoring] section"))
+                issues.append(ConfigIssue(spec.file, f"{spec.key}.after", "'score' needs a [scoring] section"))
             elif dep not in specs:
-                issues.append(ConfigIssue(spec.file, "schedule.after", f"unknown job {dep!r}"))
+                issues.append(ConfigIssue(spec.file, f"{spec.key}.after", f"unknown job {dep!r}"))
     if SCORE_JOB in specs and score_schedule is None and any(SCORE_JOB in s.after for s in specs.values()):
         issues.append(ConfigIssue(str(config.path), "daemon.score", "syncs run after 'score' but it has no schedule"))
     cycle = _find_cycle(specs)
     if cycle:
-        issues.append(ConfigIssue(specs[cycle[0]].file, "schedule.after", f"dependency cycle: {' -> '.join(cycle)}"))
+        first = specs[cycle[0]]
+        issues.append(ConfigIssue(first.file, f"{first.key}.after", f"dependency cycle: {' -> '.join(cycle)}"))
     if issues:
         raise ConfigError(issues)
     return specs
@@ -124,7 +174,7 @@ def _schedule_issues(spec: JobSpec) -> list[ConfigIssue]:
     s = spec.schedule
     if s is None:
         return []
-    key = "daemon.score" if spec.name == SCORE_JOB else "schedule"
+    key = spec.key
     if s.cron and s.every_minutes:
         return [ConfigIssue(spec.file, key, "give either 'cron' or 'every_minutes', not both")]
     try:
@@ -162,6 +212,13 @@ def _find_cycle(specs: dict[str, JobSpec]) -> list[str] | None:
         if found:
             return found
     return None
+
+
+def prune_slots(engine: sa.Engine, before: dt.datetime) -> int:
+    """Forget finished slot claims that started before `before` (the table would grow for years)."""
+    with engine.begin() as conn:
+        done = job_slots.c.status.in_(("done", "failed", "stopped"))
+        return int(conn.execute(job_slots.delete().where(done, job_slots.c.started_at < before)).rowcount or 0)
 
 
 def dependants(specs: dict[str, JobSpec], name: str) -> list[str]:

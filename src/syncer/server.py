@@ -4,6 +4,9 @@ GET /healthz   200 while the process is alive and its main loop responds (livene
 GET /readyz    200 when the state DB and the warehouse answer and the scheduler runs, else 503
                with a JSON body naming what failed (readiness probe)
 GET /metrics   Prometheus text exposition
+GET /report    the latest outcomes report (HTML) the `report` job wrote to `[report].path`; 404 when there
+               is none (no path configured, or not written yet). The file is replaced atomically, so a
+               request always reads a whole report.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import logging
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
 log = logging.getLogger("syncer.server")
 Readiness = Callable[[], dict[str, str]]  # check name -> "ok" or the problem
+ReportFile = Callable[[], Path | None]  # where the latest HTML report is (None: not configured)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -37,12 +42,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200 if ok else 503, body, "application/json")
         elif path == "/metrics":
             self._send(200, self.server.metrics(), CONTENT_TYPE_LATEST)
+        elif path == "/report":
+            self._report()
         else:
             self._send(404, b'{"error": "not found"}\n', "application/json")
 
-    def _send(self, code: int, body: bytes, content_type: str) -> None:
+    def _report(self) -> None:
+        file = self.server.report() if self.server.report is not None else None
+        try:
+            body = file.read_bytes() if file is not None else None
+        except OSError:  # not written yet (the job runs daily) or unreadable
+            body = None
+        if body is None:
+            self._send(404, b'{"error": "no report yet"}\n', "application/json")
+        else:
+            self._send(200, body, "text/html; charset=utf-8", cache="no-cache")
+
+    def _send(self, code: int, body: bytes, content_type: str, cache: str | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
+        if cache:
+            self.send_header("Cache-Control", cache)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -54,10 +74,18 @@ class _Handler(BaseHTTPRequestHandler):
 class DaemonHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, readiness: Readiness, metrics: Callable[[], bytes]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        readiness: Readiness,
+        metrics: Callable[[], bytes],
+        report: ReportFile | None = None,
+    ) -> None:
         super().__init__((host, port), _Handler)
         self.readiness = readiness
         self.metrics = metrics
+        self.report = report
         self._thread: threading.Thread | None = None
 
     @property
