@@ -144,7 +144,7 @@ def check(config: ConfigOpt = None) -> int:
                 connector.close()
         except ConfigError as exc:
             problems += [str(i) for i in exc.issues]
-        except FatalError as exc:
+        except SyncerError as exc:  # auth refused, destination unreachable after retries
             problems.append(f"{cfg.sync_files[name]}: {exc}")
         finally:
             job.close()
