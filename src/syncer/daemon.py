@@ -29,158 +29,34 @@ import os
 import signal
 import socket
 import threading
-import time
-from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, cast
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer import registry, secrets
-from syncer.config import Config, ScheduleConfig, load_config
+from syncer import registry
+from syncer.config import Config, load_config
 from syncer.connector import Connector, Destination
-from syncer.diff import Change, Differ
-from syncer.errors import ConfigError, ConfigIssue
-from syncer.lease import Lease, LeaseStore
+from syncer.daemon_jobs import BuiltinJobs, Counts
+from syncer.daemon_settings import DaemonSettings, load_settings
+from syncer.daemon_slots import OK_STATUSES, SLOT_RETENTION, Outcome, SlotRunner
+from syncer.daemon_syncs import StoppableJob, SyncRunner
+from syncer.errors import ConfigError
+from syncer.lease import LeaseStore
 from syncer.logs import setup_logging
 from syncer.metrics import Metrics
 from syncer.metrics import install as install_metrics
-from syncer.ops_alerts import (
-    LogNotifier,
-    Notifier,
-    Observation,
-    OpsAlerts,
-    OpsAlertSettings,
-    SlackNotifier,
-    WebhookNotifier,
-)
+from syncer.ops_alerts import LogNotifier, Notifier, OpsAlerts, SlackNotifier, WebhookNotifier
 from syncer.ratelimit import RateLimiter
-from syncer.runner import Runtime, Summary, SyncJob
-from syncer.scheduler import (
-    ALERTS_JOB,
-    DIGEST_JOB,
-    ESCALATE_JOB,
-    REPORT_JOB,
-    RETRY_PREFIX,
-    SCORE_JOB,
-    JobSpec,
-    apply_jobs,
-    dependants,
-    job_slots,
-    job_specs,
-    new_scheduler,
-    prune_slots,
-    schedule_retry,
-    slot_for,
-    slot_key,
-)
+from syncer.runner import Runtime
+from syncer.scheduler import RETRY_PREFIX, JobSpec, apply_jobs, job_specs, new_scheduler
 from syncer.secrets import mask
-from syncer.source import Source
 from syncer.state import StateStore, utcnow
-from syncer.synclog import SyncLog, SynclogSettings
-
-if TYPE_CHECKING:
-    from syncer.alerts import AlertEngine
-    from syncer.alerts.outbox import Delivered
+from syncer.synclog import SyncLog
 
 log = logging.getLogger("syncer.daemon")
-Counts = tuple[int, int, int]  # sent, failed, rejected: what a built-in job tells the ops alerts
-OK_STATUSES = ("ok", "partial", "skipped", "guarded")  # dependants run after these
-SLOT_RETENTION = dt.timedelta(days=7)  # finished job_slots rows older than this are pruned (hourly)
-
-
-class DaemonSettings(BaseModel):
-    """`[daemon]` in config.toml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = "0.0.0.0"
-    port: int = Field(default=9108, ge=0, le=65535)
-    lease_ttl_seconds: float = Field(default=60.0, ge=1)
-    grace_seconds: float = Field(default=30.0, ge=0)
-    misfire_grace_seconds: int = Field(default=300, ge=1)
-    max_parallel: int = Field(default=4, ge=1, le=64)
-    replica_id: str | None = None
-    score: ScheduleConfig | None = None  # when the `score` job (scoring refresh) runs
-    score_lag_days: int = Field(default=1, ge=0)  # score usage up to this many days before today
-    ops_alert_webhook: str | None = None  # URL; may be a ${SECRET} reference
-    ops_alert_channel: str | None = None  # Slack channel ID for ops alerts
-    ops_alert_slack: str = "slack"  # the slack connector (in [connectors]) that posts them
-    ops_alerts: OpsAlertSettings = Field(default_factory=OpsAlertSettings)
-    synclog: SynclogSettings | None = None
-    alerts: ScheduleConfig | None = None  # the built-in jobs' schedules (defaults: scheduler.DEFAULT_SCHEDULES)
-    digest: ScheduleConfig | None = None
-    escalate: ScheduleConfig | None = None
-    report: ScheduleConfig | None = None
-
-    def schedules(self) -> dict[str, ScheduleConfig | None]:
-        return {ALERTS_JOB: self.alerts, DIGEST_JOB: self.digest, ESCALATE_JOB: self.escalate, REPORT_JOB: self.report}
-
-
-def load_settings(config: Config) -> DaemonSettings:
-    """Validate `[daemon]`; every problem is a ConfigIssue keyed `daemon.<key>`."""
-    raw = dict(config.raw.get("daemon") or {})
-    file, issues = str(config.path), []
-    hook = raw.get("ops_alert_webhook")
-    if isinstance(hook, str) and "${" in hook:
-        resolved, missing = secrets.resolve(hook)
-        issues += [ConfigIssue(file, "daemon.ops_alert_webhook", f"${{{m}}} is not set") for m in missing]
-        raw["ops_alert_webhook"] = resolved
-    try:
-        settings = DaemonSettings.model_validate(raw)
-    except ValidationError as exc:
-        for err in exc.errors():
-            key = ".".join(str(p) for p in ("daemon", *err["loc"]))
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            issues.append(ConfigIssue(file, key, message))
-        raise ConfigError(issues) from None
-    if settings.ops_alert_channel:
-        entry = config.connectors.get(settings.ops_alert_slack)
-        if entry is None or entry.type != "slack":
-            name = settings.ops_alert_slack
-            issues.append(
-                ConfigIssue(file, "daemon.ops_alert_slack", f"no slack connector named {name!r} in [connectors]")
-            )
-    issues += _section_issues(config)
-    if issues:
-        raise ConfigError(issues)
-    if "scoring" in config.raw:
-        try:
-            from syncer.scoring.model import ScoringConfig
-
-            ScoringConfig.model_validate(config.raw["scoring"])
-        except ImportError:
-            pass  # reported when the job runs
-        except ValidationError as exc:
-            raise ConfigError([ConfigIssue(file, "scoring", str(exc).splitlines()[0])]) from None
-    return settings
-
-
-def _section_issues(config: Config) -> list[ConfigIssue]:
-    """[alerts]/[routing]/[digest] and [report] are validated at start-up, not at their first run."""
-    issues: list[ConfigIssue] = []
-    file = str(config.path)
-    if "alerts" in config.raw:
-        from syncer.alerts.model import check_connectors, load_alert_settings
-
-        try:
-            alert_settings = load_alert_settings(config.raw, file)
-            check_connectors(alert_settings, {n: e.type for n, e in config.connectors.items()}, file)
-        except ConfigError as exc:
-            issues += exc.issues
-    if "report" in config.raw or "outcomes" in config.raw:
-        from syncer.outcomes.model import load_outcome_settings
-
-        try:
-            load_outcome_settings(config.raw, file)
-        except ConfigError as exc:
-            issues += exc.issues
-    return issues
 
 
 def build_connector(config: Config, name: str, runtime: Runtime, destination: Destination) -> Connector:
@@ -191,47 +67,10 @@ def build_connector(config: Config, name: str, runtime: Runtime, destination: De
     return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
 
 
-class StoppableJob(SyncJob):
-    """A SyncJob that stops feeding batches when `stop()` turns true, and keeps its connector.
+class Daemon(SlotRunner, SyncRunner, BuiltinJobs):
+    """The scheduled jobs of one replica: one firing (daemon_slots.py) runs a sync (daemon_syncs.py) or a
+    built-in job (daemon_jobs.py); here: wiring, health, reload and shutdown."""
 
-    The change stream is cut between records; the runner then sends the partial batch it holds,
-    collects every batch in flight, records them and returns: "finish the current batch". Removed
-    records are only produced after the whole model was read, so a cut run never deletes anything.
-    """
-
-    def __init__(self, config: Config, name: str, state: StateStore, runtime: Runtime, stop: Callable[[], bool]):
-        super().__init__(config, name, state, runtime)
-        self.stop = stop
-        self.stopped = False
-        self.last_connector: Connector | None = None
-
-    def connector(self) -> Connector:
-        self.last_connector = super().connector()
-        return self.last_connector
-
-    def differ(self, full: bool, allow_deletes: bool = False) -> tuple[Differ, Iterator[Change]]:
-        differ, changes = super().differ(full, allow_deletes)
-        return differ, self._until_stopped(changes)
-
-    def _until_stopped(self, changes: Iterator[Change]) -> Iterator[Change]:
-        for change in changes:
-            if self.stop():
-                self.stopped = True
-                return
-            yield change
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt at a slot did: ran (with the job status), skipped, or found the job busy."""
-
-    kind: str  # ran | done | busy | local_busy | stopping
-    status: str | None = None
-    busy_until: dt.datetime | None = None
-    takeover: bool = False
-
-
-class Daemon:
     def __init__(
         self,
         config: Config,
@@ -273,306 +112,6 @@ class Daemon:
             slack = build_connector(config, settings.ops_alert_slack, self.runtime(), Destination("message", "key"))
             notifiers.append(SlackNotifier(slack, settings.ops_alert_channel))
         return notifiers or [LogNotifier()]
-
-    # -- one firing ---------------------------------------------------------------------------
-
-    def fire(self, name: str) -> None:
-        """APScheduler's entry point for job `name`: work out the slot and run it."""
-        spec = self.specs.get(name)
-        if spec is None:
-            return
-        now = self.clock()
-        slot = slot_for(spec.trigger, now, self.settings.misfire_grace_seconds + 60)
-        self._latest_slot[name] = slot
-        self._attempt(name, slot)
-        if self._pruned_at is None or now - self._pruned_at > dt.timedelta(hours=1):
-            self._pruned_at = now
-            try:
-                prune_slots(self.state.engine, now - SLOT_RETENTION)
-            except Exception as exc:  # housekeeping: never fails a job
-                log.warning("job_slots not pruned: %s", mask(str(exc)))
-
-    def retry(self, name: str, slot: dt.datetime) -> None:
-        """A slot whose lease was busy: run it now unless it is done or a newer slot has fired."""
-        if self._latest_slot.get(name, slot) > slot:
-            return
-        self._attempt(name, slot)
-
-    def _attempt(self, name: str, slot: dt.datetime) -> None:
-        outcome = self.run_slot(name, slot)
-        if outcome.kind == "busy" and self.scheduler is not None and not self.stopping.is_set():
-            at = (outcome.busy_until or self.clock()) + dt.timedelta(seconds=0.5)
-            try:
-                schedule_retry(self.scheduler, name, slot, at, self.retry)
-            except Exception as exc:  # the scheduler is shutting down: the next slot covers it
-                log.info("job %s: no retry for slot %s: %s", name, slot_key(slot), exc)
-
-    def run_slot(self, name: str, slot: dt.datetime, after: str | None = None) -> Outcome:
-        """Run job `name` for `slot` if nobody has, holding its lease; then its dependants."""
-        if self.stopping.is_set():
-            return Outcome("stopping")
-        with self._locks_guard:
-            local = self._locks.setdefault(name, threading.Lock())
-        if not local.acquire(blocking=False):
-            return Outcome("local_busy")
-        try:
-            outcome = self._run_locked(name, slot_key(slot, after))
-        finally:
-            local.release()
-        if outcome.kind == "ran" and outcome.status in OK_STATUSES:
-            for dep in dependants(self.specs, name):
-                if not self.stopping.is_set():
-                    self.run_slot(dep, slot, after=name)
-        return outcome
-
-    def _run_locked(self, name: str, key: str) -> Outcome:
-        ttl = self.settings.lease_ttl_seconds
-        if not self.leases.acquire(name, self.owner, ttl):
-            holder = self.leases.holder(name)
-            return Outcome("busy", busy_until=holder[1] if holder else None)
-        lease = Lease(self.leases, name, self.owner, ttl)
-        lease.start_heartbeat()
-        with self._idle:
-            self._active += 1
-        try:
-            claim = self._claim(name, key)
-            if claim is None:
-                return Outcome("done")
-            if claim == "takeover":
-                log.warning("job %s: taking over slot %s from a replica that stopped", name, key)
-                self.metrics.takeovers.labels(name).inc()
-            status, run_id = self._execute(name, lease)
-            self._finish_claim(name, key, status, run_id)
-            return Outcome("ran", status, takeover=claim == "takeover")
-        finally:
-            lease.release()
-            with self._idle:
-                self._active -= 1
-                self._idle.notify_all()
-
-    def _claim(self, name: str, key: str) -> str | None:
-        """Claim (job, slot) under the lease: 'new', 'takeover' (a dead holder's), or None if done."""
-        now = utcnow()
-        with self.state.engine.begin() as conn:
-            where = (job_slots.c.job == name, job_slots.c.slot == key)
-            row = conn.execute(sa.select(job_slots.c.status).where(*where)).first()
-            if row is None:
-                conn.execute(
-                    job_slots.insert().values(job=name, slot=key, owner=self.owner, status="running", started_at=now)
-                )
-                return "new"
-            if row[0] in ("done", "failed"):
-                return None
-            conn.execute(job_slots.update().where(*where).values(owner=self.owner, status="running", started_at=now))
-            return "takeover"
-
-    def _finish_claim(self, name: str, key: str, status: str, run_id: int | None) -> None:
-        final = "stopped" if status == "stopped" else "failed" if status in ("failed", "error") else "done"
-        with self.state.engine.begin() as conn:
-            conn.execute(
-                job_slots.update()
-                .where(job_slots.c.job == name, job_slots.c.slot == key)
-                .values(status=final, run_id=run_id, finished_at=utcnow())
-            )
-
-    # -- the work -----------------------------------------------------------------------------
-
-    def _execute(self, name: str, lease: Lease) -> tuple[str, int | None]:
-        spec = self.specs.get(name)
-        if spec is not None and spec.builtin:
-            return self._builtin(name), None
-        stop = lambda: self.stopping.is_set() or lease.lost.is_set()  # noqa: E731
-        previous = self._previous_rows(name)
-        job: StoppableJob | None = None
-        try:
-            job = StoppableJob(self.config, name, self.state, self.runtime(), stop)
-            summary = job.run()
-        except Exception as exc:
-            error = mask(f"{type(exc).__name__}: {exc}")
-            log.error("sync %s crashed: %s", name, error)
-            run_id = self._close_running(name, error)
-            self.metrics.runs.labels(name, "error").inc()
-            connector = self.config.syncs[name].connector if name in self.config.syncs else "?"
-            obs = Observation(name, "error", error, 0, 0, 0, None, None, connector, None)
-            self.alerts.observe_run(obs)
-            return "error", run_id
-        finally:
-            if job is not None:
-                job.close()
-        if job.stopped:
-            summary.status = "stopped"
-            self._mark_stopped(summary)
-        self._after_run(name, job, summary, previous)
-        return summary.status, summary.run_id
-
-    def _after_run(self, name: str, job: StoppableJob, summary: Summary, previous: int | None) -> None:
-        sync = self.config.syncs[name]
-        connector = job.last_connector
-        usage = getattr(connector, "api_usage", None) if connector is not None else None
-        usage = usage if isinstance(usage, tuple) else None
-        self.metrics.record_run(summary, sync.connector, connector.stats if connector else None, usage)
-        log.info(
-            "sync %s: %s (%d ok, %d failed, %d rejected, %.1fs)",
-            name, summary.status, summary.succeeded, summary.failed, summary.rejected + summary.bad_rejected,
-            summary.duration_s,
-        )  # fmt: skip
-        if summary.status != "stopped":
-            obs = Observation(
-                name, summary.status, summary.error, summary.succeeded, summary.failed,
-                summary.rejected + summary.bad_rejected, summary.tally.source_rows, previous, sync.connector, usage,
-            )  # fmt: skip
-            self.alerts.observe_run(obs)
-        if self.synclog is not None and summary.run_id is not None:
-            try:
-                self.synclog.write_run(self.state, summary.run_id)
-            except Exception as exc:
-                log.error("sync log for run %s not written: %s", summary.run_id, mask(str(exc)))
-
-    def _previous_rows(self, name: str) -> int | None:
-        for row in self.state.recent_runs(name, 10):
-            if row["status"] in ("ok", "partial"):
-                return int(row["source_rows"] or 0)
-        return None
-
-    def _mark_stopped(self, s: Summary) -> None:
-        counts = {**s.tally.as_dict(), "succeeded": s.succeeded, "failed": s.failed}
-        counts.update(rejected=s.rejected + s.bad_rejected, api_calls=s.api_calls)
-        if s.run_id is not None:
-            self.state.finish_run(s.run_id, "stopped", counts, "stopped between batches (shutdown or lost lease)")
-
-    def _close_running(self, name: str, error: str) -> int | None:
-        """A run that raised leaves its row `running`; we hold the lease, so that row is ours."""
-        rows = self.state.recent_runs(name, 1)
-        if rows and rows[0]["status"] == "running":
-            self.state.finish_run(int(rows[0]["id"]), "failed", {}, error)
-            return int(rows[0]["id"])
-        return None
-
-    def _builtin(self, name: str) -> str:
-        """A built-in job; its outcome feeds the runs metrics and the `failed` ops alert like a sync's."""
-        started = time.perf_counter()
-        if name == SCORE_JOB:
-            status = self._score()
-        else:
-            jobs = {ALERTS_JOB: self._alerts, DIGEST_JOB: self._digest, ESCALATE_JOB: self._escalate}
-            try:
-                status, (sent, failed, rejected) = jobs[name]() if name in jobs else self._report()
-            except Exception as exc:  # Slack/CRM fatal errors, an unreachable warehouse, a bug
-                error = mask(f"{type(exc).__name__}: {exc}")
-                log.error("%s job failed: %s", name, error)
-                self.alerts.observe_run(Observation(name, "error", error, 0, 0, 0, None, None, name, None))
-                status = "error"
-            else:
-                self.alerts.observe_run(Observation(name, status, None, sent, failed, rejected, None, None, name, None))
-        self.metrics.record_job(name, status, time.perf_counter() - started)
-        return status
-
-    def _alert_engine(self) -> AlertEngine:
-        from syncer.alerts import AlertEngine
-
-        # Built per run (cheap next to the run): a reload's config applies at once, nothing is shared between
-        # the alert jobs' threads, and each run's connections are closed at its end.
-        return AlertEngine.from_config(self.config, self.state, self.runtime(), self.clock)
-
-    def _alerts(self) -> tuple[str, Counts]:
-        now = self.clock()
-        engine = self._alert_engine()
-        source = Source(self.config.warehouse, self.config.base_dir, self.config.path.name)
-        rows = cast(Generator[dict[str, Any]], source.stream(engine.settings.alerts.model, self.config.base_dir))
-        try:
-            report = engine.evaluate_and_deliver(now, rows=rows)
-            self._count_fired(engine, report.evaluation.opened_keys)
-        finally:
-            rows.close()
-            source.close()
-            engine.close()
-        self.metrics.alerts_pinged.labels("slack").inc(report.pings.sent.get("ping", 0))
-        self.metrics.alerts_pinged.labels("email").inc(report.emails.sent.get("email", 0))
-        log.info("alerts job: %s", report.as_dict())
-        return _delivery_status(report.pings, report.tasks, report.emails, report.webhooks)
-
-    def _count_fired(self, engine: AlertEngine, keys: list[str]) -> None:
-        from syncer.alerts.store import alerts
-
-        with engine.engine.connect() as conn:
-            for start in range(0, len(keys), 900):
-                query = sa.select(alerts.c.trigger, alerts.c.priority).where(
-                    alerts.c.key.in_(keys[start : start + 900])
-                )
-                for trigger, priority in conn.execute(query):
-                    self.metrics.alerts_fired.labels(trigger, priority).inc()
-
-    def _digest(self) -> tuple[str, Counts]:
-        from syncer.alerts.store import digests
-
-        now = self.clock()
-        engine = self._alert_engine()
-        try:
-            result = engine.send_due_digests(now)
-            with engine.engine.connect() as conn:
-                for built in result["built"]:  # counted once: a recipient's day is built once
-                    where = (digests.c.recipient == built["recipient"], digests.c.local_date == built["date"])
-                    count = conn.scalar(sa.select(digests.c.alerts).where(*where)) or 0
-                    self.metrics.alerts_digested.labels("slack").inc(count)
-        finally:
-            engine.close()
-        self.metrics.alerts_digested.labels("email").inc(sum(b["alerts"] for b in result["email_built"]))
-        if result["built"] or result["messages"] or result["email_built"]:
-            log.info("digest job: %s", result)
-        failed = int(result["failed"]) + int(result["email_failed"])
-        rejected = int(result["rejected"]) + int(result["email_rejected"])
-        sent = int(result["messages"]) + int(result["emails"])
-        return ("partial" if failed or rejected else "ok"), (sent, failed, rejected)
-
-    def _escalate(self) -> tuple[str, Counts]:
-        now = self.clock()
-        engine = self._alert_engine()
-        try:
-            done = engine.escalate(now)
-        finally:
-            engine.close()
-        self.metrics.alerts_escalated.labels("slack").inc(done.delivered.sent.get("escalation", 0))
-        if done.escalated or done.delivered.sent:
-            log.info("escalate job: %d checked, %d escalated", done.checked, len(done.escalated))
-        return _delivery_status(done.delivered)
-
-    def _report(self) -> tuple[str, Counts]:
-        from syncer.outcomes.command import write_latest
-
-        path = write_latest(self.config, self.state, self.clock())
-        log.info("report job: %s", f"wrote {path}" if path else "no [report].path; nothing written")
-        return ("ok" if path else "skipped"), (0, 0, 0)
-
-    def report_file(self) -> Path | None:
-        """The HTML report the report job keeps (for /report), when [report].path is set."""
-        raw = (self.config.raw.get("report") or {}).get("path")
-        if not raw:
-            return None
-        path = Path(str(raw))
-        return path if path.is_absolute() else self.config.base_dir / path
-
-    def _score(self) -> str:
-        try:
-            from syncer.scoring.model import ScoringConfig
-            from syncer.scoring.refresh import refresh_scores
-        except ImportError as exc:
-            log.warning("score job: syncer.scoring is not available (%s); no refresh, dependants still run", exc)
-            return "skipped"
-        try:
-            cfg = ScoringConfig.model_validate(self.config.raw["scoring"])
-            tz = ZoneInfo(self.settings.score.timezone if self.settings.score else "UTC")
-            as_of = self.clock().astimezone(tz).date() - dt.timedelta(days=self.settings.score_lag_days)
-            result = refresh_scores(self.warehouse, cfg, as_of)
-        except Exception as exc:
-            error = mask(f"{type(exc).__name__}: {exc}")
-            log.error("score refresh failed: %s", error)
-            self.alerts.observe_run(Observation(SCORE_JOB, "error", error, 0, 0, 0, None, None, "warehouse", None))
-            return "error"
-        self.metrics.guard_ok.set(1 if result.guard.state == "ok" else 0)
-        self.alerts.observe_run(Observation(SCORE_JOB, "ok", None, 0, 0, 0, None, None, "warehouse", None))
-        self.alerts.observe_guard(result.guard.state, result.guard.reasons)
-        log.info("score refresh as of %s: %s, %d accounts", as_of, result.guard.state, result.accounts_scored)
-        return "ok" if result.published else "guarded"
 
     # -- health, reload, lifecycle ------------------------------------------------------------
 
@@ -647,13 +186,6 @@ def _close_notifiers(notifiers: Sequence[Notifier]) -> None:
             close()
 
 
-def _delivery_status(*parts: Delivered) -> tuple[str, Counts]:
-    """ok, or partial when a message/task failed (the outbox retries it next run) or was rejected."""
-    sent = sum(sum(p.sent.values()) for p in parts)
-    failed, rejected = sum(p.failed for p in parts), sum(p.rejected for p in parts)
-    return ("partial" if failed or rejected else "ok"), (sent, failed, rejected)
-
-
 def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
     """The `syncer daemon` command: serve until SIGTERM/SIGINT; exit 0 within the grace period."""
     from syncer.server import DaemonHTTPServer
@@ -707,4 +239,16 @@ def _write_port_file(port: int) -> None:
         Path(path).write_text(str(port))
 
 
-__all__ = ["RETRY_PREFIX", "Daemon", "DaemonSettings", "Outcome", "StoppableJob", "load_settings", "run_daemon"]
+__all__ = [
+    "OK_STATUSES",
+    "RETRY_PREFIX",
+    "SLOT_RETENTION",
+    "Counts",
+    "Daemon",
+    "DaemonSettings",
+    "Outcome",
+    "StoppableJob",
+    "build_connector",
+    "load_settings",
+    "run_daemon",
+]

@@ -1,0 +1,102 @@
+"""`[daemon]` in config.toml: DaemonSettings, and load_settings, which validates it (and the sections the
+daemon's built-in jobs read) at start-up and on SIGHUP, reporting every problem at once."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from syncer import secrets
+from syncer.config import Config, ScheduleConfig
+from syncer.errors import ConfigError, ConfigIssue
+from syncer.ops_alerts import OpsAlertSettings
+from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB
+from syncer.synclog import SynclogSettings
+
+
+class DaemonSettings(BaseModel):
+    """`[daemon]` in config.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=9108, ge=0, le=65535)
+    lease_ttl_seconds: float = Field(default=60.0, ge=1)
+    grace_seconds: float = Field(default=30.0, ge=0)
+    misfire_grace_seconds: int = Field(default=300, ge=1)
+    max_parallel: int = Field(default=4, ge=1, le=64)
+    replica_id: str | None = None
+    score: ScheduleConfig | None = None  # when the `score` job (scoring refresh) runs
+    score_lag_days: int = Field(default=1, ge=0)  # score usage up to this many days before today
+    ops_alert_webhook: str | None = None  # URL; may be a ${SECRET} reference
+    ops_alert_channel: str | None = None  # Slack channel ID for ops alerts
+    ops_alert_slack: str = "slack"  # the slack connector (in [connectors]) that posts them
+    ops_alerts: OpsAlertSettings = Field(default_factory=OpsAlertSettings)
+    synclog: SynclogSettings | None = None
+    alerts: ScheduleConfig | None = None  # the built-in jobs' schedules (defaults: scheduler.DEFAULT_SCHEDULES)
+    digest: ScheduleConfig | None = None
+    escalate: ScheduleConfig | None = None
+    report: ScheduleConfig | None = None
+
+    def schedules(self) -> dict[str, ScheduleConfig | None]:
+        return {ALERTS_JOB: self.alerts, DIGEST_JOB: self.digest, ESCALATE_JOB: self.escalate, REPORT_JOB: self.report}
+
+
+def load_settings(config: Config) -> DaemonSettings:
+    """Validate `[daemon]`; every problem is a ConfigIssue keyed `daemon.<key>`."""
+    raw = dict(config.raw.get("daemon") or {})
+    file, issues = str(config.path), []
+    hook = raw.get("ops_alert_webhook")
+    if isinstance(hook, str) and "${" in hook:
+        resolved, missing = secrets.resolve(hook)
+        issues += [ConfigIssue(file, "daemon.ops_alert_webhook", f"${{{m}}} is not set") for m in missing]
+        raw["ops_alert_webhook"] = resolved
+    try:
+        settings = DaemonSettings.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = ".".join(str(p) for p in ("daemon", *err["loc"]))
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+            issues.append(ConfigIssue(file, key, message))
+        raise ConfigError(issues) from None
+    if settings.ops_alert_channel:
+        entry = config.connectors.get(settings.ops_alert_slack)
+        if entry is None or entry.type != "slack":
+            name = settings.ops_alert_slack
+            issues.append(
+                ConfigIssue(file, "daemon.ops_alert_slack", f"no slack connector named {name!r} in [connectors]")
+            )
+    issues += _section_issues(config)
+    if issues:
+        raise ConfigError(issues)
+    if "scoring" in config.raw:
+        try:
+            from syncer.scoring.model import ScoringConfig
+
+            ScoringConfig.model_validate(config.raw["scoring"])
+        except ImportError:
+            pass  # reported when the job runs
+        except ValidationError as exc:
+            raise ConfigError([ConfigIssue(file, "scoring", str(exc).splitlines()[0])]) from None
+    return settings
+
+
+def _section_issues(config: Config) -> list[ConfigIssue]:
+    """[alerts]/[routing]/[digest] and [report] are validated at start-up, not at their first run."""
+    issues: list[ConfigIssue] = []
+    file = str(config.path)
+    if "alerts" in config.raw:
+        from syncer.alerts.model import check_connectors, load_alert_settings
+
+        try:
+            alert_settings = load_alert_settings(config.raw, file)
+            check_connectors(alert_settings, {n: e.type for n, e in config.connectors.items()}, file)
+        except ConfigError as exc:
+            issues += exc.issues
+    if "report" in config.raw or "outcomes" in config.raw:
+        from syncer.outcomes.model import load_outcome_settings
+
+        try:
+            load_outcome_settings(config.raw, file)
+        except ConfigError as exc:
+            issues += exc.issues
+    return issues
