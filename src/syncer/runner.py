@@ -235,7 +235,7 @@ class SyncJob:
 
         def to_send() -> Iterator[Change]:
             for change in changes:
-                if change.kind != "removed" or (mirror and change.known and change.known.dest_id):
+                if change.kind != "removed" or mirror:  # the connector finds the record by match value if need be
                     yield change
                 else:
                     forget.append(change.key)
