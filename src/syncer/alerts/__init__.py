@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from syncer.alerts.actions import ActionsConfig, TierActions
 from syncer.alerts.digest import next_send_at
-from syncer.alerts.engine import AlertEngine, Report
+from syncer.alerts.engine import AlertEngine
 from syncer.alerts.model import AlertSettings, load_alert_settings
+from syncer.alerts.report import Report
 from syncer.alerts.sla import sla_report
 
 __all__ = [

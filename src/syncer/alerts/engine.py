@@ -20,77 +20,35 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
-from syncer import registry
 from syncer.alerts.digest import DigestRenderer, Digests, next_send_at
+from syncer.alerts.email_outbox import EmailOutbox
 from syncer.alerts.escalation import Escalated, Escalations, RaisePriority
+from syncer.alerts.factory import engine_from_config
 from syncer.alerts.lifecycle import AlertRenderer, EmailRenderer, Evaluation, Lifecycle
 from syncer.alerts.mail import DigestEmailRenderer, EmailDigests
-from syncer.alerts.model import AlertSettings, check_connectors, load_alert_settings
+from syncer.alerts.model import AlertSettings
+from syncer.alerts.open_alerts import open_alert_rows
 from syncer.alerts.outbox import Delivered, Outbox, Sender
+from syncer.alerts.report import Report as Report  # also importable from here, as before
 from syncer.alerts.routing import Router, UserDirectory
-from syncer.alerts.sla import sla_of, sla_report
-from syncer.alerts.store import alerts, aware, digest_queue, email_queue, outbox
+from syncer.alerts.sla import sla_report
 from syncer.alerts.tasks import TaskConnector, TaskState, read_status, task_fields
 from syncer.config import Config
-from syncer.connector import Connector, Destination
-from syncer.ratelimit import RateLimiter
 from syncer.runner import Runtime
 from syncer.source import Source
 from syncer.state import StateStore
 
 Rows = Callable[[], Iterable[dict[str, Any]]]
-PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class Report:
-    """What one evaluate_and_deliver did."""
-
-    evaluation: Evaluation
-    pings: Delivered = field(default_factory=Delivered)
-    tasks: Delivered = field(default_factory=Delivered)
-    seconds: float = 0.0
-    emails: Delivered = field(default_factory=Delivered)
-    webhooks: Delivered = field(default_factory=Delivered)
-
-    def as_dict(self) -> dict[str, Any]:
-        ev = self.evaluation
-        return {
-            "evaluation": ev.seq,
-            "rows": ev.rows,
-            "opened": ev.opened,
-            "still_firing": ev.still_firing,
-            "held": ev.held,
-            "cleared": ev.cleared,
-            "duplicates": ev.duplicates,
-            "suppressed": ev.suppressed,
-            "pings": self.pings.sent.get("ping", 0),
-            "rerouted": self.pings.rerouted,
-            "ping_rejected": self.pings.rejected,
-            "ping_failed": self.pings.failed,
-            "tasks": self.tasks.sent.get("task", 0),
-            "task_rejected": self.tasks.rejected,
-            "sdr_tasks": self.tasks.sent.get("sdr_task", 0),
-            "emails": self.emails.sent.get("email", 0),
-            "email_rejected": self.emails.rejected,
-            "email_failed": self.emails.failed,
-            "webhooks": self.webhooks.sent.get("webhook", 0),
-            "webhook_rejected": self.webhooks.rejected,
-            "webhook_failed": self.webhooks.failed,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 def _blocks_module(slack: Any, module: str = "blocks") -> Any:
@@ -141,6 +99,7 @@ class AlertEngine:
         self.users = UserDirectory(self.engine, lookup, settings)
         self.router = Router(settings, self.users, self.fallback)
         self.outbox = Outbox(self.engine, self.fallback)
+        self.email_outbox = EmailOutbox(self.engine)
         read = self._read_tasks if crm is not None else None
         match_column = settings.alerts.tasks.match_column if settings.alerts.tasks else "account_id"
         builder = (lambda alert, due: task_fields(crm.name, alert, due, match_column)) if crm is not None else None
@@ -178,43 +137,7 @@ class AlertEngine:
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> AlertEngine:
         """Validate [alerts]/[routing]/[digest] (ConfigError lists every problem) and build the connectors."""
-        runtime = runtime or Runtime()
-        settings = load_alert_settings(config.raw, str(config.path))
-        check_connectors(settings, {n: e.type for n, e in config.connectors.items()}, str(config.path))
-
-        def build(name: str, destination: Destination) -> Connector:
-            entry = config.connectors[name]
-            kind = registry.load(entry.type)
-            limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
-            return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
-
-        slack = build(settings.alerts.slack, Destination("message", "key", "insert"))
-        crm = None
-        if settings.alerts.tasks is not None:
-            tasks = settings.alerts.tasks
-            kind = config.connectors[tasks.connector].type
-            obj = tasks.object or ("tasks" if kind == "hubspot" else "Task")
-            crm = build(tasks.connector, Destination(obj, tasks.match_field, "insert"))
-        email = build(settings.alerts.email, Destination("message", "key", "insert")) if settings.alerts.email else None
-        hooks = {
-            tier.webhook: build(tier.webhook, Destination("pql_action", "key", "upsert"))
-            for tier in settings.actions.tiers.values()
-            if tier.webhook is not None
-        }
-        source = Source(config.warehouse, config.base_dir, config.path.name)
-        model = settings.alerts.model
-        engine = cls(
-            settings,
-            state,
-            slack,
-            crm,  # type: ignore[arg-type]  # a salesforce/hubspot connector: has task_status
-            rows=lambda: source.stream(model, config.base_dir),
-            clock=clock,
-            email=email,
-            webhooks=hooks,  # type: ignore[arg-type]  # connectors are Senders
-        )
-        engine.sources.append(source)
-        return engine
+        return engine_from_config(cls, config, state, runtime, clock)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -240,12 +163,12 @@ class AlertEngine:
         if self.email is None:
             return Delivered()
         channel = self.settings.alerts.email_delivery
-        return self.outbox.deliver_email(self.email, kinds, now, channel.in_doubt, channel.max_attempts)
+        return self.email_outbox.deliver_email(self.email, kinds, now, channel.in_doubt, channel.max_attempts)
 
     def release_in_doubt(self, keys: list[str] | None = None, now: dt.datetime | None = None) -> int:
         """Re-send emails left `in_doubt` by an interrupted send (all, or these keys), with the same
         Message-ID; returns how many were released. For `syncer alerts resend`."""
-        released = self.outbox.release_in_doubt(keys)
+        released = self.email_outbox.release_in_doubt(keys)
         if released:
             self._deliver_email(["email", "email_digest"], now or self.clock())
         return released
@@ -297,67 +220,7 @@ class AlertEngine:
 
     def open_alerts(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Open alerts with state, owner, age, task status, route and why they went to a fallback."""
-        now = now or self.clock()
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(sa.select(alerts).where(alerts.c.status == "open")))
-            ids = [r.id for r in rows]
-            box: dict[tuple[int, str], sa.Row[Any]] = {}
-            queue: dict[int, str | None] = {}
-            mailq: dict[int, str | None] = {}
-            for start in range(0, len(ids), 900):
-                part = ids[start : start + 900]
-                for o in conn.execute(sa.select(outbox).where(outbox.c.alert_id.in_(part))):
-                    box[(o.alert_id, o.kind)] = o
-                for q in conn.execute(sa.select(digest_queue).where(digest_queue.c.alert_id.in_(part))):
-                    queue[q.alert_id] = q.digest
-                for q in conn.execute(sa.select(email_queue).where(email_queue.c.alert_id.in_(part))):
-                    mailq[q.alert_id] = q.digest
-            slas = {}
-            for start in range(0, len(rows), 900):
-                slas.update(sla_of(conn, rows[start : start + 900]))
-        listed = []
-        for r in rows:
-            ping, task, mail = box.get((r.id, "ping")), box.get((r.id, "task")), box.get((r.id, "email"))
-            if r.delivery == "ping":
-                parts = [f"ping {ping.status}"] if ping is not None else []
-                parts += [f"email {mail.status}"] if mail is not None else []
-                state = ", ".join(parts) or "ping missing"
-            elif r.delivery == "none":
-                state = "no message (tier actions only)"
-            else:
-                where = [queue.get(r.id) or "queued"] if r.id in queue else []
-                where += [f"email {mailq.get(r.id) or 'queued'}"] if r.id in mailq else []
-                state = "digest: " + ", ".join(str(w) for w in where)
-            if r.escalated_at is not None:
-                state += ", escalated"
-            task_text = r.task_state
-            if task is not None and task.status == "rejected":
-                task_text = f"rejected: {task.reason}"
-            opened = aware(r.opened_at)
-            payload = json.loads(r.payload)
-            listed.append(
-                {
-                    "id": r.key,
-                    "account_id": r.account_id,
-                    "account_name": payload.get("account_name"),
-                    "trigger": r.trigger,
-                    "priority": r.priority,
-                    "state": state,
-                    "owner": r.owner_email,
-                    "owner_slack_id": r.owner_slack_id,
-                    "age_hours": round((now - opened).total_seconds() / 3600, 1) if opened else None,
-                    "task": task_text,
-                    "route": f"{r.delivery} -> {_where(r)} ({r.rule})",
-                    "fallback_reason": r.fallback_reason,
-                    "delivery_error": ping.reason if ping is not None and ping.status == "rejected" else None,
-                    "email_to": r.email_to,
-                    "email": f"{mail.status}" + (f": {mail.reason}" if mail.reason else "") if mail else None,
-                    "email_error": r.email_error,
-                    **slas[r.id].as_dict(now),
-                }
-            )
-        listed.sort(key=lambda a: (PRIORITY_RANK.get(a["priority"], 3), -(a["age_hours"] or 0), a["id"]))
-        return listed
+        return open_alert_rows(self.engine, now or self.clock())
 
     def close(self) -> None:
         for connector in (self.slack, self.crm, self.email, *self.webhooks.values(), *self.sources):
@@ -368,11 +231,3 @@ class AlertEngine:
     def _read_tasks(self, keys: Any) -> dict[str, TaskState]:
         assert self.crm is not None
         return read_status(self.crm, list(keys))
-
-
-def _where(row: sa.Row[Any]) -> str:
-    """Slack target and/or email addresses of an alert, for the route column."""
-    where = [str(row.channel)] if row.channel and row.channel != "email" else []
-    if row.email_to:
-        where.append(f"email {row.email_to}")
-    return " + ".join(where) or "nowhere"

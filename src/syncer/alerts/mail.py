@@ -4,7 +4,7 @@ At `[digest] time` in the address's zone (`digest.timezones[address]`, else `dig
 open alerts queued for that address since its last digest are rendered into one email and frozen as
 outbox row `email_digest` / `email-digest:<address>:<local date>` together with the
 `alert_email_digests` row, in one transaction; then it is sent through the same in-flight-marker
-delivery as alert emails (outbox.deliver_email). The Message-ID derives from that key, so a re-send
+delivery as alert emails (email_outbox.py). The Message-ID derives from that key, so a re-send
 (in_doubt = "resend", or a lost reply after DATA) is the same message to the receiver.
 """
 

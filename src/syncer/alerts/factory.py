@@ -1,0 +1,67 @@
+"""AlertEngine.from_config: validate [alerts]/[routing]/[digest] against config.toml's connectors, then
+build the Slack, CRM task, email and tier-webhook connectors and the fired-triggers source."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from syncer import registry
+from syncer.alerts.model import check_connectors, load_alert_settings
+from syncer.config import Config
+from syncer.connector import Connector, Destination
+from syncer.ratelimit import RateLimiter
+from syncer.runner import Runtime
+from syncer.source import Source
+from syncer.state import StateStore
+
+if TYPE_CHECKING:
+    from syncer.alerts.engine import AlertEngine
+
+
+def engine_from_config(
+    cls: type[AlertEngine],
+    config: Config,
+    state: StateStore,
+    runtime: Runtime | None,
+    clock: Callable[[], dt.datetime],
+) -> AlertEngine:
+    """Validate [alerts]/[routing]/[digest] (ConfigError lists every problem) and build the connectors."""
+    runtime = runtime or Runtime()
+    settings = load_alert_settings(config.raw, str(config.path))
+    check_connectors(settings, {n: e.type for n, e in config.connectors.items()}, str(config.path))
+
+    def build(name: str, destination: Destination) -> Connector:
+        entry = config.connectors[name]
+        kind = registry.load(entry.type)
+        limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
+        return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
+
+    slack = build(settings.alerts.slack, Destination("message", "key", "insert"))
+    crm = None
+    if settings.alerts.tasks is not None:
+        tasks = settings.alerts.tasks
+        kind = config.connectors[tasks.connector].type
+        obj = tasks.object or ("tasks" if kind == "hubspot" else "Task")
+        crm = build(tasks.connector, Destination(obj, tasks.match_field, "insert"))
+    email = build(settings.alerts.email, Destination("message", "key", "insert")) if settings.alerts.email else None
+    hooks = {
+        tier.webhook: build(tier.webhook, Destination("pql_action", "key", "upsert"))
+        for tier in settings.actions.tiers.values()
+        if tier.webhook is not None
+    }
+    source = Source(config.warehouse, config.base_dir, config.path.name)
+    model = settings.alerts.model
+    engine = cls(
+        settings,
+        state,
+        slack,
+        crm,  # type: ignore[arg-type]  # a salesforce/hubspot connector: has task_status
+        rows=lambda: source.stream(model, config.base_dir),
+        clock=clock,
+        email=email,
+        webhooks=hooks,  # type: ignore[arg-type]  # connectors are Senders
+    )
+    engine.sources.append(source)
+    return engine
