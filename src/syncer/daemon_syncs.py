@@ -41,8 +41,8 @@ class StoppableJob(SyncJob):
         self.last_connector = super().connector()
         return self.last_connector
 
-    def differ(self, full: bool, allow_deletes: bool = False) -> tuple[Differ, Iterator[Change]]:
-        differ, changes = super().differ(full, allow_deletes)
+    def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
+        differ, changes = super().differ(full, allow_deletes, for_run)
         return differ, self._until_stopped(changes)
 
     def _until_stopped(self, changes: Iterator[Change]) -> Iterator[Change]:

@@ -32,6 +32,7 @@ class Change:
     match_value: str | None
     fields: dict[str, Any]
     known: Known | None = None
+    source_fp: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Differ:
         insert_only: bool = False,
         full: bool = False,
         max_removed: int | None = None,
+        remember_sources: bool = False,
     ) -> None:
         self.sync = sync
         self.primary_key = primary_key
@@ -89,6 +91,8 @@ class Differ:
         self.insert_only = insert_only
         self.full = full
         self.max_removed = max_removed
+        self.remember_sources = remember_sources  # a run records source fingerprints; a plan writes nothing
+        self.refreshed: list[tuple[str, str]] = []  # (key, source fp) of records whose payload did not change
         self.tally = Tally()
         self.bad: list[BadRow] = []  # bad rows not already recorded with the same data
         self._seen = array("Q")
@@ -98,19 +102,20 @@ class Differ:
 
     def changes(self, rows: Iterable[dict[str, Any]]) -> Iterator[Change]:
         """Yield every added, changed and (after the rows end) removed record, in stream order."""
-        chunk: list[tuple[str, str | None, dict[str, Any], str]] = []
+        chunk: list[tuple[str, dict[str, Any], str]] = []
         for row in rows:
             self.tally.source_rows += 1
-            mapped = self._map(row)
-            if mapped is not None:
-                chunk.append(mapped)
+            keyed = self._key(row)
+            if keyed is not None:
+                chunk.append(keyed)
             if len(chunk) >= CHUNK:
                 yield from self._compare(chunk)
                 chunk = []
         yield from self._compare(chunk)
         yield from self._removed()
 
-    def _map(self, row: dict[str, Any]) -> tuple[str, str | None, dict[str, Any], str] | None:
+    def _key(self, row: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
+        """The row's key and source fingerprint; NULL and duplicated keys are rejected here."""
         values = [row[c] for c in self.primary_key]
         if any(v is None for v in values):
             self._reject("(null primary key)", None, f"primary key {', '.join(self.primary_key)} is NULL")
@@ -120,6 +125,10 @@ class Differ:
         if key in self.keys.duplicate_keys:
             self._reject(key, None, f"duplicate primary key {key!r}: several rows share it; none is sent")
             return None
+        return key, row, self.mapper.source_fingerprint(row)
+
+    def _map(self, key: str, row: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
+        """(match value, fields, payload fingerprint), or None when the row is rejected."""
         try:
             match_value, fields = self.mapper.map(row)
         except RowRejected as exc:
@@ -128,7 +137,7 @@ class Differ:
         if match_value is None:
             self._reject(key, row, "match column is NULL: the destination record cannot be identified")
             return None
-        return key, match_value, fields, self.mapper.fingerprint(match_value, fields)
+        return match_value, fields, self.mapper.fingerprint(match_value, fields)
 
     def _reject(self, key: str, row: dict[str, Any] | None, reason: str) -> None:
         """Record a row that cannot be sent. Key problems get a fixed fingerprint (held until fixed);
@@ -141,17 +150,26 @@ class Differ:
             self._rejected[key] = bad.fingerprint
             self.bad.append(bad)
 
-    def _compare(self, chunk: list[tuple[str, str | None, dict[str, Any], str]]) -> Iterator[Change]:
+    def _compare(self, chunk: list[tuple[str, dict[str, Any], str]]) -> Iterator[Change]:
         if not chunk:
             return
         known = self.state.lookup(self.sync, [c[0] for c in chunk])
         self._found += len(known)
-        for key, match_value, fields, fingerprint in chunk:
+        for key, row, source_fp in chunk:
             before = known.get(key)
+            if before is not None and (self.insert_only or (before.source_fp == source_fp and not self.full)):
+                self.tally.unchanged += 1  # same inputs, same mapping: same payload, no need to map it
+                continue
+            mapped = self._map(key, row)
+            if mapped is None:
+                continue
+            match_value, fields, fingerprint = mapped
             if before is None:
                 kind: Kind = "added"
-            elif (before.fingerprint == fingerprint and not self.full) or self.insert_only:
+            elif before.fingerprint == fingerprint and not self.full:
                 self.tally.unchanged += 1
+                if self.remember_sources:
+                    self.refreshed.append((key, source_fp))
                 continue
             else:
                 kind = "changed"
@@ -159,7 +177,7 @@ class Differ:
                 self.tally.held_rejected += 1
                 continue
             setattr(self.tally, kind, getattr(self.tally, kind) + 1)
-            yield Change(kind, key, fingerprint, match_value, fields, before)
+            yield Change(kind, key, fingerprint, match_value, fields, before, source_fp)
 
     def _removed(self) -> Iterator[Change]:
         if self._found >= self._state_count:

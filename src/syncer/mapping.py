@@ -208,6 +208,10 @@ class Mapper:
         self._fields = [(name, compile_field(spec), spec.null or null_policy) for name, spec in fields.items()]
         self._match_column = match_column
         self._scope = scope  # e.g. "hubspot:companies:domain": a change of target re-sends everything
+        used = {match_column}.union(*(spec.columns() for spec in fields.values()))
+        self._inputs = tuple(sorted(used))
+        spec = [scope, match_column, null_policy, {n: s.model_dump(mode="json") for n, s in fields.items()}]
+        self._spec = _ENCODER.encode(spec)  # any edit of the mapping changes every source fingerprint
 
     def map(self, row: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
         """Return (match value, fields); raise RowRejected naming the field that failed."""
@@ -222,6 +226,12 @@ class Mapper:
             out[name] = value
         match = row.get(self._match_column)
         return (None if match is None else str(_plain(match))), out
+
+    def source_fingerprint(self, row: Mapping[str, Any]) -> str:
+        """A hash of the source values this mapping reads (and of the mapping itself): when it is the
+        same as last time, the mapped payload is too, so the row needs no mapping at all."""
+        values = repr(tuple(row.get(c) for c in self._inputs))
+        return hashlib.blake2b((self._spec + values).encode(), digest_size=16).hexdigest()
 
     def fingerprint(self, match_value: str | None, fields: Mapping[str, Any]) -> str:
         blob = _ENCODER.encode([self._scope, match_value, fields])

@@ -132,7 +132,7 @@ class SyncJob:
         limiter = RateLimiter(cls.rate_limit, clock=self.runtime.clock, sleep=self.runtime.sleep)
         return cls(entry.settings, self.sync.destination(), retry=self.runtime.retry, limiter=limiter)
 
-    def differ(self, full: bool, allow_deletes: bool = False) -> tuple[Differ, Iterator[Change]]:
+    def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
         self.validate_columns()
         keys = self.source.check_keys(self.sync.model, self.mapping_dir)
         max_removed = None
@@ -147,6 +147,7 @@ class SyncJob:
             insert_only=self.sync.mode == "insert",
             full=full,
             max_removed=max_removed,
+            remember_sources=for_run,
         )
         return differ, differ.changes(self.source.stream(self.sync.model, self.mapping_dir))
 
@@ -194,7 +195,7 @@ class SyncJob:
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
         try:
-            differ, changes = self.differ(full, allow_deletes)
+            differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)
             summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
@@ -245,6 +246,7 @@ class SyncJob:
         with ThreadPoolExecutor(connector.effective_concurrency, thread_name_prefix=f"sync-{self.sync.name}") as pool:
             for batch in _sized_batches(connector, to_send()):
                 self._record_bad(differ, summary)
+                self._refresh_sources(differ)
                 while len(inflight) >= connector.effective_concurrency:
                     fatal = self._collect(inflight, summary) or fatal
                 if fatal:
@@ -256,6 +258,7 @@ class SyncJob:
             while inflight:
                 fatal = self._collect(inflight, summary) or fatal
         self._record_bad(differ, summary)
+        self._refresh_sources(differ, at_least=1)
         if forget and not fatal:
             self.state.forget_removed(self.sync.name, forget)
         if fatal:
@@ -297,6 +300,7 @@ class SyncJob:
                         result.dest_id,
                         result.reason,
                         change.fields if op == "upsert" else None,
+                        change.source_fp,
                     )
                 )
                 setattr(summary, _COUNTER[result.status], getattr(summary, _COUNTER[result.status]) + 1)
@@ -306,6 +310,12 @@ class SyncJob:
             if self.runtime.progress:
                 self.runtime.progress("sent", len(batch))
         return fatal
+
+    def _refresh_sources(self, differ: Differ, at_least: int = 1000) -> None:
+        """Store source fingerprints of records whose payload held still (bounded memory: in chunks)."""
+        if len(differ.refreshed) >= at_least:
+            pairs, differ.refreshed = differ.refreshed, []
+            self.state.refresh_source_fps(self.sync.name, pairs)
 
     def _record_bad(self, differ: Differ, summary: Summary) -> None:
         if not differ.bad:

@@ -35,6 +35,7 @@ synced = sa.Table(
     sa.Column("payload", sa.Text),
     sa.Column("run_id", sa.Integer),
     sa.Column("synced_at", TS),
+    sa.Column("source_fp", sa.String(64)),
 )
 rejected = sa.Table(
     "rejected_records",
@@ -119,6 +120,7 @@ class Known:
     fingerprint: str
     dest_id: str | None
     match_value: str | None
+    source_fp: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class Outcome:
     dest_id: str | None
     reason: str | None
     payload: dict[str, Any] | None
+    source_fp: str | None = None
 
 
 def _dumps(payload: dict[str, Any] | None) -> str | None:
@@ -166,8 +169,10 @@ class StateStore:
         """What state holds for these keys: one indexed query per chunk, keys passed as one parameter."""
         found: dict[str, Known] = {}
         with self.engine.connect() as conn:
-            for key, fp, dest_id, match_value in conn.execute(self._lookup_sql, {"sync": sync, **self._keys(keys)}):
-                found[key] = Known(fp, dest_id, match_value)
+            for key, fp, dest_id, match_value, source_fp in conn.execute(
+                self._lookup_sql, {"sync": sync, **self._keys(keys)}
+            ):
+                found[key] = Known(fp, dest_id, match_value, source_fp)
         return found
 
     @property
@@ -178,7 +183,8 @@ class StateStore:
             "postgresql": "key = ANY(CAST(:keys AS TEXT[]))",
         }.get(self.engine.dialect.name, "key IN :keys")
         sql = sa.text(
-            f"SELECT key, fingerprint, dest_id, match_value FROM synced_records WHERE sync = :sync AND {where}"
+            "SELECT key, fingerprint, dest_id, match_value, source_fp FROM synced_records "
+            f"WHERE sync = :sync AND {where}"
         )
         return sql.bindparams(sa.bindparam("keys", expanding=" IN :keys" in where))
 
@@ -285,6 +291,7 @@ class StateStore:
                             "payload": _dumps(o.payload),
                             "run_id": run_id,
                             "synced_at": now,
+                            "source_fp": o.source_fp,
                         }
                     )
             elif o.status == "rejected":
@@ -307,6 +314,18 @@ class StateStore:
                 conn.execute(rejected.insert(), reject_rows)
             if audit_rows:
                 conn.execute(audit.insert(), audit_rows)
+
+    def refresh_source_fps(self, sync: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Remember the source fingerprint of records whose payload did not change (e.g. after a mapping
+        edit that left them alone), so the next diff skips mapping them."""
+        if pairs:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    synced.update()
+                    .where(synced.c.sync == sync, synced.c.key == sa.bindparam("k"))
+                    .values(source_fp=sa.bindparam("fp")),
+                    [{"k": key, "fp": fp} for key, fp in pairs],
+                )
 
     def forget_removed(self, sync: str, keys: Sequence[str]) -> None:
         """Drop state for records that left the model in a mode that does not delete them."""
