@@ -119,7 +119,7 @@ def open_job(config: Path) -> Any:
 
 
 def build_state(config: Path) -> int:
-    """Fill state as a full run would: the engine's own key, match value, fields and fingerprint."""
+    """Fill state as a full run would: the engine's own key, match value, fields, fingerprints."""
     import sqlalchemy as sa
 
     from syncer.source import row_key
@@ -144,6 +144,7 @@ def build_state(config: Path) -> int:
                     "payload": payload,
                     "run_id": 0,
                     "synced_at": now,
+                    "source_fp": job.mapper.source_fingerprint(row),
                 }
             )
             if len(rows) == 50_000:

@@ -10,6 +10,7 @@ hash was not seen. (Two different keys sharing a 64-bit hash would hide one remo
 from __future__ import annotations
 
 import hashlib
+import operator
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
@@ -61,7 +62,8 @@ class Tally:
 
 
 def _key_hash(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+    """64 bits of Python's own (SipHash) string hash: stable within the process, which is all it needs."""
+    return hash(key) & 0xFFFF_FFFF_FFFF_FFFF
 
 
 def _raw_fingerprint(row: dict[str, Any]) -> str:
@@ -91,6 +93,9 @@ class Differ:
         self.insert_only = insert_only
         self.full = full
         self.max_removed = max_removed
+        self._pk_values = (
+            operator.itemgetter(*primary_key) if len(primary_key) > 1 else (lambda row: (row[primary_key[0]],))
+        )
         self.remember_sources = remember_sources  # a run records source fingerprints; a plan writes nothing
         self.refreshed: list[tuple[str, str]] = []  # (key, source fp) of records whose payload did not change
         self.tally = Tally()
@@ -116,7 +121,7 @@ class Differ:
 
     def _key(self, row: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
         """The row's key and source fingerprint; NULL and duplicated keys are rejected here."""
-        values = [row[c] for c in self.primary_key]
+        values = self._pk_values(row)
         if any(v is None for v in values):
             self._reject("(null primary key)", None, f"primary key {', '.join(self.primary_key)} is NULL")
             return None

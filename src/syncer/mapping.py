@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
 import string
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -208,10 +209,11 @@ class Mapper:
         self._fields = [(name, compile_field(spec), spec.null or null_policy) for name, spec in fields.items()]
         self._match_column = match_column
         self._scope = scope  # e.g. "hubspot:companies:domain": a change of target re-sends everything
-        used = {match_column}.union(*(spec.columns() for spec in fields.values()))
-        self._inputs = tuple(sorted(used))
+        used = sorted({match_column}.union(*(spec.columns() for spec in fields.values())))
+        self._inputs = operator.itemgetter(*used) if len(used) > 1 else (lambda row: (row[used[0]],))
         spec = [scope, match_column, null_policy, {n: s.model_dump(mode="json") for n, s in fields.items()}]
-        self._spec = _ENCODER.encode(spec)  # any edit of the mapping changes every source fingerprint
+        # any edit of the mapping changes every source fingerprint: the spec is hashed in first
+        self._spec_hash = hashlib.blake2b(_ENCODER.encode(spec).encode(), digest_size=16)
 
     def map(self, row: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
         """Return (match value, fields); raise RowRejected naming the field that failed."""
@@ -230,8 +232,9 @@ class Mapper:
     def source_fingerprint(self, row: Mapping[str, Any]) -> str:
         """A hash of the source values this mapping reads (and of the mapping itself): when it is the
         same as last time, the mapped payload is too, so the row needs no mapping at all."""
-        values = repr(tuple(row.get(c) for c in self._inputs))
-        return hashlib.blake2b((self._spec + values).encode(), digest_size=16).hexdigest()
+        digest = self._spec_hash.copy()
+        digest.update(repr(self._inputs(row)).encode())
+        return digest.hexdigest()
 
     def fingerprint(self, match_value: str | None, fields: Mapping[str, Any]) -> str:
         blob = _ENCODER.encode([self._scope, match_value, fields])

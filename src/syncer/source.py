@@ -7,7 +7,7 @@ and sampled there, and those rows are rejected instead of silently merged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from syncer.secrets import mask
 MAX_DUPLICATE_KEYS = 100_000
 
 
-def row_key(values: list[Any]) -> str:
+def row_key(values: Sequence[Any]) -> str:
     """The state key of a row: its primary key value, or the values joined for a composite key."""
     if len(values) == 1:
         return str(values[0])

@@ -171,7 +171,7 @@ class StateStore:
         with self.engine.connect() as conn:
             for key, fp, dest_id, match_value, source_fp in conn.execute(
                 self._lookup_sql, {"sync": sync, **self._keys(keys)}
-            ):
+            ).all():
                 found[key] = Known(fp, dest_id, match_value, source_fp)
         return found
 
