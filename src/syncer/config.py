@@ -165,10 +165,12 @@ def _loc(parts: Iterable[Any]) -> str:
     return ".".join(str(p) for p in parts if p not in ("function-after", "function-before"))
 
 
-def _pydantic_issues(file: str, prefix: str, exc: ValidationError) -> list[ConfigIssue]:
+def pydantic_issues(file: str, prefix: str, exc: ValidationError, hidden: str | None = None) -> list[ConfigIssue]:
+    """pydantic's errors as ConfigIssues keyed `prefix.loc` (a leading `hidden` level is left out of the key)."""
     issues = []
     for err in exc.errors():
-        key = _loc([prefix, *err["loc"]] if prefix else err["loc"])
+        loc = err["loc"][1:] if hidden is not None and err["loc"][:1] == (hidden,) else err["loc"]
+        key = _loc([prefix, *loc] if prefix else loc)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
@@ -245,7 +247,7 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
     try:
         settings = cls.settings_model.model_validate(resolved)
     except ValidationError as exc:
-        c.issues.extend(_pydantic_issues(file, key, exc))
+        c.issues.extend(pydantic_issues(file, key, exc))
         return None
     return ConnectorEntry(name, kind, settings, file) if ok else None
 
@@ -289,7 +291,7 @@ def _validate(c: _Collector, file: str, key: str, model: type[Any], raw: Any) ->
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        c.issues.extend(_pydantic_issues(file, key, exc))
+        c.issues.extend(pydantic_issues(file, key, exc))
         return None
 
 

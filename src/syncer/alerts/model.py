@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from syncer.alerts.actions import ActionsConfig, actions_body
-from syncer.config import ModelConfig
+from syncer.config import ModelConfig, pydantic_issues
 from syncer.errors import ConfigError, ConfigIssue
 
 Priority = Literal["high", "medium", "low"]
@@ -221,15 +221,7 @@ def load_alert_settings(raw: dict[str, Any], file: str = "config.toml") -> Alert
         try:
             parts[section] = model.model_validate(body)
         except ValidationError as exc:
-            for err in exc.errors():
-                loc = err["loc"][1:] if section == "actions" and err["loc"][:1] == ("tiers",) else err["loc"]
-                key = ".".join(str(p) for p in (section, *loc))
-                message = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    message = "unknown key"
-                elif err["type"] == "missing":
-                    message = "required key is missing"
-                issues.append(ConfigIssue(file, key, message))
+            issues += pydantic_issues(file, section, exc, hidden="tiers" if section == "actions" else None)
     if issues:
         raise ConfigError(issues)
     return AlertSettings(**parts)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from syncer.config import ModelConfig
+from syncer.config import ModelConfig, pydantic_issues
 from syncer.errors import ConfigError, ConfigIssue
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -102,14 +102,7 @@ def load_outcome_settings(raw: dict[str, Any], file: str = "config.toml") -> Out
         try:
             parts[section] = model.model_validate(body)
         except ValidationError as exc:
-            for err in exc.errors():
-                key = ".".join(str(p) for p in (section, *err["loc"]))
-                message = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    message = "unknown key"
-                elif err["type"] == "missing":
-                    message = "required key is missing"
-                issues.append(ConfigIssue(file, key, message))
+            issues += pydantic_issues(file, section, exc)
     if issues:
         raise ConfigError(issues)
     return OutcomeSettings(**parts)
