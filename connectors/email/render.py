@@ -15,7 +15,16 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from ..slack.playbook import PRIORITY_ORDER, TRIGGERS, TriggerStyle, priority_of, style_for
+from ..slack.playbook import (
+    PRIORITY_ORDER,
+    TRIGGERS,
+    TriggerStyle,
+    format_value,
+    is_number,
+    priority_of,
+    style_for,
+    trend,
+)
 
 Alert = dict[str, Any]
 Email = tuple[str, str, str]  # subject, text, html
@@ -111,8 +120,8 @@ def _rank(alert: Alert) -> tuple[int, int, float, str]:
     value: Any = alert.get("value")
     threshold: Any = alert.get("threshold")
     severity = 0.0
-    if _is_number(value):
-        severity = float(value) / float(threshold) if _is_number(threshold) and threshold else float(value)
+    if is_number(value):
+        severity = float(value) / float(threshold) if is_number(threshold) and threshold else float(value)
     order = TRIGGER_ORDER.get(style.title, len(TRIGGER_ORDER))
     return PRIORITY_ORDER[priority_of(alert.get("priority"))], order, -severity, _name(alert)
 
@@ -126,24 +135,11 @@ def _value_vs_threshold(alert: Alert, style: TriggerStyle) -> str:
 
 
 def _trend(alert: Alert, style: TriggerStyle) -> str:
-    unit = str(alert.get("unit") or style.unit)
-    value: Any = alert.get("value")
-    previous: Any = alert.get("previous_value")
-    if not (_is_number(value) and _is_number(previous)):
-        return "new"
-    delta = float(value) - float(previous)
-    direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
-    change = f"{delta * 100:+.0f} pts" if unit == "ratio" else f"{delta:+,.4g}"
-    return f"{direction} from {_fmt(previous, unit)} ({change})"
+    return trend(alert, style, ("up", "down", "flat"))
 
 
 def _fmt(value: Any, unit: str) -> str:
-    if not _is_number(value):
-        return str(value) if value is not None else "n/a"
-    number = float(value)
-    if unit == "ratio":
-        return f"{number * 100:.0f}%"
-    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+    return format_value(value, unit)
 
 
 def _owner(alert: Alert) -> str:
@@ -168,7 +164,3 @@ def _link(alert: Alert, label: str) -> str:
 
 def _page(body: str) -> str:
     return f'<!doctype html><html><body style="{_FONT}">{body}</body></html>'
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

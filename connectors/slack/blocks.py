@@ -23,7 +23,17 @@ import json
 from typing import Any
 
 from .block_limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_PAYLOAD_CHARS, MAX_SECTION_TEXT, MAX_URL
-from .playbook import PRIORITY_BADGE, PRIORITY_ORDER, TRIGGERS, TriggerStyle, priority_of, style_for
+from .playbook import (
+    PRIORITY_BADGE,
+    PRIORITY_ORDER,
+    TRIGGERS,
+    TriggerStyle,
+    format_value,
+    is_number,
+    priority_of,
+    style_for,
+    trend,
+)
 
 Blocks = list[dict[str, Any]]
 Alert = dict[str, Any]
@@ -106,9 +116,9 @@ def _rank(alert: dict[str, Any]) -> tuple[int, int, str, float, str]:
     value: Any = alert.get("value")
     threshold: Any = alert.get("threshold")
     severity = 0.0
-    if _is_number(value) and _is_number(threshold) and threshold:
+    if is_number(value) and is_number(threshold) and threshold:
         severity = float(value) / float(threshold)
-    elif _is_number(value):
+    elif is_number(value):
         severity = float(value)
     order = TRIGGER_ORDER.get(style.title, len(TRIGGER_ORDER))
     return priority, order, style.title, -severity, str(alert.get("account_name") or "")
@@ -168,24 +178,11 @@ def _value_vs_threshold(alert: dict[str, Any], style: TriggerStyle) -> str:
 
 
 def _trend(alert: dict[str, Any], style: TriggerStyle) -> str:
-    unit = str(alert.get("unit") or style.unit)
-    value: Any = alert.get("value")
-    previous: Any = alert.get("previous_value")
-    if not (_is_number(value) and _is_number(previous)):
-        return "new"
-    delta = float(value) - float(previous)
-    arrow = ":arrow_up:" if delta > 0 else ":arrow_down:" if delta < 0 else ":left_right_arrow:"
-    change = f"{delta * 100:+.0f} pts" if unit == "ratio" else f"{delta:+,.4g}"
-    return f"{arrow} from {_fmt(previous, unit)} ({change})"
+    return trend(alert, style, (":arrow_up:", ":arrow_down:", ":left_right_arrow:"))
 
 
 def _fmt(value: Any, unit: str) -> str:
-    if not _is_number(value):
-        return _escape(str(value)) if value is not None else "n/a"
-    number = float(value)
-    if unit == "ratio":
-        return f"{number * 100:.0f}%"
-    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+    return format_value(value, unit) if is_number(value) else _escape(format_value(value, unit))
 
 
 def _owner(alert: dict[str, Any]) -> str:
@@ -218,10 +215,6 @@ def _link(alert: dict[str, Any], label: str) -> str:
 def _escape(text: str) -> str:
     """Slack mrkdwn treats &, < and > as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:

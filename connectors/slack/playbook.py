@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,30 @@ def style_for(trigger: object) -> TriggerStyle:
 def priority_of(alert_priority: object) -> str:
     value = str(alert_priority or "").lower()
     return value if value in PRIORITY_ORDER else "low"
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def format_value(value: Any, unit: str) -> str:
+    """A metric as people read it: ratios as percentages, counts with thousands separators."""
+    if not is_number(value):
+        return str(value) if value is not None else "n/a"
+    number = float(value)
+    if unit == "ratio":
+        return f"{number * 100:.0f}%"
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+
+
+def trend(alert: dict[str, Any], style: TriggerStyle, words: tuple[str, str, str]) -> str:
+    """'<up|down|flat word> from <previous> (<change>)', or 'new' without a previous value."""
+    unit = str(alert.get("unit") or style.unit)
+    value: Any = alert.get("value")
+    previous: Any = alert.get("previous_value")
+    if not (is_number(value) and is_number(previous)):
+        return "new"
+    delta = float(value) - float(previous)
+    word = words[0] if delta > 0 else words[1] if delta < 0 else words[2]
+    change = f"{delta * 100:+.0f} pts" if unit == "ratio" else f"{delta:+,.4g}"
+    return f"{word} from {format_value(previous, unit)} ({change})"
