@@ -43,6 +43,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from syncer.emulator import FaultQueue
+
 # aiosmtpd logs a deprecation warning for its own use of Session.login_data on every AUTH
 logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
 
@@ -65,33 +67,11 @@ class SmtpFault:
     after: int = 0  # let this many matching commands pass first
 
 
-class SmtpFaultPlan:
-    def __init__(self) -> None:
-        self._faults: list[SmtpFault] = []
-        self._lock = threading.Lock()
-        self.fired = 0
-
-    def add(self, fault: SmtpFault) -> None:
-        with self._lock:
-            self._faults.append(fault)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
+class SmtpFaultPlan(FaultQueue[SmtpFault]):
+    """SMTP faults, matched on the stage of the conversation (MAIL, RCPT, DATA)."""
 
     def take(self, stage: Stage) -> SmtpFault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.stage == stage or (fault.kind == "drop_after_data" and stage == "data"):
-                    if fault.after > 0:
-                        fault.after -= 1
-                        continue
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    self.fired += 1
-                    return fault
-        return None
+        return self.pick(lambda f: f.stage == stage or (f.kind == "drop_after_data" and stage == "data"))
 
 
 @dataclass

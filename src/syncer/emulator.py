@@ -23,10 +23,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 FaultKind = Literal["status", "reset_before_apply", "reset_after_apply", "delay"]
+
+
+class _Firing(Protocol):
+    times: int
+
+
+F = TypeVar("F", bound=_Firing)
 
 
 @dataclass
@@ -69,15 +76,19 @@ class Fault:
     method: str | None = None
 
 
-class FaultPlan:
-    """Faults waiting to fire, consumed in order as matching requests arrive."""
+class FaultQueue(Generic[F]):
+    """Faults waiting to fire, consumed in order as matching requests arrive (any protocol).
+
+    A fault has `times` (how often it fires) and may have `after` (matching requests let through
+    first); `pick` takes the predicate that says which requests a fault matches.
+    """
 
     def __init__(self) -> None:
-        self._faults: list[Fault] = []
+        self._faults: list[F] = []
         self._lock = threading.Lock()
         self.fired = 0
 
-    def add(self, fault: Fault) -> None:
+    def add(self, fault: F) -> None:
         with self._lock:
             self._faults.append(fault)
 
@@ -85,10 +96,14 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def pick(self, matches: Callable[[F], bool]) -> F | None:
         with self._lock:
             for fault in self._faults:
-                if fault.method not in (None, method) or not re.search(fault.path, path):
+                if not matches(fault):
+                    continue
+                let_through = getattr(fault, "after", 0)
+                if let_through > 0:
+                    setattr(fault, "after", let_through - 1)  # noqa: B010 - not every fault kind has it
                     continue
                 fault.times -= 1
                 if fault.times <= 0:
@@ -96,6 +111,13 @@ class FaultPlan:
                 self.fired += 1
                 return fault
         return None
+
+
+class FaultPlan(FaultQueue[Fault]):
+    """HTTP faults, matched on method and a path regex."""
+
+    def take(self, method: str, path: str) -> Fault | None:
+        return self.pick(lambda f: f.method in (None, method) and re.search(f.path, path) is not None)
 
 
 Handler = Callable[[Request, re.Match[str]], Response]
