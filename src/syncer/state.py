@@ -47,6 +47,17 @@ rejected = sa.Table(
     sa.Column("run_id", sa.Integer),
     sa.Column("rejected_at", TS),
 )
+COUNTERS = (
+    "source_rows",
+    "added",
+    "changed",
+    "removed",
+    "unchanged",
+    "succeeded",
+    "failed",
+    "rejected",
+    "api_calls",
+)
 runs = sa.Table(
     "runs",
     metadata,
@@ -56,20 +67,7 @@ runs = sa.Table(
     sa.Column("finished_at", TS),
     sa.Column("status", sa.String(20)),
     sa.Column("full", sa.Boolean),
-    *(
-        sa.Column(n, sa.Integer)
-        for n in (
-            "source_rows",
-            "added",
-            "changed",
-            "removed",
-            "unchanged",
-            "succeeded",
-            "failed",
-            "rejected",
-            "api_calls",
-        )
-    ),
+    *(sa.Column(n, sa.Integer) for n in COUNTERS),
     sa.Column("error", sa.Text),
 )
 audit = sa.Table(
@@ -95,17 +93,6 @@ leases = sa.Table(
     sa.Column("expires_at", TS),
 )
 
-COUNTERS = (
-    "source_rows",
-    "added",
-    "changed",
-    "removed",
-    "unchanged",
-    "succeeded",
-    "failed",
-    "rejected",
-    "api_calls",
-)
 LOOKUP_CHUNK = 900  # under SQLite's default 999 bound-parameter limit
 
 
