@@ -54,7 +54,7 @@ class StoppableJob(SyncJob):
 
 
 class SyncRunner:
-    """What one firing of Daemon (daemon.py) runs: a sync, or a built-in job (daemon_jobs.py)."""
+    """What one firing of Daemon (daemon.py) runs: a sync, or a built-in job (daemon/jobs.py)."""
 
     config: Config
     state: StateStore
@@ -64,7 +64,7 @@ class SyncRunner:
     alerts: OpsAlerts
     synclog: SyncLog | None
     stopping: threading.Event
-    _builtin: Callable[[str], str]  # daemon_jobs.BuiltinJobs
+    _builtin: Callable[[str], str]  # daemon.jobs.BuiltinJobs
 
     def _execute(self, name: str, lease: Lease) -> tuple[str, int | None]:
         spec = self.specs.get(name)

@@ -39,10 +39,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from syncer import registry
 from syncer.config import Config, load_config
 from syncer.connector import Connector, Destination
-from syncer.daemon_jobs import BuiltinJobs, Counts
-from syncer.daemon_settings import DaemonSettings, load_settings
-from syncer.daemon_slots import OK_STATUSES, SLOT_RETENTION, Outcome, SlotRunner
-from syncer.daemon_syncs import StoppableJob, SyncRunner
+from syncer.daemon.jobs import BuiltinJobs, Counts
+from syncer.daemon.settings import DaemonSettings, load_settings
+from syncer.daemon.slots import OK_STATUSES, SLOT_RETENTION, Outcome, SlotRunner
+from syncer.daemon.syncs import StoppableJob, SyncRunner
 from syncer.errors import ConfigError
 from syncer.lease import LeaseStore
 from syncer.logs import setup_logging
@@ -68,8 +68,8 @@ def build_connector(config: Config, name: str, runtime: Runtime, destination: De
 
 
 class Daemon(SlotRunner, SyncRunner, BuiltinJobs):
-    """The scheduled jobs of one replica: one firing (daemon_slots.py) runs a sync (daemon_syncs.py) or a
-    built-in job (daemon_jobs.py); here: wiring, health, reload and shutdown."""
+    """The scheduled jobs of one replica: one firing (daemon/slots.py) runs a sync (daemon/syncs.py) or a
+    built-in job (daemon/jobs.py); here: wiring, health, reload and shutdown."""
 
     def __init__(
         self,

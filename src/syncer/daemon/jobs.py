@@ -2,7 +2,7 @@
 tasks), `digest` (send the digests that are due), `escalate` (alerts not worked within the SLA) and `report`
 (rewrite the outcomes report).
 
-They run on the same path as the syncs (lease, job_slots, dependants: see daemon_slots.py); BuiltinJobs is
+They run on the same path as the syncs (lease, job_slots, dependants: see daemon/slots.py); BuiltinJobs is
 mixed into Daemon, which sets the attributes declared below.
 """
 
@@ -30,7 +30,7 @@ from syncer.state import StateStore
 if TYPE_CHECKING:
     from syncer.alerts import AlertEngine
     from syncer.alerts.outbox import Delivered
-    from syncer.daemon_settings import DaemonSettings
+    from syncer.daemon.settings import DaemonSettings
 
 log = logging.getLogger("syncer.daemon")
 Counts = tuple[int, int, int]  # sent, failed, rejected: what a built-in job tells the ops alerts

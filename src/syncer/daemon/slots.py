@@ -22,7 +22,7 @@ from syncer.secrets import mask
 from syncer.state import StateStore, utcnow
 
 if TYPE_CHECKING:
-    from syncer.daemon_settings import DaemonSettings
+    from syncer.daemon.settings import DaemonSettings
 
 log = logging.getLogger("syncer.daemon")
 OK_STATUSES = ("ok", "partial", "skipped", "guarded")  # dependants run after these
@@ -57,7 +57,7 @@ class SlotRunner:
     _idle: threading.Condition
     _latest_slot: dict[str, dt.datetime]
     _pruned_at: dt.datetime | None
-    _execute: Callable[[str, Lease], tuple[str, int | None]]  # daemon_syncs.SyncRunner
+    _execute: Callable[[str, Lease], tuple[str, int | None]]  # daemon.syncs.SyncRunner
 
     def fire(self, name: str) -> None:
         """APScheduler's entry point for job `name`: work out the slot and run it."""

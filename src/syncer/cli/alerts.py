@@ -1,0 +1,159 @@
+"""Alert commands: alerts (list, run, sla, resend, escalate) and digest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, out
+
+alerts_app = typer.Typer(help="Alerts from fired triggers: list, evaluate and deliver, escalate.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@contextmanager
+def _alert_engine(config: Path | None) -> Iterator[Any]:
+    from syncer.alerts import AlertEngine  # the alert stack loads only for alert commands
+
+    cfg, state = _open(config)
+    engine = AlertEngine.from_config(cfg, state)
+    try:
+        yield engine
+    finally:
+        engine.close()
+        state.close()
+
+
+@alerts_app.callback(invoke_without_command=True)
+@_command
+def alerts(ctx: typer.Context, config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+    """List open alerts: state, owner, age, task status, route and any fallback reason."""
+    if ctx.invoked_subcommand is not None:
+        return 0
+    with _alert_engine(config) as engine:
+        rows = engine.open_alerts()
+    if as_json:
+        _print_json(rows)
+        return 0
+    table = Table(
+        "alert",
+        "trigger",
+        "priority",
+        "tier",
+        "state",
+        "owner",
+        "age h",
+        "task",
+        "route",
+        "sla",
+        "to action h",
+        "fallback / delivery problem",
+    )
+    for r in rows:
+        to_action = r.get("time_to_action_hours")
+        problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
+        cells = (
+            r.get("id"),
+            r.get("trigger"),
+            r.get("priority"),
+            r.get("tier"),
+            r.get("state"),
+            r.get("owner"),
+            f"{r.get('age_hours') or 0:.1f}",
+            r.get("task"),
+            r.get("route"),
+            r.get("sla"),
+            f"{to_action:.2f}" if isinstance(to_action, int | float) else None,
+            problem,
+        )
+        table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
+    out.print(table)
+    out.print(f"{len(rows)} open alert(s)")
+    return 0
+
+
+@alerts_app.command("run")
+@_command
+def alerts_run(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+    """Evaluate fired triggers now: open / clear alerts, ping high priority, create CRM tasks."""
+    with _alert_engine(config) as engine:
+        report = engine.evaluate_and_deliver().as_dict()
+    _print_json(report) if as_json else out.print(escape(json.dumps(report, default=str)))
+    return 0
+
+
+@alerts_app.command("sla")
+@_command
+def alerts_sla(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+    """Time from signal to action per tier: count, within SLA, p50 / p90 / max hours."""
+    with _alert_engine(config) as engine:
+        report = engine.sla_report()
+    if as_json:
+        _print_json(report)
+        return 0
+    if not report:
+        out.print("no tier actions with an SLA yet (see [actions] in docs/tier-actions.md)")
+        return 0
+    columns = ("sla_hours", "alerts", "met", "missed", "pending", "within_sla", "p50_hours", "p90_hours", "max_hours")
+    table = Table("tier", *columns)
+    for tier, row in report.items():
+        table.add_row(escape(str(tier)), *(escape(str(row.get(c))) for c in columns))
+    out.print(table)
+    return 0
+
+
+@alerts_app.command("resend")
+@_command
+def alerts_resend(
+    keys: Annotated[list[str] | None, typer.Argument(help="outbox keys; none = every email in doubt")] = None,
+    config: ConfigOpt = None,
+) -> int:
+    """Release emails cut off mid-send (held to avoid duplicates) so they go out again, same Message-ID."""
+    with _alert_engine(config) as engine:
+        released = engine.release_in_doubt(keys or None)
+    out.print(f"released {released} email(s) for re-sending")
+    return 0
+
+
+@alerts_app.command("escalate")
+@_command
+def alerts_escalate(config: ConfigOpt = None) -> int:
+    """Escalate high alerts whose CRM task is still open past the SLA (each at most once)."""
+    with _alert_engine(config) as engine:
+        done = engine.escalate()
+    out.print(
+        f"checked {done.checked}, worked {done.worked}, escalated {len(done.escalated)}, "
+        f"task priority raised {done.priority_raised} (unsupported {done.priority_unsupported})"
+    )
+    return 0
+
+
+@app.command()
+@_command
+def digest(
+    config: ConfigOpt = None,
+    preview: Annotated[bool, typer.Option("--preview", help="render without sending")] = False,
+    recipient: Annotated[str | None, typer.Option(help="one recipient (Slack user or channel id)")] = None,
+) -> int:
+    """Send the daily digests that are due (one per recipient per local day), or preview them."""
+    with _alert_engine(config) as engine:
+        if preview:
+            previews = engine.preview_digest(recipient)
+            if not previews:
+                out.print("no alerts are queued for a digest")
+            for who, messages in previews.items():
+                out.print(f"[bold]digest for {escape(who)}: {len(messages)} message(s)[/bold]")
+                for text, blocks in messages:
+                    out.print(escape(text), highlight=False)
+                    out.print(f"  ({len(blocks)} blocks)")
+            return 0
+        result = engine.send_due_digests()
+    out.print(escape(json.dumps(result, default=str)), highlight=False)
+    return 1 if result.get("rejected") or result.get("failed") else 0

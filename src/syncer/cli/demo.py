@@ -1,0 +1,28 @@
+"""The zero-credential demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syncer.cli.base import _command, app, out
+from syncer.logs import setup_logging
+
+
+@app.command()
+@_command
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="where the demo leaves its config, warehouse and state")] = Path(
+        "syncer-demo"
+    ),
+    accounts: Annotated[int, typer.Option(help="synthetic accounts")] = 2000,
+    days: Annotated[int, typer.Option(help="days of usage history")] = 90,
+    seed: int = 1,
+) -> int:
+    """The whole pipeline on local emulators: synthetic warehouse, scores, CRM fields, tasks, webhook."""
+    from syncer.demo import Demo
+
+    setup_logging("text", "warning")
+    return Demo(folder, accounts, days, seed, out).run()

@@ -1,0 +1,230 @@
+"""Sync commands: check, plan, run, runs, audit, forget."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out
+from syncer.errors import ConfigError, FatalError, SyncerError
+from syncer.runner import Runtime, Summary, SyncJob
+from syncer.secrets import mask
+from syncer.source import Source
+
+
+def _summary_table(summary: Summary) -> None:
+    data = summary.as_dict()
+    table = Table(title=f"sync {summary.sync}", show_header=False)
+    for key in (
+        "source_rows",
+        "added",
+        "changed",
+        "removed",
+        "unchanged",
+        "held_rejected",
+        "held_deletes",
+        "bad_rows",
+        "succeeded",
+        "failed",
+        "rejected",
+        "api_calls",
+        "duration_s",
+        "status",
+        "run_id",
+        "error",
+    ):
+        if key in data and data[key] is not None:
+            table.add_row(key, str(data[key]))
+    out.print(table)
+    for sample in data.get("samples", []):
+        out.print(mask(json.dumps(sample, default=str)), highlight=False, markup=False)
+    for bad in data["bad_row_samples"]:
+        out.print(f"[yellow]bad row[/yellow] {escape(bad['key'])}: {escape(mask(bad['reason']))}", highlight=False)
+
+
+@app.command()
+@_command
+def check(config: ConfigOpt = None) -> int:
+    """Validate config and mappings, reach the warehouse, check model columns and every connector."""
+    cfg, state = _open(config)
+    problems: list[str] = []
+    warehouse = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+    try:
+        warehouse.ping()
+    except ConfigError as exc:
+        problems += [str(i) for i in exc.issues]
+    except FatalError as exc:
+        problems.append(str(exc))
+    finally:
+        warehouse.close()
+    for name in cfg.syncs if not problems else []:
+        job = SyncJob(cfg, name, state)
+        try:
+            job.validate_columns()
+            connector = job.connector()
+            try:
+                problems += [f"{cfg.sync_files[name]}: {p}" for p in connector.check()]
+            finally:
+                connector.close()
+        except ConfigError as exc:
+            problems += [str(i) for i in exc.issues]
+        except SyncerError as exc:  # auth refused, destination unreachable after retries
+            problems.append(f"{cfg.sync_files[name]}: {exc}")
+        finally:
+            job.close()
+    for problem in problems:
+        err.print(f"[red]problem[/red] {escape(mask(problem))}")
+    if problems:
+        return 2
+    out.print(f"ok: {len(cfg.syncs)} sync(s), {len(cfg.connectors)} connector(s), warehouse reachable")
+    return 0
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int], None] | None]:
+    """A live record counter on a terminal; nothing at all when output goes to a file or a pipe."""
+    if not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("diffing", total=None)
+        yield lambda event, n: progress.update(task, advance=n, description=event)
+
+
+def _with_job(config: Path | None, sync: str, body: Callable[[SyncJob], Summary], as_json: bool) -> int:
+    cfg, state = _open(config)
+    with _progress() as on_progress:
+        job = SyncJob(cfg, sync, state, Runtime(progress=on_progress))
+        try:
+            summary = body(job)
+        finally:
+            job.close()
+            state.close()
+    if as_json:
+        _print_json(summary.as_dict())
+    else:
+        _summary_table(summary)
+    return summary.exit_code
+
+
+@app.command()
+@_command
+def plan(
+    sync: str,
+    config: ConfigOpt = None,
+    show: Annotated[int, typer.Option(help="show N sample changes with their field-level diffs")] = 0,
+    full: Annotated[bool, typer.Option("--full", help="plan as if everything must be re-sent")] = False,
+    as_json: JsonOpt = False,
+) -> int:
+    """Show what `run` would change. Writes nothing anywhere."""
+    code = _with_job(config, sync, lambda job: job.plan(show=show, full=full), as_json)
+    return 0 if code == 1 else code  # bad rows are reported, but a plan itself succeeded
+
+
+@app.command()
+@_command
+def run(
+    sync: str,
+    config: ConfigOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="re-send every record, not only changes")] = False,
+    allow_deletes: Annotated[
+        bool, typer.Option("--allow-deletes", help="mirror: apply a mass removal that max_delete_share held back")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> int:
+    """Sync the changes of one sync to its destination."""
+    return _with_job(config, sync, lambda job: job.run(full=full, allow_deletes=allow_deletes), as_json)
+
+
+@app.command()
+@_command
+def runs(
+    config: ConfigOpt = None,
+    sync: Annotated[str | None, typer.Option(help="only this sync")] = None,
+    limit: int = 20,
+    as_json: JsonOpt = False,
+) -> int:
+    """Recent runs: sync, start, duration, counts, status."""
+    _, state = _open(config)
+    rows = state.recent_runs(sync, limit)
+    if as_json:
+        _print_json(rows)
+        return 0
+    table = Table("run", "sync", "started", "secs", "added", "changed", "removed", "ok", "failed", "rejected", "status")
+    for r in rows:
+        secs = (r["finished_at"] - r["started_at"]).total_seconds() if r["finished_at"] else None
+        table.add_row(
+            str(r["id"]),
+            r["sync"],
+            str(r["started_at"])[:19],
+            f"{secs:.1f}" if secs is not None else "-",
+            *(str(r[k]) for k in ("added", "changed", "removed", "succeeded", "failed", "rejected")),
+            r["status"] + (f": {r['error']}" if r["error"] else ""),
+        )
+    out.print(table)
+    return 0
+
+
+@app.command()
+@_command
+def audit(
+    sync: str,
+    config: ConfigOpt = None,
+    key: Annotated[str | None, typer.Option(help="one record's primary key")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="one run id")] = None,
+    status: Annotated[str | None, typer.Option(help="ok, rejected or failed")] = None,
+    limit: int = 50,
+    as_json: JsonOpt = False,
+) -> int:
+    """What was sent for records, when, and what the destination said."""
+    _, state = _open(config)
+    rows = state.audit_rows(sync, key, run, status, limit)
+    if as_json:
+        _print_json(rows)
+        return 0
+    table = Table("run", "at", "key", "op", "status", "dest id", "reason", "payload")
+    for r in rows:
+        cells = (
+            r["run_id"],
+            str(r["at"])[:19],
+            r["key"],
+            r["op"],
+            r["status"],
+            r["dest_id"],
+            r["reason"],
+            r["payload"],
+        )
+        table.add_row(*(escape(mask(str(c))) if c is not None else "" for c in cells))
+    out.print(table)
+    return 0
+
+
+@app.command()
+@_command
+def forget(
+    key: str,
+    config: ConfigOpt = None,
+    sync: Annotated[str | None, typer.Option(help="only in this sync")] = None,
+) -> int:
+    """Erase a record from state, audit and rejects (GDPR erasure); says how many rows went."""
+    _, state = _open(config)
+    removed = state.forget(key, sync)
+    out.print(
+        f"forgot {key!r}: {removed['state']} state, {removed['rejected']} rejected, {removed['audit']} audit rows"
+    )
+    return 0
