@@ -204,7 +204,12 @@ def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
     server = DaemonHTTPServer(
-        settings.host, settings.port, daemon.readiness, daemon.metrics.exposition, daemon.report_file
+        settings.host,
+        settings.port,
+        daemon.readiness,
+        daemon.metrics.exposition,
+        daemon.report_file,
+        viewer_token=settings.viewer_token,
     ).start()
     ids = daemon.start_scheduler()
     log.info(

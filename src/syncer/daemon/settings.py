@@ -19,6 +19,7 @@ class DaemonSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = "0.0.0.0"
+    viewer_token: str | None = None  # ${SECRET}: needed for /report and other account data (server.py)
     port: int = Field(default=9108, ge=0, le=65535)
     lease_ttl_seconds: float = Field(default=60.0, ge=1)
     grace_seconds: float = Field(default=30.0, ge=0)
@@ -50,6 +51,16 @@ def load_settings(config: Config) -> DaemonSettings:
         resolved, missing = secrets.resolve(hook)
         issues += [ConfigIssue(file, "daemon.ops_alert_webhook", f"${{{m}}} is not set") for m in missing]
         raw["ops_alert_webhook"] = resolved
+    token = raw.get("viewer_token")
+    if token is not None:
+        if not (isinstance(token, str) and secrets.is_reference(token)):
+            fix = 'write viewer_token = "${SYNCER_VIEWER_TOKEN}" and set it in the environment or /run/secrets'
+            issues.append(ConfigIssue(file, "daemon.viewer_token", f"secrets may not be written in TOML; {fix}"))
+            raw.pop("viewer_token")
+        else:
+            resolved, missing = secrets.resolve(token)
+            issues += [ConfigIssue(file, "daemon.viewer_token", f"${{{m}}} is not set") for m in missing]
+            raw["viewer_token"] = resolved
     try:
         settings = DaemonSettings.model_validate(raw)
     except ValidationError as exc:
