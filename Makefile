@@ -35,7 +35,10 @@ lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff format --check src connectors tests benchmarks
 	$(BIN)/mypy src/syncer connectors
 
+docs: setup ## regenerate docs/reference/ and schema/ from the config models
+	$(PY) -m syncer.config_reference
+
 bench: setup ## run the benchmarks (slow; prints tables)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
-.PHONY: help setup postgres chromium demo test lint bench
+.PHONY: help setup postgres chromium demo test lint docs bench

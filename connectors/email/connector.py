@@ -63,18 +63,29 @@ class EmailSettings(ConnectorSettings):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     host: str
+    """SMTP server."""
     port: int | None = Field(None, ge=1, le=65535, description="default 587 / 465 / 25 by security")
     security: Security = "starttls"
+    """`starttls` (587), `tls` (465) or `none` (25; refused with a password)."""
     username: str | None = None
+    """SMTP login; goes with `password`."""
     password: SecretStr | None = None
+    """SMTP password; goes with `username`."""
     from_address: str
+    """Sender, e.g. `Syncer <alerts@example.com>`."""
     reply_to: str | None = None
+    """Reply-To address."""
     ca_bundle: Path | None = None
+    """PEM bundle to trust for the server's certificate (a private CA, the emulator)."""
     timeout: float = Field(30.0, gt=0)
+    """Seconds per SMTP conversation step."""
     rate: float = Field(0.5, gt=0, description="messages per second")
     message_id_domain: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+$")
+    """Domain of the deterministic Message-ID. Default: the sender's domain."""
     ehlo_name: str | None = None
+    """Name sent in EHLO. Default: this host's name."""
     batch_size: int | None = Field(50, ge=1, le=100)
+    """Messages per SMTP connection (1-100)."""
 
     @field_validator("from_address", "reply_to")
     @classmethod

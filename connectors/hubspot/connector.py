@@ -29,16 +29,22 @@ PLAN_CALLS_PER_10S: dict[str, int] = {"starter": 100, "pro": 190, "enterprise": 
 
 
 class HubSpotSettings(ConnectorSettings):
-    """Config keys of `[destinations.<name>]` with `connector = "hubspot"`."""
+    """Config keys of a hubspot connector (README.md documents each)."""
 
     base_url: str = "https://api.hubapi.com"
+    """HubSpot API root; point it at a proxy or `syncer emulator hubspot` for trials."""
     access_token: SecretStr
+    """Private app token (Bearer)."""
     plan_tier: PlanTier = "starter"
+    """Sets the rate limit per 10 s: starter 100, pro / enterprise 190, increase 250."""
     timeout: float = 30.0
+    """Seconds per HTTP request."""
     task_key_property: str = "syncer_key"
-    # seconds added to HubSpot's 10 s window: requests queue and arrive with jitter, so a limiter
-    # that fills the window exactly can still be one request over by the time they land
+    """Custom task property (single-line text) holding syncer's task key, so a task is never created twice."""
     rate_limit_margin: float = 0.25
+    """Seconds added to HubSpot's 10 s window: requests queue and arrive with jitter, so a limiter that fills the window
+    exactly can still be one over when they land.
+    """
 
 
 class HubSpotConnector(Connector):

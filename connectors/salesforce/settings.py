@@ -25,29 +25,51 @@ NEEDS: dict[str, tuple[str, ...]] = {
 class SalesforceSettings(ConnectorSettings):
     """Everything the connector reads from `config.toml` (secrets resolved from the environment)."""
 
-    # REST endpoint; required for auth="session", otherwise the instance the login returns is used
     instance_url: str | None = None
-    # send logins here instead of https://{domain}.salesforce.com (a proxy, the emulator)
+    """REST endpoint, e.g. `https://yourorg.my.salesforce.com`; required for `auth = "session"`, otherwise the instance
+    the login returns is used.
+    """
     login_url: str | None = None
+    """Send logins here instead of `https://{domain}.salesforce.com` (a proxy, the emulator)."""
     api_version: str = "60.0"
+    """REST API version."""
     auth: AuthFlow = "password"
-    domain: str = "login"  # "login" (production), "test" (sandbox) or My Domain, e.g. "acme.my"
+    """Login flow; each needs its own keys: password (username, password [+ security_token]), jwt (username,
+    consumer_key, private_key), client_credentials (consumer_key, consumer_secret), session (session_id,
+    instance_url).
+    """
+    domain: str = "login"
+    """`login` (production), `test` (sandbox) or the My Domain, e.g. `acme.my`."""
     username: str | None = None
+    """Integration user (password and jwt flows)."""
     password: SecretStr | None = None
+    """Integration user's password (password flow)."""
     security_token: SecretStr | None = None
+    """Security token appended to the password, unless the org allow-lists syncer's IPs."""
     consumer_key: str | None = None
+    """Connected app consumer key (jwt, client_credentials)."""
     consumer_secret: SecretStr | None = None
-    private_key: SecretStr | None = None  # PEM of the key whose certificate the connected app holds
+    """Connected app consumer secret (client_credentials)."""
+    private_key: SecretStr | None = None
+    """PEM of the key whose certificate the connected app holds (jwt)."""
     session_id: SecretStr | None = None
-    ca_bundle: str | None = None  # PEM bundle to trust (a TLS-intercepting proxy, the emulator)
+    """An existing session ID (session flow; cannot log in again on expiry)."""
+    ca_bundle: str | None = None
+    """PEM bundle to trust (a TLS-intercepting proxy, the emulator); omit in production."""
     timeout: float = 60.0
-    # stop before the org's daily API quota is used up, leaving this many calls for other integrations
+    """Seconds per HTTP request."""
     api_reserve: int = 0
-    bulk_threshold: int = 10_000  # at or above this many changes in a run, use Bulk API 2.0
+    """Stop before the org's daily API quota is used up, leaving this many calls for other integrations."""
+    bulk_threshold: int = 10_000
+    """At or above this many changes in a run, use Bulk API 2.0 instead of composite calls."""
     bulk_batch_size: int = 10_000
+    """Records per Bulk API 2.0 job."""
     bulk_poll_interval: float = 2.0
+    """Seconds between Bulk API 2.0 job status polls."""
     bulk_timeout: float = 1800.0
+    """Seconds a Bulk API 2.0 job may take before it is reported failed."""
     task_key_field: str = "Syncer_Key__c"
+    """Custom Task text field holding syncer's task key, so a task is never created twice."""
 
     @model_validator(mode="after")
     def _flow_has_its_keys(self) -> SalesforceSettings:

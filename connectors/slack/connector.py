@@ -40,17 +40,28 @@ class SlackSettings(ConnectorSettings):
     """Config keys of the slack connector (README.md documents each)."""
 
     base_url: str = "https://slack.com/api/"
+    """Slack Web API root (`https://slack.com/api/`); a trailing slash is added."""
     bot_token: SecretStr
+    """Bot token (`xoxb-...`)."""
     fallback_channel: str | None = None
+    """Channel ID where alerts whose owner is not in Slack land."""
     channels: tuple[str, ...] = ()
+    """Channel IDs `syncer check` verifies the bot can post to."""
     channel_rate: float = Field(1.0, gt=0, description="messages per second per channel")
     channel_burst: int = Field(1, ge=1)
+    """Messages a channel may get back to back before `channel_rate` applies."""
     workspace_calls_per_minute: int = Field(100, ge=1)
+    """Web API calls per minute for the whole workspace (every method)."""
     timeout: float = Field(30.0, gt=0)
+    """Seconds per HTTP request."""
     history_lookback_hours: float = Field(72.0, gt=0)
+    """After an ambiguous failure, channel history this far back is searched for the message before re-posting."""
     history_page_size: int = Field(200, ge=1, le=999)
+    """Messages per conversations.history page in that search."""
     history_max_pages: int = Field(10, ge=1)
+    """Pages read at most in that search."""
     event_type: str = "syncer_alert"
+    """Message metadata event type carrying syncer's key."""
 
     @field_validator("base_url")
     @classmethod

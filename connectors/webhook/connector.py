@@ -75,11 +75,16 @@ class WebhookSettings(ConnectorSettings):
     model_config = ConfigDict(hide_input_in_errors=True)  # a mistyped header value may be a secret
 
     url: str
+    """Endpoint that receives the signed batches (http or https)."""
     signing_secret: SecretStr
+    """HMAC-SHA256 key signing each request."""
     check_url: str | None = None
+    """URL `syncer check` GETs (signed). Default: `url`."""
     batch_size: int | None = Field(default=100, ge=1, le=1000)
+    """Records per call (1-1000)."""
     rate: float | None = Field(default=None, gt=0, description="requests per second")
     timeout: float = Field(default=30.0, gt=0)
+    """Seconds per HTTP request."""
     headers: dict[str, str] = Field(default_factory=dict, description="extra, non-secret headers")
 
     @field_validator("url", "check_url")

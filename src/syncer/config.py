@@ -33,31 +33,51 @@ from syncer.scoring.model import ScoringConfig
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class AppSettings(_Strict):
     data_dir: Path = Path(".syncer")
-    state_url: str | None = None  # default: SQLite file in data_dir
-    mappings: str = "mappings"  # directory (relative to config.toml) holding one TOML per sync
+    """Folder for syncer's own files (the SQLite state DB unless `state_url` is set); relative to config.toml."""
+    state_url: str | None = None
+    """SQLAlchemy URL of the state DB (state, audit, rejects, runs). Default: SQLite file `state.sqlite` in `data_dir`.
+    Use PostgreSQL when several replicas run.
+    """
+    mappings: str = "mappings"
+    """Folder, relative to config.toml, holding one `*.toml` mapping per sync (the file name is the sync name)."""
     audit_retention_days: int = Field(default=90, ge=1)
+    """Audit rows older than this many days are pruned."""
     log_format: Literal["auto", "json", "text"] = "auto"
+    """`auto`: human-readable text on a terminal, JSON lines otherwise. Secrets are masked in both."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Lowest level logged."""
 
 
 class WarehouseConfig(_Strict):
     url: str
+    """SQLAlchemy URL of the warehouse (snowflake://, postgresql+psycopg://, bigquery://, duckdb:///, sqlite:///). Put
+    the password in `${NAME}`.
+    """
     connect_args: dict[str, Any] = Field(default_factory=dict)
+    """Extra keyword arguments handed to the database driver's connect()."""
     stream_batch: int = Field(default=5000, ge=100)
+    """Rows fetched per round trip. Rows stream, so memory stays flat whatever the model size."""
 
 
 class ModelConfig(_Strict):
     """A table, an inline query or a .sql file, with its primary key (one or more columns)."""
 
     table: str | None = None
+    """A table (or view) to read, optionally `schema.table`. Give exactly one of `table`, `query`, `sql_file`."""
     query: str | None = None
+    """An inline SQL query, one row per record. Give exactly one of `table`, `query`, `sql_file`."""
     sql_file: str | None = None
+    """A `.sql` file next to the mapping holding the query. Give exactly one of `table`, `query`, `sql_file`."""
     primary_key: list[str]
+    """Column (a string) or columns (a list) that identify a row; the diff keys records on it. Column names are matched
+    as the warehouse returns them, except that an all-upper-case name (Snowflake's folding of unquoted identifiers)
+    is read in lower case: write `account_id`, not `ACCOUNT_ID`.
+    """
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -75,29 +95,58 @@ class ModelConfig(_Strict):
 
 
 class MatchConfig(_Strict):
-    field: str  # destination field / property that identifies a record (external ID, unique property)
-    column: str  # source column holding its value
+    field: str
+    """Destination field or property that identifies a record: a Salesforce external-ID field (case-insensitive unless
+    defined 'Unique, case sensitive': `SF-1` and `sf-1` are the same record) or a HubSpot property with unique
+    values.
+    """
+    column: str
+    """Source column holding the value of `match.field`. Its value is sent as text."""
 
 
 class ScheduleConfig(_Strict):
     cron: str | None = None
+    """Five-field cron expression (minute hour day month weekday), evaluated in `timezone`."""
     every_minutes: float | None = Field(default=None, gt=0)
+    """Run every this many minutes instead of on a cron."""
     timezone: str = "UTC"
-    after: list[str] = Field(default_factory=list)  # jobs that must run first (e.g. "score")
+    """IANA time zone for `cron` (DST-correct), e.g. `America/New_York`."""
+    after: list[str] = Field(default_factory=list)
+    """Jobs that must run first in the same tick (e.g. `score`, the in-warehouse score refresh)."""
 
 
 class SyncConfig(_Strict):
     name: str
+    """Sync name used on the command line (`syncer run NAME`). Default: the mapping file name without `.toml`."""
     connector: str
+    """Name of a connector in config.toml `[connectors]`."""
     object: str
+    """Destination object: `Account` (Salesforce), `companies` / `contacts` (HubSpot), anything for a webhook."""
     mode: Mode = "upsert"
+    """`upsert` creates or updates; `update` never creates; `insert` never modifies; `mirror` also deletes records whose
+    row left the model (guarded by `max_delete_share`).
+    """
     model: ModelConfig
+    """Where the rows come from: a table, an inline query or a .sql file, and the primary key."""
     match: MatchConfig
+    """How a row finds its destination record."""
     fields: dict[str, FieldSpec]
+    """Destination field -> source. `name = "column"` is shorthand for `name = { column = "column" }`; see the field
+    keys below.
+    """
     null_policy: NullPolicy = "skip"
-    max_delete_share: float = Field(default=0.25, ge=0, le=1)  # mirror: hold deletes when more leave at once
+    """What a NULL value does: `skip` leaves the destination field as it is; `send` clears it. A field's own `null`
+    overrides this.
+    """
+    max_delete_share: float = Field(default=0.25, ge=0, le=1)
+    """Mirror mode only: when more than this share (0-1) of the synced records would be deleted in one run, the deletes
+    are held and the run says so (a truncated or broken model must not wipe the destination). Adds and changes still
+    go out.
+    """
     schedule: ScheduleConfig | None = None
+    """When `syncer daemon` runs this sync; without it the sync only runs from the command line."""
     description: str = ""
+    """Free text shown by `syncer check` and `syncer plan`."""
 
     @field_validator("fields", mode="before")
     @classmethod

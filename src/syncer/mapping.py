@@ -31,18 +31,41 @@ class RowRejected(ValueError):
 class FieldSpec(BaseModel):
     """One destination field. Exactly one of column / const / template."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     column: str | None = None
+    """Source column to read. Give exactly one of `column`, `const`, `template`."""
     const: str | int | float | bool | None = None
+    """A constant value sent for every record."""
     template: str | None = None
+    """A Python format string over the row's columns, e.g. `"{first} {last}"`; NULL columns render as empty text."""
     cast: Cast | None = None
+    """Convert the value first: `int` rounds a fractional value half to even (2.5 -> 2), `bool` accepts true/t/yes/y/1
+    and false/f/no/n/0/empty, `date` keeps the day of a timestamp. A value that does not convert rejects the row,
+    naming the field.
+    """
     round: int | None = None
+    """Round to this many decimal places after the cast, half to even on the binary value (42.25 -> 42.2, 0.5 -> 0); `0`
+    gives an integer.
+    """
     case: Literal["lower", "upper"] | None = None
+    """Lower- or upper-case the value (after cast and round). Match values and field names are otherwise sent as
+    written.
+    """
     format: str | None = None
+    """strftime pattern for a date or timestamp, e.g. `%Y-%m-%d`. Without it dates are sent in ISO 8601. On a non-date
+    value the row is rejected.
+    """
     tz: str | None = None
+    """IANA time zone a timestamp is converted to before formatting; a naive timestamp is taken as UTC."""
     default: str | int | float | bool | None = None
+    """Sent as written instead of a NULL, e.g. `default = "none"` (no cast, round, case or format is applied to it); the
+    field's NULL policy then no longer applies.
+    """
     null: NullPolicy | None = None
+    """Per-field NULL policy (`send` clears, `skip` leaves the destination as is); overrides the mapping's
+    `null_policy`.
+    """
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:

@@ -50,12 +50,16 @@ alert_state = sa.Table(
 
 
 class OpsAlertSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     rejected_share: float = Field(default=0.05, ge=0, le=1)
+    """Alert when more than this share of a run's records are rejected."""
     row_drop_share: float = Field(default=0.2, gt=0, le=1)
+    """Alert when a model returns this share fewer rows than last run (before mirror deletes go out)."""
     quota_share: float = Field(default=0.9, gt=0, le=1)
-    min_records: int = Field(default=20, ge=1)  # below this many records a share is too noisy to alert on
+    """Alert when this share of a destination's daily API quota is used."""
+    min_records: int = Field(default=20, ge=1)
+    """Below this many records a share is too noisy to alert on."""
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,18 @@ _SOURCE = {"recorded_at": "at"}  # warehouse column -> state DB audit column
 
 
 class SynclogSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True)
 
     schema_: str | None = Field(default=None, alias="schema")
+    """Warehouse schema for the two tables. Created if missing when the warehouse user may (CREATE SCHEMA IF NOT
+    EXISTS); otherwise `syncer check` names the missing grant. Default: the connection's default schema.
+    """
     runs_table: str = Field(default="syncer_runs", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Table of runs (one row per run)."""
     audit_table: str = Field(default="syncer_audit", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    payloads: bool = False  # copy the (masked) payload of every record too
+    """Table of record outcomes (one row per record per run)."""
+    payloads: bool = False
+    """Also copy each record's (masked) payload."""
 
 
 def tables(settings: SynclogSettings) -> tuple[sa.Table, sa.Table]:

@@ -27,35 +27,48 @@ ACTION_OF_KIND = {"ping": "notify", "email": "notify", "task": "task", "sdr_task
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SdrTask(_Strict):
     """A CRM task (through `[alerts.tasks]`'s connector) assigned to the SDR queue's owner."""
 
-    owner: str  # the SDR queue owner's email in the CRM (a user or a queue user)
-    due_hours: float = Field(default=48.0, gt=0)  # seed 003: SDR follow-up within 48 hours
+    owner: str
+    """Email of the SDR queue owner in the CRM (a user or a queue user)."""
+    due_hours: float = Field(default=48.0, gt=0)
+    """Task due this many hours after the alert (seed 003: SDR follow-up within 48 h)."""
     priority: Literal["high", "medium"] = "medium"
+    """Priority of the SDR task."""
 
 
 class TierActions(_Strict):
     """The actions of one tier; unset keys do nothing (`notify` unset keeps the priority routing)."""
 
-    notify: Notify | None = None  # ping now (Slack/email per routing), the daily digest, or no message
-    crm_task: bool = False  # the owner's CRM follow-up task (the existing high-priority task)
+    notify: Notify | None = None
+    """`ping` now (Slack/email per routing), the daily `digest`, or `none`. Unset: priority routing decides."""
+    crm_task: bool = False
+    """Create the owner's CRM follow-up task (needs `[alerts.tasks]`)."""
     sdr_task: SdrTask | None = None
-    webhook: str | None = None  # webhook connector name: the in-app messaging / SDR queue endpoint
-    webhook_action: str | None = None  # `action` in the payload; default "inapp_message" for monitor
-    show_within_hours: float = Field(default=24.0, gt=0)  # seed 003: in-app message "within 24 hours"
-    message: str | None = None  # in-app text; default: the trigger's playbook line
-    sla_hours: float | None = Field(default=None, gt=0)  # default by tier name: 1 / 48 / 24
+    """Create a CRM task for the SDR queue instead (needs `[alerts.tasks]`)."""
+    webhook: str | None = None
+    """Webhook connector name: the in-app messaging or SDR queue endpoint."""
+    webhook_action: str | None = None
+    """`action` in the webhook payload. Default: `inapp_message` for the monitor tier."""
+    show_within_hours: float = Field(default=24.0, gt=0)
+    """The in-app message should show within this many hours (seed 003: 24 h)."""
+    message: str | None = None
+    """In-app text. Default: the trigger's playbook line."""
+    sla_hours: float | None = Field(default=None, gt=0)
+    """SLA of this tier's actions. Default by tier name: monitor 1, nurture 48, escalate 24."""
 
 
 class ActionsConfig(_Strict):
     """`[actions]`: tier name -> TierActions, and which tier a priority means when the row has none."""
 
     tiers: dict[str, TierActions] = Field(default_factory=dict)
+    """Tier name -> its actions, written as `[actions.<tier>]` tables."""
     by_priority: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_BY_PRIORITY))
+    """Tier used for a row without a configured tier, by its priority."""
 
     @field_validator("by_priority")
     @classmethod

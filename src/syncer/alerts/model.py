@@ -28,7 +28,7 @@ EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _zone(value: str) -> str:
@@ -42,47 +42,84 @@ def _zone(value: str) -> str:
 class CrmTasks(_Strict):
     """Where high-priority alerts get their follow-up task: a salesforce or hubspot connector."""
 
-    connector: str  # name in [connectors]
-    object: str | None = None  # default: "Task" (salesforce) / "tasks" (hubspot)
-    match_field: str = "External_Id__c"  # the account's external-ID field / unique property
-    match_column: str = "account_id"  # the model column holding that field's value
-    due_days: int = Field(default=1, ge=0)  # task due date: fired day + due_days (the 24 h SLA)
+    connector: str
+    """A `salesforce` or `hubspot` connector in `[connectors]` that gets the follow-up tasks."""
+    object: str | None = None
+    """Task object. Default: `Task` (Salesforce) or `tasks` (HubSpot)."""
+    match_field: str = "External_Id__c"
+    """The account's external-ID field (Salesforce) or unique company property (HubSpot) the task is attached to."""
+    match_column: str = "account_id"
+    """The alert model column holding the value of `match_field`."""
+    due_days: int = Field(default=1, ge=0)
+    """Task due date: the day the alert fired plus this many days (the 24 h SLA)."""
 
 
 class RecipientPreference(_Strict):
     """`[alerts.recipients] "owner@x.com" = { prefer = "email" }`: how one person wants alerts and digests."""
 
     prefer: Channel = "slack"
-    address: str | None = None  # send email here instead of the key (e.g. a personal alias)
+    """How this person gets alerts and digests: Slack, email or both."""
+    address: str | None = None
+    """Send email here instead of the key's address (e.g. a personal alias)."""
 
 
 class EmailChannel(_Strict):
     """`[alerts.email_delivery]`: how the email channel behaves (the connector is `[alerts] email`)."""
 
-    in_doubt: InDoubt = "hold"  # a message interrupted mid-send: not re-sent (hold) or re-sent (resend)
-    max_attempts: int = Field(default=10, ge=1)  # temporary failures (4xx, unreachable) before giving up
-    not_in_slack: bool = True  # an owner not in Slack gets email (when an email connector is configured)
+    in_doubt: InDoubt = "hold"
+    """A message interrupted mid-send (the server may have it): `hold` does not re-send it (no duplicate, maybe lost),
+    `resend` sends it again (no loss, maybe a duplicate).
+    """
+    max_attempts: int = Field(default=10, ge=1)
+    """Temporary failures (4xx, unreachable server) before a message is given up and reported."""
+    not_in_slack: bool = True
+    """An owner who is not in the Slack workspace gets email instead (when an email connector is configured)."""
 
 
 class AlertsConfig(_Strict):
     """`[alerts]`: the fired-triggers model, lifecycle and escalation."""
 
     model: ModelConfig = ModelConfig(table="fired_triggers", primary_key=["account_id", "trigger"])
-    slack: str = "slack"  # connector name in [connectors]
+    """The fired-triggers model: one row per account x trigger with `account_id`, `trigger`, `priority` and optionally
+    `value`, `threshold`, `owner_email`, `segment`, `tier`.
+    """
+    slack: str = "slack"
+    """Name of the slack connector in `[connectors]` that sends pings and digests."""
     tasks: CrmTasks | None = None
-    cooldown_days: float = Field(default=30.0, ge=0)  # at most one alert per account x trigger per window
-    worked_cooldown_days: float = Field(default=10.0, ge=0)  # quiet after the owner worked it (seed: 7-14)
-    clear_after_quiet: int = Field(default=2, ge=1)  # evaluations without the row before an alert clears
-    hysteresis_margin: float = Field(default=0.05, ge=0, lt=1)  # clear at once below threshold * (1 - margin)
-    margins: dict[str, float] = Field(default_factory=dict)  # per-trigger override of the margin
-    sla_hours: float = Field(default=24.0, gt=0)  # a high alert whose task is still open then is escalated
+    """The CRM connector that gets a follow-up task for each high-priority alert; without it no tasks are created."""
+    cooldown_days: float = Field(default=30.0, ge=0)
+    """At most one alert per account x trigger within this many days."""
+    worked_cooldown_days: float = Field(default=10.0, ge=0)
+    """Quiet period after the owner worked the alert (seed 003: 7-14 days)."""
+    clear_after_quiet: int = Field(default=2, ge=1)
+    """Evaluations without the row before an alert clears (no flapping)."""
+    hysteresis_margin: float = Field(default=0.05, ge=0, lt=1)
+    """An alert also clears at once when its value drops below threshold x (1 - margin)."""
+    margins: dict[str, float] = Field(default_factory=dict)
+    """Trigger name -> its own `hysteresis_margin`."""
+    sla_hours: float = Field(default=24.0, gt=0)
+    """A high alert whose CRM task is still open after this many hours is escalated, once: the task's priority is raised
+    to `escalated_priority` and the owner's manager / `escalation_channel` is told.
+    """
     escalation_channel: str | None = None
-    managers: dict[str, str] = Field(default_factory=dict)  # owner email -> manager email
-    escalated_priority: str = "High"  # what the CRM task is raised to (Salesforce "High", HubSpot "HIGH")
-    crm_url: str | None = None  # "https://acme.lightning.force.com/{account_id}": link in messages
-    email: str | None = None  # email connector name in [connectors]: enables the email channel
+    """Slack channel ID (C...) told about escalations, besides the manager."""
+    managers: dict[str, str] = Field(default_factory=dict)
+    """Owner email -> manager email, for escalation DMs (case-insensitive)."""
+    escalated_priority: str = "High"
+    """Priority an escalated task is raised to. Salesforce picklist value (`High`) or HubSpot value (`HIGH`); the
+    HubSpot connector upper-cases it. Must be above the created task's priority (`Normal` / `MEDIUM`), or escalation
+    changes nothing.
+    """
+    crm_url: str | None = None
+    """Link to the account in messages; `{column}` placeholders are filled from the alert row, e.g.
+    `https://acme.lightning.force.com/lightning/r/Account/{sf_account_id}/view`.
+    """
+    email: str | None = None
+    """Name of an email connector in `[connectors]`; enables the email channel."""
     email_delivery: EmailChannel = EmailChannel()
-    recipients: dict[str, RecipientPreference] = Field(default_factory=dict)  # owner email -> preference
+    """How the email channel behaves (in-doubt handling, attempts)."""
+    recipients: dict[str, RecipientPreference] = Field(default_factory=dict)
+    """Owner email -> delivery preference, e.g. `"ann@x.com" = { prefer = "email" }` (case-insensitive)."""
 
     @field_validator("recipients")
     @classmethod
@@ -116,14 +153,23 @@ class RoutingRule(_Strict):
     """One rule; every condition given must match (lists: any of). First matching rule wins."""
 
     name: str = ""
+    """Label shown in logs and `syncer alerts`."""
     trigger: list[str] | None = None
+    """Trigger names this rule matches (a string or a list; any of)."""
     priority: list[Priority] | None = None
+    """Priorities this rule matches (a string or a list; any of)."""
     tier: list[str] | None = None
+    """PQL tiers this rule matches (the row's `tier` column)."""
     segment: list[str] | None = None
-    to: str = "owner"  # "owner" (DM the account owner) or a channel ID "C0123ABCD"
-    delivery: Literal["ping", "digest"] | None = None  # default: by priority (routing.immediate)
-    channel: Channel | None = None  # default: routing.channel; a recipient's preference wins for "owner"
-    email_to: list[str] | None = None  # addresses for a channel target (to = "C...") on the email channel
+    """Account segments this rule matches (the row's `segment` column)."""
+    to: str = "owner"
+    """`owner` (a DM to the account owner) or a Slack channel / user ID like `C0123ABCD`."""
+    delivery: Literal["ping", "digest"] | None = None
+    """`ping` now or into the daily `digest`. Default: by priority (`routing.immediate`)."""
+    channel: Channel | None = None
+    """Slack, email or both. Default: `routing.channel`; for `to = "owner"` a recipient's preference wins."""
+    email_to: list[str] | None = None
+    """Email addresses used when `to` is a channel and the channel is email."""
 
     _listify = field_validator("trigger", "priority", "tier", "segment", "email_to", mode="before")(_as_list)
 
@@ -154,12 +200,19 @@ class RoutingConfig(_Strict):
     """`[routing]`: rules, the fallback channel, the user lookup cache and which priorities ping."""
 
     rules: list[RoutingRule] = Field(default_factory=list)
+    """Routing rules, first match wins; every condition given must match."""
     default_to: str = "owner"
-    channel: Channel = "slack"  # where alerts and digests go unless a rule or the recipient says otherwise
-    fallback_channel: str | None = None  # default: the slack connector's fallback_channel
-    immediate: list[Priority] = Field(default_factory=lambda: list[Priority](["high"]))  # ping now; others -> digest
-    user_cache_hours: float = Field(default=24.0, gt=0)  # users.lookupByEmail hits are trusted this long
-    user_miss_cache_hours: float = Field(default=1.0, ge=0)  # "not in Slack" is re-checked sooner
+    """Target when no rule matches: `owner` or a Slack channel ID."""
+    channel: Channel = "slack"
+    """Where alerts and digests go unless a rule or the recipient says otherwise."""
+    fallback_channel: str | None = None
+    """Slack channel ID for alerts whose owner is not in Slack. Default: the slack connector's `fallback_channel`."""
+    immediate: list[Priority] = Field(default_factory=lambda: list[Priority](["high"]))
+    """Priorities pinged at once; the others wait for the daily digest."""
+    user_cache_hours: float = Field(default=24.0, gt=0)
+    """How long a users.lookupByEmail answer is trusted."""
+    user_miss_cache_hours: float = Field(default=1.0, ge=0)
+    """How long "not in Slack" is trusted before it is looked up again."""
 
     @field_validator("fallback_channel")
     @classmethod
@@ -178,8 +231,11 @@ class DigestConfig(_Strict):
     """`[digest]`: one digest per recipient per local day at `time` in `timezone` (IANA)."""
 
     time: dt.time = dt.time(9, 0)
+    """Local time (`HH:MM`) of the daily digest of medium and low alerts."""
     timezone: str = "UTC"
-    timezones: dict[str, str] = Field(default_factory=dict)  # recipient (U.../C...) -> its own zone
+    """IANA time zone of `time` (DST-correct)."""
+    timezones: dict[str, str] = Field(default_factory=dict)
+    """Recipient (U... / C...) -> its own IANA zone."""
 
     _zones = field_validator("timezone")(_zone)
 
@@ -196,9 +252,13 @@ class AlertSettings(_Strict):
     """The sections together, validated at once."""
 
     alerts: AlertsConfig = AlertsConfig()
+    """The `[alerts]` section."""
     routing: RoutingConfig = RoutingConfig()
+    """The `[routing]` section."""
     digest: DigestConfig = DigestConfig()
+    """The `[digest]` section."""
     actions: ActionsConfig = ActionsConfig()
+    """The `[actions]` section."""
 
 
 def load_alert_settings(raw: dict[str, Any], file: str = "config.toml") -> AlertSettings:

@@ -16,27 +16,48 @@ from syncer.synclog import SynclogSettings
 class DaemonSettings(BaseModel):
     """`[daemon]` in config.toml."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     host: str = "0.0.0.0"
-    viewer_token: str | None = None  # ${SECRET}: needed for /report and other account data (server.py)
+    """Address the health/metrics server listens on."""
+    viewer_token: str | None = Field(default=None, json_schema_extra={"x-secret": True})
+    """Token (a `${SECRET}` reference) a viewer must present for /report and other account data."""
     port: int = Field(default=9108, ge=0, le=65535)
+    """Port of /healthz, /readyz, /metrics and /report (0: a free port)."""
     lease_ttl_seconds: float = Field(default=60.0, ge=1)
+    """A job lease not renewed for this long is taken over by another replica."""
     grace_seconds: float = Field(default=30.0, ge=0)
+    """On SIGTERM, running syncs finish their current batch within this long."""
     misfire_grace_seconds: int = Field(default=300, ge=1)
+    """A run missed by less than this (busy or restarting) still runs; older ones are skipped."""
     max_parallel: int = Field(default=4, ge=1, le=64)
+    """Jobs running at once in this replica."""
     replica_id: str | None = None
-    score: ScheduleConfig | None = None  # when the `score` job (scoring refresh) runs
-    score_lag_days: int = Field(default=1, ge=0)  # score usage up to this many days before today
-    ops_alert_webhook: str | None = None  # URL; may be a ${SECRET} reference
-    ops_alert_channel: str | None = None  # Slack channel ID for ops alerts
-    ops_alert_slack: str = "slack"  # the slack connector (in [connectors]) that posts them
+    """Name of this replica in leases and logs. Default: host:pid:random."""
+    score: ScheduleConfig | None = None
+    """When the `score` job (the in-warehouse score refresh) runs; syncs with `after = ["score"]` follow it."""
+    score_lag_days: int = Field(default=1, ge=0)
+    """Score usage up to this many days before today."""
+    ops_alert_webhook: str | None = None
+    """URL that gets ops alerts (sync failed / recovered, rejects, quota); may be a `${SECRET}` reference."""
+    ops_alert_channel: str | None = None
+    """Slack channel ID for ops alerts."""
+    ops_alert_slack: str = "slack"
+    """The slack connector in `[connectors]` that posts ops alerts."""
     ops_alerts: OpsAlertSettings = Field(default_factory=OpsAlertSettings)
+    """Thresholds of the ops alerts."""
     synclog: SynclogSettings | None = None
-    alerts: ScheduleConfig | None = None  # the built-in jobs' schedules (defaults: scheduler.DEFAULT_SCHEDULES)
+    """Copy each run and its audit rows into warehouse tables (see `[daemon.synclog]`)."""
+    alerts: ScheduleConfig | None = None
+    """Schedule of the alerts job. Default: every 15 minutes."""
     digest: ScheduleConfig | None = None
+    """Schedule of the digest job. Default: every 5 minutes (each recipient still gets one digest per local day, at
+    `digest.time`).
+    """
     escalate: ScheduleConfig | None = None
+    """Schedule of the escalation job. Default: every 15 minutes."""
     report: ScheduleConfig | None = None
+    """Schedule of the outcomes report job. Default: `0 6 * * *` (daily at 06:00 UTC)."""
 
     def schedules(self) -> dict[str, ScheduleConfig | None]:
         return {ALERTS_JOB: self.alerts, DIGEST_JOB: self.digest, ESCALATE_JOB: self.escalate, REPORT_JOB: self.report}

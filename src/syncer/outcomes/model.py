@@ -22,25 +22,33 @@ KINDS = ("plan_upgrade", "seat_increase", "closed_won_expansion")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class AdviceConfig(_Strict):
     """`[outcomes.advice]`: when tuning advice is given, and how big a threshold step is."""
 
-    min_sample: int = Field(default=30, ge=1)  # matured alerts a trigger needs before any verdict
-    confidence: float = Field(default=0.95, gt=0, lt=1)  # of the intervals the verdicts are read from
-    min_lift: float = Field(default=0.10, ge=0)  # no lift: 95 % sure it beats the baseline by less than this
-    max_sole_share: float = Field(default=0.01, ge=0, le=1)  # retire only if it alone caught <= this share
-    step: float = Field(default=0.10, gt=0, lt=1)  # relative threshold change (integer thresholds: at least 1)
+    min_sample: int = Field(default=30, ge=1)
+    """Matured alerts a trigger needs before any verdict."""
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    """Confidence level of the intervals the verdicts are read from."""
+    min_lift: float = Field(default=0.10, ge=0)
+    """'No lift' when 95% sure the trigger beats the baseline by less than this."""
+    max_sole_share: float = Field(default=0.01, ge=0, le=1)
+    """Retire a trigger only if it alone caught at most this share of expansions."""
+    step: float = Field(default=0.10, gt=0, lt=1)
+    """Relative threshold change advised (integer thresholds: at least 1)."""
 
 
 class WritebackConfig(_Strict):
     """`[outcomes.writeback]`: the two tables the report replaces in the warehouse."""
 
     enabled: bool = True
+    """Write the two tables below to the warehouse with each report."""
     triggers_table: str = "alert_trigger_effectiveness"
+    """Table of per-trigger effectiveness (`table` or `schema.table`), replaced each time."""
     alerts_table: str = "alert_outcomes"
+    """Table of per-alert outcomes (`table` or `schema.table`), replaced each time."""
 
     @field_validator("triggers_table", "alerts_table")
     @classmethod
@@ -54,14 +62,23 @@ class OutcomesConfig(_Strict):
     """`[outcomes]`: the expansion model, the attribution window, SLAs and KPI targets."""
 
     expansions: ModelConfig = ModelConfig(table="expansions", primary_key=["account_id", "expanded_at"])
-    window_days: float = Field(default=90.0, gt=0)  # an expansion this long after an alert converts it
+    """The expansions model: one row per expansion (plan upgrade, seat increase, closed-won)."""
+    window_days: float = Field(default=90.0, gt=0)
+    """An expansion within this many days after an alert converts it."""
     sla_hours: dict[str, float] = Field(default_factory=lambda: {"high": 24.0, "medium": 48.0, "low": 168.0})
-    target_conversion: float = Field(default=0.25, ge=0, le=1)  # seed 002 KPI: alert-to-conversion > 25 %
-    target_accuracy: float = Field(default=0.75, ge=0, le=1)  # seed 002 KPI: trigger accuracy > 75 %
-    target_action_hours: float = Field(default=24.0, gt=0)  # seed 002 KPI: time to action < 24 h (high)
-    target_revenue_arr_per_quarter: float = Field(default=500_000.0, ge=0)  # seed 002 KPI: > $500K ARR / quarter
+    """Priority -> hours to act before an alert counts as late."""
+    target_conversion: float = Field(default=0.25, ge=0, le=1)
+    """KPI target: alert-to-conversion rate (seed 002: > 25%)."""
+    target_accuracy: float = Field(default=0.75, ge=0, le=1)
+    """KPI target: trigger accuracy (seed 002: > 75%)."""
+    target_action_hours: float = Field(default=24.0, gt=0)
+    """KPI target: time to action for high alerts (seed 002: < 24 h)."""
+    target_revenue_arr_per_quarter: float = Field(default=500_000.0, ge=0)
+    """KPI target: expansion ARR from alerts per quarter (seed 002: > $500K)."""
     advice: AdviceConfig = AdviceConfig()
+    """When tuning advice is given."""
     writeback: WritebackConfig = WritebackConfig()
+    """Result tables written back to the warehouse."""
 
     @field_validator("sla_hours")
     @classmethod
@@ -78,15 +95,21 @@ class OutcomesConfig(_Strict):
 class ReportConfig(_Strict):
     """`[report]`: where the daemon keeps the latest HTML report, and how much usage trend it shows."""
 
-    path: Path | None = None  # relative to config.toml; None: the daemon writes no report
+    path: Path | None = None
+    """Where the daemon writes the HTML report (relative to config.toml); unset: no report file."""
     title: str = "Alert outcomes"
-    trend_days: int = Field(default=84, ge=7, le=730)  # usage trend per account, in weekly points
-    max_accounts: int = Field(default=2000, ge=1)  # accounts in the drill-down table (alerted first)
+    """Report title."""
+    trend_days: int = Field(default=84, ge=7, le=730)
+    """Usage trend shown per account, in days (weekly points)."""
+    max_accounts: int = Field(default=2000, ge=1)
+    """Accounts in the drill-down table (alerted first)."""
 
 
 class OutcomeSettings(_Strict):
     outcomes: OutcomesConfig = OutcomesConfig()
+    """The `[outcomes]` section."""
     report: ReportConfig = ReportConfig()
+    """The `[report]` section."""
 
 
 def load_outcome_settings(raw: dict[str, Any], file: str = "config.toml") -> OutcomeSettings:

@@ -17,22 +17,30 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class TableNames(_Frozen):
     """Where inputs are read and outputs written; names are plain identifiers, schema optional."""
 
     schema_: str | None = Field(default=None, alias="schema")
+    """Warehouse schema of every table below. Default: the connection's."""
     accounts: str = "accounts"
+    """Input: one row per account (plan, seat limit, owner, ...)."""
     usage_daily: str = "usage_daily"
-    events: str | None = None  # raw Segment-style events; enables the match-rate check
+    """Input: one row per account per day of usage."""
+    events: str | None = None
+    """Input: raw Segment-style events; enables the match-rate check."""
     metrics: str = "account_metrics"
+    """Output: per-account metrics the triggers read."""
     scores: str = "account_scores"
+    """Output: health and PQL scores, bands and tiers."""
     triggers: str = "fired_triggers"
+    """Output: fired triggers, one row per account x trigger (the alerts model)."""
     staging_suffix: str = "__staging"
+    """Outputs are built in `<table><suffix>` and swapped in, so readers never see half a refresh."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
     @field_validator("schema_", "accounts", "usage_daily", "events", "metrics", "scores", "triggers")
     @classmethod
@@ -46,21 +54,30 @@ class HealthConfig(_Frozen):
     """Seed 002 usage health score: four components, each capped at its weight."""
 
     seat_weight: float = 30.0
-    seat_full_at: float = 0.8  # seats_used / seat_limit
+    """Points of the seat component."""
+    seat_full_at: float = 0.8
+    """seats_used / seat_limit at which the seat component is full."""
     engagement_weight: float = 30.0
-    engagement_full_at: float = 0.7  # WAU / seats
-    breadth_weight: float = 20.0  # features_used / total_features
-    depth_weight: float = 20.0  # power_actions / total_actions over the action window
+    """Points of the engagement component."""
+    engagement_full_at: float = 0.7
+    """WAU / seats at which the engagement component is full."""
+    breadth_weight: float = 20.0
+    """Points of breadth: features_used / total_features."""
+    depth_weight: float = 20.0
+    """Points of depth: power_actions / total_actions over the action window."""
     action_window_days: int = 30
-    # band name -> lowest score in the band; checked from the highest floor down
+    """Window of the depth component, in days."""
     bands: dict[str, float] = {"expansion_ready": 80.0, "healthy": 60.0, "developing": 40.0, "at_risk": 0.0}
+    """Band name -> lowest score in the band; checked from the highest floor down."""
 
 
 class PqlFactor(_Frozen):
     """One PQL factor: points = min(metric / full_at, 1) * weight (negative metrics score 0)."""
 
     weight: float
+    """Points of this factor."""
     full_at: float
+    """Metric value at which the factor gives full points."""
 
 
 def _default_factors() -> dict[str, PqlFactor]:
@@ -81,8 +98,13 @@ class PqlConfig(_Frozen):
     """Seed 003 seven-factor PQL score and its three tiers."""
 
     factors: dict[str, PqlFactor] = Field(default_factory=_default_factors)
-    nurture_above: float = 40.0  # 0-40 monitor
-    escalate_above: float = 70.0  # 41-70 nurture, 71-100 escalate
+    """The seven factors (wau, feature_depth, session_duration, collaboration, integrations, org_expansion,
+    billing_proximity); all seven must be given.
+    """
+    nurture_above: float = 40.0
+    """Scores above this are nurture (0-40: monitor)."""
+    escalate_above: float = 70.0
+    """Scores above this are escalate (41-70 nurture, 71-100 escalate)."""
 
     @field_validator("factors")
     @classmethod
@@ -98,25 +120,42 @@ class QualityConfig(_Frozen):
     """Data-quality guard thresholds: a failing check holds new scores and triggers back."""
 
     max_lag_days: int = 1
+    """The latest usage day may be at most this many days old."""
     min_coverage_ratio: float = 0.9
+    """Share of accounts that must have usage rows."""
     min_match_rate: float = 0.95
+    """Share of events whose account is known (needs `tables.events`)."""
     match_window_days: int = 1
+    """Days of events the match rate is measured over."""
     max_utilisation: float = 10.0
+    """Usage above this multiple of the plan limit is impossible data."""
     max_impossible_rows: int = 0
+    """Impossible rows (negative counts, usage over `max_utilisation`) tolerated before scores are held."""
 
 
 class ScoringConfig(_Frozen):
     """Everything `refresh_scores` needs; validate once, then it is frozen."""
 
     tables: TableNames = Field(default_factory=TableNames)
-    seat_basis: Literal["seats_used", "seat_limit"] = "seats_used"  # denominator of WAU/seat ratios
-    dau_baseline_days: int = 30  # DAU baseline = mean DAU over this many days before the 7-day window
-    api_projection_days: int = 7  # API run rate measured over this many days ...
-    api_period_days: int = 30  # ... projected onto a billing period this long
+    """Where inputs are read and outputs written."""
+    seat_basis: Literal["seats_used", "seat_limit"] = "seats_used"
+    """Denominator of WAU per seat ratios."""
+    dau_baseline_days: int = 30
+    """DAU baseline = mean DAU over this many days before the 7-day window."""
+    api_projection_days: int = 7
+    """API run rate is measured over this many days ..."""
+    api_period_days: int = 30
+    """... and projected onto a billing period this long."""
     health: HealthConfig = Field(default_factory=HealthConfig)
+    """The usage health score (seed 002)."""
     pql: PqlConfig = Field(default_factory=PqlConfig)
+    """The PQL score (seed 003)."""
     triggers: tuple[TriggerDef, ...] = DEFAULT_TRIGGERS
+    """Trigger definitions as `[[scoring.triggers]]` tables; giving any replaces the built-in ones (seed 002's six, seed
+    003's five).
+    """
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    """Data-quality checks: a failing check holds new scores and triggers back."""
 
     @model_validator(mode="after")
     def _unique_triggers(self) -> ScoringConfig:

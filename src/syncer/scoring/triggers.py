@@ -20,20 +20,32 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 class TriggerDef(BaseModel):
     """Fires for an account when (value <op> threshold OR alternative) AND extra."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     name: str
+    """lower_snake_case trigger name (unique)."""
     priority: Literal["high", "medium", "low"]
+    """Routing priority of the alerts it fires."""
     value: str
+    """SQL expression over the metric columns compared with `threshold`."""
     threshold: float
+    """The trigger fires when `value <op> threshold`."""
     op: Literal[">=", ">"] = ">="
+    """Comparison of `value` with `threshold`."""
     alternative: str | None = None
+    """SQL condition that also fires it (OR)."""
     extra: str | None = None
+    """SQL condition that must also hold (AND)."""
     window_days: int = 1
+    """Days the metric is measured over."""
     confidence: float | None = None
+    """Documented confidence (0-1), shown in messages."""
     expected_conversion: str | None = None
-    context: tuple[str, ...] = ()  # integer metric columns shown as "col=value" in the context text
+    """Documented expected conversion, e.g. `35-45%`."""
+    context: tuple[str, ...] = ()
+    """Integer metric columns shown as `col=value` in the alert's context text."""
     source: str = "config"
+    """Where the definition comes from (`002`, `003`, `config`)."""
 
     @field_validator("name")
     @classmethod
