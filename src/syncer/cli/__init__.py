@@ -6,7 +6,7 @@ One module per command group; importing them registers their commands on `app`, 
 from __future__ import annotations
 
 # isort: off
-from syncer.cli import sync, daemon, scores, demo, alerts  # noqa: F401  (registers the commands in this order)
+from syncer.cli import sync, daemon, scores, demo, alerts, emulator  # noqa: F401  (registers the commands in this order)
 from syncer.cli.base import app
 
 # isort: on
