@@ -10,12 +10,14 @@ reported `failed`, so it is retried rather than silently counted as delivered.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from syncer.connector import Record, Result
+from syncer.values import plain
 
 # per-input error categories that are worth retrying as they are; everything else is a rejection
 TRANSIENT_CATEGORIES = frozenset({"RATE_LIMITS", "INTERNAL_ERROR", "TIMEOUT", "SERVICE_UNAVAILABLE", "LOCKED"})
@@ -27,10 +29,12 @@ def to_property_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int | Decimal):
-        return str(value)
+    if isinstance(value, str):
+        return value  # mapped fields arrive converted (syncer.values): already the wire text
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        return str(value)  # only untyped (task) fields get here; typed ones were refused before
+    if isinstance(value, int | float | Decimal):
+        return plain(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

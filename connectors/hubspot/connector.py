@@ -18,10 +18,11 @@ from pydantic import SecretStr
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
+from syncer.values import FieldType
 
 from .api import SEARCH_LIMIT, HubSpotApi
 from .fields import FieldWriter
-from .schema import check_destination
+from .schema import FIELD_OBJECTS, check_destination, field_types, properties
 from .tasks import TaskStatus, TaskWriter
 
 PlanTier = Literal["starter", "pro", "enterprise", "increase"]
@@ -82,6 +83,7 @@ class HubSpotConnector(Connector):
         )
         self.fields = FieldWriter(self.api, destination)
         self.tasks = TaskWriter(self.api, destination, settings.task_key_property)
+        self._types: dict[str, FieldType] | None = None
 
     @staticmethod
     def plan_limit(settings: HubSpotSettings) -> RateLimit:
@@ -89,6 +91,15 @@ class HubSpotConnector(Connector):
 
     def check(self) -> list[str]:
         return check_destination(self.api, self.destination, self.hubspot.task_key_property)
+
+    def field_types(self) -> dict[str, FieldType]:
+        """Each mapped property's type, read once per run from GET /crm/v3/properties/{object}.
+        Task fields are not properties: tasks.py formats them itself."""
+        if self.destination.object not in FIELD_OBJECTS:
+            return {}
+        if self._types is None:
+            self._types = field_types(properties(self.api, self.destination.object), self.destination)
+        return self._types
 
     def write(self, batch: Sequence[Record]) -> list[Result]:
         deletes = [r for r in batch if r.op == "delete"]

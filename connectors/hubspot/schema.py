@@ -12,6 +12,7 @@ from typing import Any
 
 from syncer.connector import Destination
 from syncer.errors import SyncerError
+from syncer.values import FieldType
 
 from .api import HubSpotApi
 
@@ -22,6 +23,32 @@ TASK_FIELDS = frozenset({"subject", "body", "due_at", "priority", "type", "owner
 def properties(api: HubSpotApi, object_type: str) -> dict[str, dict[str, Any]]:
     body = api.json("GET", f"/crm/v3/properties/{object_type}", f"read {object_type} properties")
     return {str(p["name"]): p for p in body.get("results") or []}
+
+
+MAX_STRING = 65_536  # HubSpot: string property values hold at most 65,536 characters
+BASES = {"number": "number", "date": "date", "datetime": "datetime", "bool": "bool", "enumeration": "enumeration"}
+
+
+def field_type(prop: dict[str, Any]) -> FieldType:
+    """A HubSpot property definition (GET /crm/v3/properties/{object}) -> what it takes.
+
+    type string/phone_number/... -> text of at most 65,536 chars; number, date (midnight UTC),
+    datetime, bool; enumeration -> one of `options[].value` (`checkbox` fieldType: ';'-joined;
+    `booleancheckbox`: true/false). Every value travels as a string (API-FACTS "HubSpot CRM v3").
+    """
+    kind, widget = str(prop.get("type") or "string"), str(prop.get("fieldType") or "")
+    base = "bool" if widget == "booleancheckbox" else BASES.get(kind, "string")
+    label = f"HubSpot {kind} property"
+    if base == "enumeration":
+        values = [str(o["value"]) for o in prop.get("options") or [] if "value" in o]
+        options = frozenset(values) if values else None
+        return FieldType("enumeration", label, text_wire=True, options=options, multi=widget == "checkbox")
+    return FieldType(base, label, text_wire=True, length=MAX_STRING if base == "string" else None)  # type: ignore[arg-type]
+
+
+def field_types(known: dict[str, dict[str, Any]], destination: Destination) -> dict[str, FieldType]:
+    """Mapped property -> FieldType, for the properties that exist (check() reports the others)."""
+    return {name: field_type(known[name]) for name in destination.fields if name in known}
 
 
 def _missing(object_type: str, name: str, known: dict[str, dict[str, Any]]) -> str:

@@ -11,16 +11,18 @@ import csv
 import io
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from syncer.connector import Record, Result
 from syncer.errors import RetryableError
+from syncer.values import plain
 
 from .client import SalesforceClient
 from .sobjects import TRANSIENT_CODES, jsonable
 
 FINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
-NULL = "#N/A"  # Bulk 2.0 CSV: an empty cell leaves a field alone, #N/A clears it
+NULL = "#N/A"  # Bulk 2.0 CSV ("Prepare CSV Files"): an empty cell leaves a field alone, #N/A clears it
 
 
 class BulkUpserter:
@@ -55,13 +57,18 @@ class BulkUpserter:
 
     @staticmethod
     def _cell(fields: dict[str, Any], column: str) -> str:
+        """One CSV cell with the meaning collections give the same value: a field the record does
+        not carry is left alone (empty cell); null and "" clear it (#N/A; Salesforce stores "" as
+        null through collections too)."""
         if column not in fields:
             return ""
         value = jsonable(fields[column])
-        if value is None:
+        if value is None or value == "":
             return NULL
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, Decimal | float):
+            return plain(Decimal(repr(value)) if isinstance(value, float) else value)
         return str(value)
 
     def upsert(self, batch: Sequence[Record]) -> list[Result]:

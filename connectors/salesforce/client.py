@@ -18,6 +18,7 @@ import requests
 
 from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.http import Action, classify, parse_retry_after
+from syncer.values import to_json
 
 from .auth import build_session, can_refresh, login
 from .settings import SalesforceSettings
@@ -55,6 +56,9 @@ class SalesforceClient:
         """Send one request; refresh an expired session once; raise the syncer error it stands for."""
         token = self._token or self._login(None)
         extra = kwargs.pop("headers", {})
+        if "json" in kwargs:  # exact numbers (Decimal as a plain JSON number), never NaN/Infinity
+            kwargs["data"] = to_json(kwargs.pop("json")).encode()
+            extra = {"Content-Type": "application/json", **extra}
         response = self._send(method, path, token, what, extra, kwargs)
         if response.status_code == 401 and error_code(response) == "INVALID_SESSION_ID":
             if not can_refresh(self.settings):

@@ -23,9 +23,11 @@ from syncer.connector import Connector, Destination, Record, Result
 from syncer.errors import FatalError, RejectedError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
+from syncer.values import FieldType
 
 from .bulk import BulkUpserter
 from .client import SalesforceClient
+from .describe import field_types
 from .settings import SalesforceSettings
 from .sobjects import COLLECTION_CAP, SObjectWriter
 from .tasks import ACCOUNT_KEY, OWNER_KEY, TaskStatus, TaskWriter
@@ -58,6 +60,7 @@ class SalesforceConnector(Connector):
             poll_interval=settings.bulk_poll_interval,
             timeout=settings.bulk_timeout,
         )
+        self._types: dict[str, FieldType] | None = None
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
@@ -67,6 +70,17 @@ class SalesforceConnector(Connector):
     @property
     def is_task_sync(self) -> bool:
         return self.destination.object == "Task"
+
+    def field_types(self) -> dict[str, FieldType]:
+        """Each mapped field's type from describe, read once per run. Task fields: tasks.py formats them."""
+        if self.is_task_sync:
+            return {}
+        if self._types is None:
+            described = self._describe(self.destination.object)
+            if described is None:
+                raise FatalError(f"object: Salesforce has no object {self.destination.object!r}")
+            self._types = field_types(described, self.destination.fields)
+        return self._types
 
     def preferred_batch_size(self, total_changes: int) -> int:
         """Batch size the runner should use for a run of `total_changes` changes."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
@@ -27,11 +26,11 @@ def chunks(batch: Sequence[Record], size: int = COLLECTION_CAP) -> list[Sequence
 
 
 def jsonable(value: Any) -> Any:
-    """Salesforce wants ISO dates and plain numbers in JSON."""
+    """Salesforce wants ISO dates and plain numbers in JSON. Mapped fields arrive converted already
+    (syncer.values); this covers task fields. A Decimal stays exact: the client writes it with
+    syncer.values.to_json."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
     return value
 
 

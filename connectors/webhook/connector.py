@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ from syncer.errors import FatalError, RetryableError
 from syncer.http import raise_for_response, retryable_from_transport
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
+from syncer.values import JSON, FieldType, to_json
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,10 @@ class WebhookConnector(Connector):
 
     # -- hooks --------------------------------------------------------------------------------
 
+    def field_types(self) -> dict[str, FieldType]:
+        """A webhook takes JSON: every field is converted to a JSON value (finite numbers, exact)."""
+        return dict.fromkeys(self.destination.fields, JSON)
+
     def write(self, batch: Sequence[Record]) -> list[Result]:
         payload = {
             "sync": self.destination.object,
@@ -175,7 +179,7 @@ class WebhookConnector(Connector):
                 for r in batch
             ],
         }
-        body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+        body = to_json(payload).encode()  # exact numbers; NaN/Infinity were refused per row before
         key = batch_idempotency_key(batch)
         headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key, **self._signed_headers(body)}
         log.debug("webhook batch of %d record(s), idempotency key %s", len(batch), key)

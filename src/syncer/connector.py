@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
+from syncer.values import FieldType
 
 Mode = Literal["upsert", "update", "insert", "mirror"]
 Op = Literal["upsert", "delete"]
@@ -138,6 +139,13 @@ class Connector(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
+
+    def field_types(self) -> dict[str, FieldType]:
+        """Destination field -> what it takes, learned from the destination (connectors cache it per
+        run). The runner converts every mapped value with syncer.values before sending, so `write`
+        receives wire values. Fields left out are passed as mapped (the connector formats them).
+        Raise FatalError when the destination cannot be asked (auth, unreachable)."""
+        return {}
 
     def preferred_batch_size(self, total_changes: int) -> int:
         """Batch size for a run with this many changes (at least); e.g. a bulk API above a threshold."""

@@ -1,9 +1,11 @@
 """Mapping: a source row -> the fields a destination receives, plus their fingerprint.
 
 A field is a column, a constant or a template, followed by optional transforms applied in a fixed
-order: cast -> round -> case -> date/time format (in a time zone). The fingerprint is a hash of
-exactly what would be sent (object, match value and fields), so editing the mapping changes the
-fingerprint of every record it affects and the diff re-sends them: nothing else needs tracking.
+order: cast -> round -> case -> date/time format (in a time zone). Then each value is converted
+to the destination field's type by the one conversion table (syncer.values): a value the field
+cannot take exactly rejects the row, naming the field. The fingerprint is a hash of exactly what
+goes on the wire (object, match value and converted fields), so a mapping edit changes the
+fingerprint of exactly the records whose sent values change, and the diff re-sends only those.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import operator
 import string
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from syncer.values import FieldType, Refused, convert
 
 Cast = Literal["str", "int", "float", "bool", "date", "datetime"]
 NullPolicy = Literal["send", "skip"]
@@ -145,11 +150,27 @@ def _cast(value: Any, to: Cast) -> Any:
     return dt.datetime.fromisoformat(str(value))
 
 
-def _format(value: Any, fmt: str | None, tz: str | None) -> Any:
+def _round(value: Any, places: int) -> Any:
+    """Round half away from zero (as SQL ROUND does), exactly: through Decimal, never a float.
+
+    Non-finite floats pass through unchanged so the conversion table can refuse them by name.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
+    number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+    if not number.is_finite():
+        return number
+    rounded = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return int(rounded) if places <= 0 else rounded
+
+
+def _format(value: Any, fmt: str | None, tz: str | None, typed: bool = False) -> Any:
     if isinstance(value, dt.datetime):
         if tz is not None:
             aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
             value = aware.astimezone(ZoneInfo(tz))
+        if typed and not fmt:
+            return value
         return value.strftime(fmt) if fmt else value.isoformat()
     if isinstance(value, dt.date):
         return value.strftime(fmt) if fmt else value.isoformat()
@@ -172,8 +193,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def compile_field(spec: FieldSpec) -> Callable[[Mapping[str, Any]], Any]:
-    """Build the function that computes this field from a row (raises ValueError on bad data)."""
+def compile_field(spec: FieldSpec, typed: bool = False) -> Callable[[Mapping[str, Any]], Any]:
+    """Build the function that computes this field from a row (raises ValueError on bad data).
+
+    `typed`: keep the value's own type (Decimal, date, datetime) for the conversion table;
+    otherwise dates become ISO text and decimals numbers (fields no destination type describes).
+    """
     if spec.column is not None:
         column = spec.column
 
@@ -191,6 +216,15 @@ def compile_field(spec: FieldSpec) -> Callable[[Mapping[str, Any]], Any]:
             return constant
 
     transforms = (spec.cast, spec.round, spec.case, spec.format, spec.tz)
+    if spec.column is not None and all(t is None for t in transforms) and typed:
+        column, default = spec.column, spec.default
+
+        def take(row: Mapping[str, Any]) -> Any:  # typed: the conversion table formats it
+            value = row[column]
+            return default if value is None else value
+
+        return take
+
     if spec.column is not None and all(t is None for t in transforms):
         column, default = spec.column, spec.default
 
@@ -209,18 +243,22 @@ def compile_field(spec: FieldSpec) -> Callable[[Mapping[str, Any]], Any]:
         if spec.cast is not None:
             value = _cast(value, spec.cast)
         if spec.round is not None:
-            value = round(float(value), spec.round) if spec.round > 0 else round(float(value))
+            value = _round(value if isinstance(value, int | float | Decimal) else float(value), spec.round)
         if spec.case is not None:
             value = str(value).lower() if spec.case == "lower" else str(value).upper()
-        if spec.format is not None or spec.tz is not None or isinstance(value, dt.date):
-            value = _format(value, spec.format, spec.tz)
-        return _plain(value)
+        if spec.format is not None or spec.tz is not None or (isinstance(value, dt.date) and not typed):
+            value = _format(value, spec.format, spec.tz, typed)
+        return value if typed else _plain(value)
 
     return compute
 
 
 class Mapper:
-    """Applies a sync's field mapping to rows and fingerprints the result."""
+    """Applies a sync's field mapping to rows, converts to the destination's types, fingerprints the result.
+
+    `types`: destination field -> FieldType (from `Connector.field_types()`); a field without one
+    is passed as mapped and formatted by its connector (e.g. task fields).
+    """
 
     def __init__(
         self,
@@ -228,29 +266,48 @@ class Mapper:
         match_column: str,
         null_policy: NullPolicy = "skip",
         scope: str = "",
+        types: Mapping[str, FieldType] | None = None,
     ) -> None:
-        self._fields = [(name, compile_field(spec), spec.null or null_policy) for name, spec in fields.items()]
+        types = types or {}
+        self._specs = (dict(fields), match_column, null_policy, scope)
+        self._fields = [
+            (name, compile_field(spec, name in types), spec.null or null_policy, types.get(name))
+            for name, spec in fields.items()
+        ]
         self._match_column = match_column
         self._scope = scope  # e.g. "hubspot:companies:domain": a change of target re-sends everything
         used = sorted({match_column}.union(*(spec.columns() for spec in fields.values())))
         self._inputs = operator.itemgetter(*used) if len(used) > 1 else (lambda row: (row[used[0]],))
         spec = [scope, match_column, null_policy, {n: s.model_dump(mode="json") for n, s in fields.items()}]
+        spec.append({n: t.describe() for n, t in sorted(types.items())})  # a destination type change re-maps
         # any edit of the mapping changes every source fingerprint: the spec is hashed in first
         self._spec_hash = hashlib.blake2b(_ENCODER.encode(spec).encode(), digest_size=16)
 
     def map(self, row: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
         """Return (match value, fields); raise RowRejected naming the field that failed."""
         out: dict[str, Any] = {}
-        for name, compute, null in self._fields:
+        for name, compute, null, field_type in self._fields:
             try:
                 value = compute(row)
             except (ValueError, TypeError, ArithmeticError, OverflowError) as exc:
                 raise RowRejected(f"field {name!r}: {exc}") from exc
+            if field_type is not None:
+                try:
+                    value = convert(name, value, field_type)
+                except Refused as exc:
+                    raise RowRejected(str(exc)) from None
+                if value is None and null == "send" and not field_type.nillable:
+                    raise RowRejected(f"{name}: NULL but {field_type.label} is required (not nillable)")
             if value is None and null == "skip":
                 continue
             out[name] = value
         match = row.get(self._match_column)
         return (None if match is None else str(_plain(match))), out
+
+    def with_types(self, types: Mapping[str, FieldType]) -> Mapper:
+        """The same mapping, converting each value to its destination field's type."""
+        fields, match_column, null_policy, scope = self._specs
+        return Mapper(fields, match_column, null_policy, scope, types)
 
     def source_fingerprint(self, row: Mapping[str, Any]) -> str:
         """A hash of the source values this mapping reads (and of the mapping itself): when it is the

@@ -132,6 +132,19 @@ class SyncJob:
         limiter = RateLimiter(cls.rate_limit, clock=self.runtime.clock, sleep=self.runtime.sleep)
         return cls(entry.settings, self.sync.destination(), retry=self.runtime.retry, limiter=limiter)
 
+    def learn_types(self, connector: Connector | None = None) -> None:
+        """Ask the destination what each mapped field takes (cached by the connector for the run), so
+        values are converted, rejected and fingerprinted as they will go on the wire. `plan` opens a
+        connector just for this: it only reads the destination's schema."""
+        if connector is not None:
+            self.mapper = self.mapper.with_types(connector.field_types())
+            return
+        own = self.connector()
+        try:
+            self.mapper = self.mapper.with_types(own.field_types())
+        finally:
+            own.close()
+
     def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
         self.validate_columns()
         keys = self.source.check_keys(self.sync.model, self.mapping_dir)
@@ -159,6 +172,7 @@ class SyncJob:
     def plan(self, show: int = 0, full: bool = False) -> Summary:
         """Count what a run would do; write nothing anywhere."""
         started = time.monotonic()
+        self.learn_types()
         differ, changes = self.differ(full)
         samples: list[Change] = []
         for change in changes:
@@ -195,6 +209,7 @@ class SyncJob:
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
         try:
+            self.learn_types(connector)
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)

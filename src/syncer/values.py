@@ -1,0 +1,337 @@
+"""The typed value contract: one conversion table (value kind x destination type) for every connector.
+
+A driver hands syncer a Python value (`kind_of` names its kind); the destination says what a field
+takes (a `FieldType`, learned from the destination itself: HubSpot's property list, Salesforce's
+describe, JSON for webhook/Slack). `convert` looks the pair up in `TABLE` and either returns the
+value exactly as it goes on the wire or raises `Refused` with a reason naming the field, the value's
+type and what the field takes. Nothing passes through a lossy form: a Decimal stays exact, a float
+is written as its shortest round-trip decimal, and no number is ever written with an exponent.
+
+Wire forms: a field with `text_wire` (HubSpot: every property value is a string) gets `str`; a JSON
+destination (Salesforce, webhook, Slack) gets `None | bool | int | Decimal | str` (`to_json` writes
+a Decimal as a plain JSON number). Rules and where they come from (../shared/API-FACTS.md, section
+"Value formats and identity rules", and the vendor docs named there):
+
+- numbers: finite only, plain decimal text (HubSpot: "no nan, inf or exponent form"; JSON, RFC 8259,
+  has no NaN/Infinity). Salesforce double/currency/percent keep `scale` decimals and
+  `precision - scale` integer digits (describe); more decimals would be rounded by Salesforce, so
+  they are refused (add `round = N` to the mapping). Salesforce int: whole numbers only.
+- bool: true/false only; 0/1 or "yes" are refused (HubSpot `bool` properties take "true"/"false").
+- date: HubSpot FAQ "How should timestamps be formatted": a date property takes midnight UTC only;
+  sent as YYYY-MM-DD. A datetime at another time of day is refused. Salesforce date: the same.
+- datetime: ISO 8601 in UTC with milliseconds, `...T23:30:00.000Z` (HubSpot and Salesforce both
+  keep milliseconds). A naive datetime is taken as UTC (warehouse TIMESTAMP columns hold UTC).
+- strings: HubSpot string properties hold 65,536 characters; Salesforce text fields `length`
+  (describe). Salesforce stores "" as null (REST), and Bulk 2.0 cannot say "" at all (an empty
+  cell means "leave alone"), so for Salesforce "" is null and follows the mapping's null policy.
+- enumeration / picklist: one of the field's option values (HubSpot `options[].value`, Salesforce
+  active `picklistValues` of a restricted picklist); HubSpot multi-checkbox takes ';'-joined options.
+- bytes: sent only when they are UTF-8 text; time of day only into text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+Base = Literal["string", "number", "integer", "bool", "date", "datetime", "enumeration", "json"]
+KINDS = ("none", "bool", "int", "float", "decimal", "date", "datetime", "time", "str", "bytes")
+
+
+class Refused(ValueError):
+    """A value the destination field cannot take exactly; the message is the whole reason."""
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """What one destination field takes. `label` names it in reasons: "Salesforce double(18,2)"."""
+
+    base: Base
+    label: str
+    text_wire: bool = False  # every value travels as a string (HubSpot)
+    length: int | None = None  # characters
+    precision: int | None = None  # total digits (Salesforce describe)
+    scale: int | None = None  # digits after the point
+    options: frozenset[str] | None = None  # allowed values; None = any
+    multi: bool = False  # ';'-joined options (HubSpot checkbox enumeration)
+    empty_is_null: bool = False  # "" means null at this destination (Salesforce)
+    nillable: bool = True
+
+    def describe(self) -> str:
+        """A stable text of everything that changes what is sent (hashed into source fingerprints)."""
+        opts = ",".join(sorted(self.options)) if self.options is not None else "*"
+        parts = (self.label, self.base, self.text_wire, self.length, self.precision, self.scale, opts, self.multi)
+        return "|".join(map(str, (*parts, self.empty_is_null, self.nillable)))
+
+
+JSON = FieldType("json", "JSON")
+
+
+def kind_of(value: Any) -> str:
+    """The value kind a driver returned, as the table's rows name it (UUID counts as str)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, Decimal):
+        return "decimal"
+    if isinstance(value, dt.datetime):
+        return "datetime"
+    if isinstance(value, dt.date):
+        return "date"
+    if isinstance(value, dt.time):
+        return "time"
+    if isinstance(value, str | uuid.UUID):
+        return "str"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "bytes"
+    return type(value).__name__
+
+
+def describe_value(value: Any) -> str:
+    """`float NaN`, `datetime 2026-03-08 23:30:00 (naive)`, `str 'abc'` (long text shortened)."""
+    kind = kind_of(value)
+    if kind == "float" and not math.isfinite(value):
+        return "float " + ("NaN" if math.isnan(value) else ("+inf" if value > 0 else "-inf"))
+    if kind == "datetime":
+        return f"datetime {value.isoformat(sep=' ')}" + (" (naive)" if value.tzinfo is None else "")
+    if kind in ("str", "bytes"):
+        text = repr(value if len(value) <= 40 else value[:37] + ("..." if kind == "str" else b"..."))
+        return f"{kind} of {len(value)} chars {text}" if len(value) > 40 else f"{kind} {text}"
+    return f"{kind} {value}"
+
+
+# -- numbers --------------------------------------------------------------------------------
+
+
+def exact_number(value: Any, t: FieldType) -> Decimal:
+    """int / finite float / finite Decimal / numeric str -> the exact Decimal; else Refused."""
+    if isinstance(value, bool):
+        raise Refused(f"is true/false, not a number; {t.label} takes numbers")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        number = Decimal(repr(value)) if math.isfinite(value) else None  # repr: shortest round-trip digits
+    elif isinstance(value, Decimal):
+        number = value if value.is_finite() else None
+    else:
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise Refused(f"is not a number {t.label} accepts") from None
+        number = number if number.is_finite() else None
+    if number is None:
+        raise Refused(f"is not a number {t.label} accepts (finite numbers only)")
+    return number
+
+
+def plain(number: Decimal) -> str:
+    """Plain decimal text without exponent or trailing zeros: Decimal('1E+2') -> '100', 80.0 -> '80'."""
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _fits(number: Decimal, t: FieldType) -> Decimal:
+    if t.scale is not None:
+        decimals = max(0, -int(number.normalize().as_tuple().exponent)) if number else 0
+        if decimals > t.scale:
+            raise Refused(
+                f"has {decimals} decimal places; {t.label} keeps {t.scale} (add round = {t.scale} to the mapping)"
+            )
+    if t.precision:
+        integer_digits = len(plain(abs(number)).split(".")[0].lstrip("0"))
+        allowed = t.precision - (t.scale or 0)
+        if integer_digits > allowed:
+            raise Refused(f"has {integer_digits} digits before the point; {t.label} holds {allowed}")
+    return number
+
+
+def _number_out(number: Decimal, t: FieldType) -> Any:
+    text = plain(number)
+    if t.text_wire:
+        return text
+    return int(text) if "." not in text else Decimal(text)
+
+
+def to_number(value: Any, t: FieldType) -> Any:
+    return _number_out(_fits(exact_number(value, t), t), t)
+
+
+def to_integer(value: Any, t: FieldType) -> Any:
+    number = exact_number(value, t)
+    if number != number.to_integral_value():
+        raise Refused(f"is not a whole number; {t.label} takes whole numbers (add round = 0 to the mapping)")
+    return _number_out(_fits(number, t), t)
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def _text(value: Any, t: FieldType) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused(f"is not UTF-8 text; {t.label} takes text") from None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return plain(exact_number(value, t))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def to_string(value: Any, t: FieldType) -> Any:
+    text = _text(value, t)
+    if t.length and len(text) > t.length:
+        raise Refused(f"is {len(text)} characters; {t.label} holds {t.length}")
+    if text == "" and t.empty_is_null:
+        return None
+    return text
+
+
+def to_option(value: Any, t: FieldType) -> Any:
+    text = to_string(value, t)
+    if text is None or t.options is None:
+        return text
+    wanted = text.split(";") if t.multi else [text]
+    unknown = [w for w in wanted if w not in t.options]
+    if unknown:
+        shown = ", ".join(sorted(t.options)[:10]) + (", ..." if len(t.options) > 10 else "")
+        raise Refused(f"is not one of the options of {t.label} ({shown})")
+    return text
+
+
+def to_bool(value: Any, t: FieldType) -> Any:
+    if isinstance(value, bool):
+        flag = value
+    elif isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        flag = value.strip().lower() == "true"
+    else:
+        raise Refused(f"is not true/false; {t.label} takes true or false only")
+    if t.text_wire:
+        return "true" if flag else "false"
+    return flag
+
+
+# -- dates and times --------------------------------------------------------------------------
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _parse_when(value: str, t: FieldType) -> dt.date:
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise Refused(f"is not an ISO 8601 date or datetime; {t.label} takes one") from None
+
+
+def to_date(value: Any, t: FieldType) -> Any:
+    if isinstance(value, str):
+        value = _parse_when(value, t)
+    if isinstance(value, dt.datetime):
+        utc = _as_utc(value)
+        if utc.time() != dt.time(0):
+            raise Refused(f"is not at midnight UTC; {t.label} takes dates (midnight UTC) only")
+        value = utc.date()
+    if not isinstance(value, dt.date):
+        raise Refused(f"is not a date; {t.label} takes dates")
+    return value.isoformat()
+
+
+def to_datetime(value: Any, t: FieldType) -> Any:
+    if isinstance(value, str):
+        value = _parse_when(value, t)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    if not isinstance(value, dt.datetime):
+        raise Refused(f"is not a date or datetime; {t.label} takes datetimes")
+    return _as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- JSON -----------------------------------------------------------------------------------
+
+
+def to_json_value(value: Any, t: FieldType) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        return _number_out(exact_number(value, t), t)
+    if isinstance(value, list | tuple):
+        return [to_json_value(v, t) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v, t) for k, v in value.items()}
+    return _text(value, t)
+
+
+def refuse(value: Any, t: FieldType) -> Any:
+    raise Refused(f"cannot go into {t.label}")
+
+
+Converter = Callable[[Any, FieldType], Any]
+_NUMERIC = ("int", "float", "decimal", "str")
+_TEXTUAL = ("bool", "int", "float", "decimal", "date", "datetime", "time", "str", "bytes")
+
+# value kind x destination base -> converter. A missing cell refuses the value.
+TABLE: dict[Base, dict[str, Converter]] = {
+    "string": dict.fromkeys(_TEXTUAL, to_string),
+    "enumeration": dict.fromkeys(("bool", "int", "decimal", "str"), to_option),
+    "number": dict.fromkeys(_NUMERIC, to_number),
+    "integer": dict.fromkeys(_NUMERIC, to_integer),
+    "bool": dict.fromkeys(("bool", "str"), to_bool),
+    "date": dict.fromkeys(("date", "datetime", "str"), to_date),
+    "datetime": dict.fromkeys(("date", "datetime", "str"), to_datetime),
+    "json": {**dict.fromkeys(_TEXTUAL, to_json_value), "list": to_json_value, "tuple": to_json_value},
+}
+TABLE["json"]["dict"] = to_json_value
+
+
+def convert(name: str, value: Any, t: FieldType) -> Any:
+    """The wire value of `value` for field `name` of type `t`; Refused("name: <value> <why>") if none."""
+    if value is None:
+        return None
+    converter = TABLE[t.base].get(kind_of(value), refuse)
+    try:
+        return converter(value, t)
+    except Refused as exc:
+        raise Refused(f"{name}: {describe_value(value)} {exc}") from None
+
+
+# -- JSON with exact numbers ----------------------------------------------------------------
+
+_RAW = f"\x00{secrets.token_hex(6)}:"  # marks a Decimal inside json.dumps output; never in user data
+_RAW_QUOTED = re.compile(r'"\\u0000' + _RAW[1:] + r'(-?[0-9.]+)"')
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal) and value.is_finite():
+        return _RAW + plain(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def to_json(payload: Any) -> str:
+    """json.dumps that writes Decimal as an exact plain number and refuses NaN/Infinity."""
+    text = json.dumps(payload, default=_default, allow_nan=False, separators=(",", ":"))
+    return _RAW_QUOTED.sub(r"\1", text)
