@@ -126,6 +126,7 @@ def build_state(config: Path) -> int:
     from syncer.state import synced, utcnow
 
     job = open_job(config)
+    job.learn_types()  # convert as a run does, so fingerprints match (a webhook needs no network for this)
     pk, now, rows, total = job.sync.model.primary_key, utcnow(), [], 0
     with job.state.engine.begin() as conn:
         conn.execute(synced.delete().where(synced.c.sync == job.sync.name))

@@ -2,9 +2,9 @@
 
 From `GET sobjects/{Obj}/describe` (REST guide "sObject Describe"): `type`, `length` (characters),
 `precision`/`scale` (double, currency, percent), `digits` (int), `picklistValues` +
-`restrictedPicklist`, `nillable`. Salesforce stores "" in a text field as null, and Bulk API 2.0
-cannot express "" at all (an empty CSV cell leaves the field alone), so text types treat "" as null
-(API-FACTS "Salesforce empty vs null").
+`restrictedPicklist`, `nillable`. Salesforce stores "" as null, and Bulk API 2.0 cannot express ""
+at all (an empty CSV cell leaves the field alone), so "" is null for every type and follows the
+mapping's null policy on both paths (API-FACTS "Salesforce empty vs null").
 """
 
 from __future__ import annotations
@@ -31,17 +31,21 @@ def field_type(spec: dict[str, Any]) -> FieldType:
             restricted = spec.get("restrictedPicklist", True) and active
             options = frozenset(active) if restricted else None
             multi = kind == "multipicklist"
-            return FieldType("enumeration", label, length=length, options=options, multi=multi, empty_is_null=True)
+            return FieldType(
+                "enumeration", label, length=length, options=options, multi=multi, empty_is_null=True, nillable=nillable
+            )
         return FieldType("string", label, length=length, empty_is_null=True, nillable=nillable)
     if kind in NUMBER:
         precision, scale = int(spec.get("precision") or 0) or None, spec.get("scale")
         label = f"Salesforce {kind}" + (f"({precision},{scale})" if precision else "")
-        return FieldType("number", label, precision=precision, scale=None if scale is None else int(scale))
+        scale = None if scale is None else int(scale)
+        return FieldType("number", label, precision=precision, scale=scale, empty_is_null=True, nillable=nillable)
     if kind in INTEGER:
-        return FieldType("integer", f"Salesforce {kind}", precision=int(spec.get("digits") or 0) or None)
+        digits = int(spec.get("digits") or 0) or None
+        return FieldType("integer", f"Salesforce {kind}", precision=digits, empty_is_null=True, nillable=nillable)
     if kind in SIMPLE:
         base = SIMPLE[kind]
-        return FieldType(base, f"Salesforce {kind}", empty_is_null=base == "string")  # type: ignore[arg-type]
+        return FieldType(base, f"Salesforce {kind}", empty_is_null=True, nillable=nillable)  # type: ignore[arg-type]
     return JSON
 
 

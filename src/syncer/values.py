@@ -191,8 +191,10 @@ def _text(value: Any, t: FieldType) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float | Decimal):
         return plain(exact_number(value, t))
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return str(to_datetime(value, t))  # an instant: in UTC, whatever the session's time zone was
     if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
+        return value.isoformat()  # a naive datetime stays as the warehouse wrote it
     return str(value)
 
 
@@ -200,15 +202,13 @@ def to_string(value: Any, t: FieldType) -> Any:
     text = _text(value, t)
     if t.length and len(text) > t.length:
         raise Refused(f"is {len(text)} characters; {t.label} holds {t.length}")
-    if text == "" and t.empty_is_null:
-        return None
     return text
 
 
 def to_option(value: Any, t: FieldType) -> Any:
     text = to_string(value, t)
-    if text is None or t.options is None:
-        return text
+    if not text or t.options is None:
+        return text  # "" clears (HubSpot); Salesforce made it None above
     wanted = text.split(";") if t.multi else [text]
     unknown = [w for w in wanted if w not in t.options]
     if unknown:
@@ -308,7 +308,7 @@ TABLE["json"]["dict"] = to_json_value
 
 def convert(name: str, value: Any, t: FieldType) -> Any:
     """The wire value of `value` for field `name` of type `t`; Refused("name: <value> <why>") if none."""
-    if value is None:
+    if value is None or (value == "" and t.empty_is_null):
         return None
     converter = TABLE[t.base].get(kind_of(value), refuse)
     try:
