@@ -18,7 +18,7 @@ def demo(
         "syncer-demo"
     ),
     accounts: Annotated[int, typer.Option(help="synthetic accounts")] = 2000,
-    days: Annotated[int, typer.Option(help="days of usage history")] = 90,
+    days: Annotated[int, typer.Option(help="days of usage history (the alerts replay all but the first 30)")] = 150,
     seed: int = 1,
 ) -> int:
     """The whole pipeline on local emulators: synthetic warehouse, scores, CRM fields, tasks, webhook."""

@@ -26,14 +26,15 @@ from rich.console import Console
 from rich.table import Table
 
 from syncer.config import load_config
+from syncer.demo.history import History
 from syncer.emulator import Emulator
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.scoring.model import ScoringConfig
 from syncer.scoring.refresh import ScoreSummary, refresh_scores
-from syncer.scoring.synthetic import build_world
+from syncer.scoring.synthetic import REALISTIC_MIX, build_world
 from syncer.state import StateStore
 
-EXAMPLES = Path(__file__).parent / "examples"
+EXAMPLES = Path(__file__).parent.parent / "examples"
 DEMO_SECRETS = {
     "HUBSPOT_TOKEN": "demo-hubspot-token",
     "SALESFORCE_USERNAME": "integration@demo.example",
@@ -53,6 +54,7 @@ HUBSPOT_PROPERTIES = {
 SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "inapp_low_tier")
 FALLBACK, ENTERPRISE = "C0SYNCERALERTS", "C0EXPANSIONDESK"
 DIGEST_ZONE = ZoneInfo("America/New_York")
+HISTORY_STEP = 7  # days between replayed evaluations
 
 
 @dataclass
@@ -156,6 +158,7 @@ class Demo:
         self.console = console
         self.rows: list[tuple[str, str, Summary]] = []
         self.alert_rows: list[tuple[str, dict[str, Any], dict[str, Any], int]] = []
+        self.history: History | None = None
 
     def step(self, text: str) -> None:
         self.console.print(f"[bold cyan]>[/bold cyan] {text}")
@@ -168,19 +171,20 @@ class Demo:
         warehouse_url = f"duckdb:///{warehouse_path}"
         engine = sa.create_engine(warehouse_url)
         self.step(f"building a synthetic warehouse: {self.accounts} accounts x {self.days} days (DuckDB)")
-        last_day = build_world(engine, accounts=self.accounts, days=self.days, seed=self.seed)
+        last_day = build_world(engine, accounts=self.accounts, days=self.days, seed=self.seed, mix=REALISTIC_MIX)
         scoring = ScoringConfig()
         first_day = last_day - timedelta(days=1)
-        self.step(f"scoring in the warehouse as of {first_day}")
-        self._score(engine, scoring, first_day)
         config_path = prepare_folder(self.folder, warehouse_url)
         services = start_services(self.folder, engine)
-        engine.dispose()
         env = {"SYNCER_WAREHOUSE_URL": warehouse_url, **services.env}
         os.environ.update(env)
         # demo-only values (the fake secrets are the emulators'): lets `syncer runs` etc. load this config later
         (self.folder / "demo.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         try:
+            self._history(config_path, engine, scoring, first_day)
+            self.step(f"scoring in the warehouse as of {first_day}")
+            self._score(engine, scoring, first_day)
+            engine.dispose()
             self._syncs(config_path, "day 1", show_plan=True)
             self._alerts(config_path, "day 1", last_day)
             self.step(f"one simulated day later: scoring as of {last_day}")
@@ -198,6 +202,34 @@ class Demo:
         self._summary(time.monotonic() - started, config_path, page)
         self.console.print(f"Alert outcomes report: {report}")
         return 0
+
+    def _history(self, config_path: Path, warehouse: sa.Engine, scoring: ScoringConfig, first_live: date) -> None:
+        """The months before the two live days, in bulk (demo/history.py): alerts mature, reps work tasks."""
+        from syncer.alerts import AlertEngine
+        from syncer.demo.history import replay
+
+        span = self.days - 31  # each evaluation scores 30 days of usage before it
+        days = [first_live - timedelta(days=n) for n in range(span - span % HISTORY_STEP, 0, -HISTORY_STEP)]
+        if not days:
+            return
+        self.step(
+            f"replaying {len(days)} weekly evaluations from {days[0]} to {days[-1]} "
+            "(scores in the warehouse, alerts in state, deliveries to an in-process ledger)"
+        )
+        config = load_config(config_path)
+        state = StateStore(config.state_url())
+        engine = AlertEngine.from_config(config, state)
+        try:
+            self.history = replay(engine, warehouse, scoring, days, DIGEST_ZONE, seed=self.seed)
+        finally:
+            engine.close()
+            state.close()
+        h = self.history
+        per_day = h.alerts / max(1, len(days) * HISTORY_STEP) / max(1, h.accounts)
+        self.console.print(
+            f"  {h.alerts} alerts opened over {len(days) * HISTORY_STEP} days ({100 * per_day:.1f}% of accounts "
+            f"a day), {h.worked} tasks worked by their owners"
+        )
 
     def _score(self, engine: sa.Engine, config: ScoringConfig, as_of: date) -> ScoreSummary:
         summary = refresh_scores(engine, config, as_of)
@@ -258,17 +290,21 @@ class Demo:
 
     def _report(self, config_path: Path, warehouse_url: str, day: date) -> Path:
         """The alert -> action -> outcome report (no expansions yet after two days: it shows the pipeline)."""
+        from syncer.demo.history import record_expansions
         from syncer.outcomes import run_report
-        from syncer.outcomes.simulate import expansions_table
+        from syncer.outcomes.model import load_outcome_settings
 
-        engine = sa.create_engine(warehouse_url)
-        expansions_table().create(engine, checkfirst=True)
-        engine.dispose()
         config = load_config(config_path)
         state = StateStore(config.state_url())
         path = self.folder / "report.html"
+        now = dt.datetime.combine(day, dt.time(12, 0), DIGEST_ZONE)
+        engine = sa.create_engine(warehouse_url)
+        start = self.history.evaluations[0] - timedelta(days=1) if self.history else now - timedelta(days=2)
+        window = load_outcome_settings(config.raw, str(config.path)).outcomes.window_days
+        expansions = record_expansions(engine, state.engine, ScoringConfig(), start, now, window, self.seed)
+        engine.dispose()
+        self.step(f"{len(expansions)} expansions happened by {now:%Y-%m-%d} (the synthetic world's hidden propensity)")
         try:
-            now = dt.datetime.combine(day, dt.time(12, 0), DIGEST_ZONE)
             run_report(config, state, html=path, now=now, echo=lambda _line: None)
         finally:
             state.close()

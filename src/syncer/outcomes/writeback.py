@@ -7,7 +7,6 @@ through their dialects). BI tools can then join alert outcomes with anything els
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 
 from syncer.outcomes.model import WritebackConfig
 from syncer.outcomes.report import Report
+from syncer.scoring.synthetic import insert_rows
 
 TS = sa.DateTime(timezone=False)  # stored as UTC without zone: portable across the dialects
 
@@ -91,11 +91,6 @@ def _naive(value: Any) -> Any:
     return value.replace(tzinfo=None) if hasattr(value, "tzinfo") and value.tzinfo is not None else value
 
 
-def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
 def write_back(engine: sa.Engine, report: Report, config: WritebackConfig | None = None) -> Written:
     """Replace both tables with this report's rows (one transaction)."""
     config = config or report.settings.outcomes.writeback
@@ -132,7 +127,5 @@ def write_back(engine: sa.Engine, report: Report, config: WritebackConfig | None
         conn.execute(alerts.delete())
         if trigger_rows:
             conn.execute(triggers.insert(), trigger_rows)
-        size = max(1, 30_000 // len(alerts.columns))  # multi-row VALUES within SQLite's variable cap
-        for chunk in _chunks(alert_rows, size):
-            conn.execute(alerts.insert().values(list(chunk)))
+        insert_rows(conn, alerts, alert_rows)  # multi-row VALUES; DuckDB loads a CSV (binding is slow there)
     return Written(config.triggers_table, len(trigger_rows), config.alerts_table, len(alert_rows))
