@@ -102,7 +102,8 @@ class AlertEngine:
         self.email_outbox = EmailOutbox(self.engine)
         read = self._read_tasks if crm is not None else None
         match_column = settings.alerts.tasks.match_column if settings.alerts.tasks else "account_id"
-        builder = (lambda alert, due: task_fields(crm.name, alert, due, match_column)) if crm is not None else None
+        created = settings.alerts.tasks.priority if settings.alerts.tasks else "normal"
+        builder = (lambda alert, due: task_fields(crm.name, alert, due, match_column, created)) if crm else None
         self.render_alert_email = render_alert_email if email is not None else None
         self.lifecycle = Lifecycle(
             settings, self.engine, self.router, self.render_alert, read, builder, self.render_alert_email

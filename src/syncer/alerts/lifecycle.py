@@ -307,6 +307,7 @@ class Lifecycle:
         tier = plan.config
         if tier is not None and tier.sdr_task is not None and self.build_task is not None:
             sdr = {**alert, "owner_email": tier.sdr_task.owner, "priority": tier.sdr_task.priority}
+            sdr["task_priority"] = tier.sdr_task.priority
             sdr["trigger_title"] = f"SDR outreach ({plan.tier}) - {str(row['trigger']).replace('_', ' ')}"
             due = (signal_at + dt.timedelta(hours=tier.sdr_task.due_hours)).date()
             enqueue(conn, f"sdr:{key}", "sdr_task", alert_id, alert["account_id"], self.build_task(sdr, due), now)

@@ -13,7 +13,7 @@ import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from syncer.alerts.actions import ActionsConfig, actions_body
 from syncer.config import ModelConfig, pydantic_issues
@@ -22,6 +22,9 @@ from syncer.errors import ConfigError, ConfigIssue
 Priority = Literal["high", "medium", "low"]
 Channel = Literal["slack", "email", "both"]
 InDoubt = Literal["hold", "resend"]
+TaskPriority = Literal["low", "normal", "high"]
+# task priority words, both CRMs' spellings, by rank (Salesforce Low/Normal/High, HubSpot LOW/MEDIUM/HIGH)
+PRIORITY_RANK = {"low": 0, "normal": 1, "medium": 1, "high": 2}
 SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 SLACK_TARGET = re.compile(r"^[CGUW][A-Z0-9]{2,}$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
@@ -52,6 +55,9 @@ class CrmTasks(_Strict):
     """The alert model column holding the value of `match_field`."""
     due_days: int = Field(default=1, ge=0)
     """Task due date: the day the alert fired plus this many days (the 24 h SLA)."""
+    priority: TaskPriority = "normal"
+    """Priority of a created task (Salesforce `Normal`, HubSpot `MEDIUM`); escalation raises it to
+    `alerts.escalated_priority`, which must be higher."""
 
 
 class RecipientPreference(_Strict):
@@ -143,6 +149,17 @@ class AlertsConfig(_Strict):
 
     def margin_for(self, trigger: str) -> float:
         return self.margins.get(trigger, self.hysteresis_margin)
+
+    @model_validator(mode="after")
+    def _escalation_raises(self) -> AlertsConfig:
+        created = self.tasks.priority if self.tasks else "normal"
+        escalated = PRIORITY_RANK.get(self.escalated_priority.strip().lower())
+        if escalated is not None and escalated <= PRIORITY_RANK[created]:
+            raise ValueError(
+                f"escalated_priority {self.escalated_priority!r} is not above the created task priority "
+                f"{created!r} (alerts.tasks.priority): escalation would change nothing"
+            )
+        return self
 
 
 def _as_list(value: Any) -> Any:

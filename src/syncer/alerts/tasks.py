@@ -43,10 +43,16 @@ def read_status(crm: TaskConnector, keys: Sequence[str]) -> dict[str, TaskState]
     return out
 
 
+SALESFORCE_PRIORITY = {"low": "Low", "normal": "Normal", "medium": "Normal", "high": "High"}
+
+
 def task_fields(
-    connector_type: str, alert: dict[str, Any], due: dt.date, match_column: str = "account_id"
+    connector_type: str, alert: dict[str, Any], due: dt.date, match_column: str = "account_id", priority: str = "normal"
 ) -> dict[str, Any]:
-    """The task Record.fields each connector expects (see their READMEs)."""
+    """The task Record.fields each connector expects (see their READMEs). The task's priority is
+    `alert["task_priority"]` when set (an SDR task's own), else `priority` ([alerts.tasks] priority,
+    below `escalated_priority` so that escalation raises it)."""
+    word = str(alert.get("task_priority") or priority).strip().lower()
     account_ref = str((alert.get("context") or {}).get(match_column) or alert.get(match_column) or alert["account_id"])
     subject = f"{alert.get('trigger_title') or alert['trigger']}: {alert.get('account_name') or alert['account_id']}"
     body = (
@@ -60,7 +66,7 @@ def task_fields(
             "subject": subject,
             "body": body,
             "due_at": due.isoformat(),
-            "priority": "high" if alert["priority"] == "high" else "medium",
+            "priority": "medium" if word == "normal" else word,
             "company": account_ref,
         }
         if email:
@@ -70,7 +76,7 @@ def task_fields(
         "Subject": subject,
         "Description": body,
         "ActivityDate": due.isoformat(),
-        "Priority": "High" if alert["priority"] == "high" else "Normal",
+        "Priority": SALESFORCE_PRIORITY.get(word, word),
         "account_external_id": account_ref,
     }
     if email:
