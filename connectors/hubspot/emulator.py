@@ -68,8 +68,15 @@ class HubSpotEmulator(BatchRoutes, Emulator):
                 "firstName": first,
                 "lastName": last,
                 "userId": int(owner_id) + 1,
+                "type": "PERSON",
+                "createdAt": "2026-01-01T00:00:00Z",
+                "updatedAt": "2026-01-01T00:00:00Z",
                 "archived": False,
             }
+            # HubSpot Owners API: hubspot_owner_id is an enumeration whose options are the portal's owner ids
+            for definitions in self.store.properties.values():
+                if "hubspot_owner_id" in definitions:
+                    definitions["hubspot_owner_id"].options.append(owner_id)
             return owner_id
 
     @property

@@ -17,6 +17,8 @@ from syncer.emulator import Request, Response
 from .emulator_store import CrmStore, PropertyProblem, problems_message
 
 BATCH_CAP = 100
+# (message, category, errors[] details): what one refused input answers
+Problem = tuple[str, str, list[dict[str, Any]]]
 TASK_ASSOCIATIONS = {192: "companies", 204: "contacts"}  # HUBSPOT_DEFINED task -> object type ids
 
 
@@ -56,28 +58,43 @@ class BatchRoutes:
             )
         return inputs
 
-    def _finish(self, results: list[dict[str, Any]], errors: list[dict[str, Any]]) -> Response:
+    def _finish(self, results: list[dict[str, Any]], errors: list[dict[str, Any]], ok: int = 200) -> Response:
+        """200 (201 for batch/create, as HubSpot's API reference answers it) or 207 with errors."""
         now = self.store.now()
         body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
         if errors:
             body |= {"numErrors": len(errors), "errors": errors}
-        return Response(207 if errors else 200, body)
+        return Response(207 if errors else ok, body)
 
     def _write(self, inputs: list[dict[str, Any]], check: Callable[[dict[str, Any]], Any]) -> Response | None:
-        """Validate every input; without trace ids one error fails the whole batch (nothing applied)."""
+        """Validate every input; without trace ids one error fails the whole batch (nothing applied).
+
+        HubSpot "Error handling" guide, "Multi-status errors": partial success (207) is enabled by a
+        unique objectWriteTraceId on each input; otherwise an invalid input fails the request with 400.
+        """
         traced = all("objectWriteTraceId" in i for i in inputs)
         for item in inputs:
             problem = check(item)
             if problem is not None and not traced:
-                message, category = problem
-                return Response(400, self._error(message, category))
+                message, category, details = problem
+                return Response(400, self._error(message, category, details))
         return None
 
     @staticmethod
-    def _item_error(item: dict[str, Any], message: str, category: str, **context: list[str]) -> dict[str, Any]:
+    def _item_error(
+        item: dict[str, Any], message: str, category: str, details: list[dict[str, Any]], **context: list[str]
+    ) -> dict[str, Any]:
         if "objectWriteTraceId" in item:
             context = {"objectWriteTraceId": [str(item["objectWriteTraceId"])], **context}
-        return {"status": "error", "category": category, "message": message, "context": context}
+        # HubSpot's StandardError model: status, category, message, context, errors[], links
+        return {
+            "status": "error",
+            "category": category,
+            "message": message,
+            "context": context,
+            "errors": details,
+            "links": {},
+        }
 
     @staticmethod
     def _result(view: dict[str, Any], item: dict[str, Any], new: bool | None = None) -> dict[str, Any]:
@@ -89,9 +106,11 @@ class BatchRoutes:
 
     # -- routes ---------------------------------------------------------------------------------
 
-    def _problems(self, obj: str, item: dict[str, Any], self_id: str | None) -> tuple[str, str] | None:
+    def _problems(self, obj: str, item: dict[str, Any], self_id: str | None) -> Problem | None:
         problems: list[PropertyProblem] = self.store.validate(obj, item.get("properties", {}), self_id)
-        return (problems_message(problems), "VALIDATION_ERROR") if problems else None
+        if not problems:
+            return None
+        return problems_message(problems), "VALIDATION_ERROR", [p.detail() for p in problems]
 
     def _batch_upsert(self, request: Request, match: re.Match[str]) -> Response:
         obj, inputs = match["obj"], self._inputs(request)
@@ -116,7 +135,7 @@ class BatchRoutes:
                 ),
             )
 
-        def check(item: dict[str, Any]) -> tuple[str, str] | None:
+        def check(item: dict[str, Any]) -> Problem | None:
             existing = self.store.find(obj, str(item["idProperty"]), str(item.get("id")))
             return self._problems(obj, item, existing.id if existing else None)
 
@@ -143,7 +162,7 @@ class BatchRoutes:
         if isinstance(inputs, Response):
             return inputs
 
-        def check(item: dict[str, Any]) -> tuple[str, str] | None:
+        def check(item: dict[str, Any]) -> Problem | None:
             problem = self._problems(obj, item, None)
             if problem is None:
                 for assoc in item.get("associations") or []:
@@ -153,6 +172,7 @@ class BatchRoutes:
                         return (
                             f"Association to {assoc.get('to')} with type {type_id} is not valid",
                             "VALIDATION_ERROR",
+                            [],
                         )
             return problem
 
@@ -169,7 +189,7 @@ class BatchRoutes:
                 type_id = int(assoc["types"][0]["associationTypeId"])
                 self.associations.append((obj, created.id, TASK_ASSOCIATIONS[type_id], str(assoc["to"]["id"]), type_id))
             results.append(self._result(created.view(), item))
-        return self._finish(results, errors)
+        return self._finish(results, errors, ok=201)
 
     def _batch_update(self, request: Request, match: re.Match[str]) -> Response:
         obj, inputs = match["obj"], self._inputs(request)
@@ -179,10 +199,10 @@ class BatchRoutes:
         def target(item: dict[str, Any]) -> Any:
             return self.store.find(obj, str(item.get("idProperty") or "hs_object_id"), str(item.get("id")))
 
-        def check(item: dict[str, Any]) -> tuple[str, str] | None:
+        def check(item: dict[str, Any]) -> Problem | None:
             found = target(item)
             if found is None:
-                return f"Object {item.get('id')} not found", "OBJECT_NOT_FOUND"
+                return f"Object {item.get('id')} not found", "OBJECT_NOT_FOUND", []
             return self._problems(obj, item, found.id)
 
         if (failed := self._write(inputs, check)) is not None:
@@ -224,6 +244,8 @@ class BatchRoutes:
                     "context": {"ids": missing},
                     "message": f"Could not get some {obj} objects, they may be deleted or not exist. "
                     "Check that ids are valid.",
+                    "errors": [],
+                    "links": {},
                 }
             ]
             if missing

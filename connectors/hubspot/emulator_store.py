@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .emulator_rules import PropertyDef, PropertyProblem, check_value, problems_message
+
+__all__ = ["CrmObject", "CrmStore", "PropertyDef", "PropertyProblem", "problems_message"]
+
 STANDARD_PROPERTIES: dict[str, list[tuple[str, str, bool]]] = {
     # object -> (name, type, hasUniqueValue); hs_object_id is added to every object.
     "companies": [("name", "string", False), ("domain", "string", False), ("description", "string", False)],
@@ -28,32 +32,11 @@ STANDARD_PROPERTIES: dict[str, list[tuple[str, str, bool]]] = {
     ],
 }
 OPTIONS = {
-    "hs_task_status": {"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"},
-    "hs_task_priority": {"LOW", "MEDIUM", "HIGH", "NONE"},
-    "hs_task_type": {"TODO", "CALL", "EMAIL", "LINKED_IN", "MEETING"},
+    "hs_task_status": ["NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"],
+    "hs_task_priority": ["LOW", "MEDIUM", "HIGH", "NONE"],
+    "hs_task_type": ["TODO", "CALL", "EMAIL", "LINKED_IN", "MEETING"],
 }
 READ_ONLY = {"hs_object_id", "hs_lastmodifieddate", "hs_createdate", "hs_task_completion_date"}
-MAX_STRING = 65_536
-
-
-@dataclass
-class PropertyDef:
-    name: str
-    type: str = "string"  # string | number | enumeration | datetime | date | bool
-    has_unique_value: bool = False
-    read_only: bool = False
-
-    def describe(self, object_type: str) -> dict[str, Any]:
-        field_type = {"number": "number", "enumeration": "select", "datetime": "date", "bool": "booleancheckbox"}
-        return {
-            "name": self.name,
-            "label": self.name.replace("_", " ").title(),
-            "type": self.type,
-            "fieldType": field_type.get(self.type, "text"),
-            "groupName": f"{object_type[:-1]}information",
-            "hasUniqueValue": self.has_unique_value,
-            "modificationMetadata": {"readOnlyValue": self.read_only, "archivable": True},
-        }
 
 
 @dataclass
@@ -76,28 +59,6 @@ class CrmObject:
 
 
 @dataclass
-class PropertyProblem:
-    """One invalid property value, in the shape HubSpot lists inside 'Property values were not valid'."""
-
-    name: str
-    error: str
-    message: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "isValid": False,
-            "message": self.message,
-            "error": self.error,
-            "name": self.name,
-            "localizedErrorMessage": self.message,
-        }
-
-
-def problems_message(problems: list[PropertyProblem]) -> str:
-    return "Property values were not valid: " + json.dumps([p.as_json() for p in problems], separators=(",", ":"))
-
-
-@dataclass
 class CrmStore:
     """Objects by type and id, with HubSpot's property rules. Callers hold the emulator lock."""
 
@@ -117,9 +78,19 @@ class CrmStore:
             self.define(object_type, "hs_createdate", "datetime", read_only=True)
 
     def define(
-        self, object_type: str, name: str, kind: str = "string", unique: bool = False, read_only: bool = False
+        self,
+        object_type: str,
+        name: str,
+        kind: str = "string",
+        unique: bool = False,
+        read_only: bool = False,
+        options: list[str] | None = None,
+        field_type: str = "",
     ) -> None:
-        self.properties.setdefault(object_type, {})[name] = PropertyDef(name, kind, unique, read_only)
+        """Create (or replace) a property definition; `options` are an enumeration's option values."""
+        options = list(options if options is not None else OPTIONS.get(name, []))
+        definition = PropertyDef(name, kind, unique, read_only, options, field_type)
+        self.properties.setdefault(object_type, {})[name] = definition
         self.objects.setdefault(object_type, {})
         self._unique.pop((object_type, name), None)  # rebuilt on next use
 
@@ -181,29 +152,21 @@ class CrmStore:
 
     def _check_value(self, object_type: str, name: str, value: Any, self_id: str | None) -> PropertyProblem | None:
         definition = self.properties[object_type].get(name)
-        if definition is None:
+        if definition is None:  # HubSpot CRM objects guide: unknown property names fail the input
             return PropertyProblem(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
-        if definition.read_only:
+        if definition.read_only:  # HubSpot Properties API: modificationMetadata.readOnlyValue means not settable
             return PropertyProblem(
                 name, "READ_ONLY_VALUE", f'"{name}" is a read only property; its value cannot be set.'
             )
         if value is None or isinstance(value, dict | list):
             return PropertyProblem(name, "INVALID_VALUE", f"{json.dumps(value)} is not a valid value for {name}")
         text = to_text(value)
+        if (problem := check_value(definition, text)) is not None:
+            return problem
         if text == "":
-            return None  # an empty string clears the value
-        if definition.type == "number":
-            try:
-                float(text)
-            except ValueError:
-                return PropertyProblem(name, "INVALID_DECIMAL", f"{text} was not a valid number.")
-        if name in OPTIONS and text not in OPTIONS[name]:
-            return PropertyProblem(
-                name, "INVALID_OPTION", f"{text} was not one of the allowed options: {sorted(OPTIONS[name])}"
-            )
-        if len(text) > MAX_STRING:
-            return PropertyProblem(name, "INVALID_STRING_LENGTH", f"{name} is longer than {MAX_STRING} characters")
+            return None
         if self.is_unique(object_type, name):
+            # HubSpot Properties guide "hasUniqueValue": no two records share the value (email: case-insensitive)
             other = self.find(object_type, name, text)
             if other is not None and other.id != self_id:
                 return PropertyProblem(
