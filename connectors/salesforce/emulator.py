@@ -28,8 +28,9 @@ from syncer.emulator import Emulator, Request, Response
 
 from .emulator_auth import AuthMixin
 from .emulator_bulk import BulkJobs
+from .emulator_rules import ParseError, parse_json
 from .emulator_store import Store, err
-from .emulator_writes import create_one, update_one, upsert_one
+from .emulator_writes import create_one, duplicate_external_ids, unreadable, update_one, upsert_one
 
 DATA = r"/services/data/v(?P<ver>\d+\.\d+)/"
 DataHandler = Callable[[Request, re.Match[str]], Response]
@@ -70,7 +71,11 @@ class SalesforceEmulator(AuthMixin, Emulator):
             self.store = Store()
             self.daily_limit = self.default_daily_limit
             self.api_used = 0
-            self.bulk = BulkJobs(set(self.store.objects), lambda o, e, v: upsert_one(self.store, o, e, v))
+            self.bulk = BulkJobs(
+                set(self.store.objects),
+                lambda o, e, v: upsert_one(self.store, o, e, v),
+                lambda o, e, chunk: duplicate_external_ids(self.store, o, e, chunk),
+            )
             self._cursors: dict[str, list[dict[str, Any]]] = {}
             self.sessions.clear()
             self.login_count = 0
@@ -166,13 +171,27 @@ class SalesforceEmulator(AuthMixin, Emulator):
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor}"
         return Response(200, body)
 
+    def _body(self, request: Request) -> tuple[Any, Response | None]:
+        """The JSON body, or Salesforce's whole-request JSON_PARSER_ERROR (NaN/Infinity are not JSON)."""
+        try:
+            return parse_json(request.body), None
+        except ParseError as exc:
+            return None, _fail(400, "JSON_PARSER_ERROR", str(exc))
+
     def _records(self, request: Request) -> tuple[list[dict[str, Any]], Response | None]:
-        records = (request.json() or {}).get("records") or []
+        body, problem = self._body(request)
+        if problem:
+            return [], problem
+        records = (body or {}).get("records") or []
         if len(records) > 200:
             return [], _fail(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records")
         bad = [r for r in records if (r.get("attributes") or {}).get("type") not in self.store.objects]
         if bad:
             return [], _fail(400, "INVALID_TYPE", "every record needs attributes.type naming a known sObject")
+        # a value that isn't of its field's type fails deserialization of the whole request, as in Salesforce
+        for record in records:
+            if message := unreadable(self.store, record["attributes"]["type"], self._fields(record)):
+                return [], _fail(400, "JSON_PARSER_ERROR", message)
         return records, None
 
     @staticmethod
@@ -187,7 +206,19 @@ class SalesforceEmulator(AuthMixin, Emulator):
         if spec is None or not spec.external_id:
             return _fail(400, "INVALID_FIELD", f"Field name provided, {ext} is not an External ID for {obj}")
         records, problem = self._records(request)
-        return problem or Response(200, [upsert_one(self.store, obj, ext, self._fields(r)) for r in records])
+        if problem:
+            return problem
+        batch = [self._fields(r) for r in records]
+        duplicates = duplicate_external_ids(self.store, obj, ext, batch)
+        return Response(
+            200,
+            [
+                {"id": None, "success": False, "errors": [duplicates[i]]}
+                if i in duplicates
+                else upsert_one(self.store, obj, ext, values)
+                for i, values in enumerate(batch)
+            ],
+        )
 
     def _collection_create(self, request: Request, match: re.Match[str]) -> Response:
         records, problem = self._records(request)
@@ -228,10 +259,16 @@ class SalesforceEmulator(AuthMixin, Emulator):
         obj, ext, value = match["obj"], match["ext"], unquote(match["value"])
         if obj not in self.store.objects:
             return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        body, problem = self._body(request)
+        if problem:
+            return problem
+        values = {**self._fields(body or {}), ext: value}
+        if message := unreadable(self.store, obj, values):
+            return _fail(400, "JSON_PARSER_ERROR", message)
         found = self.store.objects[obj].find(ext, value)
         if len(found) > 1:
             return Response(300, [f"/services/data/v{match['ver']}/sobjects/{obj}/{i}" for i in found])
-        item = upsert_one(self.store, obj, ext, {**self._fields(request.json() or {}), ext: value})
+        item = upsert_one(self.store, obj, ext, values)
         if not item["success"]:
             return Response(400, [{"errorCode": e["statusCode"], "message": e["message"]} for e in item["errors"]])
         return Response(

@@ -19,6 +19,9 @@ from syncer.emulator import Request, Response
 
 # (object, external id field, values) -> one collections-style result item
 Upsert = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+# (object, external id field, chunk of rows) -> {position: DUPLICATE_VALUE error}
+Duplicates = Callable[[str, str, list[dict[str, Any]]], dict[int, dict[str, Any]]]
+CHUNK = 200  # Bulk API 2.0 guide, "How Requests Are Processed": records are processed in chunks of 200
 
 
 @dataclass
@@ -55,9 +58,10 @@ def _error(status: int, code: str, message: str) -> Response:
 
 
 class BulkJobs:
-    def __init__(self, objects: set[str], upsert: Upsert) -> None:
+    def __init__(self, objects: set[str], upsert: Upsert, duplicates: Duplicates | None = None) -> None:
         self.objects = objects
         self.upsert = upsert
+        self.duplicates = duplicates or (lambda o, e, c: {})
         self.jobs: dict[str, Job] = {}
         self.leave_unprocessed = 0  # the last N rows of each job stay unprocessed (a test knob)
         self._ids = itertools.count(1)
@@ -108,16 +112,30 @@ class BulkJobs:
             rows.extend(reader)
         cut = len(rows) - min(self.leave_unprocessed, len(rows))
         job.unprocessed = rows[cut:]
-        for row in rows[:cut]:
-            values = {k: (None if v == "#N/A" else v) for k, v in row.items() if v != ""}
-            item = self.upsert(job.object, job.external_id, values)
-            if item["success"]:
-                job.success.append({"sf__Id": item["id"], "sf__Created": str(item["created"]).lower(), **row})
-            else:
-                e = item["errors"][0]
-                fields = ",".join(e.get("fields") or [])
-                failure = f"{e['statusCode']}:{e['message']}:{fields} --"
-                job.failed.append({"sf__Id": item.get("id") or "", "sf__Error": failure, **row})
+        todo = rows[:cut]
+        # Bulk API 2.0 "Prepare CSV Files": empty field values are ignored on update; #N/A sets null
+        cells = [{k: (None if v == "#N/A" else v) for k, v in row.items() if v != ""} for row in todo]
+        for start in range(0, len(todo), CHUNK):
+            part = cells[start : start + CHUNK]
+            duplicates = self.duplicates(job.object, job.external_id, part)
+            for offset, values in enumerate(part):
+                clash = duplicates.get(offset)
+                item = (
+                    {"id": None, "success": False, "errors": [clash]}
+                    if clash
+                    else self.upsert(job.object, job.external_id, values)
+                )
+                self._record(job, todo[start + offset], item)
+
+    @staticmethod
+    def _record(job: Job, row: dict[str, str], item: dict[str, Any]) -> None:
+        if item["success"]:
+            job.success.append({"sf__Id": item["id"], "sf__Created": str(item["created"]).lower(), **row})
+        else:
+            e = item["errors"][0]
+            fields = ",".join(e.get("fields") or [])
+            failure = f"{e['statusCode']}:{e['message']}:{fields} --"
+            job.failed.append({"sf__Id": item.get("id") or "", "sf__Error": failure, **row})
 
     def results(self, job_id: str, kind: str) -> Response:
         job = self.jobs.get(job_id)

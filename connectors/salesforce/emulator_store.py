@@ -6,11 +6,13 @@ connector's error mapping is tested against what the service really says.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .emulator_rules import field_errors
 from .emulator_schema import SCHEMAS, Error, FieldSpec, err
 
 __all__ = ["SCHEMAS", "Error", "FieldSpec", "SObject", "Store", "err"]
@@ -28,28 +30,31 @@ class SObject:
         return {"name": self.name, "fields": [f.describe() for f in [ident, *self.fields.values()]]}
 
     def validate(self, values: dict[str, Any], creating: bool) -> list[Error]:
+        """Record errors for already-deserialized values (see emulator_rules), in Salesforce's shape."""
         errors = []
         for name, value in values.items():
             spec = self.fields.get(name)
             if spec is None:
                 errors.append(err("INVALID_FIELD", f"No such column '{name}' on sobject of type {self.name}", [name]))
             elif not (spec.createable if creating else spec.updateable):
+                # describe createable/updateable: the API refuses values for fields that are neither
                 errors.append(
                     err("INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {name}.", [name])
                 )
-            elif spec.length and isinstance(value, str) and len(value) > spec.length:
-                errors.append(
-                    err(
-                        "STRING_TOO_LONG",
-                        f"{spec.name}: data value too large: {value[:40]} (max length={spec.length})",
-                        [name],
-                    )
-                )
+            else:
+                errors.extend(field_errors(spec, spec.describe()["label"], value))
         if creating:
             missing = [f.name for f in self.fields.values() if f.required and values.get(f.name) in (None, "")]
             if missing:
                 errors.append(err("REQUIRED_FIELD_MISSING", f"Required fields are missing: {missing}", missing))
         return errors
+
+    def key(self, field_name: str, value: Any) -> str:
+        """How the org compares a value of this field: external IDs are case-insensitive unless the
+        field is defined "Unique, case sensitive" (describe `caseSensitive`; Salesforce Help "Custom
+        Field Attributes", External ID)."""
+        spec = self.fields.get(field_name)
+        return str(value) if spec is not None and spec.case_sensitive else str(value).lower()
 
     def __post_init__(self) -> None:
         self.index: dict[str, dict[str, set[str]]] = {
@@ -71,20 +76,30 @@ class SObject:
         for name, entries in self.index.items():
             if row.get(name) in (None, ""):
                 continue
-            ids = entries.setdefault(str(row[name]).lower(), set())
+            ids = entries.setdefault(self.key(name, row[name]), set())
             if add:
                 ids.add(row_id)
             else:
                 ids.discard(row_id)
 
     def find(self, field_name: str, value: Any) -> list[str]:
-        """Ids whose field equals value, case-insensitively (as SOQL and external IDs compare)."""
+        """Ids whose field equals value under the field's comparison (`key`)."""
         if value is None:
             return []
-        want = str(value).lower()
+        want = self.key(field_name, value)
         if field_name in self.index:
             return sorted(self.index[field_name].get(want, ()))
-        return [i for i, row in self.rows.items() if str(row.get(field_name, "")).lower() == want]
+        return [i for i, row in self.rows.items() if self.key(field_name, row.get(field_name, "")) == want]
+
+    def define(self, spec: FieldSpec) -> None:
+        """Add or replace a field (e.g. a case-sensitive external ID), rebuilding the indexes."""
+        for row_id, row in self.rows.items():
+            self._reindex(row_id, row, add=False)
+        self.fields[spec.name] = spec
+        if spec.external_id or spec.unique:
+            self.index[spec.name] = {}
+        for row_id, row in self.rows.items():
+            self._reindex(row_id, row, add=True)
 
 
 class Store:
@@ -92,7 +107,8 @@ class Store:
 
     def __init__(self) -> None:
         self.objects = {
-            name: SObject(name, prefix, {f.name: f for f in specs}) for name, (prefix, specs) in SCHEMAS.items()
+            name: SObject(name, prefix, {f.name: copy.deepcopy(f) for f in specs})
+            for name, (prefix, specs) in SCHEMAS.items()
         }
         self._ids = itertools.count(1)
 
@@ -122,7 +138,8 @@ class Store:
                 raise KeyError(f"No such column '{c}' on entity '{obj.name}'.")
         conditions = [_condition(c) for c in re.split(r"\s+AND\s+", m.group(3), flags=re.I)] if m.group(3) else []
         candidates: Any = obj.rows.values()
-        if conditions and conditions[0][0] in obj.index:
+        # SOQL compares text case-insensitively; a case-sensitive index can't answer that, so scan
+        if conditions and conditions[0][0] in obj.index and not obj.fields[conditions[0][0]].case_sensitive:
             name, allowed = conditions[0]
             ids = {i for value in allowed for i in obj.index[name].get(value, ())}
             candidates = [obj.rows[i] for i in sorted(ids)]

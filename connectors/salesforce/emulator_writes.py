@@ -1,30 +1,47 @@
 """Record writes of the emulated org: create, update, upsert by external ID, with real error shapes.
 
 Shared by the collections endpoints and Bulk 2.0 jobs, so both enforce the same rules:
-field validation, unique values (DUPLICATE_VALUE), several matches (DUPLICATE_EXTERNAL_ID).
+field validation (emulator_rules), unique values and repeated external IDs in one call
+(DUPLICATE_VALUE), several matches (DUPLICATE_EXTERNAL_ID).
 """
 
 from __future__ import annotations
 
-import contextlib
+from collections import Counter
 from typing import Any
 
+from .emulator_rules import ParseError, deserialize
 from .emulator_store import Store, err
 
 
 def coerce(store: Store, obj: str, values: dict[str, Any]) -> dict[str, Any]:
-    """CSV cells arrive as text; store numbers and booleans as the JSON API would."""
+    """Values as the org stores them (see emulator_rules.deserialize); raises ParseError. Unknown
+    fields pass through so validation can name them (INVALID_FIELD)."""
     specs = store.objects[obj].fields
-    out = {}
-    for name, value in values.items():
-        kind = specs[name].type if name in specs else "string"
-        if isinstance(value, str) and kind in ("double", "int"):
-            with contextlib.suppress(ValueError):
-                value = float(value) if kind == "double" else int(value)
-        elif isinstance(value, str) and kind == "boolean":
-            value = value.lower() == "true"
-        out[name] = value
-    return out
+    return {name: deserialize(specs[name], v) if name in specs else v for name, v in values.items()}
+
+
+def unreadable(store: Store, obj: str, values: dict[str, Any]) -> str | None:
+    """Salesforce's JSON_PARSER_ERROR message when a value can't be read as its field's type."""
+    try:
+        coerce(store, obj, values)
+    except ParseError as exc:
+        return str(exc)
+    return None
+
+
+def duplicate_external_ids(store: Store, obj: str, ext: str, batch: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Positions in one upsert call whose external ID repeats (under the field's comparison), each
+    with its DUPLICATE_VALUE error. Apex/DML upsert docs and salesforce.stackexchange q/104048:
+    "Duplicate external id specified: ABC123"; those records fail, the others proceed."""
+    sobject = store.objects[obj]
+    keys = [sobject.key(ext, v[ext]) if v.get(ext) not in (None, "") else None for v in batch]
+    seen = Counter(k for k in keys if k is not None)
+    return {
+        i: err("DUPLICATE_VALUE", f"Duplicate external id specified: {batch[i][ext]}", [ext])
+        for i, k in enumerate(keys)
+        if k is not None and seen[k] > 1
+    }
 
 
 def unique_clash(store: Store, obj: str, values: dict[str, Any], own_id: str | None) -> list[dict[str, Any]]:
@@ -38,9 +55,17 @@ def unique_clash(store: Store, obj: str, values: dict[str, Any], own_id: str | N
     return []
 
 
+def _type_error(exc: ParseError, row_id: str | None) -> dict[str, Any]:
+    """Bulk API 2.0's row error for a cell that is not of the field's type (JSON paths never get here)."""
+    return {"id": row_id, "success": False, "errors": [err("INVALID_TYPE_ON_FIELD_IN_RECORD", str(exc))]}
+
+
 def create_one(store: Store, obj: str, values: dict[str, Any]) -> dict[str, Any]:
     sobject = store.objects[obj]
-    values = coerce(store, obj, values)
+    try:
+        values = coerce(store, obj, values)
+    except ParseError as exc:
+        return _type_error(exc, None)
     errors = sobject.validate(values, creating=True) or unique_clash(store, obj, values, None)
     if errors:
         return {"id": None, "success": False, "errors": errors}
@@ -55,7 +80,10 @@ def create_one(store: Store, obj: str, values: dict[str, Any]) -> dict[str, Any]
 
 def update_one(store: Store, obj: str, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
     sobject = store.objects[obj]
-    values = coerce(store, obj, values)
+    try:
+        values = coerce(store, obj, values)
+    except ParseError as exc:
+        return _type_error(exc, row_id)
     errors = sobject.validate(values, creating=False) or unique_clash(store, obj, values, row_id)
     if errors:
         return {"id": row_id, "success": False, "errors": errors}

@@ -135,7 +135,7 @@ def test_collections_upsert_lands_197_of_200_and_rejects_3_with_the_service_mess
     results = connector.send(records)
     rejected = {i: r.reason for i, r in enumerate(results) if r.status == "rejected"}
     assert set(rejected) == {5, 77, 150}
-    assert str(rejected[5]).startswith("STRING_TOO_LONG: PQL_Tier__c: data value too large")
+    assert str(rejected[5]).startswith("STRING_TOO_LONG: PQL Tier: data value too large")  # the label
     assert rejected[77] == "INVALID_FIELD: No such column 'Bogus__c' on sobject of type Account"
     assert str(rejected[150]).startswith("REQUIRED_FIELD_MISSING: Required fields are missing")
     assert all(r.status == "ok" and r.dest_id and r.dest_id.startswith("001") for r in results if r.status == "ok")

@@ -36,7 +36,7 @@ def test_bulk_results_are_joined_on_the_external_id_not_input_order(org: Harness
     assert {i for i, r in enumerate(results) if r.status == "rejected"} == bad
     assert all(r.status == "ok" for i, r in enumerate(results) if i not in bad)
     reason = str(results[222].reason)
-    assert reason.startswith("STRING_TOO_LONG: PQL_Tier__c: data value too large") and not reason.endswith("--")
+    assert reason.startswith("STRING_TOO_LONG: PQL Tier: data value too large") and not reason.endswith("--")
     ids = {row["External_Id__c"]: row["Id"] for row in org.emulator.records("Account")}
     assert len(ids) == 447
     assert all(results[i].dest_id == ids[f"ext-{i}"] for i in range(450) if i not in bad)
