@@ -1,7 +1,7 @@
 """Block Kit limits, and a validator that applies them the way Slack does.
 
 The renderer packs messages against these numbers and the emulator refuses what breaks them
-(`invalid_blocks`), so a digest that would be refused by Slack fails the tests first. Numbers are
+(`invalid_blocks`, `msg_blocks_too_long`), so a digest that would be refused by Slack fails the tests first. Numbers are
 Slack's documented limits, except `MAX_PAYLOAD_CHARS`: Slack also caps the total size of a
 message's blocks (about 13k characters observed), and the renderer keeps a margin under it.
 """
@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
-MAX_FIELDS = 10
-MAX_FIELD_TEXT = 2000
-MAX_HEADER_TEXT = 150
-MAX_CONTEXT_ELEMENTS = 10
-MAX_ACTION_ELEMENTS = 25
-MAX_BUTTON_TEXT = 75
-MAX_URL = 3000
-MAX_BLOCK_ID = 255
-MAX_MESSAGE_TEXT = 40_000
+# Slack Block Kit reference ("Blocks", "Block elements", "Composition objects") for each number below
+MAX_BLOCKS = 50  # chat.postMessage `blocks`: up to 50 blocks per message
+MAX_SECTION_TEXT = 3000  # section block: text max 3000 characters
+MAX_FIELDS = 10  # section block: at most 10 fields
+MAX_FIELD_TEXT = 2000  # section block: each field's text max 2000 characters
+MAX_HEADER_TEXT = 150  # header block: plain_text max 150 characters
+MAX_CONTEXT_ELEMENTS = 10  # context block: at most 10 elements
+MAX_ACTION_ELEMENTS = 25  # actions block: at most 25 elements
+MAX_BUTTON_TEXT = 75  # button element: text max 75 characters
+MAX_URL = 3000  # button element: url max 3000 characters
+MAX_BLOCK_ID = 255  # every block: block_id max 255 characters, unique within the message
+MAX_MESSAGE_TEXT = 40_000  # chat.postMessage "Truncating content": 40,000 characters (error msg_too_long)
+# chat.postMessage error msg_blocks_too_long; slackapi/bolt-js#2509 measured ~13.2k characters of blocks
 MAX_BLOCKS_JSON = 13_000  # what the emulator refuses
 MAX_PAYLOAD_CHARS = 12_000  # what the renderer aims for: blocks JSON + fallback text
 
@@ -39,6 +41,8 @@ def message_errors(text: str, blocks: Any, metadata: Any) -> tuple[str, list[str
         return "no_text", []
     if len(text) > MAX_MESSAGE_TEXT:
         return "msg_too_long", []
+    if blocks is not None and isinstance(blocks, list) and len(json.dumps(blocks)) > MAX_BLOCKS_JSON:
+        return "msg_blocks_too_long", []  # chat.postMessage errors: "Blocks submitted with this message are too long"
     if blocks is not None and (errors := validate_blocks(blocks)):
         return "invalid_blocks", errors
     if metadata is not None and not (
@@ -57,8 +61,6 @@ def validate_blocks(blocks: Any) -> list[str]:
     errors: list[str] = []
     if len(blocks) > MAX_BLOCKS:
         errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    if len(json.dumps(blocks)) > MAX_BLOCKS_JSON:
-        errors.append(f"blocks larger than {MAX_BLOCKS_JSON} characters [json-pointer:/blocks]")
     seen_ids: set[str] = set()
     for index, block in enumerate(blocks):
         where = f"[json-pointer:/blocks/{index}]"
