@@ -15,6 +15,8 @@ The alert dict (one fired trigger for one account); only `account_name` and `tri
     owner_slack_id  str    "U..." -> mentioned as <@U...>
     crm_url         str    link on the account name and the "Open in CRM" button
     fired_at        str    ISO timestamp (or datetime), shown in the footer
+    digest_section  str    "deferred" (over the day's ping budget) | "backlog" (above the threshold when
+                           the trigger started): listed under their own heading in the digest (optional)
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ Message = tuple[str, Blocks]
 _SECTION_JSON = 3_000  # one digest section, JSON-encoded, so a header + section always fit a message
 _PART_RESERVE = 700  # room kept in every digest message for its heading blocks and fallback text
 TRIGGER_ORDER = {style.title: i for i, style in enumerate(TRIGGERS.values())}
+DIGEST_SECTIONS = {
+    "": "",
+    "deferred": "Past today's ping budget - listed here instead of a ping",
+    "backlog": "Already above the threshold when this trigger started",
+}
+SECTION_ORDER = {name: i for i, name in enumerate(DIGEST_SECTIONS)}
 
 
 def render_alert(alert: dict[str, Any]) -> tuple[str, Blocks]:
@@ -84,13 +92,15 @@ def render_digest(recipient: str, alerts: list[dict[str, Any]]) -> list[tuple[st
     """
     if not alerts:
         return []
-    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for alert in sorted(alerts, key=_rank):
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for alert in sorted(alerts, key=lambda a: (SECTION_ORDER.get(_section(a), 0), _rank(a))):
         style = style_for(alert.get("trigger"))
-        groups.setdefault((PRIORITY_ORDER[priority_of(alert.get("priority"))], style.title), []).append(alert)
+        key = (_section(alert), PRIORITY_ORDER[priority_of(alert.get("priority"))], style.title)
+        groups.setdefault(key, []).append(alert)
     parts: list[Blocks] = [[]]
     budget = MAX_PAYLOAD_CHARS - _PART_RESERVE
-    for (_, title), members in groups.items():
+    shown_sections = {""}
+    for (digest_section, _, title), members in groups.items():
         style = style_for(members[0].get("trigger"))
         priority = priority_of(members[0].get("priority"))
         for index, section in enumerate(_sections(members, style)):
@@ -98,6 +108,9 @@ def render_digest(recipient: str, alerts: list[dict[str, Any]]) -> list[tuple[st
                 parts[-1].append(section)
                 continue
             heading = f"*{PRIORITY_BADGE[priority]} · {_escape(title)}*"
+            if digest_section not in shown_sections:
+                shown_sections.add(digest_section)
+                heading = f"*{DIGEST_SECTIONS[digest_section]}*\n{heading}"
             heading += f" ({len(members)})\n_{_escape(style.playbook)}_" if index == 0 else " (continued)"
             pair = [{"type": "section", "text": _mrkdwn(heading)}, section]
             if not _fits(parts[-1], pair, budget):
@@ -122,6 +135,11 @@ def _rank(alert: dict[str, Any]) -> tuple[int, int, str, float, str]:
         severity = float(value)
     order = TRIGGER_ORDER.get(style.title, len(TRIGGER_ORDER))
     return priority, order, style.title, -severity, str(alert.get("account_name") or "")
+
+
+def _section(alert: dict[str, Any]) -> str:
+    value = str(alert.get("digest_section") or "")
+    return value if value in DIGEST_SECTIONS else ""
 
 
 def _sections(members: list[dict[str, Any]], style: TriggerStyle) -> list[dict[str, Any]]:

@@ -93,6 +93,10 @@ def settings(**sections: dict[str, Any]) -> Any:
         "alerts": {
             "escalation_channel": ESCALATE,
             "tasks": {"connector": "hubspot", "match_field": "syncer_account_id"},
+            # these tests drive delivery mechanics (every first firing pings): quiet activation and
+            # the ping budget have their own tests (tests/alerts/test_guardrails.py)
+            "activation": {"quiet": False},
+            "budget": {"per_recipient": 10_000, "per_channel": 10_000},
         },
         "routing": {"fallback_channel": FALLBACK},
         "digest": {"time": "09:00", "timezone": "America/New_York"},

@@ -5,7 +5,9 @@ queued since the last digest are frozen into outbox rows `digest:<recipient>:<lo
 together with the `alert_digests` row for that day, in one transaction; then the parts are sent.
 A restart mid-send resends only the pending parts (the Slack history lookup finds a part that
 landed before the crash), and the day's row means a second digest is never built that day.
-Alerts that cleared before the digest was built are left out (marked `dropped:cleared`).
+Alerts that cleared before the digest was built are left out (marked `dropped:cleared`), except
+pings deferred by the budget (budget.py): those were promised to this digest and are always listed.
+Deferred and backlog alerts carry `digest_section` so the renderer lists them under their own heading.
 """
 
 from __future__ import annotations
@@ -64,17 +66,19 @@ class Digests:
     def queued(self, conn: sa.Connection, recipient: str) -> tuple[list[dict[str, Any]], list[int]]:
         """The open alerts waiting for this recipient's digest, and the ids of cleared ones."""
         query = (
-            sa.select(alerts.c.id, alerts.c.status, alerts.c.payload, alerts.c.value)
+            sa.select(alerts.c.id, alerts.c.status, alerts.c.payload, alerts.c.value, digest_queue.c.reason)
             .join(digest_queue, digest_queue.c.alert_id == alerts.c.id)
             .where(digest_queue.c.recipient == recipient, digest_queue.c.digest.is_(None))
             .order_by(alerts.c.id)
         )
         listed, cleared = [], []
         for row in conn.execute(query):
-            if row.status != "open":
+            if row.status != "open" and row.reason != "deferred":  # a deferred ping is never dropped
                 cleared.append(row.id)
                 continue
             alert = json.loads(row.payload)
+            if row.reason:
+                alert["digest_section"] = row.reason  # deferred | backlog: the renderer's sections
             if row.value is not None:
                 alert["value"] = row.value  # the latest value seen, not the one at firing
             alert["_id"] = row.id

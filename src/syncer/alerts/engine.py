@@ -8,6 +8,8 @@
     engine.sla_report()             # per tier: alerts, met / missed / breached, p50 / p90 hours to action
     engine.release_in_doubt(keys)   # re-send emails interrupted mid-send (in_doubt = "hold")
     engine.preview_digest(recipient)
+    engine.dry_run()                # what a run would ping, defer and summarise per recipient; writes nothing
+    engine.budget_use()             # pings used / budget per recipient today
 
 Channels: Slack (always the `slack` connector), email (`email=`, an email connector: alert emails and
 digest emails), webhooks (`webhooks={name: connector}`, the tier actions' in-app / SDR endpoints).
@@ -73,6 +75,8 @@ class AlertEngine:
         webhooks: dict[str, Sender] | None = None,
         render_alert_email: EmailRenderer | None = None,
         render_digest_email: DigestEmailRenderer | None = None,
+        definitions: dict[str, str] | None = None,
+        priors: dict[str, float] | None = None,
     ) -> None:
         self.settings = settings
         self.email = email
@@ -106,7 +110,15 @@ class AlertEngine:
         builder = (lambda alert, due: task_fields(crm.name, alert, due, match_column, created)) if crm else None
         self.render_alert_email = render_alert_email if email is not None else None
         self.lifecycle = Lifecycle(
-            settings, self.engine, self.router, self.render_alert, read, builder, self.render_alert_email
+            settings,
+            self.engine,
+            self.router,
+            self.render_alert,
+            read,
+            builder,
+            self.render_alert_email,
+            definitions,  # trigger -> definition fingerprint: an edit re-activates it quietly
+            priors,  # trigger -> seed conversion prior: the budget's ranking while data is thin
         )
         self.digests = Digests(settings, self.engine, self.outbox, self.render_digest)
         self.email_digests = (
@@ -218,6 +230,23 @@ class AlertEngine:
 
     def preview_digest(self, recipient: str | None = None) -> dict[str, list[tuple[str, list[dict[str, Any]]]]]:
         return self.digests.preview(recipient)
+
+    def dry_run(self, now: dt.datetime | None = None, rows: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The evaluation on a throw-away copy of the alert state: per recipient, what would be pinged,
+        deferred past the budget, summarised as backlog, digested or held out. Sends and writes nothing."""
+        from syncer.alerts.preview import dry_run
+
+        if rows is None:
+            if self.rows is None:
+                raise ValueError("no rows given and no fired-triggers source configured")
+            rows = self.rows()
+        return dry_run(self, rows, now or self.clock())
+
+    def budget_use(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """Per recipient today (their local day): pings sent, deferred to the digest, and the budget."""
+        from syncer.alerts.budget import budget_use
+
+        return budget_use(self.engine, self.settings, now or self.clock())
 
     def open_alerts(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Open alerts with state, owner, age, task status, route and why they went to a fallback."""

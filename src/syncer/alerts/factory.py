@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from syncer import registry
+from syncer.alerts.activation import fingerprint
+from syncer.alerts.budget import prior_rate
 from syncer.alerts.model import check_connectors, load_alert_settings
 from syncer.config import Config
 from syncer.connector import Connector, Destination
@@ -52,6 +54,9 @@ def engine_from_config(
         if tier.webhook is not None
     }
     source = Source(config.warehouse, config.base_dir, config.path.name)
+    default = settings.alerts.budget.default_conversion
+    definitions = {t.name: fingerprint(t.model_dump(exclude={"source"})) for t in config.scoring.triggers}
+    priors = {t.name: prior_rate(t.expected_conversion, t.confidence, default) for t in config.scoring.triggers}
     model = settings.alerts.model
     engine = cls(
         settings,
@@ -62,6 +67,8 @@ def engine_from_config(
         clock=clock,
         email=email,
         webhooks=hooks,  # type: ignore[arg-type]  # connectors are Senders
+        definitions=definitions,
+        priors=priors,
     )
     engine.sources.append(source)
     return engine

@@ -23,6 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.alerts.actions import plan_for, webhook_payload
+from syncer.alerts.activation import Activations
+from syncer.alerts.budget import ConversionRates, apply_budget
+from syncer.alerts.holdout import is_held_out
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import enqueue
 from syncer.alerts.routing import Router
@@ -50,6 +53,11 @@ class Evaluation:
     duplicates: int = 0
     suppressed: dict[str, int] = field(default_factory=dict)
     opened_keys: list[str] = field(default_factory=list)
+    backlog: int = 0  # opened while their trigger activated: summarised in the digest, not pinged
+    holdout: int = 0  # opened in the holdout group: recorded, nobody pinged or tasked
+    deferred: dict[str, int] = field(default_factory=dict)  # recipient -> pings past the day's budget
+    released: dict[str, int] = field(default_factory=dict)  # recipient -> pings within the budget
+    activated: list[str] = field(default_factory=list)  # triggers that (re)started this evaluation
 
     def suppress(self, reason: str) -> None:
         self.suppressed[reason] = self.suppressed.get(reason, 0) + 1
@@ -113,8 +121,12 @@ class Lifecycle:
         read_tasks: StatusReader | None = None,
         build_task: TaskBuilder | None = None,
         render_email: EmailRenderer | None = None,
+        definitions: dict[str, str] | None = None,
+        priors: dict[str, float] | None = None,
     ) -> None:
         self.render_email = render_email
+        self.definitions = dict(definitions or {})  # trigger -> definition fingerprint ([scoring.triggers])
+        self.priors = dict(priors or {})  # trigger -> seed conversion prior
         self.settings = settings
         self.engine = engine
         self.router = router
@@ -127,9 +139,15 @@ class Lifecycle:
             inserted = conn.execute(evaluations.insert().values(at=now)).inserted_primary_key
         assert inserted is not None
         ev = Evaluation(seq=int(inserted[0]))
+        cfg = self.settings.alerts
+        self.activations = Activations(self.engine, self.definitions, cfg.activation.quiet)
+        self.rates = ConversionRates(self.engine, cfg.budget, self.priors)
         for chunk in _chunks(rows, CHUNK_ROWS):
             self._chunk(chunk, now, ev)
         self._sweep(now, ev)
+        budget = apply_budget(self.engine, self.settings, now)
+        ev.released, ev.deferred = budget.released, budget.deferred
+        ev.activated = self.activations.commit(ev.seq, now)
         with self.engine.begin() as conn:
             conn.execute(
                 evaluations.update()
@@ -153,6 +171,7 @@ class Lifecycle:
                 ev.duplicates += 1
                 continue
             seen[pk] = row
+            self.activations.see(row)
         ev.rows += len(seen)
         # task status is read (one call per 100 keys) only for pairs whose cooldown has passed
         refresh = []
@@ -256,8 +275,16 @@ class Lifecycle:
         plan = plan_for(self.settings.actions, alert, self.settings.alerts.sla_hours)
         delivery = plan.delivery(route.delivery)
         wants_task = plan.wants_task(delivery, self.build_task is not None)
+        cfg = self.settings.alerts
+        holdout = is_held_out(cfg.holdout, str(row["trigger"]), alert["account_id"])
+        if holdout:  # the control group: recorded with its plan, nothing sent
+            delivery, wants_task, ev.holdout = "holdout", False, ev.holdout + 1
+        elif self.activations.is_backlog(str(row["trigger"])):
+            delivery, ev.backlog = "backlog", ev.backlog + 1
+            wants_task = wants_task and cfg.activation.backlog_tasks
         email_to = list(route.email_to) if self.render_email is not None else []
-        actions = plan.actions(delivery, wants_task)
+        actions = plan.actions(delivery, wants_task) if not holdout else []
+        alert["expected_value"] = self.rates.expected_value(str(row["trigger"]), row)
         inserted = conn.execute(
             alerts.insert(),
             dict(
@@ -282,6 +309,9 @@ class Lifecycle:
                 sla_hours=plan.sla_hours if actions else None,
                 signal_at=signal_at,
                 email_to=", ".join(email_to) or None,
+                expected_value=alert["expected_value"],
+                holdout=int(holdout),
+                canary="",
             ),
         ).inserted_primary_key
         assert inserted is not None
@@ -289,14 +319,16 @@ class Lifecycle:
         if delivery == "ping" and route.slack:
             text, blocks = self.render_alert(alert)
             payload = {"channel": route.channel, "text": text, "blocks": blocks}
-            enqueue(conn, key, "ping", alert_id, route.channel, payload, now)
+            enqueue(conn, key, "ping", alert_id, route.channel, payload, now, status="held")  # budget.py
         if delivery == "ping" and email_to and self.render_email is not None:
             subject, text, html = self.render_email(alert)
             payload = {"to": email_to, "subject": subject, "text": text, "html": html}
-            enqueue(conn, key, "email", alert_id, email_to[0][:100], payload, now)
-        if delivery == "digest" and route.slack:
-            conn.execute(digest_queue.insert(), {"alert_id": alert_id, "recipient": route.channel, "queued_at": now})
-        if delivery == "digest" and email_to:
+            enqueue(conn, key, "email", alert_id, email_to[0][:100], payload, now, status="held")
+        reason = "backlog" if delivery == "backlog" else None
+        if delivery in ("digest", "backlog") and route.slack:
+            queued = {"alert_id": alert_id, "recipient": route.channel, "queued_at": now, "reason": reason}
+            conn.execute(digest_queue.insert(), queued)
+        if delivery in ("digest", "backlog") and email_to:
             address = ", ".join(email_to)
             conn.execute(email_queue.insert(), {"alert_id": alert_id, "address": address, "queued_at": now})
         if wants_task and self.build_task is not None:
@@ -304,7 +336,7 @@ class Lifecycle:
                 now + dt.timedelta(days=self.settings.alerts.tasks.due_days if self.settings.alerts.tasks else 1)
             ).date()
             enqueue(conn, key, "task", alert_id, alert["account_id"], self.build_task(alert, due), now)
-        tier = plan.config
+        tier = plan.config if delivery not in ("holdout", "backlog") else None
         if tier is not None and tier.sdr_task is not None and self.build_task is not None:
             sdr = {**alert, "owner_email": tier.sdr_task.owner, "priority": tier.sdr_task.priority}
             sdr["task_priority"] = tier.sdr_task.priority

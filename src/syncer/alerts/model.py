@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from syncer.alerts.actions import ActionsConfig, actions_body
+from syncer.alerts.activation import ActivationConfig
+from syncer.alerts.budget import PingBudget
+from syncer.alerts.holdout import HoldoutConfig
 from syncer.config import ModelConfig, pydantic_issues
 from syncer.errors import ConfigError, ConfigIssue
 
@@ -126,6 +129,12 @@ class AlertsConfig(_Strict):
     """How the email channel behaves (in-doubt handling, attempts)."""
     recipients: dict[str, RecipientPreference] = Field(default_factory=dict)
     """Owner email -> delivery preference, e.g. `"ann@x.com" = { prefer = "email" }` (case-insensitive)."""
+    budget: PingBudget = PingBudget()
+    """Immediate pings per recipient per local day; past it alerts go to the recipient's next digest, marked."""
+    activation: ActivationConfig = ActivationConfig()
+    """Quiet first activation: accounts already above a new or edited trigger's threshold get one digest summary."""
+    holdout: HoldoutConfig = HoldoutConfig()
+    """Control group per trigger (recorded, nobody pinged or tasked) for the causal lift in the outcomes report."""
 
     @field_validator("recipients")
     @classmethod
@@ -187,6 +196,8 @@ class RoutingRule(_Strict):
     """Slack, email or both. Default: `routing.channel`; for `to = "owner"` a recipient's preference wins."""
     email_to: list[str] | None = None
     """Email addresses used when `to` is a channel and the channel is email."""
+    budget: int | None = Field(default=None, ge=0)
+    """Pings per recipient per local day for the alerts this rule routes (default: `[alerts.budget]`)."""
 
     _listify = field_validator("trigger", "priority", "tier", "segment", "email_to", mode="before")(_as_list)
 

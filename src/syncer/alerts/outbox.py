@@ -63,13 +63,15 @@ def enqueue(
     payload: dict[str, Any],
     now: dt.datetime,
     seq: int = 0,
+    status: str = "pending",
 ) -> bool:
-    """Insert the row unless the key exists (a key is delivered at most once, ever). True if inserted."""
+    """Insert the row unless the key exists (a key is delivered at most once, ever). True if inserted.
+    `status="held"`: a ping waiting for the budget pass (budget.py), which releases or defers it."""
     found = sa.select(outbox.c.key).where(outbox.c.kind == kind, outbox.c.key == key)
     if conn.execute(found).first() is not None:
         return False
     row: dict[str, Any] = {"key": key, "kind": kind, "alert_id": alert_id, "recipient": recipient, "seq": seq}
-    row.update(payload=dumps(payload), status="pending", attempts=0, created_at=now)
+    row.update(payload=dumps(payload), status=status, attempts=0, created_at=now)
     conn.execute(outbox.insert(), row)
     return True
 

@@ -9,6 +9,8 @@ alert_evaluations   one row per evaluation (its sequence number marks the pairs 
 alert_slack_users   owner email -> Slack user id, cached with the time it was checked
 alert_email_queue   alerts waiting for their address's next digest email (0004)
 alert_email_digests one row per address per local day: "this day's digest email exists" (0004)
+alert_trigger_activations  trigger -> definition fingerprint it was activated with (0006)
+alert_trigger_rates        trigger -> matured / converted alerts from the outcomes report (0006)
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ alerts = sa.Table(
     sa.Column("signal_at", TS),  # the row's signal_at when it has one, else opened_at
     sa.Column("email_to", sa.Text),  # comma-separated addresses on the email channel
     sa.Column("email_error", sa.Text),  # the server's reply when the alert email was refused
+    # 0006: ping budget, holdout, canary
+    sa.Column("expected_value", sa.Float),  # conversion x expansion potential (budget ranking)
+    sa.Column("holdout", sa.Integer),  # 1: held out - recorded, nobody pinged or tasked
+    sa.Column("canary", sa.String(20)),  # "" current definition | "canary" the changed definition
 )
 outbox = sa.Table(
     "alert_outbox",
@@ -89,6 +95,7 @@ digest_queue = sa.Table(
     sa.Column("recipient", sa.String(100)),
     sa.Column("queued_at", TS),
     sa.Column("digest", sa.String(300)),  # "<recipient>:<date>" once frozen into a digest
+    sa.Column("reason", sa.String(20)),  # 0006: null | deferred (over the ping budget) | backlog
 )
 digests = sa.Table(
     "alert_digests",
@@ -132,6 +139,23 @@ email_digests = sa.Table(
     sa.Column("local_date", sa.String(10), primary_key=True),
     sa.Column("alerts", sa.Integer),
     sa.Column("frozen_at", TS),
+)
+
+activations = sa.Table(
+    "alert_trigger_activations",
+    metadata,
+    sa.Column("trigger", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64)),
+    sa.Column("activated_at", TS),
+    sa.Column("evaluation", sa.Integer),
+)
+trigger_rates = sa.Table(
+    "alert_trigger_rates",
+    metadata,
+    sa.Column("trigger", sa.String(200), primary_key=True),
+    sa.Column("matured", sa.Integer),
+    sa.Column("converted", sa.Integer),
+    sa.Column("updated_at", TS),
 )
 
 CHUNK = 900  # under SQLite's bound-parameter limit

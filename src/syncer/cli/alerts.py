@@ -39,6 +39,7 @@ def alerts(ctx: typer.Context, config: ConfigOpt = None, as_json: JsonOpt = Fals
         return 0
     with _alert_engine(config) as engine:
         rows = engine.open_alerts()
+        use = engine.budget_use()
     if as_json:
         _print_json(rows)
         return 0
@@ -76,17 +77,53 @@ def alerts(ctx: typer.Context, config: ConfigOpt = None, as_json: JsonOpt = Fals
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     out.print(table)
     out.print(f"{len(rows)} open alert(s)")
+    _print_budget_use(use)
     return 0
+
+
+def _print_budget_use(use: list[dict[str, Any]]) -> None:
+    """Pings per recipient today against their budget ([alerts.budget]); deferred ones wait for the digest."""
+    if not use:
+        return
+    table = Table("recipient", "pings today", "budget", "deferred to digest")
+    for u in use:
+        table.add_row(escape(str(u["recipient"])), str(u["pings"]), str(u["budget"]), str(u["deferred"]))
+    out.print(table)
 
 
 @alerts_app.command("run")
 @_command
-def alerts_run(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+def alerts_run(
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print per recipient what would be pinged, deferred, summarised")
+    ] = False,
+) -> int:
     """Evaluate fired triggers now: open / clear alerts, ping high priority, create CRM tasks."""
+    if dry_run:
+        with _alert_engine(config) as engine:
+            plan = engine.dry_run()
+        _print_json(plan) if as_json else _print_plan(plan)
+        return 0
     with _alert_engine(config) as engine:
         report = engine.evaluate_and_deliver().as_dict()
     _print_json(report) if as_json else out.print(escape(json.dumps(report, default=str)))
     return 0
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    table = Table("recipient", "ping", "deferred (budget)", "backlog summary", "digest", "held out")
+    for who, kinds in sorted(plan["recipients"].items()):
+        cells = [kinds[k] for k in ("ping", "deferred", "backlog", "digest", "holdout")]
+        table.add_row(
+            escape(who), *(escape(f"{len(c)}: {', '.join(c[:3])}{' ...' if len(c) > 3 else ''}") for c in cells)
+        )
+    out.print(table)
+    activated = ", ".join(plan["activated"]) or "none"
+    out.print(
+        f"dry run, nothing sent or written: {escape(json.dumps(plan['totals']))}; activating: {escape(activated)}"
+    )
 
 
 @alerts_app.command("sla")
