@@ -40,10 +40,10 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     assert inapp["added"] + inapp["changed"] + inapp["unchanged"] == monitor
 
     day1, day2_alerts = summary["alerts"]
-    assert day1["opened"] > 0 and day1["pings"] == day1["tasks"] > 0  # high alerts: a ping and a task each
+    # quiet first activation: day 1's accounts were already above the threshold -> digest summaries, no pings
+    assert day1["opened"] > 0 and day1["pings"] == day1["tasks"] == 0 and day1["digest"]["messages"] > 0
     assert day2_alerts["still_firing"] > 0  # still firing: no repeat ping
-    assert day2_alerts["pings"] <= day2_alerts["opened"]
-    assert 0 < day2_alerts["escalated"] < day1["tasks"]  # some tasks were worked overnight, the rest escalate
+    assert 0 < day2_alerts["pings"] <= day2_alerts["opened"]  # crossings after activation ping (within budget)
 
     html = (folder / "demo.html").read_text()
     assert "HubSpot companies" in html and "Slack" in html

@@ -138,6 +138,10 @@ def alert_project(project: Project, slack: SlackEmulator, crm: HubSpotEmulator |
         slack = "slack"
         escalation_channel = "{ESCALATE}"
         sla_hours = 24
+        # these tests follow every first firing through ping, task and escalation (quiet activation and the
+        # ping budget are tested in tests/alerts/test_guardrails.py)
+        activation = {{ quiet = false }}
+        budget = {{ per_recipient = 10000, per_channel = 10000 }}
         {tasks}
 
         [routing]

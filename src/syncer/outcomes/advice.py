@@ -42,8 +42,15 @@ class Advice:
     new_threshold: float | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def backtest(self) -> str | None:
+        """The command that replays the suggested threshold over the warehouse history before applying it."""
+        if self.new_threshold is None:
+            return None
+        return f"syncer triggers backtest {self.trigger} --set threshold={self.new_threshold:g} --since 180d"
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "backtest": self.backtest}
 
 
 def _step(threshold: float, step: float, up: bool) -> float:

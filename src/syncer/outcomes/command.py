@@ -12,14 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from syncer.config import Config
 from syncer.errors import FatalError
 from syncer.outcomes.advice import advise as advise_report
 from syncer.outcomes.advice import toml_snippet
+from syncer.outcomes.effectiveness import TriggerStats
+from syncer.outcomes.lift import lift_rows
 from syncer.outcomes.model import load_outcome_settings
 from syncer.outcomes.report import Report, build_report
 from syncer.outcomes.report_html import write_html
@@ -58,6 +62,7 @@ def produce(config: Config, state: StateStore, now: dt.datetime | None = None, *
     source = Source(config.warehouse, config.base_dir, config.path.name)
     try:
         report = build_report(config, state, now, source=source, settings=settings)
+        record_rates(state.engine, report.triggers, now)  # the ping budget's measured conversion
         if settings.outcomes.writeback.enabled:
             write_back(source.engine, report)
     finally:
@@ -108,8 +113,31 @@ def run_report(
         echo(f"KPI {name}: {'met' if ok else ('not met' if ok is not None else 'not measurable yet')}")
     if html is not None:
         echo(f"HTML report: {html}")
+    if report.lifts:
+        echo("Causal lift of alerting (alerted vs held out, converted within the window):")
+        lifts = lift_rows(report.lifts)
+        widths = {k: max(len(k), *(len(r[k]) for r in lifts)) for k in lifts[0]}
+        echo("  ".join(k.ljust(w) for k, w in widths.items()))
+        for r in lifts:
+            echo("  ".join(r[k].ljust(w) for k, w in widths.items()))
     if advise:
         for a in advice:
-            echo(f"{a.trigger}: {a.action} - {a.reason}")
+            check = f" - check first: {a.backtest}" if a.backtest else ""
+            echo(f"{a.trigger}: {a.action} - {a.reason}{check}")
         echo(toml_snippet(config.scoring, advice))
     return 0
+
+
+def record_rates(engine: sa.Engine, triggers: Sequence[TriggerStats], now: dt.datetime) -> None:
+    """Matured / converted alerts per trigger into state (`alert_trigger_rates`), one transaction."""
+    from syncer.alerts.store import trigger_rates
+
+    rows = [
+        {"trigger": t.trigger, "matured": t.matured, "converted": t.converted, "updated_at": now}
+        for t in triggers
+        if t.fired
+    ]
+    with engine.begin() as conn:
+        conn.execute(trigger_rates.delete())
+        if rows:
+            conn.execute(trigger_rates.insert(), rows)

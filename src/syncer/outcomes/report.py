@@ -16,8 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncer.alerts.model import load_alert_settings
 from syncer.config import Config
 from syncer.outcomes.effectiveness import Kpis, TriggerDefView, TriggerStats, kpis, trigger_stats
+from syncer.outcomes.lift import Lift, holdout_lift
 from syncer.outcomes.model import OutcomeSettings, load_outcome_settings
 from syncer.outcomes.tracking import AlertOutcome, Expansion, as_datetime, load_alerts, parse_expansions, track
 from syncer.scoring.model import ScoringConfig
@@ -55,6 +57,7 @@ class Report:
     defs: dict[str, TriggerDefView]
     accounts: list[AccountView]
     accounts_total: int
+    lifts: list[Lift] = field(default_factory=list)  # causal lift vs the holdout group, per trigger
 
     def pipeline(self) -> dict[str, dict[str, float]]:
         """Seed widget "Expansion Pipeline: value of triggered alerts by status" (ARR).
@@ -93,6 +96,7 @@ class Report:
             "kpis": self.kpis.as_dict(),
             "pipeline": self.pipeline(),
             "triggers": [t.as_dict() for t in self.triggers],
+            "holdout_lift": [x.as_dict() for x in self.lifts],
         }
         if alerts:
             d["alert_outcomes"] = [o.as_row() for o in self.outcomes]
@@ -207,7 +211,14 @@ def build_report(
     oc = settings.outcomes
     records = load_alerts(state_engine)
     expansions = parse_expansions(source.stream(oc.expansions, config.base_dir))
-    outcomes, unattributed = track(records, expansions, now, oc.window_days, oc.sla_hours)
+    # held-out alerts are the control group: not alerts anyone got, so outside the stats and the revenue credit
+    sent = [r for r in records if r.delivery != "holdout"]
+    held = [r for r in records if r.delivery == "holdout"]
+    outcomes, unattributed = track(sent, expansions, now, oc.window_days, oc.sla_hours)
+    control, _ = track(held, expansions, now, oc.window_days, oc.sla_hours)
+    holdout = load_alert_settings(config.raw, str(config.path)).alerts.holdout
+    shares = {t.name: holdout.share_for(t.name) for t in config.scoring.triggers}
+    lifts = holdout_lift(outcomes, control, shares, holdout.minimum_detectable_effect)
     defs = trigger_defs(config.scoring)
     stats = trigger_stats(outcomes, defs, oc.advice.confidence)
     views = _accounts(source.engine, config.scoring)
@@ -241,6 +252,7 @@ def build_report(
         defs=defs,
         accounts=shown,
         accounts_total=len(views),
+        lifts=lifts,
     )
 
 
