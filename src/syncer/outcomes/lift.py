@@ -29,8 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scipy.stats import norm
-from statsmodels.stats.proportion import confint_proportions_2indep
+from statistics import NormalDist
 
 from syncer.outcomes.tracking import AlertOutcome
 
@@ -41,7 +40,7 @@ POWER = 0.80
 def sample_size_per_group(baseline: float, mde: float, alpha: float = ALPHA, power: float = POWER) -> int:
     """Seed 003's formula: 2 (z_(1-alpha/2) + z_power)^2 p (1 - p) / mde^2, rounded up."""
     p = min(max(baseline, 0.01), 0.99)  # a measured 0% or 100% would claim no sample is ever needed
-    z = float(norm.ppf(1 - alpha / 2) + norm.ppf(power))
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
     return math.ceil(2 * z * z * p * (1 - p) / (mde * mde))
 
 
@@ -87,6 +86,9 @@ def holdout_lift(
         rate_h = kh / len(h) if h else None
         low = high = None
         if a and h:
+            # imported here: the stats stack loads only when there is a held-out group to compare
+            from statsmodels.stats.proportion import confint_proportions_2indep
+
             ci = confint_proportions_2indep(ka, len(a), kh, len(h), method="newcomb", compare="diff", alpha=alpha)
             low, high = float(ci[0]), float(ci[1])
         baseline = rate_h if rate_h is not None and len(h) >= 30 else pooled
