@@ -27,9 +27,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
-
 from statistics import NormalDist
+from typing import Any
 
 from syncer.outcomes.tracking import AlertOutcome
 
