@@ -40,10 +40,12 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     assert inapp["added"] + inapp["changed"] + inapp["unchanged"] == monitor
 
     day1, day2_alerts = summary["alerts"]
-    # quiet first activation: day 1's accounts were already above the threshold -> digest summaries, no pings
-    assert day1["opened"] > 0 and day1["pings"] == day1["tasks"] == 0 and day1["digest"]["messages"] > 0
+    # the replayed history activated the triggers; day 1's crossings ping within the budget (5 per rep per day),
+    # the rest go to the digest with their task
+    assert day1["opened"] > 0 and 0 < day1["pings"] <= day1["tasks"]
     assert day2_alerts["still_firing"] > 0  # still firing: no repeat ping
-    assert 0 < day2_alerts["pings"] <= day2_alerts["opened"]  # crossings after activation ping (within budget)
+    assert day2_alerts["pings"] <= day2_alerts["opened"]
+    assert 0 < day2_alerts["escalated"] < day1["tasks"]  # some tasks were worked overnight, the rest escalate
 
     html = (folder / "demo.html").read_text()
     assert "HubSpot companies" in html and "Slack" in html

@@ -117,6 +117,8 @@ def replay(
         render_alert=real.render_alert,
         render_digest=real.render_digest,
         webhooks={name: Ledger(hook, worked, clock) for name, hook in real.webhooks.items()},
+        definitions=real.lifecycle.definitions,  # same trigger fingerprints: the live days are not a re-activation
+        priors=real.lifecycle.priors,
     )
     history = History([], [], 0, 0)
     for day in days:
