@@ -27,6 +27,9 @@ chromium: ## make sure headless Chromium exists (the report page is tested in a 
 demo: setup ## run the zero-credential demo (synthetic warehouse + local emulators)
 	$(BIN)/syncer demo
 
+demo-serve: setup ## the demo, then keep its emulators + a daemon up with the dashboard on http://127.0.0.1:8108/report
+	$(BIN)/syncer demo --serve
+
 test: setup postgres chromium ## run every test (real PostgreSQL, DuckDB, SQLite, fakesnow, loopback emulators)
 	$(BIN)/pytest
 

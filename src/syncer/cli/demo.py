@@ -20,9 +20,16 @@ def demo(
     accounts: Annotated[int, typer.Option(help="synthetic accounts")] = 2000,
     days: Annotated[int, typer.Option(help="days of usage history (the alerts replay all but the first 30)")] = 150,
     seed: int = 1,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="then keep the emulators and a daemon up, serving the dashboard, until Ctrl-C"),
+    ] = False,
+    port: Annotated[
+        int, typer.Option(help="with --serve: the dashboard's port on 127.0.0.1 (0: any free port)")
+    ] = 8108,
 ) -> int:
     """The whole pipeline on local emulators: synthetic warehouse, scores, CRM fields, tasks, webhook."""
     from syncer.demo import Demo
 
     setup_logging("text", "warning")
-    return Demo(folder, accounts, days, seed, out).run()
+    return Demo(folder, accounts, days, seed, out).run(serve_port=port if serve else None)

@@ -90,8 +90,10 @@ class Daemon(SlotRunner, SyncRunner, BuiltinJobs):
         if notifiers is None:
             notifiers = self._notifiers(config, settings)
         self.alerts = OpsAlerts(state.engine, notifiers, settings.ops_alerts, self.metrics)
+        # DuckDB locks its file per process: hold no idle connection, or every CLI command is locked out
+        pool = {"poolclass": sa.pool.NullPool} if config.warehouse.url.startswith("duckdb") else {}
         self.warehouse = sa.create_engine(
-            config.warehouse.url, connect_args=config.warehouse.connect_args, pool_pre_ping=True
+            config.warehouse.url, connect_args=config.warehouse.connect_args, pool_pre_ping=True, **pool
         )
         self.synclog = SyncLog(self.warehouse, settings.synclog) if settings.synclog else None
         self.stopping = threading.Event()

@@ -163,7 +163,8 @@ class Demo:
     def step(self, text: str) -> None:
         self.console.print(f"[bold cyan]>[/bold cyan] {text}")
 
-    def run(self) -> int:
+    def run(self, serve_port: int | None = None) -> int:
+        """The demo; with `serve_port`, then keep the emulators and a daemon up until Ctrl-C (demo/serve.py)."""
         started = time.monotonic()
         self.folder.mkdir(parents=True, exist_ok=True)
         warehouse_path = self.folder / "warehouse.duckdb"
@@ -171,7 +172,15 @@ class Demo:
         warehouse_url = f"duckdb:///{warehouse_path}"
         engine = sa.create_engine(warehouse_url)
         self.step(f"building a synthetic warehouse: {self.accounts} accounts x {self.days} days (DuckDB)")
-        last_day = build_world(engine, accounts=self.accounts, days=self.days, seed=self.seed, mix=REALISTIC_MIX)
+        today = dt.datetime.now(DIGEST_ZONE).date()  # the world ends yesterday, so a served daemon's jobs make sense
+        last_day = build_world(
+            engine,
+            accounts=self.accounts,
+            days=self.days,
+            seed=self.seed,
+            as_of=today - timedelta(days=1),
+            mix=REALISTIC_MIX,
+        )
         scoring = ScoringConfig()
         first_day = last_day - timedelta(days=1)
         config_path = prepare_folder(self.folder, warehouse_url)
@@ -197,10 +206,13 @@ class Demo:
             self._alerts(config_path, "day 2", last_day + timedelta(days=1))
             report = self._report(config_path, warehouse_url, last_day + timedelta(days=1))
             page = self._write_page(services)
+            self._summary(time.monotonic() - started, config_path, page, report, serving=serve_port is not None)
+            if serve_port is not None:
+                from syncer.demo.serve import serve
+
+                return serve(config_path, page, serve_port, self.console.print)
         finally:
             services.stop()
-        self._summary(time.monotonic() - started, config_path, page)
-        self.console.print(f"Alert outcomes report: {report}")
         return 0
 
     def _history(self, config_path: Path, warehouse: sa.Engine, scoring: ScoringConfig, first_live: date) -> None:
@@ -358,7 +370,7 @@ class Demo:
         )
         return page
 
-    def _summary(self, seconds: float, config_path: Path, page: Path) -> None:
+    def _summary(self, seconds: float, config_path: Path, page: Path, report: Path, serving: bool) -> None:
         table = Table(title=f"syncer demo ({seconds:.1f} s)")
         for column in ("day", "sync", "added", "changed", "removed", "unchanged", "sent ok", "rejected", "API calls"):
             table.add_column(column, justify="right" if column not in ("day", "sync") else "left")
@@ -381,10 +393,20 @@ class Demo:
                 ),
             )
         self.console.print(table)
+        from syncer.demo.serve import command_prefix
+
+        env, program = command_prefix(self.folder)
+        config = command_prefix(config_path.parent)[0].removeprefix("env $(cat ").removesuffix("demo.env)")
         self.console.print(f"What landed: {page}")
-        self.console.print("Explore what happened:")
-        for command in ("runs", "audit hubspot_companies --limit 5", "alerts", "digest --preview"):
-            self.console.print(f"  env $(cat {self.folder}/demo.env) syncer {command} -c {config_path}")
+        self.console.print(f"Alert outcomes report: {report}")
+        self.console.print("Explore what happened (from this folder; no venv activation needed):")
+        commands = ["runs", "audit hubspot_companies --limit 5", "alerts", "digest --preview"]
+        if serving:  # these talk to the emulators, which stay up only while serving
+            commands += ["report", "run hubspot_companies"]
+        for command in commands:
+            self.console.print(f"  {env} {program} {command} -c {config}config.toml", soft_wrap=True)
+        if not serving:
+            self.console.print(f"Keep it running with the dashboard: {program} demo --serve (or make demo-serve)")
         syncs = [{"day": label, "sync": name, **s.as_dict()} for label, name, s in self.rows]
         alerts = [
             {"day": label, **report, "digest": digests, "escalated": escalated}

@@ -20,6 +20,7 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "syncer demo" in result.stdout and "demo.html" in result.stdout
+    assert "env $(cat " in result.stdout and "demo --serve" in result.stdout
 
     summary = json.loads((folder / "summary.json").read_text())
     by = {(r["day"], r["sync"]): r for r in summary["syncs"]}
