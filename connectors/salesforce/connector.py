@@ -5,7 +5,7 @@ Which path a batch takes:
   op == "delete"                         -> DELETE /composite/sobjects?ids=... (200 a call)
   mode "update" / "insert"               -> query Ids by external ID, then update / create
   mode "upsert" / "mirror", <= 200       -> PATCH /composite/sobjects/{Obj}/{ExtId}
-  mode "upsert" / "mirror", > 200        -> one Bulk API 2.0 upsert job
+  mode "upsert" / "mirror", > 200 or >= bulk_threshold -> one Bulk API 2.0 upsert job
 
 The runner asks `preferred_batch_size(total_changes)` how big to make batches: 200 normally,
 `bulk_batch_size` once a run has `bulk_threshold` changes or more.
@@ -107,7 +107,7 @@ class SalesforceConnector(Connector):
             return self.sobjects.update(batch)
         if mode == "insert":
             return self.sobjects.insert(batch)
-        if len(batch) > COLLECTION_CAP:
+        if len(batch) > COLLECTION_CAP or len(batch) >= self.sf_settings.bulk_threshold:
             return self.bulk.upsert(batch)
         return self.sobjects.upsert(batch)
 

@@ -304,6 +304,16 @@ class Mapper:
         match = row.get(self._match_column)
         return (None if match is None else str(_plain(match))), out
 
+    def computed(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """Each field's value before conversion (fields whose transforms fail are left out)."""
+        out = {}
+        for name, compute, _null, _type in self._fields:
+            try:
+                out[name] = compute(row)
+            except (ValueError, TypeError, ArithmeticError, OverflowError):
+                continue
+        return out
+
     def with_types(self, types: Mapping[str, FieldType]) -> Mapper:
         """The same mapping, converting each value to its destination field's type."""
         fields, match_column, null_policy, scope = self._specs

@@ -32,6 +32,7 @@ from syncer.retry import RetryPolicy
 from syncer.secrets import mask
 from syncer.source import Source
 from syncer.state import Outcome, StateStore
+from syncer.typecheck import type_issues
 
 log = logging.getLogger("syncer.runner")
 
@@ -144,6 +145,18 @@ class SyncJob:
             self.mapper = self.mapper.with_types(own.field_types())
         finally:
             own.close()
+
+    def type_issues(self, connector: Connector) -> tuple[list[str], list[str]]:
+        """(problems, warnings): mapped values the destination's field types cannot take (`check`)."""
+        self.learn_types(connector)
+        rows = self.source.stream(self.sync.model, self.mapping_dir)
+        try:
+            where = self.config.sync_files[self.sync.name]
+            return type_issues(self.mapper, connector.field_types(), rows, where)
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
 
     def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
         self.validate_columns()

@@ -56,6 +56,7 @@ def check(config: ConfigOpt = None) -> int:
     """Validate config and mappings, reach the warehouse, check model columns and every connector."""
     cfg, state = _open(config)
     problems: list[str] = []
+    warnings: list[str] = []
     warehouse = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
     try:
         warehouse.ping()
@@ -71,7 +72,12 @@ def check(config: ConfigOpt = None) -> int:
             job.validate_columns()
             connector = job.connector()
             try:
-                problems += [f"{cfg.sync_files[name]}: {p}" for p in connector.check()]
+                found = [f"{cfg.sync_files[name]}: {p}" for p in connector.check()]
+                problems += found
+                if not found:  # values the destination's types cannot take (syncer.typecheck)
+                    type_problems, type_warnings = job.type_issues(connector)
+                    problems += type_problems
+                    warnings += type_warnings
             finally:
                 connector.close()
         except ConfigError as exc:
@@ -80,6 +86,8 @@ def check(config: ConfigOpt = None) -> int:
             problems.append(f"{cfg.sync_files[name]}: {exc}")
         finally:
             job.close()
+    for warning in warnings:
+        err.print(f"[yellow]warning[/yellow] {escape(mask(warning))}")
     for problem in problems:
         err.print(f"[red]problem[/red] {escape(mask(problem))}")
     if problems:
