@@ -151,6 +151,8 @@ class Salesforce(Target):
         self.emulator.add_login(SF_USER, SF_PASS, SF_TOKEN)
         ext = FieldSpec("Ext__c", "string", 80, external_id=True, unique=True)
         self.emulator.store.objects[self.obj] = SObject(self.obj, "a0C", {"Ext__c": ext})
+        if isinstance(self.emulator.bulk.objects, set):  # Bulk knows the objects it was built with
+            self.emulator.bulk.objects.add(self.obj)
         url, ca_bundle = self.emulator.start_tls(tmp_path)
         return (
             f'instance_url = "{url}"\nlogin_url = "{url}"\nauth = "password"\nusername = "${{SF_USER}}"\n'
