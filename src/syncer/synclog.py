@@ -1,7 +1,9 @@
 """Sync logs in the warehouse: each run, and each record's outcome in it, copied where BI can join them.
 
 Enabled with `[daemon.synclog]`. After every run the daemon copies the run's row from the state DB's
-`runs` table and its `audit` rows into two warehouse tables (created if missing):
+`runs` table and its `audit` rows into two warehouse tables. The schema (`schema = "ops"`) and the
+tables are created if missing, when the warehouse user may; when it may not, the copy fails with
+the grant it lacks, and `syncer check` names that grant beforehand (synclog_grants.py):
 
     <schema>.syncer_runs   run_id, sync, started_at, finished_at, status, counts..., error
     <schema>.syncer_audit  run_id, sync, key, op, status, dest_id, reason, recorded_at [, payload]
@@ -16,6 +18,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
+from syncer.errors import FatalError
 from syncer.state import COUNTERS, StateStore, audit, runs
 
 CHUNK = 5000
@@ -73,10 +76,34 @@ class SyncLog:
         self.runs_t, self.audit_t = tables(settings)
         self._created = False
 
+    def ensure_tables(self) -> None:
+        """CREATE SCHEMA IF NOT EXISTS (when a schema is named), then the two tables if missing.
+
+        Raises FatalError naming the object and the grant when the warehouse user may not create it."""
+        schema = self.settings.schema_
+        try:
+            if schema:
+                with self.warehouse.begin() as conn:
+                    if not sa.inspect(conn).has_schema(schema):
+                        conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+        except sa.exc.DBAPIError as exc:
+            raise FatalError(
+                f"sync log: cannot create schema {schema!r} in the warehouse ({_first_line(exc)}); grant the "
+                f"warehouse user CREATE on the database, or create the schema: CREATE SCHEMA {schema}"
+            ) from None
+        try:
+            self.runs_t.metadata.create_all(self.warehouse, checkfirst=True)
+        except sa.exc.DBAPIError as exc:
+            where = f"schema {schema!r}" if schema else "the default schema"
+            raise FatalError(
+                f"sync log: cannot create tables {self.settings.runs_table!r} / {self.settings.audit_table!r} in "
+                f"{where} ({_first_line(exc)}); grant the warehouse user CREATE on that schema"
+            ) from None
+
     def write_run(self, state: StateStore, run_id: int) -> int:
         """Copy one run and its audit rows to the warehouse; returns the number of audit rows copied."""
         if not self._created:
-            self.runs_t.metadata.create_all(self.warehouse, checkfirst=True)
+            self.ensure_tables()
             self._created = True
         with state.engine.connect() as src:
             run = src.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
@@ -95,3 +122,7 @@ class SyncLog:
                     dst.execute(self.audit_t.insert(), [dict(r) for r in part])
                     copied += len(part)
         return copied
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__

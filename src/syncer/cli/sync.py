@@ -66,6 +66,10 @@ def check(config: ConfigOpt = None) -> int:
         problems.append(str(exc))
     finally:
         warehouse.close()
+    if not problems:  # the sync log's schema and tables: created when the user may, else the missing grant
+        from syncer.synclog_grants import config_issues
+
+        problems += [str(i) for i in config_issues(cfg)]
     for name in cfg.syncs if not problems else []:
         job = SyncJob(cfg, name, state)
         try:
