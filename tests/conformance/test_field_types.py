@@ -1,0 +1,110 @@
+"""What each destination's own schema says a field takes -> FieldType: HubSpot property definitions
+and Salesforce describe entries, one row per shape, and the rule each one implies."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from syncer_connectors.hubspot.schema import field_type as hubspot_type
+from syncer_connectors.salesforce.describe import field_type as salesforce_type
+
+from syncer.values import FieldType, Refused, convert, to_json
+
+OPTIONS = [{"label": "Hot", "value": "hot"}, {"label": "Warm", "value": "warm"}]
+
+
+@pytest.mark.parametrize(
+    ("definition", "value", "sent"),
+    [
+        ({"type": "string", "fieldType": "text"}, 80.0, "80"),
+        ({"type": "number", "fieldType": "number"}, Decimal("1E+3"), "1000"),
+        ({"type": "bool", "fieldType": "booleancheckbox"}, True, "true"),
+        ({"type": "enumeration", "fieldType": "booleancheckbox", "options": []}, False, "false"),
+        ({"type": "enumeration", "fieldType": "select", "options": OPTIONS}, "warm", "warm"),
+        ({"type": "enumeration", "fieldType": "checkbox", "options": OPTIONS}, "hot;warm", "hot;warm"),
+        ({"type": "enumeration", "fieldType": "select", "options": OPTIONS}, "", ""),  # "" clears
+        ({"type": "phone_number", "fieldType": "phonenumber"}, "+1 555", "+1 555"),
+        ({"type": "date", "fieldType": "date"}, "2026-03-08", "2026-03-08"),
+    ],
+)
+def test_hubspot_property_definitions(definition: dict[str, Any], value: Any, sent: str) -> None:
+    assert convert("p", value, hubspot_type(definition)) == sent
+
+
+@pytest.mark.parametrize(
+    ("definition", "value", "why"),
+    [
+        ({"type": "enumeration", "fieldType": "select", "options": OPTIONS}, "cold", "not one of the options"),
+        ({"type": "enumeration", "fieldType": "checkbox", "options": OPTIONS}, "hot;cold", "not one of the options"),
+        ({"type": "bool", "fieldType": "booleancheckbox"}, 1, "cannot go into HubSpot bool property"),
+        ({"type": "string", "fieldType": "text"}, "x" * 65_537, "65536"),
+        ({"type": "number", "fieldType": "number"}, "1e-07x", "is not a number"),
+    ],
+)
+def test_hubspot_property_definitions_refuse(definition: dict[str, Any], value: Any, why: str) -> None:
+    with pytest.raises(Refused, match=why):
+        convert("p", value, hubspot_type(definition))
+
+
+@pytest.mark.parametrize(
+    ("describe", "value", "sent"),
+    [
+        ({"type": "string", "length": 5}, "abcde", "abcde"),
+        ({"type": "string", "length": 5}, "", None),  # Salesforce stores "" as null
+        ({"type": "picklist", "restrictedPicklist": False, "picklistValues": [{"value": "a"}]}, "zz", "zz"),
+        ({"type": "picklist", "picklistValues": [{"value": "a"}, {"value": "b", "active": False}]}, "a", "a"),
+        ({"type": "multipicklist", "picklistValues": [{"value": "a"}, {"value": "b"}]}, "a;b", "a;b"),
+        ({"type": "double", "precision": 18, "scale": 2}, 55.5, Decimal("55.5")),
+        ({"type": "currency", "precision": 18, "scale": 2}, Decimal("12345678901234567.0"), None),
+        ({"type": "int", "digits": 9}, 80.0, 80),
+        ({"type": "boolean"}, "TRUE", True),
+        ({"type": "datetime"}, "2026-03-08T23:30:00+01:00", "2026-03-08T22:30:00.000Z"),
+        ({"type": "address"}, "anything", "anything"),  # no rule known: sent as JSON
+    ],
+)
+def test_salesforce_describe(describe: dict[str, Any], value: Any, sent: Any) -> None:
+    field_type = salesforce_type(describe)
+    if sent is None and value != "":
+        with pytest.raises(Refused, match="digits before the point"):
+            convert("F__c", value, field_type)
+        return
+    assert convert("F__c", value, field_type) == sent
+
+
+def test_salesforce_inactive_picklist_value_is_refused() -> None:
+    field_type = salesforce_type(
+        {"type": "picklist", "picklistValues": [{"value": "a"}, {"value": "b", "active": False}]}
+    )
+    with pytest.raises(Refused, match="not one of the options"):
+        convert("F__c", "b", field_type)
+
+
+@pytest.mark.parametrize(
+    ("payload", "text"),
+    [
+        ({"n": Decimal("12345678901234567890.12")}, '{"n":12345678901234567890.12}'),
+        ({"n": Decimal("1E-7")}, '{"n":0.0000001}'),
+        ({"n": [Decimal("-0.0"), 1, True, None]}, '{"n":[0,1,true,null]}'),
+        ({"s": "\x00looks like a marker 1.5"}, '{"s":"\\u0000looks like a marker 1.5"}'),
+    ],
+)
+def test_to_json_writes_exact_plain_numbers(payload: dict[str, Any], text: str) -> None:
+    assert to_json(payload) == text
+
+
+def test_to_json_refuses_non_finite_floats() -> None:
+    with pytest.raises(ValueError, match="Out of range"):
+        to_json({"n": float("nan")})
+
+
+def test_describe_of_the_type_changes_with_every_rule() -> None:
+    base = FieldType("number", "Salesforce double(18,2)", precision=18, scale=2)
+    variants = [
+        FieldType("number", "Salesforce double(18,2)", precision=18, scale=3),
+        FieldType("number", "Salesforce double(18,2)", precision=17, scale=2),
+        FieldType("string", "Salesforce double(18,2)", precision=18, scale=2),
+        FieldType("number", "Salesforce double(18,2)", precision=18, scale=2, empty_is_null=True),
+    ]
+    assert len({base.describe(), *(v.describe() for v in variants)}) == 5
