@@ -32,6 +32,7 @@ from syncer.retry import RetryPolicy
 from syncer.secrets import mask
 from syncer.source import Source
 from syncer.state import Outcome, StateStore
+from syncer.suppression import SuppressionFilter
 from syncer.typecheck import type_issues
 
 log = logging.getLogger("syncer.runner")
@@ -175,7 +176,10 @@ class SyncJob:
             max_removed=max_removed,
             remember_sources=for_run,
         )
-        return differ, differ.changes(self.source.stream(self.sync.model, self.mapping_dir))
+        rows = self.source.stream(self.sync.model, self.mapping_dir)
+        # keys erased with `forget --suppress` stay out until their row leaves the model (a run lifts them then)
+        suppression = SuppressionFilter(self.state.engine, self.sync.name, self.sync.model.primary_key, for_run)
+        return differ, differ.changes(suppression.rows(rows))
 
     def close(self) -> None:
         self.source.close()

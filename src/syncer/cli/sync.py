@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out
-from syncer.errors import ConfigError, FatalError, SyncerError
+from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
@@ -232,11 +232,32 @@ def forget(
     key: str,
     config: ConfigOpt = None,
     sync: Annotated[str | None, typer.Option(help="only in this sync")] = None,
+    suppress: Annotated[
+        bool, typer.Option("--suppress", help="keep the key out of later runs until its row leaves the model")
+    ] = False,
 ) -> int:
-    """Erase a record from state, audit and rejects (GDPR erasure); says how many rows went."""
-    _, state = _open(config)
+    """Erase a record from state, audit and rejects (GDPR erasure); says how many rows went and what
+    the next run does with the key."""
+    from syncer.suppression import suppress as suppress_key
+    from syncer.suppression import syncs_holding
+
+    cfg, state = _open(config)
+    syncs = [cfg.sync(sync).name] if sync else syncs_holding(state.engine, key)
     removed = state.forget(key, sync)
     out.print(
         f"forgot {key!r}: {removed['state']} state, {removed['rejected']} rejected, {removed['audit']} audit rows"
+    )
+    if not suppress:
+        out.print(
+            "the next run sends it again (as added) if its row is still in the model: erase the source row too, "
+            "or run `syncer forget KEY --suppress` to keep the key out until its row leaves the model"
+        )
+        return 0
+    if not syncs:
+        raise ConfigError([ConfigIssue(str(cfg.path), "", f"no sync knows key {key!r}: give --sync to suppress it")])
+    suppress_key(state.engine, syncs, key)
+    out.print(
+        f"suppressed in {', '.join(syncs)}: later runs skip the key while its row is in the model; "
+        "the suppression is lifted on the first run after the row has left it"
     )
     return 0
