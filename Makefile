@@ -30,7 +30,10 @@ demo: setup ## run the zero-credential demo (synthetic warehouse + local emulato
 demo-serve: setup ## the demo, then keep its emulators + a daemon up with the dashboard on http://127.0.0.1:8108/report
 	$(BIN)/syncer demo --serve
 
-test: setup postgres chromium ## run every test (real PostgreSQL, DuckDB, SQLite, fakesnow, loopback emulators)
+browser-deps: ## npm packages for the browser test (playwright-core drives /usr/bin/chromium, axe-core checks a11y)
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
+test: setup postgres chromium browser-deps ## run every test (real PostgreSQL, DuckDB, SQLite, fakesnow, loopback emulators)
 	$(BIN)/pytest
 
 lint: setup ## ruff (lint + format check) and mypy

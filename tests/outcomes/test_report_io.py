@@ -90,32 +90,41 @@ def test_html_renders_in_chromium_with_charts_filter_and_drill_down(report: Repo
     page = write_html(report, tmp_path / "report.html")
     html = page.read_text()
     assert "http://" not in html and "https://" not in html  # self-contained: nothing fetched
+    assert len(html) < 1_000_000
+    data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S)[1])
     dom = _chromium("--dump-dom", page.as_uri())
     charts = {"chart-pipeline", "chart-health", "chart-effectiveness", "chart-revenue", "chart-quarters"}
     assert charts <= set(re.findall(r'<svg id="([^"]+)"', dom))
-    assert len(re.findall(r"<svg\b", dom)) >= 5
-    assert len(re.findall(r"<circle\b", dom)) >= 8  # a dot per trigger with matured alerts
+    matured = [a for a in data["alerts"] if a[2] + data["window_days"] <= data["today"]]
+    triggers = {a[1] for a in matured}
+    chart = dom[dom.index('<svg id="chart-effectiveness"') :]
+    chart = chart[: chart.index("</svg>")]
+    assert len(re.findall(r"<circle\b[^>]*data-trigger=", chart)) == len(
+        triggers
+    )  # a dot per trigger with matured alerts
     total = len(report.accounts)
-    assert f'data-visible-accounts="{total}"' in dom
+    assert f'data-visible-accounts="{total}"' in dom and f'data-matured="{len(matured)}"' in dom
 
-    # a filter from the URL hash, applied by the page's own JS in a real browser
+    # a filter from the URL hash, applied by the page's own JS in a real browser, to every widget
     want = sum(1 for a in report.accounts if a.segment == "enterprise")
     assert 0 < want < total
     dom = _chromium("--dump-dom", page.as_uri() + "#segment=enterprise")
     assert f'data-visible-accounts="{want}"' in dom
-    rows = re.findall(r'<tr class="acct"[^>]*>', dom)
-    shown = [r for r in rows if " hidden" not in r]
-    assert len(shown) == want and all('data-segment="enterprise"' in r for r in shown)
-    bands = {a.health_band for a in report.accounts if a.segment == "enterprise"}
-    for band in bands:  # the health chart was recounted for the filter
+    body = dom[dom.index('id="acct-body"') :]
+    rows = re.findall(r'<tr class="acct"[^>]*>', body[: body.index("</tbody>")])
+    assert rows and all('data-segment="enterprise"' in r for r in rows)
+    for band in {a.health_band for a in report.accounts if a.segment == "enterprise"}:  # health recounted
         n = sum(1 for a in report.accounts if a.segment == "enterprise" and a.health_band == band)
-        assert re.search(rf'id="hl-{band}">{n}<', dom), band
+        assert re.search(rf'id="band-{band.replace("_", " ")}">{n}<', dom), band
+    enterprise = {i for i, a in enumerate(data["accounts"]) if data["segments"][a[2]] == "enterprise"}
+    m = [a for a in matured if a[0] in enterprise]
+    assert f'data-matured="{len(m)}"' in dom
 
-    # drill-down: the account's usage trend appears in the detail panel
+    # drill-down: the account's usage trend and alert history appear in the detail panel
     account = report.accounts[0].account_id
     dom = _chromium("--dump-dom", page.as_uri() + f"#account={account}")
     detail = dom[dom.index('id="detail"') :]
-    assert f'data-account="{account}"' in dom and '<svg class="trend"' in detail[: detail.index("</div>")]
+    assert f'data-account="{account}"' in detail[:200] and '<svg class="trend"' in detail
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"

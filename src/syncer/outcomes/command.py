@@ -22,6 +22,7 @@ from syncer.config import Config
 from syncer.errors import FatalError
 from syncer.outcomes.advice import advise as advise_report
 from syncer.outcomes.advice import toml_snippet
+from syncer.outcomes.dashboard_data import crm_links
 from syncer.outcomes.effectiveness import TriggerStats
 from syncer.outcomes.lift import lift_rows
 from syncer.outcomes.model import load_outcome_settings
@@ -76,7 +77,7 @@ def write_latest(config: Config, state: StateStore, now: dt.datetime | None = No
     if settings.report.path is None:
         return None
     path = settings.report.path if settings.report.path.is_absolute() else config.base_dir / settings.report.path
-    return write_html(produce(config, state, now), path)
+    return write_html(produce(config, state, now), path, links=crm_links(state.engine))
 
 
 def run_report(
@@ -93,7 +94,7 @@ def run_report(
     report = produce(config, state, now)
     advice = advise_report(report) if advise else []
     if html is not None:
-        write_html(report, html)
+        write_html(report, html, links=crm_links(state.engine))
     if as_json:
         data = report.as_dict()
         if advise:

@@ -1,0 +1,145 @@
+// The dashboard's script (vanilla JS, no network): renders every widget from the embedded JSON
+// (dashboard_data.py) for the current filter, kept in the URL hash (#segment=smb&owner=...&account=...),
+// so a filtered view or a drill-down can be linked. Every widget reads the same filtered alert and
+// account sets, so segment, tier and owner apply everywhere.
+(function(){
+const D=JSON.parse(document.getElementById('report-data').textContent);
+const KEYS=['segment','tier','owner'];
+const $=id=>document.getElementById(id);
+const esc=s=>String(s==null?'':s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
+const money=v=>Math.abs(v)>=1e6?'$'+(v/1e6).toFixed(2)+'M':Math.abs(v)>=1e3?'$'+(v/1e3).toFixed(0)+'K':'$'+Math.round(v);
+const pct=v=>v==null?'–':Math.round(100*v)+'%';
+const dayStr=d=>new Date(d*864e5).toISOString().slice(0,10);
+const quarter=d=>{const t=new Date(d*864e5);return t.getUTCFullYear()+'-Q'+(Math.floor(t.getUTCMonth()/3)+1);};
+function wilson(k,n){if(!n)return [0,1];const z=1.96,p=k/n,den=1+z*z/n,c=(p+z*z/(2*n))/den,
+  h=z*Math.sqrt(p*(1-p)/n+z*z/(4*n*n))/den;return [Math.max(0,c-h),Math.min(1,c+h)];}
+function parse(){const o={};location.hash.replace(/^#/,'').split('&').forEach(p=>{const i=p.indexOf('=');
+  if(i>0)o[decodeURIComponent(p.slice(0,i))]=decodeURIComponent(p.slice(i+1));});return o;}
+function write(f){location.hash=Object.entries(f).filter(([,v])=>v).map(([k,v])=>
+  encodeURIComponent(k)+'='+encodeURIComponent(v)).join('&');}
+function select(){const f=parse();const want={segment:D.segments.indexOf(f.segment),tier:D.tiers.indexOf(f.tier),
+  owner:D.owners.indexOf(f.owner)};
+  const ok=D.accounts.map(a=>(!f.segment||a[2]===want.segment)&&(!f.tier||a[3]===want.tier)&&(!f.owner||a[4]===want.owner));
+  return {f,ok,alerts:D.alerts.map((a,i)=>[a,i]).filter(([a])=>a[0]>=0&&ok[a[0]])};}
+function bars(id,label,rows,opts){opts=opts||{};const W=520,L=190,B=210,H=24;const top=Math.max(1,...rows.map(r=>r[1]));
+  let s=`<svg id="${id}" viewBox="0 0 ${W} ${H*rows.length+6}" role="img" aria-label="${esc(label)}">`;
+  rows.forEach((r,i)=>{const y=4+i*H,w=B*r[1]/top,grey=r[3];
+    s+=`<text x="${L-8}" y="${y+14}" text-anchor="end">${esc(r[0])}</text>`+
+      `<rect x="${L}" y="${y+3}" width="${w.toFixed(1)}" height="${H-9}" rx="3" fill="${grey?'#d0d5dd':(r[4]||opts.color||'#3b6fd8')}"`+
+      (opts.attr?` data-${opts.attr}="${esc(r[0])}"`:'')+`/>`+
+      `<text x="${L+w+6}" y="${y+14}"${opts.attr?` id="${opts.attr}-${esc(r[0])}"`:''}>${esc(r[2])}</text>`;});
+  return s+'</svg>';}
+function spark(vals,w,h){if(!vals||vals.length<2)return '<span class="muted">no usage</span>';
+  const top=Math.max(...vals,1),low=Math.min(...vals);const pts=vals.map((v,i)=>
+  `${(2+(w-4)*i/(vals.length-1)).toFixed(1)},${(h-2-(h-4)*(v-low)/Math.max(1e-9,top-low)).toFixed(1)}`).join(' ');
+  const up=vals[vals.length-1]>=vals[0];
+  return `<svg class="spark" width="${w}" height="${h}" role="img" aria-label="DAU trend ${up?'up':'down'}">`+
+    `<polyline points="${pts}" fill="none" stroke="${up?'#1f7a4d':'#b42318'}" stroke-width="1.6"/></svg>`;}
+function kpi(title,value,sub,state){return `<div class="card kpi ${state}"><h2>${esc(title)}</h2><b>${value}</b>`+
+  `<span>${sub}</span></div>`;}
+function kpis(S){const T=D.targets;let mat=0,conv=0,hi=0,hiOk=0,hours=[];const q={};
+  for(const [a] of S.alerts){const matured=a[2]+D.window_days<=D.today;
+    if(matured){mat++;if(a[6]>0)conv++;}
+    if(a[11]===0&&a[5]!=null){hi++;if(a[5])hiOk++;if(a[4]!=null)hours.push(a[4]);}}
+  for(const c of D.credits){const a=D.alerts[c[2]];if(a[0]>=0&&S.ok[a[0]])q[quarter(c[0])]=(q[quarter(c[0])]||0)+12*c[1];}
+  hours.sort((x,y)=>x-y);const med=hours.length?hours[Math.floor(hours.length/2)]:null;
+  const qs=Object.keys(q).sort();const lastQ=qs[qs.length-1];const rate=mat?conv/mat:null;const ci=wilson(conv,mat);
+  const share=hi?hiOk/hi:null;const filtered=KEYS.some(k=>S.f[k]);
+  const state=(ok,enough)=>!enough?'na':ok?'ok':'bad';
+  $('kpis').innerHTML=
+   kpi('Expansion ARR from alerts'+(lastQ?` (${lastQ})`:''),lastQ?money(q[lastQ]):'–',
+     filtered?'filtered view: the target is for the whole book':`target ${money(T.revenue_arr_per_quarter)} a quarter`,
+     filtered?'na':state(lastQ&&q[lastQ]>=T.revenue_arr_per_quarter,!!lastQ))+
+   kpi('Alert to conversion',pct(rate),mat?`95% CI ${pct(ci[0])}–${pct(ci[1])} on ${mat} matured alerts; target &gt; ${pct(T.conversion)}`:
+     `not enough data yet: no alert has finished its ${D.window_days}-day window`,state(ci[0]>T.conversion,mat>=D.min_matured))+
+   kpi('High alerts worked within SLA',pct(share),hi?`${hiOk} of ${hi} within ${D.sla_hours.high||T.action_hours} h; median ${med==null?'–':med.toFixed(1)+' h'}; target ≥ ${pct(T.sla_share)}`:
+     'not enough data yet: no high alert with a task',state(share>=T.sla_share,hi>=D.min_matured))+
+   kpi('Trigger accuracy',pct(D.kpis.trigger_accuracy),`matured alerts whose account expanded (whole book); target &gt; ${pct(T.accuracy)}`,
+     state(D.kpis.trigger_accuracy>T.accuracy,D.kpis.trigger_accuracy!=null));
+  document.body.dataset.conversion=rate==null?'':rate.toFixed(4);document.body.dataset.matured=mat;}
+function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages[a[3]]!=="open")continue;const acc=a[0];
+    (T[acc]=T[acc]||{ev:0,alerts:[]}).ev+=a[9];T[acc].alerts.push(i);}
+  const byOwner={};Object.entries(T).forEach(([acc,t])=>{const o=D.accounts[acc][4];(byOwner[o]=byOwner[o]||[]).push([+acc,t]);});
+  const owners=Object.entries(byOwner).map(([o,l])=>[o,l.sort((x,y)=>y[1].ev-x[1].ev),l.reduce((s,x)=>s+x[1].ev,0)])
+    .sort((x,y)=>y[2]-x[2]);const shown=owners.slice(0,S.f.owner?1:6);
+  if(!shown.length){$('call').innerHTML='<p class="muted">Nobody to call: no open alert in this view.</p>';return;}
+  $('call').innerHTML=shown.map(([o,list,total])=>`<section class="owner"><h3>${esc(D.owners[o]||'(no owner)')} `+
+   `<span class="muted">${list.length} accounts, ${money(total)} expected</span></h3><ol>`+list.slice(0,4).map(([acc,t])=>{
+    const A=D.accounts[acc];const top=t.alerts.map(i=>D.alerts[i]).sort((x,y)=>y[9]-x[9])[0];const trig=D.triggers[top[1]];
+    const def=D.trigger_defs[trig]||{};const task=D.tasks[top[10]];
+    return `<li class="call" data-account="${esc(A[0])}" data-ev="${Math.round(t.ev)}"><div class="who"><button class="link" data-open="${esc(A[0])}">${esc(A[1])}</button>`+
+     `<b>${money(t.ev)}</b></div><div class="why">${esc(trig.replace(/_/g,' '))}: ${top[8]==null?'':top[8]}`+
+     `${def.threshold==null?'':' vs threshold '+def.threshold} · ${D.priorities[top[11]]}</div>`+
+     `<div class="row">${spark(D.trend.dau[acc],110,26)}<span class="tag ${task}">task ${task==='none'?'— (digest)':task}</span>`+
+     (A[8]?`<a href="${esc(A[8])}" target="_blank" rel="noopener">CRM record</a>`:'')+`</div></li>`;}).join('')+
+   (list.length>4?`<li class="muted">${list.length-4} more</li>`:'')+'</ol></section>').join('')+
+   (owners.length>shown.length?`<p class="muted">${owners.length-shown.length} more owners — pick one in the filter.</p>`:'');}
+function pipeline(S){const st={};D.stages.forEach(s=>st[s]={n:0,arr:0});
+  for(const [a] of S.alerts){const s=D.stages[a[3]];st[s].n++;st[s].arr+=s==='converted'?12*a[6]:a[9];}
+  $('pipeline').innerHTML=bars('chart-pipeline','Expansion pipeline by alert status',D.stages.map(s=>
+    [s,st[s].arr,`${money(st[s].arr)} · ${st[s].n} alerts`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]));}
+function health(S){const c={};D.bands.forEach(b=>c[b]=0);let n=0;
+  D.accounts.forEach((a,i)=>{if(S.ok[i]){c[D.bands[a[7]]]++;n++;}});
+  const colors={expansion_ready:'#1f7a4d',healthy:'#3b6fd8',developing:'#e8a33d',at_risk:'#b42318',unknown:'#98a2b3'};
+  $('health').innerHTML=bars('chart-health','Usage health bands',D.bands.map(b=>[b.replace('_',' '),c[b],String(c[b]),false,colors[b]]),{attr:'band'});
+  document.body.dataset.visibleAccounts=n;$('shown').textContent=n;}
+function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.window_days>D.today)continue;
+    const t=D.triggers[a[1]];(by[t]=by[t]||[0,0]);by[t][0]++;if(a[6]>0)by[t][1]++;}
+  const rows=D.triggers.filter(t=>by[t]);const W=560,L=230,P=290,H=26;const x=v=>L+P*v;
+  if(!rows.length){$('effect').innerHTML=`<p class="muted">Not enough data yet: no alert in this view has finished its ${D.window_days}-day window.</p>`;return;}
+  let s=`<svg id="chart-effectiveness" viewBox="0 0 ${W} ${H*rows.length+22}" role="img" aria-label="Conversion per trigger with 95% intervals">`;
+  [0,.25,.5,.75,1].forEach(v=>s+=`<line x1="${x(v)}" x2="${x(v)}" y1="0" y2="${H*rows.length}" stroke="#eaecf0"/><text x="${x(v)}" y="${H*rows.length+15}" text-anchor="middle">${pct(v)}</text>`);
+  s+=`<line x1="${x(D.targets.conversion)}" x2="${x(D.targets.conversion)}" y1="0" y2="${H*rows.length}" stroke="#b42318" stroke-dasharray="3,3"/>`;
+  rows.forEach((t,i)=>{const [n,k]=by[t],y=i*H+H/2,few=n<D.min_matured,ci=wilson(k,n),col=few?'#98a2b3':'#3b6fd8';
+    const exp=((D.trigger_defs[t]||{}).expected||'').match(/(\d+)\D+(\d+)/);
+    if(exp)s+=`<rect x="${x(exp[1]/100)}" y="${y-8}" width="${Math.max(2,x(exp[2]/100)-x(exp[1]/100))}" height="16" fill="#1f7a4d" opacity=".15"/>`;
+    s+=`<text x="${L-8}" y="${y+4}" text-anchor="end" class="${few?'grey':''}">${esc(t.replace(/_/g,' '))} (n=${n})</text>`+
+      `<line x1="${x(ci[0])}" x2="${x(ci[1])}" y1="${y}" y2="${y}" stroke="${col}" stroke-width="2"/>`+
+      `<circle cx="${x(k/n)}" cy="${y}" r="4.5" fill="${col}" data-trigger="${esc(t)}" data-rate="${(k/n).toFixed(4)}"><title>${k}/${n}${few?' — too few matured alerts (need '+D.min_matured+')':''}</title></circle>`;});
+  const few=rows.filter(t=>by[t][0]<D.min_matured);
+  $('effect').innerHTML=s+'</svg>'+(few.length?`<p class="muted">Grey: fewer than ${D.min_matured} matured alerts (${few.map(t=>t.replace(/_/g,' ')).join(', ')}); the interval is too wide to act on.</p>`:'')+
+    '<p class="muted">Dot: converted within the window; line: 95% interval; green band: seed expected range; dashed: target.</p>';}
+function lift(){const L=D.lifts||[];if(!L.length){$('lift').innerHTML='<p class="muted">Not enough data yet: no holdout group is configured ([alerts.holdout]), so there is nothing to compare against.</p>';return;}
+  $('lift').innerHTML='<table><thead><tr><th scope="col">trigger</th><th scope="col">alerted</th><th scope="col">held out</th><th scope="col">lift (95% CI)</th></tr></thead><tbody>'+
+   L.map(l=>`<tr${l.lift==null?' class="grey"':''}><td>${esc(l.trigger.replace(/_/g,' '))}</td><td>${pct(l.alerted_rate)} of ${l.alerted}</td><td>${pct(l.held_out_rate)} of ${l.held_out}</td><td>`+
+   (l.lift==null?`not enough data yet: ${l.alerts_still_needed} more alerts needed`:`${l.lift>=0?'+':''}${Math.round(100*l.lift)} pts (${pct(l.ci_low)} to ${pct(l.ci_high)})${l.significant?' ✔':''}`)+'</td></tr>').join('')+
+   '</tbody></table><p class="muted">Lift is the whole book (holdouts are assigned per account and trigger); filters do not apply.</p>';}
+function revenue(S){const per={},q={};for(const c of D.credits){const a=D.alerts[c[2]];if(a[0]<0||!S.ok[a[0]])continue;
+    const t=D.triggers[a[1]];per[t]=(per[t]||0)+12*c[1];q[quarter(c[0])]=(q[quarter(c[0])]||0)+12*c[1];}
+  let un=0;for(const u of D.unattributed){if(u[2]<0||S.ok[u[2]])un+=12*u[1];}
+  const rows=Object.entries(per).sort((x,y)=>y[1]-x[1]).map(([t,v])=>[t.replace(/_/g,' '),v,money(v)]);rows.push(['unattributed',un,money(un),true]);
+  $('revenue').innerHTML=bars('chart-revenue','ARR credited per trigger',rows,{color:'#1f7a4d'});
+  const qs=Object.keys(q).sort();$('quarters').innerHTML=qs.length?bars('chart-quarters','ARR credited per quarter',qs.map(k=>[k,q[k],money(q[k])]),{color:'#1f7a4d'}):
+   '<p class="muted">Not enough data yet: no expansion credited to an alert in this view.</p>';}
+function accounts(S){const ev={},n={};for(const [a] of S.alerts){ev[a[0]]=(ev[a[0]]||0)+a[9];n[a[0]]=(n[a[0]]||0)+1;}
+  const rows=D.accounts.map((a,i)=>[a,i]).filter(([,i])=>S.ok[i]).sort((x,y)=>(ev[y[1]]||0)-(ev[x[1]]||0)||(y[0][6]||0)-(x[0][6]||0));
+  const LIMIT=15;$('acct-body').innerHTML=rows.slice(0,LIMIT).map(([a,i])=>`<tr class="acct" data-account="${esc(a[0])}" data-segment="${esc(D.segments[a[2]])}">`+
+    `<td><button class="link" data-open="${esc(a[0])}">${esc(a[1])}</button></td><td>${esc(D.tiers[a[3]]||'')}</td><td>${esc((D.owners[a[4]]||'').split('@')[0])}</td>`+
+    `<td class="num">${a[6]==null?'–':a[6]}</td><td>${spark(D.trend.dau[i],70,18)}</td><td class="num">${n[i]||0}</td><td class="num">${money(ev[i]||0)}</td></tr>`).join('');
+  $('acct-more').textContent=rows.length>LIMIT?`${rows.length-LIMIT} more accounts in this view (ranked by expected value, then health).`:'';}
+function detail(id){const i=D.accounts.findIndex(a=>a[0]===id);const box=$('detail');
+  if(i<0){box.innerHTML='<p class="muted">Pick an account (click its name) to see its usage and alert history.</p>';box.dataset.account='';return;}
+  const A=D.accounts[i],dau=D.trend.dau[i],seats=D.trend.seats[i];const W=520,H=150,P=34;const top=Math.max(1,...dau,...seats);
+  const pts=v=>v.map((y,k)=>`${(P+(W-2*P)*k/Math.max(1,v.length-1)).toFixed(1)},${(H-P-(H-2*P)*y/top).toFixed(1)}`).join(' ');
+  const start=Date.parse(D.trend.start)/864e5;const mine=D.alerts.filter(a=>a[0]===i).sort((x,y)=>y[2]-x[2]);
+  box.dataset.account=id;box.innerHTML=`<h3>${esc(A[1])} <span class="muted">${esc(D.segments[A[2]]||'')} · ${esc(D.tiers[A[3]]||'')} · ${esc(D.owners[A[4]]||'')} · MRR ${money(A[5])} · health ${A[6]==null?'–':A[6]}</span></h3>`+
+   `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="Weekly DAU and seats, last ${dau.length} weeks">`+
+   `<polyline points="${pts(seats)}" fill="none" stroke="#e8a33d" stroke-dasharray="4,3" stroke-width="2"/><polyline points="${pts(dau)}" fill="none" stroke="#3b6fd8" stroke-width="2.2"/>`+
+   `<text x="${P}" y="${H-10}">${dayStr(start)}</text><text x="${W-P}" y="${H-10}" text-anchor="end">${dayStr(start+7*(dau.length-1))}</text>`+
+   `<text x="${P}" y="14">weekly mean DAU (blue), seats (orange dashed); max ${Math.round(top)}</text></svg>`+
+   (A[8]?`<p><a href="${esc(A[8])}" target="_blank" rel="noopener">Open the CRM record</a></p>`:'')+
+   `<table class="hist"><thead><tr><th scope="col">fired</th><th scope="col">trigger</th><th scope="col">value</th><th scope="col">task</th><th scope="col">to action</th><th scope="col">outcome</th></tr></thead><tbody>`+
+   (mine.length?mine.map(a=>`<tr><td>${dayStr(a[2])}</td><td>${esc(D.triggers[a[1]].replace(/_/g,' '))}</td><td class="num">${a[8]==null?'':a[8]}</td><td>${D.tasks[a[10]]}</td>`+
+     `<td class="num">${a[4]==null?'–':a[4]+' h'}</td><td>${D.stages[a[3]]}${a[6]?' '+money(12*a[6]):''}</td></tr>`).join(''):'<tr><td colspan="6" class="muted">no alerts</td></tr>')+'</tbody></table>';
+  document.querySelectorAll('[data-open]').forEach(b=>b.setAttribute('aria-pressed',b.dataset.open===id?'true':'false'));}
+function render(){const S=select();KEYS.forEach(k=>{$('f-'+k).value=S.f[k]||'';});
+  kpis(S);callToday(S);pipeline(S);health(S);effectiveness(S);lift();revenue(S);accounts(S);detail(S.f.account);}
+document.addEventListener('DOMContentLoaded',()=>{
+  KEYS.forEach(k=>{const s=$('f-'+k);(k==='segment'?D.segments:k==='tier'?D.tiers:D.owners).forEach(v=>{
+    const o=document.createElement('option');o.value=v;o.textContent=v;s.appendChild(o);});
+    s.addEventListener('change',()=>{const f=parse();f[k]=s.value;write(f);});});
+  $('f-reset').addEventListener('click',()=>write({}));
+  document.body.addEventListener('click',e=>{const b=e.target.closest('[data-open]');if(!b)return;const f=parse();f.account=b.dataset.open;write(f);
+    $('detail').scrollIntoView({block:'nearest'});});
+  window.addEventListener('hashchange',render);render();document.body.dataset.ready='1';});
+})();

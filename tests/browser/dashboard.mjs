@@ -1,0 +1,108 @@
+// Drives the served dashboard in Debian's Chromium: every filter, a drill-down, the numbers shown checked
+// against the page's own JSON (<script id="report-data">), screenshots at 1280 and 390 px, and axe-core.
+// Usage: node dashboard.mjs BASE_URL ARTIFACTS_DIR   (prints one JSON summary; exit 1 on any failure)
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+
+const require = createRequire(import.meta.url);
+const [base, artifacts] = process.argv.slice(2);
+const failures = [];
+const check = (ok, what) => { if (!ok) failures.push(what); };
+mkdirSync(artifacts, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+});
+const summary = { filters: [], axe: {}, screenshots: [] };
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(`${base}/report`);
+  await page.waitForSelector("body[data-ready='1']");
+  const D = await page.evaluate(() => JSON.parse(document.getElementById("report-data").textContent));
+  const matured = (a) => a[2] + D.window_days <= D.today;
+
+  async function expectView(filter) {
+    const want = D.accounts.map((a) =>
+      (!filter.segment || D.segments[a[2]] === filter.segment) &&
+      (!filter.tier || D.tiers[a[3]] === filter.tier) &&
+      (!filter.owner || D.owners[a[4]] === filter.owner));
+    const alerts = D.alerts.filter((a) => a[0] >= 0 && want[a[0]]);
+    const shown = await page.evaluate(() => ({
+      visible: Number(document.body.dataset.visibleAccounts),
+      matured: Number(document.body.dataset.matured),
+      conversion: document.body.dataset.conversion,
+      calls: [...document.querySelectorAll("li.call")].map((li) => li.dataset.account),
+      bands: [...document.querySelectorAll("#chart-health text[id^='band-']")].map((t) => Number(t.textContent)),
+      rows: [...document.querySelectorAll("#acct-body tr")].map((tr) => tr.dataset.account),
+    }));
+    const label = JSON.stringify(filter);
+    const n = want.filter(Boolean).length;
+    check(shown.visible === n, `${label}: ${shown.visible} accounts shown, JSON says ${n}`);
+    check(shown.bands.reduce((s, x) => s + x, 0) === n, `${label}: health bands sum to ${shown.bands} != ${n}`);
+    const m = alerts.filter(matured);
+    const conv = m.filter((a) => a[6] > 0).length;
+    check(shown.matured === m.length, `${label}: ${shown.matured} matured shown, JSON says ${m.length}`);
+    if (m.length) check(Math.abs(Number(shown.conversion) - conv / m.length) < 1e-4, `${label}: conversion ${shown.conversion}`);
+    const ids = new Set(D.accounts.filter((_, i) => want[i]).map((a) => a[0]));
+    check(shown.calls.every((id) => ids.has(id)), `${label}: a call-today account outside the filter`);
+    check(shown.rows.every((id) => ids.has(id)), `${label}: an accounts-table row outside the filter`);
+    summary.filters.push({ filter, accounts: n, matured: m.length, calls: shown.calls.length });
+  }
+
+  await expectView({});
+  for (const [key, values] of [["segment", D.segments], ["tier", D.tiers], ["owner", D.owners.slice(0, 3)]]) {
+    for (const value of values) {
+      await page.selectOption(`#f-${key}`, value);
+      await page.waitForFunction((h) => decodeURIComponent(location.hash).includes(h), `${key}=${value}`);
+      await expectView({ [key]: value });
+      await page.click("#f-reset");
+      await page.waitForFunction(() => location.hash === "" || location.hash === "#");
+    }
+  }
+  await page.selectOption("#f-segment", D.segments[0]);
+  await page.selectOption("#f-tier", D.tiers[D.tiers.length - 1]);
+  await page.waitForFunction(() => location.hash.includes("tier="));
+  await expectView({ segment: D.segments[0], tier: D.tiers[D.tiers.length - 1] });
+  await page.click("#f-reset");
+
+  // drill-down: the first account to call today (else the first table row)
+  const target = (await page.$("li.call button[data-open]")) || (await page.$("#acct-body button[data-open]"));
+  const id = await target.getAttribute("data-open");
+  await target.click();
+  await page.waitForFunction((a) => document.getElementById("detail").dataset.account === a, id);
+  const idx = D.accounts.findIndex((a) => a[0] === id);
+  const history = await page.$$eval("#detail table.hist tbody tr", (rows) => rows.length);
+  const own = D.alerts.filter((a) => a[0] === idx).length;
+  check(history === Math.max(1, own), `drill-down ${id}: ${history} history rows, JSON has ${own} alerts`);
+  check(await page.$("#detail svg.trend"), `drill-down ${id}: no usage chart`);
+  summary.drill_down = { account: id, alerts: own };
+  check(errors.length === 0, `page errors: ${errors.join("; ")}`);
+
+  async function axe(path) {
+    await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
+    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    summary.axe[path] = { violations: result.violations.map((v) => `${v.impact} ${v.id} (${v.nodes.length})`) };
+    check(serious.length === 0, `axe ${path}: ${serious.map((v) => `${v.id}: ${v.nodes[0].target}`).join("; ")}`);
+  }
+  await axe("/report");
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    const file = `${artifacts}/dashboard-${width}.png`;
+    await page.screenshot({ path: file, fullPage: true });
+    summary.screenshots.push(file);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 1, `dashboard at ${width}px scrolls sideways by ${overflow}px`);
+  }
+} catch (e) {
+  failures.push(String(e.stack || e));
+} finally {
+  await browser.close();
+}
+summary.failures = failures;
+console.log(JSON.stringify(summary, null, 1));
+process.exit(failures.length ? 1 : 0);
