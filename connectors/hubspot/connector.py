@@ -54,6 +54,9 @@ class HubSpotConnector(Connector):
     batch_size: ClassVar[int] = 100
     rate_limit: ClassVar[RateLimit | None] = RateLimit(100, 10.0)
     max_concurrency: ClassVar[int] = 4
+    # HubSpot documents no case rule for unique property values; treat 'Acme' and 'acme' as one
+    # record (the safe side: a false collision is a visible rejection, a missed one a silent merge).
+    match_key_casefold: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
 from syncer.connector import Connector, Destination, Record, Result
-from syncer.errors import FatalError, RejectedError
+from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -39,6 +39,9 @@ class SalesforceConnector(Connector):
     batch_size: ClassVar[int] = COLLECTION_CAP
     rate_limit = None  # no short-window limit; the daily quota is watched through Sforce-Limit-Info
     max_concurrency: ClassVar[int] = 10  # well under the 25 long-running-request org cap
+    # External IDs match case-insensitively unless the field is "Unique, case sensitive" (describe
+    # `caseSensitive`); Apex/DML docs and API-FACTS "Salesforce duplicate external IDs".
+    match_key_casefold: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -179,6 +182,17 @@ class SalesforceConnector(Connector):
             problems.append(f"task_key_field: Task has no field {key_field!r} (create it: Text(80), filterable)")
         account = self._describe("Account")
         return problems + self._match_problems(account, "Account", "match_field")
+
+    def match_casefold(self) -> bool:
+        """False only when describe says the match field is case sensitive; if describe cannot be
+        read, the stricter case-insensitive comparison is kept."""
+        if self.is_task_sync:
+            return True
+        try:
+            spec = (self._describe(self.destination.object) or {}).get(self.destination.match_field)
+        except (FatalError, RejectedError, RetryableError):
+            return True
+        return not (spec or {}).get("caseSensitive", False)
 
     def close(self) -> None:
         self.client.close()

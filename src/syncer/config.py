@@ -206,7 +206,9 @@ class Config:
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
+    options = list(choices)
+    same = [c for c in options if c.lower() == word.lower()]  # only the case differs
+    close = same or difflib.get_close_matches(word, options, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -391,10 +393,10 @@ def _load_syncs(
 
 def unknown_column_issues(file: str, sync: SyncConfig, columns: Iterable[str]) -> list[ConfigIssue]:
     """Mapping references to columns the model does not have, with a did-you-mean hint."""
-    available = {col.lower(): col for col in columns}
+    available = {col: col for col in columns}  # exact: rows are keyed by these very names
     issues = []
     for column, key in sync.columns().items():
-        if column.lower() not in available:
+        if column not in available:
             issues.append(
                 ConfigIssue(file, key, f"unknown column {column!r}{_did_you_mean(column, available.values())}")
             )

@@ -109,6 +109,9 @@ class Connector(abc.ABC):
     rate_limit: ClassVar[RateLimit | None] = None
     max_concurrency: ClassVar[int] = 4
     modes: ClassVar[frozenset[str]] = frozenset({"upsert", "update", "insert", "mirror"})
+    # How the destination compares match values: True when 'SF-1' and 'sf-1' are one record there.
+    # The engine rejects rows whose match values collide under this comparison before sending.
+    match_key_casefold: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -146,6 +149,12 @@ class Connector(abc.ABC):
         receives wire values. Fields left out are passed as mapped (the connector formats them).
         Raise FatalError when the destination cannot be asked (auth, unreachable)."""
         return {}
+
+    def match_casefold(self) -> bool:
+        """Whether this destination's match field compares values case-insensitively. Defaults to
+        the class's `match_key_casefold`; a connector that can ask the destination (e.g. a field's
+        describe) overrides this."""
+        return self.match_key_casefold
 
     def preferred_batch_size(self, total_changes: int) -> int:
         """Batch size for a run with this many changes (at least); e.g. a bulk API above a threshold."""

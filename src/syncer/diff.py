@@ -17,8 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from syncer.identity import IdentityError
+from syncer.keycheck import KeyReport
 from syncer.mapping import Mapper, RowRejected
-from syncer.source import KeyReport, row_key
+from syncer.source import row_key
 from syncer.state import Known, StateStore
 
 Kind = Literal["added", "changed", "removed", "unchanged"]
@@ -64,6 +66,10 @@ class Tally:
 def _key_hash(key: str) -> int:
     """64 bits of Python's own (SipHash) string hash: stable within the process, which is all it needs."""
     return hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _reason_fingerprint(reason: str) -> str:
+    return "key-problem:" + hashlib.blake2b(reason.encode(), digest_size=8).hexdigest()
 
 
 def _raw_fingerprint(row: dict[str, Any]) -> str:
@@ -120,15 +126,24 @@ class Differ:
         yield from self._removed()
 
     def _key(self, row: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
-        """The row's key and source fingerprint; NULL and duplicated keys are rejected here."""
+        """The row's canonical key and source fingerprint; NULL and duplicated keys, and match values
+        that collide with another key's at the destination, are rejected here."""
         values = self._pk_values(row)
         if any(v is None for v in values):
             self._reject("(null primary key)", None, f"primary key {', '.join(self.primary_key)} is NULL")
             return None
-        key = row_key(values)
+        try:
+            key = row_key(values)
+        except IdentityError as exc:
+            self._reject(repr(values), None, f"primary key {', '.join(self.primary_key)}: {exc}")
+            return None
         self._seen.append(_key_hash(key))
         if key in self.keys.duplicate_keys:
             self._reject(key, None, f"duplicate primary key {key!r}: several rows share it; none is sent")
+            return None
+        collision = self.keys.match_collisions.get(key)
+        if collision is not None:
+            self._reject(key, None, collision, fingerprint=_reason_fingerprint(collision))
             return None
         return key, row, self.mapper.source_fingerprint(row)
 
@@ -144,11 +159,14 @@ class Differ:
             return None
         return match_value, fields, self.mapper.fingerprint(match_value, fields)
 
-    def _reject(self, key: str, row: dict[str, Any] | None, reason: str) -> None:
-        """Record a row that cannot be sent. Key problems get a fixed fingerprint (held until fixed);
-        mapping problems are fingerprinted by the row's data, so a corrected row goes out again."""
+    def _reject(self, key: str, row: dict[str, Any] | None, reason: str, fingerprint: str | None = None) -> None:
+        """Record a row that cannot be sent. Key problems get a fixed fingerprint (held until fixed;
+        a match-value collision's names its group, so a changed group is reported again); mapping
+        problems are fingerprinted by the row's data, so a corrected row goes out again."""
         self.tally.bad_rows += 1
-        bad = BadRow(key, _raw_fingerprint(row) if row is not None else "key-problem", reason)
+        if fingerprint is None:
+            fingerprint = _raw_fingerprint(row) if row is not None else "key-problem"
+        bad = BadRow(key, fingerprint, reason)
         if len(self.tally.bad_samples) < 5:
             self.tally.bad_samples.append(bad)
         if self._rejected.get(key) != bad.fingerprint:

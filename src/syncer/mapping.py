@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from syncer.identity import IdentityError, canonical_identity
 from syncer.values import FieldType, Refused, convert
 
 Cast = Literal["str", "int", "float", "bool", "date", "datetime"]
@@ -302,7 +303,12 @@ class Mapper:
                 continue
             out[name] = value
         match = row.get(self._match_column)
-        return (None if match is None else str(_plain(match))), out
+        if match is None:
+            return None, out
+        try:
+            return canonical_identity(match), out
+        except IdentityError as exc:
+            raise RowRejected(f"match column {self._match_column!r}: {exc}") from exc
 
     def computed(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Each field's value before conversion (fields whose transforms fail are left out)."""

@@ -26,6 +26,7 @@ from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result
 from syncer.diff import Change, Differ, Tally
 from syncer.errors import ConfigError, FatalError
+from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
@@ -121,6 +122,7 @@ class SyncJob:
         self.mapping_dir = config.base_dir / config.app.mappings
         scope = f"{self.sync.connector}:{self.sync.object}:{self.sync.match.field}"
         self.mapper = Mapper(self.sync.fields, self.sync.match.column, self.sync.null_policy, scope)
+        self._sending: Connector | None = None  # set while run() sends
 
     def validate_columns(self) -> None:
         columns = self.source.columns(self.sync.model, self.mapping_dir)
@@ -159,9 +161,24 @@ class SyncJob:
             if close is not None:
                 close()
 
-    def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
+    def preflight(self, connector: Connector | None = None) -> KeyReport:
+        """Every warehouse query a plan runs before streaming: the column probe, then the identity
+        checks (NULL / duplicated keys, match values colliding under the destination's comparison).
+        `check` runs exactly this too, so it cannot pass where `plan` fails."""
         self.validate_columns()
-        keys = self.source.check_keys(self.sync.model, self.mapping_dir)
+        if connector is None:
+            connector = self.connector()
+            try:
+                casefold = connector.match_casefold()
+            finally:
+                connector.close()
+        else:
+            casefold = connector.match_casefold()
+        rule = MatchRule(self.sync.match.column, self.sync.match.field, casefold)
+        return self.source.check_keys(self.sync.model, self.mapping_dir, rule)
+
+    def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
+        keys = self.preflight(self._sending)
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
@@ -189,8 +206,14 @@ class SyncJob:
     def plan(self, show: int = 0, full: bool = False) -> Summary:
         """Count what a run would do; write nothing anywhere."""
         started = time.monotonic()
-        self.learn_types()
-        differ, changes = self.differ(full)
+        connector = self.connector()  # only read: field types and the match comparison
+        try:
+            self.learn_types(connector)
+            self._sending = connector
+            differ, changes = self.differ(full)
+        finally:
+            self._sending = None
+            connector.close()
         samples: list[Change] = []
         for change in changes:
             if len(samples) < show:
@@ -227,6 +250,7 @@ class SyncJob:
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
         try:
             self.learn_types(connector)
+            self._sending = connector  # the run's connector answers the match comparison; no second one
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)
@@ -259,6 +283,7 @@ class SyncJob:
             }
             self.state.finish_run(run_id, summary.status, counts, summary.error)
             self.state.prune_audit(self.config.app.audit_retention_days)
+            self._sending = None
             connector.close()
         return summary
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +16,14 @@ import sqlalchemy as sa
 
 from syncer.config import ModelConfig, WarehouseConfig
 from syncer.errors import ConfigError, ConfigIssue, FatalError
+from syncer.identity import composite_identity
+from syncer.keycheck import KeyChecker, KeyReport, MatchRule
 from syncer.secrets import mask
-
-MAX_DUPLICATE_KEYS = 100_000
 
 
 def row_key(values: Sequence[Any]) -> str:
-    """The state key of a row: its primary key value, or the values joined for a composite key."""
-    if len(values) == 1:
-        return str(values[0])
-    return "\x1f".join(str(v) for v in values)
-
-
-@dataclass
-class KeyReport:
-    """What the primary-key check found: NULL keys and duplicated keys, with samples."""
-
-    null_rows: int = 0
-    duplicate_keys: set[str] = field(default_factory=set)
-    duplicate_rows: int = 0
-    samples: list[str] = field(default_factory=list)
-
-    @property
-    def rejected_rows(self) -> int:
-        return self.null_rows + self.duplicate_rows
+    """The state key of a row: its canonical primary key (syncer.identity), parts joined by U+001F."""
+    return composite_identity(values)
 
 
 class Source:
@@ -49,6 +32,7 @@ class Source:
         self._base_dir = base_dir
         self._where = f"{config_file}: warehouse.url"
         self._engine: sa.Engine | None = None
+        self._names: dict[str, dict[str, str]] = {}  # model SQL -> {mapping spelling: driver's name}
 
     @property
     def engine(self) -> sa.Engine:
@@ -101,30 +85,30 @@ class Source:
             result.all()
 
     def columns(self, model: ModelConfig, mapping_dir: Path | None = None) -> list[str]:
-        with self._query(f"SELECT * FROM ({self.sql(model, mapping_dir)}) AS m WHERE 1 = 0") as result:
-            return [_column_name(c) for c in result.keys()]
+        """The model's column names as mappings spell them (Snowflake's folded upper case lowered)."""
+        return list(self._column_names(model, mapping_dir))
 
-    def check_keys(self, model: ModelConfig, mapping_dir: Path | None = None) -> KeyReport:
-        """Count NULL and duplicated primary keys in the warehouse; fetch only the duplicated keys."""
+    def _column_names(self, model: ModelConfig, mapping_dir: Path | None) -> dict[str, str]:
+        """{mapping spelling: name as the driver reported it}, probed once per model."""
         inner = self.sql(model, mapping_dir)
-        pk = ", ".join(model.primary_key)
-        report = KeyReport()
-        nulls = " OR ".join(f"{c} IS NULL" for c in model.primary_key)
-        with self._query(f"SELECT COUNT(*) FROM ({inner}) AS m WHERE {nulls}") as result:
-            report.null_rows = int(result.scalar_one())
-        dup_sql = (
-            f"SELECT {pk}, COUNT(*) AS n FROM ({inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
-        )
-        with self._query(dup_sql) as result:
-            for row in result:
-                report.duplicate_keys.add(row_key(list(row[:-1])))
-                report.duplicate_rows += int(row[-1])
-                if len(report.duplicate_keys) > MAX_DUPLICATE_KEYS:
-                    raise FatalError(
-                        f"model has more than {MAX_DUPLICATE_KEYS} duplicated primary keys ({pk}); fix the model"
-                    )
-        report.samples = sorted(report.duplicate_keys)[:5]
-        return report
+        if inner not in self._names:
+            with self._query(f"SELECT * FROM ({inner}) AS m WHERE 1 = 0") as result:
+                self._names[inner] = {_column_name(c): c for c in result.keys()}
+        return self._names[inner]
+
+    def check_keys(
+        self, model: ModelConfig, mapping_dir: Path | None = None, match: MatchRule | None = None
+    ) -> KeyReport:
+        """Count NULL and duplicated primary keys and (with `match`) colliding match values in the
+        warehouse; only the offending keys come back (see syncer.keycheck)."""
+        inner = self.sql(model, mapping_dir)
+        checker = KeyChecker(self.engine.dialect, inner, self._column_names(model, mapping_dir))
+
+        def query(sql: str) -> list[sa.Row[Any]]:
+            with self._query(sql) as result:
+                return list(result)
+
+        return checker.run(query, model.primary_key, match)
 
     def stream(self, model: ModelConfig, mapping_dir: Path | None = None) -> Iterator[dict[str, Any]]:
         """Yield rows as dicts keyed by the model's column names, a partition at a time."""

@@ -1,0 +1,1 @@
+"""Conformance corpus: one table-driven case per failure kind (issue 12)."""

@@ -73,9 +73,9 @@ def check(config: ConfigOpt = None) -> int:
     for name in cfg.syncs if not problems else []:
         job = SyncJob(cfg, name, state)
         try:
-            job.validate_columns()
             connector = job.connector()
             try:
+                keys = job.preflight(connector)  # exactly the warehouse queries `plan` runs
                 found = [f"{cfg.sync_files[name]}: {p}" for p in connector.check()]
                 problems += found
                 if not found:  # values the destination's types cannot take (syncer.typecheck)
@@ -84,6 +84,11 @@ def check(config: ConfigOpt = None) -> int:
                     warnings += type_warnings
             finally:
                 connector.close()
+            if keys.rejected_rows:
+                out.print(
+                    f"[yellow]note[/yellow] sync {escape(name)}: {keys.rejected_rows} row(s) will be rejected "
+                    f"(NULL or duplicated keys, colliding match values); `syncer plan {escape(name)}` lists them"
+                )
         except ConfigError as exc:
             problems += [str(i) for i in exc.issues]
         except SyncerError as exc:  # auth refused, destination unreachable after retries

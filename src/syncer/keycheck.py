@@ -1,0 +1,144 @@
+"""Identity checks run in the warehouse before any row is sent: NULL keys, duplicated primary keys,
+and match values that collide at the destination.
+
+All three are aggregate queries over the model, so only the offending keys come back to Python
+(bounded by MAX_DUPLICATE_KEYS), never the whole model. Column names are quoted with the
+dialect's own identifier preparer (`"AcctNo"` on PostgreSQL, `"ORDER"` on Snowflake, back-quotes on
+BigQuery), so mixed-case and reserved-word columns work everywhere: never interpolate a bare name.
+
+Match values collide when two different primary keys carry match values the destination treats
+as one record: the same canonical value, or, for a destination that compares case-insensitively,
+the same value up to case. Every row of such a group is rejected (the destination would merge
+them, or refuse them all), with every key of the group named in the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer.errors import FatalError
+from syncer.identity import IdentityError, canonical_identity, composite_identity, match_comparison_key
+
+MAX_DUPLICATE_KEYS = 100_000
+NAMED_KEYS = 10  # keys listed in one collision reason; the rest are counted
+
+Query = Callable[[str], Iterable[sa.Row[Any]]]
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """How the destination compares match values: the source column holding them, the destination
+    field (for messages) and whether the comparison ignores case."""
+
+    column: str
+    field: str
+    casefold: bool = False
+
+
+@dataclass
+class KeyReport:
+    """What the identity checks found, with samples.
+
+    null_rows         rows whose primary key has a NULL part
+    duplicate_keys    canonical keys held by more than one row
+    duplicate_rows    rows holding those keys
+    match_collisions  canonical key -> reason, for every row whose match value collides
+    """
+
+    null_rows: int = 0
+    duplicate_keys: set[str] = field(default_factory=set)
+    duplicate_rows: int = 0
+    samples: list[str] = field(default_factory=list)
+    match_collisions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.null_rows + self.duplicate_rows + len(self.match_collisions)
+
+
+class KeyChecker:
+    """Builds and runs the identity checks for one model on one dialect."""
+
+    def __init__(self, dialect: sa.Dialect, inner_sql: str, columns: dict[str, str]) -> None:
+        """`columns` maps the mapping's spelling of each column to the name the driver reported."""
+        self.dialect = dialect
+        self.inner = inner_sql
+        self.columns = columns
+
+    def quoted(self, name: str) -> str:
+        """A column of the model, quoted for this dialect (by the name the driver reported)."""
+        return self.dialect.identifier_preparer.quote(self.columns.get(name, name))
+
+    def run(self, query: Query, primary_key: list[str], match: MatchRule | None) -> KeyReport:
+        report = KeyReport()
+        pk = ", ".join(self.quoted(c) for c in primary_key)
+        nulls = " OR ".join(f"{self.quoted(c)} IS NULL" for c in primary_key)
+        report.null_rows = int(next(iter(query(f"SELECT COUNT(*) FROM ({self.inner}) AS m WHERE {nulls}")))[0])
+        dup_sql = (
+            f"SELECT {pk}, COUNT(*) AS n FROM ({self.inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
+        )
+        for row in query(dup_sql):
+            report.duplicate_keys.add(composite_identity(list(row[:-1])))
+            report.duplicate_rows += int(row[-1])
+            if len(report.duplicate_keys) > MAX_DUPLICATE_KEYS:
+                raise FatalError(
+                    f"model has more than {MAX_DUPLICATE_KEYS} duplicated primary keys ({pk}); fix the model"
+                )
+        report.samples = sorted(report.duplicate_keys)[:5]
+        if match is not None:
+            report.match_collisions = self._collisions(query, primary_key, match, nulls, report.duplicate_keys)
+        return report
+
+    def _compared(self, column: str, casefold: bool) -> str:
+        """The SQL expression the destination's comparison of a match column corresponds to."""
+        expr: sa.ColumnElement[Any] = sa.literal_column(self.quoted(column))
+        if casefold:
+            expr = sa.func.lower(sa.cast(expr, sa.String()))
+        return str(expr.compile(dialect=self.dialect))
+
+    def _collisions(
+        self, query: Query, primary_key: list[str], match: MatchRule, nulls: str, duplicates: set[str]
+    ) -> dict[str, str]:
+        """Canonical key -> reason for every row whose match value another key shares at the destination."""
+        pk = ", ".join(self.quoted(c) for c in primary_key)
+        col = self.quoted(match.column)
+        cmp = self._compared(match.column, match.casefold)
+        sql = (
+            f"SELECT {pk}, {col} FROM ({self.inner}) AS m WHERE NOT ({nulls}) AND {cmp} IN "
+            f"(SELECT {cmp} FROM ({self.inner}) AS m WHERE {col} IS NOT NULL AND NOT ({nulls}) "
+            f"GROUP BY {cmp} HAVING COUNT(*) > 1)"
+        )
+        groups: dict[str, dict[str, str]] = {}  # comparison key -> {canonical key: canonical match value}
+        for count, row in enumerate(query(sql), start=1):
+            if count > MAX_DUPLICATE_KEYS:
+                raise FatalError(
+                    f"model has more than {MAX_DUPLICATE_KEYS} rows sharing match values ({match.column}); fix it"
+                )
+            key = composite_identity(list(row[:-1]))
+            if key in duplicates:
+                continue  # rejected as a duplicated primary key already
+            try:
+                value = canonical_identity(row[-1])
+            except IdentityError:
+                continue  # the mapper rejects a NULL / NaN match value on its own
+            groups.setdefault(match_comparison_key(value, match.casefold), {})[key] = value
+        collisions: dict[str, str] = {}
+        how = "case-insensitively" if match.casefold else "exactly"
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            keys = sorted(members)
+            for key in keys:
+                others = [k for k in keys if k != key]
+                named = ", ".join(f"{k!r} ({members[k]!r})" for k in others[:NAMED_KEYS])
+                more = f" and {len(others) - NAMED_KEYS} more" if len(others) > NAMED_KEYS else ""
+                collisions[key] = (
+                    f"duplicate match value {members[key]!r} in {match.column} -> {match.field} "
+                    f"(the destination compares it {how}): shared with key(s) {named}{more}; "
+                    "they would be one destination record, so none of them is sent"
+                )
+        return collisions
