@@ -3,7 +3,8 @@
 Same content as the Slack messages (connectors/slack/blocks.py documents the alert dict keys):
 account, trigger, value vs threshold, trend, owner, the playbook line, the CRM link. The trigger
 titles and playbook lines are Slack's (`playbook.py`), imported, so both channels say the same.
-Every value from the warehouse is HTML-escaped; links are only http(s) URLs.
+Every value from the warehouse is HTML-escaped (syncer.escaping.html_text) in the HTML part and
+made one line (`one_line`) where a line is expected; the subject is one line; links are only http(s) URLs.
 
 Email has no Block Kit limits, so a digest is one message however long, grouped by priority then
 trigger and ranked by how far past the threshold each account is. A summary table comes first:
@@ -12,8 +13,10 @@ mail clients that clip long messages (Gmail, past ~100 KB of HTML) clip the leas
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
+
+from syncer.escaping import html_text as escape
+from syncer.escaping import one_line, plain_text
 
 from ..slack.playbook import (
     PRIORITY_ORDER,
@@ -37,7 +40,7 @@ def render_alert_email(alert: Alert) -> Email:
     """One real-time alert: what fired, how far past the threshold, for whom, and what to do now."""
     style, priority = style_for(alert.get("trigger")), priority_of(alert.get("priority"))
     name, current, trend, owner = _name(alert), _value_vs_threshold(alert, style), _trend(alert, style), _owner(alert)
-    subject = f"[{priority.capitalize()}] {style.title}: {name} ({current})"
+    subject = one_line(f"[{priority.capitalize()}] {style.title}: {name} ({current})")  # a header is one line
     url = _url(alert)
     footer = " · ".join(str(p) for p in (alert.get("fired_at"), alert.get("alert_id")) if p)
     rows = [("Now vs threshold", current), ("Trend", trend), ("Owner", owner), ("Trigger", style.title)]
@@ -64,7 +67,7 @@ def render_alert_email(alert: Alert) -> Email:
         + (f'<p><a href="{escape(url)}">Open in CRM</a></p>' if url else "")
         + (f'<p style="color:#888;font-size:12px">Fired {escape(footer)}</p>' if footer else "")
     )
-    return subject[:250], text, html
+    return subject[:250], plain_text(text), html
 
 
 def render_digest_email(recipient: str, alerts: list[Alert]) -> Email:
@@ -77,7 +80,7 @@ def render_digest_email(recipient: str, alerts: list[Alert]) -> Email:
     counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
     summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n) or "nothing new"
     subject = f"Daily usage digest: {len(alerts)} alert{'s' if len(alerts) != 1 else ''} ({summary})"
-    text_parts = [f"Daily usage digest for {recipient}: {len(alerts)} alerts ({summary})", ""]
+    text_parts = [f"Daily usage digest for {one_line(recipient)}: {len(alerts)} alerts ({summary})", ""]
     html_parts = [
         f'<h2 style="margin:0 0 4px">Daily usage digest</h2><p style="color:#555">For {escape(recipient)}'
         f" · {len(alerts)} alerts ({escape(summary)})</p>",
@@ -108,7 +111,7 @@ def render_digest_email(recipient: str, alerts: list[Alert]) -> Email:
             )
         text_parts.append("")
         html_parts.append("</ol>")
-    return subject, "\n".join(text_parts), _page("".join(html_parts))
+    return one_line(subject), plain_text("\n".join(text_parts)), _page("".join(html_parts))
 
 
 # -- formatting (plain text; the HTML side escapes what these return) -------------------------
@@ -139,15 +142,15 @@ def _trend(alert: Alert, style: TriggerStyle) -> str:
 
 
 def _fmt(value: Any, unit: str) -> str:
-    return format_value(value, unit)
+    return one_line(format_value(value, unit))
 
 
 def _owner(alert: Alert) -> str:
-    return str(alert.get("owner_email") or alert.get("owner_name") or "unassigned")[:200]
+    return one_line(alert.get("owner_email") or alert.get("owner_name") or "unassigned")[:200]
 
 
 def _name(alert: Alert) -> str:
-    return " ".join(str(alert.get("account_name") or alert.get("account_id") or "unknown account").split())[:150]
+    return one_line(alert.get("account_name") or alert.get("account_id") or "unknown account")[:150]
 
 
 def _url(alert: Alert) -> str | None:

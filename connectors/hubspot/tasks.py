@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
+from syncer.escaping import html_lines, one_line
 
 from .api import HubSpotApi
 from .batch import map_results, to_property_value, trace_id
@@ -184,8 +185,9 @@ class TaskWriter:
         priority = str(fields.get("priority") or "MEDIUM").upper()
         props = {
             self.key_property: task_key(record.key),
-            "hs_task_subject": to_property_value(fields["subject"]),
-            "hs_task_body": to_property_value(fields.get("body")),
+            # the subject is a one-line title; the notes are rich text (HTML) in HubSpot: escaped
+            "hs_task_subject": one_line(fields["subject"]),
+            "hs_task_body": html_lines(fields["body"]) if fields.get("body") is not None else "",
             "hs_timestamp": to_property_value(fields.get("due_at") or datetime.now(UTC)),
             "hs_task_priority": PRIORITIES.get(priority, priority),
             "hs_task_type": str(fields.get("type") or "TODO").upper(),

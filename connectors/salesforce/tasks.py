@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
+from syncer.escaping import one_line, plain_text
 
 from .client import SalesforceClient
 from .sobjects import COLLECTION_CAP, chunks, item_outcome, item_result, jsonable
@@ -32,6 +33,8 @@ ACCOUNT_KEY = "account_external_id"
 OWNER_KEY = "owner_email"
 KEY_LIMIT = 80  # fits a Text(80) field; longer keys are hashed
 CLIP = {"Subject": 255, "Description": 32_000}
+# Subject is a one-line title, Description a plain-text area (no markup is rendered in either)
+TEXT = {"Subject": one_line, "Description": plain_text}
 # priority words the alert engine may use -> Salesforce's standard picklist values; others pass as they are
 PRIORITIES = {"high": "High", "normal": "Normal", "medium": "Normal", "low": "Low"}
 
@@ -114,6 +117,8 @@ class TaskWriter:
             if name in (ACCOUNT_KEY, OWNER_KEY):
                 continue
             value = jsonable(value)
+            if name in TEXT and isinstance(value, str):
+                value = TEXT[name](value)
             if name in CLIP and isinstance(value, str) and len(value) > CLIP[name]:
                 value = value[: CLIP[name] - 1] + "\u2026"
             body[name] = value

@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from syncer.escaping import slack_line
+
 from .block_limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_PAYLOAD_CHARS, MAX_SECTION_TEXT, MAX_URL
 from .playbook import (
     PRIORITY_BADGE,
@@ -58,9 +60,11 @@ def render_alert(alert: dict[str, Any]) -> tuple[str, Blocks]:
     name = _name(alert)
     current = _value_vs_threshold(alert, style)
     owner = _owner(alert)
-    text = f"{priority.capitalize()} priority: {style.title} for {_plain(alert)} - {current} - owner {owner}"
+    # the top-level text is what notifications and screen readers show: escaped like every block
+    title = slack_line(style.title)
+    text = f"{priority.capitalize()} priority: {title} for {slack_line(_plain(alert))} - {current} - owner {owner}"
     blocks: Blocks = [
-        {"type": "header", "text": _plain_text(f"{style.title}: {alert.get('account_name') or 'account'}")},
+        {"type": "header", "text": _plain_text(f"{title}: {slack_line(alert.get('account_name') or 'account')}")},
         {
             "type": "section",
             "text": _mrkdwn(f"{PRIORITY_BADGE[priority]} priority alert for {_link(alert, name)}"),
@@ -68,16 +72,16 @@ def render_alert(alert: dict[str, Any]) -> tuple[str, Blocks]:
                 _mrkdwn(f"*Now vs threshold*\n{current}"),
                 _mrkdwn(f"*Trend*\n{_trend(alert, style)}"),
                 _mrkdwn(f"*Owner*\n{owner}"),
-                _mrkdwn(f"*Trigger*\n{_escape(style.title)}"),
+                _mrkdwn(f"*Trigger*\n{title}"),
             ],
         },
-        {"type": "section", "text": _mrkdwn(f"*Playbook:* {_escape(style.playbook)}")},
+        {"type": "section", "text": _mrkdwn(f"*Playbook:* {slack_line(style.playbook)}")},
     ]
     url = _url(alert)
     if url:
         button = {"type": "button", "text": _plain_text("Open in CRM"), "url": url, "action_id": "open_crm"}
         blocks.append({"type": "actions", "elements": [button]})
-    footer = " · ".join(_escape(str(part)) for part in (alert.get("fired_at"), alert.get("alert_id")) if part)
+    footer = " · ".join(slack_line(part) for part in (alert.get("fired_at"), alert.get("alert_id")) if part)
     if footer:
         blocks.append({"type": "context", "elements": [_mrkdwn(f"Fired {footer}")]})
     return text[:3000], blocks
@@ -107,11 +111,11 @@ def render_digest(recipient: str, alerts: list[dict[str, Any]]) -> list[tuple[st
             if index > 0 and _fits(parts[-1], [section], budget):
                 parts[-1].append(section)
                 continue
-            heading = f"*{PRIORITY_BADGE[priority]} · {_escape(title)}*"
+            heading = f"*{PRIORITY_BADGE[priority]} · {slack_line(title)}*"
             if digest_section not in shown_sections:
                 shown_sections.add(digest_section)
                 heading = f"*{DIGEST_SECTIONS[digest_section]}*\n{heading}"
-            heading += f" ({len(members)})\n_{_escape(style.playbook)}_" if index == 0 else " (continued)"
+            heading += f" ({len(members)})\n_{slack_line(style.playbook)}_" if index == 0 else " (continued)"
             pair = [{"type": "section", "text": _mrkdwn(heading)}, section]
             if not _fits(parts[-1], pair, budget):
                 parts.append([])
@@ -169,7 +173,7 @@ def _with_heading(recipient: str, alerts: list[Alert], body: Blocks, part: int, 
     counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
     summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n)
     is_user = recipient[:1] in ("U", "W") and recipient.isalnum()
-    who = f"<@{recipient}>" if is_user else _escape(recipient[:100])
+    who = f"<@{recipient}>" if is_user else slack_line(recipient[:100])
     title = "Daily usage digest" + (f" ({part}/{of})" if of > 1 else "")
     heading: Blocks = [
         {"type": "header", "text": _plain_text(title)},
@@ -200,18 +204,18 @@ def _trend(alert: dict[str, Any], style: TriggerStyle) -> str:
 
 
 def _fmt(value: Any, unit: str) -> str:
-    return format_value(value, unit) if is_number(value) else _escape(format_value(value, unit))
+    return format_value(value, unit) if is_number(value) else slack_line(format_value(value, unit))
 
 
 def _owner(alert: dict[str, Any]) -> str:
     slack_id = str(alert.get("owner_slack_id") or "")
     if slack_id.isalnum() and slack_id[:1] in ("U", "W"):
         return f"<@{slack_id}>"
-    return _escape(str(alert.get("owner_email") or "unassigned")[:200])
+    return slack_line(str(alert.get("owner_email") or "unassigned")[:200])
 
 
 def _name(alert: dict[str, Any]) -> str:
-    return _escape(_plain(alert)).replace("|", "¦")
+    return slack_line(_plain(alert)).replace("|", "¦")
 
 
 def _plain(alert: dict[str, Any]) -> str:
@@ -230,14 +234,10 @@ def _link(alert: dict[str, Any], label: str) -> str:
     return f"<{url}|{label}>" if url else f"*{label}*"
 
 
-def _escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text[:MAX_SECTION_TEXT]}
 
 
 def _plain_text(text: str) -> dict[str, Any]:
+    """A plain_text object; its text is already escaped (Slack decodes &amp; &lt; &gt; there too)."""
     return {"type": "plain_text", "text": text[:MAX_HEADER_TEXT], "emoji": True}

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
 from syncer.connector import Connector, Record
+from syncer.escaping import slack_line
 from syncer.secrets import mask
 from syncer.state import utcnow
 
@@ -111,7 +112,8 @@ class SlackNotifier:
     def notify(self, alert: OpsAlert) -> None:
         icon = ":red_circle:" if alert.state == "firing" else ":large_green_circle:"
         head = "firing" if alert.state == "firing" else "resolved"
-        text = f"{icon} syncer {alert.sync}/{alert.kind} {head}: {alert.text}"[:3000]
+        where = slack_line(f"{alert.sync}/{alert.kind}")
+        text = f"{icon} syncer {where} {head}: {slack_line(alert.text)}"[:3000]
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         fields = {"channel": self.channel, "text": text, "blocks": blocks}
         record = Record(alert.key, "upsert", fields, fingerprint=alert.key, idempotency_key=alert.key)

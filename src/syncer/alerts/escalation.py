@@ -27,6 +27,7 @@ from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue
 from syncer.alerts.routing import UserDirectory
 from syncer.alerts.store import alerts, outbox
+from syncer.escaping import slack_line
 
 RaisePriority = Callable[[list[str], str], dict[str, str | None]]
 
@@ -103,15 +104,9 @@ class Escalations:
     def _escalate(self, row: sa.Row[Any], now: dt.datetime) -> None:
         alert = json.loads(row.payload)
         channel, why = self.target(row.owner_email, now)
-        hours = self.settings.alerts.sla_hours
         text, blocks = self.render_alert(alert)
-        owner = f"<@{row.owner_slack_id}>" if row.owner_slack_id else (row.owner_email or "no owner")
-        note = f":rotating_light: *Escalation*: not worked within {hours:g} h (CRM task still open). Owner: {owner}."
-        payload = {
-            "channel": channel,
-            "text": f"Escalation ({why}): {text}"[:3000],
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": note}}, *blocks][:50],
-        }
+        hours = self.settings.alerts.sla_hours
+        payload = escalation_message(text, blocks, channel, why, hours, row.owner_slack_id, row.owner_email)
         with self.engine.begin() as conn:
             taken = conn.execute(
                 alerts.update().where(alerts.c.id == row.id, alerts.c.escalated_at.is_(None)).values(escalated_at=now)
@@ -149,3 +144,25 @@ class Escalations:
                     .where(outbox.c.kind == "task_priority", outbox.c.key.in_(keys[start : start + 900]))
                     .values(status=status, reason=reason, delivered_at=now if status == "delivered" else None)
                 )
+
+
+def escalation_message(
+    text: str,
+    blocks: list[dict[str, Any]],
+    channel: str | None,
+    why: str,
+    hours: float,
+    owner_slack_id: str | None,
+    owner_email: str | None,
+) -> dict[str, Any]:
+    """The escalation post: a note (owner mentioned only by a valid Slack user id, otherwise shown
+    escaped) above the alert's own, already escaped, text and blocks."""
+    slack_id = str(owner_slack_id or "")
+    is_user = slack_id.isalnum() and slack_id[:1] in ("U", "W")
+    owner = f"<@{slack_id}>" if is_user else slack_line(owner_email or "no owner")
+    note = f":rotating_light: *Escalation*: not worked within {hours:g} h (CRM task still open). Owner: {owner}."
+    return {
+        "channel": channel,
+        "text": f"Escalation ({slack_line(why)}): {text}"[:3000],
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": note}}, *blocks][:50],
+    }
