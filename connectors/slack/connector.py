@@ -26,6 +26,7 @@ from syncer.connector import Connector, ConnectorSettings, Destination, Record, 
 from syncer.errors import RejectedError, RetryableError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
+from syncer.values import FieldType
 
 from .checks import check_workspace
 from .error_mapping import TRANSPORT_ERRORS, UNDELIVERABLE_PREFIX, to_syncer_error
@@ -69,6 +70,13 @@ class SlackSettings(ConnectorSettings):
         return value if value.endswith("/") else value + "/"
 
 
+TEXT_FIELDS = {
+    "text": FieldType("string", "Slack message text", length=40_000),
+    "channel": FieldType("string", "Slack channel"),
+    "thread_ts": FieldType("string", "Slack thread_ts"),
+}
+
+
 class SlackConnector(Connector):
     """Posts Block Kit messages; Record.fields = {channel, text, blocks?, thread_ts?}."""
 
@@ -109,6 +117,11 @@ class SlackConnector(Connector):
         self._emails: dict[str, str] = {}
 
     # -- hooks -------------------------------------------------------------------------------
+
+    def field_types(self) -> dict[str, FieldType]:
+        """Message fields are text (chat.postMessage truncates `text` past 40,000 characters, so longer
+        is rejected rather than cut); `blocks` is passed as mapped (a Block Kit list)."""
+        return {name: TEXT_FIELDS[name] for name in self.destination.fields if name in TEXT_FIELDS}
 
     def check(self) -> list[str]:
         channels = [*self.settings.channels, self.settings.fallback_channel]

@@ -108,3 +108,19 @@ def test_describe_of_the_type_changes_with_every_rule() -> None:
         FieldType("number", "Salesforce double(18,2)", precision=18, scale=2, empty_is_null=True),
     ]
     assert len({base.describe(), *(v.describe() for v in variants)}) == 5
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [(80.0, "80"), (Decimal("12.50"), "12.5"), ("<!channel> hi", "<!channel> hi"), (float("nan"), None)],
+)
+def test_slack_message_text_is_text(value: Any, sent: str | None) -> None:
+    from syncer_connectors.slack.connector import TEXT_FIELDS
+
+    if sent is None:
+        with pytest.raises(Refused, match="text: float NaN"):
+            convert("text", value, TEXT_FIELDS["text"])
+    else:
+        assert convert("text", value, TEXT_FIELDS["text"]) == sent
+    with pytest.raises(Refused, match="40000"):
+        convert("text", "x" * 40_001, TEXT_FIELDS["text"])
