@@ -1,0 +1,117 @@
+"""The demo's emulators: HubSpot, Salesforce (HTTPS), Slack and the in-app webhook, each on a free loopback
+port and seeded like a real org (owners, Accounts that Sales created, Slack users and channels); and the
+environment that points the example config at them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer.emulator import Emulator
+
+DEMO_SECRETS = {
+    "HUBSPOT_TOKEN": "demo-hubspot-token",
+    "SALESFORCE_USERNAME": "integration@demo.example",
+    "SALESFORCE_PASSWORD": "demo-password",
+    "SALESFORCE_SECURITY_TOKEN": "demo-security-token",
+    "SLACK_BOT_TOKEN": "xoxb-demo-token",
+    "INAPP_SIGNING_SECRET": "demo-inapp-signing-secret",
+}
+HUBSPOT_PROPERTIES = {
+    "product_account_id": ("string", True),
+    "pql_score": ("number", False),
+    "pql_tier": ("string", False),
+    "usage_health_score": ("number", False),
+    "usage_health_band": ("string", False),
+    "top_usage_signal": ("string", False),
+}
+FALLBACK, ENTERPRISE = "C0SYNCERALERTS", "C0EXPANSIONDESK"
+
+
+@dataclass
+class Services:
+    """The running emulators and the environment that points the example config at them."""
+
+    hubspot: Any
+    salesforce: Any
+    slack: Any
+    inapp: Any
+    env: dict[str, str] = field(default_factory=dict)
+
+    def all(self) -> list[Emulator]:
+        return [self.hubspot, self.salesforce, self.slack, self.inapp]
+
+    def stop(self) -> None:
+        for emulator in self.all():
+            emulator.stop()
+
+
+def start_services(folder: Path, warehouse: sa.Engine) -> Services:
+    """Start every emulator on a free loopback port, seeded like a real org would be."""
+    from syncer_connectors.hubspot.emulator import HubSpotEmulator
+    from syncer_connectors.salesforce.emulator import SalesforceEmulator
+    from syncer_connectors.salesforce.emulator_writes import create_one
+    from syncer_connectors.slack.emulator import SlackEmulator
+    from syncer_connectors.webhook.emulator import WebhookReceiver
+
+    with warehouse.connect() as conn:
+        accounts = conn.execute(sa.text("SELECT account_id, name, sf_account_id, owner_email FROM accounts")).all()
+
+    hubspot = HubSpotEmulator(plan="pro", token=DEMO_SECRETS["HUBSPOT_TOKEN"])
+    for name, (kind, unique) in HUBSPOT_PROPERTIES.items():
+        hubspot.store.define("companies", name, kind, unique=unique)
+    salesforce = SalesforceEmulator()
+    salesforce.add_login(
+        DEMO_SECRETS["SALESFORCE_USERNAME"],
+        DEMO_SECRETS["SALESFORCE_PASSWORD"],
+        DEMO_SECRETS["SALESFORCE_SECURITY_TOKEN"],
+    )
+    for owner in sorted({a.owner_email for a in accounts if a.owner_email}):
+        salesforce.add_user(owner, name=owner.split("@")[0])
+        hubspot.add_owner(owner)
+    for account in accounts:  # Sales owns Accounts: they exist before syncer updates them
+        create_one(salesforce.store, "Account", {"Name": account.name, "External_Id__c": account.sf_account_id})
+    slack = SlackEmulator(DEMO_SECRETS["SLACK_BOT_TOKEN"], channel_burst=1000, channel_rate=1000.0)
+    slack.add_channel(FALLBACK, "syncer-alerts")
+    slack.add_channel(ENTERPRISE, "expansion-desk")
+    owners = sorted({a.owner_email for a in accounts if a.owner_email})
+    for n, owner in enumerate(owners):
+        if n % 7 != 6:  # a few owners are not in Slack: their alerts go to the fallback channel, with the reason
+            slack.add_user(f"U0OWNER{n:03d}", owner)
+    inapp = WebhookReceiver(DEMO_SECRETS["INAPP_SIGNING_SECRET"])
+
+    sf_url, ca_bundle = salesforce.start_tls(folder)
+    env = {
+        "HUBSPOT_BASE_URL": hubspot.start(),
+        "SALESFORCE_INSTANCE_URL": sf_url,
+        "SALESFORCE_LOGIN_URL": sf_url,
+        "SALESFORCE_CA_BUNDLE": ca_bundle,
+        "SLACK_BASE_URL": slack.start() + "/api/",
+        "SLACK_FALLBACK_CHANNEL": FALLBACK,
+        "SLACK_ENTERPRISE_CHANNEL": ENTERPRISE,
+        # the local emulator takes messages faster than Slack's ~1/s per channel and ~100 calls/min
+        "SLACK_CHANNEL_RATE": "1000",
+        "SLACK_WORKSPACE_CALLS_PER_MINUTE": "1000000",
+        "INAPP_WEBHOOK_URL": inapp.start() + "/hooks",
+        **DEMO_SECRETS,
+    }
+    return Services(hubspot, salesforce, slack, inapp, env)
+
+
+def work_some_tasks(salesforce: Any, share: float, seed: int, day: date) -> int:
+    """Account owners complete a share of the open tasks during `day` (UTC): those alerts are worked,
+    the rest escalate once their SLA passes."""
+    import random
+
+    rng = random.Random(seed)
+    open_tasks = [t for t in salesforce.records("Task") if not t.get("IsClosed")]
+    done = [t for t in open_tasks if rng.random() < share]
+    for task in done:
+        when = dt.datetime.combine(day, dt.time(13 + rng.randrange(9), rng.randrange(60)), dt.UTC)
+        salesforce.complete_task(task["Id"], when=when.strftime("%Y-%m-%dT%H:%M:%S.000+0000"))
+    return len(done)
