@@ -98,6 +98,25 @@ try {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `dashboard at ${width}px scrolls sideways by ${overflow}px`);
   }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${base}/landed`);
+  await axe("/landed");
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    const file = `${artifacts}/landed-${width}.png`;
+    await page.screenshot({ path: file, fullPage: true });
+    summary.screenshots.push(file);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(overflow <= 1, `landed at ${width}px scrolls sideways by ${overflow}px`);
+  }
+  const landed = await page.evaluate(() => ({
+    slack: document.querySelectorAll(".sk-msg").length,
+    cards: document.querySelectorAll(".crm-card").length,
+    ids: (document.body.innerText.match(/\bD0OWNER\d+|\bU0OWNER\d+/g) || []).length,
+  }));
+  check(landed.slack > 0 && landed.cards > 0, `landed: ${landed.slack} Slack messages, ${landed.cards} CRM cards`);
+  check(landed.ids === 0, "landed shows Slack IDs instead of names");
+  summary.landed = landed;
 } catch (e) {
   failures.push(String(e.stack || e));
 } finally {

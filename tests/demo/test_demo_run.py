@@ -49,5 +49,6 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     assert 0 < day2_alerts["escalated"] < day1["tasks"]  # some tasks were worked overnight, the rest escalate
 
     html = (folder / "demo.html").read_text()
-    assert "HubSpot companies" in html and "Slack" in html
+    assert "HubSpot: companies" in html and "Direct message to" in html and len(html) < 1_000_000
+    assert "D0OWNER" not in html  # names, not Slack IDs
     assert (folder / "config.toml").is_file() and (folder / "mappings" / "hubspot_companies.toml").is_file()

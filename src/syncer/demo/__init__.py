@@ -10,7 +10,6 @@ the demo folder, so `syncer runs`, `syncer audit` and friends can be pointed at 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import os
 import shutil
@@ -65,6 +64,8 @@ class Demo:
         self.rows: list[tuple[str, str, Summary]] = []
         self.alert_rows: list[tuple[str, dict[str, Any], dict[str, Any], int]] = []
         self.history: History | None = None
+        self.sim_now = dt.datetime.now(dt.UTC)  # the live days' simulated clock (Slack message times)
+        self.timeline: list[tuple[dt.datetime, str]] = []  # what happened in the live days, simulated local time
 
     def step(self, text: str) -> None:
         self.console.print(f"[bold cyan]>[/bold cyan] {text}")
@@ -91,6 +92,7 @@ class Demo:
         first_day = last_day - timedelta(days=1)
         config_path = prepare_folder(self.folder, warehouse_url)
         services = start_services(self.folder, engine)
+        services.slack.wall_clock = lambda: self.sim_now.timestamp()  # messages carry the simulated time
         env = {"SYNCER_WAREHOUSE_URL": warehouse_url, **services.env}
         os.environ.update(env)
         # demo-only values (the fake secrets are the emulators'): lets `syncer runs` etc. load this config later
@@ -100,15 +102,17 @@ class Demo:
             self.step(f"scoring in the warehouse as of {first_day}")
             self._score(engine, scoring, first_day)
             engine.dispose()
-            self._syncs(config_path, "day 1", show_plan=True)
+            self._syncs(config_path, "day 1", show_plan=True, day=last_day)
             self._alerts(config_path, "day 1", last_day)
             self.step(f"one simulated day later: scoring as of {last_day}")
             engine = sa.create_engine(warehouse_url)
             self._score(engine, scoring, last_day)
             engine.dispose()
-            self._syncs(config_path, "day 2", show_plan=True)
+            self._syncs(config_path, "day 2", show_plan=True, day=last_day + timedelta(days=1))
             worked = work_some_tasks(services.salesforce, share=0.6, seed=self.seed, day=last_day)
             self.step(f"overnight, account owners completed {worked} of the CRM tasks")
+            evening = dt.datetime.combine(last_day, dt.time(18, 0), DIGEST_ZONE)
+            self.timeline.append((evening, f"Account owners completed {worked} Salesforce tasks during the day"))
             self._alerts(config_path, "day 2", last_day + timedelta(days=1))
             report = self._report(config_path, warehouse_url, last_day + timedelta(days=1))
             page = self._write_page(services)
@@ -116,6 +120,7 @@ class Demo:
             if serve_port is not None:
                 from syncer.demo.serve import serve
 
+                services.slack.wall_clock = time.time  # live from here on
                 return serve(config_path, page, serve_port, self.console.print)
         finally:
             services.stop()
@@ -158,7 +163,7 @@ class Demo:
         )
         return summary
 
-    def _syncs(self, config_path: Path, label: str, show_plan: bool) -> None:
+    def _syncs(self, config_path: Path, label: str, show_plan: bool, day: date) -> None:
         config = load_config(config_path)
         state = StateStore(config.state_url())
         try:
@@ -178,6 +183,13 @@ class Demo:
                     f"({summary.duration_s:.1f} s)"
                 )
                 self.rows.append((label, name, summary))
+                at = dt.datetime.combine(day, dt.time(7, 10 * (SYNC_ORDER.index(name) + 1)), DIGEST_ZONE)
+                self.sim_now = at
+                t = summary.tally
+                self.timeline.append(
+                    (at, f"sync {name}: {t.added} added, {t.changed} changed, {t.removed} removed, "
+                         f"{t.unchanged} unchanged; {summary.succeeded} written in {summary.api_calls} API calls")
+                )  # fmt: skip
         finally:
             state.close()
 
@@ -190,9 +202,12 @@ class Demo:
         state = StateStore(config.state_url())
         engine = AlertEngine.from_config(config, state)
         try:
+            self.sim_now = morning
             report = engine.evaluate_and_deliver(now=morning)
-            digests = engine.send_due_digests(now=morning + dt.timedelta(hours=1, minutes=1))
-            escalated = engine.escalate(now=morning + dt.timedelta(hours=2))
+            self.sim_now = morning + dt.timedelta(hours=1, minutes=1)
+            digests = engine.send_due_digests(now=self.sim_now)
+            self.sim_now = morning + dt.timedelta(hours=2)
+            escalated = engine.escalate(now=self.sim_now)
             fallbacks = sum(1 for a in engine.open_alerts(now=morning) if a.get("fallback_reason"))
         finally:
             engine.close()
@@ -205,6 +220,13 @@ class Demo:
             f"{fallbacks} open alerts routed to the fallback channel"
         )
         self.alert_rows.append((label, r, digests, len(escalated.escalated)))
+        self.timeline += [
+            (morning, f"alerts: {r['opened']} opened ({r['pings']} Slack pings, {r['tasks']} CRM tasks), "
+                      f"{r['still_firing']} still firing without a repeat, {r['cleared']} cleared"),
+            (morning + dt.timedelta(hours=1, minutes=1), f"daily digests: {digests['messages']} Slack messages"),
+            (morning + dt.timedelta(hours=2), f"escalations: {len(escalated.escalated)} high alerts not worked "
+                                              "within their SLA"),
+        ]  # fmt: skip
 
     def _report(self, config_path: Path, warehouse_url: str, day: date) -> Path:
         """The alert -> action -> outcome report (no expansions yet after two days: it shows the pipeline)."""
@@ -230,50 +252,15 @@ class Demo:
         return path
 
     def _write_page(self, services: Services) -> Path:
-        """An HTML page of what landed: CRM records, tasks and webhook deliveries."""
-        sections = []
-        companies = services.hubspot.store.objects.get("companies", {})
-        sample = [c.properties for c in list(companies.values())[:50]]
-        sections.append((f"HubSpot companies (first 50 of {len(companies)})", sample))
-        tasks = services.salesforce.records("Task")
-        sections.append((f"Salesforce tasks ({len(tasks)})", tasks[:100]))
-        accounts = services.salesforce.records("Account")
-        sections.append((f"Salesforce accounts (first 50 of {len(accounts)})", accounts[:50]))
-        slack = services.slack
-        for channel in sorted(slack.channels):
-            messages = slack.messages(channel)
-            if messages:
-                rows = [
-                    {
-                        "ts": m.get("ts"),
-                        "text": m.get("text"),
-                        "key": (m.get("metadata") or {}).get("event_payload", {}).get("key"),
-                    }
-                    for m in messages[:20]
-                ]
-                sections.insert(0, (f"Slack {channel} ({len(messages)} messages, first 20)", rows))
-        deliveries = list(services.inapp.records.items())[:50]
-        sections.append(
-            (
-                f"In-app webhook audience (first 50 of {len(services.inapp.records)})",
-                [{"key": k, **v} for k, v in deliveries],
-            )
-        )
-        body = []
-        for title, rows in sections:
-            columns = sorted({c for row in rows for c in row})
-            head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-            cells = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>"
-                for row in rows
-            )
-            body.append(f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{cells}</table>")
+        """The "what landed" page (demo/landed.py), from the emulators' stores."""
+        from syncer.demo.landed import landed_page
+
+        engine = sa.create_engine(f"duckdb:///{self.folder / 'warehouse.duckdb'}")
+        with engine.connect() as conn:
+            names = {str(a): str(n) for a, n in conn.execute(sa.text("SELECT account_id, name FROM accounts"))}
+        engine.dispose()
         page = self.folder / "demo.html"
-        page.write_text(
-            "<!doctype html><meta charset=utf-8><title>syncer demo</title><style>body{font:14px sans-serif;"
-            "margin:2em}table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;"
-            "padding:2px 6px;font-size:12px}</style><h1>syncer demo: what landed</h1>" + "".join(body)
-        )
+        page.write_text(landed_page(services, sorted(self.timeline), DIGEST_ZONE, names), encoding="utf-8")
         return page
 
     def _summary(self, seconds: float, config_path: Path, page: Path, report: Path, serving: bool) -> None:
