@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from syncer.emulator import Emulator, Request, Response
+from syncer.emulator import Emulator, InvalidJson, Request, Response, strict_json
 
 from .emulator_batch import BatchRoutes
 from .emulator_limits import RollingLimit
@@ -118,6 +118,12 @@ class HubSpotEmulator(BatchRoutes, Emulator):
             return Response(429, verdict.body, verdict.headers)
         if self.service_latency:
             time.sleep(self.service_latency)
+        if request.body:
+            try:
+                strict_json(request.body)
+            except InvalidJson as exc:  # HubSpot's parser refuses NaN/Infinity and broken JSON: whole request 400
+                message = f"Invalid input JSON on line {exc.line}, column {exc.column}: {exc}"
+                return Response(400, self._error(message, "VALIDATION_ERROR"), verdict.headers)
         with self.lock:
             response = super().handle(request)
         response.headers.update(verdict.headers)

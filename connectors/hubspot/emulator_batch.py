@@ -125,14 +125,12 @@ class BatchRoutes:
                         f"Unable to perform update/upsert by non-unique {obj} property '{prop}'", "VALIDATION_ERROR"
                     ),
                 )
-        ids = [str(i.get("id")) for i in inputs]
-        if len(set(ids)) != len(ids):
+        # two inputs naming one record (under the id property's comparison) fail the whole batch
+        keys = [self.store.key(str(i["idProperty"]), str(i.get("id"))) for i in inputs]
+        if len(set(keys)) != len(keys):
+            repeated = sorted({str(i.get("id")) for i, k in zip(inputs, keys, strict=True) if keys.count(k) > 1})
             return Response(
-                400,
-                self._error(
-                    "Duplicate IDs found in batch input: " + ", ".join(sorted({i for i in ids if ids.count(i) > 1})),
-                    "VALIDATION_ERROR",
-                ),
+                400, self._error("Duplicate IDs found in batch input: " + ", ".join(repeated), "VALIDATION_ERROR")
             )
 
         def check(item: dict[str, Any]) -> Problem | None:

@@ -106,13 +106,12 @@ class CrmStore:
         if prop in ("hs_object_id", "id"):
             found = self.objects[object_type].get(value)
             return found if found and not found.archived else None
-        fold = prop == "email"  # HubSpot matches contact emails case-insensitively
         if self.is_unique(object_type, prop):
-            object_id = self._index(object_type, prop).get(value.lower() if fold else value)
+            object_id = self._index(object_type, prop).get(self.key(prop, value))
             return self.objects[object_type][object_id] if object_id else None
         for obj in self.live(object_type):
             stored = obj.properties.get(prop)
-            if stored is not None and (stored.lower() == value.lower() if fold else stored == value):
+            if stored is not None and self.key(prop, stored) == self.key(prop, value):
                 return obj
         return None
 
@@ -120,11 +119,8 @@ class CrmStore:
         """Value -> id for a unique property, so lookups stay O(1) at benchmark sizes."""
         key = (object_type, prop)
         if key not in self._unique:
-            fold = prop == "email"
             self._unique[key] = {
-                (o.properties[prop].lower() if fold else o.properties[prop]): o.id
-                for o in self.live(object_type)
-                if prop in o.properties
+                self.key(prop, o.properties[prop]): o.id for o in self.live(object_type) if prop in o.properties
             }
         return self._unique[key]
 
@@ -132,7 +128,12 @@ class CrmStore:
         obj.archived = True
         for (indexed_type, prop), index in self._unique.items():
             if indexed_type == object_type and prop in obj.properties:
-                index.pop(obj.properties[prop].lower() if prop == "email" else obj.properties[prop], None)
+                index.pop(self.key(prop, obj.properties[prop]), None)
+
+    @staticmethod
+    def key(prop: str, value: str) -> str:
+        """How HubSpot compares values of a unique property: contact email case-insensitively, others exactly."""
+        return value.lower() if prop == "email" else value
 
     def is_unique(self, object_type: str, prop: str) -> bool:
         definition = self.properties[object_type].get(prop)
@@ -187,15 +188,14 @@ class CrmStore:
         for name, value in values.items():
             text = to_text(value)
             index = self._unique.get((object_type, name))
-            fold = name == "email"
             if index is not None and name in obj.properties:
-                index.pop(obj.properties[name].lower() if fold else obj.properties[name], None)
+                index.pop(self.key(name, obj.properties[name]), None)
             if text == "":
                 obj.properties.pop(name, None)
             else:
                 obj.properties[name] = text
                 if index is not None:
-                    index[text.lower() if fold else text] = obj.id
+                    index[self.key(name, text)] = obj.id
         if object_type == "tasks" and "hs_task_status" in values:
             if obj.properties.get("hs_task_status") == "COMPLETED":
                 obj.properties.setdefault("hs_task_completion_date", now)

@@ -22,11 +22,12 @@ Two stages, as in the real service:
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from syncer.emulator import InvalidJson, strict_json
 
 from .emulator_schema import NUMERIC, Error, FieldSpec, err
 
@@ -45,17 +46,14 @@ def parse_json(body: bytes) -> Any:
     Salesforce REST API "Status Codes and Error Responses": 400 when the JSON body contains an error;
     RFC 8259 has no NaN/Infinity literals, so `{"Score__c": NaN}` fails the whole request.
     """
-
-    def refuse(token: str) -> Any:
-        column = body.find(token.encode()) + 1
-        raise ParseError(
-            f"Unexpected character ('{token[0]}' (code {ord(token[0])})): {JACKSON_VALUE} at [line:1, column:{column}]"
-        )
-
     try:
-        return json.loads(body or b"null", parse_constant=refuse)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"Unexpected character: {exc.msg} at [line:{exc.lineno}, column:{exc.colno}]") from exc
+        return strict_json(body)
+    except InvalidJson as exc:
+        where = f"at [line:{exc.line}, column:{exc.column}]"
+        if exc.token:
+            first = exc.token[0]
+            raise ParseError(f"Unexpected character ('{first}' (code {ord(first)})): {JACKSON_VALUE} {where}") from exc
+        raise ParseError(f"Unexpected character: {exc} {where}") from exc
 
 
 def deserialize(spec: FieldSpec, value: Any) -> Any:

@@ -12,13 +12,12 @@ methods as query or form parameters; both are read. Faults come from the base Fa
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from syncer.emulator import Emulator, Request, Response
+from syncer.emulator import Emulator, InvalidJson, Request, Response, strict_json
 
 from .block_limits import message_errors
 from .checks import BASE_SCOPES, DM_SCOPES, PRIVATE_SCOPES
@@ -120,7 +119,10 @@ class SlackEmulator(Emulator):
         return {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
 
     def _api(self, request: Request, match: Any) -> Response:
-        params = _params(request)
+        try:
+            params = _params(request)
+        except InvalidJson:
+            return _fail("invalid_json")  # Slack Web API "Using the Slack Web API": malformed JSON bodies
         auth = request.headers.get("authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else params.get("token")
         if not token:
@@ -172,11 +174,15 @@ class SlackEmulator(Emulator):
             return channel
         if channel.is_archived:
             return _fail("is_archived")
-        text, blocks, metadata = (
-            params.get("text") or "",
-            _json(params.get("blocks")),
-            _json(params.get("metadata")),
-        )
+        text = params.get("text") or ""
+        try:
+            blocks = _json(params.get("blocks"))
+        except InvalidJson:
+            return _fail("invalid_blocks_format")  # chat.postMessage errors: blocks is not valid JSON
+        try:
+            metadata = _json(params.get("metadata"))
+        except InvalidJson:
+            return _fail("invalid_metadata_format")
         if refused := message_errors(text, blocks, metadata):
             code, errors = refused
             return _fail(code, errors=errors) if errors else _fail(code)
@@ -241,7 +247,7 @@ def _params(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = {k: v[0] for k, v in request.query.items()}
     content_type = request.headers.get("content-type", "")
     if request.body and content_type.startswith("application/json"):
-        params.update(json.loads(request.body))
+        params.update(strict_json(request.body))  # InvalidJson -> `invalid_json`, as Slack answers
     elif request.body:
         params.update({k: v[0] for k, v in parse_qs(request.body.decode()).items()})
     return params
@@ -249,7 +255,7 @@ def _params(request: Request) -> dict[str, Any]:
 
 def _json(value: Any) -> Any:
     """Form-encoded calls carry blocks/metadata as JSON strings; JSON calls carry them as objects."""
-    return json.loads(value) if isinstance(value, str) and value else (value or None)
+    return strict_json(value.encode()) if isinstance(value, str) and value else (value or None)
 
 
 def _ok(**body: Any) -> Response:

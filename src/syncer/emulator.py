@@ -36,6 +36,33 @@ class _Firing(Protocol):
 F = TypeVar("F", bound=_Firing)
 
 
+class InvalidJson(ValueError):
+    """A body the vendors' JSON parsers refuse; `line`/`column` (1-based) point at the problem."""
+
+    def __init__(self, message: str, line: int, column: int, token: str = "") -> None:
+        super().__init__(message)
+        self.line, self.column, self.token = line, column, token
+
+
+def strict_json(body: bytes) -> Any:
+    """JSON as RFC 8259 defines it, which is what HubSpot, Salesforce and Slack parse.
+
+    Python's `json` accepts `NaN`, `Infinity` and `-Infinity`; the services refuse the whole request.
+    Raises InvalidJson naming the offending token and where it is.
+    """
+    text = (body or b"null").decode("utf-8", errors="replace")
+
+    def refuse(token: str) -> Any:
+        at = text.find(token)
+        line = text.count("\n", 0, at) + 1
+        raise InvalidJson(f"Non-standard token '{token}'", line, at - text.rfind("\n", 0, at), token)
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as exc:
+        raise InvalidJson(exc.msg, exc.lineno, exc.colno) from exc
+
+
 @dataclass
 class Request:
     method: str

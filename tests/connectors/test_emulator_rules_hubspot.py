@@ -191,3 +191,36 @@ def test_property_definitions_carry_the_real_fields(hubspot: HubSpotEmulator) ->
         "booleancheckbox",
     )
     assert formula["modificationMetadata"]["readOnlyValue"] is True and key["hasUniqueValue"] is True
+
+
+REQUEST_CASES: list[tuple[str, bytes]] = [
+    # rule, raw body: HubSpot's JSON parser refuses the whole request (400, nothing applied)
+    ("NaN literal", b'{"inputs":[{"id":"a","idProperty":"syncer_account_id","properties":{"pql_score":NaN}}]}'),
+    (
+        "Infinity literal",
+        b'{"inputs":[{"id":"a","idProperty":"syncer_account_id","properties":{"pql_score":Infinity}}]}',
+    ),
+    ("truncated JSON", b'{"inputs":[{"id":"a",'),
+]
+
+
+@pytest.mark.parametrize(("rule", "raw"), REQUEST_CASES, ids=[c[0] for c in REQUEST_CASES])
+def test_invalid_json_fails_the_whole_request(hubspot: HubSpotEmulator, rule: str, raw: bytes) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    url = f"{hubspot.base_url}/crm/v3/objects/companies/batch/upsert"
+    response = httpx.post(url, content=raw, headers=headers, timeout=5)
+    body = response.json()
+    assert response.status_code == 400 and body["category"] == "VALIDATION_ERROR"
+    assert body["message"].startswith("Invalid input JSON on line 1, column ")
+    assert hubspot.stored("companies", "syncer_account_id") == {}
+
+
+def test_one_batch_naming_a_contact_twice_is_refused_under_hubspots_comparison(hubspot: HubSpotEmulator) -> None:
+    inputs = [
+        {"id": email, "idProperty": "email", "properties": {"firstname": "Ada"}, "objectWriteTraceId": str(i)}
+        for i, email in enumerate(["Ada@Example.com", "ada@example.com"])
+    ]
+    response = post(hubspot, "/crm/v3/objects/contacts/batch/upsert", {"inputs": inputs})
+    assert response.status_code == 400
+    assert response.json()["message"] == "Duplicate IDs found in batch input: Ada@Example.com, ada@example.com"
+    assert hubspot.stored("contacts", "email") == {}

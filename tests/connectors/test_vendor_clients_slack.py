@@ -107,3 +107,17 @@ def test_a_burst_past_the_channel_rate_is_429_with_retry_after(client: WebClient
         slack.channel_burst = 1000
     assert limited.value.response.status_code == 429 and limited.value.response["error"] == "ratelimited"
     assert int(limited.value.response.headers["Retry-After"]) >= 1
+
+
+def test_a_json_body_with_nan_answers_invalid_json(client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(
+            channel=CHANNEL, text="t", metadata={"event_type": "x", "event_payload": {"v": float("nan")}}
+        )
+    assert refused.value.response["error"] == "invalid_json"
+
+
+def test_unparsable_form_blocks_answer_invalid_blocks_format(client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        client.api_call("chat.postMessage", data={"channel": CHANNEL, "text": "t", "blocks": "[{"})
+    assert refused.value.response["error"] == "invalid_blocks_format"
