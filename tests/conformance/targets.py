@@ -8,13 +8,12 @@ and add it to TARGETS. A run of the corpus against a target is one `syncer run` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
-from syncer_connectors.hubspot.emulator_store import PropertyDef
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 from syncer_connectors.salesforce.emulator_store import FieldSpec, SObject
 from syncer_connectors.webhook.emulator import WebhookReceiver
@@ -67,18 +66,6 @@ class Target:
         raise NotImplementedError
 
 
-@dataclass
-class _OptionsProperty(PropertyDef):
-    options: tuple[str, ...] = ()
-
-    def describe(self, object_type: str) -> dict[str, Any]:
-        return {
-            **super().describe(object_type),
-            "fieldType": "select",
-            "options": [{"label": o, "value": o, "hidden": False} for o in self.options],
-        }
-
-
 class HubSpot(Target):
     name = "hubspot"
     types = {t: f"hubspot.{t}" for t in ("string", "number", "date", "datetime", "bool", "enumeration")}
@@ -96,41 +83,26 @@ class HubSpot(Target):
 
     def field(self, type_id: str, sample: str) -> str:
         name = f"t_{type_id}_{sample}"
-        if type_id == "enumeration":
-            self.emulator.store.properties["companies"][name] = _OptionsProperty(name, "enumeration", options=OPTIONS)
-        else:
-            self.emulator.store.define("companies", name, type_id)
+        options = list(OPTIONS) if type_id == "enumeration" else None
+        self.emulator.store.define("companies", name, type_id, options=options)  # the emulator enforces the options
         return name
 
     def stored(self) -> dict[str, dict[str, Any]]:
         return self.emulator.stored("companies", self.match_field)
 
 
-@dataclass
-class _DescribedField(FieldSpec):
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), **self.extra}
-
-
 SF_TYPES: dict[str, tuple[str, str, int, dict[str, Any]]] = {
-    # type id -> (describe type, family, length, extra describe keys)
+    # type id -> (describe type, family, length, FieldSpec keywords: the emulator enforces them and describes them)
     "string": ("string", "salesforce.text", 255, {}),
     "textarea": ("textarea", "salesforce.text", 32_000, {}),
     "email": ("email", "salesforce.text", 80, {}),
     "url": ("url", "salesforce.text", 255, {}),
     "phone": ("phone", "salesforce.text", 40, {}),
-    "picklist": (
-        "picklist",
-        "salesforce.picklist",
-        255,
-        {"restrictedPicklist": True, "picklistValues": [{"value": o, "active": True} for o in OPTIONS]},
-    ),
+    "picklist": ("picklist", "salesforce.picklist", 255, {"restricted": True, "picklist": list(OPTIONS)}),
     "double": ("double", "salesforce.double", 0, {"precision": 18, "scale": 2}),
     "currency": ("currency", "salesforce.double", 0, {"precision": 18, "scale": 2}),
     "percent": ("percent", "salesforce.percent", 0, {"precision": 5, "scale": 2}),
-    "int": ("int", "salesforce.int", 0, {"digits": 9}),
+    "int": ("int", "salesforce.int", 0, {"precision": 9}),
     "boolean": ("boolean", "salesforce.boolean", 0, {}),
     "date": ("date", "salesforce.date", 0, {}),
     "datetime": ("datetime", "salesforce.datetime", 0, {}),
@@ -166,7 +138,7 @@ class Salesforce(Target):
     def field(self, type_id: str, sample: str) -> str:
         name = f"T_{type_id}_{sample}__c"
         kind, _, length, extra = SF_TYPES[type_id]
-        self.emulator.store.objects[self.obj].fields[name] = _DescribedField(name, kind, length, extra=extra)
+        self.emulator.store.objects[self.obj].define(FieldSpec(name, kind, length, **extra))
         return name
 
     def stored(self) -> dict[str, dict[str, Any]]:
