@@ -20,7 +20,7 @@ from syncer_connectors.salesforce.emulator_store import FieldSpec
 
 from tests.engine.conftest import Project
 
-from .targets import ENV, HS_TOKEN, SF_PASS, SF_TOKEN, SF_USER, _DescribedField
+from .targets import ENV, HS_TOKEN, SF_PASS, SF_TOKEN, SF_USER
 
 
 @dataclass
@@ -64,9 +64,9 @@ def crm(tmp_path: Path, pg_url: str) -> Iterator[Crm]:
     hubspot.store.define("companies", "renewal_date", "date")
     salesforce = SalesforceEmulator()
     salesforce.add_login(SF_USER, SF_PASS, SF_TOKEN)
-    fields = salesforce.store.objects["Account"].fields
-    fields["Score__c"] = _DescribedField("Score__c", "double", extra={"precision": 18, "scale": 2})
-    fields["Status__c"] = FieldSpec("Status__c", "string", 40)
+    account = salesforce.store.objects["Account"]
+    account.define(FieldSpec("Score__c", "double", precision=18, scale=2))
+    account.define(FieldSpec("Status__c", "string", 40))
     hs_url = hubspot.start()
     sf_url, ca_bundle = salesforce.start_tls(tmp_path)
     project = Project(tmp_path, pg_url, env=ENV)
