@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
 from syncer.escaping import one_line, plain_text
+from syncer.identity import canonical_identity, match_comparison_key
 
 from .client import SalesforceClient
 from .sobjects import COLLECTION_CAP, chunks, item_outcome, item_result, jsonable
@@ -61,7 +62,7 @@ class TaskWriter:
         self.client = client
         self.account_field = destination.match_field
         self.key_field = key_field
-        self.accounts: dict[str, str | None] = {}  # external id -> Account Id (None: not found)
+        self.accounts: dict[str, str | None] = {}  # lower-cased external id -> Account Id (None: not found)
         self.owners: dict[str, str | None] = {}  # lower-cased email -> User Id (None: unknown)
 
     def existing(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -87,11 +88,13 @@ class TaskWriter:
         results: dict[str, Result] = {}
         if not records:
             return results
-        self._resolve_accounts({self._account_value(r) for r in records} - self.accounts.keys())
+        self._resolve_accounts(
+            {self._account_value(r) for r in records if _folded(self._account_value(r)) not in self.accounts}
+        )
         self._resolve_owners({str(r.fields[OWNER_KEY]).lower() for r in records if r.fields.get(OWNER_KEY)})
         ready: list[tuple[Record, dict[str, Any]]] = []
         for r in records:
-            account_id = self.accounts.get(self._account_value(r))
+            account_id = self.accounts.get(_folded(self._account_value(r)))
             if account_id is None:
                 value = self._account_value(r)
                 results[r.key] = Result.rejected(r, f"NOT_FOUND: no Account with {self.account_field} = {value!r}")
@@ -109,7 +112,8 @@ class TaskWriter:
         return results
 
     def _account_value(self, record: Record) -> str:
-        return str(record.fields.get(ACCOUNT_KEY) or record.match_value or "")
+        value = record.fields.get(ACCOUNT_KEY)
+        return canonical_identity(value) if value not in (None, "") else str(record.match_value or "")
 
     def _body(self, record: Record, account_id: str) -> dict[str, Any]:
         body: dict[str, Any] = {"attributes": {"type": "Task"}}
@@ -135,9 +139,9 @@ class TaskWriter:
             return
         rows = self.client.query_in(f"Id, {self.account_field}", "Account", self.account_field, values, "find accounts")
         for value in values:
-            self.accounts[value] = None
-        for row in rows:
-            self.accounts[str(row[self.account_field])] = str(row["Id"])
+            self.accounts[_folded(value)] = None
+        for row in rows:  # Salesforce matched the external ids case-insensitively: key them the same way
+            self.accounts[_folded(str(row[self.account_field]))] = str(row["Id"])
 
     def _resolve_owners(self, emails: set[str]) -> None:
         emails -= self.owners.keys()
@@ -199,3 +203,8 @@ class TaskWriter:
 def _parse_datetime(value: str) -> dt.datetime:
     """Salesforce datetimes look like 2026-01-02T03:04:05.000+0000."""
     return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def _folded(external_id: str) -> str:
+    """External IDs compare case-insensitively in Salesforce ('SF-1' finds 'sf-1'; API-FACTS)."""
+    return match_comparison_key(external_id, casefold=True)

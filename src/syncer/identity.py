@@ -81,6 +81,15 @@ def canonical_identity(value: Any) -> str:
     return str(value)
 
 
+def identity_text(value: Any) -> str:
+    """`canonical_identity`, except that a value with no identity (NULL, NaN) comes back as
+    str(value) instead of raising: for joins across tables where such a row simply matches nothing."""
+    try:
+        return canonical_identity(value)
+    except IdentityError:
+        return str(value)
+
+
 def composite_identity(values: Sequence[Any]) -> str:
     """The state key of a row: one canonical value, or the parts joined by U+001F."""
     if len(values) == 1:

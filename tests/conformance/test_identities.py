@@ -26,11 +26,14 @@ from syncer_connectors.salesforce.emulator import SalesforceEmulator
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
 from syncer.config import ModelConfig, WarehouseConfig
-from syncer.identity import IdentityError, canonical_identity, composite_identity
+from syncer.identity import IdentityError, canonical_identity, composite_identity, identity_text
 from syncer.keycheck import MatchRule
 from syncer.secrets import mask
 from syncer.source import Source
+from tests.connectors.test_salesforce import org, running_org
 from tests.engine.conftest import SECRET, Project
+
+__all__ = ["org", "running_org"]  # Salesforce emulator fixtures
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result:UserWarning")  # fakesnow
 
@@ -411,3 +414,28 @@ def test_check_runs_exactly_the_warehouse_queries_plan_runs(tmp_path: Path, rece
     # column probe, NULL keys, duplicate keys, match collisions, then the rows (check: for the type check)
     assert len(checked) == 5, checked
     assert planned == checked
+
+
+# -- identities joined across systems --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [(7, "7"), (Decimal("7.00"), "7"), (None, "None"), (math.nan, "nan")])
+def test_identity_text_joins_like_canonical_and_never_raises(value: Any, expected: str) -> None:
+    """Alert and outcome joins (account ids from several warehouse tables) use this form."""
+    assert identity_text(value) == expected
+
+
+def test_salesforce_task_finds_its_account_whatever_the_external_id_case(org: Any) -> None:
+    """Salesforce matches external IDs case-insensitively: a task for 'EXT-1' attaches to 'ext-1'."""
+    from syncer_connectors.salesforce.tasks import task_key
+
+    from syncer.connector import Destination, Record
+    from tests.connectors.test_salesforce import connect, rec
+
+    [account] = connect(org).send([rec(1)])  # External_Id__c = 'ext-1'
+    tasks = Destination("Task", "External_Id__c", mode="insert", fields={"Subject": "s", "account_external_id": "a"})
+    fields = {"Subject": "Seat limit", "ActivityDate": dt.date(2026, 3, 9), "account_external_id": "EXT-1"}
+    [result] = connect(org, tasks).send([Record("k-1", "upsert", fields, "fp", "ik", match_value="EXT-1")])
+    assert result.status == "ok", result
+    [task] = [t for t in org.emulator.records("Task") if t.get("Syncer_Key__c") == task_key("k-1")]
+    assert task["WhatId"] == account.dest_id

@@ -31,6 +31,7 @@ from syncer.alerts.outbox import enqueue
 from syncer.alerts.routing import Router
 from syncer.alerts.store import CHUNK, alerts, aware, digest_queue, dumps, email_queue, evaluations, pairs
 from syncer.alerts.tasks import TaskState
+from syncer.identity import identity_text
 
 CHUNK_ROWS = 500
 StatusReader = Callable[[Sequence[str]], dict[str, TaskState]]
@@ -159,13 +160,13 @@ class Lifecycle:
     # -- one chunk of rows --------------------------------------------------------------------
 
     def _chunk(self, rows: list[dict[str, Any]], now: dt.datetime, ev: Evaluation) -> None:
-        known = self._pairs({str(r["account_id"]) for r in rows})
+        known = self._pairs({identity_text(r["account_id"]) for r in rows})
         last = self._alerts([p.last_alert_id for p in known.values() if p.last_alert_id is not None])
         cfg = self.settings.alerts
         cooldown, worked_cooldown = dt.timedelta(days=cfg.cooldown_days), dt.timedelta(days=cfg.worked_cooldown_days)
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         for row in rows:
-            pk = (str(row["account_id"]), str(row["trigger"]))
+            pk = (identity_text(row["account_id"]), str(row["trigger"]))
             pair = known.get(pk)
             if pk in seen or (pair is not None and pair.seen_seq == ev.seq):
                 ev.duplicates += 1
@@ -255,7 +256,7 @@ class Lifecycle:
 
     def _alert_dict(self, row: dict[str, Any]) -> dict[str, Any]:
         alert = {k: row.get(k) for k in KNOWN}
-        alert["account_id"] = str(row["account_id"])
+        alert["account_id"] = identity_text(row["account_id"])
         alert["priority"] = str(row.get("priority") or "low").lower()
         alert["context"] = {k: v for k, v in row.items() if k not in KNOWN and k != "previous_value"}
         alert["previous_value"] = row.get("previous_value")

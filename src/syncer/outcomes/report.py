@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from syncer.alerts.model import load_alert_settings
 from syncer.config import Config
+from syncer.identity import identity_text
 from syncer.outcomes.effectiveness import Kpis, TriggerDefView, TriggerStats, kpis, trigger_stats
 from syncer.outcomes.lift import Lift, holdout_lift
 from syncer.outcomes.model import OutcomeSettings, load_outcome_settings
@@ -149,8 +150,8 @@ def _accounts(engine: sa.Engine, scoring: ScoringConfig) -> dict[str, AccountVie
     out: dict[str, AccountView] = {}
     with engine.connect() as conn:
         for r in conn.execute(sa.select(*acc.c)):
-            out[str(r.account_id)] = AccountView(
-                str(r.account_id),
+            out[identity_text(r.account_id)] = AccountView(
+                identity_text(r.account_id),
                 str(r.name or ""),
                 str(r.segment or ""),
                 str(r.plan_tier or ""),
@@ -161,7 +162,7 @@ def _accounts(engine: sa.Engine, scoring: ScoringConfig) -> dict[str, AccountVie
             return out  # no scores yet: health shows as unknown
         scores = _table(scoring, scoring.tables.scores, "account_id", "health_score", "health_band")
         for r in conn.execute(sa.select(*scores.c)):
-            view = out.get(str(r.account_id))
+            view = out.get(identity_text(r.account_id))
             if view is not None:
                 view.health_score = None if r.health_score is None else float(r.health_score)
                 view.health_band = str(r.health_band or "unknown")

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from syncer.alerts.engine import AlertEngine
 from syncer.alerts.store import alerts as alerts_table
+from syncer.identity import identity_text
 from syncer.outcomes.tracking import AlertRecord, load_alerts
 from syncer.scoring import ScoringConfig, refresh_scores
 from syncer.scoring.synthetic import insert_rows
@@ -249,7 +250,7 @@ def fired_accounts(warehouse: sa.Engine, scoring: ScoringConfig, days: Iterable[
     for day in days:
         refresh_scores(warehouse, scoring, day)
         for row in fired_rows(warehouse, scoring):
-            fired[str(row["trigger"])].add(str(row["account_id"]))
+            fired[str(row["trigger"])].add(identity_text(row["account_id"]))
     return dict(fired)
 
 

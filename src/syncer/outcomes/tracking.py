@@ -29,6 +29,7 @@ from syncer.alerts.lifecycle import refresh_tasks
 from syncer.alerts.store import alerts as alerts_table
 from syncer.alerts.store import aware
 from syncer.alerts.tasks import TaskConnector, read_status
+from syncer.identity import identity_text
 
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 
@@ -162,7 +163,7 @@ def parse_expansions(rows: Iterable[dict[str, Any]]) -> list[Expansion]:
         mrr = row.get("expansion_mrr")
         out.append(
             Expansion(
-                str(row["account_id"]),
+                identity_text(row["account_id"]),
                 as_datetime(row["expanded_at"]),
                 str(row.get("kind") or "unknown"),
                 float(mrr) if mrr is not None else 0.0,
