@@ -199,7 +199,7 @@ def _text(value: Any, t: FieldType) -> str:
 
 
 def to_string(value: Any, t: FieldType) -> Any:
-    text = _text(value, t)
+    text = value if type(value) is str else _text(value, t)
     if t.length and len(text) > t.length:
         raise Refused(f"is {len(text)} characters; {t.label} holds {t.length}")
     return text
@@ -306,11 +306,17 @@ TABLE: dict[Base, dict[str, Converter]] = {
 TABLE["json"]["dict"] = to_json_value
 
 
+_KIND_OF_TYPE: dict[type, str] = {}  # exact Python type -> kind, filled as drivers hand values over
+
+
 def convert(name: str, value: Any, t: FieldType) -> Any:
     """The wire value of `value` for field `name` of type `t`; Refused("name: <value> <why>") if none."""
     if value is None or (value == "" and t.empty_is_null):
         return None
-    converter = TABLE[t.base].get(kind_of(value), refuse)
+    kind = _KIND_OF_TYPE.get(type(value))
+    if kind is None:
+        kind = _KIND_OF_TYPE.setdefault(type(value), kind_of(value))
+    converter = TABLE[t.base].get(kind, refuse)
     try:
         return converter(value, t)
     except Refused as exc:
