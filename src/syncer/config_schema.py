@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from syncer import registry
 from syncer.alerts.actions import ActionsConfig, TierActions
-from syncer.alerts.model import AlertsConfig, DigestConfig, RoutingConfig
+from syncer.alerts.model import SLACK_CHANNEL, SLACK_TARGET, AlertsConfig, DigestConfig, RoutingConfig
 from syncer.config import AppSettings, SyncConfig, WarehouseConfig
 from syncer.daemon.settings import DaemonSettings
 from syncer.outcomes.model import OutcomesConfig, ReportConfig
@@ -56,6 +56,16 @@ SHORTHANDS: dict[tuple[str, str], dict[str, Any]] = {
     ("RoutingRule", "tier"): _STRING,
     ("RoutingRule", "segment"): _STRING,
     ("RoutingRule", "email_to"): _STRING,
+}
+
+
+# (model, key) -> the pattern its field validator enforces, so that editors flag it as the loader does
+PATTERNS: dict[tuple[str, str], str] = {
+    ("AlertsConfig", "escalation_channel"): SLACK_CHANNEL.pattern,
+    ("RoutingConfig", "fallback_channel"): SLACK_CHANNEL.pattern,
+    ("RoutingConfig", "default_to"): f"^owner$|{SLACK_TARGET.pattern}",
+    ("RoutingRule", "to"): f"^owner$|{SLACK_TARGET.pattern}",
+    ("DigestConfig", "time"): r"^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
 }
 
 
@@ -156,6 +166,10 @@ def _finish(schema: dict[str, Any]) -> None:
         if node.get("x-secret") is True or (node.get("writeOnly") is True and node.get("format") == "password"):
             node["pattern"] = SECRET_REFERENCE
             node["x-secret"] = True
+    for (model, key), pattern in PATTERNS.items():
+        prop = schema.get("$defs", {}).get(model, {}).get("properties", {}).get(key)
+        if prop is not None and prop.get("type") == "string":
+            prop["pattern"] = pattern
     for (model, key), extra in SHORTHANDS.items():
         prop = schema.get("$defs", {}).get(model, {}).get("properties", {}).get(key)
         if prop is not None:

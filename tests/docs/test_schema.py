@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.engine.conftest import Project
+from tests.engine.conftest import SECRET, Project
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_SCHEMA = json.loads((ROOT / "schema/config.schema.json").read_text())
@@ -97,3 +98,38 @@ def test_broken_config_is_refused_by_schema_and_check(tmp_path: Path, file: str,
     assert code == 2, (out, err)
     assert key in err, err
     assert "Traceback" not in err
+
+
+# Sections the daemon validates at start-up (syncer.daemon.load_settings): the schema refuses what it refuses.
+SECTION_BROKEN: list[tuple[str, str]] = [
+    ("[alerts]\ncooldown_days = -1\n", "alerts.cooldown_days"),
+    ('[alerts]\nescalation_channel = "#sales"\n', "alerts.escalation_channel"),
+    ('[routing]\nrules = [{ to = "sales" }]\n', "routing.rules.0.to"),
+    ("[routing]\nimmediate = ['urgent']\n", "routing.immediate.0"),
+    ('[digest]\ntime = "9 o\'clock"\n', "digest.time"),
+    ('[actions.monitor]\nnotify = "shout"\n', "actions.monitor.notify"),
+    ("[daemon]\nport = 70000\n", "daemon.port"),
+    ('[daemon]\ncolour = "red"\n', "daemon.colour"),
+    ('[daemon.synclog]\nruns_table = "bad name"\n', "daemon.synclog.runs_table"),
+    ("[report]\ntrend_days = 1\n", "report.trend_days"),
+    ("[outcomes]\nwindow_days = 0\n", "outcomes.window_days"),
+]
+
+
+@pytest.mark.parametrize(("extra", "key"), SECTION_BROKEN, ids=[key for _, key in SECTION_BROKEN])
+def test_broken_section_is_refused_by_schema_and_start_up(tmp_path: Path, extra: str, key: str) -> None:
+    from syncer.config import load_config
+    from syncer.daemon import load_settings
+    from syncer.errors import ConfigError
+
+    project = Project(tmp_path, f"sqlite:///{tmp_path / 'wh.sqlite'}")
+    project.write(mode="upsert")
+    text = project.config.read_text() + '\n[connectors.slack]\nbot_token = "${HOOK_SECRET}"\n'
+    assert errors(CONFIG_SCHEMA, tomllib.loads(text)) == [], "the unbroken fixture must validate"
+    project.config.write_text(text + extra)
+
+    assert errors(CONFIG_SCHEMA, tomllib.loads(project.config.read_text())) != []
+    os.environ.setdefault("HOOK_SECRET", SECRET)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(load_config(project.config))
+    assert key in [issue.key for issue in caught.value.issues], caught.value.issues

@@ -116,12 +116,13 @@ def _section_issues(config: Config) -> list[ConfigIssue]:
     """[alerts]/[routing]/[digest] and [report] are validated at start-up, not at their first run."""
     issues: list[ConfigIssue] = []
     file = str(config.path)
-    if "alerts" in config.raw:
+    if {"alerts", "routing", "digest", "actions"} & config.raw.keys():  # any of them: a typo is found now
         from syncer.alerts.model import check_connectors, load_alert_settings
 
         try:
             alert_settings = load_alert_settings(config.raw, file)
-            check_connectors(alert_settings, {n: e.type for n, e in config.connectors.items()}, file)
+            if "alerts" in config.raw:
+                check_connectors(alert_settings, {n: e.type for n, e in config.connectors.items()}, file)
         except ConfigError as exc:
             issues += exc.issues
     if "report" in config.raw or "outcomes" in config.raw:
