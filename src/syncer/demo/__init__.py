@@ -31,6 +31,7 @@ from syncer.demo.services import (
     FALLBACK,
     HUBSPOT_PROPERTIES,
     Services,
+    name_accounts,
     start_services,
     work_some_tasks,
 )
@@ -90,6 +91,7 @@ class Demo:
         )
         scoring = ScoringConfig()
         first_day = last_day - timedelta(days=1)
+        name_accounts(engine)
         config_path = prepare_folder(self.folder, warehouse_url)
         services = start_services(self.folder, engine)
         services.slack.wall_clock = lambda: self.sim_now.timestamp()  # messages carry the simulated time

@@ -33,6 +33,52 @@ HUBSPOT_PROPERTIES = {
 FALLBACK, ENTERPRISE = "C0SYNCERALERTS", "C0EXPANSIONDESK"
 
 
+FIRST = ("Dana", "Luis", "Priya", "Tom", "Mei", "Omar", "Grace", "Ivan", "Sara", "Kofi", "Lena", "Raj", "Ana")
+LAST = ("Reyes", "Okafor", "Chen", "Novak", "Haddad", "Silva", "Kim", "Larsen", "Patel", "Moreau", "Brooks")
+COMPANY = (
+    "Northwind",
+    "Bluefin",
+    "Cedar",
+    "Lumen",
+    "Harbor",
+    "Quartz",
+    "Summit",
+    "Atlas",
+    "Juniper",
+    "Beacon",
+    "Kestrel",
+    "Meridian",
+    "Orchard",
+    "Pioneer",
+    "Redwood",
+    "Sable",
+    "Tidewater",
+    "Vantage",
+    "Willow",
+    "Zenith",
+)
+KIND = ("Analytics", "Labs", "Logistics", "Health", "Robotics", "Foods", "Media", "Energy", "Studios", "Systems",
+        "Outfitters", "Capital", "Bio", "Networks")  # fmt: skip
+
+
+def person_name(email: str) -> tuple[str, str]:
+    """A stable made-up (first, last) name for a synthetic owner address such as owner7@example.com."""
+    n = sum(ord(c) * (i + 1) for i, c in enumerate(email.split("@")[0]))
+    return FIRST[n % len(FIRST)], LAST[(n // len(FIRST)) % len(LAST)]
+
+
+def name_accounts(warehouse: sa.Engine) -> None:
+    """Give the synthetic accounts company-like names ("Account 12" -> "Cedar Robotics 12"), demo only."""
+    with warehouse.begin() as conn:
+        ids = [str(r[0]) for r in conn.execute(sa.text("SELECT account_id FROM accounts"))]
+        names = [
+            {"i": i, "n": f"{COMPANY[k % len(COMPANY)]} {KIND[(k // len(COMPANY)) % len(KIND)]} {k}"}
+            for i in ids
+            if (k := int(i.rsplit("_", 1)[-1]) if i.rsplit("_", 1)[-1].isdigit() else 0) >= 0
+        ]
+        conn.execute(sa.text("UPDATE accounts SET name = :n WHERE account_id = :i"), names)
+
+
 @dataclass
 class Services:
     """The running emulators and the environment that points the example config at them."""
@@ -72,8 +118,9 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
         DEMO_SECRETS["SALESFORCE_SECURITY_TOKEN"],
     )
     for owner in sorted({a.owner_email for a in accounts if a.owner_email}):
-        salesforce.add_user(owner, name=owner.split("@")[0])
-        hubspot.add_owner(owner)
+        first, last = person_name(owner)
+        salesforce.add_user(owner, name=f"{first} {last}")
+        hubspot.add_owner(owner, first=first, last=last)
     for account in accounts:  # Sales owns Accounts: they exist before syncer updates them
         create_one(salesforce.store, "Account", {"Name": account.name, "External_Id__c": account.sf_account_id})
     slack = SlackEmulator(DEMO_SECRETS["SLACK_BOT_TOKEN"], channel_burst=1000, channel_rate=1000.0)
@@ -82,7 +129,7 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
     owners = sorted({a.owner_email for a in accounts if a.owner_email})
     for n, owner in enumerate(owners):
         if n % 7 != 6:  # a few owners are not in Slack: their alerts go to the fallback channel, with the reason
-            slack.add_user(f"U0OWNER{n:03d}", owner)
+            slack.add_user(f"U0OWNER{n:03d}", owner, name=" ".join(person_name(owner)))
     inapp = WebhookReceiver(DEMO_SECRETS["INAPP_SIGNING_SECRET"])
 
     sf_url, ca_bundle = salesforce.start_tls(folder)
