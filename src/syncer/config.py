@@ -62,6 +62,16 @@ class WarehouseConfig(_Strict):
     """Extra keyword arguments handed to the database driver's connect()."""
     stream_batch: int = Field(default=5000, ge=100)
     """Rows fetched per round trip. Rows stream, so memory stays flat whatever the model size."""
+    diff: DiffMode = "columnar"
+    """How every sync on this warehouse diffs (a sync's own `diff` wins): `columnar` (Arrow batches, vectorised),
+    `rows` (one row at a time), or `warehouse` (planned in SQL against a snapshot in `snapshot_schema`; needs the
+    grants `syncer check` names; DuckDB, PostgreSQL, Snowflake, BigQuery).
+    """
+    snapshot_schema: str = "syncer"
+    """`diff = "warehouse"`: the schema syncer creates and owns for its snapshot tables."""
+
+
+DiffMode = Literal["columnar", "rows", "warehouse"]
 
 
 class ModelConfig(_Strict):
@@ -147,6 +157,8 @@ class SyncConfig(_Strict):
     """When `syncer daemon` runs this sync; without it the sync only runs from the command line."""
     description: str = ""
     """Free text shown by `syncer check` and `syncer plan`."""
+    diff: DiffMode | None = None
+    """`columnar`, `rows` or `warehouse` for this sync; unset: the warehouse's `diff`."""
 
     @field_validator("fields", mode="before")
     @classmethod

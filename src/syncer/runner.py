@@ -22,6 +22,7 @@ from itertools import chain, islice
 from typing import Any
 
 from syncer import failpoints, registry
+from syncer.columnar.modes import open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result
 from syncer.diff import Change, Differ, Tally
@@ -182,21 +183,18 @@ class SyncJob:
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
-        differ = Differ(
-            self.sync.name,
-            self.sync.model.primary_key,
-            self.mapper,
-            self.state,
-            keys,
+        return open_diff(
+            self,
+            sync=self.sync.name,
+            primary_key=self.sync.model.primary_key,
+            mapper=self.mapper,
+            state=self.state,
+            keys=keys,
             insert_only=self.sync.mode == "insert",
             full=full,
             max_removed=max_removed,
             remember_sources=for_run,
         )
-        rows = self.source.stream(self.sync.model, self.mapping_dir)
-        # keys erased with `forget --suppress` stay out until their row leaves the model (a run lifts them then)
-        suppression = SuppressionFilter(self.state.engine, self.sync.name, self.sync.model.primary_key, for_run)
-        return differ, differ.changes(suppression.rows(rows))
 
     def close(self) -> None:
         self.source.close()

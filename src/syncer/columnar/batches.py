@@ -1,0 +1,144 @@
+"""The model as Arrow record batches, through the warehouse driver's native Arrow path if it has one.
+
+Each `RowBatch` carries the columns (a `pyarrow.RecordBatch`) and a way to turn chosen rows back
+into the exact dicts `Source.stream` yields, so the rows that must be mapped see the same Python
+values the row-at-a-time path sees. Native paths are used only when every column's type converts
+to the same Python value through Arrow as through the DB-API driver (e.g. DuckDB HUGEINT arrives
+in Arrow as decimal128(38, 0) but from the driver as int; UUID as string vs uuid.UUID): a model
+with another type is read through SQLAlchemy rows instead. Sources:
+- DuckDB: `DuckDBPyConnection.sql(...).to_arrow_reader(n)` (`record_batch(n)` in older releases).
+- Snowflake: `SnowflakeCursor.fetch_arrow_batches()`.
+- anything else: `Result.partitions(n)` rows -> columns with `pyarrow.array`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from syncer.config import ModelConfig
+from syncer.errors import FatalError
+from syncer.secrets import mask
+from syncer.source import Source
+
+# DuckDB types whose Arrow form converts back to the value the DuckDB Python driver returns
+_DUCKDB_SAFE = re.compile(
+    r"^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|VARCHAR"
+    r"|DATE|TIME|TIMESTAMP|BLOB|DECIMAL\((\d+),(\d+)\))$"
+)
+
+
+@dataclass
+class RowBatch:
+    """A slice of the model: its columns, and the rows as the row path would see them.
+
+    `rows(indices)` -> list of dicts (column name -> Python value), in the order asked.
+    `values(column)` -> the column's Python values (exact driver values, for key canonicalisation).
+    """
+
+    data: pa.RecordBatch
+    rows: Callable[[Sequence[int]], list[dict[str, Any]]]
+    values: Callable[[str], list[Any]]
+    native: bool  # True when `data` came from the driver's Arrow path (types are exact)
+    tagged: frozenset[str] = frozenset()  # columns Arrow could not type: tagged reprs, for hashing only
+
+
+def _from_arrow(batch: pa.RecordBatch, names: list[str]) -> RowBatch:
+    batch = batch.rename_columns(names)
+
+    def rows(indices: Sequence[int]) -> list[dict[str, Any]]:
+        return batch.take(pa.array(indices, pa.int64())).to_pylist() if indices else []
+
+    return RowBatch(batch, rows, lambda c: batch.column(c).to_pylist(), native=True)
+
+
+def _column(values: list[Any]) -> tuple[pa.Array, bool]:
+    """(column, tagged): a column Arrow cannot type (SQLite mixes types) becomes tagged reprs."""
+    try:
+        return pa.array(values), False
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return pa.array([None if v is None else f"{type(v).__name__}:{v!r}" for v in values], pa.string()), True
+
+
+def _from_rows(rows_in: Sequence[Sequence[Any]], names: list[str]) -> RowBatch:
+    columns = list(zip(*rows_in, strict=True)) if rows_in else [() for _ in names]
+    built = [_column(list(c)) for c in columns]
+    data = pa.RecordBatch.from_arrays([a for a, _ in built], names=names)
+    tagged = frozenset(n for n, (_, t) in zip(names, built, strict=True) if t)
+    index = {n: i for i, n in enumerate(names)}
+
+    def rows(indices: Sequence[int]) -> list[dict[str, Any]]:
+        return [dict(zip(names, rows_in[i], strict=True)) for i in indices]
+
+    return RowBatch(data, rows, lambda c: list(columns[index[c]]), native=False, tagged=tagged)
+
+
+def _duckdb_reader(raw: Any, sql: str, size: int) -> tuple[Iterator[pa.RecordBatch], list[str]] | None:
+    relation = raw.sql(sql)  # a relation streams Arrow without the DB-API result's extra copy
+    types = [str(t) for t in relation.types]
+    names = [_column_name(c) for c in relation.columns]
+    if not all(_DUCKDB_SAFE.match(t) and t != "DECIMAL(38,0)" for t in types):
+        return None
+    reader = relation.to_arrow_reader(size) if hasattr(relation, "to_arrow_reader") else relation.record_batch(size)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from reader
+        finally:
+            reader.close()
+
+    return batches(), names
+
+
+def _column_name(name: str) -> str:
+    return name.lower() if name.isupper() else name
+
+
+def record_batches(source: Source, model: ModelConfig, mapping_dir: Any, stream_batch: int) -> Iterator[RowBatch]:
+    """Stream the model as RowBatches of about `stream_batch` rows (at least 10,000: per-batch costs)."""
+    sql = source.sql(model, mapping_dir)
+    size = max(stream_batch, 10_000)
+    engine = source.engine
+    if engine.dialect.name == "duckdb":
+        native = _native_duckdb(engine, sql, size)
+        if native is not None:
+            yield from native
+            return
+    yield from _sqlalchemy_batches(source, sql, size)
+
+
+def _native_duckdb(engine: sa.Engine, sql: str, size: int) -> Iterator[RowBatch] | None:
+    try:
+        conn = engine.raw_connection()
+    except sa.exc.SQLAlchemyError as exc:
+        raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+    try:
+        opened = _duckdb_reader(conn.driver_connection, sql, size)
+    except Exception as exc:  # the driver's own error type: same message as the row path gives
+        conn.close()
+        raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+    if opened is None:
+        conn.close()
+        return None
+    reader, names = opened
+
+    def stream() -> Iterator[RowBatch]:
+        try:
+            for batch in reader:
+                yield _from_arrow(batch, names)
+        finally:
+            conn.close()
+
+    return stream()
+
+
+def _sqlalchemy_batches(source: Source, sql: str, size: int) -> Iterator[RowBatch]:
+    with source._query(sql, stream=True) as result:
+        names = [_column_name(c) for c in result.keys()]
+        for partition in result.partitions(size):
+            yield _from_rows(partition, names)
