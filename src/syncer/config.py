@@ -53,6 +53,9 @@ class AppSettings(_Strict):
     """Lowest level logged."""
 
 
+DiffMode = Literal["columnar", "rows", "warehouse"]
+
+
 class WarehouseConfig(_Strict):
     url: str
     """SQLAlchemy URL of the warehouse (snowflake://, postgresql+psycopg://, bigquery://, duckdb:///, sqlite:///). Put
@@ -69,9 +72,6 @@ class WarehouseConfig(_Strict):
     """
     snapshot_schema: str = "syncer"
     """`diff = "warehouse"`: the schema syncer creates and owns for its snapshot tables."""
-
-
-DiffMode = Literal["columnar", "rows", "warehouse"]
 
 
 class ModelConfig(_Strict):

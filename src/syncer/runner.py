@@ -36,6 +36,7 @@ from syncer.source import Source
 from syncer.state import Outcome, StateStore
 from syncer.suppression import SuppressionFilter
 from syncer.typecheck import type_issues
+from syncer.warehouse_diff.modes import after_run
 
 log = logging.getLogger("syncer.runner")
 
@@ -252,6 +253,7 @@ class SyncJob:
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)
+            after_run(differ, run_id)
             summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
             if differ.tally.held_deletes:
                 summary.status = "partial"

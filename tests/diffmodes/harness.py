@@ -16,6 +16,7 @@ from syncer.config import load_config
 from syncer.diff import Change, Differ
 from syncer.runner import Runtime, SyncJob
 from syncer.state import Outcome, StateStore
+from syncer.warehouse_diff.modes import after_run
 
 
 @dataclass
@@ -56,6 +57,17 @@ def open_job(config: Path) -> SyncJob:
 def diff(job: SyncJob, for_run: bool = False, full: bool = False) -> tuple[Differ, list[Change]]:
     differ, changes = job.differ(full, for_run=for_run)
     return differ, list(changes)
+
+
+def run(job: SyncJob, reject: set[str], full: bool = False, crash_before_merge: bool = False) -> Plan:
+    """A run as `SyncJob.run` does it, the destination played by `acknowledge`; returns its plan."""
+    run_id = job.state.start_run(job.sync.name, full)
+    differ, changes = diff(job, for_run=True, full=full)
+    acknowledge(job, differ, changes, reject, run_id)
+    if not crash_before_merge:
+        after_run(differ, run_id)
+        job.state.finish_run(run_id, "ok", {})
+    return plan_of(differ, changes)
 
 
 def plan_of(differ: Differ, changes: list[Change]) -> Plan:

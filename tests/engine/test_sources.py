@@ -311,6 +311,8 @@ BigPlan = tuple[dict[str, Any], list[tuple[str, int]]]
 def big_plan(tmp_path_factory: pytest.TempPathFactory) -> BigPlan:
     """`plan` over a 50,000-row DuckDB model (stream_batch = 1000), logging every DB-API fetch the driver serves.
 
+    The row path (diff = "rows"); tests/diffmodes/test_bounded.py holds the columnar path to the same bound.
+
     Planned once for the tests below: (plan summary, [(fetch method, rows returned)]).
     """
     root = tmp_path_factory.mktemp("big")
@@ -325,7 +327,9 @@ def big_plan(tmp_path_factory: pytest.TempPathFactory) -> BigPlan:
     project = Project(root, url)  # plan never calls the destination
     project.write()
     project.config.write_text(
-        project.config.read_text().replace("[warehouse]\n", f"[warehouse]\nstream_batch = {STREAM_BATCH}\n")
+        project.config.read_text().replace(
+            "[warehouse]\n", f'[warehouse]\nstream_batch = {STREAM_BATCH}\ndiff = "rows"\n'
+        )
     )
     mask.clear()
     fetches: list[tuple[str, int]] = []

@@ -100,9 +100,9 @@ def _column_name(name: str) -> str:
 
 
 def record_batches(source: Source, model: ModelConfig, mapping_dir: Any, stream_batch: int) -> Iterator[RowBatch]:
-    """Stream the model as RowBatches of about `stream_batch` rows (at least 10,000: per-batch costs)."""
+    """Stream the model as RowBatches of at most `stream_batch` rows (the memory bound the user set)."""
     sql = source.sql(model, mapping_dir)
-    size = max(stream_batch, 10_000)
+    size = stream_batch
     engine = source.engine
     if engine.dialect.name == "duckdb":
         native = _native_duckdb(engine, sql, size)

@@ -39,6 +39,14 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
         differ = Differ(**kwargs)
         return differ, differ.changes(job.source.stream(sync.model, job.mapping_dir))
     scope = f"{sync.connector}:{sync.object}:{sync.match.field}"
-    columnar = ColumnarDiffer(**kwargs, inputs=mapping_inputs(sync), spec=mapping_spec(sync, scope))
+    spec, inputs = mapping_spec(sync, scope), mapping_inputs(sync)
+    if diff_mode(job) == "warehouse":
+        from syncer.warehouse_diff.modes import open_warehouse_diff, warehouse_sql
+
+        warehouse = open_warehouse_diff(job, spec, inputs, **kwargs)
+        if warehouse is not None:
+            sql, model_sql = warehouse_sql(job, warehouse, spec, inputs)
+            return warehouse, warehouse.changes_from(job.source, sql, model_sql)
+    columnar = ColumnarDiffer(**kwargs, inputs=inputs, spec=spec)
     batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse.stream_batch)
     return columnar, columnar.changes_from(batches)

@@ -1,0 +1,69 @@
+"""Open the warehouse diff for a job: heal the snapshot for a run, fall back for a plan.
+
+A plan writes nothing anywhere, so when the snapshot cannot be trusted (missing, dirty, behind
+local state) the plan runs the columnar diff instead and says so. A run heals the snapshot first,
+marks it dirty, and `after_run` merges what the run acknowledged. `full` runs map every row, so
+they use the columnar diff (the snapshot is healed on the next warehouse run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from syncer import failpoints
+from syncer.warehouse_diff.dialects import dialect_of
+from syncer.warehouse_diff.differ import WarehouseDiffer, plan_sql
+from syncer.warehouse_diff.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from syncer.runner import SyncJob
+
+log = logging.getLogger("syncer.warehouse_diff")
+
+
+def snapshot_for(job: SyncJob) -> Snapshot:
+    dialect = dialect_of(job.source.engine.dialect.name)
+    return Snapshot(job.source.engine, dialect, job.config.warehouse.snapshot_schema)
+
+
+def last_run(job: SyncJob, for_run: bool) -> int | None:
+    """The last run local state recorded for the sync before this one (a run has started already)."""
+    runs = job.state.recent_runs(job.sync.name, limit=2)
+    earlier = runs[1:] if for_run else runs
+    return int(earlier[0]["id"]) if earlier else None
+
+
+def open_warehouse_diff(job: SyncJob, spec: Any, inputs: list[str], **kwargs: Any) -> WarehouseDiffer | None:
+    """The differ, or None when this diff must not use the snapshot (a plan with a stale one, `full`)."""
+    if kwargs.get("full"):
+        return None
+    for_run = bool(kwargs.get("remember_sources"))
+    snapshot = snapshot_for(job)
+    previous = last_run(job, for_run)
+    if not snapshot.usable(job.sync.name, job.state, previous):
+        if not for_run:
+            log.info("sync %s: warehouse snapshot is missing or behind local state; planning columnar", job.sync.name)
+            return None
+        snapshot.heal(job.sync.name, job.state, previous)
+    if for_run:
+        snapshot.mark_dirty(job.sync.name)
+    return WarehouseDiffer(**kwargs, snapshot=snapshot)
+
+
+def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list[str]) -> tuple[str, str]:
+    """(plan statement, model SQL) for the job."""
+    model_sql = job.source.sql(job.sync.model, job.mapping_dir)
+    prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
+    sql = plan_sql(
+        differ.snapshot.dialect, differ.snapshot, job.sync.name, model_sql, job.sync.model.primary_key, inputs, prefix
+    )
+    return sql, model_sql
+
+
+def after_run(differ: Any, run_id: int | None) -> None:
+    """Merge what a warehouse-mode run acknowledged into the snapshot (other modes: nothing)."""
+    if isinstance(differ, WarehouseDiffer):
+        failpoints.hit("before_snapshot_merge")  # acknowledged in state, not yet in the snapshot
+        differ.merge(run_id)
