@@ -1,8 +1,8 @@
 """Which diff runs for a sync: `diff = "columnar" | "rows" | "warehouse"` (sync, else warehouse).
 
 `open_diff` builds the differ and its change stream for a `SyncJob`; the runner calls it and does
-not care which mode answered. The fingerprint spec is the mapping as the row path hashes it
-(scope, match column, NULL policy, every field), so a mapping edit re-maps every row once.
+not care which mode answered. The fingerprint spec is taken from the mapper itself, so whatever
+makes the row path re-map (a mapping edit, a new target, a destination type change) re-maps here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from syncer.columnar.batches import record_batches
 from syncer.columnar.differ import ColumnarDiffer
 from syncer.config import SyncConfig
 from syncer.diff import Change, Differ
+from syncer.mapping import Mapper
 
 if TYPE_CHECKING:
     from syncer.runner import SyncJob
@@ -24,8 +25,10 @@ def mapping_inputs(sync: SyncConfig) -> list[str]:
     return sorted({sync.match.column}.union(*(spec.columns() for spec in sync.fields.values())))
 
 
-def mapping_spec(sync: SyncConfig, scope: str) -> list[Any]:
-    return [scope, sync.match.column, sync.null_policy, {n: s.model_dump(mode="json") for n, s in sync.fields.items()}]
+def mapping_spec(mapper: Mapper, inputs: list[str]) -> str:
+    """A digest that changes with anything the mapper hashes into its own source fingerprints (the
+    mapping, its target, the destination's field types): its fingerprint of an all-NULL row."""
+    return mapper.source_fingerprint(dict.fromkeys(inputs))
 
 
 def diff_mode(job: SyncJob) -> str:
@@ -38,8 +41,8 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
     if diff_mode(job) == "rows":
         differ = Differ(**kwargs)
         return differ, differ.changes(job.source.stream(sync.model, job.mapping_dir))
-    scope = f"{sync.connector}:{sync.object}:{sync.match.field}"
-    spec, inputs = mapping_spec(sync, scope), mapping_inputs(sync)
+    inputs = mapping_inputs(sync)
+    spec = mapping_spec(kwargs["mapper"], inputs)
     if diff_mode(job) == "warehouse":
         from syncer.warehouse_diff.modes import open_warehouse_diff, warehouse_sql
 
