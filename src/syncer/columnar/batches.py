@@ -7,7 +7,7 @@ to the same Python value through Arrow as through the DB-API driver (e.g. DuckDB
 in Arrow as decimal128(38, 0) but from the driver as int; UUID as string vs uuid.UUID): a model
 with another type is read through SQLAlchemy rows instead. Sources:
 - DuckDB: `DuckDBPyConnection.sql(...).to_arrow_reader(n)` (`record_batch(n)` in older releases).
-- Snowflake: `SnowflakeCursor.fetch_arrow_batches()`.
+- PostgreSQL: ADBC (`adbc-driver-postgresql`) when installed, see `native_postgres`.
 - anything else: `Result.partitions(n)` rows -> columns with `pyarrow.array`.
 """
 
@@ -21,7 +21,8 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from syncer.config import ModelConfig
+from syncer.columnar import native_postgres
+from syncer.config import ModelConfig, WarehouseConfig
 from syncer.errors import FatalError
 from syncer.secrets import mask
 from syncer.source import Source
@@ -78,36 +79,37 @@ def _from_rows(rows_in: Sequence[Sequence[Any]], names: list[str]) -> RowBatch:
     return RowBatch(data, rows, lambda c: list(columns[index[c]]), native=False, tagged=tagged)
 
 
-def _duckdb_reader(raw: Any, sql: str, size: int) -> tuple[Iterator[pa.RecordBatch], list[str]] | None:
+def _duckdb_reader(raw: Any, sql: str, size: int) -> tuple[pa.RecordBatchReader, list[str]] | None:
     relation = raw.sql(sql)  # a relation streams Arrow without the DB-API result's extra copy
     types = [str(t) for t in relation.types]
     names = [_column_name(c) for c in relation.columns]
     if not all(_DUCKDB_SAFE.match(t) and t != "DECIMAL(38,0)" for t in types):
         return None
     reader = relation.to_arrow_reader(size) if hasattr(relation, "to_arrow_reader") else relation.record_batch(size)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            yield from reader
-        finally:
-            reader.close()
-
-    return batches(), names
+    return reader, names
 
 
 def _column_name(name: str) -> str:
     return name.lower() if name.isupper() else name
 
 
-def record_batches(source: Source, model: ModelConfig, mapping_dir: Any, stream_batch: int) -> Iterator[RowBatch]:
+def record_batches(
+    source: Source, model: ModelConfig, mapping_dir: Any, warehouse: WarehouseConfig
+) -> Iterator[RowBatch]:
     """Stream the model as RowBatches of at most `stream_batch` rows (the memory bound the user set)."""
     sql = source.sql(model, mapping_dir)
-    size = stream_batch
+    size = warehouse.stream_batch
     engine = source.engine
     if engine.dialect.name == "duckdb":
         native = _native_duckdb(engine, sql, size)
         if native is not None:
             yield from native
+            return
+    if engine.dialect.name == "postgresql":
+        opened = native_postgres.open_reader(engine, warehouse.connect_args, sql)
+        if opened is not None:
+            names = [_column_name(f.name) for f in opened[2].schema]
+            yield from (_from_arrow(batch, names) for batch in native_postgres.batches(*opened, size))
             return
     yield from _sqlalchemy_batches(source, sql, size)
 
@@ -131,7 +133,8 @@ def _native_duckdb(engine: sa.Engine, sql: str, size: int) -> Iterator[RowBatch]
         try:
             for batch in reader:
                 yield _from_arrow(batch, names)
-        finally:
+        finally:  # the result first: DuckDB refuses to reset a connection with an open result
+            reader.close()
             conn.close()
 
     return stream()

@@ -21,7 +21,7 @@ import polars as pl
 
 from syncer.columnar import kernels
 from syncer.columnar.batches import RowBatch
-from syncer.columnar.state_columns import stored_source_fps, synced_keys
+from syncer.columnar.state_columns import StateReader, stored_source_fps, synced_keys
 from syncer.diff import CHUNK, Change, Differ
 from syncer.state import Known
 
@@ -41,8 +41,12 @@ class ColumnarDiffer(Differ):
         self._duplicates = pl.Series("dup", sorted(self.keys.duplicate_keys), dtype=pl.String)
 
     def changes_from(self, batches: Iterable[RowBatch]) -> Iterator[Change]:
-        for batch in batches:
-            yield from self._batch(batch)
+        self._reader = StateReader(self.state)
+        try:
+            for batch in batches:
+                yield from self._batch(batch)
+        finally:
+            self._reader.close()
         yield from self._removed()
 
     def _batch(self, batch: RowBatch) -> Iterator[Change]:
@@ -72,7 +76,7 @@ class ColumnarDiffer(Differ):
                 kernels.source_fingerprints(batch, self.inputs, prefix),
             ]
         ).filter(~bad)
-        stored = stored_source_fps(self.state, self.sync, frame["key"]).with_columns(known=pl.lit(True))
+        stored = stored_source_fps(self._reader, self.sync, frame["key"]).with_columns(known=pl.lit(True))
         joined = frame.join(stored, on="key", how="left", maintain_order="left")
         known = joined["known"].fill_null(False)
         if self.insert_only:

@@ -51,5 +51,5 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
             sql, model_sql = warehouse_sql(job, warehouse, spec, inputs)
             return warehouse, warehouse.changes_from(job.source, sql, model_sql)
     columnar = ColumnarDiffer(**kwargs, inputs=inputs, spec=spec)
-    batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse.stream_batch)
+    batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse)
     return columnar, columnar.changes_from(batches)

@@ -1,0 +1,63 @@
+"""PostgreSQL's native Arrow path: ADBC (`adbc-driver-postgresql`, libpq COPY in binary form).
+
+Used only when the driver is installed, the SQLAlchemy URL carries no `connect_args` (ADBC takes a
+libpq URI and nothing else), and every column's PostgreSQL type converts through Arrow to the same
+Python value psycopg returns: numeric arrives as text, float4 as a float32 whose widening differs
+from psycopg's parse, timestamptz with another zone object -- those models read through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer.errors import FatalError
+from syncer.secrets import mask
+
+SAFE = {b"int2", b"int4", b"int8", b"float8", b"text", b"varchar", b"bool", b"date", b"timestamp"}
+
+
+def libpq_uri(engine: sa.Engine) -> str:
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def open_reader(engine: sa.Engine, connect_args: dict[str, Any], sql: str) -> tuple[Any, Any, Any] | None:
+    """(connection, cursor, RecordBatchReader), or None when this model must go through SQLAlchemy.
+    The cursor is kept: when it is collected, ADBC closes the stream under the reader."""
+    if connect_args:
+        return None
+    try:
+        import adbc_driver_postgresql.dbapi as adbc
+    except ImportError:
+        return None
+    try:
+        conn = adbc.connect(libpq_uri(engine))
+    except Exception as exc:  # the driver's own error types
+        raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+    cursor = conn.cursor()
+    try:
+        cursor.execute(sql)
+        reader = cursor.fetch_record_batch()
+    except Exception as exc:
+        conn.close()
+        raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+    if not all((field.metadata or {}).get(b"POSTGRESQL:type") in SAFE for field in reader.schema):
+        reader.close()
+        cursor.close()
+        conn.close()
+        return None
+    return conn, cursor, reader
+
+
+def batches(conn: Any, cursor: Any, reader: Any, size: int) -> Iterator[Any]:
+    """The reader's batches re-cut to at most `size` rows (ADBC chooses its own batch sizes)."""
+    try:
+        for batch in reader:
+            for start in range(0, batch.num_rows, size):
+                yield batch.slice(start, size)
+    finally:
+        reader.close()
+        cursor.close()
+        conn.close()
