@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -54,6 +55,7 @@ class AppSettings(_Strict):
 
 
 DiffMode = Literal["columnar", "rows", "warehouse"]
+WAREHOUSE_DIFF_DIALECTS = ("bigquery", "duckdb", "postgresql", "snowflake")  # syncer.warehouse_diff.dialects
 
 
 class WarehouseConfig(_Strict):
@@ -72,6 +74,17 @@ class WarehouseConfig(_Strict):
     """
     snapshot_schema: str = "syncer"
     """`diff = "warehouse"`: the schema syncer creates and owns for its snapshot tables."""
+
+    @field_validator("diff")
+    @classmethod
+    def _plannable(cls, value: str, info: ValidationInfo) -> str:
+        scheme = str(info.data.get("url", "")).split(":", 1)[0].split("+", 1)[0]
+        if value == "warehouse" and scheme not in WAREHOUSE_DIFF_DIALECTS:
+            supported = ", ".join(WAREHOUSE_DIFF_DIALECTS)
+            raise ValueError(
+                f'diff = "warehouse" supports {supported}; this warehouse is {scheme}: set diff = "columnar"'
+            )
+        return value
 
 
 class ModelConfig(_Strict):

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from syncer_connectors.webhook.emulator import WebhookReceiver
 
 from syncer.columnar import batches
 from syncer.secrets import mask
-from tests.engine.conftest import Project
+from tests.engine.conftest import Project, create_accounts
 
 ROWS = 300
 
@@ -114,4 +113,13 @@ def test_the_columnar_diff_holds_at_most_stream_batch_rows(
     assert max(sizes) <= 100
 
 
-os.environ.setdefault("HOOK_SECRET", "unused")
+@pytest.mark.parametrize("command", [["plan", "accounts"], ["run", "accounts"], ["check"]])
+def test_warehouse_mode_on_a_warehouse_without_it_is_a_config_error(
+    tmp_path: Path, receiver: WebhookReceiver, command: list[str]
+) -> None:
+    project = Project(tmp_path, f"sqlite:///{tmp_path / 'w.sqlite'}", hook_url=f"{receiver.base_url}/hooks")
+    create_accounts(project.warehouse_url, 3)
+    project.write()
+    project.config.write_text(project.config.read_text().replace("[warehouse]\n", '[warehouse]\ndiff = "warehouse"\n'))
+    code, out, err = project.cli(*command)
+    assert code == 2 and "warehouse.diff" in err and 'diff = "columnar"' in err and "Traceback" not in err, (out, err)

@@ -18,6 +18,7 @@ from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
+from syncer.warehouse_diff.modes import check_problems
 
 
 def _summary_table(summary: Summary) -> None:
@@ -73,6 +74,7 @@ def check(config: ConfigOpt = None) -> int:
     for name in cfg.syncs if not problems else []:
         job = SyncJob(cfg, name, state)
         try:
+            problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
             connector = job.connector()
             try:
                 keys = job.preflight(connector)  # exactly the warehouse queries `plan` runs

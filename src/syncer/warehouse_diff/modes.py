@@ -13,8 +13,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from syncer import failpoints
+from syncer.errors import ConfigError, ConfigIssue
 from syncer.warehouse_diff.dialects import dialect_of
 from syncer.warehouse_diff.differ import WarehouseDiffer, plan_sql
+from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -24,8 +26,22 @@ log = logging.getLogger("syncer.warehouse_diff")
 
 
 def snapshot_for(job: SyncJob) -> Snapshot:
-    dialect = dialect_of(job.source.engine.dialect.name)
+    """The job's snapshot; ConfigError (file and key) on a warehouse that cannot plan in SQL."""
+    try:
+        dialect = dialect_of(job.source.engine.dialect.name)
+    except KeyError as exc:
+        file, key = job.config.sync_files.get(job.sync.name, job.config.path.name), "diff"
+        if job.sync.diff is None:
+            file, key = job.config.path.name, "warehouse.diff"
+        raise ConfigError([ConfigIssue(file, key, f'{exc.args[0]}: set diff = "columnar"')]) from exc
     return Snapshot(job.source.engine, dialect, job.config.warehouse.snapshot_schema)
+
+
+def check_problems(job: SyncJob) -> list[str]:
+    """What `syncer check` reports for a sync's diff: for warehouse mode, every missing GRANT."""
+    if (job.sync.diff or job.config.warehouse.diff) != "warehouse":
+        return []
+    return missing_grants(snapshot_for(job))
 
 
 def last_run(job: SyncJob, for_run: bool) -> int | None:

@@ -53,8 +53,19 @@ class Snapshot:
 
     def ensure(self) -> None:
         with self.engine.begin() as conn:
-            for statement in self.ddl():
-                conn.execute(sa.text(statement))
+            # Snowflake makes a schema it creates the session's current one: the model would then be
+            # looked up in the snapshot schema on this pooled connection. Put the session back.
+            current = conn.scalar(sa.text("SELECT CURRENT_SCHEMA()")) if self.dialect.name == "snowflake" else None
+            inspector = sa.inspect(conn)
+            present = [
+                inspector.has_schema(self.schema),
+                *(inspector.has_table(t, schema=self.schema) for t in ("snapshot", "snapshot_meta")),
+            ]
+            for statement, exists in zip(self.ddl(), present, strict=True):
+                if not exists:  # PostgreSQL checks CREATE rights before IF NOT EXISTS: skip what exists
+                    conn.execute(sa.text(statement))
+            if current:
+                conn.execute(sa.text(f"USE SCHEMA {self.dialect.ident(current)}"))
 
     def marker(self, sync: str) -> Marker | None:
         """The sync's marker row, or None when it (or the schema) does not exist."""
