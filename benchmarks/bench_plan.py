@@ -1,29 +1,23 @@
-"""How close `plan` comes to a bare fetch of the same rows, and whether its memory stays flat.
+"""`plan` in every diff mode against the fastest raw Arrow fetch of the same model, on DuckDB and PostgreSQL.
 
-    /work/venv/bin/python benchmarks/bench_plan.py                      # 100k and 1M rows, 1% changed
-    /work/venv/bin/python benchmarks/bench_plan.py --sizes 20000 --repeat 1 --no-profile   # quick look
-    /work/venv/bin/python benchmarks/bench_plan.py --dir /tmp/bench-plan  # keep (and reuse) the data
+    .venv/bin/python benchmarks/bench_plan.py                         # 100k and 1M rows, DuckDB + PostgreSQL
+    .venv/bin/python benchmarks/bench_plan.py --sizes 20000 --warehouses duckdb      # quick look
+    .venv/bin/python benchmarks/bench_plan.py --sizes 100000 1000000 5000000         # 5M: opt in, slow
 
-For each size N: a DuckDB warehouse with N accounts; SQLite state built in bulk from the same
-Mapper.fingerprint the engine uses (so it is exactly what a full `run` would have left); one real
-no-change `SyncJob.run` against an in-process WebhookReceiver (must make 0 write calls); then 1% of
-the rows change and these are measured, each in a fresh subprocess (so peak RSS is per measurement):
+For each warehouse and size N: an `accounts` model of N rows; SQLite state for each mode built in
+bulk (payloads and fingerprints from the engine's Mapper, source fingerprints the way that mode
+computes them), then one real no-change `SyncJob.run` per mode against an in-process
+WebhookReceiver (must make 0 write calls; in warehouse mode it also builds the snapshot from
+state). Then, each in a fresh subprocess whose CPU seconds and peak RSS (ru_maxrss) the parent
+reads with wait4:
 
-  fetch      the model's SELECT streamed exactly as Source.stream issues it (same SQLAlchemy URL,
-             stream_results + yield_per execution options, result.partitions()), rows discarded
-  fetch/yp   the same, but with the partition size passed to partitions() so yield_per really applies
-             (SQLAlchemy 2.0 ignores the yield_per execution option for text() statements)
-  plan       SyncJob.plan() (columns probe + key checks + stream + map + fingerprint + state lookups
-             + removed detection), after `SyncJob` and the state store are opened
-  idle       imports only: the floor every process pays
+  arrow      the model's SELECT through the same driver's Arrow path, batches discarded (DuckDB
+             `sql().to_arrow_reader()`, PostgreSQL ADBC `fetch_record_batch()`): the floor
+  plan MODE  SyncJob.plan() with diff = rows | columnar | warehouse, at 0%, 1% and 20% changed
 
-Wall time is the best of --repeat runs; "cpu ratio" is plan/fetch in process CPU seconds (steadier
-than wall time on a busy machine); peak RSS is VmHWM (ru_maxrss as fallback), worst of the runs.
-Targets (issue 3): plan/fetch <= 1.3, plan peak RSS <= 300 MB and flat from 100k to 1M.
-Finally `plan` at the largest size runs under cProfile and the top 15 functions by cumtime print.
-
-PYTHONPATH=/some/checkout/src benchmarks/bench_plan.py measures another checkout of the engine
-(the path of the syncer package in use is printed first).
+Ratios are plan wall / arrow wall. Targets (issue 16): columnar 1M 1% <= 1.5x arrow, peak RSS
+<= 300 MB and flat; warehouse 5M 1% <= 0.5x arrow. A PostgreSQL server is started in a temporary
+directory the way tests/conftest.py does (initdb + pg_ctl), unless $SYNCER_TEST_PG_URL is set.
 """
 
 from __future__ import annotations
@@ -31,18 +25,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 SECRET = "bench-secret"
-CHANGED_EVERY = 100  # 1% of rows change
+MODES = ("rows", "columnar", "warehouse")
 MAPPING = """
 connector = "hook"
 object = "accounts"
@@ -60,32 +56,88 @@ name = "name"
 pql_score = { column = "pql_score", round = 0 }
 tier = { column = "tier", case = "upper" }
 """
+MODEL_SQL = (
+    "SELECT i AS account_id, 'Account ' || i AS name, 'acct' || i || '.example.com' AS domain, "
+    "CAST((i * 7) % 101 AS DOUBLE PRECISION) AS pql_score, "
+    "CASE i % 3 WHEN 0 THEN 'monitor' WHEN 1 THEN 'nurture' ELSE 'escalate' END AS tier FROM {series}"
+)
 
 
-# -- the project on disk ---------------------------------------------------------------------------
+# -- warehouses ------------------------------------------------------------------------------------
 
 
-def write_project(root: Path, rows: int) -> Path:
-    """A DuckDB warehouse with `rows` accounts, config.toml and one mapping. Returns config.toml."""
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for root in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (root / name).exists():
+            return str(root / name)
+    raise SystemExit(f"PostgreSQL binary {name} not found (make postgres installs it)")
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server (as tests/conftest.py starts one); yields a URL without database."""
+    if os.environ.get("SYNCER_TEST_PG_URL"):
+        yield os.environ["SYNCER_TEST_PG_URL"].rstrip("/")
+        return
+    root = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data = root / "data"
+    subprocess.run(
+        [*run_as, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=256MB"
+    subprocess.run(
+        [*run_as, _pg_bin("pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*run_as, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def create_model(kind: str, url: str, rows: int) -> None:
     import sqlalchemy as sa
 
-    root.mkdir(parents=True, exist_ok=True)
-    warehouse = root / "warehouse.duckdb"
-    warehouse.unlink(missing_ok=True)
-    engine = sa.create_engine(f"duckdb:///{warehouse}")
+    series = f"range(1, {rows + 1}) AS r(i)" if kind == "duckdb" else f"generate_series(1, {rows}) AS r(i)"
+    engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "CREATE TABLE accounts AS SELECT i AS account_id, 'Account ' || i AS name, "
-                "'acct' || i || '.example.com' AS domain, CAST((i * 7) % 101 AS DOUBLE) AS pql_score, "
-                "CASE i % 3 WHEN 0 THEN 'monitor' WHEN 1 THEN 'nurture' ELSE 'escalate' END AS tier "
-                f"FROM range(1, {rows + 1}) AS r(i)"
-            )
-        )
+        conn.execute(sa.text("DROP TABLE IF EXISTS accounts"))
+        conn.execute(sa.text("CREATE TABLE accounts AS " + MODEL_SQL.format(series=series)))
+        if kind == "postgresql":
+            conn.execute(sa.text("ALTER TABLE accounts ADD PRIMARY KEY (account_id)"))
+    if kind == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE accounts"))
     engine.dispose()
+
+
+def change(url: str, every: int) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE accounts SET pql_score = pql_score + 1 WHERE account_id % {every} = 0"))
+    engine.dispose()
+
+
+def write_project(root: Path, url: str, mode: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     (root / "mappings").mkdir(exist_ok=True)
     (root / "mappings" / "accounts.toml").write_text(MAPPING)
-    shutil.rmtree(root / "data", ignore_errors=True)
     config = root / "config.toml"
     config.write_text(
         textwrap.dedent(f"""
@@ -95,7 +147,9 @@ def write_project(root: Path, rows: int) -> Path:
         log_level = "warning"
 
         [warehouse]
-        url = "duckdb:///{warehouse}"
+        url = "{url}"
+        diff = "{mode}"
+        stream_batch = 50000
 
         [connectors.hook]
         type = "webhook"
@@ -118,92 +172,133 @@ def open_job(config: Path) -> Any:
     return SyncJob(cfg, "accounts", StateStore(cfg.state_url()), Runtime())
 
 
-def build_state(config: Path) -> int:
-    """Fill state as a full run would: the engine's own key, match value, fields, fingerprints."""
+def source_fps(job: Any, mode: str) -> Iterator[list[tuple[str, str]]]:
+    """(key, source fingerprint) as `mode` computes them, in chunks."""
+    from syncer.columnar import kernels
+    from syncer.columnar.batches import record_batches
+    from syncer.columnar.modes import mapping_inputs, mapping_spec
+    from syncer.source import row_key
+
+    inputs = mapping_inputs(job.sync)
+    spec = mapping_spec(job.mapper, inputs)
+    if mode == "rows":
+        chunk = []
+        for row in job.source.stream(job.sync.model, job.mapping_dir):
+            chunk.append((row_key([row["account_id"]]), job.mapper.source_fingerprint(row)))
+            if len(chunk) == 50_000:
+                yield chunk
+                chunk = []
+        yield chunk
+    elif mode == "columnar":
+        for batch in record_batches(job.source, job.sync.model, job.mapping_dir, job.config.warehouse):
+            keys = kernels.record_keys(batch, ["account_id"])
+            fps = kernels.source_fingerprints(batch, inputs, kernels.spec_digest(spec, batch, inputs))
+            yield list(zip(keys.to_list(), fps.to_list(), strict=True))
+    else:
+        import hashlib
+
+        import sqlalchemy as sa
+
+        from syncer.warehouse_diff.dialects import dialect_of
+
+        dialect = dialect_of(job.source.engine.dialect.name)
+        prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
+        sql = f"SELECT {dialect.key(['account_id'])}, {dialect.fingerprint(prefix, inputs)} FROM accounts"
+        with job.source.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(sa.text(sql))
+            for part in result.partitions(50_000):
+                yield [tuple(r) for r in part]
+
+
+def build_state(config: Path, mode: str, template: Path | None) -> Path:
+    """State as a full run in `mode` leaves it; the first mode builds payloads, later ones copy them."""
     import sqlalchemy as sa
 
-    from syncer.source import row_key
     from syncer.state import synced, utcnow
 
     job = open_job(config)
-    job.learn_types()  # convert as a run does, so fingerprints match (a webhook needs no network for this)
-    pk, now, rows, total = job.sync.model.primary_key, utcnow(), [], 0
-    with job.state.engine.begin() as conn:
-        conn.execute(synced.delete().where(synced.c.sync == job.sync.name))
-        for row in job.source.stream(job.sync.model, job.mapping_dir):
-            key = row_key([row[c] for c in pk])
-            match, fields = job.mapper.map(row)
-            payload = json.dumps(fields, sort_keys=True, default=str)
-            fingerprint = job.mapper.fingerprint(match, fields)
-            rows.append(
-                {
-                    "sync": job.sync.name,
-                    "key": key,
-                    "fingerprint": fingerprint,
-                    "match_value": match,
-                    "dest_id": key,
-                    "payload": payload,
-                    "run_id": 0,
-                    "synced_at": now,
-                    "source_fp": job.mapper.source_fingerprint(row),
-                }
-            )
-            if len(rows) == 50_000:
+    job.learn_types()
+    state_file = config.parent / "data" / "state.sqlite"
+    if template is None:
+        now, rows = utcnow(), []
+        with job.state.engine.begin() as conn:
+            conn.execute(synced.delete())
+            for row in job.source.stream(job.sync.model, job.mapping_dir):
+                match, fields = job.mapper.map(row)
+                rows.append(
+                    {
+                        "sync": "accounts",
+                        "key": str(row["account_id"]),
+                        "match_value": match,
+                        "fingerprint": job.mapper.fingerprint(match, fields),
+                        "dest_id": str(row["account_id"]),
+                        "payload": json.dumps(fields, sort_keys=True, default=str),
+                        "run_id": 0,
+                        "synced_at": now,
+                        "source_fp": None,
+                    }
+                )
+                if len(rows) == 50_000:
+                    conn.execute(sa.insert(synced), rows)
+                    rows = []
+            if rows:
                 conn.execute(sa.insert(synced), rows)
-                total, rows = total + len(rows), []
-        if rows:
-            conn.execute(sa.insert(synced), rows)
-            total += len(rows)
+    else:
+        job.state.close()
+        shutil.copy(template, state_file)
+        job = open_job(config)
+    update = synced.update().where(synced.c.sync == "accounts", synced.c.key == sa.bindparam("k"))
+    with job.state.engine.begin() as conn:
+        for chunk in source_fps(job, mode):
+            if chunk:
+                conn.execute(update.values(source_fp=sa.bindparam("fp")), [{"k": k, "fp": f} for k, f in chunk])
     job.close()
     job.state.close()
-    return total
-
-
-def change_one_percent(config: Path) -> None:
-    import sqlalchemy as sa
-
-    job = open_job(config)
-    with job.source.engine.begin() as conn:
-        conn.execute(sa.text(f"UPDATE accounts SET pql_score = pql_score + 1 WHERE account_id % {CHANGED_EVERY} = 0"))
-    job.close()
-    job.state.close()
+    return state_file
 
 
 # -- measurements, each in its own process -------------------------------------------------------
 
 
 def peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak RSS since exec (VmHWM). Not wait4's ru_maxrss: on Linux a child's ru_maxrss
+    starts from the RSS its parent had when it forked, so every child would report the driver's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(kind: str, config: Path) -> dict[str, Any]:
-    import sqlalchemy as sa
+    import resource
 
     job = open_job(config)
     out: dict[str, Any] = {"kind": kind}
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    if kind in ("fetch", "fetch/yp"):
-        batch = job.config.warehouse.stream_batch
-        engine = sa.create_engine(job.config.warehouse.url, connect_args=job.config.warehouse.connect_args)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    if kind == "arrow":
+        sql = job.source.sql(job.sync.model, job.mapping_dir)
+        url = job.config.warehouse.url
         started, rows = time.perf_counter(), 0
-        with engine.connect() as conn:
-            conn = conn.execution_options(stream_results=True, yield_per=batch)
-            with conn.execute(sa.text(job.source.sql(job.sync.model, job.mapping_dir))) as result:
-                for partition in result.partitions(batch if kind == "fetch/yp" else None):
-                    for _row in partition:
-                        rows += 1
+        if url.startswith("duckdb"):
+            import duckdb
+
+            with duckdb.connect(url.removeprefix("duckdb:///"), read_only=True) as conn:
+                for batch in conn.sql(sql).to_arrow_reader(50_000):
+                    rows += batch.num_rows
+        else:
+            import adbc_driver_postgresql.dbapi as adbc
+
+            with adbc.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cur:
+                cur.execute(sql)
+                for batch in cur.fetch_record_batch():
+                    rows += batch.num_rows
         out.update(wall=time.perf_counter() - started, rows=rows)
-        engine.dispose()
     elif kind == "plan":
         started = time.perf_counter()
         summary = job.plan()
-        out.update(wall=time.perf_counter() - started, tally=summary.tally.as_dict())
+        out.update(wall=time.perf_counter() - started, tally=summary.tally.as_dict(), mode=job.sync.diff)
     elif kind == "profile":
         import cProfile
         import io
@@ -214,7 +309,7 @@ def measure(kind: str, config: Path) -> dict[str, Any]:
         job.plan()
         profiler.disable()
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(15)
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(12)
         out["profile"] = text.getvalue()
     elif kind == "run-nochange":
         from syncer_connectors.webhook.emulator import WebhookReceiver
@@ -229,132 +324,161 @@ def measure(kind: str, config: Path) -> dict[str, Any]:
             out.update(
                 wall=time.perf_counter() - started,
                 write_calls=receiver.write_calls,
-                api_calls=summary.api_calls,
                 status=summary.status,
                 tally=summary.tally.as_dict(),
             )
-    elif kind != "idle":
+    else:
         raise SystemExit(f"unknown measurement {kind!r}")
     job.close()
     job.state.close()
     after = resource.getrusage(resource.RUSAGE_SELF)
-    out["cpu"] = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime  # robust on a busy machine
+    out["cpu"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
 
 def in_subprocess(kind: str, config: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"measurement {kind} failed:\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    """Run one measurement in a child; wait4's rusage gives its whole CPU time (imports included)."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--measure", kind, "--config", str(config)], stdout=stdout, stderr=stderr
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"measurement {kind} ({config}) failed:\n{stderr.read()}")
+        result: dict[str, Any] = json.loads(stdout.read().strip().splitlines()[-1])
+    result["process cpu"] = usage.ru_utime + usage.ru_stime
     return result
-
-
-def best_of(kind: str, config: Path, repeat: int) -> dict[str, Any]:
-    runs = [in_subprocess(kind, config) for _ in range(repeat)]
-    best = min(runs, key=lambda r: r.get("wall", 0.0))
-    best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-    best["walls"] = [round(r.get("wall", 0.0), 2) for r in runs]
-    return best
 
 
 # -- driver ----------------------------------------------------------------------------------------
 
 
+def bench_size(kind: str, url: str, n: int, work: Path, table: list[dict[str, Any]], problems: list[str]) -> None:
+    create_model(kind, url, n)
+    configs = {mode: write_project(work / f"{kind}-{n}-{mode}", url, mode) for mode in MODES}
+    template = None
+    for mode in MODES:
+        started = time.perf_counter()
+        built = build_state(configs[mode], mode, template)
+        template = template or built
+        nochange = in_subprocess("run-nochange", configs[mode])
+        print(
+            f"[{kind} {n:,} {mode}] state in {time.perf_counter() - started:.1f}s; no-change run: "
+            f"{nochange['write_calls']} write calls, {nochange['wall']:.1f}s",
+            flush=True,
+        )
+        if nochange["write_calls"] != 0 or nochange["tally"]["unchanged"] != n:
+            problems.append(f"{kind} {n} {mode}: the no-change run was not a no-op: {nochange}")
+    arrow = in_subprocess("arrow", configs["columnar"])
+    applied = 0
+    for share, every in ((0, 0), (1, 100), (20, 5)):
+        if every:
+            change(url, every)
+            applied = every
+        expected = n // applied if applied else 0
+        for mode in MODES:
+            plan = in_subprocess("plan", configs[mode])
+            tally = plan["tally"]
+            if (tally["changed"], tally["unchanged"], tally["added"], tally["removed"]) != (
+                expected,
+                n - expected,
+                0,
+                0,
+            ):
+                problems.append(f"{kind} {n} {share}% {mode}: wrong counts {tally}")
+            table.append(
+                {
+                    "warehouse": kind,
+                    "rows": n,
+                    "changed %": share,
+                    "mode": mode,
+                    "arrow s": arrow["wall"],
+                    "plan s": plan["wall"],
+                    "plan/arrow": plan["wall"] / arrow["wall"],
+                    "cpu s": plan["cpu"],
+                    "arrow cpu s": arrow["cpu"],
+                    "cpu/arrow": plan["cpu"] / max(arrow["cpu"], 1e-3),
+                    "peak MB": plan["peak_rss_mb"],
+                    "arrow MB": arrow["peak_rss_mb"],
+                }
+            )
+            print(
+                f"[{kind} {n:,} {share}% {mode}] plan {plan['wall']:.2f}s (arrow {arrow['wall']:.2f}s) "
+                f"cpu {plan['cpu']:.2f}s (process {plan['process cpu']:.2f}s) rss {plan['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+    if n == max(SIZES):
+        for mode in ("columnar", "warehouse"):
+            print(f"\ncProfile of plan ({kind}, {n:,} rows, 20% changed, {mode}), top 12 by own time:")
+            print(in_subprocess("profile", configs[mode])["profile"])
+
+
+SIZES: list[int] = []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=3, help="subprocess runs per measurement (best wall kept)")
-    parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one, removed after)")
-    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="add 5000000 to opt in")
+    parser.add_argument("--warehouses", nargs="+", default=["duckdb", "postgresql"], choices=["duckdb", "postgresql"])
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-
     if args.measure:
         print(json.dumps(measure(args.measure, args.config)))
         return 0
+    SIZES.extend(args.sizes)
+
+    import sqlalchemy as sa
 
     import syncer
 
-    print(f"syncer from {Path(syncer.__file__).parent}; python {sys.version.split()[0]}; cpus {os.cpu_count()}")
-    print(f"load average at start: {os.getloadavg()[0]:.1f}")
-    work = args.dir or Path(tempfile.mkdtemp(prefix="bench-plan-"))
-    table: list[tuple[Any, ...]] = []
+    print(
+        f"syncer from {Path(syncer.__file__).parent}; python {sys.version.split()[0]}; cpus {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    work = Path(tempfile.mkdtemp(prefix="bench-plan-"))
+    table: list[dict[str, Any]] = []
     problems: list[str] = []
     try:
-        for n in args.sizes:
-            config = write_project(work / f"n{n}", n)
-            started = time.perf_counter()
-            built = build_state(config)
-            print(f"[{n:,}] state built in bulk: {built:,} records in {time.perf_counter() - started:.1f}s", flush=True)
-            nochange = in_subprocess("run-nochange", config)
-            print(
-                f"[{n:,}] no-change run: {nochange['write_calls']} write calls, unchanged "
-                f"{nochange['tally']['unchanged']:,}, {nochange['wall']:.1f}s",
-                flush=True,
-            )
-            if nochange["write_calls"] != 0 or nochange["tally"]["unchanged"] != n:
-                problems.append(f"{n}: no-change run was not a no-op: {nochange}")
-            change_one_percent(config)
-            idle = in_subprocess("idle", config)
-            fetch = best_of("fetch", config, args.repeat)
-            fetch_yp = best_of("fetch/yp", config, args.repeat)
-            plan = best_of("plan", config, args.repeat)
-            expected = n // CHANGED_EVERY
-            tally = plan["tally"]
-            if (tally["changed"], tally["added"], tally["removed"], tally["unchanged"]) != (
-                expected,
-                0,
-                0,
-                n - expected,
-            ):
-                problems.append(f"{n}: plan counts are wrong: {tally}")
-            table.append(
-                (
-                    n,
-                    fetch["wall"],
-                    fetch_yp["wall"],
-                    plan["wall"],
-                    plan["wall"] / fetch["wall"],
-                    plan["wall"] / fetch_yp["wall"],
-                    idle["peak_rss_mb"],
-                    fetch["peak_rss_mb"],
-                    plan["peak_rss_mb"],
-                    tally["changed"],
-                    nochange["write_calls"],
-                    plan["cpu"] / fetch["cpu"],
-                )
-            )
-            print(f"[{n:,}] fetch {fetch['walls']}  fetch/yp {fetch_yp['walls']}  plan {plan['walls']}", flush=True)
-
-        print()
-        header = (
-            f"{'rows':>10} {'fetch s':>8} {'fetch/yp s':>10} {'plan s':>8} {'plan/fetch':>10} {'plan/(yp)':>9} "
-            f"{'cpu ratio':>9} {'idle MB':>8} {'fetch MB':>8} {'plan MB':>8} {'changed':>8} {'no-change writes':>16}"
-        )
-        print(header)
-        print("-" * len(header))
-        for n, f, fy, p, ratio, ratio_yp, idle_mb, fetch_mb, plan_mb, changed, writes, cpu_ratio in table:
-            print(
-                f"{n:>10,} {f:>8.2f} {fy:>10.2f} {p:>8.2f} {ratio:>10.2f} {ratio_yp:>9.2f} {cpu_ratio:>9.2f} "
-                f"{idle_mb:>8.0f} {fetch_mb:>8.0f} {plan_mb:>8.0f} {changed:>8,} {writes:>16}"
-            )
-        print("targets: plan/fetch <= 1.3; plan peak RSS <= 300 MB and flat from the smallest to the largest size")
-
-        if not args.no_profile:
-            config = work / f"n{args.sizes[-1]}" / "config.toml"
-            print(f"\ncProfile of plan at {args.sizes[-1]:,} rows, top 15 by cumulative time:")
-            print(in_subprocess("profile", config)["profile"])
+        for kind in args.warehouses:
+            for n in args.sizes:
+                if kind == "duckdb":
+                    bench_size(kind, f"duckdb:///{work / f'w{n}.duckdb'}", n, work, table, problems)
+                    continue
+                with postgres_server() as server:
+                    admin = sa.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+                    with admin.connect() as conn:
+                        conn.execute(sa.text(f"CREATE DATABASE bench{n}"))
+                    admin.dispose()
+                    bench_size(kind, f"{server}/bench{n}", n, work, table, problems)
     finally:
-        if args.dir is None:
-            shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    columns = [
+        "warehouse",
+        "rows",
+        "changed %",
+        "mode",
+        "arrow s",
+        "plan s",
+        "plan/arrow",
+        "cpu s",
+        "arrow cpu s",
+        "cpu/arrow",
+        "peak MB",
+        "arrow MB",
+    ]
+    print("\n| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
+    for row in table:
+        cells = [
+            f"{row[c]:,}" if isinstance(row[c], int) else f"{row[c]:.2f}" if isinstance(row[c], float) else row[c]
+            for c in columns
+        ]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    print("targets: columnar 1M 1% plan/arrow <= 1.5, peak RSS <= 300 MB and flat; warehouse 5M 1% plan/arrow <= 0.5")
     for problem in problems:
         print(f"PROBLEM {problem}")
     return 1 if problems else 0
