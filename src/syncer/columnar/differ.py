@@ -1,15 +1,17 @@
 """The columnar differ: `syncer.diff.Differ`'s rules, applied a record batch at a time.
 
-Per batch (n rows): keys and source fingerprints are computed in native code; NULL and duplicated
-keys are rejected exactly as the row path rejects them; state's stored source fingerprint is read
-for every key in one query and joined in polars. Rows whose stored fingerprint matches (or that
-exist at all, for insert-only syncs) are counted unchanged without becoming Python objects. The
-rest -- new keys, changed inputs, records never fingerprinted, or every row under `full` -- are
-materialised and handed, 2,000 at a time, to the row path's own comparison (`Differ._compare`),
-so mapping, payload fingerprints, held rejections and `Change`s are the row path's.
+Per batch (n rows): keys and source fingerprints are computed in native code. Rows whose key is
+NULL, not canonical or known bad (duplicated, colliding match value) are flagged in bulk and
+judged one by one by the row path's own `Differ._key`, so they are rejected exactly as there.
+State's stored source fingerprint is read for every key in one query and joined in polars. Rows
+whose stored fingerprint matches (or that exist at all, for insert-only syncs) are counted
+unchanged without becoming Python objects. The rest -- new keys, changed inputs, records never
+fingerprinted, or every row under `full` -- are materialised and handed, 2,000 at a time, to
+the row path's own comparison (`Differ._compare`), so mapping, payload fingerprints, held
+rejections and `Change`s are the row path's.
 
-Removed records: one 8-byte hash per seen key (numpy, sorted once after the stream), compared
-with state's keys streamed in chunks -- memory is 8 bytes per model row, not the keys themselves.
+Removed records: one 8-byte hash per seen key (sorted once after the stream), compared with
+state's keys streamed in chunks -- memory is 8 bytes per model row, not the keys themselves.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class ColumnarDiffer(Differ):
         self.inputs = sorted(inputs)
         self.spec = spec
         self._hashes: list[pl.Series] = []
-        self._duplicates = pl.Series("dup", sorted(self.keys.duplicate_keys), dtype=pl.String)
+        problems = set(self.keys.duplicate_keys) | set(getattr(self.keys, "match_collisions", {}))
+        self._problems = pl.Series("problem", sorted(problems), dtype=pl.String)
 
     def changes_from(self, batches: Iterable[RowBatch]) -> Iterator[Change]:
         self._reader = StateReader(self.state)
@@ -58,16 +61,14 @@ class ColumnarDiffer(Differ):
         null = keys.is_null()
         present = keys.filter(~null)
         self._hashes.append(kernels.key_hashes(present))
-        duplicate = keys.is_in(self._duplicates).fill_null(False) if len(self._duplicates) else _none(n)
-        bad = null | duplicate
-        if bad.any():
-            key_list = keys.to_list()
-            for i in bad.arg_true().to_list():
-                if key_list[i] is None:
-                    self._reject("(null primary key)", None, f"primary key {', '.join(self.primary_key)} is NULL")
-                else:
-                    key = key_list[i]
-                    self._reject(key, None, f"duplicate primary key {key!r}: several rows share it; none is sent")
+        # rows the row path rejects by key (NULL, not canonical, duplicated, colliding match value):
+        # flagged here in bulk, judged one by one by the row path's own `_key`
+        flagged = null | (keys.is_in(self._problems).fill_null(False) if len(self._problems) else _none(n))
+        bad = _none(n)
+        if flagged.any():
+            indices = flagged.arg_true().to_list()
+            rejected = [i for i, row in zip(indices, batch.rows(indices), strict=True) if self._key(row) is None]
+            bad = pl.int_range(0, n, eager=True).is_in(pl.Series(rejected, dtype=pl.Int64))
         prefix = kernels.spec_digest(self.spec, batch, self.inputs)
         frame = pl.DataFrame(
             [

@@ -6,9 +6,10 @@ build the encoding but has no scalar hash kernel, so each row would go back thro
 hashlib. Shapes: every function takes one batch (n rows) and returns n values in row order.
 
 - `record_keys`: the state key of each row, exactly `syncer.source.row_key` of its primary-key
-  values (None where a key column is NULL). Integer and text keys are cast in native code; each
-  batch is checked against `row_key` on a sample, and any other type (or a canonical form the
-  cast does not reproduce) goes through `row_key` row by row, so the key is always the engine's.
+  values (None where a key column is NULL or `row_key` refuses the value). Integer and text keys
+  are cast in native code; each batch is checked against `row_key` on a sample, and any other
+  type (or a canonical form the cast does not reproduce) goes through `row_key` row by row, so
+  the key is always the engine's.
 - `source_fingerprints`: a 128-bit hash (two seeded 64-bit xxhash-family polars hashes, as
   "h1.h2" decimal text) of the spec (mapping + column types) and the length-prefixed text of every
   input column. Stable within a polars version; a polars upgrade that changes its hash makes every
@@ -46,8 +47,17 @@ def record_keys(batch: RowBatch, primary_key: Sequence[str]) -> pl.Series:
         if _agrees(keys, batch, primary_key):
             return keys.rename("key")
     columns = [batch.values(c) for c in primary_key]
-    out = [None if any(v is None for v in vs) else row_key(list(vs)) for vs in zip(*columns, strict=True)]
-    return pl.Series("key", out, dtype=pl.String)
+    return pl.Series("key", [_key_or_none(list(vs)) for vs in zip(*columns, strict=True)], dtype=pl.String)
+
+
+def _key_or_none(values: list[Any]) -> str | None:
+    """`row_key`, or None for a key it refuses (NULL, or a value that cannot identify a record)."""
+    if any(v is None for v in values):
+        return None
+    try:
+        return row_key(values)
+    except ValueError:
+        return None
 
 
 def _agrees(keys: pl.Series, batch: RowBatch, primary_key: Sequence[str]) -> bool:

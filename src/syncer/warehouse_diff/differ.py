@@ -19,7 +19,7 @@ from typing import Any
 
 from syncer.diff import CHUNK, Change, Differ
 from syncer.errors import FatalError
-from syncer.source import Source, row_key
+from syncer.source import Source
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.snapshot import Snapshot
 
@@ -96,21 +96,20 @@ class WarehouseDiffer(Differ):
         yield from self._track(self._removed_keys(sorted(removed)))
 
     def _keyed(self, row: dict[str, Any], model: list[str]) -> tuple[str, dict[str, Any], str] | None:
-        values = [row[c] for c in self.primary_key]
-        if any(v is None for v in values):
-            self._reject("(null primary key)", None, f"primary key {', '.join(self.primary_key)} is NULL")
+        """The row path's own `_key` (NULL, non-canonical, duplicated keys, colliding match values are
+        rejected there), then the warehouse's key checked against it and its fingerprint kept."""
+        values = {c: row[c] for c in model}
+        keyed = self._key(values)
+        if keyed is None:
             return None
-        key = row_key(values)
+        key = keyed[0]
         if key != row[KEY]:
             raise FatalError(
                 f'diff = "warehouse": the warehouse writes key {row[KEY]!r} where syncer writes {key!r}; '
                 f"it needs integer or text primary-key columns ({', '.join(self.primary_key)}): "
                 'use diff = "columnar" for this sync'
             )
-        if key in self.keys.duplicate_keys:
-            self._reject(key, None, f"duplicate primary key {key!r}: several rows share it; none is sent")
-            return None
-        return key, {c: row[c] for c in model}, row[FP]
+        return key, values, row[FP]
 
     def _track(self, changes: Iterator[Change]) -> Iterator[Change]:
         for change in changes:
