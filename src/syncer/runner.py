@@ -34,7 +34,6 @@ from syncer.retry import RetryPolicy
 from syncer.secrets import mask
 from syncer.source import Source
 from syncer.state import Outcome, StateStore
-from syncer.suppression import SuppressionFilter
 from syncer.typecheck import type_issues
 from syncer.warehouse_diff.modes import after_run
 
