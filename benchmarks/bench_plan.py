@@ -203,7 +203,10 @@ def source_fps(job: Any, mode: str) -> Iterator[list[tuple[str, str]]]:
 
         dialect = dialect_of(job.source.engine.dialect.name)
         prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
-        sql = f"SELECT {dialect.key(['account_id'])}, {dialect.fingerprint(prefix, inputs)} FROM accounts"
+        from syncer.warehouse_diff.modes import quoted_columns
+
+        key, columns = quoted_columns(job, ["account_id"]), quoted_columns(job, inputs)
+        sql = f"SELECT {dialect.key(key)}, {dialect.fingerprint(prefix, columns)} FROM accounts"
         with job.source.engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(sa.text(sql))
             for part in result.partitions(50_000):

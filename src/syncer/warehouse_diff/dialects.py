@@ -28,7 +28,8 @@ class Dialect:
         return f"{q}{name.replace(q, q + q)}{q}"
 
     def text(self, column: str) -> str:
-        return f"CAST({self.ident(column)} AS {self.text_type})"
+        """`column`: an SQL expression, e.g. a column name quoted by the warehouse's own preparer."""
+        return f"CAST({column} AS {self.text_type})"
 
     def key(self, primary_key: Sequence[str]) -> str:
         return f" || {self.unit_separator} || ".join(self.text(c) for c in primary_key)

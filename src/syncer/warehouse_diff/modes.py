@@ -72,10 +72,16 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     """(plan statement, model SQL) for the job."""
     model_sql = job.source.sql(job.sync.model, job.mapping_dir)
     prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
-    sql = plan_sql(
-        differ.snapshot.dialect, differ.snapshot, job.sync.name, model_sql, job.sync.model.primary_key, inputs, prefix
-    )
+    pk, columns = quoted_columns(job, job.sync.model.primary_key), quoted_columns(job, inputs)
+    sql = plan_sql(differ.snapshot.dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix)
     return sql, model_sql
+
+
+def quoted_columns(job: SyncJob, columns: list[str]) -> list[str]:
+    """Model columns as the warehouse spells them (Snowflake: folded upper case), quoted by its dialect."""
+    names = job.source._column_names(job.sync.model, job.mapping_dir)
+    quote = job.source.engine.dialect.identifier_preparer.quote
+    return [quote(names.get(c, c)) for c in columns]
 
 
 def after_run(differ: Any, run_id: int | None) -> None:
