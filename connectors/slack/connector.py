@@ -71,7 +71,8 @@ class SlackSettings(ConnectorSettings):
 
 
 TEXT_FIELDS = {
-    "text": FieldType("string", "Slack message text", length=40_000),
+    # Slack renders `text` as mrkdwn: mapped column values are escaped (& < >) so a name cannot ping
+    "text": FieldType("string", "Slack message text", length=40_000, markup="slack"),
     "channel": FieldType("string", "Slack channel"),
     "thread_ts": FieldType("string", "Slack thread_ts"),
 }

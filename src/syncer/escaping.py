@@ -14,6 +14,10 @@ its markup from constants and passes every piece of user text through exactly on
     multi-line plain text (email text part,       plain_text       CR LF / CR -> LF; other control
       Salesforce Task Description)                                 characters dropped
 
+A mapped field whose destination renders markup (a Slack message `text`: FieldType.markup) gets
+its column values, and the values substituted into its template, escaped by FOR_MARKUP; the
+template's own text and constants are the author's markup and stay as written.
+
 Sources: Slack "Formatting text for app surfaces" (escape &, <, > in any text Slack renders, else
 `<!channel>` pings a channel and `<@U123>` mentions someone; API-FACTS "Slack mrkdwn"); RFC 5322
 (a header is one line: CR/LF in a subject would start new headers); HubSpot's task notes
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
+from collections.abc import Callable
 
 _SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -59,6 +64,10 @@ def plain_text(text: object) -> str:
     """Multi-line plain text: line breaks normalised to LF, other control characters dropped."""
     normalised = str(text).replace("\r\n", "\n").replace("\r", "\n")
     return "".join(c for c in normalised if c in "\n\t" or not _is_control(c))
+
+
+# a destination field's markup (syncer.values.FieldType.markup) -> how a mapped column value is escaped
+FOR_MARKUP: dict[str, Callable[[object], str]] = {"slack": slack_text, "html": html_text}
 
 
 def _is_control(char: str) -> bool:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from syncer.escaping import FOR_MARKUP
 from syncer.identity import IdentityError, canonical_identity
 from syncer.values import FieldType, Refused, convert
 
@@ -194,12 +195,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def compile_field(spec: FieldSpec, typed: bool = False) -> Callable[[Mapping[str, Any]], Any]:
+def compile_field(
+    spec: FieldSpec, typed: bool = False, escape: Callable[[object], str] | None = None
+) -> Callable[[Mapping[str, Any]], Any]:
     """Build the function that computes this field from a row (raises ValueError on bad data).
 
     `typed`: keep the value's own type (Decimal, date, datetime) for the conversion table;
     otherwise dates become ISO text and decimals numbers (fields no destination type describes).
+    `escape`: the destination renders this field as markup (syncer.escaping.FOR_MARKUP): a column's
+    value, and every value a template substitutes, is escaped; the template's own text is not.
     """
+    if escape is not None:
+        return _escaped(spec, typed, escape)
     if spec.column is not None:
         column = spec.column
 
@@ -254,6 +261,25 @@ def compile_field(spec: FieldSpec, typed: bool = False) -> Callable[[Mapping[str
     return compute
 
 
+def _escaped(spec: FieldSpec, typed: bool, escape: Callable[[object], str]) -> Callable[[Mapping[str, Any]], Any]:
+    if spec.template is not None:
+        template = spec.template
+
+        def fill(row: Mapping[str, Any]) -> Any:
+            return template.format_map({k: "" if v is None else escape(_plain(v)) for k, v in row.items()})
+
+        return fill
+    inner = compile_field(spec, typed)
+    if spec.column is None:
+        return inner  # a constant is the author's own text
+
+    def column(row: Mapping[str, Any]) -> Any:
+        value = inner(row)
+        return None if value is None else escape(_plain(value))
+
+    return column
+
+
 class Mapper:
     """Applies a sync's field mapping to rows, converts to the destination's types, fingerprints the result.
 
@@ -272,7 +298,12 @@ class Mapper:
         types = types or {}
         self._specs = (dict(fields), match_column, null_policy, scope)
         self._fields = [
-            (name, compile_field(spec, name in types), spec.null or null_policy, types.get(name))
+            (
+                name,
+                compile_field(spec, name in types, _escape_for(types.get(name))),
+                spec.null or null_policy,
+                types.get(name),
+            )
             for name, spec in fields.items()
         ]
         self._match_column = match_column
@@ -335,6 +366,10 @@ class Mapper:
     def fingerprint(self, match_value: str | None, fields: Mapping[str, Any]) -> str:
         blob = _ENCODER.encode([self._scope, match_value, fields])
         return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
+
+
+def _escape_for(field_type: FieldType | None) -> Callable[[object], str] | None:
+    return FOR_MARKUP[field_type.markup] if field_type is not None and field_type.markup else None
 
 
 # one encoder, built once: json.dumps with options builds a new one per call

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+Markup = Literal["slack", "html"]  # syncer.escaping.FOR_MARKUP
 Base = Literal["string", "number", "integer", "bool", "date", "datetime", "enumeration", "json"]
 KINDS = ("none", "bool", "int", "float", "decimal", "date", "datetime", "time", "str", "bytes")
 
@@ -64,12 +65,14 @@ class FieldType:
     multi: bool = False  # ';'-joined options (HubSpot checkbox enumeration)
     empty_is_null: bool = False  # "" means null at this destination (Salesforce)
     nillable: bool = True
+    markup: Markup | None = None  # the destination renders this text: column values are escaped for it
 
     def describe(self) -> str:
         """A stable text of everything that changes what is sent (hashed into source fingerprints)."""
         opts = ",".join(sorted(self.options)) if self.options is not None else "*"
         parts = (self.label, self.base, self.text_wire, self.length, self.precision, self.scale, opts, self.multi)
-        return "|".join(map(str, (*parts, self.empty_is_null, self.nillable)))
+        text = "|".join(map(str, (*parts, self.empty_is_null, self.nillable)))
+        return text if self.markup is None else f"{text}|markup={self.markup}"
 
 
 JSON = FieldType("json", "JSON")

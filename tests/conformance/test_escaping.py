@@ -208,3 +208,30 @@ def test_the_nasty_inputs_are_nasty() -> None:
     """Without escaping, the raw names would reach the channel (the checks above can fail)."""
     for name, raws in NASTY.items():
         assert all(raw in name for raw in raws), name
+
+
+# -- a mapping-driven Slack sync: the message `text` field is Slack markup --------------------------
+
+MAPPED_TEXT = {
+    "column": ({"column": "name"}, lambda name: slack_text(name)),
+    "template": (
+        {"template": "<!here> {name} crossed {score} & more"},  # the author's markup stays as written
+        lambda name: f"<!here> {slack_text(name)} crossed 91 & more",
+    ),
+    "const": ({"const": "<@U42> daily"}, lambda name: "<@U42> daily"),
+}
+
+
+@pytest.mark.parametrize("source", list(MAPPED_TEXT))
+@pytest.mark.parametrize("name", list(NASTY))
+def test_mapped_slack_text_escapes_column_values_not_the_authors_markup(source: str, name: str) -> None:
+    from syncer_connectors.slack.connector import TEXT_FIELDS
+
+    from syncer.mapping import FieldSpec, Mapper
+
+    spec, expected = MAPPED_TEXT[source]
+    mapper = Mapper({"text": FieldSpec(**spec), "channel": FieldSpec(const="C123")}, "id", types=TEXT_FIELDS)
+    _, fields = mapper.map({"id": "a-1", "name": name, "score": 91})
+    assert fields["text"] == expected(name)
+    if source == "column":
+        assert all(raw not in fields["text"] for raw in NASTY[name] if "<" in raw or "&" in raw)
