@@ -47,13 +47,14 @@ class FieldSpec(BaseModel):
     template: str | None = None
     """A Python format string over the row's columns, e.g. `"{first} {last}"`; NULL columns render as empty text."""
     cast: Cast | None = None
-    """Convert the value first: `int` rounds a fractional value half to even (2.5 -> 2), `bool` accepts true/t/yes/y/1
+    """Convert the value first: `int` rounds a fractional value half away from zero (2.5 -> 3, -2.5 -> -3, like SQL
+    ROUND), `bool` accepts true/t/yes/y/1
     and false/f/no/n/0/empty, `date` keeps the day of a timestamp. A value that does not convert rejects the row,
     naming the field.
     """
     round: int | None = None
-    """Round to this many decimal places after the cast, half to even on the binary value (42.25 -> 42.2, 0.5 -> 0); `0`
-    gives an integer.
+    """Round to this many decimal places after the cast, half away from zero on the value's shortest decimal form, as
+    SQL ROUND does (42.25 -> 42.3, 0.5 -> 1, -0.5 -> -1); exact through Decimal, never a float. `0` gives an integer.
     """
     case: Literal["lower", "upper"] | None = None
     """Lower- or upper-case the value (after cast and round). Match values and field names are otherwise sent as
@@ -126,7 +127,7 @@ def _cast(value: Any, to: Cast) -> Any:
     if to == "int":
         number = float(value) if isinstance(value, str) else value
         if isinstance(number, float | Decimal):
-            return round(number)
+            return _round(number, 0)  # the same rule as `round = 0`
         return int(number)
     if to == "float":
         return float(value)

@@ -162,3 +162,18 @@ def test_a_mapping_edit_changes_exactly_the_records_it_affects(
     assert (plan["changed"], plan["unchanged"], plan["added"]) == (changed, 300 - changed, 0), plan
     if changed:
         assert plan["samples"][0]["kind"] == "changed", plan
+
+
+@pytest.mark.parametrize(
+    ("raw", "spec", "expected"),
+    [
+        (2.5, {"cast": "int"}, 3),  # half away from zero, like SQL ROUND; Python's round() would give 2
+        (-2.5, {"cast": "int"}, -3),
+        (0.5, {"round": 0}, 1),
+        (42.25, {"round": 1}, 42.3),  # on the shortest decimal form, not the binary 42.249999...
+        (Decimal("1.005"), {"round": 2}, 1.01),
+        ("2.5", {"cast": "int"}, 3),
+    ],
+)
+def test_cast_int_and_round_share_one_rule(raw: object, spec: dict[str, object], expected: object) -> None:
+    assert value({"v": raw}, column="v", **spec) == expected
