@@ -34,6 +34,13 @@ def test_every_printed_command_works_as_printed(served: Served) -> None:
         assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
 
 
+def test_metrics_carry_no_account_data(served: Served) -> None:
+    code, body = _get(served.base + "/metrics")
+    text = body.decode()
+    assert code == 200 and "syncer_" in text
+    assert "acc_0" not in text and "@example.com" not in text and "Account" not in text
+
+
 def test_ctrl_c_stops_with_exit_0(served: Served) -> None:
     served.process.send_signal(signal.SIGINT)
     assert served.process.wait(timeout=60) == 0
