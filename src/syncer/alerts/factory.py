@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from syncer import registry
 from syncer.alerts.activation import fingerprint
@@ -18,17 +18,21 @@ from syncer.runner import Runtime
 from syncer.source import Source
 from syncer.state import StateStore
 
-if TYPE_CHECKING:
-    from syncer.alerts.engine import AlertEngine
+
+class _Releases(Protocol):
+    sources: list[Source]  # warehouse connections the engine releases on close()
+
+
+E = TypeVar("E", bound=_Releases)  # the engine class (AlertEngine), passed in: this module never imports engine.py
 
 
 def engine_from_config(
-    cls: type[AlertEngine],
+    cls: Callable[..., E],
     config: Config,
     state: StateStore,
     runtime: Runtime | None,
     clock: Callable[[], dt.datetime],
-) -> AlertEngine:
+) -> E:
     """Validate [alerts]/[routing]/[digest] (ConfigError lists every problem) and build the connectors."""
     runtime = runtime or Runtime()
     settings = load_alert_settings(config.raw, str(config.path))
