@@ -81,12 +81,46 @@ class JobSpec:
         return trigger_for(self.schedule) if self.schedule else None
 
 
+class WallClockCronTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler 3 ships no type hints
+    """A cron trigger that fires a fixed local time once per local day, also on DST change days.
+
+    APScheduler's CronTrigger fires `30 1 * * *` twice when the clocks go back (01:30 EDT, then
+    01:30 EST). Like Vixie cron, a schedule with fixed hours fires on the first occurrence of a
+    repeated wall-clock time only; a schedule whose hour field is `*` (hourly) keeps firing every
+    real hour, so the repeated hour runs twice. On spring-forward a time that does not exist fires
+    once, at the same offset into the shifted hour (APScheduler's own behaviour, kept).
+    """
+
+    def get_next_fire_time(self, previous_fire_time: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+        fire: dt.datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        hours = next(f for f in self.fields if f.name == "hour")
+        if str(hours) == "*":
+            return fire
+        while fire is not None and _is_repeat(fire):
+            fire = super().get_next_fire_time(fire, fire.astimezone(dt.UTC) + dt.timedelta(seconds=1))
+        return fire
+
+
+def _is_repeat(moment: dt.datetime) -> bool:
+    """True when `moment` is the second occurrence of its local wall-clock time (DST fall-back)."""
+    wall = moment.replace(tzinfo=None)
+    first = wall.replace(tzinfo=moment.tzinfo, fold=0)
+    return first.astimezone(dt.UTC) < moment.astimezone(dt.UTC)
+
+
 def trigger_for(schedule: ScheduleConfig) -> BaseTrigger | None:
+    """The trigger of one schedule in its time zone. `every_minutes` that is a whole number of hours
+    dividing a day is a wall-clock grid (every 24*60 = daily at local midnight, all year); any other
+    interval counts real minutes from the anchor."""
     tz = ZoneInfo(schedule.timezone)
     if schedule.cron:
-        return CronTrigger.from_crontab(schedule.cron, timezone=tz)
-    if schedule.every_minutes:
-        return IntervalTrigger(seconds=schedule.every_minutes * 60, start_date=ANCHOR.replace(tzinfo=tz), timezone=tz)
+        return WallClockCronTrigger.from_crontab(schedule.cron, timezone=tz)
+    every = schedule.every_minutes
+    if every and every % 60 == 0 and 1440 % every == 0 and every > 60:
+        hours = int(every) // 60
+        return WallClockCronTrigger(hour="0" if hours == 24 else f"*/{hours}", minute=0, timezone=tz)
+    if every:
+        return IntervalTrigger(seconds=every * 60, start_date=ANCHOR.replace(tzinfo=tz), timezone=tz)
     return None
 
 
@@ -153,7 +187,7 @@ def job_specs(
         after = tuple(sync.schedule.after) if sync.schedule else ()
         specs[name] = JobSpec(name, sync.schedule, after, config.sync_files.get(name, name))
     for spec in specs.values():
-        issues += _schedule_issues(spec)
+        issues += schedule_issues(spec)
         for dep in spec.after:
             if dep == SCORE_JOB and not has_scoring:
                 issues.append(ConfigIssue(spec.file, f"{spec.key}.after", "'score' needs a [scoring] section"))
@@ -170,7 +204,7 @@ def job_specs(
     return specs
 
 
-def _schedule_issues(spec: JobSpec) -> list[ConfigIssue]:
+def schedule_issues(spec: JobSpec) -> list[ConfigIssue]:
     s = spec.schedule
     if s is None:
         return []
