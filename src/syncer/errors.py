@@ -1,25 +1,66 @@
-"""The one exception tree every stage of syncer raises from.
+"""The one exception tree every stage of syncer raises from, and the exit code each one means.
 
-    SyncerError
-     +-- FatalError          stop the whole sync: bad config, bad credentials, quota exhausted
-     |    +-- ConfigError    invalid configuration; carries every problem found, each with file and key
-     +-- RetryableError      a transient failure (429, 5xx, timeout): back off and try again
-     +-- RejectedError       this record can never succeed as it is: record the reason, move on
+    SyncerError                 exit 1  (a transient failure that outlasted its retries: rows not sent)
+     +-- FatalError             exit 2  stop the whole sync: bad config, bad credentials, quota exhausted,
+     |    |                             a missing table: something the user must fix or wait for
+     |    +-- ConfigError       exit 2  invalid configuration; every problem found, each with file and key
+     |    +-- WarehouseError    exit 2  a missing table, wrong password, missing grants (file and model key)
+     |    +-- StateError        exit 2  the state store is damaged or unreadable (names it, says what to do)
+     +-- LeaseHeld              exit 3  another process runs this sync now (names host, pid, since)
+     +-- RetryableError         exit 1  a transient failure (429, 5xx, timeout): back off and try again
+     +-- RejectedError          exit 1  this record can never succeed as it is: record the reason, move on
 
-Connectors raise these (or return per-record results); only the runner decides to retry.
+Anything else escaping is a bug in syncer: exit 70 (EX_SOFTWARE), traceback written to a log file.
+Connectors raise these (or return per-record results); only the runner decides to retry; the CLI
+prints each error once and exits with `exc.exit_code` (README, "Exit codes").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What `syncer` exits with. Documented in the README; scripts and schedulers rely on them."""
+
+    OK = 0
+    ROWS = 1  # some records failed, were rejected or are held back (out of sync)
+    CONFIG = 2  # configuration, usage or environment the user must fix (file and key, or the resource)
+    LEASE_HELD = 3  # another runner holds this sync's lease
+    INTERNAL = 70  # a bug in syncer (sysexits EX_SOFTWARE); the traceback is in a log file
+    INTERRUPTED = 130  # Ctrl-C / SIGINT
 
 
 class SyncerError(Exception):
     """Root of every error syncer raises on purpose."""
 
+    exit_code: int = ExitCode.ROWS
+
 
 class FatalError(SyncerError):
-    """Stop the sync: retrying cannot help (auth, config, daily quota exhausted)."""
+    """Stop the sync: retrying cannot help (auth, config, daily quota exhausted, missing table)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class WarehouseError(FatalError):
+    """The warehouse refused a query or a connection: a missing table or column, a wrong password,
+    missing grants. The runner adds the mapping file and model key that named the query."""
+
+
+class StateError(FatalError):
+    """The state store cannot be used as it is: `location`, what happened, and what is safe to do."""
+
+    def __init__(self, location: str, what: str, remedy: str) -> None:
+        self.location, self.what, self.remedy = location, what, remedy
+        super().__init__(f"state {location}: {what}. {remedy}")
+
+
+class LeaseHeld(SyncerError):
+    """Another process holds the lease of this sync (one runner per sync, CLI and daemon alike)."""
+
+    exit_code = ExitCode.LEASE_HELD
 
 
 @dataclass(frozen=True)

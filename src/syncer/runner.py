@@ -26,7 +26,7 @@ from syncer.columnar.modes import open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result
 from syncer.diff import Change, Differ, Tally
-from syncer.errors import ConfigError, FatalError
+from syncer.errors import ConfigError, FatalError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.ratelimit import RateLimiter
@@ -66,6 +66,7 @@ class Summary:
     throttled: int = 0  # 429s (or equivalent) the destination answered
     api_usage: tuple[int, int] | None = None  # (used, limit) of a daily quota, when the destination reports it
     samples: list[dict[str, Any]] = field(default_factory=list)
+    fatal: FatalError | None = None  # what stopped the run; the CLI prints it once and exits with its code
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sync": self.sync, **self.tally.as_dict()}
@@ -209,15 +210,20 @@ class SyncJob:
             self.learn_types(connector)
             self._sending = connector
             differ, changes = self.differ(full)
+        except WarehouseError as exc:
+            raise self.located(exc) from exc
         finally:
             self._sending = None
             connector.close()
         samples: list[Change] = []
-        for change in changes:
-            if len(samples) < show:
-                samples.append(change)
-            if self.runtime.progress:
-                self.runtime.progress("planned", 1)
+        try:
+            for change in changes:
+                if len(samples) < show:
+                    samples.append(change)
+                if self.runtime.progress:
+                    self.runtime.progress("planned", 1)
+        except WarehouseError as exc:
+            raise self.located(exc) from exc
         summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)
         summary.samples = self._describe(samples)
         return summary
@@ -262,9 +268,9 @@ class SyncJob:
                     f"{self.sync.name} --allow-deletes` to apply them"
                 )
                 log.warning("sync %s: %s", self.sync.name, summary.error)
-        except FatalError as exc:
-            summary.status, summary.error = "failed", mask(str(exc))
-            log.error("sync %s failed: %s", self.sync.name, summary.error)
+        except FatalError as exc:  # reported once, by the caller (CLI error path, daemon log)
+            summary.fatal = self.located(exc)
+            summary.status, summary.error = "failed", mask(str(summary.fatal))
         except BaseException as exc:  # a crash of ours or the warehouse's: record it, then let it surface
             summary.status, summary.error = "failed", mask(f"{type(exc).__name__}: {exc}")
             raise
@@ -285,6 +291,19 @@ class SyncJob:
             self._sending = None
             connector.close()
         return summary
+
+    def located(self, exc: FatalError) -> FatalError:
+        """A warehouse error names the mapping file and model key whose query failed, and the fix."""
+        if not isinstance(exc, WarehouseError) or "warehouse.url" in str(exc):
+            return exc
+        model = self.sync.model
+        key = "model.table" if model.table else "model.query" if model.query else "model.sql_file"
+        located = WarehouseError(
+            f"{self.config.sync_files[self.sync.name]}: {key}: {exc} (check that the {key.split('.')[1]} "
+            "is right and the warehouse user may read it; `syncer check` tests every model)"
+        )
+        located.__cause__ = exc
+        return located
 
     def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:
         mirror = self.sync.mode == "mirror"

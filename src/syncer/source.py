@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.config import ModelConfig, WarehouseConfig
-from syncer.errors import ConfigError, ConfigIssue, FatalError
+from syncer.errors import ConfigError, ConfigIssue, FatalError, WarehouseError
 from syncer.identity import composite_identity
 from syncer.keycheck import KeyChecker, KeyReport, MatchRule
 from syncer.secrets import mask
@@ -65,14 +65,14 @@ class Source:
         try:
             conn = self.engine.connect()
         except sa.exc.SQLAlchemyError as exc:
-            raise FatalError(f"{self._where}: warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+            raise WarehouseError(f"{self._where}: warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
         try:
             if stream:
                 conn = conn.execution_options(stream_results=True, yield_per=self._config.stream_batch)
             try:
                 result = conn.execute(sa.text(sql))
             except sa.exc.SQLAlchemyError as exc:
-                raise FatalError(
+                raise WarehouseError(
                     f"warehouse query failed: {mask(str(getattr(exc, 'orig', None) or exc).splitlines()[0])}"
                 ) from exc
             with result:

@@ -107,10 +107,10 @@ def test_no_secret_in_logs_errors_outputs_or_state(
     t.cli("audit", "accounts", "--json", "--limit", "1000")
     t.cli("check")
 
-    # The destination refuses the signature: a fatal error that mentions the webhook URL.
+    # The destination refuses the signature: a fatal error (exit 2: credentials to fix) naming the webhook URL.
     project.env["HOOK_SECRET"] = WRONG_SECRET
     code, failed, err = t.cli("run", "accounts", "--json", "--full")
-    assert code == 1 and isinstance(failed, dict) and failed["status"] == "failed", (failed, err)
+    assert code == 2 and isinstance(failed, dict) and failed["status"] == "failed", (failed, err)
     t.cli("check")
     project.env["HOOK_SECRET"] = SECRET
 

@@ -32,11 +32,17 @@ def _alert_engine(config: Path | None) -> Iterator[Any]:
 
 
 @alerts_app.callback(invoke_without_command=True)
+def alerts(ctx: typer.Context, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Alerts from fired triggers. Without a subcommand: the open alerts (as `syncer alerts list`)."""
+    # Not wrapped in _command: that exits, and a group callback that exits runs no subcommand.
+    if ctx.invoked_subcommand is None:
+        alerts_list(config=config, as_json=as_json)
+
+
+@alerts_app.command("list")
 @_command
-def alerts(ctx: typer.Context, config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+def alerts_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     """List open alerts: state, owner, age, task status, route and any fallback reason."""
-    if ctx.invoked_subcommand is not None:
-        return 0
     with _alert_engine(config) as engine:
         rows = engine.open_alerts()
         use = engine.budget_use()

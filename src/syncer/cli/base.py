@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +19,18 @@ from rich.console import Console
 from rich.markup import escape
 
 from syncer.config import Config, load_config
-from syncer.errors import ConfigError, SyncerError
+from syncer.errors import ConfigError, ExitCode, SyncerError
 from syncer.logs import setup_logging
 from syncer.secrets import mask
 from syncer.state import StateStore
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reverse-ETL for usage scores, alerts and tasks.")
+# Plain (click) help: it wraps to the terminal, pipes as plain text and shows a flag as a flag, not `<bool>`.
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Reverse-ETL for usage scores, alerts and tasks.",
+)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", envvar="SYNCER_CONFIG", help="config.toml path")]
@@ -33,28 +42,62 @@ class Exit(Exception):
         self.code = code
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"syncer {version('syncer')}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Reverse-ETL for usage scores, alerts and tasks. Exit codes: see the README ("Exit codes")."""
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn syncer's errors into one clear message and an exit code; never a traceback."""
+    """The one error path: each failure printed once, exit code from the exception; never a traceback.
+
+    ConfigError and other SyncerErrors carry their exit code (syncer.errors.ExitCode); anything else
+    is a bug: its traceback goes to a log file whose path is printed, exit 70.
+    """
     try:
         yield
     except ConfigError as exc:
         for issue in [str(i) for i in exc.issues] or [str(exc)]:
             err.print(f"[red]config error[/red] {escape(mask(str(issue)))}")
-        raise Exit(2) from None
-    except SyncerError as exc:  # fatal, or a transient failure that outlasted its retries
+        raise Exit(exc.exit_code) from None
+    except SyncerError as exc:  # fatal, lease held, or a transient failure that outlasted its retries
         err.print(f"[red]error[/red] {escape(mask(str(exc)))}")
-        raise Exit(1) from None
+        raise Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
-        raise Exit(130) from None
+        raise Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
         if os.environ.get("SYNCER_DEBUG"):
             raise
+        where = _crash_log(exc)
         err.print(
-            f"[red]internal error[/red] {type(exc).__name__}: {escape(mask(str(exc)))} (SYNCER_DEBUG=1 for details)"
+            f"[red]internal error[/red] {type(exc).__name__}: {escape(mask(str(exc)))} — a bug in syncer; "
+            f"the traceback is in {escape(where)} (SYNCER_DEBUG=1 shows it here)"
         )
-        raise Exit(1) from None
+        raise Exit(ExitCode.INTERNAL) from None
+
+
+def _crash_log(exc: BaseException) -> str:
+    """Write the traceback (secrets masked) to a file the user can attach to a bug report."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(os.environ.get("SYNCER_CRASH_DIR") or tempfile.gettempdir()) / f"syncer-crash-{stamp}-{os.getpid()}.log"
+    try:
+        path.write_text(mask("".join(traceback.format_exception(exc))))
+    except OSError:
+        return "(no log: the crash directory is not writable; set SYNCER_CRASH_DIR)"
+    return str(path)
 
 
 def _command(fn: Callable[..., int | None]) -> Callable[..., None]:

@@ -55,23 +55,27 @@ def _summary_table(summary: Summary) -> None:
 @_command
 def check(config: ConfigOpt = None) -> int:
     """Validate config and mappings, reach the warehouse, check model columns and every connector."""
+    from syncer.config_check import section_issues
+
     cfg, state = _open(config)
-    problems: list[str] = []
+    problems: list[str] = [str(issue) for issue in section_issues(cfg)]
     warnings: list[str] = []
+    reachable = False
     warehouse = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
     try:
         warehouse.ping()
+        reachable = True
     except ConfigError as exc:
         problems += [str(i) for i in exc.issues]
     except FatalError as exc:
         problems.append(str(exc))
     finally:
         warehouse.close()
-    if not problems:  # the sync log's schema and tables: created when the user may, else the missing grant
+    if reachable:  # the sync log's schema and tables: created when the user may, else the missing grant
         from syncer.synclog_grants import config_issues
 
         problems += [str(i) for i in config_issues(cfg)]
-    for name in cfg.syncs if not problems else []:
+    for name in cfg.syncs if reachable else []:
         job = SyncJob(cfg, name, state)
         try:
             problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
@@ -134,6 +138,10 @@ def _with_job(config: Path | None, sync: str, body: Callable[[SyncJob], Summary]
         finally:
             job.close()
             state.close()
+    if summary.fatal is not None:  # printed once by the error path; JSON callers still get their object
+        if as_json:
+            _print_json(summary.as_dict())
+        raise summary.fatal
     if as_json:
         _print_json(summary.as_dict())
     else:

@@ -100,6 +100,8 @@ class SyncRunner:
         usage = getattr(connector, "api_usage", None) if connector is not None else None
         usage = usage if isinstance(usage, tuple) else None
         self.metrics.record_run(summary, sync.connector, connector.stats if connector else None, usage)
+        if summary.error:
+            log.error("sync %s: %s", name, summary.error)
         log.info(
             "sync %s: %s (%d ok, %d failed, %d rejected, %.1fs)",
             name, summary.status, summary.succeeded, summary.failed, summary.rejected + summary.bad_rejected,
