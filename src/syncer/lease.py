@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from syncer.state import leases, utcnow
+from syncer.errors import LeaseHeld
+from syncer.state import leases, runs, utcnow
 
 log = logging.getLogger("syncer.lease")
 Clock = Callable[[], dt.datetime]
@@ -126,3 +130,61 @@ class Lease:
             self._thread.join()
         if not self.lost.is_set():
             self.store.release(self.name, self.owner)
+
+
+def process_owner() -> str:
+    """This process as a lease owner: `host:pid:nonce` (the daemon uses the same form)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+def describe_holder(store: LeaseStore, name: str) -> str:
+    """Who holds lease `name`, for a person: host, pid, since when (its running run), until when."""
+    holder = store.holder(name)
+    if holder is None:
+        return "nobody (it was just released)"
+    owner, expires = holder
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    who = f"host {host}, pid {pid}" if pid.isdigit() else f"owner {owner}"
+    with store.engine.connect() as conn:
+        started = conn.scalar(
+            sa.select(runs.c.started_at)
+            .where(runs.c.sync == name, runs.c.status == "running")
+            .order_by(runs.c.id.desc())
+        )
+    since = f", running since {_aware(started).isoformat(timespec='seconds')}" if started else ""
+    return f"{who}{since} (lease renewed until {expires.isoformat(timespec='seconds')})"
+
+
+def hold(
+    store: LeaseStore,
+    name: str,
+    ttl: float,
+    wait: float | None = None,
+    owner: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    poll: float = 1.0,
+) -> Lease:
+    """Take lease `name` and start its heartbeat, or raise LeaseHeld naming the holder.
+
+    `wait` None: fail at once; a number of seconds (inf: forever): poll until free or the time is up.
+    A holder that died stops renewing; its lease is taken once it expires (after at most `ttl`).
+    """
+    owner = owner or process_owner()
+    waited = 0.0
+    while not store.acquire(name, owner, ttl):
+        if wait is None or waited >= wait:
+            after = f" after waiting {waited:.0f} s" if wait else ""
+            raise LeaseHeld(
+                f"sync {name!r} is being run by another process{after}: {describe_holder(store, name)}. "
+                f"Wait for it, or run with --wait [SECONDS]; a holder that died is taken over after its lease "
+                f"expires (at most {ttl:.0f} s)."
+            )
+        if waited == 0:
+            log.warning("sync %s: waiting for the lease held by %s", name, describe_holder(store, name))
+        step = min(poll, wait - waited)
+        sleep(step)
+        waited += step
+    lease = Lease(store, name, owner, ttl)
+    lease.start_heartbeat()
+    return lease

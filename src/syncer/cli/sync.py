@@ -129,13 +129,29 @@ def _progress() -> Iterator[Callable[[str, int], None] | None]:
         yield lambda event, n: progress.update(task, advance=n, description=event)
 
 
-def _with_job(config: Path | None, sync: str, body: Callable[[SyncJob], Summary], as_json: bool) -> int:
+def _with_job(
+    config: Path | None,
+    sync: str,
+    body: Callable[[SyncJob], Summary],
+    as_json: bool,
+    lease: bool = False,
+    wait: float | None = None,
+) -> int:
+    """Open the job, run `body`; with `lease`, hold the sync's lease (the daemon's) around it."""
+    from syncer.lease import LeaseStore, hold
+
     cfg, state = _open(config)
     with _progress() as on_progress:
         job = SyncJob(cfg, sync, state, Runtime(progress=on_progress))
+        held = None
         try:
+            if lease:  # one runner per sync: the same lease, name and TTL as the daemon's
+                ttl = float((cfg.raw.get("daemon") or {}).get("lease_ttl_seconds", 60))
+                held = hold(LeaseStore(state.engine), sync, ttl, wait)
             summary = body(job)
         finally:
+            if held is not None:
+                held.release()
             job.close()
             state.close()
     if summary.fatal is not None:  # printed once by the error path; JSON callers still get their object
@@ -173,9 +189,20 @@ def run(
         bool, typer.Option("--allow-deletes", help="mirror: apply a mass removal that max_delete_share held back")
     ] = False,
     as_json: JsonOpt = False,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            metavar="[SECONDS]",
+            help="when another process runs this sync, wait for it (at most SECONDS; alone: as long as it "
+            "takes) instead of exiting with code 3",
+        ),
+    ] = None,
 ) -> int:
-    """Sync the changes of one sync to its destination."""
-    return _with_job(config, sync, lambda job: job.run(full=full, allow_deletes=allow_deletes), as_json)
+    """Sync the changes of one sync to its destination (one runner per sync: it holds the sync's lease)."""
+    return _with_job(
+        config, sync, lambda job: job.run(full=full, allow_deletes=allow_deletes), as_json, lease=True, wait=wait
+    )
 
 
 @app.command()
