@@ -19,7 +19,16 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
+from syncer.errors import StateError
 from syncer.secrets import mask
+from syncer.state_health import (
+    FOLDER_REMEDY,
+    describe_location,
+    install_health_hook,
+    leftover_step_error,
+    migration_engine,
+    migration_lock,
+)
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -131,21 +140,42 @@ def _dumps(payload: dict[str, Any] | None) -> str | None:
 
 class StateStore:
     def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = describe_location(url)
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StateError(self.location, f"its folder cannot be created ({exc})", FOLDER_REMEDY) from None
         self.engine = sa.create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        install_health_hook(self.engine, self.location)
         self.migrate()
 
     def migrate(self) -> None:
+        """Upgrade the schema to head, one transaction per migration step (see migrations/env.py)."""
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":  # replicas starting together migrate one at a time
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7301999)"))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        engine = migration_engine(self.url)
+        install_health_hook(engine, self.location)
+        try:
+            with migration_lock(self.url), engine.connect() as conn:
+                if conn.dialect.name == "postgresql":  # replicas starting together migrate one at a time
+                    conn.execute(sa.text("SELECT pg_advisory_lock(7301999)"))
+                    conn.commit()
+                try:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                except sa.exc.OperationalError as exc:
+                    raise leftover_step_error(self.location, exc) from exc
+                finally:
+                    if conn.dialect.name == "postgresql":
+                        conn.rollback()
+                        conn.execute(sa.text("SELECT pg_advisory_unlock(7301999)"))
+                        conn.commit()
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         self.engine.dispose()
