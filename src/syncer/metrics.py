@@ -75,7 +75,7 @@ class Metrics:
         if stats is not None:
             self.api_calls.labels(connector_name).inc(stats.calls)
             self.api_throttled.labels(connector_name).inc(stats.throttled)
-        if summary.status in ("ok", "partial"):
+        if summary.status in ("ok", "partial", "out_of_sync"):
             self.last_success.labels(sync).set(time.time())
         if api_usage and api_usage[1]:
             self.quota.labels(connector_name).set(api_usage[0] / api_usage[1])

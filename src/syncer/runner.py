@@ -26,7 +26,7 @@ from syncer.columnar.modes import open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result
 from syncer.diff import Change, Differ, Tally
-from syncer.errors import ConfigError, FatalError, WarehouseError
+from syncer.errors import ConfigError, ConfigIssue, FatalError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.ratelimit import RateLimiter
@@ -88,7 +88,9 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
-        return 1 if (self.status in ("failed", "partial") or self.failed or self.rejected or self.bad_rejected) else 0
+        """1 when records failed, were rejected, or are held back out of sync (README, "Exit codes")."""
+        troubled = self.status in ("failed", "partial", "out_of_sync")
+        return 1 if (troubled or self.failed or self.rejected or self.bad_rejected) else 0
 
 
 def idempotency_key(sync: str, key: str, fingerprint: str) -> str:
@@ -151,6 +153,14 @@ class SyncJob:
         finally:
             own.close()
 
+    def verify_destination(self, connector: Connector) -> None:
+        """What `check` verifies about the destination (match field unique and writable, mapped fields
+        exist, permissions), at the start of every plan and run: a problem stops the sync as a
+        configuration error (exit 2) before anything is sent."""
+        problems = connector.check()
+        if problems:
+            raise ConfigError([ConfigIssue(self.config.sync_files[self.sync.name], "", p) for p in problems])
+
     def type_issues(self, connector: Connector) -> tuple[list[str], list[str]]:
         """(problems, warnings): mapped values the destination's field types cannot take (`check`)."""
         self.learn_types(connector)
@@ -208,6 +218,7 @@ class SyncJob:
         connector = self.connector()  # only read: field types and the match comparison
         try:
             self.learn_types(connector)
+            self.verify_destination(connector)
             self._sending = connector
             differ, changes = self.differ(full)
         except WarehouseError as exc:
@@ -252,14 +263,24 @@ class SyncJob:
         connector = self.connector()
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
+        checked = 0
         try:
             self.learn_types(connector)
+            self.verify_destination(connector)
+            checked = connector.stats.calls  # api_calls counts the writes, not the schema check before them
             self._sending = connector  # the run's connector answers the match comparison; no second one
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)
             after_run(differ, run_id)
             summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
+            if differ.tally.held_rejected and summary.status == "ok":
+                summary.status = "out_of_sync"  # nothing failed now, but the destination still lacks these
+                summary.error = (
+                    f"{differ.tally.held_rejected} records held back: rejected earlier and unchanged since, so "
+                    f"the destination is out of sync for them; `syncer audit {self.sync.name} --status rejected` "
+                    "says why; fix the rows (or the mapping) and the next run sends them"
+                )
             if differ.tally.held_deletes:
                 summary.status = "partial"
                 summary.error = (
@@ -275,7 +296,7 @@ class SyncJob:
             summary.status, summary.error = "failed", mask(f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            summary.api_calls = connector.stats.calls
+            summary.api_calls = connector.stats.calls - checked
             summary.throttled = connector.stats.throttled
             summary.api_usage = getattr(connector, "api_usage", None)
             summary.duration_s = time.monotonic() - started

@@ -87,12 +87,12 @@ def test_runs_audit_and_forget(project: Project, receiver: WebhookReceiver) -> N
     execute(project, f"UPDATE accounts SET name = '{REJECT_VALUE}' WHERE account_id = 4")
     assert project.cli("run", "accounts", "--json")[0] == 1
     execute(project, "UPDATE accounts SET pql_score = 99 WHERE account_id = 3")
-    assert project.cli("run", "accounts", "--json")[0] == 0
+    assert project.cli("run", "accounts", "--json")[0] == 1  # record 4 is still held back: out of sync
 
     code, runs, _ = project.cli("runs", "--json")
     assert code == 0 and [r["id"] for r in runs] == [2, 1], runs
     assert runs[1]["sync"] == "accounts" and runs[1]["succeeded"] == 9 and runs[1]["rejected"] == 1, runs[1]
-    assert runs[0]["changed"] == 1 and runs[0]["status"] == "ok", runs[0]
+    assert runs[0]["changed"] == 1 and runs[0]["status"] == "out_of_sync", runs[0]
 
     code, rows, _ = project.cli("audit", "accounts", "--key", "3", "--json")
     assert code == 0 and [r["key"] for r in rows] == ["3", "3"], rows

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from syncer.daemon.settings import DaemonSettings
 
 log = logging.getLogger("syncer.daemon")
-OK_STATUSES = ("ok", "partial", "skipped", "guarded")  # dependants run after these
+OK_STATUSES = ("ok", "partial", "out_of_sync", "skipped", "guarded")  # dependants run after these
 SLOT_RETENTION = dt.timedelta(days=7)  # finished job_slots rows older than this are pruned (hourly)
 
 

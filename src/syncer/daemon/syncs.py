@@ -121,7 +121,7 @@ class SyncRunner:
 
     def _previous_rows(self, name: str) -> int | None:
         for row in self.state.recent_runs(name, 10):
-            if row["status"] in ("ok", "partial"):
+            if row["status"] in ("ok", "partial", "out_of_sync"):
                 return int(row["source_rows"] or 0)
         return None
 
