@@ -135,7 +135,7 @@ class Outcome:
 
 
 def _dumps(payload: dict[str, Any] | None) -> str | None:
-    return None if payload is None else mask(json.dumps(payload, sort_keys=True, default=str))
+    return None if payload is None else mask(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False))
 
 
 class StateStore:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, out, print_table
 
 alerts_app = typer.Typer(help="Alerts from fired triggers: list, evaluate and deliver, escalate.")
 app.add_typer(alerts_app, name="alerts")
@@ -81,7 +80,7 @@ def alerts_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
             problem,
         )
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
-    out.print(table)
+    print_table(table)
     out.print(f"{len(rows)} open alert(s)")
     _print_budget_use(use)
     return 0
@@ -114,7 +113,7 @@ def alerts_run(
         return 0
     with _alert_engine(config) as engine:
         report = engine.evaluate_and_deliver().as_dict()
-    _print_json(report) if as_json else out.print(escape(json.dumps(report, default=str)))
+    _print_json(report) if as_json else out.print(escape(_json(report)))
     return 0
 
 
@@ -148,7 +147,7 @@ def alerts_sla(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     table = Table("tier", *columns)
     for tier, row in report.items():
         table.add_row(escape(str(tier)), *(escape(str(row.get(c))) for c in columns))
-    out.print(table)
+    print_table(table)
     return 0
 
 
@@ -198,5 +197,5 @@ def digest(
                     out.print(f"  ({len(blocks)} blocks)")
             return 0
         result = engine.send_due_digests()
-    out.print(escape(json.dumps(result, default=str)), highlight=False)
+    out.print(escape(_json(result)), highlight=False)
     return 1 if result.get("rejected") or result.get("failed") else 0

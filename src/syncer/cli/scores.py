@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out, print_table
 from syncer.source import Source
 
 
@@ -52,7 +52,7 @@ def score(
         table = Table(title=f"scores as of {day}", show_header=False)
         for key, value in result.items():
             table.add_row(key, escape(str(value)))
-        out.print(table)
+        print_table(table)
     for reason in summary.guard.reasons:
         err.print(f"[yellow]data-quality guard[/yellow] {escape(reason)}")
     return 0 if summary.published else 1

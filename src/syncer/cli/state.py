@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _print_json, app, err, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _print_json, app, err, out, print_table
 from syncer.config import load_config
 from syncer.errors import ExitCode
 
@@ -31,7 +31,7 @@ def state_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
         table = Table("check", "ok", "detail", title=f"state {escape(describe_location(url))}", expand=False)
         for c in checks:
             table.add_row(c.name, "yes" if c.ok else "NO", escape(c.detail))
-        out.print(table)
+        print_table(table)
         if damaged:
             err.print("the state is damaged: `syncer state rebuild` moves it aside and keeps every readable row")
     return ExitCode.CONFIG if damaged else ExitCode.OK
@@ -52,7 +52,7 @@ def state_rebuild(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     table = Table("table", "rows copied", "lost")
     for name, copied in sorted(report.copied.items()):
         table.add_row(name, str(copied), escape(report.lost.get(name, "")))
-    out.print(table)
+    print_table(table)
     for note in report.next_run():
         out.print(f"next run: {escape(note)}")
     return 0

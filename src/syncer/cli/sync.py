@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, out, print_table
 from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
@@ -44,9 +43,9 @@ def _summary_table(summary: Summary) -> None:
     ):
         if key in data and data[key] is not None:
             table.add_row(key, str(data[key]))
-    out.print(table)
+    print_table(table)
     for sample in data.get("samples", []):
-        out.print(mask(json.dumps(sample, default=str)), highlight=False, markup=False)
+        out.print(mask(_json(sample)), highlight=False, markup=False)
     for bad in data["bad_row_samples"]:
         out.print(f"[yellow]bad row[/yellow] {escape(bad['key'])}: {escape(mask(bad['reason']))}", highlight=False)
 
@@ -230,7 +229,7 @@ def runs(
             *(str(r[k]) for k in ("added", "changed", "removed", "succeeded", "failed", "rejected")),
             r["status"] + (f": {r['error']}" if r["error"] else ""),
         )
-    out.print(table)
+    print_table(table)
     return 0
 
 
@@ -264,7 +263,7 @@ def audit(
             r["payload"],
         )
         table.add_row(*(escape(mask(str(c))) if c is not None else "" for c in cells))
-    out.print(table)
+    print_table(table)
     return 0
 
 
