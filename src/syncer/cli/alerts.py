@@ -126,9 +126,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
         )
     out.print(table)
     activated = ", ".join(plan["activated"]) or "none"
-    out.print(
-        f"dry run, nothing sent or written: {escape(json.dumps(plan['totals']))}; activating: {escape(activated)}"
-    )
+    out.print(f"dry run, nothing sent or written: {escape(_json(plan['totals']))}; activating: {escape(activated)}")
 
 
 @alerts_app.command("sla")
