@@ -94,6 +94,17 @@ class LeaseStore:
             return None
         return str(row[0]), _aware(row[1])
 
+    def take_over(self, name: str, previous: str, owner: str, ttl: float) -> bool:
+        """Take lease `name` from `previous` whatever its expiry (its holder is known to be dead)."""
+        now = self._utc()
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                leases.update()
+                .where(leases.c.name == name, leases.c.owner == previous)
+                .values(owner=owner, expires_at=now + dt.timedelta(seconds=ttl))
+            )
+            return bool(taken.rowcount == 1)
+
     def release_all(self, owner: str) -> int:
         with self.engine.begin() as conn:
             return int(conn.execute(leases.delete().where(leases.c.owner == owner)).rowcount or 0)
@@ -130,6 +141,32 @@ class Lease:
             self._thread.join()
         if not self.lost.is_set():
             self.store.release(self.name, self.owner)
+
+
+def _take_from_dead(store: LeaseStore, name: str, owner: str, ttl: float) -> bool:
+    """Take the lease at once from a holder on this host whose process is gone (killed, crashed):
+    waiting out its TTL would only delay the rerun. Holders elsewhere are taken over on expiry."""
+    holder = store.holder(name)
+    if holder is None:
+        return False
+    host, _, rest = holder[0].partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+        return False
+    if store.take_over(name, holder[0], owner, ttl):
+        log.warning("lease %s: taken over from pid %s on this host, which is no longer running", name, pid)
+        return True
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def process_owner() -> str:
@@ -172,13 +209,13 @@ def hold(
     """
     owner = owner or process_owner()
     waited = 0.0
-    while not store.acquire(name, owner, ttl):
+    while not (store.acquire(name, owner, ttl) or _take_from_dead(store, name, owner, ttl)):
         if wait is None or waited >= wait:
             after = f" after waiting {waited:.0f} s" if wait else ""
             raise LeaseHeld(
                 f"sync {name!r} is being run by another process{after}: {describe_holder(store, name)}. "
-                f"Wait for it, or run with --wait [SECONDS]; a holder that died is taken over after its lease "
-                f"expires (at most {ttl:.0f} s)."
+                f"Wait for it, or run with --wait [SECONDS]; a holder that died is taken over at once on this "
+                f"host, or after its lease expires elsewhere (at most {ttl:.0f} s)."
             )
         if waited == 0:
             log.warning("sync %s: waiting for the lease held by %s", name, describe_holder(store, name))

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from typing import Any
 
@@ -26,7 +26,7 @@ from syncer.columnar.modes import open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result
 from syncer.diff import Change, Differ, Tally
-from syncer.errors import ConfigError, ConfigIssue, FatalError, WarehouseError
+from syncer.errors import ConfigError, ConfigIssue, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.ratelimit import RateLimiter
@@ -157,9 +157,18 @@ class SyncJob:
         """What `check` verifies about the destination (match field unique and writable, mapped fields
         exist, permissions), at the start of every plan and run: a problem stops the sync as a
         configuration error (exit 2) before anything is sent."""
-        problems = connector.check()
-        if problems:
-            raise ConfigError([ConfigIssue(self.config.sync_files[self.sync.name], "", p) for p in problems])
+        found: list[str] = []
+
+        def attempt() -> None:
+            found[:] = connector.check()
+            if found:  # a 5xx or a timeout also reads as a problem here: ask again before blaming the config
+                raise RetryableError("; ".join(found))
+
+        policy = self.runtime.retry
+        try:
+            replace(policy, max_attempts=min(4, policy.max_attempts)).run(attempt)
+        except RetryableError:
+            raise ConfigError([ConfigIssue(self.config.sync_files[self.sync.name], "", p) for p in found]) from None
 
     def type_issues(self, connector: Connector) -> tuple[list[str], list[str]]:
         """(problems, warnings): mapped values the destination's field types cannot take (`check`)."""

@@ -108,3 +108,14 @@ def test_held_records_keep_the_sync_out_of_sync_until_fixed(project: Project, re
     engine.dispose()
     code, run, _ = project.cli("run", "accounts", "--json")
     assert code == 0 and run["status"] == "ok" and run["succeeded"] == 2, run
+
+
+def test_a_transient_failure_of_the_destination_check_does_not_stop_the_run(
+    project: Project, receiver: WebhookReceiver
+) -> None:
+    from syncer.emulator import Fault
+
+    receiver.faults.add(Fault("status", path="/hooks", method="GET", status=503, times=2))
+    code, run, err = project.cli("run", "accounts", "--json")
+    assert code == 0 and run["succeeded"] == 300, (run, err)
+    assert receiver.faults.fired == 2  # the check was asked again, not blamed on the config

@@ -78,24 +78,41 @@ def test_a_second_run_exits_3_naming_the_holder_and_wait_runs_after_it(
         assert conn.scalar(sa.text("SELECT COUNT(*) FROM leases")) == 0  # both released theirs
 
 
-def test_the_lease_of_a_runner_that_died_is_taken_over_once_it_expires(
+def test_the_lease_of_a_runner_that_died_here_is_taken_over_at_once(
     project: Project, receiver: WebhookReceiver
 ) -> None:
     a = project.subprocess("run", "accounts", env={"SYNCER_FAILPOINT": "after_ack:1"})
     a.communicate(timeout=120)
-    assert a.returncode == -9  # SIGKILL: its lease stays behind, unreleased
-    b = project.subprocess("run", "accounts")
-    _, b_err = b.communicate(timeout=120)
-    assert b.returncode == 3 and f"pid {a.pid}" in b_err, b_err
-    # Time passes: nobody renews the dead runner's lease, so it expires (the test skips the TTL's wait).
-    with _state(project).begin() as conn:
-        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-        conn.execute(sa.text("UPDATE leases SET expires_at = :t"), {"t": past})
+    assert a.returncode == -9  # SIGKILL: its lease stays behind, unreleased, for up to its TTL
+    with _state(project).connect() as conn:
+        assert conn.scalar(sa.text("SELECT owner FROM leases")).startswith(f"{socket.gethostname()}:{a.pid}:")
     c = project.subprocess("run", "accounts", "--json")
     c_out, c_err = c.communicate(timeout=120)
-    assert c.returncode == 0, c_err
+    assert c.returncode == 0, c_err  # pid a is gone from this host: no need to wait for the TTL
+    assert f"taken over from pid {a.pid}" in c_err, c_err
     assert json.loads(c_out)["succeeded"] == 300  # the acknowledged-but-unrecorded batch is re-sent, idempotently
-    assert sorted(receiver.records, key=int) == [str(i) for i in range(1, 301)]  # at least once, idempotent upserts
+    assert sorted(receiver.records, key=int) == [str(i) for i in range(1, 301)]
     with _state(project).connect() as conn:
         statuses = [s for (s,) in conn.execute(sa.text("SELECT status FROM runs ORDER BY id"))]
     assert statuses == ["interrupted", "ok"], statuses
+
+
+def test_a_holder_on_another_host_is_named_and_taken_over_once_its_lease_expires(
+    project: Project, receiver: WebhookReceiver
+) -> None:
+    assert project.cli("runs")[0] == 0  # creates the state
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
+    with _state(project).begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO leases (name, owner, expires_at) VALUES ('accounts', 'worker-7:4242:abc', :t)"),
+            {"t": later},
+        )
+    b = project.subprocess("run", "accounts")
+    _, b_err = b.communicate(timeout=120)
+    assert b.returncode == 3 and "host worker-7, pid 4242" in b_err, b_err
+    # Time passes: nobody renews the other host's lease, so it expires (the test skips the TTL's wait).
+    with _state(project).begin() as conn:
+        conn.execute(sa.text("UPDATE leases SET expires_at = :t"), {"t": dt.datetime.now(dt.UTC)})
+    c = project.subprocess("run", "accounts", "--json")
+    c_out, c_err = c.communicate(timeout=120)
+    assert c.returncode == 0 and json.loads(c_out)["succeeded"] == 300, c_err

@@ -35,11 +35,11 @@ def test_run_survives_5xx_429_timeouts_and_resets(project: Project, receiver: We
     rng = random.Random(7)
     # 40 write calls in all; make ~10% of them 5xx, plus a 429 burst, two timeouts and two resets.
     for _ in range(4):
-        receiver.faults.add(Fault("status", path="/hooks", status=rng.choice([500, 502, 503]), times=1))
-    receiver.faults.add(Fault("status", path="/hooks", status=429, retry_after=7, times=3))
-    receiver.faults.add(Fault("delay", path="/hooks", delay=0.6, times=2))
-    receiver.faults.add(Fault("reset_after_apply", path="/hooks", times=2))
-    receiver.faults.add(Fault("reset_before_apply", path="/hooks", times=1))
+        receiver.faults.add(Fault("status", path="/hooks", method="POST", status=rng.choice([500, 502, 503]), times=1))
+    receiver.faults.add(Fault("status", path="/hooks", method="POST", status=429, retry_after=7, times=3))
+    receiver.faults.add(Fault("delay", path="/hooks", method="POST", delay=0.6, times=2))
+    receiver.faults.add(Fault("reset_after_apply", path="/hooks", method="POST", times=2))
+    receiver.faults.add(Fault("reset_before_apply", path="/hooks", method="POST", times=1))
 
     summary = job(project, clock, monkeypatch).run()
 
@@ -54,7 +54,7 @@ def test_run_survives_5xx_429_timeouts_and_resets(project: Project, receiver: We
 def test_persistent_5xx_leaves_records_for_next_run(project: Project, receiver: WebhookReceiver, monkeypatch) -> None:
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     clock = FakeClock()
-    receiver.faults.add(Fault("status", path="/hooks", status=503, times=10_000))
+    receiver.faults.add(Fault("status", path="/hooks", method="POST", status=503, times=10_000))
     first = job(project, clock, monkeypatch).run()
     assert first.failed == 300 and first.succeeded == 0 and first.exit_code == 1
     assert receiver.records == {}
