@@ -102,6 +102,8 @@ class HubSpotApi:
             if self.limiter.limit != limit:
                 self.limiter.set_limit(limit)
             remaining = _header_int(headers, "X-HubSpot-RateLimit-Remaining")
+            if remaining is not None:  # calls already in HubSpot's window, ours and other processes'
+                self.limiter.sync_used(max_calls - remaining)
             if remaining is not None and remaining <= 0:
                 # The window is full (perhaps by other apps in the portal): pace by one slot, so
                 # the next request does not arrive before HubSpot's window has moved on.

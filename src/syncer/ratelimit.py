@@ -50,6 +50,21 @@ class RateLimiter:
         with self._lock:
             self._limit = limit
 
+    def sync_used(self, used: int) -> None:
+        """The server says `used` calls are already in its current window, e.g. made by the previous
+        process, whose calls this new limiter never saw. Count the missing ones as made just now: they
+        leave the window one full interval from now at the latest (the safe side), so the first
+        batches of a run never exceed what the destination still allows."""
+        with self._lock:
+            if self._limit is None:
+                return
+            now = self._clock()
+            window_start = now - self._limit.per_seconds
+            self._sent = [t for t in self._sent if t > window_start]
+            missing = used - len(self._sent)
+            if missing > 0:
+                self._sent = sorted(self._sent + [now] * missing)
+
     def block_for(self, seconds: float) -> None:
         """Hold every caller back, e.g. after a 429 with Retry-After."""
         with self._lock:

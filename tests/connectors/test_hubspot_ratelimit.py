@@ -113,3 +113,17 @@ def test_emulator_rate_limit_headers_and_429_body(emu: HubSpotEmulator, clock: A
     assert body["message"] == "You have reached your ten_secondly_rolling limit."
     clock.sleep(10.0)
     assert httpx.get(url, headers=headers).status_code == 200
+
+
+def test_a_new_process_starts_with_the_budget_hubspot_says_is_left(emu: HubSpotEmulator, clock: Any) -> None:
+    """Issue 13, repro 10: two runs back to back; the second one's limiter starts empty, but HubSpot's
+    window still holds the first run's calls. The check every run starts with reads the remaining
+    budget from HubSpot's headers, so the second run's batches wait instead of drawing 429s."""
+    first = make_connector(emu, clock, limit=RateLimit(10, 10.0))
+    run_batches(first, 9)  # 9 of HubSpot's 10 per 10 s are used
+    assert emu.limits.rejected == 0
+    second = make_connector(emu, clock, limit=RateLimit(10, 10.0))  # a new process: an empty limiter
+    assert second.check() == []  # what `plan` and `run` do first (GET properties: budget headers)
+    results = run_batches(second, 5)
+    assert [r.status for r in results] == ["ok"] * 25
+    assert emu.limits.rejected == 0 and second.stats.throttled == 0  # no 429: it waited for the window
