@@ -4,7 +4,7 @@ Names and labels (all counters also export `_created`):
 
     syncer_records_total{sync, connector, outcome}       outcome = succeeded | failed | rejected
     syncer_runs_total{sync, status}                       ok | partial | failed | stopped | error (daemon jobs too)
-    syncer_api_calls_total{connector}                     requests made (connector.stats.calls)
+    syncer_api_calls_total{connector}                     write requests made (a run's api_calls)
     syncer_api_throttled_total{connector}                 429 / throttled retries (connector.stats.throttled)
     syncer_run_duration_seconds{sync}                     histogram (syncs and daemon jobs: score, alerts, ...)
     syncer_last_success_timestamp_seconds{sync}           unix time of the last ok/partial run (or job)
@@ -73,7 +73,7 @@ class Metrics:
         self.duration.labels(sync).observe(summary.duration_s)
         self.source_rows.labels(sync).set(summary.tally.source_rows)
         if stats is not None:
-            self.api_calls.labels(connector_name).inc(stats.calls)
+            self.api_calls.labels(connector_name).inc(summary.api_calls)  # as `syncer runs` counts them
             self.api_throttled.labels(connector_name).inc(stats.throttled)
         if summary.status in ("ok", "partial", "out_of_sync"):
             self.last_success.labels(sync).set(time.time())
