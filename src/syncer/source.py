@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.config import ModelConfig, WarehouseConfig
-from syncer.errors import ConfigError, ConfigIssue, FatalError, WarehouseError
+from syncer.errors import ConfigError, ConfigIssue, WarehouseError
 from syncer.identity import composite_identity
 from syncer.keycheck import KeyChecker, KeyReport, MatchRule
 from syncer.secrets import mask
