@@ -64,7 +64,8 @@ def hubspot(running: HubSpotEmulator) -> HubSpotEmulator:
 
 @pytest.fixture
 def client(hubspot: HubSpotEmulator) -> Client:
-    return Client.create(access_token=TOKEN, host=hubspot.base_url, retry=None)
+    # client_side_validation: the generated models then refuse a missing required field or an unknown enum value
+    return Client.create(access_token=TOKEN, host=hubspot.base_url, retry=None, client_side_validation=True)
 
 
 def upsert_inputs(*rows: tuple[str, dict[str, str]], traced: bool = True) -> Any:
