@@ -22,8 +22,10 @@ from ..slack.playbook import (
     PRIORITY_ORDER,
     TRIGGERS,
     TriggerStyle,
+    fired_words,
     format_value,
     is_number,
+    measure,
     priority_of,
     style_for,
     trend,
@@ -42,7 +44,7 @@ def render_alert_email(alert: Alert) -> Email:
     name, current, trend, owner = _name(alert), _value_vs_threshold(alert, style), _trend(alert, style), _owner(alert)
     subject = one_line(f"[{priority.capitalize()}] {style.title}: {name} ({current})")  # a header is one line
     url = _url(alert)
-    footer = " · ".join(str(p) for p in (alert.get("fired_at"), alert.get("alert_id")) if p)
+    footer = fired_words(alert.get("fired_at"))  # no internal ids: a rep reads this
     rows = [("Now vs threshold", current), ("Trend", trend), ("Owner", owner), ("Trigger", style.title)]
     text = "\n".join(
         [
@@ -130,11 +132,7 @@ def _rank(alert: Alert) -> tuple[int, int, float, str]:
 
 
 def _value_vs_threshold(alert: Alert, style: TriggerStyle) -> str:
-    unit = str(alert.get("unit") or style.unit)
-    current = _fmt(alert.get("value"), unit)
-    if alert.get("threshold") is None:
-        return current
-    return f"{current} (threshold {_fmt(alert.get('threshold'), unit)})"
+    return measure(alert, style)  # numbers and fixed words only: nothing to escape
 
 
 def _trend(alert: Alert, style: TriggerStyle) -> str:

@@ -2,7 +2,7 @@
 
 The alert dict (one fired trigger for one account); only `account_name` and `trigger` are needed:
 
-    alert_id        str    outbox key of the alert (shown in the footer)
+    alert_id        str    outbox key of the alert (internal: never shown)
     account_id      str    warehouse account key
     account_name    str    shown, escaped, linked to crm_url
     trigger         str    "seat_limit_approaching" or "Seat limit approaching" (see playbook.py)
@@ -32,8 +32,10 @@ from .playbook import (
     PRIORITY_ORDER,
     TRIGGERS,
     TriggerStyle,
+    fired_words,
     format_value,
     is_number,
+    measure,
     priority_of,
     style_for,
     trend,
@@ -81,7 +83,7 @@ def render_alert(alert: dict[str, Any]) -> tuple[str, Blocks]:
     if url:
         button = {"type": "button", "text": _plain_text("Open in CRM"), "url": url, "action_id": "open_crm"}
         blocks.append({"type": "actions", "elements": [button]})
-    footer = " · ".join(slack_line(part) for part in (alert.get("fired_at"), alert.get("alert_id")) if part)
+    footer = slack_line(fired_words(alert.get("fired_at")))  # no internal ids: a rep reads this
     if footer:
         blocks.append({"type": "context", "elements": [_mrkdwn(f"Fired {footer}")]})
     return text[:3000], blocks
@@ -192,11 +194,7 @@ def _fits(part: Blocks, more: Blocks, budget: int) -> bool:
 
 
 def _value_vs_threshold(alert: dict[str, Any], style: TriggerStyle) -> str:
-    unit = str(alert.get("unit") or style.unit)
-    current = _fmt(alert.get("value"), unit)
-    if alert.get("threshold") is None:
-        return current
-    return f"{current} (threshold {_fmt(alert.get('threshold'), unit)})"
+    return measure(alert, style)  # numbers and fixed words only: nothing to escape
 
 
 def _trend(alert: dict[str, Any], style: TriggerStyle) -> str:

@@ -114,3 +114,60 @@ def trend(alert: dict[str, Any], style: TriggerStyle, words: tuple[str, str, str
     word = words[0] if delta > 0 else words[1] if delta < 0 else words[2]
     change = f"{delta * 100:+.0f} pts" if unit == "ratio" else f"{delta:+,.4g}"
     return f"{word} from {format_value(previous, unit)} ({change})"
+
+
+# trigger -> (used column, limit column, what is counted): "82% of 40 seats"
+LIMITS = {
+    "seat_limit_approaching": ("seats_used", "seat_limit", "seats"),
+    "storage_limit_approaching": ("storage_used", "storage_limit", "of storage"),
+}
+
+
+def usage_numbers(alert: dict[str, Any]) -> dict[str, float]:
+    """Numbers the alert row carries besides value/threshold: model columns and the trigger's
+    `context` text ("seats_used=33 seat_limit=40")."""
+    found: dict[str, float] = {}
+    given = alert.get("context")
+    extras: dict[str, Any] = given if isinstance(given, dict) else {}
+    for key, value in {**extras, **alert}.items():
+        if is_number(value):
+            found[str(key)] = float(value)
+    text = extras.get("context") if isinstance(extras.get("context"), str) else alert.get("context")
+    if isinstance(text, str):
+        for part in text.split():
+            key, _, value = part.partition("=")
+            try:
+                found.setdefault(key, float(value))
+            except ValueError:
+                continue
+    return found
+
+
+def measure(alert: dict[str, Any], style: TriggerStyle) -> str:
+    """The value as a rep reads it, with its limit when known: '82% of 40 seats (threshold 80%)'."""
+    unit = str(alert.get("unit") or style.unit)
+    current = format_value(alert.get("value"), unit)
+    limit = LIMITS.get(trigger_id(alert.get("trigger")))
+    if limit is not None and unit == "ratio":
+        numbers = usage_numbers(alert)
+        if numbers.get(limit[1]):
+            current = f"{current} of {format_value(numbers[limit[1]], 'count')} {limit[2]}"
+    if alert.get("threshold") is None:
+        return current
+    return f"{current} (threshold {format_value(alert.get('threshold'), unit)})"
+
+
+def fired_words(fired_at: Any) -> str:
+    """'2 Mar 2026, 08:00 UTC' from an ISO string or datetime; anything else as given."""
+    import datetime as dt
+
+    when = fired_at
+    if isinstance(when, str):
+        try:
+            when = dt.datetime.fromisoformat(when)
+        except ValueError:
+            return str(when)
+    if not isinstance(when, dt.datetime):
+        return str(when or "")
+    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return f"{when.astimezone(dt.UTC):%-d %b %Y, %H:%M} UTC"

@@ -14,6 +14,9 @@ Names and labels (all counters also export `_created`):
     syncer_alerts_pinged_total{channel}                   immediate alert messages sent: slack | email
     syncer_alerts_digested_total{channel}                 alerts put into a daily digest (counted when it is built)
     syncer_alerts_escalated_total{channel}                escalation messages sent
+    syncer_alerts_deferred_total                          pings past the day's budget, sent to the digest instead
+    syncer_alerts_suppressed_total{reason}                firing rows not pinged: cooldown | worked_cooldown |
+                                                          task_open | backlog (quiet activation) | holdout
     syncer_ops_alerts_total{kind, state}                  ops alerts sent (firing | resolved)
     syncer_data_quality_guard_ok                          1 when the scoring guard passed, 0 when failing
     syncer_lease_takeovers_total{job}                     slots this replica took over from a dead one
@@ -56,6 +59,8 @@ class Metrics:
         self.alerts_pinged = Counter("syncer_alerts_pinged", "Alerts pinged immediately", ["channel"], registry=r)
         self.alerts_digested = Counter("syncer_alerts_digested", "Alerts put into a digest", ["channel"], registry=r)
         self.alerts_escalated = Counter("syncer_alerts_escalated", "Escalation messages sent", ["channel"], registry=r)
+        self.alerts_deferred = Counter("syncer_alerts_deferred", "Pings deferred to the digest (budget)", registry=r)
+        self.alerts_suppressed = Counter("syncer_alerts_suppressed", "Firing rows not pinged", ["reason"], registry=r)
         self.ops_alerts = Counter("syncer_ops_alerts", "Ops alerts sent", ["kind", "state"], registry=r)
         self.guard_ok = Gauge(
             "syncer_data_quality_guard_ok", "1 when the scoring data-quality guard passed", registry=r

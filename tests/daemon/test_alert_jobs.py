@@ -258,6 +258,8 @@ def test_ping_digest_and_escalation_each_arrive_once_and_metrics_match(
         assert m[("syncer_alerts_pinged_total", (("channel", "slack"),))] == len(keys(slack, ae1)) == 1
         assert m[("syncer_alerts_digested_total", (("channel", "slack"),))] == 1  # one alert in one digest
         assert m[("syncer_alerts_escalated_total", (("channel", "slack"),))] == len(keys(slack, ESCALATE)) == 1
+        assert m[("syncer_alerts_deferred_total", ())] == 0  # budget off in this test (see the config above)
+        assert m[("syncer_alerts_suppressed_total", (("reason", "backlog"),))] == 0  # quiet activation off too
         assert m[("syncer_runs_total", (("status", "ok"), ("sync", "alerts")))] == 8
         assert m[("syncer_runs_total", (("status", "ok"), ("sync", "digest")))] == 25
         assert m[("syncer_runs_total", (("status", "ok"), ("sync", "report")))] == 1

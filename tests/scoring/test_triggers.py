@@ -122,3 +122,16 @@ def test_a_broken_user_trigger_is_reported_by_name() -> None:
         refresh_scores(eng, ScoringConfig(triggers=(*DEFAULT_TRIGGERS, typo)), AS_OF)
     assert [i.key for i in caught.value.issues] == ["scoring.triggers.typo_trigger"]
     assert "seats_usedd" in caught.value.issues[0].message
+
+
+def test_a_canary_definition_fires_beside_the_current_one_and_is_no_signal_yet() -> None:
+    eng = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.StaticPool)
+    write_inputs(eng, [account("seat_78", const(seats_used=78)), account("seat_85", const(seats_used=85))])
+    seat = next(t for t in DEFAULT_TRIGGERS if t.name == "seat_limit_approaching")
+    canaried = TriggerDef.model_validate({**seat.model_dump(), "canary": {"threshold": 0.75}})
+    assert refresh_scores(eng, ScoringConfig(triggers=(canaried,)), AS_OF).published
+    with eng.connect() as conn:
+        rows = conn.execute(sa.text("SELECT account_id, variant, threshold FROM fired_triggers")).all()
+        signals = dict(conn.execute(sa.text("SELECT account_id, triggers_fired FROM account_scores")).all())
+    assert sorted(rows) == [("seat_78", "canary", 0.75), ("seat_85", "", 0.8), ("seat_85", "canary", 0.75)]
+    assert signals == {"seat_78": 0, "seat_85": 1}  # the canary's rows do not count as signals

@@ -63,6 +63,8 @@ class Activations:
         if trigger in self.pending:
             return
         fp = self.definitions.get(trigger) or row_fingerprint(row)
+        if str(row.get("variant") or ""):  # a canary's rows: its own definition, its own fingerprint
+            return
         if self.known.get(trigger) != fp:
             self.pending[trigger] = fp
 

@@ -59,6 +59,15 @@ def _blocks_module(slack: Any, module: str = "blocks") -> Any:
     return importlib.import_module(f"{package}.{module}")
 
 
+def _sibling(function: Any, module: str) -> Any:
+    """The module next to a renderer (the Slack package's playbook beside its blocks), or None."""
+    package = str(getattr(function, "__module__", "")).rsplit(".", 1)[0]
+    try:
+        return importlib.import_module(f"{package}.{module}")
+    except ModuleNotFoundError:
+        return None
+
+
 class AlertEngine:
     def __init__(
         self,
@@ -82,6 +91,7 @@ class AlertEngine:
         self.email = email
         self.webhooks = dict(webhooks or {})
         self.sources: list[Source] = []  # warehouse connections to release on close()
+        self.ops_alerts: Any = None  # an OpsAlerts: automatic canary rollbacks are raised there
         if email is not None and (render_alert_email is None or render_digest_email is None):
             render = _blocks_module(email, "render")
             render_alert_email = render_alert_email or render.render_alert_email
@@ -107,7 +117,8 @@ class AlertEngine:
         read = self._read_tasks if crm is not None else None
         match_column = settings.alerts.tasks.match_column if settings.alerts.tasks else "account_id"
         created = settings.alerts.tasks.priority if settings.alerts.tasks else "normal"
-        builder = (lambda alert, due: task_fields(crm.name, alert, due, match_column, created)) if crm else None
+        words = _sibling(self.render_alert, "playbook") if crm is not None else None  # task wording = the pings'
+        builder = (lambda a, due: task_fields(crm.name, a, due, match_column, created, words)) if crm else None
         self.render_alert_email = render_alert_email if email is not None else None
         self.lifecycle = Lifecycle(
             settings,
@@ -200,6 +211,7 @@ class AlertEngine:
                 raise ValueError("no rows given and no fired-triggers source configured")
             rows = self.rows()
         evaluation = self.evaluate(rows, now)
+        self.check_canaries(now)
         pings, tasks, emails, hooks = self.deliver_all(now)
         return Report(evaluation, pings, tasks, time.perf_counter() - started, emails, hooks)
 
@@ -247,6 +259,19 @@ class AlertEngine:
         from syncer.alerts.budget import budget_use
 
         return budget_use(self.engine, self.settings, now or self.clock())
+
+    def check_canaries(self, now: dt.datetime | None = None) -> list[tuple[str, str]]:
+        """Automatic rollback of worse canaries (alerts/canary.py); each raises an ops alert when wired."""
+        from syncer.alerts.canary import check
+
+        now = now or self.clock()
+        rolled = check(self.engine, self.settings, self.lifecycle.canaried, now)
+        for trigger, reason in rolled:
+            if self.ops_alerts is not None:
+                self.ops_alerts.set(
+                    f"trigger {trigger}", "canary_rollback", True, f"canary of {trigger} rolled back: {reason}", ""
+                )
+        return rolled
 
     def open_alerts(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Open alerts with state, owner, age, task status, route and why they went to a fallback."""

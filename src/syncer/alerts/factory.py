@@ -59,7 +59,7 @@ def engine_from_config(
     }
     source = Source(config.warehouse, config.base_dir, config.path.name)
     default = settings.alerts.budget.default_conversion
-    definitions = {t.name: fingerprint(t.model_dump(exclude={"source"})) for t in config.scoring.triggers}
+    definitions = {t.name: fingerprint(t.model_dump(exclude={"source", "canary"})) for t in config.scoring.triggers}
     priors = {t.name: prior_rate(t.expected_conversion, t.confidence, default) for t in config.scoring.triggers}
     model = settings.alerts.model
     engine = cls(
@@ -75,4 +75,5 @@ def engine_from_config(
         priors=priors,
     )
     engine.sources.append(source)
+    engine.lifecycle.canaried = {t.name for t in config.scoring.triggers if t.canary is not None}
     return engine

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from syncer.alerts.actions import plan_for, webhook_payload
 from syncer.alerts.activation import Activations
 from syncer.alerts.budget import ConversionRates, apply_budget
+from syncer.alerts.canary import CANARY, keep_row, statuses
 from syncer.alerts.holdout import is_held_out
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import enqueue
@@ -128,6 +129,7 @@ class Lifecycle:
         self.render_email = render_email
         self.definitions = dict(definitions or {})  # trigger -> definition fingerprint ([scoring.triggers])
         self.priors = dict(priors or {})  # trigger -> seed conversion prior
+        self.canaried: set[str] = set()  # triggers with a canary definition ([scoring.triggers] canary = {...})
         self.settings = settings
         self.engine = engine
         self.router = router
@@ -143,6 +145,8 @@ class Lifecycle:
         cfg = self.settings.alerts
         self.activations = Activations(self.engine, self.definitions, cfg.activation.quiet)
         self.rates = ConversionRates(self.engine, cfg.budget, self.priors)
+        status, share = statuses(self.engine), cfg.canary.share
+        rows = (r for r in rows if keep_row(r, status, self.canaried, share))  # one variant per account
         for chunk in _chunks(rows, CHUNK_ROWS):
             self._chunk(chunk, now, ev)
         self._sweep(now, ev)
@@ -312,7 +316,7 @@ class Lifecycle:
                 email_to=", ".join(email_to) or None,
                 expected_value=alert["expected_value"],
                 holdout=int(holdout),
-                canary="",
+                canary=CANARY if str(row.get("variant") or "") == CANARY else "",
             ),
         ).inserted_primary_key
         assert inserted is not None

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from syncer.alerts.actions import ActionsConfig, actions_body
 from syncer.alerts.activation import ActivationConfig
 from syncer.alerts.budget import PingBudget
+from syncer.alerts.canary import CanaryConfig
 from syncer.alerts.holdout import HoldoutConfig
 from syncer.config import ModelConfig, pydantic_issues
 from syncer.errors import ConfigError, ConfigIssue
@@ -135,6 +136,8 @@ class AlertsConfig(_Strict):
     """Quiet first activation: accounts already above a new or edited trigger's threshold get one digest summary."""
     holdout: HoldoutConfig = HoldoutConfig()
     """Control group per trigger (recorded, nobody pinged or tasked) for the causal lift in the outcomes report."""
+    canary: CanaryConfig = CanaryConfig()
+    """A changed trigger (`canary = {...}` on its definition) on a share of accounts, with automatic rollback."""
 
     @field_validator("recipients")
     @classmethod

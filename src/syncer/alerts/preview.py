@@ -28,10 +28,16 @@ if TYPE_CHECKING:
 KINDS = ("ping", "deferred", "backlog", "digest", "holdout")
 
 
-def copy_state(source: sa.Engine) -> sa.Engine:
-    """An in-memory SQLite database holding a copy of every alert table."""
+def empty_state() -> sa.Engine:
+    """An in-memory SQLite database with the alert tables, empty."""
     target = sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     metadata.create_all(target)
+    return target
+
+
+def copy_state(source: sa.Engine) -> sa.Engine:
+    """An in-memory SQLite database holding a copy of every alert table."""
+    target = empty_state()
     with source.connect() as read, target.begin() as write:
         for table in metadata.sorted_tables:
             rows = [dict(r._mapping) for r in read.execute(sa.select(table))]

@@ -11,6 +11,7 @@ alert_email_queue   alerts waiting for their address's next digest email (0004)
 alert_email_digests one row per address per local day: "this day's digest email exists" (0004)
 alert_trigger_activations  trigger -> definition fingerprint it was activated with (0006)
 alert_trigger_rates        trigger -> matured / converted alerts from the outcomes report (0006)
+alert_canaries             trigger -> its canary's decision: running | promoted | rolled_back (0008)
 """
 
 from __future__ import annotations
@@ -156,6 +157,15 @@ trigger_rates = sa.Table(
     sa.Column("matured", sa.Integer),
     sa.Column("converted", sa.Integer),
     sa.Column("updated_at", TS),
+)
+
+canaries = sa.Table(
+    "alert_canaries",
+    metadata,
+    sa.Column("trigger", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(20)),  # running | promoted | rolled_back
+    sa.Column("reason", sa.Text),
+    sa.Column("decided_at", TS),
 )
 
 CHUNK = 900  # under SQLite's bound-parameter limit

@@ -46,20 +46,46 @@ def read_status(crm: TaskConnector, keys: Sequence[str]) -> dict[str, TaskState]
 SALESFORCE_PRIORITY = {"low": "Low", "normal": "Normal", "medium": "Normal", "high": "High"}
 
 
+def task_text(alert: dict[str, Any], words: Any = None) -> tuple[str, str]:
+    """Subject and body as a rep reads them: the trigger's human name, the numbers as people say them
+    ("82% of 40 seats (threshold 80%)"), the trend, the playbook line, the CRM link. No internal ids.
+    `words` is the Slack connector's playbook module (titles, playbook lines, formatting) - found through
+    the connector class, like the renderers; without it a plain fallback wording."""
+    name = str(alert.get("account_name") or alert["account_id"])
+    priority = str(alert.get("priority") or "low").capitalize()
+    if words is None:
+        title = str(alert.get("trigger") or "Usage alert").replace("_", " ").capitalize()
+        value, threshold = alert.get("value"), alert.get("threshold")
+        now = f"{value:,.4g}" if isinstance(value, int | float) else str(value)
+        now += f" (threshold {threshold:,.4g})" if isinstance(threshold, int | float) else ""
+        trend, playbook = "", "Review usage and reach out the same day; log the outcome in the CRM."
+    else:
+        style = words.style_for(alert.get("trigger"))
+        title, now, playbook = style.title, words.measure(alert, style), style.playbook
+        moved = words.trend(alert, style, ("up", "down", "flat"))
+        trend = "; first time past the threshold" if moved == "new" else f"; {moved}"
+    subject = f"{alert.get('trigger_title') or title}: {name}"
+    lines = [f"{priority} priority: {title} for {name}.", f"Now {now}{trend}.", f"Playbook: {playbook}"]
+    url = str(alert.get("crm_url") or "")
+    if url.startswith(("https://", "http://")):
+        lines.append(f"Open in CRM: {url}")
+    return subject, "\n".join(lines)
+
+
 def task_fields(
-    connector_type: str, alert: dict[str, Any], due: dt.date, match_column: str = "account_id", priority: str = "normal"
+    connector_type: str,
+    alert: dict[str, Any],
+    due: dt.date,
+    match_column: str = "account_id",
+    priority: str = "normal",
+    words: Any = None,
 ) -> dict[str, Any]:
     """The task Record.fields each connector expects (see their READMEs). The task's priority is
     `alert["task_priority"]` when set (an SDR task's own), else `priority` ([alerts.tasks] priority,
     below `escalated_priority` so that escalation raises it)."""
     word = str(alert.get("task_priority") or priority).strip().lower()
     account_ref = str((alert.get("context") or {}).get(match_column) or alert.get(match_column) or alert["account_id"])
-    subject = f"{alert.get('trigger_title') or alert['trigger']}: {alert.get('account_name') or alert['account_id']}"
-    body = (
-        f"{alert['priority'].capitalize()} priority usage alert. Value {alert.get('value')} "
-        f"(threshold {alert.get('threshold')}). Reach out the same day: lead with the value they get "
-        f"(seed 002 playbook). Alert {alert['alert_id']}."
-    )
+    subject, body = task_text(alert, words)
     email = alert.get("owner_email") or None
     if connector_type == "hubspot":
         fields: dict[str, Any] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 # isort: off
-from syncer.cli import sync, daemon, scores, demo, alerts, emulator, state  # noqa: F401  (registers the commands in this order)
+from syncer.cli import sync, daemon, scores, demo, alerts, triggers, emulator, state  # noqa: F401  (registers the commands in this order)
 from syncer.cli.base import app
 
 # isort: on

@@ -72,7 +72,9 @@ class BuiltinJobs:
 
         # Built per run (cheap next to the run): a reload's config applies at once, nothing is shared between
         # the alert jobs' threads, and each run's connections are closed at its end.
-        return AlertEngine.from_config(self.config, self.state, self.runtime(), self.clock)
+        engine = AlertEngine.from_config(self.config, self.state, self.runtime(), self.clock)
+        engine.ops_alerts = self.alerts  # an automatic canary rollback is an ops alert
+        return engine
 
     def _alerts(self) -> tuple[str, Counts]:
         now = self.clock()
@@ -88,6 +90,10 @@ class BuiltinJobs:
             engine.close()
         self.metrics.alerts_pinged.labels("slack").inc(report.pings.sent.get("ping", 0))
         self.metrics.alerts_pinged.labels("email").inc(report.emails.sent.get("email", 0))
+        ev = report.evaluation
+        self.metrics.alerts_deferred.inc(sum(ev.deferred.values()))
+        for reason, n in {**ev.suppressed, "backlog": ev.backlog, "holdout": ev.holdout}.items():
+            self.metrics.alerts_suppressed.labels(reason).inc(n)
         log.info("alerts job: %s", report.as_dict())
         return _delivery_status(report.pings, report.tasks, report.emails, report.webhooks)
 

@@ -47,7 +47,7 @@ def history_days(config: ScoringConfig) -> int:
     return max(60, 7 + config.dau_baseline_days, config.api_projection_days, config.health.action_window_days, 31)
 
 
-def _base_aggregate(config: ScoringConfig, as_of: date) -> sa.CTE:
+def _base_aggregate(config: ScoringConfig, as_of: date, name: str = "usage_base") -> sa.CTE:
     u = usage_table(config)
     day = u.c.day
 
@@ -100,13 +100,14 @@ def _base_aggregate(config: ScoringConfig, as_of: date) -> sa.CTE:
         sa.func.count(sa.case((in_baseline, 1))).label("dau_baseline_days"),
     ]
     window = sa.and_(since(history_days(config)), day <= date_literal(as_of))
-    return sa.select(*columns).where(window).group_by(u.c.account_id).cte("usage_base")
+    return sa.select(*columns).where(window).group_by(u.c.account_id).cte(name)
 
 
-def metrics_select(config: ScoringConfig, as_of: date) -> sa.Select[Any]:
-    """SELECT one row per account with raw window values and the derived ratios triggers use."""
+def metrics_select(config: ScoringConfig, as_of: date, cte_name: str = "usage_base") -> sa.Select[Any]:
+    """SELECT one row per account with raw window values and the derived ratios triggers use.
+    `cte_name`: distinct per day when several days' metrics share one statement (the trigger backtest)."""
     a = accounts_table(config)
-    b = _base_aggregate(config, as_of)
+    b = _base_aggregate(config, as_of, cte_name)
     seats = b.c.seats_used if config.seat_basis == "seats_used" else a.c.seat_limit
     period, proj = config.api_period_days, config.api_projection_days
     raw = [c for c in b.c if c.name != "account_id"]

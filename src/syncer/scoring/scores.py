@@ -19,7 +19,7 @@ from syncer.scoring.triggers import PRIORITY_RANK, TriggerDef
 
 TRIGGER_COLUMNS = (
     "account_id", "trigger", "priority", "value", "threshold", "window_days", "confidence",
-    "expected_conversion", "owner_email", "as_of", "context",
+    "expected_conversion", "owner_email", "as_of", "context", "variant",
 )  # fmt: skip
 
 
@@ -58,7 +58,7 @@ def _context(t: TriggerDef) -> Expr:
     return text
 
 
-def _one_trigger(config: ScoringConfig, t: TriggerDef, as_of: date) -> sa.Select[Any]:
+def _one_trigger(config: ScoringConfig, t: TriggerDef, as_of: date, variant: str = "") -> sa.Select[Any]:
     null_double = sa.cast(sa.null(), DOUBLE)
     return (
         sa.select(
@@ -73,6 +73,7 @@ def _one_trigger(config: ScoringConfig, t: TriggerDef, as_of: date) -> sa.Select
             sa.literal_column("owner_email"),
             date_literal(as_of).label("as_of"),
             _context(t).label("context"),
+            sa.cast(sa.literal(variant, sa.String()), sa.String()).label("variant"),  # "" | "canary"
         )
         .select_from(_m(config, config.tables.metrics))
         .where(sa.literal_column(_condition(t), sa.Boolean()))
@@ -83,6 +84,7 @@ def triggers_select(config: ScoringConfig, as_of: date) -> sa.Select[Any] | sa.C
     """All configured triggers in one UNION ALL; one row per (account, trigger) that fires."""
     defs = config.triggers or (TriggerDef(name="none", priority="low", value="0", threshold=1, extra="1 = 0"),)
     selects = [_one_trigger(config, t, as_of) for t in defs]
+    selects += [_one_trigger(config, c, as_of, "canary") for t in defs if (c := t.canary_def()) is not None]
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)
 
 
@@ -153,12 +155,16 @@ def scores_select(config: ScoringConfig, as_of: date, fired_table: str) -> sa.Se
 def _top_signal(config: ScoringConfig, fired_table: str) -> sa.Subquery:
     """The strongest fired trigger per account: priority, then confidence, then name."""
     ft = sa.table(fired_table, sa.column("account_id"), sa.column("trigger"), sa.column("priority"),
-                  sa.column("confidence", DOUBLE), schema=config.tables.schema_)  # fmt: skip
+                  sa.column("confidence", DOUBLE), sa.column("variant"), schema=config.tables.schema_)  # fmt: skip
     rank = sa.case(*[(ft.c.priority == p, r) for p, r in PRIORITY_RANK.items()], else_=9)
     order = (rank, sa.func.coalesce(ft.c.confidence, 0.0).desc(), ft.c.trigger)
-    return sa.select(
-        ft.c.account_id,
-        ft.c.trigger,
-        sa.func.row_number().over(partition_by=ft.c.account_id, order_by=order).label("rn"),
-        sa.func.count().over(partition_by=ft.c.account_id).label("fired"),
-    ).subquery("top")
+    return (
+        sa.select(
+            ft.c.account_id,
+            ft.c.trigger,
+            sa.func.row_number().over(partition_by=ft.c.account_id, order_by=order).label("rn"),
+            sa.func.count().over(partition_by=ft.c.account_id).label("fired"),
+        )
+        .where(sa.func.coalesce(ft.c.variant, "") == "")
+        .subquery("top")
+    )  # a canary's rows are not signals yet

@@ -17,6 +17,23 @@ from pydantic import BaseModel, ConfigDict, field_validator
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+class CanaryChange(BaseModel):
+    """`canary = { threshold = 0.7 }`: the changed definition that runs on `[alerts.canary] share` of accounts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    value: str | None = None
+    """The canary's SQL value expression (default: the trigger's)."""
+    threshold: float | None = None
+    """The canary's threshold (default: the trigger's)."""
+    op: Literal[">=", ">"] | None = None
+    """The canary's comparison (default: the trigger's)."""
+    alternative: str | None = None
+    """The canary's alternative condition (default: the trigger's)."""
+    extra: str | None = None
+    """The canary's extra condition (default: the trigger's)."""
+
+
 class TriggerDef(BaseModel):
     """Fires for an account when (value <op> threshold OR alternative) AND extra."""
 
@@ -46,6 +63,15 @@ class TriggerDef(BaseModel):
     """Integer metric columns shown as `col=value` in the alert's context text."""
     source: str = "config"
     """Where the definition comes from (`002`, `003`, `config`)."""
+    canary: CanaryChange | None = None
+    """A changed definition run as a canary on `[alerts.canary] share` of accounts, e.g. `{ threshold = 0.7 }`."""
+
+    def canary_def(self) -> TriggerDef | None:
+        """The trigger as its canary defines it (same name), or None."""
+        if self.canary is None:
+            return None
+        changes = {k: v for k, v in self.canary.model_dump().items() if v is not None}
+        return TriggerDef.model_validate({**self.model_dump(exclude={"canary"}), **changes})
 
     @field_validator("name")
     @classmethod
