@@ -86,6 +86,7 @@ class AlertEngine:
         render_digest_email: DigestEmailRenderer | None = None,
         definitions: dict[str, str] | None = None,
         priors: dict[str, float] | None = None,
+        canaried: set[str] | None = None,
     ) -> None:
         self.settings = settings
         self.email = email
@@ -131,6 +132,7 @@ class AlertEngine:
             definitions,  # trigger -> definition fingerprint: an edit re-activates it quietly
             priors,  # trigger -> seed conversion prior: the budget's ranking while data is thin
         )
+        self.lifecycle.canaried = set(canaried or ())  # triggers with a canary definition
         self.digests = Digests(settings, self.engine, self.outbox, self.render_digest)
         self.email_digests = (
             EmailDigests(settings, self.engine, render_digest_email)

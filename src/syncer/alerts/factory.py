@@ -73,7 +73,7 @@ def engine_from_config(
         webhooks=hooks,  # type: ignore[arg-type]  # connectors are Senders
         definitions=definitions,
         priors=priors,
+        canaried={t.name for t in config.scoring.triggers if t.canary is not None},
     )
     engine.sources.append(source)
-    engine.lifecycle.canaried = {t.name for t in config.scoring.triggers if t.canary is not None}
     return engine
