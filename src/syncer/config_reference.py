@@ -215,7 +215,11 @@ def pages() -> dict[str, str]:
     out["mapping.md"] = mapping_page()
     index = [f"{HEADER}\n\n# Configuration reference\n"]
     index.append("Every key of `config.toml` and of a mapping file, with its type, default, allowed values, whether")
-    index.append("it is a secret, and what it does. Regenerate with `make docs`.\n")
+    index.append("it is a secret, and what it does. Regenerate with `make docs` (a test fails when a page is stale).\n")
+    index.append("The same models give the JSON Schemas `schema/config.schema.json` and `schema/mapping.schema.json`;")
+    index.append("`.taplo.toml` associates them with `config.toml` and `mappings/*.toml`, so taplo / Even Better TOML")
+    index.append("complete keys and flag mistakes while you type.")
+    index.append("New here? [getting-started.md](../getting-started.md).\n")
     index += [f"- [`{name.removesuffix('.md')}`]({name})" for name in sorted(out)]
     out["README.md"] = "\n".join(index) + "\n"
     return out
