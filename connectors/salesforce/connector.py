@@ -53,7 +53,7 @@ class SalesforceConnector(Connector):
         super().__init__(settings, destination, retry, limiter)
         self.sf_settings = settings
         self.client = SalesforceClient(settings, self.call, pool_size=self.effective_concurrency)
-        self.sobjects = SObjectWriter(self.client, destination)
+        self.sobjects = SObjectWriter(self.client, destination, casefold=self.match_casefold)
         self.tasks = TaskWriter(self.client, destination, settings.task_key_field)
         self.bulk = BulkUpserter(
             self.client,
@@ -64,6 +64,7 @@ class SalesforceConnector(Connector):
             timeout=settings.bulk_timeout,
         )
         self._types: dict[str, FieldType] | None = None
+        self._casefold: bool | None = None
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
@@ -188,11 +189,13 @@ class SalesforceConnector(Connector):
         read, the stricter case-insensitive comparison is kept."""
         if self.is_task_sync:
             return True
-        try:
-            spec = (self._describe(self.destination.object) or {}).get(self.destination.match_field)
-        except (FatalError, RejectedError, RetryableError):
-            return True
-        return not (spec or {}).get("caseSensitive", False)
+        if self._casefold is None:  # describe once per connector (one run)
+            try:
+                spec = (self._describe(self.destination.object) or {}).get(self.destination.match_field)
+            except (FatalError, RejectedError, RetryableError):
+                return True
+            self._casefold = not (spec or {}).get("caseSensitive", False)
+        return self._casefold
 
     def close(self) -> None:
         self.client.close()

@@ -7,10 +7,11 @@ per-record results come back in request order and become one `Result` each.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
+from syncer.identity import match_comparison_key
 
 from .client import SalesforceClient
 
@@ -32,10 +33,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
-
-
-def _k(record: Record) -> str:
-    return str(record.match_value).lower()
 
 
 def item_outcome(item: dict[str, Any]) -> tuple[Literal["ok", "rejected", "failed"], str | None]:
@@ -60,10 +57,18 @@ def item_result(record: Record, item: dict[str, Any]) -> Result:
 class SObjectWriter:
     """Writes field-sync batches for one destination object with sObject Collections."""
 
-    def __init__(self, client: SalesforceClient, destination: Destination) -> None:
+    def __init__(
+        self, client: SalesforceClient, destination: Destination, casefold: Callable[[], bool] = lambda: True
+    ) -> None:
         self.client = client
         self.obj = destination.object
         self.match = destination.match_field
+        self.casefold = casefold  # the match field compares case-insensitively (describe `caseSensitive`)
+
+    def _k(self, value: object) -> str:
+        """How Salesforce compares this match value: SOQL finds 'sf-1' for 'SF-1' either way, so a
+        case-sensitive external ID must be joined exactly, a case-insensitive one folded."""
+        return match_comparison_key(str(value), self.casefold())
 
     def body(self, record: Record, extra: dict[str, Any]) -> dict[str, Any]:
         fields = {k: jsonable(v) for k, v in record.fields.items() if k not in ("Id", self.match)}
@@ -83,13 +88,13 @@ class SObjectWriter:
         return results
 
     def existing_ids(self, batch: Sequence[Record]) -> dict[str, str]:
-        """lower-cased match value -> Id of the records that exist (external IDs compare case-insensitively)."""
+        """Match value (as the field compares it, see `_k`) -> Id of the records that exist."""
         rows = self.client.query_in(
             f"Id, {self.match}", self.obj, self.match, [str(r.match_value) for r in batch], f"lookup {self.obj}"
         )
         found: dict[str, str] = {}
         for row in rows:
-            found.setdefault(str(row[self.match]).lower(), str(row["Id"]))
+            found.setdefault(self._k(row[self.match]), str(row["Id"]))
         return found
 
     def update(self, batch: Sequence[Record]) -> list[Result]:
@@ -97,14 +102,14 @@ class SObjectWriter:
         results: dict[str, Result] = {}
         for chunk in chunks(batch):
             found = self.existing_ids(chunk)
-            present = [r for r in chunk if _k(r) in found]
+            present = [r for r in chunk if self._k(r.match_value) in found]
             for r in chunk:
                 if r not in present:
                     results[r.key] = Result.rejected(
                         r, f"NOT_FOUND: no {self.obj} with {self.match} = {r.match_value!r} (mode update never creates)"
                     )
             if present:
-                records = [self.body(r, {"id": found[_k(r)]}) for r in present]
+                records = [self.body(r, {"id": found[self._k(r.match_value)]}) for r in present]
                 items = self.client.json(
                     "PATCH", "composite/sobjects", f"update {self.obj}", json={"allOrNone": False, "records": records}
                 )
@@ -119,8 +124,8 @@ class SObjectWriter:
             found = self.existing_ids(chunk)
             missing = []
             for r in chunk:
-                if _k(r) in found:
-                    results[r.key] = Result.ok(r, found[_k(r)])
+                if self._k(r.match_value) in found:
+                    results[r.key] = Result.ok(r, found[self._k(r.match_value)])
                 else:
                     missing.append(r)
             if missing:
@@ -140,7 +145,7 @@ class SObjectWriter:
             found = self.existing_ids(unknown) if unknown else {}
             targets: list[tuple[Record, str]] = []
             for r in chunk:
-                dest_id = r.dest_id or found.get(_k(r))
+                dest_id = r.dest_id or found.get(self._k(r.match_value))
                 if dest_id:
                     targets.append((r, dest_id))
                 else:

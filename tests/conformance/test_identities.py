@@ -286,15 +286,32 @@ def test_colliding_match_values_are_rejected_before_sending(
     assert len(_stored(destination, emu)) == len(rows)
 
 
-def test_salesforce_case_sensitive_external_id_keeps_case_variants_apart() -> None:
-    """describe `caseSensitive: true` -> 'SF-1' and 'sf-1' are two records; otherwise one."""
-    from syncer_connectors.salesforce.connector import SalesforceConnector
+@pytest.mark.parametrize("case_sensitive", [True, False])
+def test_salesforce_external_id_comparison_follows_describe(case_sensitive: bool, org: Any) -> None:
+    """describe `caseSensitive: true` -> 'SF-1' and 'sf-1' are two records: the duplicate check keeps
+    them apart and an update finds exactly its own record; otherwise they are one record."""
+    from syncer_connectors.salesforce.emulator_schema import FieldSpec
 
-    connector = SalesforceConnector.__new__(SalesforceConnector)
-    connector.destination = type("D", (), {"object": "Account", "match_field": "Ext__c"})()  # type: ignore[assignment]
-    for described, casefold in (({"caseSensitive": True}, False), ({"caseSensitive": False}, True), ({}, True)):
-        connector._describe = lambda _obj, d=described: {"Ext__c": d}  # type: ignore[method-assign]
-        assert connector.match_casefold() is casefold
+    from syncer.connector import Destination, Record
+    from tests.connectors.test_salesforce import connect
+
+    org.emulator.store.objects["Account"].define(
+        FieldSpec("Case_Ext__c", "string", 40, external_id=True, unique=True, case_sensitive=case_sensitive)
+    )
+    upsert = Destination("Account", "Case_Ext__c", fields={"Name": "n"})
+    writer = connect(org, upsert)
+    assert writer.match_casefold() is (not case_sensitive)
+    first = [
+        Record(f"k{i}", "upsert", {"Name": f"n{i}"}, "fp", "ik", match_value=v) for i, v in ((1, "SF-1"), (2, "sf-1"))
+    ]
+    if not case_sensitive:
+        first = first[:1]  # one record at Salesforce: the engine would reject the pair before sending
+    assert all(r.status == "ok" for r in writer.send(first))
+    update = connect(org, Destination("Account", "Case_Ext__c", mode="update", fields={"Name": "n"}))
+    [result] = update.send([Record("k2", "upsert", {"Name": "renamed"}, "fp2", "ik2", match_value="sf-1")])
+    assert result.status == "ok", result
+    names = {r["Case_Ext__c"]: r["Name"] for r in org.emulator.records("Account") if r.get("Case_Ext__c")}
+    assert names == ({"SF-1": "n1", "sf-1": "renamed"} if case_sensitive else {"SF-1": "renamed"}), names
 
 
 def test_exact_destination_keeps_case_variants_apart(tmp_path: Path) -> None:
