@@ -92,6 +92,7 @@ try {
   await axe("/report");
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: 900 });
+    await page.evaluate(() => window.scrollTo(0, 0)); // the sticky filter bar stays on top in the capture
     const file = `${artifacts}/dashboard-${width}.png`;
     await page.screenshot({ path: file, fullPage: true });
     summary.screenshots.push(file);
