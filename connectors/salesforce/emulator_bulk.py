@@ -11,7 +11,7 @@ import csv
 import io
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +58,7 @@ def _error(status: int, code: str, message: str) -> Response:
 
 
 class BulkJobs:
-    def __init__(self, objects: set[str], upsert: Upsert, duplicates: Duplicates | None = None) -> None:
+    def __init__(self, objects: Collection[str], upsert: Upsert, duplicates: Duplicates | None = None) -> None:
         self.objects = objects
         self.upsert = upsert
         self.duplicates = duplicates or (lambda o, e, c: {})
