@@ -115,7 +115,8 @@ def test_a_transient_failure_of_the_destination_check_does_not_stop_the_run(
 ) -> None:
     from syncer.emulator import Fault
 
-    receiver.faults.add(Fault("status", path="/hooks", method="GET", status=503, times=2))
+    # Retry-After: 0 (the server asks for an immediate retry): the test does not wait out a real backoff
+    receiver.faults.add(Fault("status", path="/hooks", method="GET", status=503, times=2, retry_after=0))
     code, run, err = project.cli("run", "accounts", "--json")
     assert code == 0 and run["succeeded"] == 300, (run, err)
     assert receiver.faults.fired == 2  # the check was asked again, not blamed on the config
