@@ -21,6 +21,9 @@ Names and labels (all counters also export `_created`):
     syncer_data_quality_guard_ok                          1 when the scoring guard passed, 0 when failing
     syncer_lease_takeovers_total{job}                     slots this replica took over from a dead one
     syncer_daemon_up                                      1 while the scheduler runs
+    syncer_event_to_action_seconds{lane, trigger}         histogram: alert's event (signal_at) to its last action
+    syncer_intraday_warehouse_queries_total               statements the intraday lane sent to the warehouse
+    syncer_intraday_rows_read_total                       current-state rows the intraday lane read
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+# event to action: the intraday budget (300 s) and its neighbours, then the daily lane's hours and days
+LATENCY_BUCKETS = (10, 30, 60, 120, 180, 240, 300, 450, 600, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 2 * 86400)
 
 
 class Metrics:
@@ -67,6 +72,19 @@ class Metrics:
         )
         self.takeovers = Counter("syncer_lease_takeovers", "Slots taken over from a dead replica", ["job"], registry=r)
         self.up = Gauge("syncer_daemon_up", "1 while the scheduler is running", registry=r)
+        self.event_to_action = Histogram(
+            "syncer_event_to_action_seconds",
+            "Seconds from an alert's event to its last action",
+            ["lane", "trigger"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.intraday_queries = Counter(
+            "syncer_intraday_warehouse_queries", "Warehouse statements of the intraday lane", registry=r
+        )
+        self.intraday_rows = Counter(
+            "syncer_intraday_rows_read", "Current-state rows read by the intraday lane", registry=r
+        )
 
     def record_run(self, summary: Any, connector_name: str, stats: Any = None, api_usage: Any = None) -> None:
         """Fold one run's Summary (and its connector's CallStats / api_usage) into the metrics."""

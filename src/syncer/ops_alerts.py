@@ -215,6 +215,20 @@ class OpsAlerts:
             "scoring data-quality guard passes again; scores published",
         )
 
+    def observe_latency(self, lane: str, latency: dict[str, Any] | None, budget_seconds: float) -> list[OpsAlert]:
+        """Fires when the lane's p95 event-to-action (alerts actioned in the last hour) is over its budget;
+        resolves when it is back under, or when no alert was actioned in that hour."""
+        p95 = float(latency["p95_seconds"]) if latency else 0.0
+        n = int(latency["alerts"]) if latency else 0
+        return self.set(
+            lane,
+            "latency_p95",
+            p95 > budget_seconds,
+            f"{lane} lane: p95 event-to-action {p95:.0f} s over the last hour ({n} alerts) > budget "
+            f"{budget_seconds:.0f} s; check warehouse query time and destination throttling",
+            f"{lane} lane: p95 event-to-action back to {p95:.0f} s (budget {budget_seconds:.0f} s)",
+        )
+
     def set(
         self,
         subject: str,

@@ -36,7 +36,8 @@ from syncer.errors import ConfigError, ConfigIssue
 
 SCORE_JOB = "score"
 ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB = "alerts", "digest", "escalate", "report"
-DAEMON_JOBS = (SCORE_JOB, ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB)
+INTRADAY_JOB = "intraday"  # the intraday trigger lane ([daemon.intraday], syncer/intraday/)
+DAEMON_JOBS = (SCORE_JOB, ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB, INTRADAY_JOB)
 # Defaults when `[daemon.<job>]` is absent. The digest job polls: the engine sends a recipient's digest
 # once per local day when it is due, and the 5-minute grid (anchored at 00:00) hits every local time
 # that is a multiple of 5 minutes in every zone, so "09:00" goes out at 09:00:00 local.
@@ -45,6 +46,7 @@ DEFAULT_SCHEDULES = {
     DIGEST_JOB: ScheduleConfig(every_minutes=5),
     ESCALATE_JOB: ScheduleConfig(every_minutes=15),
     REPORT_JOB: ScheduleConfig(cron="0 6 * * *"),
+    INTRADAY_JOB: ScheduleConfig(every_minutes=2),
 }
 RETRY_PREFIX = "retry:"
 ANCHOR = dt.datetime(2000, 1, 1)
@@ -151,6 +153,8 @@ def daemon_jobs(config: Config, score_schedule: ScheduleConfig | None) -> list[s
     names = [SCORE_JOB] if "scoring" in config.raw else []
     if "alerts" in config.raw:
         names += [ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB]
+        if (config.raw.get("daemon") or {}).get("intraday") is not None:
+            names.append(INTRADAY_JOB)
     if (config.raw.get("report") or {}).get("path"):
         names.append(REPORT_JOB)
     return names

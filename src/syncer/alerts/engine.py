@@ -32,7 +32,7 @@ from syncer.alerts.digest import DigestRenderer, Digests, next_send_at
 from syncer.alerts.email_outbox import EmailOutbox
 from syncer.alerts.escalation import Escalated, Escalations, RaisePriority
 from syncer.alerts.factory import engine_from_config
-from syncer.alerts.lifecycle import AlertRenderer, EmailRenderer, Evaluation, Lifecycle
+from syncer.alerts.lifecycle import AlertRenderer, EmailRenderer, Evaluation, Lifecycle, SweepScope
 from syncer.alerts.mail import DigestEmailRenderer, EmailDigests
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.open_alerts import open_alert_rows
@@ -93,6 +93,7 @@ class AlertEngine:
         self.webhooks = dict(webhooks or {})
         self.sources: list[Source] = []  # warehouse connections to release on close()
         self.ops_alerts: Any = None  # an OpsAlerts: automatic canary rollbacks are raised there
+        self.intraday: frozenset[str] = frozenset()  # triggers on the intraday lane (set by the factory)
         if email is not None and (render_alert_email is None or render_digest_email is None):
             render = _blocks_module(email, "render")
             render_alert_email = render_alert_email or render.render_alert_email
@@ -167,9 +168,16 @@ class AlertEngine:
 
     # -- entry points ---------------------------------------------------------------------------
 
-    def evaluate(self, rows: Iterable[dict[str, Any]], now: dt.datetime | None = None) -> Evaluation:
-        """Diff one set of fired-trigger rows against state (no delivery)."""
-        return self.lifecycle.evaluate(rows, now or self.clock())
+    def evaluate(
+        self, rows: Iterable[dict[str, Any]], now: dt.datetime | None = None, scope: SweepScope | None = None
+    ) -> Evaluation:
+        """Diff one set of fired-trigger rows against state (no delivery). Without a scope this is the daily
+        lane: rows of intraday-lane triggers are left to the intraday job and its alerts are never swept here."""
+        if scope is None and self.intraday:
+            lane = self.intraday
+            rows = (r for r in rows if str(r.get("trigger")) not in lane)
+            scope = SweepScope(exclude=lane)
+        return self.lifecycle.evaluate(rows, now or self.clock(), scope)
 
     def deliver(self, now: dt.datetime | None = None) -> tuple[Delivered, Delivered]:
         """Send pending pings, alert emails, CRM and SDR tasks, tier webhooks (also what a crashed run

@@ -13,6 +13,7 @@ from syncer.alerts.budget import prior_rate
 from syncer.alerts.model import check_connectors, load_alert_settings
 from syncer.config import Config
 from syncer.connector import Connector, Destination
+from syncer.intraday.settings import intraday_settings
 from syncer.ratelimit import RateLimiter
 from syncer.runner import Runtime
 from syncer.source import Source
@@ -59,7 +60,8 @@ def engine_from_config(
     }
     source = Source(config.warehouse, config.base_dir, config.path.name)
     default = settings.alerts.budget.default_conversion
-    definitions = {t.name: fingerprint(t.model_dump(exclude={"source", "canary"})) for t in config.scoring.triggers}
+    unrelated = {"source", "canary", "lane"}  # not part of what the trigger decides
+    definitions = {t.name: fingerprint(t.model_dump(exclude=unrelated)) for t in config.scoring.triggers}
     priors = {t.name: prior_rate(t.expected_conversion, t.confidence, default) for t in config.scoring.triggers}
     model = settings.alerts.model
     engine = cls(
@@ -76,4 +78,6 @@ def engine_from_config(
         canaried={t.name for t in config.scoring.triggers if t.canary is not None},
     )
     engine.sources.append(source)
+    if intraday_settings(config.raw) is not None:  # [daemon.intraday]: these triggers belong to that lane
+        engine.intraday = frozenset(t.name for t in config.scoring.triggers if t.lane == "intraday")
     return engine

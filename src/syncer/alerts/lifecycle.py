@@ -109,6 +109,29 @@ def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield chunk
 
 
+@dataclass(frozen=True)
+class SweepScope:
+    """Which open alerts an evaluation's "absent N evaluations -> cleared" sweep may count: only these triggers
+    (None: all), never `exclude`, only these accounts (None: all). A lane evaluates part of the triggers (and the
+    intraday lane part of the accounts); alerts it did not look at are not "absent"."""
+
+    triggers: frozenset[str] | None = None
+    exclude: frozenset[str] = frozenset()
+    accounts: frozenset[str] | None = None
+
+    def clauses(self) -> list[Any]:
+        """One SQL condition on alert_pairs per chunk of accounts."""
+        base: list[Any] = []
+        if self.triggers is not None:
+            base.append(pairs.c.trigger.in_(sorted(self.triggers)))
+        if self.exclude:
+            base.append(pairs.c.trigger.not_in(sorted(self.exclude)))
+        if self.accounts is None:
+            return [sa.and_(sa.true(), *base)]
+        ordered = sorted(self.accounts)
+        return [sa.and_(pairs.c.account_id.in_(ordered[i : i + CHUNK]), *base) for i in range(0, len(ordered), CHUNK)]
+
+
 def alert_key(account_id: str, trigger: str, opened: dt.datetime) -> str:
     return f"{account_id}:{trigger}:{opened.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
 
@@ -137,7 +160,7 @@ class Lifecycle:
         self.read_tasks = read_tasks
         self.build_task = build_task
 
-    def evaluate(self, rows: Iterable[dict[str, Any]], now: dt.datetime) -> Evaluation:
+    def evaluate(self, rows: Iterable[dict[str, Any]], now: dt.datetime, scope: SweepScope | None = None) -> Evaluation:
         with self.engine.begin() as conn:
             inserted = conn.execute(evaluations.insert().values(at=now)).inserted_primary_key
         assert inserted is not None
@@ -149,7 +172,7 @@ class Lifecycle:
         rows = (r for r in rows if keep_row(r, status, self.canaried, share))  # one variant per account
         for chunk in _chunks(rows, CHUNK_ROWS):
             self._chunk(chunk, now, ev)
-        self._sweep(now, ev)
+        self._sweep(now, ev, scope or SweepScope())
         budget = apply_budget(self.engine, self.settings, now)
         ev.released, ev.deferred = budget.released, budget.deferred
         ev.activated = self.activations.commit(ev.seq, now)
@@ -407,15 +430,21 @@ class Lifecycle:
         if rows and self.read_tasks is not None:
             refresh_tasks(self.engine, self.read_tasks, rows, now)
 
-    def _sweep(self, now: dt.datetime, ev: Evaluation) -> None:
-        """Open alerts whose row did not come this evaluation get one quiet count; N of them clear it."""
+    def _sweep(self, now: dt.datetime, ev: Evaluation, scope: SweepScope) -> None:
+        """Open alerts (within the scope) whose row did not come this evaluation get one quiet count; N clear it."""
+        for clause in scope.clauses():
+            self._sweep_part(now, ev, clause)
+
+    def _sweep_part(self, now: dt.datetime, ev: Evaluation, clause: Any) -> None:
         n = self.settings.alerts.clear_after_quiet
         with self.engine.begin() as conn:
             absent = sa.and_(
-                pairs.c.open_alert_id.is_not(None), sa.or_(pairs.c.seen_seq.is_(None), pairs.c.seen_seq != ev.seq)
+                clause,
+                pairs.c.open_alert_id.is_not(None),
+                sa.or_(pairs.c.seen_seq.is_(None), pairs.c.seen_seq != ev.seq),
             )
             conn.execute(pairs.update().where(absent).values(quiet_evals=pairs.c.quiet_evals + 1))
-            done = sa.and_(pairs.c.open_alert_id.is_not(None), pairs.c.quiet_evals >= n)
+            done = sa.and_(clause, pairs.c.open_alert_id.is_not(None), pairs.c.quiet_evals >= n)
             ids = [r.open_alert_id for r in conn.execute(sa.select(pairs.c.open_alert_id).where(done))]
             for start in range(0, len(ids), CHUNK):
                 part = ids[start : start + CHUNK]

@@ -72,6 +72,12 @@ alerts = sa.Table(
     sa.Column("expected_value", sa.Float),  # conversion x expansion potential (budget ranking)
     sa.Column("holdout", sa.Integer),  # 1: held out - recorded, nobody pinged or tasked
     sa.Column("canary", sa.String(20)),  # "" current definition | "canary" the changed definition
+    # 0009: lanes and event-to-action latency (syncer/intraday/latency.py)
+    sa.Column("lane", sa.String(20)),  # daily | intraday: the evaluation that opened it
+    sa.Column("pinged_at", TS),  # first Slack ping delivered
+    sa.Column("emailed_at", TS),  # alert email delivered
+    sa.Column("task_created_at", TS),  # owner's CRM task created
+    sa.Column("action_at", TS),  # every action of its tier done: signal_at -> action_at is event-to-action
 )
 outbox = sa.Table(
     "alert_outbox",

@@ -22,7 +22,7 @@ from syncer.config import Config
 from syncer.metrics import Metrics
 from syncer.ops_alerts import Observation, OpsAlerts
 from syncer.runner import Runtime
-from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, SCORE_JOB
+from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, INTRADAY_JOB, SCORE_JOB
 from syncer.secrets import mask
 from syncer.source import Source
 from syncer.state import StateStore
@@ -54,7 +54,12 @@ class BuiltinJobs:
         if name == SCORE_JOB:
             status = self._score()
         else:
-            jobs = {ALERTS_JOB: self._alerts, DIGEST_JOB: self._digest, ESCALATE_JOB: self._escalate}
+            jobs = {
+                ALERTS_JOB: self._alerts,
+                DIGEST_JOB: self._digest,
+                ESCALATE_JOB: self._escalate,
+                INTRADAY_JOB: self._intraday,
+            }
             try:
                 status, (sent, failed, rejected) = jobs[name]() if name in jobs else self._report()
             except Exception as exc:  # Slack/CRM fatal errors, an unreachable warehouse, a bug
@@ -84,6 +89,9 @@ class BuiltinJobs:
         try:
             report = engine.evaluate_and_deliver(now, rows=rows)
             self._count_fired(engine, report.evaluation.opened_keys)
+            from syncer.intraday.latency import record_actions
+
+            record_actions(engine.engine, now, self.metrics.event_to_action)
         finally:
             rows.close()
             source.close()
@@ -96,6 +104,29 @@ class BuiltinJobs:
             self.metrics.alerts_suppressed.labels(reason).inc(n)
         log.info("alerts job: %s", report.as_dict())
         return _delivery_status(report.pings, report.tasks, report.emails, report.webhooks)
+
+    def _intraday(self) -> tuple[str, Counts]:
+        from syncer.intraday.job import run_lane
+        from syncer.intraday.latency import lane_latency
+        from syncer.intraday.settings import LANE
+
+        lane = self.settings.intraday
+        assert lane is not None  # the job exists only with [daemon.intraday]
+        now = self.clock()
+        engine = self._alert_engine()
+        triggers = [t for t in self.config.scoring.triggers if t.lane == LANE]
+        try:
+            run = run_lane(engine, self.warehouse, lane, triggers, now, self.metrics.event_to_action)
+            self._count_fired(engine, run.keys)
+            latency = lane_latency(engine.engine, now - dt.timedelta(hours=1)).get(LANE)
+        finally:
+            engine.close()
+        self.metrics.intraday_queries.inc(run.queries)
+        self.metrics.intraday_rows.inc(run.rows_read)
+        self.alerts.observe_latency(LANE, latency, lane.budget_seconds)
+        if run.accounts:
+            log.info("intraday job: %s", run.as_dict())
+        return _delivery_status(*run.delivered)
 
     def _count_fired(self, engine: AlertEngine, keys: list[str]) -> None:
         from syncer.alerts.store import alerts

@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from syncer import secrets
 from syncer.config import Config, ScheduleConfig
 from syncer.errors import ConfigError, ConfigIssue
+from syncer.intraday.settings import IntradaySettings
 from syncer.ops_alerts import OpsAlertSettings
-from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB
+from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, INTRADAY_JOB, REPORT_JOB
 from syncer.synclog import SynclogSettings
 
 
@@ -59,8 +60,19 @@ class DaemonSettings(BaseModel):
     report: ScheduleConfig | None = None
     """Schedule of the outcomes report job. Default: `0 6 * * *` (daily at 06:00 UTC)."""
 
+    intraday: IntradaySettings | None = None
+    """The intraday trigger lane: evaluated every `every_minutes` over accounts whose current-state row changed
+    (docs/scoring.md); absent: every trigger runs on the daily lane."""
+
     def schedules(self) -> dict[str, ScheduleConfig | None]:
-        return {ALERTS_JOB: self.alerts, DIGEST_JOB: self.digest, ESCALATE_JOB: self.escalate, REPORT_JOB: self.report}
+        lane = self.intraday.schedule() if self.intraday else None
+        return {
+            ALERTS_JOB: self.alerts,
+            DIGEST_JOB: self.digest,
+            ESCALATE_JOB: self.escalate,
+            REPORT_JOB: self.report,
+            INTRADAY_JOB: lane,
+        }
 
 
 def load_settings(config: Config) -> DaemonSettings:

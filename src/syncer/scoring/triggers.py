@@ -73,6 +73,10 @@ class TriggerDef(BaseModel):
         changes = {k: v for k, v in self.canary.model_dump().items() if v is not None}
         return TriggerDef.model_validate({**self.model_dump(exclude={"canary"}), **changes})
 
+    lane: Literal["daily", "intraday"] = "daily"
+    """`intraday`: judged on current state every few minutes over changed accounts ([daemon.intraday], needs only
+    columns of the current-state table); `daily`: needs history (growth, trends), evaluated with the score refresh."""
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
@@ -102,6 +106,8 @@ def _t(name: str, priority: Literal["high", "medium", "low"], value: str, thresh
 
 DEFAULT_TRIGGERS: tuple[TriggerDef, ...] = (
     # Seed 002 "Expansion Trigger Thresholds": priority, confidence and expected conversion as tabled.
+    # Lanes: a trigger judged on current state (seats / storage used vs limit, API calls so far vs the projected
+    # limit, a billing event) is intraday; one that needs history (30-day growth, engagement trends) is daily.
     _t(
         "seat_limit_approaching",
         "high",
@@ -111,6 +117,7 @@ DEFAULT_TRIGGERS: tuple[TriggerDef, ...] = (
         expected_conversion="35-45%",
         context=("seats_used", "seat_limit"),
         source="002",
+        lane="intraday",
     ),
     _t(
         "rapid_seat_growth",
@@ -146,6 +153,7 @@ DEFAULT_TRIGGERS: tuple[TriggerDef, ...] = (
         expected_conversion="20-30%",
         context=("api_calls_7d", "api_limit"),
         source="002",
+        lane="intraday",
     ),
     _t(
         "storage_limit_approaching",
@@ -156,6 +164,7 @@ DEFAULT_TRIGGERS: tuple[TriggerDef, ...] = (
         expected_conversion="25-35%",
         context=("storage_used", "storage_limit"),
         source="002",
+        lane="intraday",
     ),
     _t(
         "high_engagement_growth",
@@ -209,6 +218,7 @@ DEFAULT_TRIGGERS: tuple[TriggerDef, ...] = (
         window_days=30,
         context=("payment_failed_30d",),
         source="003",
+        lane="intraday",
     ),
     _t(
         "engagement_milestone",
@@ -223,3 +233,8 @@ DEFAULT_TRIGGERS: tuple[TriggerDef, ...] = (
 )
 
 PRIORITY_RANK = {"high": 1, "medium": 2, "low": 3}
+
+
+def lane_triggers(triggers: tuple[TriggerDef, ...], lane: str) -> tuple[TriggerDef, ...]:
+    """The triggers of one lane (`daily` | `intraday`), in definition order."""
+    return tuple(t for t in triggers if t.lane == lane)
