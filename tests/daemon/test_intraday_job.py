@@ -62,8 +62,8 @@ def metric(daemon: object, name: str, **labels: str) -> float:
 
 def test_seat_change_is_pinged_and_tasked_within_five_minutes_and_a_quiet_run_reads_one_query(
     project: Project,
-    slack: SlackEmulator,
-    crm: HubSpotEmulator,
+    slack: SlackEmulator,  # noqa: F811  (the fixture imported above)
+    crm: HubSpotEmulator,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     alert_project(project, slack, crm, daemon="[daemon.intraday]\nevery_minutes = 2\n")

@@ -22,6 +22,7 @@ from syncer.state import StateStore
 
 class _Releases(Protocol):
     sources: list[Source]  # warehouse connections the engine releases on close()
+    intraday: frozenset[str]  # triggers on the intraday lane: the daily evaluation leaves them alone
 
 
 E = TypeVar("E", bound=_Releases)  # the engine class (AlertEngine), passed in: this module never imports engine.py

@@ -132,21 +132,37 @@ def _print_plan(plan: dict[str, Any]) -> None:
 @alerts_app.command("sla")
 @_command
 def alerts_sla(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
-    """Time from signal to action per tier: count, within SLA, p50 / p90 / max hours."""
+    """Time from signal to action per tier (count, within SLA, p50 / p90 / max hours) and per lane (p50/p95/max s)."""
+    from syncer.intraday.latency import lane_latency
+
     with _alert_engine(config) as engine:
         report = engine.sla_report()
+        lanes = lane_latency(engine.engine)
     if as_json:
-        _print_json(report)
+        _print_json(report | ({"lanes": lanes} if lanes else {}))
         return 0
     if not report:
         out.print("no tier actions with an SLA yet (see [actions] in docs/tier-actions.md)")
+        _print_lanes(lanes)
         return 0
     columns = ("sla_hours", "alerts", "met", "missed", "pending", "within_sla", "p50_hours", "p90_hours", "max_hours")
     table = Table("tier", *columns)
     for tier, row in report.items():
         table.add_row(escape(str(tier)), *(escape(str(row.get(c))) for c in columns))
     print_table(table)
+    _print_lanes(lanes)
     return 0
+
+
+def _print_lanes(lanes: dict[str, dict[str, Any]]) -> None:
+    """Event-to-action seconds per trigger lane (syncer.intraday.latency), under the tier table."""
+    if not lanes:
+        return
+    columns = ("alerts", "p50_seconds", "p95_seconds", "max_seconds")
+    table = Table("lane", *columns, title="event to action")
+    for lane, row in lanes.items():
+        table.add_row(escape(lane), *(escape(str(row.get(c))) for c in columns))
+    print_table(table)
 
 
 @alerts_app.command("resend")

@@ -116,7 +116,7 @@ class BuiltinJobs:
         engine = self._alert_engine()
         triggers = [t for t in self.config.scoring.triggers if t.lane == LANE]
         try:
-            run = run_lane(engine, self.warehouse, lane, triggers, now, self.metrics.event_to_action)
+            run = run_lane(engine, self.warehouse, lane, triggers, now, self.metrics.event_to_action, self.clock)
             self._count_fired(engine, run.keys)
             latency = lane_latency(engine.engine, now - dt.timedelta(hours=1)).get(LANE)
         finally:

@@ -12,7 +12,7 @@ record_actions -> action times and syncer_event_to_action_seconds{lane="intraday
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +62,10 @@ def run_lane(
     triggers: Sequence[TriggerDef],
     now: dt.datetime,
     histogram: Any = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> LaneRun:
-    """Evaluate the intraday lane once (see the module docstring)."""
+    """Evaluate the intraday lane once (see the module docstring). `now` is the evaluation's time; delivery is
+    stamped with `clock()` when given (the daemon's clock: the time the actions really happen)."""
     run = LaneRun(watermark=read_watermark(engine.engine, LANE))
     since = run.watermark.astimezone(dt.UTC).replace(tzinfo=None) if run.watermark else None
     with WarehouseMeter().attach(warehouse) as meter, warehouse.connect() as conn:
@@ -83,9 +85,10 @@ def run_lane(
             advance_watermark(engine.engine, LANE, newest, now, len(changed))
             run.watermark = newest
     if run.opened or _due(engine.engine):
-        pings, tasks, emails, hooks = engine.deliver_all(now)
+        sent_at = clock() if clock is not None else now
+        pings, tasks, emails, hooks = engine.deliver_all(sent_at)
         run.delivered = [pings, tasks, emails, hooks]
-        run.completed = record_actions(engine.engine, now, histogram)
+        run.completed = record_actions(engine.engine, sent_at, histogram)
     return run
 
 
