@@ -17,6 +17,7 @@ from typing import Any
 
 from syncer.escaping import html_text as escape
 from syncer.escaping import one_line, plain_text
+from syncer.wording import plural
 
 from ..slack.playbook import (
     PRIORITY_ORDER,
@@ -81,11 +82,11 @@ def render_digest_email(recipient: str, alerts: list[Alert]) -> Email:
         groups.setdefault((PRIORITY_ORDER[priority], order, style.title), []).append(alert)
     counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
     summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n) or "nothing new"
-    subject = f"Daily usage digest: {len(alerts)} alert{'s' if len(alerts) != 1 else ''} ({summary})"
-    text_parts = [f"Daily usage digest for {one_line(recipient)}: {len(alerts)} alerts ({summary})", ""]
+    subject = f"Daily usage digest: {plural(len(alerts), 'alert')} ({summary})"
+    text_parts = [f"Daily usage digest for {one_line(recipient)}: {plural(len(alerts), 'alert')} ({summary})", ""]
     html_parts = [
         f'<h2 style="margin:0 0 4px">Daily usage digest</h2><p style="color:#555">For {escape(recipient)}'
-        f" · {len(alerts)} alerts ({escape(summary)})</p>",
+        f" · {plural(len(alerts), 'alert')} ({escape(summary)})</p>",
         '<table style="border-collapse:collapse;margin-bottom:16px">',
     ]
     for (_, _, title), members in groups.items():

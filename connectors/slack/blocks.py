@@ -25,6 +25,7 @@ import json
 from typing import Any
 
 from syncer.escaping import slack_line
+from syncer.wording import plural
 
 from .block_limits import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_PAYLOAD_CHARS, MAX_SECTION_TEXT, MAX_URL
 from .playbook import (
@@ -83,9 +84,7 @@ def render_alert(alert: dict[str, Any]) -> tuple[str, Blocks]:
     if url:
         button = {"type": "button", "text": _plain_text("Open in CRM"), "url": url, "action_id": "open_crm"}
         blocks.append({"type": "actions", "elements": [button]})
-    footer = slack_line(fired_words(alert.get("fired_at")))  # no internal ids: a rep reads this
-    if footer:
-        blocks.append({"type": "context", "elements": [_mrkdwn(f"Fired {footer}")]})
+    blocks.append({"type": "context", "elements": [_mrkdwn(_footer(alert, title))]})
     return text[:3000], blocks
 
 
@@ -179,9 +178,9 @@ def _with_heading(recipient: str, alerts: list[Alert], body: Blocks, part: int, 
     title = "Daily usage digest" + (f" ({part}/{of})" if of > 1 else "")
     heading: Blocks = [
         {"type": "header", "text": _plain_text(title)},
-        {"type": "context", "elements": [_mrkdwn(f"For {who} · {len(alerts)} alerts: {summary}")]},
+        {"type": "context", "elements": [_mrkdwn(f"For {who} · {plural(len(alerts), 'alert')}: {summary}")]},
     ]
-    text = f"{title}: {len(alerts)} usage alerts ({summary})"
+    text = f"{title}: {plural(len(alerts), 'usage alert')} ({summary})"
     return text, heading + body
 
 
@@ -199,6 +198,33 @@ def _value_vs_threshold(alert: dict[str, Any], style: TriggerStyle) -> str:
 
 def _trend(alert: dict[str, Any], style: TriggerStyle) -> str:
     return trend(alert, style, (":arrow_up:", ":arrow_down:", ":left_right_arrow:"))
+
+
+def _footer(alert: dict[str, Any], title: str) -> str:
+    """What a rep reads under a ping: the trigger's name and when it fired, no internal ids.
+
+    The time is Slack's date token `<!date^UNIX^{date_short_pretty} at {time}|fallback>`, which each
+    reader's client shows in their own time zone; the fallback (old clients, notifications) is UTC.
+    """
+    words = slack_line(fired_words(alert.get("fired_at")))
+    at = _timestamp(alert.get("fired_at"))
+    when = f"<!date^{at}^{{date_short_pretty}} at {{time}}|{words}>" if at is not None else words
+    return f"{title} · fired {when}" if when else title
+
+
+def _timestamp(fired_at: Any) -> int | None:
+    """Unix seconds of an ISO string or datetime (naive = UTC); None for anything else."""
+    import datetime as dt
+
+    when = fired_at
+    if isinstance(when, str):
+        try:
+            when = dt.datetime.fromisoformat(when)
+        except ValueError:
+            return None
+    if not isinstance(when, dt.datetime):
+        return None
+    return int((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp())
 
 
 def _fmt(value: Any, unit: str) -> str:

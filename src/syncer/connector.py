@@ -20,6 +20,7 @@ from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
+from syncer.wording import plural
 
 Mode = Literal["upsert", "update", "insert", "mirror"]
 Op = Literal["upsert", "delete"]
@@ -237,5 +238,6 @@ class Connector(abc.ABC):
             middle = len(batch) // 2
             return self._write_isolating(batch[:middle]) + self._write_isolating(batch[middle:])
         if len(results) != len(batch):
-            raise FatalError(f"connector {self.name} returned {len(results)} results for {len(batch)} records")
+            got, sent = plural(len(results), "result"), plural(len(batch), "record")
+            raise FatalError(f"connector {self.name} returned {got} for {sent}")
         return results

@@ -65,7 +65,7 @@ def test_half_empty_day_holds_triggers_until_the_day_is_complete(world: tuple[sa
     summary = refresh_scores(engine, CONFIG, next_day)
     assert not summary.published
     assert summary.guard.reasons == [
-        f"incomplete day: 20 accounts have usage on {next_day} vs 40 the day before (ratio 0.50, minimum 0.90)"
+        f"incomplete day: usage from 20 accounts on {next_day} vs 40 the day before (ratio 0.50, minimum 0.90)"
     ]
     assert summary.triggers_fired > 0  # computed and staged, just not published
     assert _published(engine) == before

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, out, print_table
+from syncer.wording import plural
 
 alerts_app = typer.Typer(help="Alerts from fired triggers: list, evaluate and deliver, escalate.")
 app.add_typer(alerts_app, name="alerts")
@@ -208,7 +209,7 @@ def digest(
                 out.print(f"[bold]digest for {escape(who)}: {len(messages)} message(s)[/bold]")
                 for text, blocks in messages:
                     out.print(escape(text), highlight=False)
-                    out.print(f"  ({len(blocks)} blocks)")
+                    out.print(f"  ({plural(len(blocks), 'block')})")
             return 0
         result = engine.send_due_digests()
     out.print(escape(_json(result)), highlight=False)

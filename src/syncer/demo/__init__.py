@@ -40,6 +40,7 @@ from syncer.scoring.model import ScoringConfig
 from syncer.scoring.refresh import ScoreSummary, refresh_scores
 from syncer.scoring.synthetic import REALISTIC_MIX, build_world
 from syncer.state import StateStore
+from syncer.wording import plural
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "inapp_low_tier")
@@ -79,7 +80,9 @@ class Demo:
         warehouse_path.unlink(missing_ok=True)
         warehouse_url = f"duckdb:///{warehouse_path}"
         engine = sa.create_engine(warehouse_url)
-        self.step(f"building a synthetic warehouse: {self.accounts} accounts x {self.days} days (DuckDB)")
+        self.step(
+            f"building a synthetic warehouse: {plural(self.accounts, 'account')} x {plural(self.days, 'day')} (DuckDB)"
+        )
         today = dt.datetime.now(DIGEST_ZONE).date()  # the world ends yesterday, so a served daemon's jobs make sense
         last_day = build_world(
             engine,
@@ -152,15 +155,16 @@ class Demo:
         h = self.history
         per_day = h.alerts / max(1, len(days) * HISTORY_STEP) / max(1, h.accounts)
         self.console.print(
-            f"  {h.alerts} alerts opened over {len(days) * HISTORY_STEP} days ({100 * per_day:.1f}% of accounts "
-            f"a day), {h.worked} tasks worked by their owners"
+            f"  {plural(h.alerts, 'alert')} opened over {plural(len(days) * HISTORY_STEP, 'day')} "
+            f"({100 * per_day:.1f}% of accounts "
+            f"a day), {plural(h.worked, 'task')} worked by their owners"
         )
 
     def _score(self, engine: sa.Engine, config: ScoringConfig, as_of: date) -> ScoreSummary:
         summary = refresh_scores(engine, config, as_of)
         tiers = ", ".join(f"{k} {v}" for k, v in sorted(summary.pql_tiers.items()))
         self.console.print(
-            f"  scored {summary.accounts_scored} accounts ({tiers}); {summary.triggers_fired} "
+            f"  scored {plural(summary.accounts_scored, 'account')} ({tiers}); {summary.triggers_fired} "
             f"triggers fired; data-quality guard: {summary.guard.state}"
         )
         return summary
@@ -245,7 +249,10 @@ class Demo:
         window = load_outcome_settings(config.raw, str(config.path)).outcomes.window_days
         expansions = record_expansions(engine, state.engine, ScoringConfig(), start, now, window, self.seed)
         engine.dispose()
-        self.step(f"{len(expansions)} expansions happened by {now:%Y-%m-%d} (the synthetic world's hidden propensity)")
+        self.step(
+            f"{plural(len(expansions), 'expansion')} happened by {now:%Y-%m-%d} "
+            "(the synthetic world's hidden propensity)"
+        )
         try:
             run_report(config, state, html=path, now=now, echo=lambda _line: None)
         finally:

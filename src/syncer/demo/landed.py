@@ -20,7 +20,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from syncer.demo.services import ENTERPRISE, FALLBACK, Services
+from syncer.wording import plural
 
+UTC = ZoneInfo("UTC")
 CSS = files("syncer.demo").joinpath("landed.css").read_text(encoding="utf-8")
 SF_FIELDS = {"PQL_Score__c": "PQL score", "PQL_Tier__c": "PQL tier", "Health_Score__c": "Health score",
              "Top_Signal__c": "Top signal"}  # fmt: skip
@@ -41,8 +43,9 @@ EMOJI = {"arrow_up": "⬆️", "arrow_down": "⬇️", "left_right_arrow": "↔�
          "rocket": "🚀"}  # fmt: skip
 
 
-def mrkdwn(text: str, users: dict[str, str]) -> str:
-    """Slack mrkdwn -> HTML: links <url|label>, mentions <@U..>, *bold*, _italic_, ~strike~, `code`, newlines.
+def mrkdwn(text: str, users: dict[str, str], zone: ZoneInfo = UTC) -> str:
+    """Slack mrkdwn -> HTML: links <url|label>, mentions <@U..>, *bold*, _italic_, ~strike~, `code`, newlines,
+    date tokens <!date^unix^format|fallback> in `zone` (as Slack shows them in the reader's zone).
     Slack's own escapes (&amp; &lt; &gt;) are undone once, then everything is escaped for HTML."""
     out, last = [], 0
     for m in LINK.finditer(text):
@@ -50,6 +53,8 @@ def mrkdwn(text: str, users: dict[str, str]) -> str:
         target, label = m.group(1), m.group(2)
         if target.startswith("@"):
             out.append(f'<span class="mention">@{html.escape(users.get(target[1:], target[1:]))}</span>')
+        elif target.startswith("!date^"):
+            out.append(_date(target, label, zone))
         elif target.startswith("!"):
             out.append(f'<span class="mention">@{html.escape(target[1:].split("^")[0])}</span>')
         else:
@@ -58,6 +63,23 @@ def mrkdwn(text: str, users: dict[str, str]) -> str:
         last = m.end()
     out.append(_inline(text[last:]))
     return "".join(out).replace("\n", "<br>")
+
+
+def _date(target: str, fallback: str | None, zone: ZoneInfo) -> str:
+    """<!date^1700000000^{date_short_pretty} at {time}|fallback> the way a reader in `zone` sees it."""
+    parts = target.split("^")
+    try:
+        when = dt.datetime.fromtimestamp(int(parts[1]), zone)
+    except (IndexError, ValueError, OverflowError):
+        return _inline(fallback or "")
+    zone_name = when.tzname()
+    words = {"{date_short_pretty}": f"{when:%b %-d}", "{date_short}": f"{when:%b %-d, %Y}",
+             "{date}": f"{when:%B %-d, %Y}", "{date_num}": f"{when:%Y-%m-%d}",
+             "{time}": f"{when:%-I:%M %p} {zone_name}", "{time_secs}": f"{when:%-I:%M:%S %p} {zone_name}"}  # fmt: skip
+    shown = parts[2] if len(parts) > 2 else "{date_num} {time}"
+    for token, value in words.items():
+        shown = shown.replace(token, value)
+    return f'<time datetime="{when.isoformat()}">{_inline(shown)}</time>'
 
 
 def _inline(text: str) -> str:
@@ -78,30 +100,30 @@ def _emoji(m: re.Match[str]) -> str:
     return EMOJI.get(name, m.group(0))
 
 
-def _text(obj: dict[str, Any] | None, users: dict[str, str]) -> str:
+def _text(obj: dict[str, Any] | None, users: dict[str, str], zone: ZoneInfo = UTC) -> str:
     if not obj:
         return ""
     raw = str(obj.get("text", ""))
-    return mrkdwn(raw, users) if obj.get("type") == "mrkdwn" else _inline(raw.replace("*", "").replace("_", " "))
+    return mrkdwn(raw, users, zone) if obj.get("type") == "mrkdwn" else _inline(raw.replace("*", "").replace("_", " "))
 
 
-def block_html(block: dict[str, Any], users: dict[str, str]) -> str:
+def block_html(block: dict[str, Any], users: dict[str, str], zone: ZoneInfo = UTC) -> str:
     """One Block Kit block the way Slack lays it out (header, section + fields + accessory, context, actions)."""
     kind = block.get("type")
     if kind == "header":
-        return f'<div class="sk-header">{_text(block.get("text"), users)}</div>'
+        return f'<div class="sk-header">{_text(block.get("text"), users, zone)}</div>'
     if kind == "divider":
         return '<hr class="sk-divider">'
     if kind == "context":
-        parts = [_text(e, users) for e in block.get("elements", []) if e.get("type") in ("mrkdwn", "plain_text")]
+        parts = [_text(e, users, zone) for e in block.get("elements", []) if e.get("type") in ("mrkdwn", "plain_text")]
         return f'<div class="sk-context">{" ".join(parts)}</div>'
     if kind == "actions":
         return f'<div class="sk-actions">{"".join(_button(e) for e in block.get("elements", []))}</div>'
     if kind == "section":
-        fields = "".join(f"<div>{_text(f, users)}</div>" for f in block.get("fields", []))
+        fields = "".join(f"<div>{_text(f, users, zone)}</div>" for f in block.get("fields", []))
         accessory = block.get("accessory") or {}
         side = _button(accessory) if accessory.get("type") == "button" else ""
-        body = f'<div class="sk-text">{_text(block.get("text"), users)}</div>' if block.get("text") else ""
+        body = f'<div class="sk-text">{_text(block.get("text"), users, zone)}</div>' if block.get("text") else ""
         grid = f'<div class="sk-fields">{fields}</div>' if fields else ""
         return f'<div class="sk-section"><div>{body}{grid}</div>{side}</div>'
     return ""
@@ -120,13 +142,18 @@ def message_html(m: dict[str, Any], users: dict[str, str], zone: ZoneInfo, repli
     when = dt.datetime.fromtimestamp(float(m["ts"]), zone)
     blocks = m.get("blocks") or []
     body = (
-        "".join(block_html(b, users) for b in blocks) if blocks else f"<p>{mrkdwn(str(m.get('text', '')), users)}</p>"
+        "".join(block_html(b, users, zone) for b in blocks)
+        if blocks
+        else f"<p>{mrkdwn(str(m.get('text', '')), users, zone)}</p>"
     )
     thread = ""
     if replies:
         inner = "".join(message_html(r, users, zone, ()) for r in replies[:2])
-        more = f'<p class="more">{len(replies) - 2} more replies</p>' if len(replies) > 2 else ""
-        thread = f'<details class="thread"><summary>{len(replies)} replies</summary>{inner}{more}</details>'
+        more = (
+            f'<p class="more">{plural(len(replies) - 2, "more reply", "more replies")}</p>' if len(replies) > 2 else ""
+        )
+        summary = plural(len(replies), "reply", "replies")
+        thread = f'<details class="thread"><summary>{summary}</summary>{inner}{more}</details>'
     return (
         f'<article class="sk-msg"><div class="sk-avatar" aria-hidden="true">s</div><div class="sk-body">'
         f'<div class="sk-meta"><b>syncer</b> <span class="app">APP</span> <time datetime="{when.isoformat()}">'
@@ -142,7 +169,11 @@ def channel_html(title: str, messages: list[dict[str, Any]], users: dict[str, st
             replies[m["thread_ts"]].append(m)
     shown = parents[-n:]
     body = "".join(message_html(m, users, zone, replies.get(m["ts"], [])) for m in shown)
-    more = f'<p class="more">{len(parents) - len(shown)} earlier messages</p>' if len(parents) > len(shown) else ""
+    more = (
+        f'<p class="more">{plural(len(parents) - len(shown), "earlier message")}</p>'
+        if len(parents) > len(shown)
+        else ""
+    )
     return f'<section class="slack"><h3>{html.escape(title)}</h3>{more}{body}</section>'
 
 
@@ -163,7 +194,7 @@ def slack_section(services: Services, zone: ZoneInfo, reps: int = 3) -> str:
     for channel, title in ((ENTERPRISE, "#expansion-desk"), (FALLBACK, "#syncer-alerts (owners not in Slack)")):
         if channel in slack.channels and slack.messages(channel):
             parts.append(channel_html(title, slack.messages(channel), users, zone, 2))
-    more = f'<p class="more">{len(dms) - reps} more reps got DMs.</p>' if len(dms) > reps else ""
+    more = f'<p class="more">{plural(len(dms) - reps, "more rep")} got DMs.</p>' if len(dms) > reps else ""
     return f'<div class="slack-grid">{"".join(parts)}</div>{more}'
 
 
@@ -197,7 +228,8 @@ def salesforce_section(services: Services, zone: ZoneInfo, n: int = 3) -> str:
         fields = {label: a.get(name) for name, label in SF_FIELDS.items() if a.get(name) is not None}
         cards.append(_card(str(a.get("Name")), f"Account · {a.get('External_Id__c')}", fields,
                            f'<h5>Tasks</h5><ul class="tasks">{items}</ul>'))  # fmt: skip
-    more = f'<p class="more">{len(ranked) - n} more accounts got tasks; {len(accounts)} accounts updated.</p>'
+    got, updated = plural(len(ranked) - n, "more account"), plural(len(accounts), "account")
+    more = f'<p class="more">{got} got tasks; {updated} updated.</p>'
     return f'<div class="cards">{"".join(cards)}</div>{more}'
 
 
@@ -210,7 +242,8 @@ def hubspot_section(services: Services, n: int = 3) -> str:
               {label: p[name] for name, label in HS_FIELDS.items() if p.get(name) not in (None, "")})
         for p in ranked[:n]
     ]  # fmt: skip
-    return f'<div class="cards">{"".join(cards)}</div><p class="more">{len(companies) - n} more companies updated.</p>'
+    more = plural(len(companies) - n, "more company", "more companies")
+    return f'<div class="cards">{"".join(cards)}</div><p class="more">{more} updated.</p>'
 
 
 def inapp_section(services: Services, names: dict[str, str], n: int = 4) -> str:

@@ -68,7 +68,8 @@ def person_name(email: str) -> tuple[str, str]:
 
 
 def name_accounts(warehouse: sa.Engine) -> None:
-    """Give the synthetic accounts company-like names ("Account 12" -> "Cedar Robotics 12"), demo only."""
+    """Give the synthetic accounts company-like names ("Account 12" -> "Cedar Robotics 12") and an
+    `owner_name` column ("owner7@example.com" -> "Grace Kim", as the CRM emulators know them), demo only."""
     with warehouse.begin() as conn:
         ids = [str(r[0]) for r in conn.execute(sa.text("SELECT account_id FROM accounts"))]
         names = [
@@ -77,6 +78,13 @@ def name_accounts(warehouse: sa.Engine) -> None:
             if (k := int(i.rsplit("_", 1)[-1]) if i.rsplit("_", 1)[-1].isdigit() else 0) >= 0
         ]
         conn.execute(sa.text("UPDATE accounts SET name = :n WHERE account_id = :i"), names)
+        # the owners' names, as the CRMs know them (start_services seeds the same): the dashboard shows them
+        conn.execute(sa.text("ALTER TABLE accounts ADD COLUMN owner_name VARCHAR"))
+        owners = [str(r[0]) for r in conn.execute(sa.text("SELECT DISTINCT owner_email FROM accounts")) if r[0]]
+        conn.execute(
+            sa.text("UPDATE accounts SET owner_name = :n WHERE owner_email = :e"),
+            [{"e": e, "n": " ".join(person_name(e))} for e in owners],
+        )
 
 
 @dataclass

@@ -57,14 +57,17 @@ function kpis(S){const T=D.targets;let mat=0,conv=0,hi=0,hiOk=0,hours=[];const q
    kpi('Trigger accuracy',pct(D.kpis.trigger_accuracy),`matured alerts whose account expanded (whole book); target &gt; ${pct(T.accuracy)}`,
      state(D.kpis.trigger_accuracy>T.accuracy,D.kpis.trigger_accuracy!=null));
   document.body.dataset.conversion=rate==null?'':rate.toFixed(4);document.body.dataset.matured=mat;}
+// an owner's name where the warehouse knows it (accounts.owner_name), else the email; "1 account", "2 accounts"
+function ownerName(i){return (D.owner_names||[])[i]||D.owners[i]||'';}
+function plural(n,word,many){return `${n} ${n===1?word:(many||word+'s')}`;}
 function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages[a[3]]!=="open")continue;const acc=a[0];
     (T[acc]=T[acc]||{ev:0,alerts:[]}).ev+=a[9];T[acc].alerts.push(i);}
   const byOwner={};Object.entries(T).forEach(([acc,t])=>{const o=D.accounts[acc][4];(byOwner[o]=byOwner[o]||[]).push([+acc,t]);});
   const owners=Object.entries(byOwner).map(([o,l])=>[o,l.sort((x,y)=>y[1].ev-x[1].ev),l.reduce((s,x)=>s+x[1].ev,0)])
     .sort((x,y)=>y[2]-x[2]);const shown=owners.slice(0,S.f.owner?1:6);
   if(!shown.length){$('call').innerHTML='<p class="muted">Nobody to call: no open alert in this view.</p>';return;}
-  $('call').innerHTML=shown.map(([o,list,total])=>`<section class="owner"><h3>${esc(D.owners[o]||'(no owner)')} `+
-   `<span class="muted">${list.length} accounts, ${money(total)} expected</span></h3><ol>`+list.slice(0,4).map(([acc,t])=>{
+  $('call').innerHTML=shown.map(([o,list,total])=>`<section class="owner"><h3>${esc(ownerName(o)||'(no owner)')} `+
+   `<span class="muted">${plural(list.length,'account')}, ${money(total)} expected</span></h3><ol>`+list.slice(0,4).map(([acc,t])=>{
     const A=D.accounts[acc];const top=t.alerts.map(i=>D.alerts[i]).sort((x,y)=>y[9]-x[9])[0];const trig=D.triggers[top[1]];
     const def=D.trigger_defs[trig]||{};const task=D.tasks[top[10]];
     return `<li class="call" data-account="${esc(A[0])}" data-ev="${Math.round(t.ev)}"><div class="who"><button class="link" data-open="${esc(A[0])}">${esc(A[1])}</button>`+
@@ -73,11 +76,11 @@ function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages
      `<div class="row">${spark(D.trend.dau[acc],110,26)}<span class="tag ${task}">task ${task==='none'?'— (digest)':task}</span>`+
      (A[8]?`<a href="${esc(A[8])}" target="_blank" rel="noopener">CRM record</a>`:'')+`</div></li>`;}).join('')+
    (list.length>4?`<li class="muted">${list.length-4} more</li>`:'')+'</ol></section>').join('')+
-   (owners.length>shown.length?`<p class="muted">${owners.length-shown.length} more owners — pick one in the filter.</p>`:'');}
+   (owners.length>shown.length?`<p class="muted">${plural(owners.length-shown.length,'more owner')} — pick one in the filter.</p>`:'');}
 function pipeline(S){const st={};D.stages.forEach(s=>st[s]={n:0,arr:0});
   for(const [a] of S.alerts){const s=D.stages[a[3]];st[s].n++;st[s].arr+=s==='converted'?12*a[6]:a[9];}
   $('pipeline').innerHTML=bars('chart-pipeline','Expansion pipeline by alert status',D.stages.map(s=>
-    [s,st[s].arr,`${money(st[s].arr)} · ${st[s].n} alerts`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]));}
+    [s,st[s].arr,`${money(st[s].arr)} · ${plural(st[s].n,'alert')}`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]));}
 function health(S){const c={};D.bands.forEach(b=>c[b]=0);let n=0;
   D.accounts.forEach((a,i)=>{if(S.ok[i]){c[D.bands[a[7]]]++;n++;}});
   const colors={expansion_ready:'#1f7a4d',healthy:'#3b6fd8',developing:'#e8a33d',at_risk:'#b42318',unknown:'#98a2b3'};
@@ -114,7 +117,7 @@ function revenue(S){const per={},q={};for(const c of D.credits){const a=D.alerts
 function accounts(S){const ev={},n={};for(const [a] of S.alerts){ev[a[0]]=(ev[a[0]]||0)+a[9];n[a[0]]=(n[a[0]]||0)+1;}
   const rows=D.accounts.map((a,i)=>[a,i]).filter(([,i])=>S.ok[i]).sort((x,y)=>(ev[y[1]]||0)-(ev[x[1]]||0)||(y[0][6]||0)-(x[0][6]||0));
   const LIMIT=15;$('acct-body').innerHTML=rows.slice(0,LIMIT).map(([a,i])=>`<tr class="acct" data-account="${esc(a[0])}" data-segment="${esc(D.segments[a[2]])}">`+
-    `<td><button class="link" data-open="${esc(a[0])}">${esc(a[1])}</button></td><td>${esc(D.tiers[a[3]]||'')}</td><td>${esc((D.owners[a[4]]||'').split('@')[0])}</td>`+
+    `<td><button class="link" data-open="${esc(a[0])}">${esc(a[1])}</button></td><td>${esc(D.tiers[a[3]]||'')}</td><td>${esc(ownerName(a[4]))}</td>`+
     `<td class="num">${a[6]==null?'–':a[6]}</td><td>${spark(D.trend.dau[i],70,18)}</td><td class="num">${n[i]||0}</td><td class="num">${money(ev[i]||0)}</td></tr>`).join('');
   $('acct-more').textContent=rows.length>LIMIT?`${rows.length-LIMIT} more accounts in this view (ranked by expected value, then health).`:'';}
 function detail(id){const i=D.accounts.findIndex(a=>a[0]===id);const box=$('detail');
@@ -122,8 +125,8 @@ function detail(id){const i=D.accounts.findIndex(a=>a[0]===id);const box=$('deta
   const A=D.accounts[i],dau=D.trend.dau[i],seats=D.trend.seats[i];const W=520,H=150,P=34;const top=Math.max(1,...dau,...seats);
   const pts=v=>v.map((y,k)=>`${(P+(W-2*P)*k/Math.max(1,v.length-1)).toFixed(1)},${(H-P-(H-2*P)*y/top).toFixed(1)}`).join(' ');
   const start=Date.parse(D.trend.start)/864e5;const mine=D.alerts.filter(a=>a[0]===i).sort((x,y)=>y[2]-x[2]);
-  box.dataset.account=id;box.innerHTML=`<h3>${esc(A[1])} <span class="muted">${esc(D.segments[A[2]]||'')} · ${esc(D.tiers[A[3]]||'')} · ${esc(D.owners[A[4]]||'')} · MRR ${money(A[5])} · health ${A[6]==null?'–':A[6]}</span></h3>`+
-   `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="Weekly DAU and seats, last ${dau.length} weeks">`+
+  box.dataset.account=id;box.innerHTML=`<h3>${esc(A[1])} <span class="muted">${esc(D.segments[A[2]]||'')} · ${esc(D.tiers[A[3]]||'')} · ${esc(ownerName(A[4]))} · MRR ${money(A[5])} · health ${A[6]==null?'–':A[6]}</span></h3>`+
+   `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="Weekly DAU and seats, last ${plural(dau.length,'week')}">`+
    `<polyline points="${pts(seats)}" fill="none" stroke="#e8a33d" stroke-dasharray="4,3" stroke-width="2"/><polyline points="${pts(dau)}" fill="none" stroke="#3b6fd8" stroke-width="2.2"/>`+
    `<text x="${P}" y="${H-10}">${dayStr(start)}</text><text x="${W-P}" y="${H-10}" text-anchor="end">${dayStr(start+7*(dau.length-1))}</text>`+
    `<text x="${P}" y="14">weekly mean DAU (blue), seats (orange dashed); max ${Math.round(top)}</text></svg>`+
@@ -135,8 +138,8 @@ function detail(id){const i=D.accounts.findIndex(a=>a[0]===id);const box=$('deta
 function render(){const S=select();KEYS.forEach(k=>{$('f-'+k).value=S.f[k]||'';});
   kpis(S);callToday(S);pipeline(S);health(S);effectiveness(S);lift();revenue(S);accounts(S);detail(S.f.account);}
 document.addEventListener('DOMContentLoaded',()=>{
-  KEYS.forEach(k=>{const s=$('f-'+k);(k==='segment'?D.segments:k==='tier'?D.tiers:D.owners).forEach(v=>{
-    const o=document.createElement('option');o.value=v;o.textContent=v;s.appendChild(o);});
+  KEYS.forEach(k=>{const s=$('f-'+k);(k==='segment'?D.segments:k==='tier'?D.tiers:D.owners).forEach((v,i)=>{
+    const o=document.createElement('option');o.value=v;o.textContent=k==='owner'?ownerName(i):v;s.appendChild(o);});
     s.addEventListener('change',()=>{const f=parse();f[k]=s.value;write(f);});});
   $('f-reset').addEventListener('click',()=>write({}));
   document.body.addEventListener('click',e=>{const b=e.target.closest('[data-open]');if(!b)return;const f=parse();f.account=b.dataset.open;write(f);

@@ -78,6 +78,7 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
     segments = sorted({a.segment for a in report.accounts if a.segment})
     tiers = sorted({a.tier for a in report.accounts if a.tier})
     owners = sorted({a.owner for a in report.accounts if a.owner})
+    owner_names = {a.owner: a.owner_name for a in report.accounts if a.owner}
     triggers = sorted({o.alert.trigger for o in report.outcomes} | set(report.defs))
     seg_i, tier_i, own_i, trig_i = _index(segments), _index(tiers), _index(owners), _index(triggers)
     views = {a.account_id: a for a in report.accounts}
@@ -155,6 +156,7 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
         "segments": segments,
         "tiers": tiers,
         "owners": owners,
+        "owner_names": [owner_names.get(o) or o for o in owners],  # shown; `owners` (emails) stay the filter keys
         "bands": list(BANDS),
         "stages": list(STAGES),
         "tasks": list(TASKS),

@@ -38,6 +38,7 @@ class AccountView:
     tier: str = ""
     owner: str = ""
     mrr: float = 0.0
+    owner_name: str = ""  # from an optional accounts.owner_name column; the email when absent
     health_score: float | None = None
     health_band: str = "unknown"
     alerts: int = 0
@@ -146,17 +147,23 @@ def _table(scoring: ScoringConfig, name: str, *columns: str) -> sa.TableClause:
 
 
 def _accounts(engine: sa.Engine, scoring: ScoringConfig) -> dict[str, AccountView]:
-    acc = _table(scoring, scoring.tables.accounts, "account_id", "name", "segment", "plan_tier", "owner_email", "mrr")
+    columns = ["account_id", "name", "segment", "plan_tier", "owner_email", "mrr"]
     out: dict[str, AccountView] = {}
     with engine.connect() as conn:
+        present = {
+            c["name"] for c in sa.inspect(conn).get_columns(scoring.tables.accounts, schema=scoring.tables.schema_)
+        }
+        acc = _table(scoring, scoring.tables.accounts, *columns, *(["owner_name"] if "owner_name" in present else []))
         for r in conn.execute(sa.select(*acc.c)):
+            owner = str(r.owner_email or "")
             out[identity_text(r.account_id)] = AccountView(
                 identity_text(r.account_id),
                 str(r.name or ""),
                 str(r.segment or ""),
                 str(r.plan_tier or ""),
-                str(r.owner_email or ""),
+                owner,
                 float(r.mrr or 0),
+                owner_name=str(getattr(r, "owner_name", None) or owner),
             )
         if not sa.inspect(conn).has_table(scoring.tables.scores, schema=scoring.tables.schema_):
             return out  # no scores yet: health shows as unknown

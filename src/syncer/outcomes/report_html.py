@@ -21,6 +21,7 @@ from pathlib import Path
 
 from syncer.outcomes.dashboard_data import dashboard_data
 from syncer.outcomes.report import Report
+from syncer.wording import plural
 
 SCRIPT = files("syncer.outcomes").joinpath("dashboard.js").read_text(encoding="utf-8")
 CSS = files("syncer.outcomes").joinpath("dashboard.css").read_text(encoding="utf-8")
@@ -34,12 +35,13 @@ def render_html(report: Report, links: Mapping[str, str] | None = None) -> str:
     def select(key: str) -> str:
         return f'<label for="f-{key}">{key}</label><select id="f-{key}"><option value="">all</option></select>'
 
+    window = plural(report.settings.outcomes.window_days, "day")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>
 <body data-visible-accounts="{len(report.accounts)}">
-<header><h1>{title}</h1><p>Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · {len(report.outcomes)}
-alerts · {report.accounts_total} accounts · conversion window {report.settings.outcomes.window_days:g} days; rates
+<header><h1>{title}</h1><p>Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · {plural(len(report.outcomes), "alert")}
+· {plural(report.accounts_total, "account")} · conversion window {window}; rates
 count alerts whose window has closed.</p></header>
 <main>
 <nav class="filters" aria-label="Filters">{select("segment")}{select("tier")}{select("owner")}

@@ -20,6 +20,7 @@ from syncer.scoring.dialect import date_literal
 from syncer.scoring.execution import WarehouseSession
 from syncer.scoring.metrics import accounts_table, usage_table
 from syncer.scoring.model import ScoringConfig
+from syncer.wording import plural
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def check_coverage(ws: WarehouseSession, config: ScoringConfig, as_of: date) -> 
     ratio = n_today / n_before if n_before else (1.0 if n_today else 0.0)
     ok = ratio >= limit and n_today > 0
     reason = (
-        f"{n_today} accounts have usage on {as_of} vs {n_before} the day before "
+        f"usage from {plural(n_today, 'account')} on {as_of} vs {n_before} the day before "
         f"(ratio {ratio:.2f}, minimum {limit:.2f})"
     )
     return CheckResult("coverage", ok, ratio, limit, ("" if ok else "incomplete day: ") + reason)

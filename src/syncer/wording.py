@@ -1,0 +1,16 @@
+"""Counted nouns in text people read: "1 alert", "2 alerts", "1 reply", "3 replies".
+
+One rule for every message, page and digest (Slack blocks, email, the demo pages, CLI lines), so a
+count of one never reads "1 alerts". Not `inflect`: every noun here is known at the call site, so the
+irregular plural is passed in rather than guessed, and the CLI does not pay for importing a grammar.
+"""
+
+from __future__ import annotations
+
+
+def plural(count: int | float, singular: str, many: str | None = None) -> str:
+    """`count` and the noun that agrees with it: plural(1, "alert") -> "1 alert";
+    plural(0, "reply", "replies") -> "0 replies". `many` defaults to `singular + "s"`.
+    Whole floats print without ".0"; a count is never rounded (1.5 -> "1.5 alerts")."""
+    shown = f"{int(count)}" if float(count).is_integer() else f"{count}"
+    return f"{shown} {singular if float(count) == 1 else (many or singular + 's')}"
