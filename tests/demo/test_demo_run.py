@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,4 +52,16 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     html = (folder / "demo.html").read_text()
     assert "HubSpot: companies" in html and "Direct message to" in html and len(html) < 1_000_000
     assert "D0OWNER" not in html  # names, not Slack IDs
+    assert not re.search(r"\b1 (alerts|accounts|tasks|replies|messages|reps|companies|days)\b", html)
+    # ping footers: the trigger's name and the time in the recipients' zone (Slack's date token), no key
+    footers = re.findall(r'<div class="sk-context">(.*?)</div>', html)
+    pings = [f for f in footers if " · fired " in f]
+    assert pings and all(re.search(r"<time [^>]*>\w{3} \d+ at \d+:\d\d [AP]M E[SD]T</time>", f) for f in pings), pings
+    assert not any("UTC" in f or "alert_id" in f for f in footers), footers
+
+    report = (folder / "report.html").read_text()
+    data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', report, re.S)[1])
+    assert len(data["owner_names"]) == len(data["owners"]) > 0
+    assert all("@" in o for o in data["owners"])  # the filter keys stay the emails
+    assert not any("@" in n for n in data["owner_names"])  # what the call-today list shows: names
     assert (folder / "config.toml").is_file() and (folder / "mappings" / "hubspot_companies.toml").is_file()
