@@ -173,11 +173,17 @@ class AlertEngine:
     ) -> Evaluation:
         """Diff one set of fired-trigger rows against state (no delivery). Without a scope this is the daily
         lane: rows of intraday-lane triggers are left to the intraday job and its alerts are never swept here."""
-        if scope is None and self.intraday:
-            lane = self.intraday
-            rows = (r for r in rows if str(r.get("trigger")) not in lane)
-            scope = SweepScope(exclude=lane)
+        if scope is None:
+            rows, scope = self.daily_lane(rows)
         return self.lifecycle.evaluate(rows, now or self.clock(), scope)
+
+    def daily_lane(self, rows: Iterable[dict[str, Any]]) -> tuple[Iterable[dict[str, Any]], SweepScope]:
+        """The daily lane's share of fired-trigger rows and its sweep scope: without an intraday lane, all of
+        them; with one, rows of its triggers are dropped and their alerts are never swept by this evaluation."""
+        if not self.intraday:
+            return rows, SweepScope()
+        lane = self.intraday
+        return (r for r in rows if str(r.get("trigger")) not in lane), SweepScope(exclude=lane)
 
     def deliver(self, now: dt.datetime | None = None) -> tuple[Delivered, Delivered]:
         """Send pending pings, alert emails, CRM and SDR tasks, tier webhooks (also what a crashed run

@@ -56,7 +56,8 @@ def dry_run(engine: AlertEngine, rows: Iterable[dict[str, Any]], now: dt.datetim
             engine.settings, copy, router, old.render_alert, None, old.build_task, old.render_email,
             old.definitions, old.priors,
         )  # fmt: skip
-        evaluation = lifecycle.evaluate(rows, now)
+        daily, scope = engine.daily_lane(rows)  # the daily lane's rows and sweep, as `alerts run` evaluates
+        evaluation = lifecycle.evaluate(daily, now, scope)
         plan: dict[str, dict[str, list[str]]] = {}
         keys = evaluation.opened_keys
         with copy.connect() as conn:
