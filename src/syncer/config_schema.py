@@ -66,6 +66,8 @@ PATTERNS: dict[tuple[str, str], str] = {
     ("RoutingConfig", "default_to"): f"^owner$|{SLACK_TARGET.pattern}",
     ("RoutingRule", "to"): f"^owner$|{SLACK_TARGET.pattern}",
     ("DigestConfig", "time"): r"^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    # CronTrigger.from_crontab takes exactly five fields; their ranges are left to `check`
+    ("ScheduleConfig", "cron"): r"^\s*[0-9A-Za-z*,/?-]+(\s+[0-9A-Za-z*,/?-]+){4}\s*$",
 }
 
 
