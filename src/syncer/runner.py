@@ -22,6 +22,7 @@ from itertools import chain, islice
 from typing import Any
 
 from syncer import failpoints, registry
+from syncer.batch_identity import IdentityGuard
 from syncer.columnar.modes import open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result
@@ -348,6 +349,7 @@ class SyncJob:
 
         inflight: dict[Future[list[Result]], list[Change]] = {}
         fatal: FatalError | None = None
+        guard = IdentityGuard(self.sync.match.field, connector.match_casefold())  # one record per identity
         with ThreadPoolExecutor(connector.effective_concurrency, thread_name_prefix=f"sync-{self.sync.name}") as pool:
             for batch in _sized_batches(connector, to_send()):
                 self._record_bad(differ, summary)
@@ -358,7 +360,7 @@ class SyncJob:
                     break
                 records = [self._record(c) for c in batch]
                 failpoints.hit("before_send")
-                inflight[pool.submit(connector.send, records)] = batch
+                inflight[pool.submit(guard.send, connector, records)] = batch
                 failpoints.hit("in_flight")
             while inflight:
                 fatal = self._collect(inflight, summary) or fatal
