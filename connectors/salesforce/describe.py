@@ -34,6 +34,8 @@ def field_type(spec: dict[str, Any]) -> FieldType:
             return FieldType(
                 "enumeration", label, length=length, options=options, multi=multi, empty_is_null=True, nillable=nillable
             )
+        if kind == "email":  # INVALID_EMAIL_ADDRESS otherwise (syncer.values.EMAIL)
+            return FieldType("string", label, length=length, empty_is_null=True, nillable=nillable, text_format="email")
         return FieldType("string", label, length=length, empty_is_null=True, nillable=nillable)
     if kind in NUMBER:
         precision, scale = int(spec.get("precision") or 0) or None, spec.get("scale")

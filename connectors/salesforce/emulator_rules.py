@@ -8,7 +8,8 @@ Two stages, as in the real service:
    "JSON_PARSER_ERROR", "message": ...}]` (nothing is written); Bulk API 2.0 fails that row with
    `INVALID_TYPE_ON_FIELD_IN_RECORD`.
 2. **Field rules** (`field_errors`): per record, `{statusCode, message, fields}` errors —
-   STRING_TOO_LONG, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, NUMBER_OUTSIDE_VALID_RANGE.
+   STRING_TOO_LONG, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, NUMBER_OUTSIDE_VALID_RANGE,
+   INVALID_EMAIL_ADDRESS (an `email` field whose text is not name@domain.tld).
 
 | field type                | takes                                         | refused with                       |
 |---------------------------|-----------------------------------------------|------------------------------------|
@@ -33,6 +34,12 @@ from .emulator_schema import NUMERIC, Error, FieldSpec, err
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?")
+# the org's own reading of an address (kept apart from syncer.values.EMAIL, so each checks the other):
+# local part of atext characters and dots, not starting or ending with a dot; dotted domain of letters,
+# digits and hyphens (any script: Email Address Internationalization)
+EMAIL = re.compile(
+    r"[^\s@.\"(),:;<>\[\]\\](?:[^\s@\"(),:;<>\[\]\\]*[^\s@.\"(),:;<>\[\]\\])?@[^\W_][\w-]*(?:\.[^\W_][\w-]*)+"
+)
 JACKSON_VALUE = "expected a valid value (number, String, array, object, 'true', 'false' or 'null')"
 
 
@@ -108,6 +115,9 @@ def field_errors(spec: FieldSpec, label: str, value: Any) -> list[Error]:
                 [spec.name],
             )
         ]
+    if spec.type == "email" and isinstance(value, str) and not EMAIL.fullmatch(value):
+        # Salesforce Help 000384328 "Email Address Format Technical Standards Validation"; INVALID_EMAIL_ADDRESS
+        return [err("INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {value}", [spec.name])]
     if spec.length and isinstance(value, str) and len(value) > spec.length:
         # describe `length`: "the maximum size of the field in Unicode characters"; StatusCode STRING_TOO_LONG
         message = f"{label}: data value too large: {value[:40]} (max length={spec.length})"

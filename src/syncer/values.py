@@ -24,6 +24,9 @@ a Decimal as a plain JSON number). Rules and where they come from (../shared/API
 - strings: HubSpot string properties hold 65,536 characters; Salesforce text fields `length`
   (describe). Salesforce stores "" as null (REST), and Bulk 2.0 cannot say "" at all (an empty
   cell means "leave alone"), so for Salesforce "" is null and follows the mapping's null policy.
+- email (Salesforce `email` fields): name@domain.tld (Salesforce Help 000384328), else refused as
+  the service would (INVALID_EMAIL_ADDRESS). Salesforce `url` and `phone` fields are free text of
+  their describe `length` (no format is enforced by the API), so only the length rule applies.
 - enumeration / picklist: one of the field's option values (HubSpot `options[].value`, Salesforce
   active `picklistValues` of a restricted picklist); HubSpot multi-checkbox takes ';'-joined options.
 - bytes: sent only when they are UTF-8 text; time of day only into text.
@@ -66,13 +69,15 @@ class FieldType:
     empty_is_null: bool = False  # "" means null at this destination (Salesforce)
     nillable: bool = True
     markup: Markup | None = None  # the destination renders this text: column values are escaped for it
+    text_format: Literal["email"] | None = None  # the destination refuses text not of this form
 
     def describe(self) -> str:
         """A stable text of everything that changes what is sent (hashed into source fingerprints)."""
         opts = ",".join(sorted(self.options)) if self.options is not None else "*"
         parts = (self.label, self.base, self.text_wire, self.length, self.precision, self.scale, opts, self.multi)
         text = "|".join(map(str, (*parts, self.empty_is_null, self.nillable)))
-        return text if self.markup is None else f"{text}|markup={self.markup}"
+        text = text if self.markup is None else f"{text}|markup={self.markup}"
+        return text if self.text_format is None else f"{text}|format={self.text_format}"
 
 
 JSON = FieldType("json", "JSON")
@@ -201,10 +206,19 @@ def _text(value: Any, t: FieldType) -> str:
     return str(value)
 
 
+# Salesforce Help "Salesforce Email Address Format Technical Standards Validation" (000384328) and
+# the knowledge article on email fields: local part = RFC 5322 atext and dots (not first or last),
+# letters of any script (Email Address Internationalization); domain = letter/digit/hyphen labels
+# joined by dots, at least two; otherwise the record fails with INVALID_EMAIL_ADDRESS.
+EMAIL = re.compile(r"(?![.])[\w!#$%&'*+/=?^`{|}~.-]+(?<![.])@(?:[^\W_][\w-]*\.)+[^\W_]{2,}")
+
+
 def to_string(value: Any, t: FieldType) -> Any:
     text = value if type(value) is str else _text(value, t)
     if t.length and len(text) > t.length:
         raise Refused(f"is {len(text)} characters; {t.label} holds {t.length}")
+    if t.text_format == "email" and text and not EMAIL.fullmatch(text):
+        raise Refused(f"is not an email address; {t.label} takes name@domain.tld only")
     return text
 
 

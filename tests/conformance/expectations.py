@@ -65,6 +65,7 @@ TEXT: dict[str, Outcome] = {
     "str_number": Sent("42.50"),
     "str_true": Sent("true"),
     "str_date": Sent("2026-03-08"),
+    "str_email": Sent("ada.lovelace+crm@example.co.uk"),
     "str_long": TOO_LONG,
     "bytes_utf8": Sent("café"),
     "bytes_bad": NOT_UTF8,
@@ -88,6 +89,7 @@ NUMBER: dict[str, Outcome] = {
     "str_number": Sent("42.5"),
     "str_true": NOT_NUMBER,
     "str_date": NOT_NUMBER,
+    "str_email": NOT_NUMBER,
     "str_long": NOT_NUMBER,
     **NO_BYTES,
 }
@@ -116,6 +118,7 @@ BOOL: dict[str, Outcome] = {
     "str_number": NOT_BOOL,
     "str_true": Sent("true"),
     "str_date": NOT_BOOL,
+    "str_email": NOT_BOOL,
     "str_long": NOT_BOOL,
 }
 
@@ -131,6 +134,7 @@ DATE: dict[str, Outcome] = {
     "str_number": NOT_ISO,
     "str_true": NOT_ISO,
     "str_date": Sent("2026-03-08"),
+    "str_email": NOT_ISO,
     "str_long": NOT_ISO,
 }
 
@@ -159,6 +163,7 @@ ENUMERATION: dict[str, Outcome] = {
     "str_number": NOT_OPTION,
     "str_true": Sent("true"),
     "str_date": NOT_OPTION,
+    "str_email": NOT_OPTION,
     "str_long": NOT_OPTION,
 }
 
@@ -169,6 +174,15 @@ JSON: dict[str, Outcome] = {
 
 SALESFORCE_EMPTY = {"str_empty": OMITTED}  # "" is null in Salesforce: the null policy decides
 
+# Salesforce `email`: name@domain.tld or INVALID_EMAIL_ADDRESS (Salesforce Help 000384328); only the
+# address sample is one. `url` and `phone` are free text of their length (the API enforces no form).
+NOT_EMAIL = Rejected("is not an email address")
+SF_EMAIL: dict[str, Outcome] = {
+    **{sample: NOT_EMAIL if isinstance(outcome, Sent) else outcome for sample, outcome in TEXT.items()},
+    **SALESFORCE_EMPTY,
+    "str_email": Sent("ada.lovelace+crm@example.co.uk"),
+}
+
 FAMILIES: dict[str, dict[str, Outcome]] = {
     "hubspot.string": TEXT,
     "hubspot.number": NUMBER,
@@ -177,6 +191,7 @@ FAMILIES: dict[str, dict[str, Outcome]] = {
     "hubspot.bool": BOOL,
     "hubspot.enumeration": ENUMERATION,
     "salesforce.text": {**TEXT, **SALESFORCE_EMPTY},
+    "salesforce.email": SF_EMAIL,
     "salesforce.picklist": {**ENUMERATION, **SALESFORCE_EMPTY, "str_long": TOO_LONG},  # length(255) first
     "salesforce.double": {**SF_DOUBLE, **SALESFORCE_EMPTY},
     "salesforce.percent": {**SF_PERCENT, **SALESFORCE_EMPTY},

@@ -55,6 +55,7 @@ SAMPLES: list[Sample] = [
     Sample("str_number", "str", "42.50", "text", "'42.50'"),
     Sample("str_true", "str", "true", "text", "'true'"),
     Sample("str_date", "str", "2026-03-08", "text", "'2026-03-08'"),
+    Sample("str_email", "str", "ada.lovelace+crm@example.co.uk", "text", "'ada.lovelace+crm@example.co.uk'"),
     Sample("str_long", "str", "x" * LONG, "text", f"repeat('x', {LONG})"),
     Sample("bytes_utf8", "bytes", "café".encode(), "bytea", "convert_to('café', 'UTF8')"),
     Sample("bytes_bad", "bytes", b"\xff\xfe", "bytea", "'\\xfffe'::bytea"),

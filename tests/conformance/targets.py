@@ -95,7 +95,7 @@ SF_TYPES: dict[str, tuple[str, str, int, dict[str, Any]]] = {
     # type id -> (describe type, family, length, FieldSpec keywords: the emulator enforces them and describes them)
     "string": ("string", "salesforce.text", 255, {}),
     "textarea": ("textarea", "salesforce.text", 32_000, {}),
-    "email": ("email", "salesforce.text", 80, {}),
+    "email": ("email", "salesforce.email", 80, {}),
     "url": ("url", "salesforce.text", 255, {}),
     "phone": ("phone", "salesforce.text", 40, {}),
     "picklist": ("picklist", "salesforce.picklist", 255, {"restricted": True, "picklist": list(OPTIONS)}),

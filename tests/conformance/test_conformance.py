@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from syncer_connectors.salesforce.describe import field_type as sf_field_type
 
 from syncer.values import FieldType, Refused, convert
 
@@ -94,6 +95,7 @@ def test_a_run_rejects_only_the_bad_rows_and_the_next_run_is_quiet(name: str, ru
 SF_TYPES_UNIT = {
     "hubspot.string": FieldType("string", "HubSpot string property", text_wire=True, length=65_536),
     "json": FieldType("json", "JSON"),
+    "salesforce.email": sf_field_type({"type": "email", "length": 80}),
 }
 
 
