@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncer.connector import Record, Result
+from syncer.non_finite import READABLE
 from syncer.values import plain
 
 # per-input error categories that are worth retrying as they are; everything else is a rejection
@@ -32,7 +33,7 @@ def to_property_value(value: Any) -> str:
     if isinstance(value, str):
         return value  # mapped fields arrive converted (syncer.values): already the wire text
     if isinstance(value, float | Decimal) and not math.isfinite(value):
-        return str(value)  # only untyped (task) fields get here; typed ones were refused before
+        return READABLE  # only untyped (task) fields get here, read by people; typed ones were refused before
     if isinstance(value, int | float | Decimal):
         return plain(Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
     if isinstance(value, datetime):

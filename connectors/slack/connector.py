@@ -24,6 +24,7 @@ from slack_sdk.web import SlackResponse
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
 from syncer.errors import RejectedError, RetryableError
+from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -247,6 +248,7 @@ class SlackConnector(Connector):
                 return Result.rejected(record, "invalid_blocks: blocks is not valid JSON")
         if thread:
             payload["thread_ts"] = thread
+        payload = json_safe(payload)  # NaN/inf would go out as bare NaN tokens: Slack answers invalid_json
         limiter = self._channel_limiter(channel_id)
         self.stats.add(waited_seconds=limiter.acquire())
         try:

@@ -8,9 +8,12 @@ the same day without leading with the limit, then log the outcome in the CRM.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from syncer.non_finite import READABLE, is_finite_number, is_non_finite
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,14 @@ def priority_of(alert_priority: object) -> str:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite number (NaN and infinities are not: they read "n/a", syncer.non_finite)."""
+    return is_finite_number(value)
 
 
 def format_value(value: Any, unit: str) -> str:
     """A metric as people read it: ratios as percentages, counts with thousands separators."""
     if not is_number(value):
-        return str(value) if value is not None else "n/a"
+        return str(value) if value is not None and not is_non_finite(value) else READABLE
     number = float(value)
     if unit == "ratio":
         return f"{number * 100:.0f}%"
@@ -137,9 +141,11 @@ def usage_numbers(alert: dict[str, Any]) -> dict[str, float]:
         for part in text.split():
             key, _, value = part.partition("=")
             try:
-                found.setdefault(key, float(value))
+                number = float(value)
             except ValueError:
                 continue
+            if math.isfinite(number):  # "nan" / "inf" parse as floats; they are not usage numbers
+                found.setdefault(key, number)
     return found
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from syncer.connector import Record, Result
+from syncer.non_finite import READABLE, is_finite_number, is_non_finite
 
 
 class TaskConnector(Protocol):
@@ -56,8 +57,8 @@ def task_text(alert: dict[str, Any], words: Any = None) -> tuple[str, str]:
     if words is None:
         title = str(alert.get("trigger") or "Usage alert").replace("_", " ").capitalize()
         value, threshold = alert.get("value"), alert.get("threshold")
-        now = f"{value:,.4g}" if isinstance(value, int | float) else str(value)
-        now += f" (threshold {threshold:,.4g})" if isinstance(threshold, int | float) else ""
+        now = f"{value:,.4g}" if is_finite_number(value) else READABLE if is_non_finite(value) else str(value)
+        now += f" (threshold {threshold:,.4g})" if is_finite_number(threshold) else ""
         trend, playbook = "", "Review usage and reach out the same day; log the outcome in the CRM."
     else:
         style = words.style_for(alert.get("trigger"))
