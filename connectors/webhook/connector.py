@@ -22,6 +22,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
 from syncer.errors import FatalError, RetryableError
 from syncer.http import raise_for_response, retryable_from_transport
+from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import JSON, FieldType, to_json
@@ -174,12 +175,12 @@ class WebhookConnector(Connector):
                     "fingerprint": r.fingerprint,
                     "idempotency_key": r.idempotency_key,
                     "match_value": r.match_value,
-                    "fields": r.fields,
+                    "fields": json_safe(r.fields),  # untyped (alert tier) payloads may hold NaN: left out
                 }
                 for r in batch
             ],
         }
-        body = to_json(payload).encode()  # exact numbers; NaN/Infinity were refused per row before
+        body = to_json(payload).encode()  # exact numbers; mapped NaN/Infinity were refused per row before
         key = batch_idempotency_key(batch)
         headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key, **self._signed_headers(body)}
         log.debug("webhook batch of %d record(s), idempotency key %s", len(batch), key)

@@ -106,6 +106,24 @@ def test_non_finite_numbers_read_na_and_never_break_json(path: str, bad: str, tr
         assert "n/a" in text, text
 
 
+def test_webhook_alert_payload_with_nan_is_valid_json() -> None:
+    """Tier webhooks carry untyped alert payloads: the receiver gets valid JSON without the NaN."""
+    from syncer_connectors.webhook.connector import WebhookConnector, WebhookSettings
+    from syncer_connectors.webhook.emulator import WebhookReceiver
+
+    from syncer.connector import Destination
+
+    with WebhookReceiver("s3cret-hook") as rx:
+        settings = WebhookSettings(url=f"{rx.base_url}/hooks", signing_secret="s3cret-hook")  # type: ignore[arg-type]
+        hook = WebhookConnector(settings, Destination("alerts", "key"))
+        try:
+            [result] = hook.send([Record("k1", "upsert", {"value": math.nan, "threshold": 0.8}, "f", "k1")])
+        finally:
+            hook.close()
+        assert result.status == "ok", result
+        assert rx.records["k1"] == {"threshold": 0.8}  # NaN left out, the rest delivered
+
+
 def test_json_safe_drops_non_finite_from_objects_and_nulls_them_in_lists() -> None:
     payload = {"a": math.nan, "b": [math.inf, 1, Decimal("NaN")], "c": {"d": Decimal("-Infinity"), "e": "ok"}}
     assert json_safe(payload) == {"b": [None, 1, None], "c": {"e": "ok"}}
