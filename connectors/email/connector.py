@@ -29,7 +29,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
+from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, check_problem
 from syncer.errors import FatalError, RejectedError, RetryableError, SyncerError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
@@ -162,7 +162,7 @@ class EmailConnector(Connector):
         try:
             smtp = self.connect()
         except SyncerError as exc:
-            return [*problems, f"{self.where}: {exc}"]
+            return [*problems, check_problem(exc, f"{self.where}: {exc}")]
         try:
             code, reply = smtp.mail(self.settings.sender)
             if code != 250:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from syncer.connector import Destination
+from syncer.connector import Destination, check_problem
 from syncer.errors import SyncerError
 from syncer.values import FieldType
 
@@ -79,7 +79,7 @@ def check_destination(api: HubSpotApi, destination: Destination, task_key_proper
             return [f"object: HubSpot connector writes companies, contacts or tasks, not '{destination.object}'"]
         return _check_fields(api, destination)
     except SyncerError as exc:  # auth failures, unreachable API: report, don't crash `syncer check`
-        return [f"hubspot: {exc}"]
+        return [check_problem(exc, f"hubspot: {exc}")]
 
 
 def _check_fields(api: HubSpotApi, destination: Destination) -> list[str]:

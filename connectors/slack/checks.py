@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk.web import SlackResponse
 
+from syncer.connector import check_problem
 from syncer.errors import RejectedError, SyncerError
 
 Api = Callable[..., dict[str, Any]]
@@ -26,7 +27,7 @@ def check_workspace(api_response: ApiResponse, api: Api, channels: Iterable[str 
     try:
         auth = api_response("auth_test")
     except SyncerError as exc:
-        return [f"slack bot_token: auth.test failed: {exc}"]
+        return [check_problem(exc, f"slack bot_token: auth.test failed: {exc}")]
     header = {k.lower(): v for k, v in (auth.headers or {}).items()}.get("x-oauth-scopes")
     granted = {s.strip() for s in header.split(",")} if header else None
     needed = set(BASE_SCOPES)
@@ -44,7 +45,7 @@ def check_workspace(api_response: ApiResponse, api: Api, channels: Iterable[str 
             problems.append(f"slack channel {channel}: {exc}")
             continue
         except SyncerError as exc:
-            problems.append(f"slack channel {channel}: conversations.info failed: {exc}")
+            problems.append(check_problem(exc, f"slack channel {channel}: conversations.info failed: {exc}"))
             continue
         if info.get("is_private"):
             needed.update(PRIVATE_SCOPES)

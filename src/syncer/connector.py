@@ -62,6 +62,19 @@ class Result:
         return cls(record.key, "failed", record.dest_id, reason)
 
 
+class TransientProblem(str):
+    """A `check` problem that is no verdict on the configuration: the destination could not answer
+    now (5xx, 429, timeout, connection refused). `plan`/`run` ask again; a plain str problem (a 4xx,
+    a field missing, read-only or not unique) is final and never retried."""
+
+    __slots__ = ()
+
+
+def check_problem(exc: BaseException, text: str) -> str:
+    """`text` about `exc`, marked TransientProblem when `exc` is a RetryableError."""
+    return TransientProblem(text) if isinstance(exc, RetryableError) else text
+
+
 @dataclass(frozen=True)
 class Destination:
     """Where a sync writes: the object, the field that matches records, the mode, the mapped fields."""
@@ -131,7 +144,10 @@ class Connector(abc.ABC):
 
     @abc.abstractmethod
     def check(self) -> list[str]:
-        """Verify credentials and that every mapped field exists; return problems, naming the field."""
+        """Verify credentials and that every mapped field exists; return problems, naming the field.
+
+        A problem that is no verdict on the configuration (5xx, 429, timeout) is a TransientProblem
+        (see `check_problem`): the runner asks again for those only."""
 
     @abc.abstractmethod
     def write(self, batch: Sequence[Record]) -> list[Result]:

@@ -49,6 +49,11 @@ class BadRow:
 
 @dataclass
 class Tally:
+    """Counts of one diff. `out_of_sync` splits every row that is in the model but not in sync with the
+    destination by reason: null_key, bad_key, duplicate_key, match_collision (syncer's own key checks),
+    conversion (a value the mapping or the destination's type refuses), null_match, and
+    destination_rejected (the destination refused it earlier and the row has not changed since)."""
+
     source_rows: int = 0
     added: int = 0
     changed: int = 0
@@ -58,6 +63,11 @@ class Tally:
     held_deletes: int = 0  # removals not applied: more than the sync's max_delete_share left the model at once
     bad_rows: int = 0
     bad_samples: list[BadRow] = field(default_factory=list)
+    out_of_sync: dict[str, int] = field(default_factory=dict)  # reason -> rows in the model not in sync
+
+    def count_out_of_sync(self, reason: str) -> None:
+        """One more model row the destination lacks, for `reason` (see OUT_OF_SYNC_REASONS)."""
+        self.out_of_sync[reason] = self.out_of_sync.get(reason, 0) + 1
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in vars(self).items() if isinstance(v, int)}
@@ -130,20 +140,32 @@ class Differ:
         that collide with another key's at the destination, are rejected here."""
         values = self._pk_values(row)
         if any(v is None for v in values):
-            self._reject("(null primary key)", None, f"primary key {', '.join(self.primary_key)} is NULL")
+            self._reject(
+                "(null primary key)",
+                None,
+                reason_kind="null_key",
+                reason=f"primary key {', '.join(self.primary_key)} is NULL",
+            )
             return None
         try:
             key = row_key(values)
         except IdentityError as exc:
-            self._reject(repr(values), None, f"primary key {', '.join(self.primary_key)}: {exc}")
+            self._reject(
+                repr(values), None, reason_kind="bad_key", reason=f"primary key {', '.join(self.primary_key)}: {exc}"
+            )
             return None
         self._seen.append(_key_hash(key))
         if key in self.keys.duplicate_keys:
-            self._reject(key, None, f"duplicate primary key {key!r}: several rows share it; none is sent")
+            self._reject(
+                key,
+                None,
+                reason_kind="duplicate_key",
+                reason=f"duplicate primary key {key!r}: several rows share it; none is sent",
+            )
             return None
         collision = self.keys.match_collisions.get(key)
         if collision is not None:
-            self._reject(key, None, collision, fingerprint=_reason_fingerprint(collision))
+            self._reject(key, None, collision, "match_collision", fingerprint=_reason_fingerprint(collision))
             return None
         return key, row, self.mapper.source_fingerprint(row)
 
@@ -152,18 +174,21 @@ class Differ:
         try:
             match_value, fields = self.mapper.map(row)
         except RowRejected as exc:
-            self._reject(key, row, str(exc))
+            self._reject(key, row, str(exc), "conversion")
             return None
         if match_value is None:
-            self._reject(key, row, "match column is NULL: the destination record cannot be identified")
+            self._reject(key, row, "match column is NULL: the destination record cannot be identified", "null_match")
             return None
         return match_value, fields, self.mapper.fingerprint(match_value, fields)
 
-    def _reject(self, key: str, row: dict[str, Any] | None, reason: str, fingerprint: str | None = None) -> None:
+    def _reject(
+        self, key: str, row: dict[str, Any] | None, reason: str, reason_kind: str, fingerprint: str | None = None
+    ) -> None:
         """Record a row that cannot be sent. Key problems get a fixed fingerprint (held until fixed;
         a match-value collision's names its group, so a changed group is reported again); mapping
         problems are fingerprinted by the row's data, so a corrected row goes out again."""
         self.tally.bad_rows += 1
+        self.tally.count_out_of_sync(reason_kind)
         if fingerprint is None:
             fingerprint = _raw_fingerprint(row) if row is not None else "key-problem"
         bad = BadRow(key, fingerprint, reason)
@@ -198,6 +223,7 @@ class Differ:
                 kind = "changed"
             if self._rejected.get(key) == fingerprint and not self.full:
                 self.tally.held_rejected += 1
+                self.tally.count_out_of_sync("destination_rejected")
                 continue
             setattr(self.tally, kind, getattr(self.tally, kind) + 1)
             yield Change(kind, key, fingerprint, match_value, fields, before, source_fp)

@@ -11,6 +11,7 @@ flight: their records are not in state, so the next run sends them again (idempo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import sys
@@ -25,7 +26,7 @@ from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
 from syncer.columnar.modes import open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
-from syncer.connector import Connector, Record, Result
+from syncer.connector import Connector, Record, Result, TransientProblem
 from syncer.diff import Change, Differ, Tally
 from syncer.errors import ConfigError, ConfigIssue, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
@@ -71,6 +72,7 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sync": self.sync, **self.tally.as_dict()}
+        out["out_of_sync"] = dict(sorted(self.tally.out_of_sync.items()))  # reason -> rows (plan and run)
         out["bad_row_samples"] = [{"key": b.key, "reason": b.reason} for b in self.tally.bad_samples]
         if self.run_id is not None:
             out.update(
@@ -154,22 +156,29 @@ class SyncJob:
         finally:
             own.close()
 
-    def verify_destination(self, connector: Connector) -> None:
+    def destination_problems(self, connector: Connector) -> list[str]:
         """What `check` verifies about the destination (match field unique and writable, mapped fields
-        exist, permissions), at the start of every plan and run: a problem stops the sync as a
-        configuration error (exit 2) before anything is sent."""
+        exist, permissions). A verdict is final and costs one check; only when a problem is a
+        TransientProblem (5xx, 429, timeout) is the destination asked again, at most 4 attempts."""
         found: list[str] = []
 
         def attempt() -> None:
             found[:] = connector.check()
-            if found:  # a 5xx or a timeout also reads as a problem here: ask again before blaming the config
-                raise RetryableError("; ".join(found))
+            transient = [p for p in found if isinstance(p, TransientProblem)]
+            if transient:
+                raise RetryableError("; ".join(transient))
 
         policy = self.runtime.retry
-        try:
+        with contextlib.suppress(RetryableError):  # still no answer: reported as the problems it is
             replace(policy, max_attempts=min(4, policy.max_attempts)).run(attempt)
-        except RetryableError:
-            raise ConfigError([ConfigIssue(self.config.sync_files[self.sync.name], "", p) for p in found]) from None
+        return found
+
+    def verify_destination(self, connector: Connector) -> None:
+        """`destination_problems` at the start of every plan and run: a problem stops the sync as a
+        configuration error (exit 2) before anything is sent."""
+        found = self.destination_problems(connector)
+        if found:
+            raise ConfigError([ConfigIssue(self.config.sync_files[self.sync.name], "", p) for p in found])
 
     def type_issues(self, connector: Connector) -> tuple[list[str], list[str]]:
         """(problems, warnings): mapped values the destination's field types cannot take (`check`)."""
@@ -273,7 +282,7 @@ class SyncJob:
         connector = self.connector()
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
-        checked = 0
+        checked: int | None = None  # calls made before the first write (type and schema reads)
         try:
             self.learn_types(connector)
             self.verify_destination(connector)
@@ -284,10 +293,12 @@ class SyncJob:
             self._apply(connector, differ, changes, summary)
             after_run(differ, run_id)
             summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
-            if differ.tally.held_rejected and summary.status == "ok":
+            held = sum(differ.tally.out_of_sync.values())  # rows in the model the destination lacks
+            if held and summary.status == "ok":
                 summary.status = "out_of_sync"  # nothing failed now, but the destination still lacks these
+                reasons = ", ".join(f"{n} {why}" for why, n in sorted(differ.tally.out_of_sync.items()))
                 summary.error = (
-                    f"{differ.tally.held_rejected} records held back: rejected earlier and unchanged since, so "
+                    f"{held} records held back ({reasons}): rejected earlier and unchanged since, so "
                     f"the destination is out of sync for them; `syncer audit {self.sync.name} --status rejected` "
                     "says why; fix the rows (or the mapping) and the next run sends them"
                 )
@@ -306,7 +317,8 @@ class SyncJob:
             summary.status, summary.error = "failed", mask(f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            summary.api_calls = connector.stats.calls - checked
+            # api_calls counts writes: a run stopped before writing (a config error) made none
+            summary.api_calls = connector.stats.calls - (connector.stats.calls if checked is None else checked)
             summary.throttled = connector.stats.throttled
             summary.api_usage = getattr(connector, "api_usage", None)
             summary.duration_s = time.monotonic() - started

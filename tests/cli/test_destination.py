@@ -120,3 +120,30 @@ def test_a_transient_failure_of_the_destination_check_does_not_stop_the_run(
     code, run, err = project.cli("run", "accounts", "--json")
     assert code == 0 and run["succeeded"] == 300, (run, err)
     assert receiver.faults.fired == 2  # the check was asked again, not blamed on the config
+
+
+@pytest.mark.parametrize(
+    "problem",
+    ["match field not unique", "mapped property read-only"],
+)
+def test_a_destination_config_error_is_not_retried_and_makes_no_api_calls(
+    hubspot_project: tuple[Project, HubSpotEmulator], problem: str
+) -> None:
+    """QA: such runs took 8-15 s (the check verdict was retried with backoff) and reported
+    api_calls 5 though nothing was written. A verdict is final: one properties read for the types,
+    one for the check; the run is recorded with api_calls 0."""
+    project, emu = hubspot_project
+    if problem == "match field not unique":
+        _mapping(project, "domain", "dom")
+    else:
+        emu.store.define("companies", "name", "string", read_only=True)
+        _mapping(project, "syncer_account_id", "ext")
+    code, _, err = project.cli("run", "companies", "--json")
+    assert code == 2 and "companies.toml" in err, err
+    reads = [p for m, p, _ in list(emu.requests) if m == "GET" and "/properties/" in p]
+    assert len(reads) == 2, reads  # field types + one check: no retry of a verdict
+    assert emu.write_calls == 0
+    code, runs, err = project.cli("runs", "--json")
+    assert code == 0, err
+    [run] = runs if isinstance(runs, list) else runs["runs"]
+    assert run["status"] == "failed" and run["api_calls"] == 0, run

@@ -43,6 +43,8 @@ def _summary_table(summary: Summary) -> None:
     ):
         if key in data and data[key] is not None:
             table.add_row(key, str(data[key]))
+    for reason, rows in data["out_of_sync"].items():  # every model row the destination lacks, by reason
+        table.add_row(f"out_of_sync {reason}", str(rows))
     print_table(table)
     for sample in data.get("samples", []):
         out.print(mask(_json(sample)), highlight=False, markup=False)
@@ -81,7 +83,7 @@ def check(config: ConfigOpt = None) -> int:
             connector = job.connector()
             try:
                 keys = job.preflight(connector)  # exactly the warehouse queries `plan` runs
-                found = [f"{cfg.sync_files[name]}: {p}" for p in connector.check()]
+                found = [f"{cfg.sync_files[name]}: {p}" for p in job.destination_problems(connector)]
                 problems += found
                 if not found:  # values the destination's types cannot take (syncer.typecheck)
                     type_problems, type_warnings = job.type_issues(connector)
