@@ -132,8 +132,24 @@ class SweepScope:
         return [sa.and_(pairs.c.account_id.in_(ordered[i : i + CHUNK]), *base) for i in range(0, len(ordered), CHUNK)]
 
 
-def alert_key(account_id: str, trigger: str, opened: dt.datetime) -> str:
-    return f"{account_id}:{trigger}:{opened.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+def alert_key(account_id: str, trigger: str, opened: dt.datetime, cooldown: dt.timedelta) -> str:
+    """The idempotency key of an alert episode: "<account>:<trigger>:<episode start, UTC>".
+
+    It names the alert's ping, CRM task (property / field the connectors look up before creating),
+    email Message-ID and webhook, so it must not depend on local state: after the state is lost, the
+    same episode must get the same key, or the connectors cannot find what was already sent. The
+    episode start is the opening time floored to a window of `cooldown` (since the Unix epoch): two
+    alerts of one pair open at least `cooldown` apart, so they never share a window (distinct keys),
+    and a re-open after a state loss inside the same window finds the first one's key. A zero
+    cooldown keeps the opening second. Limit: a state loss whose re-open falls in the next window
+    sends once more (with a 30-day cooldown: only across a window edge).
+    """
+    at = opened.astimezone(dt.UTC)
+    width = int(cooldown.total_seconds())
+    if width >= 1:
+        seconds = int(at.timestamp())
+        at = dt.datetime.fromtimestamp(seconds - seconds % width, dt.UTC)
+    return f"{account_id}:{trigger}:{at:%Y%m%dT%H%M%SZ}"
 
 
 class Lifecycle:
@@ -291,7 +307,8 @@ class Lifecycle:
 
     def _open(self, conn: sa.Connection, row: dict[str, Any], route: Any, now: dt.datetime, ev: Evaluation) -> int:
         alert = self._alert_dict(row)
-        key = alert_key(alert["account_id"], str(row["trigger"]), now)
+        cooldown = dt.timedelta(days=self.settings.alerts.cooldown_days)
+        key = alert_key(alert["account_id"], str(row["trigger"]), now, cooldown)
         crm_url = self.settings.alerts.crm_url
         signal_at = _instant(row.get("signal_at")) or now
         alert.update(

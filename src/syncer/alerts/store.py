@@ -41,7 +41,7 @@ alerts = sa.Table(
     "alerts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(600)),  # "<account>:<trigger>:<opened UTC>": the ping and task key
+    sa.Column("key", sa.String(600)),  # "<account>:<trigger>:<episode start UTC>" (alert_key): ping, task, email key
     sa.Column("account_id", sa.String(300)),
     sa.Column("trigger", sa.String(200)),
     sa.Column("priority", sa.String(20)),
