@@ -354,11 +354,13 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             connectors[name] = entry
     syncs, sync_files = _load_syncs(c, path, app, raw.get("connectors") or {})
     scoring = _validate(c, shown, "scoring", ScoringConfig, raw.get("scoring") or {})
-    if c.issues or app is None or warehouse is None or scoring is None:
-        raise ConfigError(c.issues)
     # sections the alert, daemon and outcome modules validate themselves: hand them over with ${NAME} resolved
     resolved = {k: c.resolve_refs(v, shown, k) if k in EXTENSION_SECTIONS else v for k, v in raw.items()}
-    if c.issues:
+    if c.issues or app is None or warehouse is None or scoring is None:
+        # the core sections failed: still report every other section's problems in the same error
+        from syncer.daemon.settings import daemon_issues, section_issues
+
+        c.issues += daemon_issues(resolved, shown)[1] + section_issues(resolved, shown, None)
         raise ConfigError(c.issues)
     return Config(path, app, warehouse, connectors, syncs, sync_files, resolved, scoring)
 

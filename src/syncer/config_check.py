@@ -24,7 +24,11 @@ def section_issues(config: Config) -> list[ConfigIssue]:
 
     try:
         settings = load_settings(config)
-    except ConfigError as exc:
+    except ConfigError as exc:  # still check the syncs' own schedules (the [daemon.*] ones are in exc)
+        try:
+            job_specs(config, None, {})
+        except ConfigError as more:
+            return list(exc.issues) + [i for i in more.issues if not i.key.startswith("daemon.")]
         return list(exc.issues)
     try:
         specs = job_specs(config, settings.score, settings.schedules())

@@ -3,6 +3,8 @@ daemon's built-in jobs read) at start-up and on SIGHUP, reporting every problem 
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncer import secrets
@@ -76,9 +78,30 @@ class DaemonSettings(BaseModel):
 
 
 def load_settings(config: Config) -> DaemonSettings:
-    """Validate `[daemon]`; every problem is a ConfigIssue keyed `daemon.<key>`."""
-    raw = dict(config.raw.get("daemon") or {})
-    file, issues = str(config.path), []
+    """Validate `[daemon]`; every problem is a ConfigIssue keyed `daemon.<key>`.
+
+    Raises one ConfigError listing the problems of [daemon] and of every section the daemon's jobs read
+    ([alerts] [routing] [digest] [actions] [outcomes] [report]): a bad [daemon] key hides none of the others.
+    """
+    file = str(config.path)
+    settings, issues = daemon_issues(config.raw, file)
+    if settings is not None and settings.ops_alert_channel:
+        entry = config.connectors.get(settings.ops_alert_slack)
+        if entry is None or entry.type != "slack":
+            name = settings.ops_alert_slack
+            issues.append(
+                ConfigIssue(file, "daemon.ops_alert_slack", f"no slack connector named {name!r} in [connectors]")
+            )
+    issues += section_issues(config.raw, file, {n: e.type for n, e in config.connectors.items()})
+    if issues or settings is None:
+        raise ConfigError(issues)
+    return settings
+
+
+def daemon_issues(raw_config: dict[str, Any], file: str) -> tuple[DaemonSettings | None, list[ConfigIssue]]:
+    """[daemon] of a parsed config.toml validated alone: (settings or None when invalid, every issue)."""
+    raw = dict(raw_config.get("daemon") or {})
+    issues: list[ConfigIssue] = []
     hook = raw.get("ops_alert_webhook")
     if isinstance(hook, str) and "${" in hook:
         resolved, missing = secrets.resolve(hook)
@@ -95,53 +118,33 @@ def load_settings(config: Config) -> DaemonSettings:
             issues += [ConfigIssue(file, "daemon.viewer_token", f"${{{m}}} is not set") for m in missing]
             raw["viewer_token"] = resolved
     try:
-        settings = DaemonSettings.model_validate(raw)
+        return DaemonSettings.model_validate(raw), issues
     except ValidationError as exc:
         for err in exc.errors():
             key = ".".join(str(p) for p in ("daemon", *err["loc"]))
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
             issues.append(ConfigIssue(file, key, message))
-        raise ConfigError(issues) from None
-    if settings.ops_alert_channel:
-        entry = config.connectors.get(settings.ops_alert_slack)
-        if entry is None or entry.type != "slack":
-            name = settings.ops_alert_slack
-            issues.append(
-                ConfigIssue(file, "daemon.ops_alert_slack", f"no slack connector named {name!r} in [connectors]")
-            )
-    issues += _section_issues(config)
-    if issues:
-        raise ConfigError(issues)
-    if "scoring" in config.raw:
-        try:
-            from syncer.scoring.model import ScoringConfig
-
-            ScoringConfig.model_validate(config.raw["scoring"])
-        except ImportError:
-            pass  # reported when the job runs
-        except ValidationError as exc:
-            raise ConfigError([ConfigIssue(file, "scoring", str(exc).splitlines()[0])]) from None
-    return settings
+        return None, issues
 
 
-def _section_issues(config: Config) -> list[ConfigIssue]:
-    """[alerts]/[routing]/[digest] and [report] are validated at start-up, not at their first run."""
+def section_issues(raw: dict[str, Any], file: str, connectors: dict[str, str] | None) -> list[ConfigIssue]:
+    """[alerts]/[routing]/[digest]/[actions] and [outcomes]/[report] of a parsed config.toml, validated at
+    start-up, not at their first run; the connectors they name (name -> type) are checked when given."""
     issues: list[ConfigIssue] = []
-    file = str(config.path)
-    if {"alerts", "routing", "digest", "actions"} & config.raw.keys():  # any of them: a typo is found now
+    if {"alerts", "routing", "digest", "actions"} & raw.keys():  # any of them: a typo is found now
         from syncer.alerts.model import check_connectors, load_alert_settings
 
         try:
-            alert_settings = load_alert_settings(config.raw, file)
-            if "alerts" in config.raw:
-                check_connectors(alert_settings, {n: e.type for n, e in config.connectors.items()}, file)
+            alert_settings = load_alert_settings(raw, file)
+            if "alerts" in raw and connectors is not None:
+                check_connectors(alert_settings, connectors, file)
         except ConfigError as exc:
             issues += exc.issues
-    if "report" in config.raw or "outcomes" in config.raw:
+    if "report" in raw or "outcomes" in raw:
         from syncer.outcomes.model import load_outcome_settings
 
         try:
-            load_outcome_settings(config.raw, file)
+            load_outcome_settings(raw, file)
         except ConfigError as exc:
             issues += exc.issues
     return issues
