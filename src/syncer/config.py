@@ -360,7 +360,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         # the core sections failed: still report every other section's problems in the same error
         from syncer.daemon.settings import daemon_issues, section_issues
 
-        c.issues += daemon_issues(resolved, shown)[1] + section_issues(resolved, shown, None)
+        known = {i.key for i in c.issues}  # a missing ${NAME} is already reported by resolve_refs
+        more = daemon_issues(resolved, shown)[1] + section_issues(resolved, shown, None)
+        c.issues += [i for i in more if i.key not in known]
         raise ConfigError(c.issues)
     return Config(path, app, warehouse, connectors, syncs, sync_files, resolved, scoring)
 
