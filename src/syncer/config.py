@@ -31,6 +31,7 @@ from syncer.connector import ConnectorSettings, Destination, Mode
 from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.mapping import FieldSpec, NullPolicy, parse_field
 from syncer.scoring.model import ScoringConfig
+from syncer.table_name import table_parts
 
 
 class _Strict(BaseModel):
@@ -91,7 +92,8 @@ class ModelConfig(_Strict):
     """A table, an inline query or a .sql file, with its primary key (one or more columns)."""
 
     table: str | None = None
-    """A table (or view) to read, optionally `schema.table`. Give exactly one of `table`, `query`, `sql_file`."""
+    """A table (or view) to read, optionally `schema.table`: split at each `.`, each part used exactly as written
+    (case kept; write a part in double quotes if it contains a dot). Give exactly one of `table`, `query`, `sql_file`."""
     query: str | None = None
     """An inline SQL query, one row per record. Give exactly one of `table`, `query`, `sql_file`."""
     sql_file: str | None = None
@@ -106,6 +108,13 @@ class ModelConfig(_Strict):
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            table_parts(value)  # ValueError names the problem; the name is quoted per dialect later
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:

@@ -19,6 +19,7 @@ from syncer.errors import ConfigError, ConfigIssue, WarehouseError
 from syncer.identity import composite_identity
 from syncer.keycheck import KeyChecker, KeyReport, MatchRule
 from syncer.secrets import mask
+from syncer.table_name import quoted_table
 
 
 def row_key(values: Sequence[Any]) -> str:
@@ -54,7 +55,7 @@ class Source:
 
     def sql(self, model: ModelConfig, mapping_dir: Path | None = None) -> str:
         if model.table:
-            return f"SELECT * FROM {model.table}"
+            return f"SELECT * FROM {quoted_table(self.engine.dialect, model.table)}"
         text = model.query if model.query else (Path(mapping_dir or self._base_dir) / str(model.sql_file)).read_text()
         # on its own lines, so a trailing "-- comment" cannot swallow the ")" syncer wraps it in
         return "\n" + _strip_final_semicolon(text) + "\n"
