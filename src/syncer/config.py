@@ -92,8 +92,9 @@ class ModelConfig(_Strict):
     """A table, an inline query or a .sql file, with its primary key (one or more columns)."""
 
     table: str | None = None
-    """A table (or view) to read, optionally `schema.table`: split at each `.`, each part used exactly as written
-    (case kept; write a part in double quotes if it contains a dot). Give exactly one of `table`, `query`, `sql_file`."""
+    """A table (or view) to read, optionally `schema.table`: split at each `.`, each part used exactly as
+    written (case kept; double-quote a part that contains a dot). Give exactly one of `table`, `query`,
+    `sql_file`."""
     query: str | None = None
     """An inline SQL query, one row per record. Give exactly one of `table`, `query`, `sql_file`."""
     sql_file: str | None = None

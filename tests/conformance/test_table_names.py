@@ -97,7 +97,7 @@ def test_table_name_parts(name: str, parts: list[str]) -> None:
 
 @pytest.mark.parametrize("name", ["", "a..b", ".t", "t.", '"open', '"a"b'])
 def test_malformed_table_names_are_refused(name: str) -> None:
-    with pytest.raises(ValueError, match="table|part|quote"):
+    with pytest.raises(ValueError, match=r"table|part|quote"):
         table_parts(name)
 
 
@@ -110,13 +110,19 @@ QUOTED = [
     ("postgresql", "My Table", '"My Table"'),
     ("sqlite", "main.Accts", 'main."Accts"'),
     ("duckdb", 'Sales."My.Table"', '"Sales"."My.Table"'),
+    ("snowflake", "public.accounts", "public.accounts"),  # Snowflake folds it to PUBLIC.ACCOUNTS, as before
+    ("snowflake", "analytics.Sales.Accts", 'analytics."Sales"."Accts"'),
 ]
+URLS = {"postgresql": "postgresql+psycopg://", "sqlite": "sqlite://", "duckdb": "duckdb:///:memory:"}
 
 
 @pytest.mark.parametrize(("dialect", "name", "sql"), QUOTED)
 def test_quoted_table(dialect: str, name: str, sql: str) -> None:
-    engine = sa.create_engine(f"{dialect}://" if dialect != "duckdb" else "duckdb:///:memory:")
-    assert quoted_table(engine.dialect, name) == sql
+    engine = sa.create_engine(URLS.get(dialect, "snowflake://u:p@account/db/schema"))
+    try:
+        assert quoted_table(engine.dialect, name) == sql
+    finally:
+        engine.dispose()
 
 
 def test_a_malformed_table_is_a_config_error(tmp_path: Path) -> None:
