@@ -7,7 +7,6 @@ Repro 9: a HubSpot mapping matched on `domain` (not a unique property). `check` 
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
 from syncer_connectors.webhook.emulator import REJECT_VALUE, WebhookReceiver
 
-from tests.engine.conftest import Project
+from tests.engine.conftest import Project, hubspot_config
 
 TOKEN = "hs-destination-token-4411"
 MAPPING = """
@@ -49,19 +48,7 @@ def hubspot_project(tmp_path: Path) -> Iterator[tuple[Project, HubSpotEmulator]]
     engine.dispose()
     project = Project(tmp_path, url, env={"HS_TOKEN": TOKEN})
     (tmp_path / "mappings").mkdir()
-    project.config.write_text(
-        textwrap.dedent(f"""
-        [syncer]
-        data_dir = "data"
-        [warehouse]
-        url = "{url}"
-        [connectors.hubspot]
-        base_url = "{emu.start()}"
-        access_token = "${{HS_TOKEN}}"
-        plan_tier = "increase"
-        rate_limit_margin = 0.0
-        """)
-    )
+    project.config.write_text(hubspot_config(url, emu.start()))
     yield project, emu
     emu.stop()
 

@@ -9,7 +9,6 @@ Whatever the reason, the second run reports `out_of_sync`, exit 1 and the count 
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
 
-from tests.engine.conftest import Project
+from tests.engine.conftest import Project, hubspot_config
 
 TOKEN = "hs-out-of-sync-token-5120"
 MAPPING = """
@@ -75,19 +74,7 @@ def project(tmp_path: Path) -> Iterator[tuple[Project, HubSpotEmulator]]:
     project = Project(tmp_path, url, env={"HS_TOKEN": TOKEN})
     (tmp_path / "mappings").mkdir()
     (tmp_path / "mappings" / "accounts.toml").write_text(MAPPING)
-    project.config.write_text(
-        textwrap.dedent(f"""
-        [syncer]
-        data_dir = "data"
-        [warehouse]
-        url = "{url}"
-        [connectors.hubspot]
-        base_url = "{emu.start()}"
-        access_token = "${{HS_TOKEN}}"
-        plan_tier = "increase"
-        rate_limit_margin = 0.0
-        """)
-    )
+    project.config.write_text(hubspot_config(url, emu.start()))
     yield project, emu
     emu.stop()
 

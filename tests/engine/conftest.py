@@ -147,3 +147,18 @@ def project(tmp_path: Path, receiver: WebhookReceiver) -> Project:
     proj.write()
     mask.clear()
     return proj
+
+
+def hubspot_config(warehouse_url: str, base_url: str) -> str:
+    """config.toml text for one warehouse and one HubSpot connector (token from ${HS_TOKEN}, no rate margin)."""
+    return textwrap.dedent(f"""
+        [syncer]
+        data_dir = "data"
+        [warehouse]
+        url = "{warehouse_url}"
+        [connectors.hubspot]
+        base_url = "{base_url}"
+        access_token = "${{HS_TOKEN}}"
+        plan_tier = "increase"
+        rate_limit_margin = 0.0
+        """)
