@@ -87,9 +87,10 @@ class SyncLog:
                     if not sa.inspect(conn).has_schema(schema):
                         conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
         except sa.exc.DBAPIError as exc:
+            quoted = self.warehouse.dialect.identifier_preparer.quote_schema(schema or "")  # keeps a mixed-case name
             raise FatalError(
                 f"sync log: cannot create schema {schema!r} in the warehouse ({_first_line(exc)}); grant the "
-                f"warehouse user CREATE on the database, or create the schema: CREATE SCHEMA {schema}"
+                f"warehouse user CREATE on the database, or create the schema: CREATE SCHEMA {quoted}"
             ) from None
         try:
             self.runs_t.metadata.create_all(self.warehouse, checkfirst=True)
