@@ -156,3 +156,26 @@ def test_row_drop_is_measured_against_the_last_good_run(project: Project, receiv
     assert [(a.kind, a.state) for a in capture.sent] == [("row_drop", "firing")]
     assert "300 -> 100" in capture.sent[0].text
     daemon.close()
+
+
+def test_intraday_latency_over_budget_fires_once_and_resolves(tmp_path: Any) -> None:
+    """The intraday lane's p95 event-to-action (seed 003: < 300 s) raises one ops alert when over budget."""
+    from syncer.intraday.latency import summary
+
+    state = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    capture = Capture()
+    alerts = OpsAlerts(state.engine, [capture], OpsAlertSettings())
+    hours = [
+        ([30.0, 60.0, 90.0], None),  # p95 87 s: within budget, nothing to say
+        ([60.0] * 18 + [400.0, 900.0], "firing"),  # p95 over 300 s: one alert
+        ([500.0, 700.0], None),  # still over: no repeat
+        ([45.0, 80.0], "ok"),  # back under: resolved once
+        (None, None),  # an hour with no actioned alert stays resolved
+    ]
+    for seconds, expected in hours:
+        before = len(capture.sent)
+        alerts.observe_latency("intraday", summary(seconds) if seconds else None, budget_seconds=300)
+        new = [(a.sync, a.kind, a.state) for a in capture.sent[before:]]
+        assert new == ([("intraday", "latency_p95", expected)] if expected else []), (seconds, new)
+    assert "budget 300 s" in capture.sent[0].text and "intraday lane" in capture.sent[0].text
+    state.close()
