@@ -9,7 +9,9 @@ One rule for every place a configured table or schema name becomes SQL:
   `IdentifierPreparer.quote`): a part the warehouse would fold differently from how it is written
   (mixed case, spaces, reserved words such as `order`) is quoted and so kept exactly as written;
   an all-lower-case plain part stays bare, so existing lower-case configs and Snowflake's
-  upper-case folding behave as before.
+  upper-case folding behave as before;
+- a name written whole in back-quotes (BigQuery's `` `project.dataset.table` ``) is the user's own
+  quoting and goes into the SQL as written.
 
 Errors: `ValueError` for an empty part (`a..b`, `.t`) or an unterminated quote.
 """
@@ -67,5 +69,7 @@ def quoted_table(dialect: sa.Dialect, name: str) -> str:
     `quoted_table(postgresql, 'Sales.Accts')` -> `'"Sales"."Accts"'`; `'order'` -> `'"order"'`;
     `'public.accounts'` -> `'public.accounts'`.
     """
+    if len(name) > 1 and name.startswith("`") and name.endswith("`"):
+        return name  # already quoted in BigQuery's own form (`project.dataset.table`): taken as written
     preparer = dialect.identifier_preparer
     return ".".join(preparer.quote(part) for part in table_parts(name))
