@@ -276,7 +276,8 @@ def test_colliding_match_values_are_rejected_before_sending(
     assert all("duplicate match value" in a["reason"] for a in audit)
 
     code, again, _ = project.cli("run", "accounts", "--json")  # the next run is quiet
-    assert code == 0 and (again["succeeded"], again["rejected"], again["bad_rows"]) == (0, 0, len(colliding)), again
+    assert code == 1 and again["status"] == "out_of_sync", again  # nothing sent, but the rows are not synced
+    assert (again["succeeded"], again["rejected"], again["bad_rows"]) == (0, 0, len(colliding)), again
 
     # fixed in the warehouse: each colliding row gets its own value and goes out
     fixed = [(k, f"{m}-{k}" if str(k) in colliding else m, n) for k, m, n in rows]

@@ -147,7 +147,8 @@ def test_repro_1_one_nan_no_longer_stops_a_salesforce_sync(crm: Crm) -> None:
     reason = crm.rejected("sf_scores")["a1"]
     assert reason.startswith("Score__c: float NaN") and "Salesforce double(18,2)" in reason, reason
     code, again = crm.run("sf_scores")
-    assert code == 0 and again["succeeded"] == again["rejected"] == again["added"] == 0, again  # quiet
+    assert code == 1 and again["status"] == "out_of_sync", again  # quiet, but the NaN row is still not synced
+    assert again["succeeded"] == again["rejected"] == again["added"] == 0, again
 
 
 @pytest.mark.parametrize("literal", ["'NaN'", "'Infinity'", "'-Infinity'"])
@@ -162,7 +163,7 @@ def test_repro_2_non_finite_numbers_never_reach_hubspot_as_text(crm: Crm, litera
     assert crm.hs_companies()["HS-2"]["pql_score"] == "0.0000001"  # never exponent form
     assert "HS-1" not in crm.hs_companies()
     assert "pql_score: float" in crm.rejected("hs_scores")["a1"]
-    assert crm.run("hs_scores")[0] == 0
+    assert crm.run("hs_scores")[0] == 1  # quiet, out of sync while the bad row stays
 
 
 HS_DATE = """
@@ -193,7 +194,7 @@ def test_repro_3_a_timestamp_into_a_hubspot_date_is_warned_by_check_and_rejected
     assert code == 1 and run["succeeded"] == 1 and run["rejected"] == 1, run
     assert crm.hs_companies()["HS-2"]["renewal_date"] == "2026-03-09"
     assert "is not at midnight UTC" in crm.rejected("hs_renewals")["a1"]
-    assert crm.run("hs_renewals")[0] == 0
+    assert crm.run("hs_renewals")[0] == 1  # quiet, out of sync while the bad row stays
 
 
 def test_check_refuses_a_column_whose_values_can_never_go(crm: Crm) -> None:
