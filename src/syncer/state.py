@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy.dialects import postgresql, sqlite
 
 from syncer.errors import StateError
 from syncer.secrets import mask
@@ -94,6 +95,13 @@ audit = sa.Table(
     sa.Column("payload", sa.Text),
     sa.Column("at", TS),
 )
+snapshot_pending = sa.Table(  # keys whose warehouse snapshot row may lag local state (diff = "warehouse")
+    "snapshot_pending",
+    metadata,
+    sa.Column("sync", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(1000), primary_key=True),
+)
+SNAPSHOT_REBUILD = "\x00rebuild"  # a pending "key" no canonical key can be: rebuild the whole snapshot
 leases = sa.Table(
     "leases",
     metadata,
@@ -344,6 +352,31 @@ class StateStore:
                     [{"k": key, "fp": fp} for key, fp in pairs],
                 )
 
+    # -- the warehouse snapshot's lag (see syncer.warehouse_diff.snapshot) -------------------
+
+    def add_snapshot_pending(self, sync: str, keys: Iterable[str]) -> None:
+        """Note keys whose state may change before the warehouse snapshot hears of it (idempotent)."""
+        rows = [{"sync": sync, "key": k} for k in sorted(set(keys))]
+        if not rows:
+            return
+        insert: Any = (
+            postgresql.insert(snapshot_pending)
+            if self.engine.dialect.name == "postgresql"
+            else sqlite.insert(snapshot_pending)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(insert.on_conflict_do_nothing(), rows)
+
+    def snapshot_pending(self, sync: str) -> list[str]:
+        """The sync's pending keys (as many as the unmerged runs changed), sorted."""
+        with self.engine.connect() as conn:
+            query = sa.select(snapshot_pending.c.key).where(snapshot_pending.c.sync == sync).order_by("key")
+            return list(conn.scalars(query))
+
+    def clear_snapshot_pending(self, sync: str, keys: Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            self._delete_keys(conn, snapshot_pending, sync, keys)
+
     def forget_removed(self, sync: str, keys: Sequence[str]) -> None:
         """Drop state for records that left the model in a mode that does not delete them."""
         with self.engine.begin() as conn:
@@ -392,6 +425,14 @@ class StateStore:
         """Erase every trace of a record (GDPR): state, rejects and audit rows. Returns counts."""
         removed = {}
         with self.engine.begin() as conn:
+            held = sa.select(synced.c.sync).where(synced.c.key == key).distinct()
+            holders = conn.scalars(held if sync is None else held.where(synced.c.sync == sync)).all()
+            # the key must not stay behind as a pending key: its syncs' warehouse snapshots are rebuilt
+            conn.execute(snapshot_pending.delete().where(snapshot_pending.c.key == key))
+            for holder in holders:
+                pending = snapshot_pending.c.sync == holder, snapshot_pending.c.key == SNAPSHOT_REBUILD
+                conn.execute(snapshot_pending.delete().where(*pending))
+                conn.execute(snapshot_pending.insert().values(sync=holder, key=SNAPSHOT_REBUILD))
             for name, table in (("state", synced), ("rejected", rejected), ("audit", audit)):
                 query = table.delete().where(table.c.key == key)
                 if sync:

@@ -69,12 +69,13 @@ def test_warehouse_mode_heals_after_a_crash_between_ack_and_merge(tmp_path: Path
     sent = receiver.write_calls
     code, plan, _ = project.cli("plan", "accounts", "--json")  # a plan never heals: it plans columnar
     assert plan["changed"] == 0 and plan["unchanged"] == ROWS
-    assert sql(project, "SELECT clean FROM syncer.snapshot_meta") == [(False,)]
+    assert sql(project, "SELECT dirty_run IS NOT NULL FROM syncer.snapshot_marker") == [(True,)]
 
     code, run, err = project.cli("run", "accounts", "--json")
     assert code == 0 and run["changed"] == 0 and run["unchanged"] == ROWS, err
     assert receiver.write_calls == sent  # nothing re-sent
-    assert sql(project, "SELECT clean, records FROM syncer.snapshot_meta") == [(True, ROWS)]
+    assert sql(project, "SELECT dirty_run IS NOT NULL FROM syncer.snapshot_marker") == [(False,)]
+    assert sql(project, "SELECT COUNT(*) FROM syncer.snapshot") == [(ROWS,)]
 
     sql(project, "UPDATE accounts SET tier = 'x' WHERE account_id = 3")
     code, run, _ = project.cli("run", "accounts", "--json")

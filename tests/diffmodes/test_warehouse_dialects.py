@@ -67,7 +67,9 @@ def test_the_warehouse_scenario_in_warehouse_mode(
     _scenario(project, receiver, warehouse_url)
     engine = sa.create_engine(warehouse_url)
     with engine.connect() as conn:  # the runs really went through the snapshot
-        synced = conn.execute(sa.text('SELECT COUNT(*) FROM "syncer"."snapshot_meta" WHERE clean')).scalar_one()
+        synced = conn.execute(
+            sa.text('SELECT COUNT(*) FROM "syncer"."snapshot_marker" WHERE dirty_run IS NULL')
+        ).scalar_one()
     engine.dispose()
     assert synced >= 1
 
@@ -115,17 +117,17 @@ def test_check_names_the_missing_grants_for_a_limited_postgresql_role(
         assert problems == [
             f'diff = "warehouse": GRANT USAGE ON SCHEMA "syncer" TO "{role}";',
             f'diff = "warehouse": GRANT SELECT, INSERT, DELETE ON "syncer"."snapshot" TO "{role}";',
-            f'diff = "warehouse": GRANT SELECT, INSERT, DELETE ON "syncer"."snapshot_meta" TO "{role}";',
+            f'diff = "warehouse": GRANT SELECT, INSERT, DELETE ON "syncer"."snapshot_marker" TO "{role}";',
         ]
 
         with admin.connect() as conn:  # the GRANTs it named are enough, and no more is needed
             conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "syncer" TO "{role}"'))
-            for table in ("snapshot", "snapshot_meta"):
+            for table in ("snapshot", "snapshot_marker"):
                 conn.execute(sa.text(f'GRANT SELECT, INSERT, DELETE ON "syncer"."{table}" TO "{role}"'))
         assert missing_grants(snapshot) == []
         snapshot.ensure()
         with limited.begin() as conn:
-            snapshot._load(conn, "s", [("k", "f")])
+            snapshot._insert(conn, "s", [("k", "f")])
     finally:
         limited.dispose()
         admin.dispose()

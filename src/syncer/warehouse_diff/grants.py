@@ -2,8 +2,10 @@
 
 Needs, per warehouse (beyond reading the model, which `check` already proves):
 - PostgreSQL: CREATE on the database (to create the schema) or, once the schema exists, USAGE on
-  it (and CREATE while its tables are missing); SELECT, INSERT, DELETE on its two tables. Checked with
-  has_database_privilege / has_schema_privilege / has_table_privilege, writing nothing.
+  it (and CREATE while its tables are missing); SELECT, INSERT, DELETE on its two tables; TEMPORARY
+  on the database (the merge stages the run's changes in a temporary table; PUBLIC has it unless
+  revoked). Checked with has_database_privilege / has_schema_privilege / has_table_privilege,
+  writing nothing.
 - Snowflake: CREATE SCHEMA on the database (or ownership of the schema), CREATE TABLE on the
   schema, SELECT, INSERT, DELETE on its tables.
 - BigQuery: bigquery.datasets.create on the project (or an existing dataset), and
@@ -40,6 +42,11 @@ def _postgresql(snapshot: Snapshot) -> list[str]:
     with snapshot.engine.connect() as conn:
         user, database = conn.execute(sa.text("SELECT current_user, current_database()")).one()
         exists = conn.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first()
+        if not conn.scalar(sa.text("SELECT has_database_privilege(current_database(), 'TEMPORARY')")):
+            problems.append(
+                f'diff = "warehouse" stages merges in a temporary table: '
+                f'GRANT TEMPORARY ON DATABASE "{database}" TO "{user}";'
+            )
         if exists is None:
             if not conn.scalar(sa.text("SELECT has_database_privilege(current_database(), 'CREATE')")):
                 problems.append(
@@ -55,7 +62,7 @@ def _postgresql(snapshot: Snapshot) -> list[str]:
                 ),
                 {"s": schema, "t": table},
             )
-            for table in ("snapshot", "snapshot_meta")
+            for table in ("snapshot", "snapshot_marker")
         }
         needed = ("USAGE", "CREATE") if None in tables.values() else ("USAGE",)  # CREATE: for missing tables
         rights = [r for r in needed if not _has(conn, "schema", schema, r)]

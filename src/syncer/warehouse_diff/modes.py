@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncer import failpoints
 from syncer.errors import ConfigError, ConfigIssue
-from syncer.warehouse_diff.dialects import dialect_of
+from syncer.warehouse_diff.dialects import column_types, dialect_of
 from syncer.warehouse_diff.differ import WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
@@ -44,27 +44,28 @@ def check_problems(job: SyncJob) -> list[str]:
     return missing_grants(snapshot_for(job))
 
 
-def last_run(job: SyncJob, for_run: bool) -> int | None:
-    """The last run local state recorded for the sync before this one (a run has started already)."""
-    runs = job.state.recent_runs(job.sync.name, limit=2)
-    earlier = runs[1:] if for_run else runs
-    return int(earlier[0]["id"]) if earlier else None
+def run_ids(job: SyncJob, for_run: bool) -> tuple[int | None, int | None]:
+    """(this run, the run before it) as local state records them; a plan has no run of its own."""
+    ids = [int(r["id"]) for r in job.state.recent_runs(job.sync.name, limit=2)]
+    if for_run:
+        return (ids[0] if ids else None), (ids[1] if len(ids) > 1 else None)
+    return None, (ids[0] if ids else None)
 
 
 def open_warehouse_diff(job: SyncJob, spec: Any, inputs: list[str], **kwargs: Any) -> WarehouseDiffer | None:
-    """The differ, or None when this diff must not use the snapshot (a plan with a stale one, `full`)."""
+    """The differ, or None when this diff must not use the snapshot (a plan with a lagging one, `full`)."""
     if kwargs.get("full"):
         return None
     for_run = bool(kwargs.get("remember_sources"))
     snapshot = snapshot_for(job)
-    previous = last_run(job, for_run)
-    if not snapshot.usable(job.sync.name, job.state, previous):
-        if not for_run:
+    current, previous = run_ids(job, for_run)
+    if not for_run:
+        if not snapshot.usable(job.sync.name, job.state, previous):
             log.info("sync %s: warehouse snapshot is missing or behind local state; planning columnar", job.sync.name)
             return None
+    else:
         snapshot.heal(job.sync.name, job.state, previous)
-    if for_run:
-        snapshot.mark_dirty(job.sync.name)
+        snapshot.mark_dirty(job.sync.name, current)
     return WarehouseDiffer(**kwargs, snapshot=snapshot)
 
 
@@ -73,7 +74,14 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     model_sql = job.source.sql(job.sync.model, job.mapping_dir)
     prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
     pk, columns = quoted_columns(job, job.sync.model.primary_key), quoted_columns(job, inputs)
-    sql = plan_sql(differ.snapshot.dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix)
+    dialect = differ.snapshot.dialect
+    types = column_types(job.source.engine, dialect, model_sql)
+    if types is not None:
+        names = job.source._column_names(job.sync.model, job.mapping_dir)
+        quote = job.source.engine.dialect.identifier_preparer.quote
+        types = {quote(names.get(c, c)): types.get(names.get(c, c), "") for c in inputs}
+    problems = set(differ.keys.duplicate_keys) | set(differ.keys.match_collisions)
+    sql = plan_sql(dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems)
     return sql, model_sql
 
 

@@ -1,37 +1,62 @@
 """The warehouse snapshot: (sync, key, fingerprint) of what local state says was acknowledged.
 
 Tables, in the schema syncer owns (`warehouse.snapshot_schema`, default "syncer"):
-  snapshot(sync, key, fingerprint)          one row per acknowledged record
-  snapshot_meta(sync, clean, run_id, records)  clean=false from the start of a run until its merge
+  snapshot(sync, key, fingerprint)          one row per acknowledged record; PRIMARY KEY (sync, key)
+                                            where the warehouse enforces one cheaply (PostgreSQL,
+                                            Snowflake); DuckDB and BigQuery scan and hash-join it
+  snapshot_marker(sync, run_id, dirty_run)  run_id: the last run whose acknowledgements it holds;
+                                            dirty_run: the run that may have changed state since
 
-Protocol (a run): `heal` if the marker is missing, not clean, from another run than the last one
-state recorded, or counts a different number of records than state -> rebuild from local state;
-`mark_dirty`; the run acknowledges batches into local state; `merge` writes the touched keys'
-state rows (present: upsert, gone: delete) and the clean marker in one transaction. A crash
-anywhere leaves clean=false or an older run id, so the next run heals before it diffs: nothing is
-re-sent (state decides) and nothing is missed (the rebuilt snapshot is state).
+Local state is the record; the lag is kept there too: before a run hands a chunk of changes on,
+their keys go into state's `snapshot_pending` (see `WarehouseDiffer._noted`). After the run,
+`replay` writes those keys as state now has them (present: upsert, gone: delete) in set-based
+statements sized by the changes, then marks the snapshot clean and clears them. At the start of
+the next run `heal` does what `decide` says, reading the marker and the pending keys only:
+
+  snapshot or marker missing (schema dropped), a forget    -> rebuild from state (one pass)
+  clean at the previous run                                -> use it (replay leftover pending keys)
+  dirty from the previous run (crash after k batches)     -> replay the pending keys: only those
+  anything else (a run in another mode, a state restored   -> rebuild from state
+  from elsewhere, a marker ahead of state's runs)
+
+so nothing is re-sent (state decides) and nothing is missed (the snapshot equals state), and no
+run scans local state or the snapshot unless it must rebuild.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from syncer.state import StateStore, synced
+from syncer.state import SNAPSHOT_REBUILD, StateStore, synced
 from syncer.warehouse_diff.dialects import Dialect
 
 log = logging.getLogger("syncer.warehouse_diff")
 
+Action = Literal["use", "replay", "rebuild"]
+LOOKUP = 5000  # keys per state lookup while replaying
+
 
 @dataclass(frozen=True)
 class Marker:
-    clean: bool
     run_id: int | None
-    records: int
+    dirty_run: int | None
+
+
+def decide(marker: Marker | None, previous: int | None, pending: Sequence[str]) -> Action:
+    """What a run must do before it diffs (the table in the module docstring). `previous`: the last
+    run state recorded for the sync before this one; `pending`: state's pending keys for it."""
+    if marker is None or SNAPSHOT_REBUILD in pending:
+        return "rebuild"
+    if marker.dirty_run is None and marker.run_id == previous:
+        return "replay" if pending else "use"
+    if marker.dirty_run is not None and marker.dirty_run == previous:
+        return "replay"
+    return "rebuild"
 
 
 class Snapshot:
@@ -40,15 +65,15 @@ class Snapshot:
         self.dialect = dialect
         self.schema = schema
         self.table = f"{dialect.ident(schema)}.{dialect.ident('snapshot')}"
-        self.meta = f"{dialect.ident(schema)}.{dialect.ident('snapshot_meta')}"
+        self.meta = f"{dialect.ident(schema)}.{dialect.ident('snapshot_marker')}"
 
     def ddl(self) -> list[str]:
-        t, pk = self.dialect.text_type, self.dialect.name != "bigquery"
-        key = ", PRIMARY KEY (sync, key)" if pk else ""
+        t = self.dialect.text_type
+        key = ", PRIMARY KEY (sync, key)" if self.dialect.name not in ("bigquery", "duckdb") else ""
         return [
             f"CREATE SCHEMA IF NOT EXISTS {self.dialect.ident(self.schema)}",
             f"CREATE TABLE IF NOT EXISTS {self.table} (sync {t} NOT NULL, key {t} NOT NULL, fingerprint {t}{key})",
-            f"CREATE TABLE IF NOT EXISTS {self.meta} (sync {t} NOT NULL, clean BOOLEAN, run_id BIGINT, records BIGINT)",
+            f"CREATE TABLE IF NOT EXISTS {self.meta} (sync {t} NOT NULL, run_id BIGINT, dirty_run BIGINT)",
         ]
 
     def ensure(self) -> None:
@@ -59,7 +84,7 @@ class Snapshot:
             inspector = sa.inspect(conn)
             present = [
                 inspector.has_schema(self.schema),
-                *(inspector.has_table(t, schema=self.schema) for t in ("snapshot", "snapshot_meta")),
+                *(inspector.has_table(t, schema=self.schema) for t in ("snapshot", "snapshot_marker")),
             ]
             for statement, exists in zip(self.ddl(), present, strict=True):
                 if not exists:  # PostgreSQL checks CREATE rights before IF NOT EXISTS: skip what exists
@@ -72,72 +97,122 @@ class Snapshot:
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(
-                    sa.text(f"SELECT clean, run_id, records FROM {self.meta} WHERE sync = :sync"), {"sync": sync}
+                    sa.text(f"SELECT run_id, dirty_run FROM {self.meta} WHERE sync = :sync"), {"sync": sync}
                 ).first()
         except sa.exc.DBAPIError:
             return None
-        return None if row is None else Marker(bool(row[0]), row[1], int(row[2] or 0))
+        return None if row is None else Marker(row[0], row[1])
 
     def usable(self, sync: str, state: StateStore, last_run: int | None) -> bool:
-        """Does the snapshot equal local state? (last_run: the last run state recorded for the sync)"""
-        marker = self.marker(sync)
-        return (
-            marker is not None
-            and marker.clean
-            and marker.run_id == last_run
-            and marker.records == state.count_synced(sync)
-        )
+        """May a plan (which writes nothing) diff against it as it is? Only if nothing lags."""
+        return decide(self.marker(sync), last_run, state.snapshot_pending(sync)) == "use"
 
-    def _set_marker(self, conn: sa.Connection, sync: str, clean: bool, run_id: int | None, records: int) -> None:
-        conn.execute(sa.text(f"DELETE FROM {self.meta} WHERE sync = :sync"), {"sync": sync})
-        conn.execute(
-            sa.text(f"INSERT INTO {self.meta} (sync, clean, run_id, records) VALUES (:sync, :clean, :run, :n)"),
-            {"sync": sync, "clean": clean, "run": run_id, "n": records},
-        )
+    def heal(self, sync: str, state: StateStore, previous: int | None) -> Action:
+        """Bring the snapshot level with local state as of run `previous` (see `decide`)."""
+        action = decide(self.marker(sync), previous, state.snapshot_pending(sync))
+        if action == "rebuild":
+            written = self.rebuild(sync, state, previous)
+            log.info("sync %s: warehouse snapshot rebuilt from local state (%d records)", sync, written)
+        elif action == "replay":
+            replayed = self.replay(sync, state, previous)
+            log.info("sync %s: warehouse snapshot healed: %d lagging key(s) replayed", sync, replayed)
+        return action
 
-    def mark_dirty(self, sync: str) -> None:
+    def mark_dirty(self, sync: str, run_id: int | None) -> None:
+        """Run `run_id` is about to change state: until its `replay`, the snapshot may lag."""
         marker = self.marker(sync)
         with self.engine.begin() as conn:
-            self._set_marker(conn, sync, False, marker.run_id if marker else None, marker.records if marker else 0)
+            self._set_marker(conn, sync, marker.run_id if marker else None, run_id)
 
-    def heal(self, sync: str, state: StateStore, run_id: int | None) -> int:
-        """Rebuild the sync's snapshot from local state (one transaction); returns the records written."""
+    def _set_marker(self, conn: sa.Connection, sync: str, run_id: int | None, dirty_run: int | None) -> None:
+        conn.execute(sa.text(f"DELETE FROM {self.meta} WHERE sync = :sync"), {"sync": sync})
+        conn.execute(
+            sa.text(f"INSERT INTO {self.meta} (sync, run_id, dirty_run) VALUES (:sync, :run, :dirty)"),
+            {"sync": sync, "run": run_id, "dirty": dirty_run},
+        )
+
+    def rebuild(self, sync: str, state: StateStore, run_id: int | None) -> int:
+        """The sync's snapshot from local state in one transaction; returns the records written."""
         self.ensure()
+        pending = state.snapshot_pending(sync)
         written = 0
         with self.engine.begin() as conn:
             conn.execute(sa.text(f"DELETE FROM {self.table} WHERE sync = :sync"), {"sync": sync})
             for chunk in _state_chunks(state, sync):
-                self._load(conn, sync, chunk)
+                self._insert(conn, sync, chunk)
                 written += len(chunk)
-            self._set_marker(conn, sync, True, run_id, written)
-        log.info("sync %s: warehouse snapshot rebuilt from local state (%d records)", sync, written)
+            self._set_marker(conn, sync, run_id, None)
+        state.clear_snapshot_pending(sync, pending)
+        self._analyze()
         return written
 
-    def merge(self, sync: str, state: StateStore, keys: Iterable[str], run_id: int | None) -> int:
-        """Write the touched keys as state now has them, and the clean marker, in one transaction."""
-        touched = sorted(set(keys))
-        rows: list[tuple[str, str]] = []
-        for i in range(0, len(touched), 5000):
-            known = state.lookup(sync, touched[i : i + 5000])
-            rows += [(k, v.source_fp or "") for k, v in known.items()]
+    def replay(self, sync: str, state: StateStore, run_id: int | None) -> int:
+        """State's pending keys, as state now has them, into the snapshot; the marker clean at
+        `run_id`; then the pending keys cleared. Returns the keys replayed."""
+        pending = [k for k in state.snapshot_pending(sync) if k != SNAPSHOT_REBUILD]
+        rows: list[tuple[str, str | None]] = []
+        for i in range(0, len(pending), LOOKUP):
+            known = state.lookup(sync, pending[i : i + LOOKUP])
+            rows += [(k, (known[k].source_fp or "") if k in known else None) for k in pending[i : i + LOOKUP]]
         with self.engine.begin() as conn:
-            for i in range(0, len(touched), 5000):
-                self._delete(conn, sync, touched[i : i + 5000])
             if rows:
-                self._load(conn, sync, rows)
-            self._set_marker(conn, sync, True, run_id, state.count_synced(sync))
-        return len(touched)
+                self._upsert(conn, sync, rows)
+            self._set_marker(conn, sync, run_id, None)
+        state.clear_snapshot_pending(sync, pending)  # after the warehouse committed: a crash replays again
+        return len(pending)
 
-    def _delete(self, conn: sa.Connection, sync: str, keys: Sequence[str]) -> None:
+    def _analyze(self) -> None:
+        """PostgreSQL plans the diff's hash join from table statistics: refresh them after a rebuild."""
         if self.dialect.name == "postgresql":
-            sql = sa.text(f"DELETE FROM {self.table} WHERE sync = :sync AND key = ANY(CAST(:keys AS TEXT[]))")
-        else:
-            sql = sa.text(f"DELETE FROM {self.table} WHERE sync = :sync AND key IN :keys").bindparams(
-                sa.bindparam("keys", expanding=True)
-            )
-        conn.execute(sql, {"sync": sync, "keys": list(keys)})
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(f"ANALYZE {self.table}"))
 
-    def _load(self, conn: sa.Connection, sync: str, rows: Sequence[tuple[str, str]]) -> None:
+    def _upsert(self, conn: sa.Connection, sync: str, rows: Sequence[tuple[str, str | None]]) -> None:
+        """(key, fingerprint or None for gone): one DELETE and one INSERT over a staged set where the
+        warehouse can stage (DuckDB: an Arrow table; PostgreSQL: a temporary table filled by COPY)."""
+        raw: Any = conn.connection.driver_connection
+        params = {"sync": sync}
+        if self.dialect.name == "duckdb":
+            import pyarrow as pa
+
+            staged = pa.table(
+                {"key": [r[0] for r in rows], "fp": [r[1] for r in rows]},
+                pa.schema([("key", pa.string()), ("fp", pa.string())]),
+            )
+            raw.register("syncer_snapshot_stage", staged)
+            try:
+                self._apply_stage(conn, "syncer_snapshot_stage", params)
+            finally:
+                raw.unregister("syncer_snapshot_stage")
+        elif self.dialect.name == "postgresql":
+            conn.execute(sa.text("CREATE TEMPORARY TABLE syncer_snapshot_stage (key TEXT, fp TEXT) ON COMMIT DROP"))
+            with raw.cursor() as cursor, cursor.copy("COPY syncer_snapshot_stage (key, fp) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            self._apply_stage(conn, "syncer_snapshot_stage", params)
+        else:
+            keys = [r[0] for r in rows]
+            for i in range(0, len(keys), self.dialect.bulk_rows):
+                delete = sa.text(f"DELETE FROM {self.table} WHERE sync = :sync AND key IN :keys")
+                conn.execute(
+                    delete.bindparams(sa.bindparam("keys", expanding=True)),
+                    {**params, "keys": keys[i : i + self.dialect.bulk_rows]},
+                )
+            self._insert(conn, sync, [(k, fp) for k, fp in rows if fp is not None])
+
+    def _apply_stage(self, conn: sa.Connection, stage: str, params: dict[str, str]) -> None:
+        conn.execute(
+            sa.text(f"DELETE FROM {self.table} WHERE sync = :sync AND key IN (SELECT key FROM {stage})"), params
+        )
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {self.table} (sync, key, fingerprint) "
+                f"SELECT :sync, key, fp FROM {stage} WHERE fp IS NOT NULL"
+            ),
+            params,
+        )
+
+    def _insert(self, conn: sa.Connection, sync: str, rows: Sequence[tuple[str, str | None]]) -> None:
         """Bulk insert: DuckDB from an Arrow table, PostgreSQL by COPY, others by executemany."""
         raw: Any = conn.connection.driver_connection
         if self.dialect.name == "duckdb":
@@ -161,7 +236,7 @@ class Snapshot:
                 )
 
 
-def _state_chunks(state: StateStore, sync: str, size: int = 50_000) -> Iterator[list[tuple[str, str]]]:
+def _state_chunks(state: StateStore, sync: str, size: int = 50_000) -> Iterator[list[tuple[str, str | None]]]:
     query = sa.select(synced.c.key, synced.c.source_fp).where(synced.c.sync == sync)
     with state.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=size).execute(query)
