@@ -275,6 +275,17 @@ def peak_rss_mb() -> float:
 
 
 def measure(kind: str, config: Path) -> dict[str, Any]:
+    """One measurement; `plan` and `profile` check the destination first, so a receiver answers."""
+    if kind in ("plan", "profile"):
+        from syncer_connectors.webhook.emulator import WebhookReceiver
+
+        with WebhookReceiver(SECRET) as receiver:
+            os.environ["BENCH_HOOK_URL"] = f"{receiver.base_url}/hooks"
+            return _measure(kind, config)
+    return _measure(kind, config)
+
+
+def _measure(kind: str, config: Path) -> dict[str, Any]:
     import resource
 
     job = open_job(config)
