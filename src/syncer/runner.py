@@ -24,7 +24,7 @@ from typing import Any
 
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
-from syncer.columnar.modes import open_diff
+from syncer.columnar.modes import after_run, open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem
 from syncer.diff import Change, Differ, Tally
@@ -37,7 +37,6 @@ from syncer.secrets import mask
 from syncer.source import Source
 from syncer.state import Outcome, StateStore
 from syncer.typecheck import type_issues
-from syncer.warehouse_diff.modes import after_run
 
 log = logging.getLogger("syncer.runner")
 

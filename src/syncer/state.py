@@ -47,6 +47,13 @@ synced = sa.Table(
     sa.Column("synced_at", TS),
     sa.Column("source_fp", sa.String(64)),
 )
+# one token per sync, replaced by a trigger on every write to its synced_records (migration 0011)
+synced_generations = sa.Table(
+    "synced_generations",
+    metadata,
+    sa.Column("sync", sa.String(200), primary_key=True),
+    sa.Column("token", sa.BigInteger, nullable=False),
+)
 rejected = sa.Table(
     "rejected_records",
     metadata,
@@ -239,6 +246,16 @@ class StateStore:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
             for key, fp, dest_id, match_value in result:
                 yield key, Known(fp, dest_id, match_value)
+
+    def generation(self, sync: str, conn: sa.Connection | None = None) -> int | None:
+        """The sync's generation token: replaced by a trigger whenever any of its synced records is
+        written (migration 0011). None when state holds no record of it (or the database has no
+        trigger), so nothing can be trusted as current."""
+        query = sa.select(synced_generations.c.token).where(synced_generations.c.sync == sync)
+        if conn is not None:
+            return conn.scalar(query)
+        with self.engine.connect() as own:
+            return own.scalar(query)
 
     def count_synced(self, sync: str) -> int:
         with self.engine.connect() as conn:

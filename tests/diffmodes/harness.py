@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from syncer.columnar.modes import after_run
 from syncer.config import load_config
 from syncer.diff import Change, Differ
 from syncer.runner import Runtime, SyncJob
 from syncer.state import Outcome, StateStore
-from syncer.warehouse_diff.modes import after_run
 
 
 @dataclass

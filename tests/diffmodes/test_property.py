@@ -3,7 +3,8 @@
 Random models (key kinds, column types, NULLs, duplicated and NULL keys, values that fail to map)
 and random change sets go through the row path, the columnar path and (DuckDB, integer or text
 keys) the warehouse path, each with its own state store and snapshot, over several acknowledged
-rounds (some records rejected by the destination, some runs `full`); the plans must agree on
+rounds (some records rejected by the destination, some runs `full`; the columnar sidecar left
+current, deleted, stale, corrupt or truncated, some runs killed before writing it); the plans must agree on
 counts, on every change (kind, key, payload fingerprint, match value, fields, state before) and
 on the rejected rows.
 """
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from syncer.columnar.sidecar import path_for
 from tests.diffmodes.harness import open_job, run, write_project
 
 os.environ.setdefault("HOOK_SECRET", "whsec-test-property")
@@ -103,6 +105,23 @@ def load(url: str, rows: list[dict[str, Any]]) -> None:
     engine.dispose()
 
 
+SIDECAR_DAMAGE = {"current", "missing", "stale", "corrupt", "truncated"}
+
+
+def damage(path: Path, history: list[bytes], how: str) -> None:
+    """Leave the columnar sidecar as a crash, an old backup or a bad disk could (see SIDECAR_DAMAGE)."""
+    if how == "current" or not path.exists():
+        return
+    if how == "missing":
+        path.unlink()
+    elif how == "stale" and history:
+        path.write_bytes(history[0])
+    elif how == "corrupt":
+        path.write_bytes(b"\xff" * 64 + path.read_bytes()[64:])
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
 def mapping(key: str, fields: list[str], null_policy: str, mode: str) -> str:
     pk = ", ".join(f'"{c}"' for c in KEYS[key])
     body = "\n".join(f"{f} = {FIELDS[f]}" for f in fields)
@@ -144,14 +163,23 @@ def test_every_mode_plans_what_rows_plans(
         text = mapping(key, fields, null_policy, sync_mode)
         modes = ["rows", "columnar"] + (["warehouse"] if warehouse == "duckdb" and key != "float" else [])
         jobs = {mode: open_job(write_project(root / mode, url, text, mode)) for mode in modes}
+        sidecar = path_for(jobs["columnar"].config.data_dir(), "m")
+        history: list[bytes] = []  # the columnar sidecar after each round: older ones are stale
+        models: list[list[dict[str, Any]]] = []
         try:
             for round_ in range(3):
                 full = round_ > 0 and data.draw(st.booleans(), label="full")
                 reject = set(data.draw(st.lists(st.sampled_from(["1", "a", "2.25", "3\x1fa", "0"]), max_size=2)))
-                plans = {mode: run(job, reject, full) for mode, job in jobs.items()}
+                damage(sidecar, history, data.draw(st.sampled_from(sorted(SIDECAR_DAMAGE)), label="sidecar"))
+                crash = data.draw(st.booleans(), label="crash before the sidecar write")
+                plans = {mode: run(job, reject, full, crash and mode == "columnar") for mode, job in jobs.items()}
+                if sidecar.exists():
+                    history.append(sidecar.read_bytes())
                 for mode in modes[1:]:
                     assert plans[mode] == plans["rows"], f"{mode}, round {round_}"
-                rows = mutate(rows, data)
+                models.append(rows)
+                # sometimes the model goes back to an earlier version: what a stale sidecar would call unchanged
+                rows = data.draw(st.sampled_from([*models[:-1], None]), label="revert to") or mutate(rows, data)
                 load(url, rows)
         finally:
             for job in jobs.values():

@@ -17,12 +17,16 @@ state's keys streamed in chunks -- memory is 8 bytes per model row, not the keys
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from syncer.columnar import kernels
+from syncer import failpoints
+from syncer.columnar import kernels, sidecar
 from syncer.columnar.batches import RowBatch
+from syncer.columnar.sidecar import Sidecar
 from syncer.columnar.state_columns import StateReader, stored_source_fps, synced_keys
 from syncer.diff import CHUNK, Change, Differ
 from syncer.state import Known
@@ -35,10 +39,15 @@ class ColumnarDiffer(Differ):
     (its edit must change every source fingerprint).
     """
 
-    def __init__(self, *args: Any, inputs: list[str], spec: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, inputs: list[str], spec: Any, sidecar_path: Path | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.inputs = sorted(inputs)
         self.spec = spec
+        self.sidecar_path = sidecar_path
+        self.sidecar: Sidecar | None = None
+        self._sidecar_written = False  # the file on disk is the sidecar in memory
         self._hashes: list[pl.Series] = []
         problems = set(self.keys.duplicate_keys) | set(getattr(self.keys, "match_collisions", {}))
         self._problems = pl.Series("problem", sorted(problems), dtype=pl.String)
@@ -46,11 +55,35 @@ class ColumnarDiffer(Differ):
     def changes_from(self, batches: Iterable[RowBatch]) -> Iterator[Change]:
         self._reader = StateReader(self.state)
         try:
+            if not self.full:  # before this run writes anything: the first batch is not yet diffed
+                self.sidecar = self._open_sidecar()
             for batch in batches:
                 yield from self._batch(batch)
         finally:
             self._reader.close()
         yield from self._removed()
+
+    def _open_sidecar(self) -> Sidecar | None:
+        """The current sidecar: the file when its token is state's, else rebuilt from state."""
+        if self.sidecar_path is None:
+            return None
+        token = self.state.generation(self.sync)
+        found = sidecar.load(self.sidecar_path, self.sync, token)
+        self._sidecar_written = found is not None
+        return found if found is not None or token is None else sidecar.build(self.state, self.sync)
+
+    def after_run(self) -> None:
+        """Leave the sidecar current for the next diff (runs only): untouched when the run wrote no
+        record, else rebuilt from state. A crash before this leaves a stale file: rebuilt next time."""
+        if self.sidecar_path is None:
+            return
+        failpoints.hit("before_sidecar_write")  # state has the run's records; the file does not yet
+        if self.sidecar is None or self.state.generation(self.sync) != self.sidecar.token:
+            self.sidecar = sidecar.build(self.state, self.sync)
+            self._sidecar_written = False
+        if self.sidecar is not None and not self._sidecar_written:
+            self.sidecar.write(self.sidecar_path)
+            self._sidecar_written = True
 
     def _batch(self, batch: RowBatch) -> Iterator[Change]:
         n = batch.data.num_rows
@@ -59,8 +92,8 @@ class ColumnarDiffer(Differ):
         self.tally.source_rows += n
         keys = kernels.record_keys(batch, self.primary_key)
         null = keys.is_null()
-        present = keys.filter(~null)
-        self._hashes.append(kernels.key_hashes(present))
+        key_hash = kernels.key_hashes(keys)
+        self._hashes.append(key_hash.filter(~null))
         # rows the row path rejects by key (NULL, not canonical, duplicated, colliding match value):
         # flagged here in bulk, judged one by one by the row path's own `_key`
         flagged = null | (keys.is_in(self._problems).fill_null(False) if len(self._problems) else _none(n))
@@ -70,13 +103,17 @@ class ColumnarDiffer(Differ):
             rejected = [i for i, row in zip(indices, batch.rows(indices), strict=True) if self._key(row) is None]
             bad = pl.int_range(0, n, eager=True).is_in(pl.Series(rejected, dtype=pl.Int64))
         prefix = kernels.spec_digest(self.spec, batch, self.inputs)
-        frame = pl.DataFrame(
-            [
-                pl.int_range(0, n, dtype=pl.Int64, eager=True).rename("row"),
-                keys,
-                kernels.source_fingerprints(batch, self.inputs, prefix),
-            ]
-        ).filter(~bad)
+        fp1, fp2 = kernels.source_fingerprint_parts(batch, self.inputs, prefix)
+        frame = pl.DataFrame([pl.int_range(0, n, dtype=pl.Int64, eager=True).rename("row"), keys, fp1, fp2])
+        if self.sidecar is not None:  # unchanged by the sidecar: a subset of what state would say
+            sure = pl.Series(self.sidecar.unchanged(*kernels.check_hashes(keys, fp1, fp2))) & ~flagged
+            counted = int(sure.sum())
+            self._found += counted
+            self.tally.unchanged += counted
+            frame = frame.filter(~sure)
+            bad = bad.filter(~sure)
+        frame = frame.filter(~bad)
+        frame = frame.with_columns(kernels.fingerprint_text(frame["fp1"], frame["fp2"])).drop("fp1", "fp2")
         stored = stored_source_fps(self._reader, self.sync, frame["key"]).with_columns(known=pl.lit(True))
         joined = frame.join(stored, on="key", how="left", maintain_order="left")
         known = joined["known"].fill_null(False)
@@ -126,4 +163,4 @@ class ColumnarDiffer(Differ):
 
 
 def _none(n: int) -> pl.Series:
-    return pl.repeat(False, n, dtype=pl.Boolean, eager=True)
+    return pl.Series("none", np.zeros(n, dtype=bool))

@@ -10,11 +10,13 @@ hashlib. Shapes: every function takes one batch (n rows) and returns n values in
   are cast in native code; each batch is checked against `row_key` on a sample, and any other
   type (or a canonical form the cast does not reproduce) goes through `row_key` row by row, so
   the key is always the engine's.
-- `source_fingerprints`: a 128-bit hash (two seeded 64-bit xxhash-family polars hashes, as
-  "h1.h2" decimal text) of the spec (mapping + column types) and the length-prefixed text of every
-  input column. Stable within a polars version; a polars upgrade that changes its hash makes every
-  row be mapped once (payload fingerprints decide what is sent, so nothing is re-sent).
-- `key_hashes`: 64-bit hashes of keys, for the bounded-memory removed-record check.
+- `source_fingerprints`: a 128-bit hash of every row's typed input columns (`hash_rows`, twice,
+  seeded from the spec digest: mapping + column types + polars version), as "h1.h2" decimal text.
+  No text is built per row. Stable within a polars version; a polars upgrade (or this format's
+  introduction) makes every row be mapped once (payload fingerprints decide what is sent, so
+  nothing is re-sent).
+- `key_hashes`: 64-bit hashes of keys, for the removed-record check and the sidecar's lookup;
+  `check_hashes`: 128 bits of (key, fingerprint), the sidecar's unchanged test.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from syncer.columnar.batches import RowBatch
 from syncer.source import row_key
 
 SEEDS = (0x5EED_0001, 0x5EED_0002)  # two independently seeded 64-bit hashes: a 128-bit fingerprint
-NULL = "-"  # a NULL input; never a length prefix, so it cannot collide with a value
 
 
 def _castable(dtype: pa.DataType) -> bool:
@@ -78,29 +79,45 @@ def spec_digest(spec: Any, batch: RowBatch, inputs: Sequence[str]) -> str:
     return hashlib.blake2b(repr((spec, types, pl.__version__)).encode(), digest_size=16).hexdigest()
 
 
+def source_fingerprint_parts(batch: RowBatch, inputs: Sequence[str], prefix: str) -> tuple[pl.Series, pl.Series]:
+    """The fingerprint of each row as two UInt64 series (`polars.DataFrame.hash_rows` over the typed
+    input columns, seeded from `prefix`, once per 64-bit half). Typed, not text: NULL, "" and 0 stay
+    distinct per column; floats are hashed by their bits (polars' hash folds -0.0 into 0.0, which
+    the mapping does not)."""
+    frame = pl.DataFrame([_hashable(batch, c) for c in inputs])
+    first, second = (frame.hash_rows(seed=int(prefix[i : i + 16], 16)) for i in (0, 16))
+    return first.rename("fp1"), second.rename("fp2")
+
+
+def fingerprint_text(first: pl.Series, second: pl.Series) -> pl.Series:
+    """The fingerprint as state stores it: "h1.h2", both halves in decimal."""
+    return (first.cast(pl.String) + "." + second.cast(pl.String)).rename("source_fp")
+
+
 def source_fingerprints(batch: RowBatch, inputs: Sequence[str], prefix: str) -> pl.Series:
-    """One fingerprint per row over `inputs` (pl.String), `prefix` from `spec_digest`."""
-    frame = pl.DataFrame([_input_text(batch, c) for c in inputs])
-    encoded = [
-        pl.when(pl.col(c).is_null())
-        .then(pl.lit(NULL))
-        .otherwise(pl.concat_str(pl.col(c).str.len_bytes().cast(pl.String), pl.lit(":"), pl.col(c)))
-        for c in inputs
-    ]
-    blob = frame.select(pl.concat_str([pl.lit(prefix), *encoded], separator="|").alias("blob")).to_series()
-    first, second = (_hash(blob, seeds).cast(pl.String) for seeds in SEEDS)
-    return (first + "." + second).rename("source_fp")
+    """One fingerprint per row over `inputs` (pl.String "h1.h2"), `prefix` from `spec_digest`."""
+    return fingerprint_text(*source_fingerprint_parts(batch, inputs, prefix))
 
 
-def _input_text(batch: RowBatch, column: str) -> pl.Series:
-    """A column as text: cast in native code; binary and nested values through repr()."""
-    series = pl.Series(column, batch.data.column(column))
-    if series.dtype != pl.Binary and not series.dtype.is_nested():
-        try:
-            return series.cast(pl.String)
-        except pl.exceptions.PolarsError:
-            pass
-    return pl.Series(column, [None if v is None else repr(v) for v in batch.values(column)], dtype=pl.String)
+def _hashable(batch: RowBatch, column: str) -> pl.Series:
+    """A column as polars hashes it exactly: floats as their bit patterns, anything polars cannot
+    hash (or take from Arrow) as repr() text."""
+    array = batch.data.column(column)
+    if pa.types.is_floating(array.type):
+        array = array.view({16: pa.uint16(), 32: pa.uint32(), 64: pa.uint64()}[array.type.bit_width])
+    try:
+        series = pl.Series(column, array)
+        series.hash()
+        return series
+    except (pl.exceptions.PolarsError, TypeError, ValueError):
+        return pl.Series(column, [None if v is None else repr(v) for v in batch.values(column)], dtype=pl.String)
+
+
+def check_hashes(keys: pl.Series, first: pl.Series, second: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """128 bits identifying (key, source fingerprint): what the sidecar compares for an unchanged
+    verdict. The key itself goes in, so a 64-bit key-hash collision can never pass as a match."""
+    frame = pl.DataFrame([keys.rename("key"), first.rename("fp1"), second.rename("fp2")])
+    return frame.hash_rows(seed=SEEDS[0]).rename("check1"), frame.hash_rows(seed=SEEDS[1]).rename("check2")
 
 
 def key_hashes(keys: pl.Series) -> pl.Series:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncer.columnar.batches import record_batches
 from syncer.columnar.differ import ColumnarDiffer
+from syncer.columnar.sidecar import path_for
 from syncer.config import SyncConfig
 from syncer.diff import Change, Differ
 from syncer.mapping import Mapper
@@ -54,6 +55,17 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
         if warehouse is not None:
             sql, model_sql = warehouse_sql(job, warehouse, spec, inputs)
             return warehouse, warehouse.changes_from(job.source, sql, model_sql)
-    columnar = ColumnarDiffer(**kwargs, inputs=inputs, spec=spec)
+    sidecar_path = path_for(job.config.data_dir(), sync.name)
+    columnar = ColumnarDiffer(**kwargs, inputs=inputs, spec=spec, sidecar_path=sidecar_path)
     batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse)
     return columnar, columnar.changes_from(batches)
+
+
+def after_run(differ: Differ, run_id: int | None) -> None:
+    """After a run's last acknowledged write: the warehouse snapshot merges what was acknowledged,
+    the columnar sidecar is brought up to date (rows mode: nothing)."""
+    from syncer.warehouse_diff.modes import after_run as warehouse_after_run
+
+    warehouse_after_run(differ, run_id)
+    if isinstance(differ, ColumnarDiffer):
+        differ.after_run()

@@ -1,0 +1,167 @@
+"""The sidecar: a columnar snapshot of one sync's state, so unchanged rows are recognised without
+asking the state database about each key.
+
+    <data_dir>/sidecars/<sync>-<digest>.arrow    Arrow IPC file, 16 bytes a record, sorted by check1:
+        check1, check2  UInt64   128-bit hash of (key, stored source fingerprint)
+    schema metadata: format, sync, the sync's generation token, polars version
+
+A model row is called unchanged only when the 128-bit hash of its own (key, source fingerprint)
+is in the file: no key hash alone decides anything, so a 64-bit key-hash collision (between state
+keys, or between a new key and a state key) cannot pass, and a damaged or colliding entry only
+sends a row down the exact path (state is asked). Records state holds without a columnar
+fingerprint (NULL, another diff mode's) are left out, so their rows are diffed exactly.
+
+Trust rule: the file is used only while its token equals the sync's token in state
+(`StateStore.generation`), which a database trigger replaces on every write to the sync's
+synced_records (migration 0011). Missing, unreadable, truncated, another polars version's or
+stale: rebuilt from state in one scan (token and records read in one transaction). Plans build
+it in memory and write nothing; runs write it (temp file + rename) after they finish, so a crash
+between the state commit and the write leaves a stale file the next diff rebuilds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+
+from syncer.columnar import kernels
+from syncer.state import StateStore, synced
+
+FORMAT = "1"
+SCAN_CHUNK = 100_000
+_EMPTY = np.empty(0, dtype=np.uint64)
+
+
+@dataclass
+class Sidecar:
+    """The (key, fingerprint) checks of one sync's records: numpy UInt64 arrays, sorted by check1."""
+
+    sync: str
+    token: int
+    check1: np.ndarray
+    check2: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.check1)
+
+    def unchanged(self, check1: pl.Series, check2: pl.Series) -> np.ndarray:
+        """Boolean per row: state holds this key with this source fingerprint (n rows in, n out)."""
+        if not len(self):
+            return np.zeros(len(check1), dtype=bool)
+        wanted = check1.to_numpy()
+        order = np.argsort(wanted)  # sorted probes walk the sorted file forwards: 5x fewer cache misses
+        at = np.empty(len(wanted), dtype=np.intp)
+        at[order] = np.minimum(np.searchsorted(self.check1, wanted[order]), len(self) - 1)
+        found: np.ndarray = self.check1[at] == wanted
+        found &= self.check2[at] == check2.to_numpy()
+        return found
+
+    def write(self, path: Path) -> None:
+        """Write atomically: a reader sees the old file or the new one, never half of one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.table(
+            {"check1": self.check1, "check2": self.check2},
+            metadata={"format": FORMAT, "sync": self.sync, "token": str(self.token), "polars": pl.__version__},
+        )
+        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            with pa.OSFile(str(temp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            os.replace(temp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+
+def path_for(data_dir: Path, sync: str) -> Path:
+    """One file per sync under `data_dir/sidecars` (name readable, digest keeps it unique)."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", sync)[:60]
+    digest = hashlib.blake2b(sync.encode(), digest_size=6).hexdigest()
+    return data_dir / "sidecars" / f"{readable}-{digest}.arrow"
+
+
+def load(path: Path, sync: str, token: int | None) -> Sidecar | None:
+    """The sidecar at `path` if it is current (same sync, token and polars version), else None.
+    Missing, unreadable and truncated files are None: they are rebuilt, never trusted."""
+    if token is None:
+        return None
+    try:
+        # read, not mapped: a file truncated under a mapping would kill the process (SIGBUS)
+        table = pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+        if (meta.get("format"), meta.get("sync"), meta.get("token"), meta.get("polars")) != (
+            FORMAT,
+            sync,
+            str(token),
+            pl.__version__,
+        ):
+            return None
+        arrays = [_uint64(table.column(c)) for c in ("check1", "check2")]
+    except (OSError, pa.ArrowException, KeyError, ValueError, UnicodeDecodeError):
+        return None
+    return Sidecar(sync, token, *arrays)
+
+
+def _uint64(column: pa.ChunkedArray) -> np.ndarray:
+    """A UInt64 column without NULLs as a numpy view of its buffer (pyarrow's own `to_numpy` would
+    import pandas: 0.3 s); ValueError for anything else."""
+    array = column.combine_chunks()
+    if array.type != pa.uint64() or array.null_count:
+        raise ValueError(f"not a UInt64 column without NULLs: {array.type}")
+    return np.frombuffer(array.buffers()[1], dtype=np.uint64, count=len(array), offset=array.offset * 8)
+
+
+def build(state: StateStore, sync: str) -> Sidecar | None:
+    """Read the sync's records and token in one transaction (so the token names exactly what was
+    read) and hash them: one scan. None when state keeps no token (no record yet, or no trigger)."""
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    if state.engine.dialect.name == "sqlite":  # raw sqlite3: no SQLAlchemy row objects for 1M records
+        raw: Any = state.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("BEGIN")  # WAL: both reads below see this one snapshot
+            found = cursor.execute("SELECT token FROM synced_generations WHERE sync = ?", (sync,)).fetchone()
+            token = None if found is None else found[0]
+            if token is None:
+                return None
+            cursor.execute("SELECT key, source_fp FROM synced_records WHERE sync = ?", (sync,))
+            while rows := cursor.fetchmany(SCAN_CHUNK):
+                parts.append(_hashed(rows))
+        finally:
+            raw.rollback()
+            raw.close()
+    else:
+        options = {"isolation_level": "REPEATABLE READ", "stream_results": True}
+        with state.engine.connect().execution_options(**options) as conn, conn.begin():
+            token = state.generation(sync, conn)
+            if token is None:
+                return None
+            query = sa.select(synced.c.key, synced.c.source_fp).where(synced.c.sync == sync)
+            for part in conn.execute(query).partitions(SCAN_CHUNK):
+                parts.append(_hashed([tuple(r) for r in part]))
+    check1, check2 = (np.concatenate([p[i] for p in parts]) if parts else _EMPTY for i in range(2))
+    order = np.argsort(check1)
+    return Sidecar(sync, int(token), check1[order], check2[order])
+
+
+def _hashed(rows: list[tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray]:
+    """The sidecar's columns for records whose stored fingerprint is a columnar one ("h1.h2" as
+    `kernels.fingerprint_text` writes it; anything else is left out and diffed exactly)."""
+    frame = pl.DataFrame(rows, schema={"key": pl.String, "fp": pl.String}, orient="row")
+    halves = frame["fp"].str.split_exact(".", 1).struct.unnest()
+    first = halves["field_0"].cast(pl.UInt64, strict=False)
+    second = halves["field_1"].cast(pl.UInt64, strict=False)
+    ok = (kernels.fingerprint_text(first, second) == frame["fp"]).fill_null(False)
+    keys_ok, first, second = frame["key"].filter(ok), first.filter(ok), second.filter(ok)
+    check1, check2 = kernels.check_hashes(keys_ok, first, second)
+    return check1.to_numpy(), check2.to_numpy()

@@ -1,0 +1,155 @@
+"""The columnar sidecar is trusted only while it is current (syncer.columnar.sidecar).
+
+- every writer of synced_records replaces the sync's generation token (the trigger of migration
+  0010), on SQLite and PostgreSQL; another sync's writes leave it alone;
+- a stale, missing, corrupt or truncated sidecar never makes `plan` or `run` call a changed row
+  unchanged (the rows below are reverted to values an older sidecar knew as current);
+- a run killed between its state commit and the sidecar write converges: the next run re-sends
+  nothing and misses nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from syncer_connectors.webhook.emulator import WebhookReceiver
+
+from syncer.state import Outcome, StateStore
+from syncer.state_repair import rebuild_state
+from syncer.suppression import suppress
+from tests.diffmodes.test_modes_cli import ROWS, duckdb_project, sql
+from tests.engine.conftest import Project
+
+
+def _outcome(key: str, op: str = "upsert", fp: str = "f") -> Outcome:
+    return Outcome(key, op, "ok", fp, f"m{key}", f"d{key}", None, {"x": key}, "1.2")
+
+
+WRITERS: dict[str, Callable[[StateStore], None]] = {
+    "acknowledged upsert": lambda s: s.record("m", 1, [_outcome("new")]),
+    "acknowledged update": lambda s: s.record("m", 1, [_outcome("k1", fp="g")]),
+    "acknowledged delete": lambda s: s.record("m", 1, [_outcome("k1", op="delete")]),
+    "refreshed source fingerprint": lambda s: s.refresh_source_fps("m", [("k1", "3.4")]),
+    "removed record forgotten": lambda s: s.forget_removed("m", ["k1"]),
+    "forget (erasure)": lambda s: s.forget("k1"),
+    "forget --sync m --suppress": lambda s: _forget_suppressed(s, "k1"),
+    "hand-written SQL": lambda s: _execute(s, "UPDATE synced_records SET source_fp = NULL WHERE key = 'k2'"),
+    "hand-written bulk delete": lambda s: _execute(s, "DELETE FROM synced_records WHERE sync = 'm'"),
+}
+
+
+def _forget_suppressed(state: StateStore, key: str) -> None:
+    """What `syncer forget KEY --sync m --suppress` does to state."""
+    state.forget(key, "m")
+    suppress(state.engine, ["m"], key)
+
+
+def _execute(state: StateStore, statement: str) -> None:
+    with state.engine.begin() as conn:
+        conn.execute(sa.text(statement))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.sqlite'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_every_writer_replaces_the_generation_token(state_url: str, writer: str) -> None:
+    state = StateStore(state_url)
+    try:
+        assert state.generation("m") is None  # nothing recorded yet: nothing can be trusted
+        state.record("m", 1, [_outcome("k1"), _outcome("k2")])
+        state.record("other", 1, [_outcome("k1")])
+        before, other = state.generation("m"), state.generation("other")
+        assert before is not None and other is not None
+        WRITERS[writer](state)
+        assert state.generation("m") != before, writer
+        assert state.generation("other") == other or writer == "forget (erasure)"  # erases it from every sync
+    finally:
+        state.close()
+
+
+def test_a_rebuilt_state_file_has_new_tokens(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    state = StateStore(url)
+    state.record("m", 1, [_outcome("k1")])
+    before = state.generation("m")
+    state.close()
+    rebuilt = rebuild_state(url)
+    assert rebuilt.copied["synced_records"] == 1 and "synced_generations" not in rebuilt.copied
+    state = StateStore(url)
+    try:
+        assert state.generation("m") not in (None, before)
+    finally:
+        state.close()
+
+
+def _sidecar(project: Project) -> Path:
+    [found] = (project.root / "data" / "sidecars").glob("*.arrow")
+    return found
+
+
+SIDECARS: dict[str, Callable[[Path, Path], None]] = {
+    "current": lambda path, old: None,
+    "stale (an older run's file)": lambda path, old: shutil.copy(old, path),
+    "missing": lambda path, old: path.unlink(),
+    "corrupt": lambda path, old: path.write_bytes(b"\x00not arrow" * 100),
+    "truncated": lambda path, old: path.write_bytes(old.read_bytes()[: old.stat().st_size // 2]),
+    "empty": lambda path, old: path.write_bytes(b""),
+}
+
+
+def test_a_sidecar_that_is_not_current_never_hides_a_change(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    project = duckdb_project(tmp_path, receiver, "columnar")
+    assert project.cli("run", "accounts", "--json")[0] == 0
+    old = tmp_path / "old.arrow"
+    shutil.copy(_sidecar(project), old)  # knows rows 1-7 with their first values
+    sql(project, "UPDATE accounts SET pql_score = pql_score + 1 WHERE account_id <= 7")
+    code, run, err = project.cli("run", "accounts", "--json")
+    assert code == 0 and run["changed"] == 7, err
+    sql(project, "UPDATE accounts SET pql_score = pql_score - 1 WHERE account_id <= 7")  # back to the old values
+    current = tmp_path / "current.arrow"
+    shutil.copy(_sidecar(project), current)
+    path = _sidecar(project)
+    for name, damage in SIDECARS.items():
+        shutil.copy(current, path)
+        damage(path, old)
+        left = path.read_bytes() if path.exists() else None
+        code, plan, err = project.cli("plan", "accounts", "--json")
+        assert code == 0 and (plan["changed"], plan["unchanged"]) == (7, ROWS - 7), (name, err)
+        assert (path.read_bytes() if path.exists() else None) == left  # a plan writes nothing
+    shutil.copy(old, path)
+    calls = receiver.write_calls
+    code, run, err = project.cli("run", "accounts", "--json")
+    assert code == 0 and run["changed"] == 7 and receiver.write_calls == calls + 1, err
+    code, plan, _ = project.cli("plan", "accounts", "--json")
+    assert (plan["changed"], plan["unchanged"]) == (0, ROWS)  # the run left the sidecar current
+
+
+def test_a_crash_between_state_commit_and_sidecar_write_converges(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    project = duckdb_project(tmp_path, receiver, "columnar")
+    assert project.cli("run", "accounts", "--json")[0] == 0
+    sql(project, "UPDATE accounts SET tier = 'x' WHERE account_id <= 5")
+    assert project.cli("run", "accounts", "--json")[1]["changed"] == 5
+    before = _sidecar(project).read_bytes()  # knows rows 1-5 with tier 'x'
+    sql(project, "UPDATE accounts SET tier = 'y' WHERE account_id <= 5")
+    proc = project.subprocess("run", "accounts", "--json", env={"SYNCER_FAILPOINT": "before_sidecar_write"})
+    proc.communicate(timeout=120)
+    assert proc.returncode == -9  # killed after state recorded 'y', before the sidecar had it
+    assert _sidecar(project).read_bytes() == before
+    sent = receiver.write_calls
+    code, plan, err = project.cli("plan", "accounts", "--json")
+    assert code == 0 and (plan["changed"], plan["unchanged"]) == (0, ROWS), err  # nothing to re-send
+    sql(project, "UPDATE accounts SET tier = 'x' WHERE account_id <= 5")  # what the stale file knew
+    code, run, err = project.cli("run", "accounts", "--json")
+    assert code == 0 and (run["changed"], run["unchanged"]) == (5, ROWS - 5), err  # none missed
+    assert receiver.write_calls == sent + 1
+    code, run, _ = project.cli("run", "accounts", "--json")
+    assert (run["changed"], run["unchanged"]) == (0, ROWS) and receiver.write_calls == sent + 1
