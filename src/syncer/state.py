@@ -108,7 +108,9 @@ snapshot_pending = sa.Table(  # keys whose warehouse snapshot row may lag local 
     sa.Column("sync", sa.String(200), primary_key=True),
     sa.Column("key", sa.String(1000), primary_key=True),
 )
-SNAPSHOT_REBUILD = "\x00rebuild"  # a pending "key" no canonical key can be: rebuild the whole snapshot
+# a pending "key" that means: rebuild the whole snapshot. Not NUL-prefixed: PostgreSQL text refuses NUL
+# (`syncer forget` failed on a PostgreSQL state). A real key spelled like this only causes a rebuild.
+SNAPSHOT_REBUILD = "\x01syncer:rebuild-snapshot"
 leases = sa.Table(
     "leases",
     metadata,
