@@ -59,6 +59,15 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     assert pings and all(re.search(r"<time [^>]*>\w{3} \d+ at \d+:\d\d [AP]M E[SD]T</time>", f) for f in pings), pings
     assert not any("UTC" in f or "alert_id" in f for f in footers), footers
 
+    # one CSM prefers email: their alerts / digest arrived over SMTP and read like mail (subject, from, to, body)
+    mails = re.findall(
+        r'<article class="mail"><h4>(.*?)</h4><dl>(.*?)</dl><pre class="mail-body">(.*?)</pre>', html, re.S
+    )
+    assert mails and "No email was sent" not in html
+    for subject, head, body in mails:
+        assert subject and "Syncer alerts &lt;alerts@demo.example&gt;" in head and "@example.com" in head, head
+        assert "Playbook" in body or "Daily usage digest" in body, body[:300]
+
     report = (folder / "report.html").read_text()
     data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', report, re.S)[1])
     assert len(data["owner_names"]) == len(data["owners"]) > 0

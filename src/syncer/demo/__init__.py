@@ -31,7 +31,9 @@ from syncer.demo.services import (
     FALLBACK,
     HUBSPOT_PROPERTIES,
     Services,
+    enable_email,
     name_accounts,
+    person_name,
     start_services,
     work_some_tasks,
 )
@@ -106,6 +108,8 @@ class Demo:
             self._history(config_path, engine, scoring, first_day)
             self.step(f"scoring in the warehouse as of {first_day}")
             self._score(engine, scoring, first_day)
+            csm = enable_email(config_path, engine, services.slack)
+            self.step(f"{person_name(csm)[0]} ({csm}) prefers email: their alerts and digests go out over SMTP")
             engine.dispose()
             self._syncs(config_path, "day 1", show_plan=True, day=last_day)
             self._alerts(config_path, "day 1", last_day)

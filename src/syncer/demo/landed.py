@@ -246,6 +246,31 @@ def hubspot_section(services: Services, n: int = 3) -> str:
     return f'<div class="cards">{"".join(cards)}</div><p class="more">{more} updated.</p>'
 
 
+def email_section(services: Services, zone: ZoneInfo, n: int = 3) -> str:
+    """The emails the SMTP emulator accepted, newest first, as a mail client shows them: subject, from, to,
+    date in the recipients' zone, and the plain-text body (the HTML part carries the same content)."""
+    received = list(services.email.messages) if services.email is not None else []
+    if not received:
+        return "<p>No email was sent: no recipient who prefers email had an alert.</p>"
+    parts = []
+    for r in received[::-1][:n]:
+        m = r.message
+        body = m.get_body(preferencelist=("plain", "html"))
+        text = body.get_content() if body is not None else ""
+        when = m["Date"].datetime.astimezone(zone) if m["Date"] is not None else None
+        date = f"{when:%a %b %-d, %-I:%M %p} {when.tzname()}" if when else ""
+        head = "".join(
+            f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>"
+            for k, v in (("From", m["From"]), ("To", m["To"]), ("Date", date))
+        )
+        parts.append(
+            f'<article class="mail"><h4>{html.escape(str(m["Subject"]))}</h4><dl>{head}</dl>'
+            f'<pre class="mail-body">{html.escape(text)}</pre></article>'
+        )
+    more = plural(len(received) - len(parts), "more email")
+    return f'<div class="cards">{"".join(parts)}</div><p class="more">{more} sent.</p>'
+
+
 def inapp_section(services: Services, names: dict[str, str], n: int = 4) -> str:
     items = list(services.inapp.records.items())
     rows = "".join(
@@ -281,9 +306,7 @@ them. Times are {zone.key} (the recipients' zone).</p></header><main>
 <section class="card"><h2>Salesforce: Accounts with the fields syncer wrote and its tasks</h2>
 {salesforce_section(services, zone)}</section>
 <section class="card"><h2>HubSpot: companies</h2>{hubspot_section(services)}</section>
-<section class="card"><h2>Email</h2><p>The demo's config routes alerts and digests to Slack and CRM tasks; it has no
-<code>[connectors.email]</code>, so no email was sent. With one, each recipient's alerts and daily digest arrive as
-the same content by email.</p></section>
+<section class="card"><h2>Email (a CSM who prefers email, over SMTP)</h2>{email_section(services, zone)}</section>
 <section class="card"><h2>In-app messages (low tier, webhook)</h2>{inapp_section(services, names)}</section>
 </main></body></html>
 """

@@ -21,6 +21,8 @@ DEMO_SECRETS = {
     "SALESFORCE_SECURITY_TOKEN": "demo-security-token",
     "SLACK_BOT_TOKEN": "xoxb-demo-token",
     "INAPP_SIGNING_SECRET": "demo-inapp-signing-secret",
+    "SMTP_USERNAME": "demo-smtp",
+    "SMTP_PASSWORD": "demo-smtp-password",
 }
 HUBSPOT_PROPERTIES = {
     "product_account_id": ("string", True),
@@ -96,6 +98,7 @@ class Services:
     slack: Any
     inapp: Any
     env: dict[str, str] = field(default_factory=dict)
+    email: Any = None  # the SMTP emulator (STARTTLS + AUTH, like a submission server); .messages is what arrived
 
     def all(self) -> list[Emulator]:
         return [self.hubspot, self.salesforce, self.slack, self.inapp]
@@ -103,10 +106,13 @@ class Services:
     def stop(self) -> None:
         for emulator in self.all():
             emulator.stop()
+        if self.email is not None:
+            self.email.stop()
 
 
 def start_services(folder: Path, warehouse: sa.Engine) -> Services:
     """Start every emulator on a free loopback port, seeded like a real org would be."""
+    from syncer_connectors.email.emulator import SmtpEmulator
     from syncer_connectors.hubspot.emulator import HubSpotEmulator
     from syncer_connectors.salesforce.emulator import SalesforceEmulator
     from syncer_connectors.salesforce.emulator_writes import create_one
@@ -139,6 +145,8 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
         if n % 7 != 6:  # a few owners are not in Slack: their alerts go to the fallback channel, with the reason
             slack.add_user(f"U0OWNER{n:03d}", owner, name=" ".join(person_name(owner)))
     inapp = WebhookReceiver(DEMO_SECRETS["INAPP_SIGNING_SECRET"])
+    email = SmtpEmulator(security="starttls", users={DEMO_SECRETS["SMTP_USERNAME"]: DEMO_SECRETS["SMTP_PASSWORD"]})
+    email.start()
 
     sf_url, ca_bundle = salesforce.start_tls(folder)
     env = {
@@ -153,9 +161,12 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
         "SLACK_CHANNEL_RATE": "1000",
         "SLACK_WORKSPACE_CALLS_PER_MINUTE": "1000000",
         "INAPP_WEBHOOK_URL": inapp.start() + "/hooks",
+        "SMTP_HOST": email.host,
+        "SMTP_PORT": str(email.port),
+        "SMTP_CA_BUNDLE": str(email.ca_path),
         **DEMO_SECRETS,
     }
-    return Services(hubspot, salesforce, slack, inapp, env)
+    return Services(hubspot, salesforce, slack, inapp, env, email)
 
 
 def work_some_tasks(salesforce: Any, share: float, seed: int, day: date) -> int:
@@ -170,3 +181,44 @@ def work_some_tasks(salesforce: Any, share: float, seed: int, day: date) -> int:
         when = dt.datetime.combine(day, dt.time(13 + rng.randrange(9), rng.randrange(60)), dt.UTC)
         salesforce.complete_task(task["Id"], when=when.strftime("%Y-%m-%dT%H:%M:%S.000+0000"))
     return len(done)
+
+
+EMAIL_CONFIG = """
+[connectors.email]
+type = "email"                                # SMTP; the demo's is a local emulator (STARTTLS + AUTH)
+host = "${SMTP_HOST}"
+port = "${SMTP_PORT}"
+security = "starttls"
+username = "${SMTP_USERNAME}"
+password = "${SMTP_PASSWORD}"                 # secret
+ca_bundle = "${SMTP_CA_BUNDLE}"               # only for the emulator's throwaway CA; omit in production
+from_address = "Syncer alerts <alerts@demo.example>"
+rate = 1000                                   # the emulator takes mail as fast as it comes
+
+[alerts.recipients]
+# a CSM who reads alerts and the daily digest by email rather than Slack
+"{owner}" = {{ prefer = "email" }}
+
+[alerts.email_delivery]
+not_in_slack = false                          # owners not in Slack keep the #syncer-alerts fallback in the demo
+"""
+
+
+def enable_email(config_path: Path, warehouse: sa.Engine, slack: Any) -> str:
+    """Give the demo's config an email connector and one recipient who prefers email: the Slack user
+    with the most high-priority fired triggers today (so the two live days surely send them mail).
+    Returns that owner's address. Raises ValueError if the copied config lost its `[alerts] slack` line."""
+    in_slack = {str(u["profile"]["email"]).lower() for u in slack.users.values()}
+    with warehouse.connect() as conn:
+        ranked = conn.execute(
+            sa.text("SELECT owner_email, count(*) AS n FROM fired_triggers WHERE owner_email IS NOT NULL "
+                    "GROUP BY owner_email ORDER BY n DESC, owner_email")
+        ).all()  # fmt: skip
+    owner = next((str(r[0]) for r in ranked if str(r[0]).lower() in in_slack), "")
+    text = config_path.read_text(encoding="utf-8")
+    marker = '\nslack = "slack"\n'  # the [alerts] table's Slack connector line
+    if marker not in text or not owner:
+        raise ValueError(f"{config_path}: cannot add the demo's email settings (no [alerts] slack line or owner)")
+    text = text.replace(marker, marker + 'email = "email"                               # the email channel\n', 1)
+    config_path.write_text(text + EMAIL_CONFIG.replace("{owner}", owner).replace("{{", "{").replace("}}", "}"))
+    return owner
