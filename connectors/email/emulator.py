@@ -31,7 +31,9 @@ import signal
 import ssl
 import tempfile
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -84,6 +86,7 @@ class Received:
     raw: bytes
     tls: bool
     user: str | None
+    received_at: float = 0.0  # unix seconds on the emulator's wall clock: the time an inbox lists the mail at
 
     @property
     def message_id(self) -> str:
@@ -114,8 +117,10 @@ class SmtpEmulator:
         refused: set[str] | frozenset[str] = frozenset(),
         maildir: Path | None = None,
         ca: trustme.CA | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.security = security
+        self.wall_clock = wall_clock  # the demo sets its simulated clock, as it does for Slack's message ts
         self.users = dict(users or {})
         self.refused = {a.lower() for a in refused}
         self.faults = SmtpFaultPlan()
@@ -216,6 +221,7 @@ class SmtpEmulator:
             raw,
             session.ssl is not None or self.security == "tls",
             auth.login.decode(errors="replace") if isinstance(auth, LoginPassword) else None,
+            self.wall_clock(),
         )
         if self.maildir is not None:
             self.maildir.add(raw)  # tmp/ then rename into new/: durable before the 250 is sent

@@ -24,6 +24,8 @@ try {
   await page.waitForSelector("body[data-ready='1']");
   const D = await page.evaluate(() => JSON.parse(document.getElementById("report-data").textContent));
   const matured = (a) => a[2] + D.window_days <= D.today;
+  const quarterOf = (d) => { const t = new Date(d * 864e5); return `${t.getUTCFullYear()}-Q${Math.floor(t.getUTCMonth() / 3) + 1}`; };
+  check(D.churn_model && D.churn.length > 0, `the demo's report has no churn (model ${D.churn_model}, ${D.churn.length} events)`);
 
   async function expectView(filter) {
     const want = D.accounts.map((a) =>
@@ -38,6 +40,14 @@ try {
       calls: [...document.querySelectorAll("li.call")].map((li) => li.dataset.account),
       bands: [...document.querySelectorAll("#chart-health text[id^='band-']")].map((t) => Number(t.textContent)),
       rows: [...document.querySelectorAll("#acct-body tr")].map((tr) => tr.dataset.account),
+      churn: {
+        events: Number(document.body.dataset.churnEvents),
+        arr: Number(document.body.dataset.churnArr),
+        alerted: document.body.dataset.churnAlerted,
+        quiet: document.body.dataset.churnQuiet,
+        quarters: [...document.querySelectorAll("#churn-quarters tbody tr")].map((tr) => tr.dataset.quarter),
+        grey: !!document.querySelector("#churn-split.grey"),
+      },
     }));
     const label = JSON.stringify(filter);
     const n = want.filter(Boolean).length;
@@ -49,8 +59,24 @@ try {
     if (m.length) check(Math.abs(Number(shown.conversion) - conv / m.length) < 1e-4, `${label}: conversion ${shown.conversion}`);
     const ids = new Set(D.accounts.filter((_, i) => want[i]).map((a) => a[0]));
     check(shown.calls.every((id) => ids.has(id)), `${label}: a call-today account outside the filter`);
+    // portfolio health: churn events, ARR lost and churn among alerted / never-alerted accounts, from the JSON
+    const filtered = Object.values(filter).some(Boolean);
+    const churn = D.churn.filter((c) => (c[2] < 0 ? !filtered : want[c[2]]));
+    const lost = new Set(churn.map((c) => c[2]));
+    const alerted = new Set(alerts.map((a) => a[0]));
+    const inView = D.accounts.map((_, i) => i).filter((i) => want[i]);
+    const split = (group) => `${group.filter((i) => lost.has(i)).length}/${group.length}`;
+    const arr = Math.round(churn.reduce((s, c) => s + 12 * c[1], 0));
+    check(shown.churn.events === churn.length, `${label}: ${shown.churn.events} churn events shown, JSON says ${churn.length}`);
+    check(Math.abs(shown.churn.arr - arr) <= 1, `${label}: churned ARR ${shown.churn.arr} shown, JSON says ${arr}`);
+    check(shown.churn.alerted === split(inView.filter((i) => alerted.has(i))), `${label}: churn among alerted ${shown.churn.alerted}`);
+    check(shown.churn.quiet === split(inView.filter((i) => !alerted.has(i))), `${label}: churn among never alerted ${shown.churn.quiet}`);
+    const quarters = {};
+    for (const c of churn) { const q = quarterOf(c[0]); quarters[q] = (quarters[q] || 0) + 12 * c[1]; }
+    check(JSON.stringify(Object.keys(quarters).sort()) === JSON.stringify(shown.churn.quarters), `${label}: churn quarters ${shown.churn.quarters}`);
+    if (churn.length < D.min_churn) check(shown.churn.grey, `${label}: ${churn.length} churn events but the widget is not greyed out`);
     check(shown.rows.every((id) => ids.has(id)), `${label}: an accounts-table row outside the filter`);
-    summary.filters.push({ filter, accounts: n, matured: m.length, calls: shown.calls.length });
+    summary.filters.push({ filter, accounts: n, matured: m.length, calls: shown.calls.length, churn: churn.length });
   }
 
   await expectView({});
@@ -114,7 +140,11 @@ try {
     slack: document.querySelectorAll(".sk-msg").length,
     cards: document.querySelectorAll(".crm-card").length,
     ids: (document.body.innerText.match(/\bD0OWNER\d+|\bU0OWNER\d+/g) || []).length,
+    mails: document.querySelectorAll("article.mail").length,
+    strayColons: (document.body.innerText.match(/\S :/g) || []).slice(0, 5),
   }));
+  check(landed.mails > 0, "landed: no email shown, though one CSM prefers email");
+  check(landed.strayColons.length === 0, `landed: a space before a colon: ${landed.strayColons.join(" | ")}`);
   check(landed.slack > 0 && landed.cards > 0, `landed: ${landed.slack} Slack messages, ${landed.cards} CRM cards`);
   check(landed.ids === 0, "landed shows Slack IDs instead of names");
   summary.landed = landed;

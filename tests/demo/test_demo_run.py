@@ -42,12 +42,13 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     assert inapp["added"] + inapp["changed"] + inapp["unchanged"] == monitor
 
     day1, day2_alerts = summary["alerts"]
-    # the replayed history activated the triggers; day 1's crossings ping within the budget (5 per rep per day),
-    # the rest go to the digest with their task
-    assert day1["opened"] > 0 and 0 < day1["pings"] <= day1["tasks"]
-    assert day2_alerts["still_firing"] > 0  # still firing: no repeat ping
-    assert day2_alerts["pings"] <= day2_alerts["opened"]
-    assert 0 < day2_alerts["escalated"] < day1["tasks"]  # some tasks were worked overnight, the rest escalate
+    # the daily history ends the day before the first live day and its alert state carries over: the live days
+    # open only their own crossings (the world's steady rate, a few percent of accounts), never a backlog
+    assert day1["still_firing"] > 0 and day2_alerts["still_firing"] > 0  # no repeat ping
+    assert day1["opened"] + day2_alerts["opened"] > 0
+    assert day1["opened"] <= 0.05 * accounts and day2_alerts["opened"] <= 0.05 * accounts, (day1, day2_alerts)
+    assert day1["pings"] <= day1["opened"] and day2_alerts["pings"] <= day2_alerts["opened"]
+    assert day2_alerts["escalated"] <= day1["tasks"]  # only day 1's unworked tasks: the history's were escalated then
 
     html = (folder / "demo.html").read_text()
     assert "HubSpot: companies" in html and "Direct message to" in html and len(html) < 1_000_000
@@ -56,14 +57,17 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     # ping footers: the trigger's name and the time in the recipients' zone (Slack's date token), no key
     footers = re.findall(r'<div class="sk-context">(.*?)</div>', html)
     pings = [f for f in footers if " · fired " in f]
-    assert pings and all(re.search(r"<time [^>]*>\w{3} \d+ at \d+:\d\d [AP]M E[SD]T</time>", f) for f in pings), pings
+    # (a realistic day pings few reps: the 150-account world may send none; tests/browser's larger one checks more)
+    assert all(re.search(r"<time [^>]*>\w{3} \d+ at \d+:\d\d [AP]M E[SD]T</time>", f) for f in pings), pings
+    digests = sum(a["digest"]["messages"] for a in summary["alerts"])
+    assert ("Daily usage digest" in html) == (digests > 0), digests
     assert not any("UTC" in f or "alert_id" in f for f in footers), footers
 
     # one CSM prefers email: their alerts / digest arrived over SMTP and read like mail (subject, from, to, body)
     mails = re.findall(
         r'<article class="mail"><h4>(.*?)</h4><dl>(.*?)</dl><pre class="mail-body">(.*?)</pre>', html, re.S
     )
-    assert mails and "No email was sent" not in html
+    assert bool(mails) != ("No email was sent" in html)
     for subject, head, body in mails:
         assert subject and "Syncer alerts &lt;alerts@demo.example&gt;" in head and "@example.com" in head, head
         assert "Playbook" in body or "Daily usage digest" in body, body[:300]
@@ -73,4 +77,10 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     assert len(data["owner_names"]) == len(data["owners"]) > 0
     assert all("@" in o for o in data["owners"])  # the filter keys stay the emails
     assert not any("@" in n for n in data["owner_names"])  # what the call-today list shows: names
+    # churn: the events drawn into the warehouse are the ones the report carries and the demo printed
+    churn = duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True)
+    events = churn.execute("SELECT count(*), count(DISTINCT account_id) FROM churn_events").fetchone()
+    churn.close()
+    assert data["churn_model"] and len(data["churn"]) == events[0]
+    assert f"{events[0]} churn event" in result.stdout and f"({events[1]} account" in result.stdout
     assert (folder / "config.toml").is_file() and (folder / "mappings" / "hubspot_companies.toml").is_file()

@@ -18,7 +18,7 @@ def demo(
         "syncer-demo"
     ),
     accounts: Annotated[int, typer.Option(help="synthetic accounts")] = 2000,
-    days: Annotated[int, typer.Option(help="days of usage history (the alerts replay all but the first 30)")] = 150,
+    days: Annotated[int, typer.Option(help="days of usage (the alerts replay all but the first 31, daily)")] = 181,
     seed: int = 1,
     serve: Annotated[
         bool,

@@ -47,7 +47,6 @@ from syncer.wording import plural
 EXAMPLES = Path(__file__).parent.parent / "examples"
 SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "inapp_low_tier")
 DIGEST_ZONE = ZoneInfo("America/New_York")
-HISTORY_STEP = 7  # days between replayed evaluations
 
 
 def prepare_folder(folder: Path, warehouse_url: str) -> Path:
@@ -68,6 +67,7 @@ class Demo:
         self.rows: list[tuple[str, str, Summary]] = []
         self.alert_rows: list[tuple[str, dict[str, Any], dict[str, Any], int]] = []
         self.history: History | None = None
+        self.churn: list[dict[str, Any]] = []
         self.sim_now = dt.datetime.now(dt.UTC)  # the live days' simulated clock (Slack message times)
         self.timeline: list[tuple[dt.datetime, str]] = []  # what happened in the live days, simulated local time
 
@@ -99,7 +99,8 @@ class Demo:
         name_accounts(engine)
         config_path = prepare_folder(self.folder, warehouse_url)
         services = start_services(self.folder, engine)
-        services.slack.wall_clock = lambda: self.sim_now.timestamp()  # messages carry the simulated time
+        for clocked in (services.slack, services.email):  # messages carry the simulated time
+            clocked.wall_clock = lambda: self.sim_now.timestamp()
         env = {"SYNCER_WAREHOUSE_URL": warehouse_url, **services.env}
         os.environ.update(env)
         # demo-only values (the fake secrets are the emulators'): lets `syncer runs` etc. load this config later
@@ -108,7 +109,11 @@ class Demo:
             self._history(config_path, engine, scoring, first_day)
             self.step(f"scoring in the warehouse as of {first_day}")
             self._score(engine, scoring, first_day)
-            csm = enable_email(config_path, engine, services.slack)
+            state_db = sa.create_engine(load_config(config_path).state_url())
+            try:
+                csm = enable_email(config_path, engine, services.slack, state_db)
+            finally:
+                state_db.dispose()
             self.step(f"{person_name(csm)[0]} ({csm}) prefers email: their alerts and digests go out over SMTP")
             engine.dispose()
             self._syncs(config_path, "day 1", show_plan=True, day=last_day)
@@ -129,7 +134,7 @@ class Demo:
             if serve_port is not None:
                 from syncer.demo.serve import serve
 
-                services.slack.wall_clock = time.time  # live from here on
+                services.slack.wall_clock = services.email.wall_clock = time.time  # live from here on
                 return serve(config_path, page, serve_port, self.console.print)
         finally:
             services.stop()
@@ -141,12 +146,12 @@ class Demo:
         from syncer.demo.history import replay
 
         span = self.days - 31  # each evaluation scores 30 days of usage before it
-        days = [first_live - timedelta(days=n) for n in range(span - span % HISTORY_STEP, 0, -HISTORY_STEP)]
+        days = [first_live - timedelta(days=n) for n in range(span, 0, -1)]
         if not days:
             return
         self.step(
-            f"replaying {len(days)} weekly evaluations from {days[0]} to {days[-1]} "
-            "(scores in the warehouse, alerts in state, deliveries to an in-process ledger)"
+            f"replaying {plural(len(days), 'daily evaluation')} from {days[0]} to {days[-1]} "
+            "(triggers in bulk in the warehouse, alerts in state, deliveries to an in-process ledger)"
         )
         config = load_config(config_path)
         state = StateStore(config.state_url())
@@ -157,11 +162,11 @@ class Demo:
             engine.close()
             state.close()
         h = self.history
-        per_day = h.alerts / max(1, len(days) * HISTORY_STEP) / max(1, h.accounts)
+        per_day = h.alerts / len(days) / max(1, h.accounts)
         self.console.print(
-            f"  {plural(h.alerts, 'alert')} opened over {plural(len(days) * HISTORY_STEP, 'day')} "
-            f"({100 * per_day:.1f}% of accounts "
-            f"a day), {plural(h.worked, 'task')} worked by their owners"
+            f"  {plural(h.alerts, 'alert')} opened over {plural(len(days), 'day')} "
+            f"({100 * per_day:.1f}% of accounts a day; last 7 days: {plural(sum(h.opened[-7:]), 'alert')}), "
+            f"{plural(h.worked, 'task')} worked by their owners"
         )
 
     def _score(self, engine: sa.Engine, config: ScoringConfig, as_of: date) -> ScoreSummary:
@@ -240,10 +245,11 @@ class Demo:
 
     def _report(self, config_path: Path, warehouse_url: str, day: date) -> Path:
         """The alert -> action -> outcome report (no expansions yet after two days: it shows the pipeline)."""
-        from syncer.demo.history import record_expansions
+        from syncer.demo.history import CHURN_CONFIG, record_churn, record_expansions
         from syncer.outcomes import run_report
         from syncer.outcomes.model import load_outcome_settings
 
+        config_path.write_text(config_path.read_text(encoding="utf-8") + CHURN_CONFIG, encoding="utf-8")
         config = load_config(config_path)
         state = StateStore(config.state_url())
         path = self.folder / "report.html"
@@ -252,10 +258,14 @@ class Demo:
         start = self.history.evaluations[0] - timedelta(days=1) if self.history else now - timedelta(days=2)
         window = load_outcome_settings(config.raw, str(config.path)).outcomes.window_days
         expansions = record_expansions(engine, state.engine, ScoringConfig(), start, now, window, self.seed)
+        churned = record_churn(engine, ScoringConfig(), start, now, self.seed)
         engine.dispose()
+        self.churn = churned
+        lost = {r["account_id"] for r in churned}
         self.step(
-            f"{plural(len(expansions), 'expansion')} happened by {now:%Y-%m-%d} "
-            "(the synthetic world's hidden propensity)"
+            f"{plural(len(expansions), 'expansion')} and {plural(len(churned), 'churn event')} "
+            f"({plural(len(lost), 'account')}, {sum(r['kind'] == 'cancel' for r in churned)} cancelled) happened by "
+            f"{now:%Y-%m-%d} (the synthetic world's hidden propensity and churn risk)"
         )
         try:
             run_report(config, state, html=path, now=now, echo=lambda _line: None)

@@ -1,11 +1,16 @@
 """A quarter of history for the demo, in bulk: scores in the warehouse, alerts in state, no HTTP.
 
 The report needs matured alerts (a 90-day conversion window), so the demo replays the months before
-its two live days. Every `step_days` (default 7) the scores are refreshed in the warehouse as of
-that day and the real AlertEngine evaluates the config's fired-triggers model at 08:00 the next
-morning (dedupe, cooldown, routing, task and digest decisions are the engine's own). Delivery goes
-to a `Ledger` per destination instead of the emulators: it acknowledges every record in-process and
-remembers it, so the past costs no HTTP; only the two live days go through the emulators.
+its two live days, one evaluation a day. The fired triggers of every day are computed first, in bulk in
+the warehouse (`fired_by_day`: a few INSERT ... SELECT statements over the per-day metrics, the same
+SQL the live refresh runs); then, day by day, that day's rows are published to `fired_triggers`, the
+config's alert model reads them and the real AlertEngine evaluates them at 08:00 the next morning
+(dedupe, cooldown, clearing, routing, budget, task and digest decisions are the engine's own). Scores
+(tier and health band, which route alerts) are refreshed weekly. Delivery goes to a `Ledger` per
+destination instead of the emulators: it acknowledges every record in-process and remembers it, so the
+past costs no HTTP; only the two live days go through the emulators. Because the history ends the day
+before the first live day, the live days start from the history's alert state and open only that
+day's new crossings.
 
 Reps (the synthetic world's behaviour, not data): each new alert with a CRM task is worked with
 probability `work_probability` after an exponential delay (mean `mean_hours_to_work`); the ledger
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,16 +33,25 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from syncer.alerts import AlertEngine
+from syncer.alerts.lifecycle import SweepScope, is_firing
+from syncer.alerts.store import CHUNK, aware, pairs
 from syncer.alerts.store import alerts as alerts_table
 from syncer.alerts.tasks import TaskState
 from syncer.connector import Record, Result
+from syncer.identity import identity_text
+from syncer.outcomes.churn import churn_table, draw_churn
 from syncer.outcomes.simulate import draw_expansions, expansions_table
 from syncer.outcomes.tracking import load_alerts, sync_task_states
+from syncer.scoring.dialect import date_literal, sql_text
+from syncer.scoring.execution import WarehouseSession
+from syncer.scoring.metrics import metrics_select
 from syncer.scoring.model import ScoringConfig
 from syncer.scoring.refresh import refresh_scores
+from syncer.scoring.scores import TRIGGER_COLUMNS, triggers_select
 from syncer.scoring.synthetic import insert_rows
 
 MORNING = dt.time(8, 0)
+HISTORY_SUFFIX = "__history"  # fired_triggers__history: every replayed day's fired triggers, one table
 
 
 class Ledger:
@@ -81,10 +96,101 @@ class History:
     accounts: int
     worked: int
     expansions: list[dict[str, Any]] = field(default_factory=list)
+    fed: list[int] = field(default_factory=list)  # fired rows each evaluation looked at (changed accounts only)
 
     @property
     def alerts(self) -> int:
         return sum(self.opened)
+
+
+class FiredByDay:
+    """Every day's fired triggers, computed in the warehouse, `chunk` days per statement, in a background
+    thread so the warehouse works while the alert engine replays the days already computed (2 cores: one
+    each). Per day: the metrics as of that day (scoring/metrics.py, the SQL the live refresh runs) filtered
+    by every trigger (scores.triggers_select), all glued with UNION ALL into one table. No usage row leaves
+    the warehouse. `wait(n)` blocks until day n is in the table (and re-raises the thread's error)."""
+
+    def __init__(self, warehouse: sa.Engine, scoring: ScoringConfig, days: Sequence[dt.date], chunk: int = 10) -> None:
+        self.warehouse, self.scoring, self.days, self.chunk = warehouse, scoring, list(days), chunk
+        self.table = scoring.tables.triggers + HISTORY_SUFFIX
+        self.ready = [threading.Event() for _ in range(0, len(self.days), chunk)]
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="demo-history-triggers", daemon=True)
+        self.thread.start()
+
+    def wait(self, n: int) -> None:
+        self.ready[n // self.chunk].wait()
+        if self.error is not None:
+            raise RuntimeError(f"computing the history's fired triggers failed: {self.error}") from self.error
+
+    def _run(self) -> None:
+        try:
+            for i, start in enumerate(range(0, len(self.days), self.chunk)):
+                self._insert(self.days[start : start + self.chunk], first=i == 0)
+                self.ready[i].set()
+        except BaseException as exc:  # handed to the waiting thread
+            self.error = exc
+            for event in self.ready:
+                event.set()
+
+    def _insert(self, days: Sequence[dt.date], first: bool) -> None:
+        s = self.scoring
+        selects = [
+            triggers_select(s, day, metrics_select(s, day, f"usage_{day:%Y%m%d}").cte(f"m_{day:%Y%m%d}"))
+            for day in days
+        ]
+        union = sa.union_all(*selects) if len(selects) > 1 else selects[0]
+        with self.warehouse.begin() as conn:
+            ws = WarehouseSession(conn, s.tables.schema_)
+            if first:
+                ws.create_table_as(self.table, union)
+            else:
+                ws.execute(f"INSERT INTO {ws.table(self.table)} {sql_text(union, ws.dialect)}")
+
+
+def publish_day(warehouse: sa.Engine, scoring: ScoringConfig, history: str, day: dt.date) -> None:
+    """Make the published fired-triggers table hold `day`'s rows, so the config's alert model reads that day."""
+    columns = ", ".join(f'"{c}"' for c in TRIGGER_COLUMNS)
+    with warehouse.begin() as conn:
+        ws = WarehouseSession(conn, scoring.tables.schema_)
+        target = ws.table(scoring.tables.triggers)
+        ws.execute(f"DELETE FROM {target} WHERE 1 = 1")
+        ws.execute(
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ws.table(history)} "
+            f"WHERE as_of = {sql_text(date_literal(day), ws.dialect)}"
+        )
+
+
+def changed_accounts(
+    state: sa.Engine,
+    rows: Sequence[dict[str, Any]],
+    now: dt.datetime,
+    cooldown_days: float,
+    worked: dict[str, dt.datetime],
+) -> set[str]:
+    """Accounts whose evaluation today could change something, by the lifecycle's rules (alerts/lifecycle.py):
+    a firing pair without an open alert, unless the engine keeps it quiet whatever happens today (its last
+    alert opened within the cooldown, or that alert's task is open and its rep never works it); an open alert
+    whose row is gone or no longer firing (quiet count, hysteresis). Every other pair is still firing, cooling
+    down or not firing: evaluating it again today changes nothing the report or the live days read."""
+    since = now - dt.timedelta(days=cooldown_days)
+    firing = {(identity_text(r["account_id"]), str(r["trigger"])) for r in rows if is_firing(r)}
+    with state.connect() as conn:
+        query = sa.select(pairs.c.account_id, pairs.c.trigger).where(pairs.c.open_alert_id.is_not(None))
+        open_pairs = {(str(a), str(t)) for a, t in conn.execute(query)}
+        candidates = firing - open_pairs
+        last = alerts_table.alias("last")
+        query = sa.select(pairs.c.account_id, pairs.c.trigger, last.c.key, last.c.opened_at, last.c.task_state).join(
+            last, last.c.id == pairs.c.last_alert_id
+        )
+        accounts = sorted({a for a, _ in candidates})
+        for start in range(0, len(accounts), CHUNK):
+            part = query.where(pairs.c.account_id.in_(accounts[start : start + CHUNK]))
+            for account_id, trigger, key, opened_at, task in conn.execute(part):
+                quiet = aware(opened_at) > since or (task == "open" and key not in worked)  # type: ignore[operator]
+                if quiet:
+                    candidates.discard((str(account_id), str(trigger)))
+    return {a for a, _ in candidates | (open_pairs - firing)}
 
 
 def replay(
@@ -97,8 +203,13 @@ def replay(
     seed: int = 1,
     work_probability: float = 0.7,
     mean_hours_to_work: float = 14.0,
+    scores_every: int = 7,
 ) -> History:
-    """Score, evaluate, deliver to ledgers, digest, escalate and work tasks for each day in `days`."""
+    """Every day in `days`: the day's fired triggers (computed in bulk beforehand) through the real alert
+    engine at 08:00 the next morning, deliveries to ledgers, the 09:00 digests, escalation, reps working
+    tasks. Scores (tier and health, which route alerts and pick their actions) refresh every `scores_every`
+    days; the triggers themselves are daily. Each evaluation looks only at the accounts where something can
+    change (`changed_accounts`) and sweeps only those, which is what a full evaluation would do for them."""
     rng = random.Random(seed * 31 + 5)
     worked: dict[str, dt.datetime] = {}
     now = [dt.datetime.combine(days[0], MORNING, zone)]
@@ -120,23 +231,38 @@ def replay(
         definitions=real.lifecycle.definitions,  # same trigger fingerprints: the live days are not a re-activation
         priors=real.lifecycle.priors,
     )
+    if real.rows is None:
+        raise ValueError("the config has no [alerts.model]: nothing to replay")
     history = History([], [], 0, 0)
-    for day in days:
-        summary = refresh_scores(warehouse, scoring, day)
-        history.accounts = summary.accounts_scored
+    fired = FiredByDay(warehouse, scoring, days)
+    for n, day in enumerate(days):
+        fired.wait(n)
+        if n % scores_every == 0:
+            history.accounts = refresh_scores(warehouse, scoring, day).accounts_scored
+        publish_day(warehouse, scoring, fired.table, day)
+        rows = list(real.rows())
         now[0] = dt.datetime.combine(day + dt.timedelta(days=1), MORNING, zone)
-        report = engine.evaluate_and_deliver(now[0])
-        fresh = set(report.evaluation.opened_keys)
-        with real.engine.connect() as conn:
-            tasked = sa.select(alerts_table.c.key).where(alerts_table.c.task_state != "none")
-            for (key,) in conn.execute(tasked):
-                if key in fresh and rng.random() < work_probability:
-                    worked[key] = now[0] + dt.timedelta(hours=rng.expovariate(1 / mean_hours_to_work))
+        lane, scope = engine.daily_lane(rows)
+        lane = list(lane)
+        accounts = changed_accounts(real.engine, lane, now[0], real.settings.alerts.cooldown_days, worked)
+        picked = [r for r in lane if identity_text(r["account_id"]) in accounts]
+        evaluation = engine.evaluate(picked, now[0], SweepScope(scope.triggers, scope.exclude, frozenset(accounts)))
+        engine.deliver_all(now[0])
+        fresh = set(evaluation.opened_keys)
+        if fresh:
+            with real.engine.connect() as conn:
+                tasked = sa.select(alerts_table.c.key).where(
+                    alerts_table.c.key.in_(sorted(fresh)), alerts_table.c.task_state != "none"
+                )
+                for (key,) in conn.execute(tasked):
+                    if rng.random() < work_probability:
+                        worked[key] = now[0] + dt.timedelta(hours=rng.expovariate(1 / mean_hours_to_work))
         now[0] += dt.timedelta(hours=1, minutes=1)
         engine.send_due_digests(now[0])
         engine.escalate(now[0] + dt.timedelta(hours=1))
         history.evaluations.append(now[0])
         history.opened.append(len(fresh))
+        history.fed.append(len(picked))
     if crm is not None:
         now[0] = now[0] + dt.timedelta(days=1)
         sync_task_states(real.engine, crm, now[0])
@@ -165,6 +291,38 @@ def record_expansions(
     cutoff = report_at.astimezone(dt.UTC).replace(tzinfo=None)
     rows = [r for r in drawn if r["expanded_at"] <= cutoff]
     table = expansions_table("expansions", scoring.tables.schema_)
+    with warehouse.begin() as conn:
+        table.drop(conn, checkfirst=True)
+        table.create(conn)
+        insert_rows(conn, table, rows)
+    return rows
+
+
+CHURN_CONFIG = """
+[outcomes]
+# the synthetic world's cancellations and downgrades (demo/history.py record_churn): portfolio health on the report
+churn = { table = "churn_events", primary_key = ["account_id", "churned_at"] }
+"""
+
+
+def record_churn(
+    warehouse: sa.Engine, scoring: ScoringConfig, start: dt.datetime, report_at: dt.datetime, seed: int = 1
+) -> list[dict[str, Any]]:
+    """Draw the churn events (outcomes/churn.py's generative model) that happened in (start, report_at] into the
+    warehouse table `churn_events`. Each account's usage decline is measured in the warehouse: its mean DAU over
+    the last 30 usage days against the first 30 (one GROUP BY; no usage row leaves the warehouse)."""
+    usage = sa.table(scoring.tables.usage_daily, sa.column("account_id"), sa.column("day"), sa.column("dau"))
+    acc = sa.table(scoring.tables.accounts, sa.column("account_id"), sa.column("mrr"))
+    usage.schema = acc.schema = scoring.tables.schema_
+    with warehouse.connect() as conn:
+        first, last = conn.execute(sa.select(sa.func.min(usage.c.day), sa.func.max(usage.c.day))).one()
+        early = sa.func.avg(sa.case((usage.c.day < first + dt.timedelta(days=30), usage.c.dau)))
+        recent = sa.func.avg(sa.case((usage.c.day > last - dt.timedelta(days=30), usage.c.dau)))
+        query = sa.select(usage.c.account_id, early, recent).group_by(usage.c.account_id)
+        decline = {str(a): 1 - float(r or 0) / float(e) if e else 0.0 for a, e, r in conn.execute(query)}
+        mrr = {str(a): float(m or 0) for a, m in conn.execute(sa.select(*acc.c))}
+    rows = draw_churn(decline, mrr, start, report_at, seed)
+    table = churn_table("churn_events", scoring.tables.schema_)
     with warehouse.begin() as conn:
         table.drop(conn, checkfirst=True)
         table.create(conn)

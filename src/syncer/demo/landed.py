@@ -248,7 +248,8 @@ def hubspot_section(services: Services, n: int = 3) -> str:
 
 def email_section(services: Services, zone: ZoneInfo, n: int = 3) -> str:
     """The emails the SMTP emulator accepted, newest first, as a mail client shows them: subject, from, to,
-    date in the recipients' zone, and the plain-text body (the HTML part carries the same content)."""
+    the time it arrived in the recipients' zone, and the plain-text body wrapped to the reading pane (a long
+    link breaks rather than widening the page; the HTML part carries the same content)."""
     received = list(services.email.messages) if services.email is not None else []
     if not received:
         return "<p>No email was sent: no recipient who prefers email had an alert.</p>"
@@ -257,11 +258,10 @@ def email_section(services: Services, zone: ZoneInfo, n: int = 3) -> str:
         m = r.message
         body = m.get_body(preferencelist=("plain", "html"))
         text = body.get_content() if body is not None else ""
-        when = m["Date"].datetime.astimezone(zone) if m["Date"] is not None else None
-        date = f"{when:%a %b %-d, %-I:%M %p} {when.tzname()}" if when else ""
+        when = dt.datetime.fromtimestamp(r.received_at, zone)
         head = "".join(
             f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>"
-            for k, v in (("From", m["From"]), ("To", m["To"]), ("Date", date))
+            for k, v in (("From", m["From"]), ("To", m["To"]), ("Date", f"{when:%a %b %-d, %-I:%M %p} {when.tzname()}"))
         )
         parts.append(
             f'<article class="mail"><h4>{html.escape(str(m["Subject"]))}</h4><dl>{head}</dl>'

@@ -5,6 +5,7 @@ environment that points the example config at them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -204,17 +205,22 @@ not_in_slack = false                          # owners not in Slack keep the #sy
 """
 
 
-def enable_email(config_path: Path, warehouse: sa.Engine, slack: Any) -> str:
-    """Give the demo's config an email connector and one recipient who prefers email: the Slack user
-    with the most high-priority fired triggers today (so the two live days surely send them mail).
-    Returns that owner's address. Raises ValueError if the copied config lost its `[alerts] slack` line."""
+def enable_email(config_path: Path, warehouse: sa.Engine, slack: Any, state: sa.Engine) -> str:
+    """Give the demo's config an email connector and one recipient who prefers email: the Slack user with the
+    most new crossings today (fired triggers without an open alert in state, so the first live day surely mails
+    them). Returns that owner's address. Raises ValueError if the copied config lost its `[alerts] slack` line."""
+    from syncer.alerts.store import pairs
+
     in_slack = {str(u["profile"]["email"]).lower() for u in slack.users.values()}
+    with state.connect() as conn:
+        query = sa.select(pairs.c.account_id, pairs.c.trigger).where(pairs.c.open_alert_id.is_not(None))
+        still = {(str(a), str(t)) for a, t in conn.execute(query)}
     with warehouse.connect() as conn:
-        ranked = conn.execute(
-            sa.text("SELECT owner_email, count(*) AS n FROM fired_triggers WHERE owner_email IS NOT NULL "
-                    "GROUP BY owner_email ORDER BY n DESC, owner_email")
-        ).all()  # fmt: skip
-    owner = next((str(r[0]) for r in ranked if str(r[0]).lower() in in_slack), "")
+        fired = conn.execute(sa.text('SELECT account_id, "trigger", owner_email FROM fired_triggers')).all()
+    new = Counter(str(o) for a, t, o in fired if o is not None and (str(a), str(t)) not in still)
+    mine = Counter(str(o) for _, _, o in fired if o is not None)
+    ranked = sorted(mine, key=lambda o: (-new[o], -mine[o], o))
+    owner = next((o for o in ranked if o.lower() in in_slack), "")
     text = config_path.read_text(encoding="utf-8")
     marker = '\nslack = "slack"\n'  # the [alerts] table's Slack connector line
     if marker not in text or not owner:

@@ -86,6 +86,27 @@ function health(S){const c={};D.bands.forEach(b=>c[b]=0);let n=0;
   const colors={expansion_ready:'#1f7a4d',healthy:'#3b6fd8',developing:'#e8a33d',at_risk:'#b42318',unknown:'#98a2b3'};
   $('health').innerHTML=bars('chart-health','Usage health bands',D.bands.map(b=>[b.replace('_',' '),c[b],String(c[b]),false,colors[b]]),{attr:'band'});
   document.body.dataset.visibleAccounts=n;$('shown').textContent=n;}
+// portfolio health over time: churn events of the view's accounts (an event whose account is not in the page's
+// account list counts only in the unfiltered view), churned ARR and accounts per quarter, and churn among the
+// view's alerted accounts vs the rest. Greyed out with the reason below min_churn events or min_group accounts.
+function churn(S){const box=$('churn');if(!D.churn_model){box.innerHTML='<p class="muted">No churn model configured ([outcomes] churn), so churn is not shown.</p>';return;}
+  const filtered=KEYS.some(k=>S.f[k]);const ev=(D.churn||[]).filter(c=>c[2]<0?!filtered:S.ok[c[2]]);
+  const q={},lost=new Set();let arr=0;for(const c of ev){const k=quarter(c[0]);q[k]=q[k]||{arr:0,acc:new Set(),cancel:new Set()};
+    q[k].arr+=12*c[1];q[k].acc.add(c[2]);if(D.churn_kinds[c[3]]==='cancel')q[k].cancel.add(c[2]);arr+=12*c[1];if(c[2]>=0)lost.add(c[2]);}
+  const alerted=new Set(S.alerts.map(([a])=>a[0]));let na=0,ca=0,nq=0,cq=0;
+  D.accounts.forEach((_,i)=>{if(!S.ok[i])return;if(alerted.has(i)){na++;if(lost.has(i))ca++;}else{nq++;if(lost.has(i))cq++;}});
+  const few=ev.length<D.min_churn,small=Math.min(na,nq)<D.min_group;const qs=Object.keys(q).sort();const B=document.body.dataset;
+  B.churnEvents=ev.length;B.churnArr=Math.round(arr);B.churnAlerted=`${ca}/${na}`;B.churnQuiet=`${cq}/${nq}`;
+  const rate=(k,n)=>{const ci=wilson(k,n);return n?`${pct(k/n)} of ${plural(n,'account')} (95% CI ${pct(ci[0])}–${pct(ci[1])})`:'no accounts';};
+  const why=few?`too few churn events in this view (${ev.length}, need ${D.min_churn})`:
+    `too few ${na<nq?'alerted':'never-alerted'} accounts in this view to compare (${Math.min(na,nq)}, need ${D.min_group})`;
+  box.innerHTML=`<h3>Churn <span class="muted">(${plural(ev.length,'event')}, ${money(arr)} ARR lost)</span></h3>`+(qs.length?
+    `<table id="churn-quarters"${few?' class="grey"':''}><thead><tr><th scope="col">quarter</th><th scope="col" class="num">ARR lost</th>`+
+    `<th scope="col" class="num">accounts</th><th scope="col" class="num">cancelled</th></tr></thead><tbody>`+
+    qs.map(k=>`<tr data-quarter="${k}"><td>${k}</td><td class="num">${money(q[k].arr)}</td><td class="num">${q[k].acc.size}</td><td class="num">${q[k].cancel.size}</td></tr>`).join('')+
+    '</tbody></table>':'<p class="muted">No churn in this view.</p>')+
+   `<p id="churn-split"${few||small?' class="grey"':''}>Churned: alerted accounts ${rate(ca,na)}; never alerted ${rate(cq,nq)}.</p>`+
+   (few||small?`<p class="muted">Grey: ${why}.</p>`:'');}
 function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.window_days>D.today)continue;
     const t=D.triggers[a[1]];(by[t]=by[t]||[0,0]);by[t][0]++;if(a[6]>0)by[t][1]++;}
   const rows=D.triggers.filter(t=>by[t]);const W=560,L=230,P=290,H=26;const x=v=>L+P*v;
@@ -136,7 +157,7 @@ function detail(id){const i=D.accounts.findIndex(a=>a[0]===id);const box=$('deta
      `<td class="num">${a[4]==null?'–':a[4]+' h'}</td><td>${D.stages[a[3]]}${a[6]?' '+money(12*a[6]):''}</td></tr>`).join(''):'<tr><td colspan="6" class="muted">no alerts</td></tr>')+'</tbody></table>';
   document.querySelectorAll('[data-open]').forEach(b=>b.setAttribute('aria-pressed',b.dataset.open===id?'true':'false'));}
 function render(){const S=select();KEYS.forEach(k=>{$('f-'+k).value=S.f[k]||'';});
-  kpis(S);callToday(S);pipeline(S);health(S);effectiveness(S);lift();revenue(S);accounts(S);detail(S.f.account);}
+  kpis(S);callToday(S);pipeline(S);health(S);churn(S);effectiveness(S);lift();revenue(S);accounts(S);detail(S.f.account);}
 document.addEventListener('DOMContentLoaded',()=>{
   KEYS.forEach(k=>{const s=$('f-'+k);(k==='segment'?D.segments:k==='tier'?D.tiers:D.owners).forEach((v,i)=>{
     const o=document.createElement('option');o.value=v;o.textContent=k==='owner'?ownerName(i):v;s.appendChild(o);});

@@ -8,6 +8,7 @@ Shape (lists of small arrays, indices into the name lists, to keep the page smal
                converted_mrr, credited_mrr, value|null, expected_arr, task#, priority#]   (held-out alerts excluded)
     credits:  [expanded (epoch days), mrr, alert#]   each expansion credited to an alert (revenue attribution)
     unattributed: [expanded (epoch days), mrr, account#|-1]
+    churn:    [churned (epoch days), mrr lost, account#|-1, kind#]   the churn model's events (kinds: churn_kinds)
 
 `expected_arr` is what an alert still open in its window is worth today: the trigger's conversion
 rate (measured once at least MIN_MATURED alerts matured, else the seed's expected midpoint, else the
@@ -24,10 +25,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncer.outcomes.churn import KINDS as CHURN_KINDS
 from syncer.outcomes.effectiveness import parse_expected
 from syncer.outcomes.report import STAGES, Report
 
 MIN_MATURED = 20  # below this a trigger's measured rate is greyed out and not used for expected value
+MIN_CHURN = 5  # churn events a view needs before its churn figures are shown, not greyed out
+MIN_GROUP = 30  # accounts each side (alerted, never alerted) needs before their churn rates are compared
 BANDS = ("expansion_ready", "healthy", "developing", "at_risk", "unknown")
 TASKS = ("none", "pending", "open", "completed", "rejected")
 PRIORITIES = ("high", "medium", "low")
@@ -118,6 +122,10 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
         )
         credits += [[_day(e.expanded_at), round(e.mrr, 2), n] for e in o.credited]
     unattributed = [[_day(e.expanded_at), round(e.mrr, 2), acc_i.get(e.account_id, -1)] for e in report.unattributed]
+    kinds = list(CHURN_KINDS) + sorted({c.kind for c in report.churn} - set(CHURN_KINDS))
+    churn = [
+        [_day(c.churned_at), round(c.mrr, 2), acc_i.get(c.account_id, -1), kinds.index(c.kind)] for c in report.churn
+    ]
 
     trend_start = min((a.trend[0][0] for a in report.accounts if a.trend), default=report.generated_at.date())
     accounts, dau, seats = [], [], []
@@ -178,6 +186,11 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
         "alerts": alerts,
         "credits": credits,
         "unattributed": unattributed,
+        "churn": churn,
+        "churn_model": report.settings.outcomes.churn is not None,
+        "churn_kinds": kinds,
+        "min_churn": MIN_CHURN,
+        "min_group": MIN_GROUP,
         "lifts": [x.as_dict() for x in report.lifts],
         "kpis": report.kpis.as_dict(),
     }

@@ -63,6 +63,9 @@ class OutcomesConfig(_Strict):
 
     expansions: ModelConfig = ModelConfig(table="expansions", primary_key=["account_id", "expanded_at"])
     """The expansions model: one row per expansion (plan upgrade, seat increase, closed-won)."""
+    churn: ModelConfig | None = None
+    """The churn model: one row per cancellation or downgrade (account_id, churned_at UTC, kind, churned_mrr);
+    unset: the report shows no churn."""
     window_days: float = Field(default=90.0, gt=0)
     """An expansion within this many days after an alert converts it."""
     sla_hours: dict[str, float] = Field(default_factory=lambda: {"high": 24.0, "medium": 48.0, "low": 168.0})

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from syncer.alerts.model import load_alert_settings
 from syncer.config import Config
 from syncer.identity import identity_text
+from syncer.outcomes.churn import Churn, parse_churn
 from syncer.outcomes.effectiveness import Kpis, TriggerDefView, TriggerStats, kpis, trigger_stats
 from syncer.outcomes.lift import Lift, holdout_lift
 from syncer.outcomes.model import OutcomeSettings, load_outcome_settings
@@ -60,6 +61,16 @@ class Report:
     accounts: list[AccountView]
     accounts_total: int
     lifts: list[Lift] = field(default_factory=list)  # causal lift vs the holdout group, per trigger
+    churn: list[Churn] = field(default_factory=list)  # the churn model's events ([outcomes] churn), time order
+
+    def churn_summary(self) -> dict[str, Any]:
+        """Portfolio health, whole book: churn events, logos lost (accounts that cancelled), churned ARR."""
+        return {
+            "events": len(self.churn),
+            "accounts": len({c.account_id for c in self.churn}),
+            "cancelled": len({c.account_id for c in self.churn if c.kind == "cancel"}),
+            "churned_arr": round(12 * sum(c.mrr for c in self.churn), 2),
+        }
 
     def pipeline(self) -> dict[str, dict[str, float]]:
         """Seed widget "Expansion Pipeline: value of triggered alerts by status" (ARR).
@@ -99,6 +110,7 @@ class Report:
             "pipeline": self.pipeline(),
             "triggers": [t.as_dict() for t in self.triggers],
             "holdout_lift": [x.as_dict() for x in self.lifts],
+            "churn": self.churn_summary(),
         }
         if alerts:
             d["alert_outcomes"] = [o.as_row() for o in self.outcomes]
@@ -219,6 +231,7 @@ def build_report(
     oc = settings.outcomes
     records = load_alerts(state_engine)
     expansions = parse_expansions(source.stream(oc.expansions, config.base_dir))
+    churn = parse_churn(source.stream(oc.churn, config.base_dir)) if oc.churn is not None else []
     # held-out alerts are the control group: not alerts anyone got, so outside the stats and the revenue credit
     sent = [r for r in records if r.delivery != "holdout"]
     held = [r for r in records if r.delivery == "holdout"]
@@ -261,6 +274,7 @@ def build_report(
         accounts=shown,
         accounts_total=len(views),
         lifts=lifts,
+        churn=churn,
     )
 
 

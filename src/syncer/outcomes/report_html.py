@@ -53,7 +53,7 @@ accounts in view</span></nav>
 <div class="grid">
 <section class="card"><h2>Expansion pipeline (ARR: open and worked are predicted)</h2>
 <div id="pipeline"></div></section>
-<section class="card"><h2>Portfolio health</h2><div id="health"></div></section>
+<section class="card"><h2>Portfolio health</h2><div id="health"></div><div id="churn"></div></section>
 <section class="card"><h2>Which triggers convert</h2><div id="effect"></div></section>
 <section class="card"><h2>Lift against the holdout group</h2><div id="lift"></div></section>
 <section class="card"><h2>Revenue credited per trigger (ARR)</h2><div id="revenue"></div></section>

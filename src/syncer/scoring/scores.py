@@ -58,7 +58,9 @@ def _context(t: TriggerDef) -> Expr:
     return text
 
 
-def _one_trigger(config: ScoringConfig, t: TriggerDef, as_of: date, variant: str = "") -> sa.Select[Any]:
+def _one_trigger(
+    config: ScoringConfig, t: TriggerDef, as_of: date, variant: str = "", source: sa.FromClause | None = None
+) -> sa.Select[Any]:
     null_double = sa.cast(sa.null(), DOUBLE)
     return (
         sa.select(
@@ -75,16 +77,20 @@ def _one_trigger(config: ScoringConfig, t: TriggerDef, as_of: date, variant: str
             _context(t).label("context"),
             sa.cast(sa.literal(variant, sa.String()), sa.String()).label("variant"),  # "" | "canary"
         )
-        .select_from(_m(config, config.tables.metrics))
+        .select_from(_m(config, config.tables.metrics) if source is None else source)
         .where(sa.literal_column(_condition(t), sa.Boolean()))
     )
 
 
-def triggers_select(config: ScoringConfig, as_of: date) -> sa.Select[Any] | sa.CompoundSelect[Any]:
-    """All configured triggers in one UNION ALL; one row per (account, trigger) that fires."""
+def triggers_select(
+    config: ScoringConfig, as_of: date, source: sa.FromClause | None = None
+) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """All configured triggers in one UNION ALL; one row per (account, trigger) that fires. `source`: the
+    metrics to read (default the `account_metrics` table; a CTE of `metrics_select` when several days'
+    triggers share one statement, as the demo's history does)."""
     defs = config.triggers or (TriggerDef(name="none", priority="low", value="0", threshold=1, extra="1 = 0"),)
-    selects = [_one_trigger(config, t, as_of) for t in defs]
-    selects += [_one_trigger(config, c, as_of, "canary") for t in defs if (c := t.canary_def()) is not None]
+    selects = [_one_trigger(config, t, as_of, source=source) for t in defs]
+    selects += [_one_trigger(config, c, as_of, "canary", source) for t in defs if (c := t.canary_def()) is not None]
     return selects[0] if len(selects) == 1 else sa.union_all(*selects)
 
 
