@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 SECRET = "bench-secret"
-MODES = ("rows", "columnar", "warehouse")
+MODES = ["rows", "columnar", "warehouse"]
 MAPPING = """
 connector = "hook"
 object = "accounts"
@@ -195,18 +195,14 @@ def source_fps(job: Any, mode: str) -> Iterator[list[tuple[str, str]]]:
             fps = kernels.source_fingerprints(batch, inputs, kernels.spec_digest(spec, batch, inputs))
             yield list(zip(keys.to_list(), fps.to_list(), strict=True))
     else:
-        import hashlib
-
         import sqlalchemy as sa
 
         from syncer.warehouse_diff.dialects import dialect_of
+        from syncer.warehouse_diff.modes import fingerprint_parts
 
         dialect = dialect_of(job.source.engine.dialect.name)
-        prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
-        from syncer.warehouse_diff.modes import quoted_columns
-
-        key, columns = quoted_columns(job, ["account_id"]), quoted_columns(job, inputs)
-        sql = f"SELECT {dialect.key(key)}, {dialect.fingerprint(prefix, columns)} FROM accounts"
+        prefix, key, columns, types = fingerprint_parts(job, dialect, spec, inputs)
+        sql = f"SELECT {dialect.key(key)}, {dialect.fingerprint(prefix, columns, types)} FROM accounts"
         with job.source.engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(sa.text(sql))
             for part in result.partitions(50_000):
@@ -310,29 +306,34 @@ def _measure(kind: str, config: Path) -> dict[str, Any]:
                     rows += batch.num_rows
         out.update(wall=time.perf_counter() - started, rows=rows)
     elif kind == "plan":
-        started = time.perf_counter()
-        summary = job.plan()
-        out.update(wall=time.perf_counter() - started, tally=summary.tally.as_dict(), mode=job.sync.diff)
+        from syncer_connectors.webhook.emulator import WebhookReceiver
+
+        with WebhookReceiver(SECRET) as receiver:  # a plan checks the destination is reachable
+            job = reopen_job(job, config, receiver)
+            started = time.perf_counter()
+            summary = job.plan()
+            out.update(wall=time.perf_counter() - started, tally=summary.tally.as_dict(), mode=job.sync.diff)
     elif kind == "profile":
         import cProfile
         import io
         import pstats
 
-        profiler = cProfile.Profile()
-        profiler.enable()
-        job.plan()
-        profiler.disable()
+        from syncer_connectors.webhook.emulator import WebhookReceiver
+
+        with WebhookReceiver(SECRET) as receiver:
+            job = reopen_job(job, config, receiver)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            job.plan()
+            profiler.disable()
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(12)
         out["profile"] = text.getvalue()
     elif kind == "run-nochange":
         from syncer_connectors.webhook.emulator import WebhookReceiver
 
-        job.close()
-        job.state.close()
         with WebhookReceiver(SECRET) as receiver:
-            os.environ["BENCH_HOOK_URL"] = f"{receiver.base_url}/hooks"
-            job = open_job(config)
+            job = reopen_job(job, config, receiver)
             started = time.perf_counter()
             summary = job.run()
             out.update(
@@ -349,6 +350,14 @@ def _measure(kind: str, config: Path) -> dict[str, Any]:
     out["cpu"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     out["peak_rss_mb"] = peak_rss_mb()
     return out
+
+
+def reopen_job(job: Any, config: Path, receiver: Any) -> Any:
+    """The job again, its webhook pointed at `receiver`."""
+    job.close()
+    job.state.close()
+    os.environ["BENCH_HOOK_URL"] = f"{receiver.base_url}/hooks"
+    return open_job(config)
 
 
 def in_subprocess(kind: str, config: Path) -> dict[str, Any]:
@@ -387,7 +396,7 @@ def bench_size(kind: str, url: str, n: int, work: Path, table: list[dict[str, An
         )
         if nochange["write_calls"] != 0 or nochange["tally"]["unchanged"] != n:
             problems.append(f"{kind} {n} {mode}: the no-change run was not a no-op: {nochange}")
-    arrow = in_subprocess("arrow", configs["columnar"])
+    arrow = in_subprocess("arrow", configs[MODES[0]])
     applied = 0
     for share, every in ((0, 0), (1, 100), (20, 5)):
         if every:
@@ -426,7 +435,7 @@ def bench_size(kind: str, url: str, n: int, work: Path, table: list[dict[str, An
                 flush=True,
             )
     if n == max(SIZES):
-        for mode in ("columnar", "warehouse"):
+        for mode in [m for m in MODES if m != "rows"]:
             print(f"\ncProfile of plan ({kind}, {n:,} rows, 20% changed, {mode}), top 12 by own time:")
             print(in_subprocess("profile", configs[mode])["profile"])
 
@@ -438,6 +447,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="add 5000000 to opt in")
     parser.add_argument("--warehouses", nargs="+", default=["duckdb", "postgresql"], choices=["duckdb", "postgresql"])
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -445,6 +455,7 @@ def main() -> int:
         print(json.dumps(measure(args.measure, args.config)))
         return 0
     SIZES.extend(args.sizes)
+    MODES[:] = args.modes
 
     import sqlalchemy as sa
 

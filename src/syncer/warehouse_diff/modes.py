@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncer import failpoints
 from syncer.errors import ConfigError, ConfigIssue
-from syncer.warehouse_diff.dialects import column_types, dialect_of
+from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
 from syncer.warehouse_diff.differ import WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
@@ -72,17 +72,25 @@ def open_warehouse_diff(job: SyncJob, spec: Any, inputs: list[str], **kwargs: An
 def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list[str]) -> tuple[str, str]:
     """(plan statement, model SQL) for the job."""
     model_sql = job.source.sql(job.sync.model, job.mapping_dir)
+    prefix, pk, columns, types = fingerprint_parts(job, differ.snapshot.dialect, spec, inputs)
+    problems = set(differ.keys.duplicate_keys) | set(differ.keys.match_collisions)
+    sql = plan_sql(
+        differ.snapshot.dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems
+    )
+    return sql, model_sql
+
+
+def fingerprint_parts(
+    job: SyncJob, dialect: Dialect, spec: Any, inputs: list[str]
+) -> tuple[str, list[str], list[str], dict[str, str] | None]:
+    """(prefix, quoted primary key, quoted inputs, input types) for `Dialect.key` / `Dialect.fingerprint`."""
     prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
     pk, columns = quoted_columns(job, job.sync.model.primary_key), quoted_columns(job, inputs)
-    dialect = differ.snapshot.dialect
-    types = column_types(job.source.engine, dialect, model_sql)
+    types = column_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir))
     if types is not None:
         names = job.source._column_names(job.sync.model, job.mapping_dir)
-        quote = job.source.engine.dialect.identifier_preparer.quote
-        types = {quote(names.get(c, c)): types.get(names.get(c, c), "") for c in inputs}
-    problems = set(differ.keys.duplicate_keys) | set(differ.keys.match_collisions)
-    sql = plan_sql(dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems)
-    return sql, model_sql
+        types = {q: types.get(names.get(c, c), "") for c, q in zip(inputs, columns, strict=True)}
+    return prefix, pk, columns, types
 
 
 def quoted_columns(job: SyncJob, columns: list[str]) -> list[str]:
