@@ -8,6 +8,9 @@ in Arrow as decimal128(38, 0) but from the driver as int; UUID as string vs uuid
 with another type is read through SQLAlchemy rows instead. Sources:
 - DuckDB: `DuckDBPyConnection.sql(...).to_arrow_reader(n)` (`record_batch(n)` in older releases).
 - PostgreSQL: ADBC (`adbc-driver-postgresql`) when installed, see `native_postgres`.
+- Snowflake: `SnowflakeCursor.fetch_arrow_batches()`, see `native_snowflake`.
+- BigQuery: the Storage Read API (`RowIterator.to_arrow_iterable`) when google-cloud-bigquery-storage
+  is installed, see `native_bigquery`.
 - anything else: `Result.partitions(n)` rows -> columns with `pyarrow.array`.
 """
 
@@ -21,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from syncer.columnar import native_postgres
+from syncer.columnar import native_bigquery, native_postgres, native_snowflake
 from syncer.config import ModelConfig, WarehouseConfig
 from syncer.errors import FatalError
 from syncer.secrets import mask
@@ -111,7 +114,45 @@ def record_batches(
             names = [_column_name(f.name) for f in opened[2].schema]
             yield from (_from_arrow(batch, names) for batch in native_postgres.batches(*opened, size))
             return
+    if engine.dialect.name in ("snowflake", "bigquery"):
+        native = _native_dbapi(engine, engine.dialect.name, sql, size)
+        if native is not None:
+            yield from native
+            return
     yield from _sqlalchemy_batches(source, sql, size)
+
+
+def _native_dbapi(engine: sa.Engine, name: str, sql: str, size: int) -> Iterator[RowBatch] | None:
+    """Snowflake's or BigQuery's own Arrow stream on a pooled connection, or None (see their modules)."""
+    try:
+        conn = engine.raw_connection()
+    except sa.exc.SQLAlchemyError as exc:
+        raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+    try:
+        stream = _open_dbapi(conn.driver_connection, name, sql, size)
+    except Exception as exc:  # the driver's own error types: the row path's message
+        conn.close()
+        raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+    if stream is None:
+        conn.close()
+        return None
+    return _arrow_rows(stream, conn)
+
+
+def _open_dbapi(raw: Any, name: str, sql: str, size: int) -> Iterator[pa.RecordBatch] | None:
+    if name == "snowflake":
+        cursor = native_snowflake.open_cursor(raw, sql)
+        return None if cursor is None else native_snowflake.batches(cursor, size)
+    opened = native_bigquery.open_rows(raw, sql, size)
+    return None if opened is None else native_bigquery.batches(*opened, size)
+
+
+def _arrow_rows(stream: Iterator[pa.RecordBatch], conn: Any) -> Iterator[RowBatch]:
+    try:
+        for batch in stream:
+            yield _from_arrow(batch, [_column_name(n) for n in batch.schema.names])
+    finally:
+        conn.close()
 
 
 def _native_duckdb(engine: sa.Engine, sql: str, size: int) -> Iterator[RowBatch] | None:
