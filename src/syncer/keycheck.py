@@ -107,11 +107,13 @@ class KeyChecker:
         pk = ", ".join(self.quoted(c) for c in primary_key)
         col = self.quoted(match.column)
         cmp = self._compared(match.column, match.casefold)
-        sql = (
-            f"SELECT {pk}, {col} FROM ({self.inner}) AS m WHERE NOT ({nulls}) AND {cmp} IN "
-            f"(SELECT {cmp} FROM ({self.inner}) AS m WHERE {col} IS NOT NULL AND NOT ({nulls}) "
-            f"GROUP BY {cmp} HAVING COUNT(*) > 1)"
+        shared = (
+            f"SELECT {cmp} FROM ({self.inner}) AS m WHERE {col} IS NOT NULL AND NOT ({nulls}) "
+            f"GROUP BY {cmp} HAVING COUNT(*) > 1"
         )
+        if not list(query(f"{shared} LIMIT 1")):
+            return {}  # the common case: one aggregate over the model, not a second scan joined to it
+        sql = f"SELECT {pk}, {col} FROM ({self.inner}) AS m WHERE NOT ({nulls}) AND {cmp} IN ({shared})"
         groups: dict[str, dict[str, str]] = {}  # comparison key -> {canonical key: canonical match value}
         for count, row in enumerate(query(sql), start=1):
             if count > MAX_DUPLICATE_KEYS:
