@@ -167,7 +167,25 @@ def rebuild_state(url: str, now: dt.datetime | None = None) -> Rebuilt:
     report = Rebuilt(str(aside))
     StateStore(url).close()  # a fresh file at head
     _copy_rows(aside, path, report)
+    _rebuild_snapshots(path)
     return report
+
+
+def _rebuild_snapshots(path: Path) -> None:
+    """Rows may have been lost: every sync's warehouse snapshot (diff = "warehouse") is rebuilt from
+    this state by its next run, or it could hold records state no longer has and hide them."""
+    from syncer.state import SNAPSHOT_REBUILD
+
+    target = sqlite3.connect(path)
+    try:
+        with target:
+            target.execute(
+                "INSERT OR IGNORE INTO snapshot_pending (sync, key) "
+                "SELECT sync, ? FROM runs UNION SELECT sync, ? FROM synced_records",
+                (SNAPSHOT_REBUILD, SNAPSHOT_REBUILD),
+            )
+    finally:
+        target.close()
 
 
 def _copy_rows(old: Path, new: Path, report: Rebuilt) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from syncer.state import SNAPSHOT_REBUILD, synced
+from syncer.state_repair import rebuild_state
 from syncer.warehouse_diff.modes import run_ids, snapshot_for
 from syncer.warehouse_diff.snapshot import Marker, decide
 from tests.diffmodes.harness import acknowledge, diff, open_job, run, write_project
@@ -184,4 +186,15 @@ def test_a_run_in_another_mode_in_between_rebuilds(project: tuple[Path, str]) ->
     config.write_text(warehouse)
     action, tally = _next_run(config)
     assert action == "rebuild" and tally["changed"] == 0 and tally["unchanged"] == ROWS
+    _snapshot_equals_state(config)
+
+
+def test_a_rebuilt_state_file_rebuilds_the_snapshot(project: tuple[Path, str], tmp_path: Path) -> None:
+    config, url = project
+    state_file = tmp_path / "data-warehouse" / "state.sqlite"
+    with sqlite3.connect(state_file) as conn:  # as if a page of synced records was lost
+        conn.execute("DELETE FROM synced_records WHERE key IN ('3', '8')")
+    rebuild_state(f"sqlite:///{state_file}")
+    action, tally = _next_run(config)
+    assert action == "rebuild" and tally["added"] == 2  # sent again, as `state rebuild` promises
     _snapshot_equals_state(config)
