@@ -246,6 +246,7 @@ def build_state(config: Path, mode: str, template: Path | None) -> Path:
         job.state.close()
         shutil.copy(template, state_file)
         job = open_job(config)
+        job.learn_types()  # the mapping spec (and so every source fingerprint) depends on the field types
     update = synced.update().where(synced.c.sync == "accounts", synced.c.key == sa.bindparam("k"))
     with job.state.engine.begin() as conn:
         for chunk in source_fps(job, mode):
