@@ -128,6 +128,20 @@ def test_check_names_the_missing_grants_for_a_limited_postgresql_role(
         snapshot.ensure()
         with limited.begin() as conn:
             snapshot._insert(conn, "s", [("k", "f")])
+        with limited.begin() as conn:  # the merge: staged in a temporary table, one DELETE, one INSERT
+            snapshot._upsert(conn, "s", [("k", "f2"), ("gone", None)])
+        with limited.connect() as conn:
+            assert conn.execute(sa.text("SELECT key, fingerprint FROM syncer.snapshot")).all() == [("k", "f2")]
+
+        with admin.connect() as conn:  # PUBLIC's TEMPORARY right revoked: named, and granting it is enough
+            conn.execute(sa.text(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC'))
+        assert missing_grants(snapshot) == [
+            f'diff = "warehouse" stages merges in a temporary table: GRANT TEMPORARY ON DATABASE "{database}" '
+            f'TO "{role}";'
+        ]
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'GRANT TEMPORARY ON DATABASE "{database}" TO "{role}"'))
+        assert missing_grants(snapshot) == []
     finally:
         limited.dispose()
         admin.dispose()
