@@ -206,7 +206,7 @@ def source_fps(job: Any, mode: str) -> Iterator[list[tuple[str, str]]]:
         with job.source.engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(sa.text(sql))
             for part in result.partitions(50_000):
-                yield [tuple(r) for r in part]
+                yield [(k, str(f)) for k, f in part]  # state keeps text (DuckDB's hash is an integer)
 
 
 def build_state(config: Path, mode: str, template: Path | None) -> Path:

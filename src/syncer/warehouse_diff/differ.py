@@ -2,7 +2,8 @@
 
     SELECT m.*, s.key FROM (model + key + fingerprint) AS m
     FULL JOIN (this sync's snapshot) AS s ON s.key = m.key
-    WHERE m.key IS NULL OR s.key IS NULL OR s.fingerprint <> m.fingerprint OR m.key IN (problem keys)
+    WHERE m.key IS NULL OR s.key IS NULL OR s.fingerprint IS DISTINCT FROM m.fingerprint
+       OR m.key IN (problem keys)
 
 One hash join on the key: the model is scanned once, the fingerprint computed in SQL, and only
 added, changed, removed and NULL-keyed rows leave the warehouse. Problem keys (duplicated keys,
@@ -48,7 +49,7 @@ def plan_sql(
     fingerprint = dialect.fingerprint(prefix, inputs, types)
     model = f"SELECT m0.*, {dialect.key(primary_key)} AS {KEY}, {fingerprint} AS {FP} FROM ({model_sql}) AS m0"
     snap = f"SELECT key, fingerprint FROM {snapshot.table} WHERE sync = {dialect.literal(sync)}"
-    where = [f"m.{KEY} IS NULL", "s.key IS NULL", f"s.fingerprint <> m.{FP}"]
+    where = [f"m.{KEY} IS NULL", "s.key IS NULL", f"s.fingerprint IS DISTINCT FROM m.{FP}"]
     problems = sorted(set(problem_keys))
     if problems:
         where.append(f"m.{KEY} IN ({', '.join(dialect.literal(k) for k in problems)})")
@@ -111,7 +112,7 @@ class WarehouseDiffer(Differ):
                 f"it needs integer or text primary-key columns ({', '.join(self.primary_key)}): "
                 'use diff = "columnar" for this sync'
             )
-        return key, values, row[FP]
+        return key, values, str(row[FP])  # state keeps text; DuckDB's is an integer
 
     def _noted(self, changes: Iterable[Change], also: Iterable[str] = ()) -> Iterator[Change]:
         """A chunk's changes, after a run has noted as pending their keys, the keys whose source

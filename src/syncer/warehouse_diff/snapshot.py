@@ -68,11 +68,11 @@ class Snapshot:
         self.meta = f"{dialect.ident(schema)}.{dialect.ident('snapshot_marker')}"
 
     def ddl(self) -> list[str]:
-        t = self.dialect.text_type
+        t, fp = self.dialect.text_type, self.dialect.fingerprint_type or self.dialect.text_type
         key = ", PRIMARY KEY (sync, key)" if self.dialect.name not in ("bigquery", "duckdb") else ""
         return [
             f"CREATE SCHEMA IF NOT EXISTS {self.dialect.ident(self.schema)}",
-            f"CREATE TABLE IF NOT EXISTS {self.table} (sync {t} NOT NULL, key {t} NOT NULL, fingerprint {t}{key})",
+            f"CREATE TABLE IF NOT EXISTS {self.table} (sync {t} NOT NULL, key {t} NOT NULL, fingerprint {fp}{key})",
             f"CREATE TABLE IF NOT EXISTS {self.meta} (sync {t} NOT NULL, run_id BIGINT, dirty_run BIGINT)",
         ]
 
@@ -82,6 +82,11 @@ class Snapshot:
             # looked up in the snapshot schema on this pooled connection. Put the session back.
             current = conn.scalar(sa.text("SELECT CURRENT_SCHEMA()")) if self.dialect.name == "snowflake" else None
             inspector = sa.inspect(conn)
+            if self.dialect.fingerprint_type and inspector.has_table("snapshot", schema=self.schema):
+                columns = {c["name"]: str(c["type"]) for c in inspector.get_columns("snapshot", schema=self.schema)}
+                if columns.get("fingerprint", "").upper() != self.dialect.fingerprint_type:
+                    conn.execute(sa.text(f"DROP TABLE {self.table}"))  # an older release's: a cache, rebuilt
+                    inspector = sa.inspect(conn)
             present = [
                 inspector.has_schema(self.schema),
                 *(inspector.has_table(t, schema=self.schema) for t in ("snapshot", "snapshot_marker")),
@@ -207,7 +212,7 @@ class Snapshot:
         conn.execute(
             sa.text(
                 f"INSERT INTO {self.table} (sync, key, fingerprint) "
-                f"SELECT :sync, key, fp FROM {stage} WHERE fp IS NOT NULL"
+                f"SELECT :sync, key, {self.dialect.stored_fingerprint('fp')} FROM {stage} WHERE fp IS NOT NULL"
             ),
             params,
         )
@@ -221,7 +226,8 @@ class Snapshot:
             data = pa.table({"sync": [sync] * len(rows), "key": [r[0] for r in rows], "fp": [r[1] for r in rows]})
             raw.register("syncer_snapshot_rows", data)
             try:
-                conn.execute(sa.text(f"INSERT INTO {self.table} SELECT sync, key, fp FROM syncer_snapshot_rows"))
+                stored = self.dialect.stored_fingerprint("fp")
+                conn.execute(sa.text(f"INSERT INTO {self.table} SELECT sync, key, {stored} FROM syncer_snapshot_rows"))
             finally:
                 raw.unregister("syncer_snapshot_rows")
         elif self.dialect.name == "postgresql":
