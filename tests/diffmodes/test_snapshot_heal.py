@@ -190,7 +190,7 @@ def test_a_run_in_another_mode_in_between_rebuilds(project: tuple[Path, str]) ->
 
 
 def test_a_rebuilt_state_file_rebuilds_the_snapshot(project: tuple[Path, str], tmp_path: Path) -> None:
-    config, url = project
+    config, _ = project
     state_file = tmp_path / "data-warehouse" / "state.sqlite"
     with sqlite3.connect(state_file) as conn:  # as if a page of synced records was lost
         conn.execute("DELETE FROM synced_records WHERE key IN ('3', '8')")
