@@ -83,4 +83,10 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     churn.close()
     assert data["churn_model"] and len(data["churn"]) == events[0]
     assert f"{events[0]} churn event" in result.stdout and f"({events[1]} account" in result.stdout
+    # the printed commands still load the config after the emulators stopped (the SMTP CA bundle is kept)
+    preview = next(line.strip() for line in result.stdout.splitlines() if line.strip().endswith("config.toml")
+                   and " digest --preview " in line)  # fmt: skip
+    done = subprocess.run(preview, shell=True, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, preview + done.stdout + done.stderr
+    assert not re.search(r"\S :", done.stdout), done.stdout  # "label: value", never "label : value"
     assert (folder / "config.toml").is_file() and (folder / "mappings" / "hubspot_companies.toml").is_file()

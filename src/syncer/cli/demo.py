@@ -17,7 +17,7 @@ def demo(
     folder: Annotated[Path, typer.Option("--dir", help="where the demo leaves its config, warehouse and state")] = Path(
         "syncer-demo"
     ),
-    accounts: Annotated[int, typer.Option(help="synthetic accounts")] = 2000,
+    accounts: Annotated[int, typer.Option(help="synthetic accounts (40 owners)")] = 1000,
     days: Annotated[int, typer.Option(help="days of usage (the alerts replay all but the first 31, daily)")] = 181,
     seed: int = 1,
     serve: Annotated[

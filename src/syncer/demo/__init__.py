@@ -49,6 +49,20 @@ SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "inapp_low_tier")
 DIGEST_ZONE = ZoneInfo("America/New_York")
 
 
+def pings_per_rep(state: sa.Engine, opened_at: dt.datetime) -> dict[str, int]:
+    """Owner -> alerts the evaluation at `opened_at` opened that went out as an immediate ping (within budget)."""
+    from syncer.alerts.store import alerts
+
+    at = opened_at  # bound as the engine stored it (SQLite keeps the wall time of the instant it was given)
+    query = (
+        sa.select(alerts.c.owner_email, sa.func.count())
+        .where(alerts.c.opened_at >= at, alerts.c.opened_at < at + dt.timedelta(hours=1), alerts.c.delivery == "ping")
+        .group_by(alerts.c.owner_email)
+    )
+    with state.connect() as conn:
+        return {str(owner): int(n) for owner, n in conn.execute(query)}
+
+
 def prepare_folder(folder: Path, warehouse_url: str) -> Path:
     """Copy the example config and mappings into the demo folder; start from empty state."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,6 +82,7 @@ class Demo:
         self.alert_rows: list[tuple[str, dict[str, Any], dict[str, Any], int]] = []
         self.history: History | None = None
         self.churn: list[dict[str, Any]] = []
+        self.reps = 0  # account owners in the synthetic world
         self.sim_now = dt.datetime.now(dt.UTC)  # the live days' simulated clock (Slack message times)
         self.timeline: list[tuple[dt.datetime, str]] = []  # what happened in the live days, simulated local time
 
@@ -97,6 +112,8 @@ class Demo:
         scoring = ScoringConfig()
         first_day = last_day - timedelta(days=1)
         name_accounts(engine)
+        with engine.connect() as conn:
+            self.reps = int(conn.execute(sa.text("SELECT count(DISTINCT owner_email) FROM accounts")).scalar_one())
         config_path = prepare_folder(self.folder, warehouse_url)
         services = start_services(self.folder, engine)
         for clocked in (services.slack, services.email):  # messages carry the simulated time
@@ -224,13 +241,17 @@ class Demo:
             self.sim_now = morning + dt.timedelta(hours=2)
             escalated = engine.escalate(now=self.sim_now)
             fallbacks = sum(1 for a in engine.open_alerts(now=morning) if a.get("fallback_reason"))
+            per_rep = pings_per_rep(state.engine, morning)
         finally:
             engine.close()
             state.close()
         r = report.as_dict()
+        r["pings_per_rep"] = {"reps": self.reps, "mean": round(sum(per_rep.values()) / max(1, self.reps), 3),
+                              "max": max(per_rep.values(), default=0)}  # fmt: skip
         self.step(
             f"{label} alerts: {r['opened']} opened, {r['still_firing']} still firing (no repeat), "
-            f"{r['cleared']} cleared, {r['pings']} Slack pings, {r['tasks']} CRM tasks, "
+            f"{r['cleared']} cleared, {r['pings']} Slack pings ({r['pings_per_rep']['mean']:.2f} per rep, at most "
+            f"{r['pings_per_rep']['max']} to one), {r['tasks']} CRM tasks, "
             f"{digests['messages']} digest messages, {len(escalated.escalated)} escalated, "
             f"{fallbacks} open alerts routed to the fallback channel"
         )

@@ -5,6 +5,7 @@ environment that points the example config at them."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -148,6 +149,8 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
     inapp = WebhookReceiver(DEMO_SECRETS["INAPP_SIGNING_SECRET"])
     email = SmtpEmulator(security="starttls", users={DEMO_SECRETS["SMTP_USERNAME"]: DEMO_SECRETS["SMTP_PASSWORD"]})
     email.start()
+    smtp_ca = folder / "smtp-emulator-ca.pem"  # kept with the demo (the emulator's own copy goes when it stops),
+    shutil.copy(str(email.ca_path), smtp_ca)  # so the printed commands still load the config afterwards
 
     sf_url, ca_bundle = salesforce.start_tls(folder)
     env = {
@@ -164,7 +167,7 @@ def start_services(folder: Path, warehouse: sa.Engine) -> Services:
         "INAPP_WEBHOOK_URL": inapp.start() + "/hooks",
         "SMTP_HOST": email.host,
         "SMTP_PORT": str(email.port),
-        "SMTP_CA_BUNDLE": str(email.ca_path),
+        "SMTP_CA_BUNDLE": str(smtp_ca),
         **DEMO_SECRETS,
     }
     return Services(hubspot, salesforce, slack, inapp, env, email)
