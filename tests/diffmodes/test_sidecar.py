@@ -106,8 +106,15 @@ SIDECARS: dict[str, Callable[[Path, Path], None]] = {
 }
 
 
-def test_a_sidecar_that_is_not_current_never_hides_a_change(tmp_path: Path, receiver: WebhookReceiver) -> None:
+def test_a_sidecar_that_is_not_current_never_hides_a_change(
+    tmp_path: Path, receiver: WebhookReceiver, state_url: str
+) -> None:
     project = duckdb_project(tmp_path, receiver, "columnar")
+    if state_url.startswith("postgresql"):  # the sidecar is built through SQLAlchemy in one REPEATABLE READ
+        project.config.write_text(
+            project.config.read_text().replace("[syncer]\n", f'[syncer]\nstate_url = "{state_url}"\n')
+        )
+        assert state_url in project.config.read_text()
     assert project.cli("run", "accounts", "--json")[0] == 0
     old = tmp_path / "old.arrow"
     shutil.copy(_sidecar(project), old)  # knows rows 1-7 with their first values
