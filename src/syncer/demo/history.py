@@ -23,6 +23,7 @@ only dates it), keeping only those that happened before the report time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 import threading
 from collections.abc import Callable, Sequence
@@ -64,8 +65,8 @@ class Ledger:
         self.settings = getattr(real, "settings", None)
         self.sent: dict[str, dict[str, Any]] = {}
         lookup = getattr(real, "lookup_user_by_email", None)
-        if lookup is not None:  # owner email -> Slack user: cached in state after the first answer
-            self.lookup_user_by_email = lookup
+        if lookup is not None:  # owner email -> Slack user, asked once: the past makes no HTTP call after that
+            self.lookup_user_by_email = functools.cache(lookup)
 
     @property
     def effective_batch_size(self) -> int:
