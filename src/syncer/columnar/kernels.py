@@ -100,17 +100,25 @@ def source_fingerprints(batch: RowBatch, inputs: Sequence[str], prefix: str) -> 
 
 
 def _hashable(batch: RowBatch, column: str) -> pl.Series:
-    """A column as polars hashes it exactly: floats as their bit patterns, anything polars cannot
-    hash (or take from Arrow) as repr() text."""
+    """A column as polars hashes it exactly: floats as their bit patterns; nested and dictionary
+    columns (polars folds -0.0 inside lists, a categorical may hash its code) and anything polars
+    cannot take from Arrow as repr() text, as the row path sees the values."""
     array = batch.data.column(column)
+    if pa.types.is_nested(array.type) or pa.types.is_dictionary(array.type):
+        return _repr_text(batch, column)
     if pa.types.is_floating(array.type):
         array = array.view({16: pa.uint16(), 32: pa.uint32(), 64: pa.uint64()}[array.type.bit_width])
     try:
         series = pl.Series(column, array)
-        series.hash()
-        return series
+        if series.dtype != pl.Object:  # polars hashes every dtype it maps Arrow to, but Object
+            return series
     except (pl.exceptions.PolarsError, TypeError, ValueError):
-        return pl.Series(column, [None if v is None else repr(v) for v in batch.values(column)], dtype=pl.String)
+        pass
+    return _repr_text(batch, column)
+
+
+def _repr_text(batch: RowBatch, column: str) -> pl.Series:
+    return pl.Series(column, [None if v is None else repr(v) for v in batch.values(column)], dtype=pl.String)
 
 
 def check_hashes(keys: pl.Series, first: pl.Series, second: pl.Series) -> tuple[pl.Series, pl.Series]:
