@@ -67,7 +67,7 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     mails = re.findall(
         r'<article class="mail"><h4>(.*?)</h4><dl>(.*?)</dl><pre class="mail-body">(.*?)</pre>', html, re.S
     )
-    assert bool(mails) != ("No email was sent" in html)
+    assert mails and "No email was sent" not in html  # the CSM is the owner the first live day alerts most
     for subject, head, body in mails:
         assert subject and "Syncer alerts &lt;alerts@demo.example&gt;" in head and "@example.com" in head, head
         assert "Playbook" in body or "Daily usage digest" in body, body[:300]

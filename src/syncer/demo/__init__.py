@@ -31,6 +31,7 @@ from syncer.demo.services import (
     FALLBACK,
     HUBSPOT_PROPERTIES,
     Services,
+    email_csm,
     enable_email,
     name_accounts,
     person_name,
@@ -126,11 +127,8 @@ class Demo:
             self._history(config_path, engine, scoring, first_day)
             self.step(f"scoring in the warehouse as of {first_day}")
             self._score(engine, scoring, first_day)
-            state_db = sa.create_engine(load_config(config_path).state_url())
-            try:
-                csm = enable_email(config_path, engine, services.slack, state_db)
-            finally:
-                state_db.dispose()
+            csm = email_csm(self._dry_run(config_path, last_day), services.slack)
+            enable_email(config_path, csm)
             self.step(f"{person_name(csm)[0]} ({csm}) prefers email: their alerts and digests go out over SMTP")
             engine.dispose()
             self._syncs(config_path, "day 1", show_plan=True, day=last_day)
@@ -185,6 +183,21 @@ class Demo:
             f"({100 * per_day:.1f}% of accounts a day; last 7 days: {plural(sum(h.opened[-7:]), 'alert')}), "
             f"{plural(h.worked, 'task')} worked by their owners"
         )
+
+    def _dry_run(self, config_path: Path, day: date) -> dict[str, dict[str, list[str]]]:
+        """Who the first live day's 08:00 evaluation would alert (the engine's dry run: nothing sent or kept)."""
+        from syncer.alerts import AlertEngine
+
+        config = load_config(config_path)
+        state = StateStore(config.state_url())
+        engine = AlertEngine.from_config(config, state)
+        try:
+            morning = dt.datetime.combine(day, dt.time(8), DIGEST_ZONE)
+            plan: dict[str, dict[str, list[str]]] = engine.dry_run(now=morning)["recipients"]
+            return plan
+        finally:
+            engine.close()
+            state.close()
 
     def _score(self, engine: sa.Engine, config: ScoringConfig, as_of: date) -> ScoreSummary:
         summary = refresh_scores(engine, config, as_of)
@@ -250,8 +263,9 @@ class Demo:
                               "max": max(per_rep.values(), default=0)}  # fmt: skip
         self.step(
             f"{label} alerts: {r['opened']} opened, {r['still_firing']} still firing (no repeat), "
-            f"{r['cleared']} cleared, {r['pings']} Slack pings ({r['pings_per_rep']['mean']:.2f} per rep, at most "
-            f"{r['pings_per_rep']['max']} to one), {r['tasks']} CRM tasks, "
+            f"{r['cleared']} cleared, {r['pings']} Slack pings (immediate alerts, Slack or email: "
+            f"{r['pings_per_rep']['mean']:.2f} per rep, at most {r['pings_per_rep']['max']} to one), "
+            f"{r['tasks']} CRM tasks, "
             f"{digests['messages']} digest messages, {len(escalated.escalated)} escalated, "
             f"{fallbacks} open alerts routed to the fallback channel"
         )

@@ -208,26 +208,21 @@ not_in_slack = false                          # owners not in Slack keep the #sy
 """
 
 
-def enable_email(config_path: Path, warehouse: sa.Engine, slack: Any, state: sa.Engine) -> str:
-    """Give the demo's config an email connector and one recipient who prefers email: the Slack user with the
-    most new crossings today (fired triggers without an open alert in state, so the first live day surely mails
-    them). Returns that owner's address. Raises ValueError if the copied config lost its `[alerts] slack` line."""
-    from syncer.alerts.store import pairs
+def email_csm(plan: dict[str, dict[str, list[str]]], slack: Any) -> str:
+    """The owner who gets the most alerts today by the engine's own dry run (`AlertEngine.dry_run` recipients:
+    Slack user id -> kind -> alerts; held-out ones are not sent), among the owners in Slack; '' if none."""
+    emails = {uid: str(u["profile"]["email"]) for uid, u in slack.users.items()}
+    sent = Counter({who: sum(len(v) for k, v in kinds.items() if k != "holdout") for who, kinds in plan.items()})
+    ranked = [emails[who] for who, n in sent.most_common() if who in emails and n > 0]
+    return ranked[0] if ranked else min(emails.values(), default="")
 
-    in_slack = {str(u["profile"]["email"]).lower() for u in slack.users.values()}
-    with state.connect() as conn:
-        query = sa.select(pairs.c.account_id, pairs.c.trigger).where(pairs.c.open_alert_id.is_not(None))
-        still = {(str(a), str(t)) for a, t in conn.execute(query)}
-    with warehouse.connect() as conn:
-        fired = conn.execute(sa.text('SELECT account_id, "trigger", owner_email FROM fired_triggers')).all()
-    new = Counter(str(o) for a, t, o in fired if o is not None and (str(a), str(t)) not in still)
-    mine = Counter(str(o) for _, _, o in fired if o is not None)
-    ranked = sorted(mine, key=lambda o: (-new[o], -mine[o], o))
-    owner = next((o for o in ranked if o.lower() in in_slack), "")
+
+def enable_email(config_path: Path, owner: str) -> None:
+    """Give the demo's config an email connector and `owner` as a recipient who prefers email.
+    Raises ValueError if the copied config lost its `[alerts] slack` line or there is no owner."""
     text = config_path.read_text(encoding="utf-8")
     marker = '\nslack = "slack"\n'  # the [alerts] table's Slack connector line
     if marker not in text or not owner:
         raise ValueError(f"{config_path}: cannot add the demo's email settings (no [alerts] slack line or owner)")
     text = text.replace(marker, marker + 'email = "email"                               # the email channel\n', 1)
     config_path.write_text(text + EMAIL_CONFIG.replace("{owner}", owner).replace("{{", "{").replace("}}", "}"))
-    return owner
