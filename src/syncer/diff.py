@@ -15,7 +15,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from syncer.identity import IdentityError
 from syncer.keycheck import KeyReport
@@ -89,6 +89,8 @@ def _raw_fingerprint(row: dict[str, Any]) -> str:
 class Differ:
     """One pass over a model. Iterate `changes()`; `tally` and `bad` fill in as it goes."""
 
+    counts_state: ClassVar[bool] = True  # `_removed` compares state's record count with the keys found
+
     def __init__(
         self,
         sync: str,
@@ -118,7 +120,8 @@ class Differ:
         self.bad: list[BadRow] = []  # bad rows not already recorded with the same data
         self._seen = array("Q")
         self._found = 0  # source keys that state knows: if it equals what state held, nothing was removed
-        self._state_count = state.count_synced(sync)  # before this run writes anything
+        # before this run writes anything; a differ that finds removals another way skips the count
+        self._state_count = state.count_synced(sync) if self.counts_state else 0
         self._rejected = state.rejected_fingerprints(sync)
 
     def changes(self, rows: Iterable[dict[str, Any]]) -> Iterator[Change]:
