@@ -35,6 +35,7 @@ from syncer.connector import Connector, Record
 from syncer.escaping import slack_line
 from syncer.secrets import mask
 from syncer.state import utcnow
+from syncer.timestamps import UtcDateTime
 
 log = logging.getLogger("syncer.ops_alerts")
 State = Literal["ok", "firing"]
@@ -46,7 +47,7 @@ alert_state = sa.Table(
     sa.Column("key", sa.String(300), primary_key=True),
     sa.Column("state", sa.String(20)),
     sa.Column("detail", sa.Text),
-    sa.Column("changed_at", sa.DateTime(timezone=True)),
+    sa.Column("changed_at", UtcDateTime()),
 )
 
 

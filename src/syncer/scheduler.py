@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from syncer.config import Config, ScheduleConfig
 from syncer.errors import ConfigError, ConfigIssue
+from syncer.timestamps import UtcDateTime
 
 SCORE_JOB = "score"
 ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB = "alerts", "digest", "escalate", "report"
@@ -60,8 +61,8 @@ job_slots = sa.Table(
     sa.Column("owner", sa.String(200)),
     sa.Column("status", sa.String(20)),
     sa.Column("run_id", sa.Integer),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("started_at", UtcDateTime()),
+    sa.Column("finished_at", UtcDateTime()),
 )
 
 

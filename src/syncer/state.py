@@ -30,9 +30,10 @@ from syncer.state_health import (
     migration_engine,
     migration_lock,
 )
+from syncer.timestamps import UtcDateTime
 
 metadata = sa.MetaData()
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()
 
 synced = sa.Table(
     "synced_records",

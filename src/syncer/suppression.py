@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from syncer.source import row_key
 from syncer.state import audit, rejected, synced, utcnow
+from syncer.timestamps import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ suppressed_keys = sa.Table(
     suppression_meta,
     sa.Column("sync", sa.String(200), primary_key=True),
     sa.Column("key_hash", sa.String(64), primary_key=True),
-    sa.Column("suppressed_at", sa.DateTime(timezone=True)),
+    sa.Column("suppressed_at", UtcDateTime()),
 )
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from syncer.errors import FatalError
 from syncer.state import COUNTERS, StateStore, audit, runs
+from syncer.timestamps import UtcDateTime
 
 CHUNK = 5000
 _SOURCE = {"recorded_at": "at"}  # warehouse column -> state DB audit column
@@ -42,7 +43,7 @@ class SynclogSettings(BaseModel):
 
 def tables(settings: SynclogSettings) -> tuple[sa.Table, sa.Table]:
     meta = sa.MetaData(schema=settings.schema_)
-    ts = sa.DateTime(timezone=True)
+    ts = UtcDateTime()
     run_t = sa.Table(
         settings.runs_table,
         meta,

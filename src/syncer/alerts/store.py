@@ -22,8 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncer.timestamps import UtcDateTime
+
 metadata = sa.MetaData()
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()
 
 pairs = sa.Table(
     "alert_pairs",

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from syncer.identity import identity_text
 from syncer.outcomes.tracking import as_datetime
+from syncer.timestamps import UtcDateTime
 
 KINDS = ("cancel", "downgrade")
 BASE_RISK = 0.01  # per quarter, for an account whose usage holds
@@ -52,7 +53,7 @@ def churn_table(name: str = "churn_events", schema: str | None = None) -> sa.Tab
         name,
         sa.MetaData(),
         sa.Column("account_id", sa.String(64), primary_key=True),
-        sa.Column("churned_at", sa.DateTime(), primary_key=True),  # UTC
+        sa.Column("churned_at", UtcDateTime(timezone=False), primary_key=True),
         sa.Column("kind", sa.String(20)),
         sa.Column("churned_mrr", sa.Double()),
         schema=schema,

@@ -38,6 +38,7 @@ from syncer.identity import identity_text
 from syncer.outcomes.tracking import AlertRecord, load_alerts
 from syncer.scoring import ScoringConfig, refresh_scores
 from syncer.scoring.synthetic import insert_rows
+from syncer.timestamps import UtcDateTime
 
 CompleteTask = Callable[[str, dt.datetime], bool]
 
@@ -48,7 +49,7 @@ def expansions_table(name: str = "expansions", schema: str | None = None) -> sa.
         name,
         sa.MetaData(),
         sa.Column("account_id", sa.String(64), primary_key=True),
-        sa.Column("expanded_at", sa.DateTime(), primary_key=True),  # UTC
+        sa.Column("expanded_at", UtcDateTime(timezone=False), primary_key=True),
         sa.Column("kind", sa.String(40)),
         sa.Column("expansion_mrr", sa.Double()),
         schema=schema,

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from syncer.outcomes.model import WritebackConfig
 from syncer.outcomes.report import Report
 from syncer.scoring.synthetic import insert_rows
+from syncer.timestamps import UtcDateTime
 
-TS = sa.DateTime(timezone=False)  # stored as UTC without zone: portable across the dialects
+TS = UtcDateTime(timezone=False)  # stored as UTC without zone: portable across the dialects
 
 
 def _split(name: str) -> tuple[str | None, str]:
