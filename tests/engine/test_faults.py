@@ -30,14 +30,14 @@ def job(project: Project, clock: FakeClock, monkeypatch: object) -> SyncJob:
 def test_run_survives_5xx_429_timeouts_and_resets(project: Project, receiver: WebhookReceiver, monkeypatch) -> None:
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     create_accounts(project.warehouse_url, 2000)
-    project.write(batch_size=50, extra_connector="timeout = 0.3")
+    project.write(batch_size=50, extra_connector="timeout = 1.0")
     clock = FakeClock()
     rng = random.Random(7)
     # 40 write calls in all; make ~10% of them 5xx, plus a 429 burst, two timeouts and two resets.
     for _ in range(4):
         receiver.faults.add(Fault("status", path="/hooks", method="POST", status=rng.choice([500, 502, 503]), times=1))
     receiver.faults.add(Fault("status", path="/hooks", method="POST", status=429, retry_after=7, times=3))
-    receiver.faults.add(Fault("delay", path="/hooks", method="POST", delay=0.6, times=2))
+    receiver.faults.add(Fault("delay", path="/hooks", method="POST", delay=2.0, times=2))
     receiver.faults.add(Fault("reset_after_apply", path="/hooks", method="POST", times=2))
     receiver.faults.add(Fault("reset_before_apply", path="/hooks", method="POST", times=1))
 
