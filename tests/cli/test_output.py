@@ -62,3 +62,17 @@ def test_json_prints_text_as_itself(project: Project, receiver: WebhookReceiver)
     assert result.returncode == 0, result.stderr
     assert "Müller Größe" in result.stdout and "\\u00fc" not in result.stdout
     assert json.loads(result.stdout)["samples"][0]["fields"]["name"] == "Müller Größe"
+
+
+def test_every_table_goes_through_print_table() -> None:
+    """The kind behind the demo's `chang…` headers: a rich Table printed directly is cut at 80 columns when
+    piped. Every table in src/syncer must be printed by `syncer.tables.print_table`."""
+    src = Path(__file__).resolve().parents[2] / "src" / "syncer"
+    direct = [
+        f"{path.relative_to(src)}:{number}: {line.strip()}"
+        for path in sorted(src.rglob("*.py"))
+        if path.name != "tables.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\.print\(\s*table\b", line)
+    ]
+    assert not direct, "print tables with syncer.tables.print_table:\n" + "\n".join(direct)

@@ -11,7 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, out, print_table
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, out
+from syncer.tables import print_table
 from syncer.wording import plural
 
 alerts_app = typer.Typer(help="Alerts from fired triggers: list, evaluate and deliver, escalate.")
@@ -82,7 +83,7 @@ def alerts_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
         )
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
-    out.print(f"{len(rows)} open alert(s)")
+    out.print(plural(len(rows), "open alert"))
     _print_budget_use(use)
     return 0
 
@@ -94,7 +95,7 @@ def _print_budget_use(use: list[dict[str, Any]]) -> None:
     table = Table("recipient", "pings today", "budget", "deferred to digest")
     for u in use:
         table.add_row(escape(str(u["recipient"])), str(u["pings"]), str(u["budget"]), str(u["deferred"]))
-    out.print(table)
+    print_table(table)
 
 
 @alerts_app.command("run")
@@ -125,7 +126,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
         table.add_row(
             escape(who), *(escape(f"{len(c)}: {', '.join(c[:3])}{' ...' if len(c) > 3 else ''}") for c in cells)
         )
-    out.print(table)
+    print_table(table)
     activated = ", ".join(plan["activated"]) or "none"
     out.print(f"dry run, nothing sent or written: {escape(_json(plan['totals']))}; activating: {escape(activated)}")
 
@@ -175,7 +176,7 @@ def alerts_resend(
     """Release emails cut off mid-send (held to avoid duplicates) so they go out again, same Message-ID."""
     with _alert_engine(config) as engine:
         released = engine.release_in_doubt(keys or None)
-    out.print(f"released {released} email(s) for re-sending")
+    out.print(f"released {plural(released, 'email')} for re-sending")
     return 0
 
 
@@ -206,7 +207,7 @@ def digest(
             if not previews:
                 out.print("no alerts are queued for a digest")
             for who, messages in previews.items():
-                out.print(f"[bold]digest for {escape(who)}: {len(messages)} message(s)[/bold]")
+                out.print(f"[bold]digest for {escape(who)}: {plural(len(messages), 'message')}[/bold]")
                 for text, blocks in messages:
                     out.print(escape(text), highlight=False)
                     out.print(f"  ({plural(len(blocks), 'block')})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 import json
 import os
 import sys
@@ -18,7 +17,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from syncer.config import Config, load_config
 from syncer.errors import ConfigError, ExitCode, SyncerError
@@ -131,22 +129,3 @@ def _print_json(data: Any) -> None:
 def _json(data: Any) -> str:
     """JSON with text as itself (ü, not \\u00fc)."""
     return json.dumps(data, default=str, ensure_ascii=False)
-
-
-def print_table(table: Table) -> None:
-    """A table that fits: on a terminal, cells wrap (never `…`) to its width; piped, plain aligned text
-    as wide as the content needs, never cut at 80 columns."""
-    for column in table.columns:
-        column.overflow = "fold"
-    if out.is_terminal:
-        out.print(table)
-        return
-    table.box = None
-    table.pad_edge = False
-    plain = Console(file=out.file, width=max(80, _natural_width(table)), color_system=None, highlight=False)
-    plain.print(table, crop=False)  # Console.print(width=) is capped at the console's own 80 columns
-
-
-def _natural_width(table: Table) -> int:
-    wide = Console(width=100_000, file=io.StringIO())
-    return int(wide.measure(table).maximum)

@@ -10,8 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out, print_table
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out
 from syncer.source import Source
+from syncer.tables import print_table
 
 
 @app.command()

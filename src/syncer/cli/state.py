@@ -6,9 +6,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _print_json, app, err, out, print_table
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _print_json, app, err, out
 from syncer.config import load_config
 from syncer.errors import ExitCode
+from syncer.tables import print_table
 
 state_app = typer.Typer(help="The state store: check its health, rebuild a damaged one.")
 app.add_typer(state_app, name="state")

@@ -12,12 +12,14 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, out, print_table
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, out
 from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
+from syncer.tables import print_table
 from syncer.warehouse_diff.modes import check_problems
+from syncer.wording import plural
 
 
 def _summary_table(summary: Summary) -> None:
@@ -108,7 +110,7 @@ def check(config: ConfigOpt = None) -> int:
         err.print(f"[red]problem[/red] {escape(mask(problem))}")
     if problems:
         return 2
-    out.print(f"ok: {len(cfg.syncs)} sync(s), {len(cfg.connectors)} connector(s), warehouse reachable")
+    out.print(f"ok: {plural(len(cfg.syncs), 'sync')}, {plural(len(cfg.connectors), 'connector')}, warehouse reachable")
     return 0
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, out
 from syncer.config import Config
 from syncer.errors import ConfigError, ConfigIssue, SyncerError
+from syncer.tables import print_table
 
 triggers_app = typer.Typer(
     help="Triggers: backtest a change over the warehouse history, canary it, promote or roll back."
@@ -105,7 +106,7 @@ def backtest(
         cur = data["current"]["by_week"].get(week, {"alerts": 0, "converted": 0})
         new = data["changed"]["by_week"].get(week, {"alerts": 0, "converted": 0})
         table.add_row(week, str(cur["alerts"]), str(cur["converted"]), str(new["alerts"]), str(new["converted"]))
-    out.print(table)
+    print_table(table)
 
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{100 * v:.0f}%"
@@ -155,7 +156,7 @@ def canary(
         converted = "-" if g["converted"] is None else str(g["converted"])
         pings = f"{g['pings_per_rep_day']:.2f}"
         table.add_row(name, str(g["fired"]), str(g["with_task"]), rate, converted, pings)
-    out.print(table)
+    print_table(table)
     out.print(f"{escape(trigger)}: canary {data['status']} (last {window:g} days)")
     return 0
 

@@ -43,6 +43,7 @@ from syncer.scoring.model import ScoringConfig
 from syncer.scoring.refresh import ScoreSummary, refresh_scores
 from syncer.scoring.synthetic import REALISTIC_MIX, build_world
 from syncer.state import StateStore
+from syncer.tables import print_table
 from syncer.wording import plural
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -261,19 +262,21 @@ class Demo:
         r = report.as_dict()
         r["pings_per_rep"] = {"reps": self.reps, "mean": round(sum(per_rep.values()) / max(1, self.reps), 3),
                               "max": max(per_rep.values(), default=0)}  # fmt: skip
+        pings, tasks = plural(r["pings"], "Slack ping"), plural(r["tasks"], "CRM task")
+        messages = plural(digests["messages"], "Slack message")
         self.step(
             f"{label} alerts: {r['opened']} opened, {r['still_firing']} still firing (no repeat), "
-            f"{r['cleared']} cleared, {r['pings']} Slack pings (immediate alerts, Slack or email: "
+            f"{r['cleared']} cleared, {pings} (immediate alerts, Slack or email: "
             f"{r['pings_per_rep']['mean']:.2f} per rep, at most {r['pings_per_rep']['max']} to one), "
-            f"{r['tasks']} CRM tasks, "
-            f"{digests['messages']} digest messages, {len(escalated.escalated)} escalated, "
-            f"{fallbacks} open alerts routed to the fallback channel"
+            f"{tasks}, "
+            f"{plural(digests['messages'], 'digest message')}, {len(escalated.escalated)} escalated, "
+            f"{plural(fallbacks, 'open alert')} routed to the fallback channel"
         )
         self.alert_rows.append((label, r, digests, len(escalated.escalated)))
         self.timeline += [
-            (morning, f"alerts: {r['opened']} opened ({r['pings']} Slack pings, {r['tasks']} CRM tasks), "
+            (morning, f"alerts: {r['opened']} opened ({pings}, {tasks}), "
                       f"{r['still_firing']} still firing without a repeat, {r['cleared']} cleared"),
-            (morning + dt.timedelta(hours=1, minutes=1), f"daily digests: {digests['messages']} Slack messages"),
+            (morning + dt.timedelta(hours=1, minutes=1), f"daily digests: {messages}"),
             (morning + dt.timedelta(hours=2), f"escalations: {len(escalated.escalated)} high alerts not worked "
                                               "within their SLA"),
         ]  # fmt: skip
@@ -343,7 +346,7 @@ class Demo:
                     )
                 ),
             )
-        self.console.print(table)
+        print_table(table, self.console)
         from syncer.demo.serve import command_prefix
 
         env, program = command_prefix(self.folder)
