@@ -63,3 +63,31 @@ def test_dashboard_json_carries_churn_per_account_with_its_kind(report: Report) 
         "churned_arr": 780.0,
     }
     assert dashboard_data(report)["churn_model"] is False and dashboard_data(report)["churn"] == []
+
+
+def test_a_cancelled_account_is_worth_nothing_and_leaves_call_today(report: Report) -> None:
+    """Open alerts carry an expected value ("call today" ranks by it); once the account cancels it has none.
+    A downgrade keeps it: the account is still a customer."""
+    opened: dict[str, int] = {}  # two accounts' first alerts, made open (not matured, not converted)
+    for n, o in enumerate(report.outcomes):
+        if len(opened) < 2 and o.alert.account_id not in opened:
+            opened[o.alert.account_id] = n
+    outcomes = list(report.outcomes)
+    for n in opened.values():
+        outcomes[n] = replace(outcomes[n], matured=False, converted=None)
+    report = replace(report, outcomes=outcomes)
+    before = dashboard_data(report)["alerts"]
+    valued = sorted({row[0] for row in before if row[9] > 0})
+    assert len(valued) >= 2, "the world needs two accounts with open, valued alerts"
+    accounts = dashboard_data(report)["accounts"]
+    cancelled, downgraded = (accounts[valued[0]][0], accounts[valued[1]][0])
+    churn = parse_churn(
+        [
+            {"account_id": cancelled, "churned_at": "2026-02-01", "kind": "cancel", "churned_mrr": 50},
+            {"account_id": downgraded, "churned_at": "2026-02-01", "kind": "downgrade", "churned_mrr": 5},
+        ]
+    )
+    after = dashboard_data(replace(report, churn=churn))["alerts"]
+    assert all(row[9] == 0 for row in after if row[0] == valued[0])
+    assert [row[9] for row in after if row[0] == valued[1]] == [row[9] for row in before if row[0] == valued[1]]
+    assert [row for row in after if row[0] not in valued[:1]] == [row for row in before if row[0] not in valued[:1]]

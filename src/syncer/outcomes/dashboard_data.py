@@ -13,7 +13,8 @@ Shape (lists of small arrays, indices into the name lists, to keep the page smal
 `expected_arr` is what an alert still open in its window is worth today: the trigger's conversion
 rate (measured once at least MIN_MATURED alerts matured, else the seed's expected midpoint, else the
 pooled rate) x the account's expansion ARR expectation (12 x MRR x the mean expansion/MRR ratio seen,
-or the mean expansion ARR for an account without MRR). Matured alerts are worth 0 (their window closed).
+or the mean expansion ARR for an account without MRR). Matured alerts are worth 0 (their window closed),
+and so are alerts on an account the churn model says cancelled: it leaves the "call today" list.
 """
 
 from __future__ import annotations
@@ -95,12 +96,13 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
     mean_arr = 12 * sum(seen) / len(seen) if seen else 0.0
     rates = trigger_rates(report)
 
+    cancelled = {c.account_id for c in report.churn if c.kind == "cancel"}  # gone: nothing left to expand
     alerts, credits = [], []
     for n, o in enumerate(report.outcomes):
         a = o.alert
         view = views.get(a.account_id)
         expected = 0.0
-        if not o.matured and o.converted is None:
+        if not o.matured and o.converted is None and a.account_id not in cancelled:
             arr = 12 * view.mrr * mean_ratio if view is not None and view.mrr > 0 else mean_arr
             expected = rates.get(a.trigger, (0.0, ""))[0] * arr
         within = None if o.within_sla is None else int(o.within_sla)
