@@ -3,8 +3,9 @@
 A TOML value `${NAME}` (or `${NAME:-default}` for a non-secret setting) is resolved from the
 environment variable NAME, else from the file
 `$SYNCER_SECRETS_DIR/NAME` (default `/run/secrets/NAME`, where Docker and Kubernetes mount them).
-Every value resolved this way is registered with the mask, and every log line, error message and
-audit row passes through `mask()` before it leaves the process.
+Every secret resolved this way (a `${NAME}` without a default) is registered with the mask, and every
+log line, error message and audit row passes through `mask()` before it leaves the process. A setting's
+value (`${NAME:-default}`) is not masked: a rate of "1000" would mangle every row that contains it.
 """
 
 from __future__ import annotations
@@ -68,12 +69,14 @@ def resolve(text: str) -> tuple[str, list[str]]:
 
     def substitute(match: re.Match[str]) -> str:
         value = lookup(match.group(1))
+        setting = match.group(2) is not None  # ${NAME:-default}: a non-secret setting (a secret has no default)
         if value is None:
-            if match.group(2) is not None:
-                return match.group(2)  # a default written in the TOML is not a secret
+            if setting:
+                return match.group(2)
             missing.append(match.group(1))
             return match.group(0)
-        mask.add(value)
+        if not setting:  # masking a setting's value (a rate of "1000") would mangle every row that contains it
+            mask.add(value)
         return value
 
     return REFERENCE.sub(substitute, text), missing

@@ -149,3 +149,31 @@ def test_a_secret_value_turning_up_in_warehouse_data_is_masked_in_audit_and_stat
     assert audit and "leak *** here" in audit[0]["payload"], audit
     assert_no_secret(f"{run}{err}{audit}", SECRET)
     assert_no_secret(state_dump(project), SECRET)
+
+
+@pytest.mark.parametrize(
+    ("reference", "environment", "resolved", "masked"),
+    [
+        ("${TOKEN}", {"TOKEN": "tok-9f3a77"}, "tok-9f3a77", True),  # a secret: no default
+        ("${RATE:-1.0}", {"RATE": "1000"}, "1000", False),  # a setting: the demo's rate masked every '1000'
+        ("${RATE:-1.0}", {}, "1.0", False),  # the default written in the TOML
+        ("https://${HOST:-api.example.com}/v1", {"HOST": "10.0.0.7:8443"}, "https://10.0.0.7:8443/v1", False),
+    ],
+)
+def test_only_a_secret_reference_is_masked(
+    reference: str, environment: dict[str, str], resolved: str, masked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncer.secrets import MASK, mask, resolve
+
+    mask.clear()
+    for name in ("TOKEN", "RATE", "HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    text, missing = resolve(reference)
+    assert (text, missing) == (resolved, [])
+    row = f"account acc_00{resolved}0 · {resolved}"
+    assert (mask(row) != row) is masked
+    if masked:
+        assert resolved not in mask(row) and MASK in mask(row)
+    mask.clear()
