@@ -53,7 +53,9 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     html = (folder / "demo.html").read_text()
     assert "HubSpot: companies" in html and "Direct message to" in html and len(html) < 1_000_000
     assert "D0OWNER" not in html  # names, not Slack IDs
-    assert not re.search(r"\b1 (alerts|accounts|tasks|replies|messages|reps|companies|days)\b", html)
+    assert not re.search(r"\b1 (alerts|accounts|tasks|replies|messages|reps|companies|days|emails|calls)\b", html)
+    assert not re.search(r"\b1 (Salesforce|CRM|Slack|API) (tasks|calls|pings|messages)\b", html)
+    assert not re.search(r"(?<![\d.])(-\d+|0) more\b", html)  # a sample that showed everything says no "N more"
     # ping footers: the trigger's name and the time in the recipients' zone (Slack's date token), no key
     footers = re.findall(r'<div class="sk-context">(.*?)</div>', html)
     pings = [f for f in footers if " · fired " in f]

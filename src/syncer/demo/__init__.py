@@ -142,7 +142,8 @@ class Demo:
             worked = work_some_tasks(services.salesforce, share=0.6, seed=self.seed, day=last_day)
             self.step(f"overnight, account owners completed {worked} of the CRM tasks")
             evening = dt.datetime.combine(last_day, dt.time(18, 0), DIGEST_ZONE)
-            self.timeline.append((evening, f"Account owners completed {worked} Salesforce tasks during the day"))
+            completed = plural(worked, "Salesforce task")
+            self.timeline.append((evening, f"Account owners completed {completed} during the day"))
             self._alerts(config_path, "day 2", last_day + timedelta(days=1))
             report = self._report(config_path, warehouse_url, last_day + timedelta(days=1))
             page = self._write_page(services)
@@ -225,16 +226,17 @@ class Demo:
                     job.close()
                 self.console.print(
                     f"  run {name}: {summary.succeeded} ok, {summary.failed} failed, "
-                    f"{summary.rejected + summary.bad_rejected} rejected, {summary.api_calls} API calls "
+                    f"{summary.rejected + summary.bad_rejected} rejected, {plural(summary.api_calls, 'API call')} "
                     f"({summary.duration_s:.1f} s)"
                 )
                 self.rows.append((label, name, summary))
                 at = dt.datetime.combine(day, dt.time(7, 10 * (SYNC_ORDER.index(name) + 1)), DIGEST_ZONE)
                 self.sim_now = at
                 t = summary.tally
+                calls = plural(summary.api_calls, "API call")
                 self.timeline.append(
                     (at, f"sync {name}: {t.added} added, {t.changed} changed, {t.removed} removed, "
-                         f"{t.unchanged} unchanged; {summary.succeeded} written in {summary.api_calls} API calls")
+                         f"{t.unchanged} unchanged; {summary.succeeded} written in {calls}")
                 )  # fmt: skip
         finally:
             state.close()

@@ -228,8 +228,8 @@ def salesforce_section(services: Services, zone: ZoneInfo, n: int = 3) -> str:
         fields = {label: a.get(name) for name, label in SF_FIELDS.items() if a.get(name) is not None}
         cards.append(_card(str(a.get("Name")), f"Account · {a.get('External_Id__c')}", fields,
                            f'<h5>Tasks</h5><ul class="tasks">{items}</ul>'))  # fmt: skip
-    got, updated = plural(len(ranked) - n, "more account"), plural(len(accounts), "account")
-    more = f'<p class="more">{got} got tasks; {updated} updated.</p>'
+    got = f"{plural(len(ranked) - n, 'more account')} got tasks; " if len(ranked) > n else ""
+    more = f'<p class="more">{got}{plural(len(accounts), "account")} updated.</p>'
     return f'<div class="cards">{"".join(cards)}</div>{more}'
 
 
@@ -242,8 +242,8 @@ def hubspot_section(services: Services, n: int = 3) -> str:
               {label: p[name] for name, label in HS_FIELDS.items() if p.get(name) not in (None, "")})
         for p in ranked[:n]
     ]  # fmt: skip
-    more = plural(len(companies) - n, "more company", "more companies")
-    return f'<div class="cards">{"".join(cards)}</div><p class="more">{more} updated.</p>'
+    more = _more(len(companies) - n, "more company", "updated", "more companies")
+    return f'<div class="cards">{"".join(cards)}</div>{more}'
 
 
 def email_section(services: Services, zone: ZoneInfo, n: int = 3) -> str:
@@ -267,8 +267,7 @@ def email_section(services: Services, zone: ZoneInfo, n: int = 3) -> str:
             f'<article class="mail"><h4>{html.escape(str(m["Subject"]))}</h4><dl>{head}</dl>'
             f'<pre class="mail-body">{html.escape(text)}</pre></article>'
         )
-    more = plural(len(received) - len(parts), "more email")
-    return f'<div class="cards">{"".join(parts)}</div><p class="more">{more} sent.</p>'
+    return f'<div class="cards">{"".join(parts)}</div>' + _more(len(received) - len(parts), "more email", "sent")
 
 
 def inapp_section(services: Services, names: dict[str, str], n: int = 4) -> str:
@@ -283,9 +282,13 @@ def inapp_section(services: Services, names: dict[str, str], n: int = 4) -> str:
         '<tr><th scope="col">account</th><th scope="col">PQL score</th><th scope="col">health band</th>'
         '<th scope="col">campaign</th></tr>'
     )
-    return (
-        f'<table class="plain">{head}{rows}</table><p class="more">{max(0, len(items) - n)} more in the audience.</p>'
-    )
+    return f'<table class="plain">{head}{rows}</table>' + _more(len(items) - n, "more account", "in the audience")
+
+
+def _more(count: int, noun: str, tail: str, many: str | None = None) -> str:
+    """'<p>N more nouns tail.</p>' under a sample, or nothing when the sample showed everything (never '0 more'
+    or '-1 more')."""
+    return f'<p class="more">{plural(count, noun, many)} {tail}.</p>' if count > 0 else ""
 
 
 def landed_page(
