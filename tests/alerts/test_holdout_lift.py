@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 from syncer_connectors.slack.emulator import SlackEmulator
 
 from syncer.outcomes.lift import holdout_lift, lift_rows, sample_size_per_group
@@ -70,3 +71,30 @@ def test_power_calculation_is_the_seed_formula() -> None:
     assert sample_size_per_group(0.20, 0.03) == 2791
     assert round(2 * (1.96 + 0.84) ** 2 * 0.2 * 0.8 / 0.03**2) == 2788
     assert sample_size_per_group(0.20, 0.10) == 252
+
+
+def _outcomes(trigger: str, n: int, converted: int) -> list[Any]:
+    """`n` matured outcomes of `trigger`, the first `converted` of them expanded in their window."""
+    from types import SimpleNamespace
+
+    return [
+        SimpleNamespace(alert=SimpleNamespace(trigger=trigger), matured=True, relevant=i < converted) for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alerted", "held_out", "significant", "too_few"),
+    [
+        ((16, 2), (1, 1), False, True),  # the newcomer's case: Newcombe excludes 0, one held-out account is no evidence
+        ((400, 40), (29, 27), False, True),  # a huge gap, but 29 held out: still under the floor
+        ((400, 40), (30, 27), True, False),  # at the floor the interval is read
+        ((400, 80), (100, 20), False, False),  # enough data, no difference: not significant
+    ],
+)
+def test_a_lift_is_read_only_once_each_group_has_enough_matured_alerts(
+    alerted: tuple[int, int], held_out: tuple[int, int], significant: bool, too_few: bool
+) -> None:
+    (lift,) = holdout_lift(_outcomes("t", *alerted), _outcomes("t", *held_out), {"t": 0.1}, mde=0.05)
+    assert (lift.significant, lift.too_few) == (significant, too_few), lift
+    (row_,) = lift_rows([lift])
+    assert row_["significant"].startswith("too few") is too_few

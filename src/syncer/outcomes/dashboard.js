@@ -125,8 +125,8 @@ function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.windo
     '<p class="muted">Dot: converted within the window; line: 95% interval; green band: seed expected range; dashed: target.</p>';}
 function lift(){const L=D.lifts||[];if(!L.length){$('lift').innerHTML='<p class="muted">Not enough data yet: no holdout group is configured ([alerts.holdout]), so there is nothing to compare against.</p>';return;}
   $('lift').innerHTML='<table><thead><tr><th scope="col">trigger</th><th scope="col">alerted</th><th scope="col">held out</th><th scope="col">lift (95% CI)</th></tr></thead><tbody>'+
-   L.map(l=>`<tr${l.lift==null?' class="grey"':''}><td>${esc(l.trigger.replace(/_/g,' '))}</td><td>${pct(l.alerted_rate)} of ${l.alerted}</td><td>${pct(l.held_out_rate)} of ${l.held_out}</td><td>`+
-   (l.lift==null?`not enough data yet: ${l.alerts_still_needed} more alerts needed`:`${l.lift>=0?'+':''}${Math.round(100*l.lift)} pts (${pct(l.ci_low)} to ${pct(l.ci_high)})${l.significant?' ✔':''}`)+'</td></tr>').join('')+
+   L.map(l=>`<tr${l.lift==null||l.too_few?' class="grey"':''}><td>${esc(l.trigger.replace(/_/g,' '))}</td><td>${pct(l.alerted_rate)} of ${l.alerted}</td><td>${pct(l.held_out_rate)} of ${l.held_out}</td><td>`+
+   (l.lift==null?`not enough data yet: ${l.alerts_still_needed} more alerts needed`:`${l.lift>=0?'+':''}${Math.round(100*l.lift)} pts (${pct(l.ci_low)} to ${pct(l.ci_high)})${l.significant?' ✔':''}${l.too_few?' · too few to read yet (under 30 matured in a group)':''}`)+'</td></tr>').join('')+
    '</tbody></table><p class="muted">Lift is the whole book (holdouts are assigned per account and trigger); filters do not apply.</p>';}
 function revenue(S){const per={},q={};for(const c of D.credits){const a=D.alerts[c[2]];if(a[0]<0||!S.ok[a[0]])continue;
     const t=D.triggers[a[1]];per[t]=(per[t]||0)+12*c[1];q[quarter(c[0])]=(q[quarter(c[0])]||0)+12*c[1];}

@@ -9,7 +9,9 @@ per-trigger conversion rate, which is the trigger's predictive value.
         (statsmodels `confint_proportions_2indep(method="newcomb", compare="diff")`): built from the two
         Wilson intervals, so it keeps its coverage at small n and near 0 or 1 where the Wald interval
         (p1 - p2 +- z * se) does not - and statsmodels is a maintained, tested implementation.
-    significant: the interval excludes 0.
+    significant: the interval excludes 0 and each group has at least MIN_PER_GROUP matured alerts
+        (Newcombe's interval can exclude 0 at 2 of 16 against 1 of 1: one held-out account is not
+        evidence; 30 is the same floor the baseline below and the dashboard's churn split use).
 
 Power (seed 003: "80% power, alpha 0.05"; its formula):
 
@@ -34,6 +36,7 @@ from syncer.outcomes.tracking import AlertOutcome
 
 ALPHA = 0.05
 POWER = 0.80
+MIN_PER_GROUP = 30  # matured alerts each group needs before its lift can be called significant
 
 
 def sample_size_per_group(baseline: float, mde: float, alpha: float = ALPHA, power: float = POWER) -> int:
@@ -59,6 +62,7 @@ class Lift:
     baseline: float
     needed_per_group: int
     alerts_still_needed: int
+    too_few: bool = False  # a group has fewer than MIN_PER_GROUP matured alerts: the lift is not read yet
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +94,8 @@ def holdout_lift(
 
             ci = confint_proportions_2indep(ka, len(a), kh, len(h), method="newcomb", compare="diff", alpha=alpha)
             low, high = float(ci[0]), float(ci[1])
-        baseline = rate_h if rate_h is not None and len(h) >= 30 else pooled
+        baseline = rate_h if rate_h is not None and len(h) >= MIN_PER_GROUP else pooled
+        too_few = min(len(a), len(h)) < MIN_PER_GROUP
         n = sample_size_per_group(baseline, mde, alpha, power)
         share = shares.get(trigger, 0.0)
         total = math.ceil(n / min(share, 1 - share)) if 0 < share < 1 else 0
@@ -106,10 +111,11 @@ def holdout_lift(
                 None if rate_a is None or rate_h is None else rate_a - rate_h,
                 low,
                 high,
-                low is not None and high is not None and (low > 0 or high < 0),
+                not too_few and low is not None and high is not None and (low > 0 or high < 0),
                 round(baseline, 4),
                 n,
                 max(0, total - len(a) - len(h)) if total else 0,
+                too_few,
             )
         )
     return out
@@ -127,7 +133,13 @@ def lift_rows(lifts: Sequence[Lift]) -> list[dict[str, str]]:
             "alerted": f"{pct(x.alerted_rate)} of {x.alerted:,}",
             "held out": f"{pct(x.held_out_rate)} of {x.held_out:,}",
             "lift (95% CI)": f"{pct(x.lift, True)} [{pct(x.ci_low, True)}, {pct(x.ci_high, True)}]",
-            "significant": "yes" if x.significant else "no",
+            "significant": (
+                f"too few yet (fewer than {MIN_PER_GROUP} matured in a group)"
+                if x.too_few
+                else "yes"
+                if x.significant
+                else "no"
+            ),
             "alerts still needed": f"{x.alerts_still_needed:,} (n={x.needed_per_group:,}/group)",
         }
         for x in lifts
