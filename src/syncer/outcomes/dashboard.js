@@ -78,7 +78,7 @@ function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages
    (list.length>4?`<li class="muted">${list.length-4} more</li>`:'')+'</ol></section>').join('')+
    (owners.length>shown.length?`<p class="muted">${plural(owners.length-shown.length,'more owner')} — pick one in the filter.</p>`:'');}
 function pipeline(S){const st={};D.stages.forEach(s=>st[s]={n:0,arr:0});
-  for(const [a] of S.alerts){const s=D.stages[a[3]];st[s].n++;st[s].arr+=s==='converted'?12*a[6]:a[9];}
+  for(const [a] of S.alerts){const s=D.stages[a[3]];st[s].n++;st[s].arr+=s==='converted'?12*a[7]:a[9];}  /* converted: attributed ARR, each expansion once, as the revenue chart counts it */
   $('pipeline').innerHTML=bars('chart-pipeline','Expansion pipeline by alert status',D.stages.map(s=>
     [s,st[s].arr,`${money(st[s].arr)} · ${plural(st[s].n,'alert')}`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]));}
 function health(S){const c={};D.bands.forEach(b=>c[b]=0);let n=0;
