@@ -294,12 +294,16 @@ def record_expansions(
     drawn = draw_expansions(load_alerts(state), truth, accounts, start, report_at, window_days, seed)
     cutoff = report_at.astimezone(dt.UTC).replace(tzinfo=None)
     rows = [r for r in drawn if r["expanded_at"] <= cutoff]
-    table = expansions_table("expansions", scoring.tables.schema_)
+    _replace_table(warehouse, expansions_table("expansions", scoring.tables.schema_), rows)
+    return rows
+
+
+def _replace_table(warehouse: sa.Engine, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Drop and recreate `table` with exactly `rows`, in one transaction (each demo run draws its world anew)."""
     with warehouse.begin() as conn:
         table.drop(conn, checkfirst=True)
         table.create(conn)
         insert_rows(conn, table, rows)
-    return rows
 
 
 CHURN_CONFIG = """
@@ -326,9 +330,5 @@ def record_churn(
         decline = {str(a): 1 - float(r or 0) / float(e) if e else 0.0 for a, e, r in conn.execute(query)}
         mrr = {str(a): float(m or 0) for a, m in conn.execute(sa.select(*acc.c))}
     rows = draw_churn(decline, mrr, start, report_at, seed)
-    table = churn_table("churn_events", scoring.tables.schema_)
-    with warehouse.begin() as conn:
-        table.drop(conn, checkfirst=True)
-        table.create(conn)
-        insert_rows(conn, table, rows)
+    _replace_table(warehouse, churn_table("churn_events", scoring.tables.schema_), rows)
     return rows
