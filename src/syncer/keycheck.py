@@ -47,6 +47,8 @@ class KeyReport:
     duplicate_keys    canonical keys held by more than one row
     duplicate_rows    rows holding those keys
     match_collisions  canonical key -> reason, for every row whose match value collides
+    duplicates_checked  False when the duplicated-key aggregate was left to the caller (warehouse
+                      mode finds repeats in its diff statement and runs `run` again when it does)
     """
 
     null_rows: int = 0
@@ -54,6 +56,7 @@ class KeyReport:
     duplicate_rows: int = 0
     samples: list[str] = field(default_factory=list)
     match_collisions: dict[str, str] = field(default_factory=dict)
+    duplicates_checked: bool = True
 
     @property
     def rejected_rows(self) -> int:
@@ -73,15 +76,18 @@ class KeyChecker:
         """A column of the model, quoted for this dialect (by the name the driver reported)."""
         return self.dialect.identifier_preparer.quote(self.columns.get(name, name))
 
-    def run(self, query: Query, primary_key: list[str], match: MatchRule | None) -> KeyReport:
-        report = KeyReport()
+    def run(self, query: Query, primary_key: list[str], match: MatchRule | None, duplicates: bool = True) -> KeyReport:
+        """`duplicates=False` skips the duplicated-key aggregate (`KeyReport.duplicates_checked`); the
+        collision check then cannot leave duplicated keys out of its groups, so a caller that finds any
+        must run the whole check."""
+        report = KeyReport(duplicates_checked=duplicates)
         pk = ", ".join(self.quoted(c) for c in primary_key)
         nulls = " OR ".join(f"{self.quoted(c)} IS NULL" for c in primary_key)
         report.null_rows = int(next(iter(query(f"SELECT COUNT(*) FROM ({self.inner}) AS m WHERE {nulls}")))[0])
         dup_sql = (
             f"SELECT {pk}, COUNT(*) AS n FROM ({self.inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
         )
-        for row in query(dup_sql):
+        for row in query(dup_sql) if duplicates else ():
             report.duplicate_keys.add(composite_identity(list(row[:-1])))
             report.duplicate_rows += int(row[-1])
             if len(report.duplicate_keys) > MAX_DUPLICATE_KEYS:

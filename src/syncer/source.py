@@ -98,10 +98,15 @@ class Source:
         return self._names[inner]
 
     def check_keys(
-        self, model: ModelConfig, mapping_dir: Path | None = None, match: MatchRule | None = None
+        self,
+        model: ModelConfig,
+        mapping_dir: Path | None = None,
+        match: MatchRule | None = None,
+        duplicates: bool = True,
     ) -> KeyReport:
         """Count NULL and duplicated primary keys and (with `match`) colliding match values in the
-        warehouse; only the offending keys come back (see syncer.keycheck)."""
+        warehouse; only the offending keys come back (see syncer.keycheck). `duplicates=False` leaves
+        the duplicated-key aggregate out (`KeyReport.duplicates_checked`)."""
         inner = self.sql(model, mapping_dir)
         checker = KeyChecker(self.engine.dialect, inner, self._column_names(model, mapping_dir))
 
@@ -109,7 +114,7 @@ class Source:
             with self._query(sql) as result:
                 return list(result)
 
-        return checker.run(query, model.primary_key, match)
+        return checker.run(query, model.primary_key, match, duplicates)
 
     def stream(self, model: ModelConfig, mapping_dir: Path | None = None) -> Iterator[dict[str, Any]]:
         """Yield rows as dicts keyed by the model's column names, a partition at a time."""
