@@ -24,7 +24,7 @@ from typing import Any
 
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
-from syncer.columnar.modes import after_run, open_diff
+from syncer.columnar.modes import after_run, diff_mode, open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem
 from syncer.diff import Change, Differ, Tally
@@ -129,6 +129,7 @@ class SyncJob:
         scope = f"{self.sync.connector}:{self.sync.object}:{self.sync.match.field}"
         self.mapper = Mapper(self.sync.fields, self.sync.match.column, self.sync.null_policy, scope)
         self._sending: Connector | None = None  # set while run() sends
+        self.match_rule: MatchRule | None = None  # the destination's comparison of match values, set by preflight
 
     def validate_columns(self) -> None:
         columns = self.source.columns(self.sync.model, self.mapping_dir)
@@ -191,10 +192,11 @@ class SyncJob:
             if close is not None:
                 close()
 
-    def preflight(self, connector: Connector | None = None) -> KeyReport:
+    def preflight(self, connector: Connector | None = None, duplicates: bool = True) -> KeyReport:
         """Every warehouse query a plan runs before streaming: the column probe, then the identity
         checks (NULL / duplicated keys, match values colliding under the destination's comparison).
-        `check` runs exactly this too, so it cannot pass where `plan` fails."""
+        `check` runs exactly this too, so it cannot pass where `plan` fails. `duplicates=False`: the
+        diff finds duplicated keys itself (warehouse mode) and calls `key_report` when it finds any."""
         self.validate_columns()
         if connector is None:
             connector = self.connector()
@@ -204,11 +206,15 @@ class SyncJob:
                 connector.close()
         else:
             casefold = connector.match_casefold()
-        rule = MatchRule(self.sync.match.column, self.sync.match.field, casefold)
-        return self.source.check_keys(self.sync.model, self.mapping_dir, rule)
+        self.match_rule = MatchRule(self.sync.match.column, self.sync.match.field, casefold)
+        return self.key_report(duplicates)
+
+    def key_report(self, duplicates: bool = True) -> KeyReport:
+        """The identity checks alone, with the match rule the last `preflight` learned."""
+        return self.source.check_keys(self.sync.model, self.mapping_dir, self.match_rule, duplicates)
 
     def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
-        keys = self.preflight(self._sending)
+        keys = self.preflight(self._sending, duplicates=full or diff_mode(self) != "warehouse")
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))

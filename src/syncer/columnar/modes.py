@@ -17,6 +17,7 @@ from syncer.columnar.differ import ColumnarDiffer
 from syncer.columnar.sidecar import path_for
 from syncer.config import SyncConfig
 from syncer.diff import Change, Differ
+from syncer.keycheck import KeyReport
 from syncer.mapping import Mapper
 from syncer.suppression import SuppressionFilter
 
@@ -46,6 +47,7 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
     # then): rare, so a sync with suppressions diffs row by row, where the filter sees every key
     suppression = SuppressionFilter(job.state.engine, sync.name, sync.model.primary_key, kwargs["remember_sources"])
     if diff_mode(job) == "rows" or suppression.hashes:
+        kwargs["keys"] = whole_key_report(job, kwargs["keys"])
         differ = Differ(**kwargs)
         return differ, differ.changes(suppression.rows(job.source.stream(sync.model, job.mapping_dir)))
     inputs = mapping_inputs(sync)
@@ -57,11 +59,18 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
         if warehouse is not None:
             sql, model_sql = warehouse_sql(job, warehouse, spec, inputs)
             return warehouse, warehouse.changes_from(job.source, sql, model_sql)
+    kwargs["keys"] = whole_key_report(job, kwargs["keys"])
     release_duckdb_memory(job.source.engine)
     sidecar_path = path_for(job.config.data_dir(), sync.name)
     columnar = ColumnarDiffer(**kwargs, inputs=inputs, spec=spec, sidecar_path=sidecar_path)
     batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse)
     return columnar, columnar.changes_from(batches)
+
+
+def whole_key_report(job: SyncJob, keys: KeyReport) -> KeyReport:
+    """`keys`, or the whole identity check where warehouse mode left duplicated keys to its own
+    statement but another diff answers (a plan on a lagging snapshot, `full`, suppressions)."""
+    return keys if keys.duplicates_checked else job.key_report()
 
 
 def release_duckdb_memory(engine: sa.Engine) -> None:

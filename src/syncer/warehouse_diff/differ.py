@@ -1,19 +1,29 @@
-"""The warehouse differ: one SQL statement returns only the rows that can need work.
+"""The warehouse differ: one SQL statement returns only the rows that can need work, and says
+whether any primary key repeats.
 
-    SELECT m.*, s.key FROM (model + key + fingerprint) AS m
-    FULL JOIN (this sync's snapshot) AS s ON s.key = m.key
-    WHERE m.key IS NULL OR s.key IS NULL OR s.fingerprint IS DISTINCT FROM m.fingerprint
-       OR m.key IN (problem keys)
+    d: SELECT m.*, s.key FROM (model + key + fingerprint) AS m
+       FULL JOIN (this sync's snapshot) AS s ON s.key = m.key
+       WHERE m.key IS NULL OR s.key IS NULL OR s.fingerprint IS DISTINCT FROM m.fingerprint
+          OR m.key IN (problem keys)
+    SELECT d.*, rows of d's key, model rows, snapshot rows, model-only rows of d, snapshot-only
+           rows of d (windows over d, counts in the same statement)
 
 One hash join on the key: the model is scanned once, the fingerprint computed in SQL, and only
-added, changed, removed and NULL-keyed rows leave the warehouse. Problem keys (duplicated keys,
-colliding match values) are the ones the key checks already found (`KeyReport`), written into
-the statement so their rows are returned whether or not they changed. A returned row with no
+added, changed, removed and NULL-keyed rows leave the warehouse. A returned row with no
 fingerprint is a snapshot key that left the model (removed); every other returned row goes
 through the row path's own rules (`Differ._key`, `Differ._compare`: mapping, payload fingerprints,
 held rejections). Rows not returned are unchanged: they are counted, never fetched. Python work and
 memory are proportional to the returned rows. Every returned key is checked against `row_key`:
 a key type whose SQL text differs from Python's (e.g. a FLOAT key) stops the run with a message.
+
+Duplicated keys without a GROUP BY over the model (`repeats`): snapshot keys are unique, so every
+model row the join matched matched one snapshot row, and no snapshot key matched two model rows
+exactly when (model rows - model-only rows) = (snapshot rows - snapshot-only rows); a repeated key
+the snapshot lacks has all its rows returned (rows of its key > 1). Both are known at the first
+row (the windows run over the returned rows only), before anything is handed on. When either says
+a key repeats, the whole key check runs (`KeyReport`, as every other mode) and the statement runs
+again with the problem keys (duplicated keys, colliding match values) written into it, so their
+rows are returned and rejected whether or not they changed.
 
 In a run, every key a chunk of changes may write to state is noted in state's `snapshot_pending`
 before the chunk is handed on (see `snapshot`), so a crash anywhere leaves the lag on record.
@@ -21,16 +31,22 @@ before the chunk is handed on (see `snapshot`), so a crash anywhere leaves the l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from syncer.diff import CHUNK, Change, Differ
 from syncer.errors import FatalError
+from syncer.keycheck import KeyReport
 from syncer.source import Source
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.snapshot import Snapshot
 
 KEY, FP, SNAPSHOT_KEY = "syncer_key__", "syncer_fp__", "syncer_snapshot_key__"
+KEY_ROWS, MOST_KEY_ROWS = "syncer_key_rows__", "syncer_most_key_rows__"
+MODEL_ROWS, SNAPSHOT_ROWS = "syncer_model_rows__", "syncer_snapshot_rows__"
+MODEL_ONLY, SNAPSHOT_ONLY = "syncer_model_only__", "syncer_snapshot_only__"
+COUNTS = (MODEL_ROWS, SNAPSHOT_ROWS, MODEL_ONLY, SNAPSHOT_ONLY, MOST_KEY_ROWS)
+OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, *COUNTS})
 
 
 def plan_sql(
@@ -45,7 +61,8 @@ def plan_sql(
     problem_keys: Iterable[str] = (),
 ) -> str:
     """The one statement (see the module docstring); `prefix` is a hex digest of the mapping spec,
-    `types` the inputs' types (`dialects.column_types`), `problem_keys` keys whose rows always return."""
+    `types` the inputs' types (`dialects.column_types`), `problem_keys` keys whose rows always return.
+    It returns at least one row: with nothing returned, one row of NULLs carries the counts."""
     fingerprint = dialect.fingerprint(prefix, inputs, types)
     model = f"SELECT m0.*, {dialect.key(primary_key)} AS {KEY}, {fingerprint} AS {FP} FROM ({model_sql}) AS m0"
     snap = f"SELECT key, fingerprint FROM {snapshot.table} WHERE sync = {dialect.literal(sync)}"
@@ -53,14 +70,38 @@ def plan_sql(
     problems = sorted(set(problem_keys))
     if problems:
         where.append(f"m.{KEY} IN ({', '.join(dialect.literal(k) for k in problems)})")
-    return (
+    diff = (
         f"SELECT m.*, s.key AS {SNAPSHOT_KEY} FROM ({model}) AS m FULL OUTER JOIN ({snap}) AS s "
         f"ON s.key = m.{KEY} WHERE {' OR '.join(where)}"
     )
+    keyed = f"SELECT d.*, COUNT(*) OVER (PARTITION BY d.{KEY}) AS {KEY_ROWS} FROM ({diff}) AS d"
+    counts = (
+        f"SELECT (SELECT COUNT(*) FROM ({model_sql}) AS c0) AS {MODEL_ROWS}, "
+        f"(SELECT COUNT(*) FROM ({snap}) AS c1) AS {SNAPSHOT_ROWS}"
+    )
+    return (
+        f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, "
+        f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN 1 ELSE 0 END) OVER () AS {MODEL_ONLY}, "
+        f"SUM(CASE WHEN x.{FP} IS NULL AND x.{SNAPSHOT_KEY} IS NOT NULL THEN 1 ELSE 0 END) OVER () "
+        f"AS {SNAPSHOT_ONLY}, MAX(CASE WHEN x.{KEY} IS NULL THEN 1 ELSE x.{KEY_ROWS} END) OVER () AS {MOST_KEY_ROWS} "
+        f"FROM ({counts}) AS c LEFT JOIN ({keyed}) AS x ON 1 = 1"
+    )
+
+
+def repeats(model_rows: int, snapshot_rows: int, model_only: int, snapshot_only: int, most_key_rows: int) -> bool:
+    """Does a primary key repeat in the model? From the statement's counts (module docstring): the
+    model rows the join matched against the snapshot rows matched, and the most rows of a returned key."""
+    return model_rows - model_only != snapshot_rows - snapshot_only or most_key_rows > 1
+
+
+class _Repeats(Exception):
+    """The first row said a key repeats: nothing was handed on yet; run the whole key check."""
 
 
 class WarehouseDiffer(Differ):
-    """`changes_from(source, sql, model_sql)`; then `merge(run_id)` after the run's acknowledgements."""
+    """`changes_from(source, sql, model_sql)`; then `merge(run_id)` after the run's acknowledgements.
+    `restate(keys)` gives the statement with a whole `KeyReport`'s problem keys in it, `whole_keys()`
+    runs the whole key check (both set by `modes.warehouse_sql`)."""
 
     counts_state = False  # removed records come back from the join: no count of local state (5M: 0.4 s)
 
@@ -69,25 +110,41 @@ class WarehouseDiffer(Differ):
         self.snapshot = snapshot
         self.pending = 0  # keys noted in state's snapshot_pending by this run
         self._noted_refreshed: tuple[list[tuple[str, str]], int] = (self.refreshed, 0)
+        self.restate: Callable[[KeyReport], str] | None = None
+        self.whole_keys: Callable[[], KeyReport] | None = None
 
     def merge(self, run_id: int | None) -> int:
         """After the run: the pending keys, as state now has them, into the snapshot."""
         return self.snapshot.replay(self.sync, self.state, run_id)
 
-    def changes_from(self, source: Source, sql: str, model_sql: str) -> Iterator[Change]:
-        with source._query(f"SELECT COUNT(*) FROM ({model_sql}) AS c") as result:
-            total = int(result.scalar_one())
-        self.tally.source_rows = total
-        returned, removed = 0, []
+    def changes_from(self, source: Source, sql: str, model_sql: str = "") -> Iterator[Change]:
+        """The changes `sql` (a `plan_sql` statement) returns; `model_sql` is not read (the
+        statement counts the model itself) and stays for callers that pass it."""
+        try:
+            yield from self._changes(source, sql, check=not self.keys.duplicates_checked)
+        except _Repeats:
+            assert self.restate is not None and self.whole_keys is not None, "set by modes.warehouse_sql"
+            self.keys = self.whole_keys()
+            yield from self._changes(source, self.restate(self.keys), check=False)
+
+    def _changes(self, source: Source, sql: str, check: bool) -> Iterator[Change]:
+        returned, removed, total = 0, [], 0
         chunk: list[tuple[str, dict[str, Any], str]] = []
         with source._query(sql, stream=True) as result:
             names = [_column_name(c) for c in result.keys()]
-            model = [n for n in names if n not in (KEY, FP, SNAPSHOT_KEY)]
+            model = [n for n in names if n not in OURS]
+            first = True
             for part in result.partitions(5000):
                 for values in part:
                     row = dict(zip(names, values, strict=True))
+                    if first:
+                        first, counts = False, [int(row[c] or 0) for c in COUNTS]
+                        if check and repeats(*counts):
+                            raise _Repeats
+                        total = self.tally.source_rows = counts[0]
                     if row[FP] is None:
-                        removed.append(row[SNAPSHOT_KEY])
+                        if row[SNAPSHOT_KEY] is not None:  # else the one row of NULLs: nothing returned
+                            removed.append(row[SNAPSHOT_KEY])
                         continue
                     returned += 1
                     keyed = self._keyed(row, model)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncer import failpoints
 from syncer.errors import ConfigError, ConfigIssue
+from syncer.keycheck import KeyReport
 from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
 from syncer.warehouse_diff.differ import WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
@@ -70,14 +71,18 @@ def open_warehouse_diff(job: SyncJob, spec: Any, inputs: list[str], **kwargs: An
 
 
 def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list[str]) -> tuple[str, str]:
-    """(plan statement, model SQL) for the job."""
+    """(plan statement, model SQL) for the job; the differ learns how to run the whole key check
+    and restate the statement with its problem keys (when a primary key repeats)."""
     model_sql = job.source.sql(job.sync.model, job.mapping_dir)
     prefix, pk, columns, types = fingerprint_parts(job, differ.snapshot.dialect, spec, inputs)
-    problems = set(differ.keys.duplicate_keys) | set(differ.keys.match_collisions)
-    sql = plan_sql(
-        differ.snapshot.dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems
-    )
-    return sql, model_sql
+
+    def restate(keys: KeyReport) -> str:
+        problems = set(keys.duplicate_keys) | set(keys.match_collisions)
+        dialect = differ.snapshot.dialect
+        return plan_sql(dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems)
+
+    differ.restate, differ.whole_keys = restate, job.key_report
+    return restate(differ.keys), model_sql
 
 
 def fingerprint_parts(
