@@ -73,6 +73,17 @@ class Tally:
         return {k: v for k, v in vars(self).items() if isinstance(v, int)}
 
 
+class Replan(Exception):
+    """A plan's stream saw a repeated key or match value and the exact key checks found a problem
+    (syncer.columnar.key_repeats): what it yielded so far is void. `differ`, `changes`: the same
+    plan again, with the exact checks' report."""
+
+    def __init__(self, differ: Differ, changes: Iterator[Change]) -> None:
+        super().__init__("plan again with the exact key checks")
+        self.differ = differ
+        self.changes = changes
+
+
 def _key_hash(key: str) -> int:
     """64 bits of Python's own (SipHash) string hash: stable within the process, which is all it needs."""
     return hash(key) & 0xFFFF_FFFF_FFFF_FFFF
@@ -204,7 +215,7 @@ class Differ:
     def _compare(self, chunk: list[tuple[str, dict[str, Any], str]]) -> Iterator[Change]:
         if not chunk:
             return
-        known = self.state.lookup(self.sync, [c[0] for c in chunk])
+        known = self._lookup([c[0] for c in chunk])
         self._found += len(known)
         for key, row, source_fp in chunk:
             before = known.get(key)
@@ -230,6 +241,10 @@ class Differ:
                 continue
             setattr(self.tally, kind, getattr(self.tally, kind) + 1)
             yield Change(kind, key, fingerprint, match_value, fields, before, source_fp)
+
+    def _lookup(self, keys: list[str]) -> dict[str, Known]:
+        """What state holds for these keys (a differ with its own connection to state overrides it)."""
+        return self.state.lookup(self.sync, keys)
 
     def _removed(self) -> Iterator[Change]:
         if self._found >= self._state_count:

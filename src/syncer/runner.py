@@ -24,10 +24,10 @@ from typing import Any
 
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
-from syncer.columnar.modes import after_run, diff_mode, open_diff
+from syncer.columnar.modes import after_run, open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem
-from syncer.diff import Change, Differ, Tally
+from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import ConfigError, ConfigIssue, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
@@ -198,6 +198,11 @@ class SyncJob:
         `check` runs exactly this too, so it cannot pass where `plan` fails. `duplicates=False`: the
         diff finds duplicated keys itself (warehouse mode) and calls `key_report` when it finds any."""
         self.validate_columns()
+        self.learn_match_rule(connector)
+        return self.key_report(duplicates)
+
+    def learn_match_rule(self, connector: Connector | None = None) -> MatchRule:
+        """How the destination compares match values (the connector says), kept in `match_rule`."""
         if connector is None:
             connector = self.connector()
             try:
@@ -207,14 +212,17 @@ class SyncJob:
         else:
             casefold = connector.match_casefold()
         self.match_rule = MatchRule(self.sync.match.column, self.sync.match.field, casefold)
-        return self.key_report(duplicates)
+        return self.match_rule
 
     def key_report(self, duplicates: bool = True) -> KeyReport:
-        """The identity checks alone, with the match rule the last `preflight` learned."""
+        """The identity checks alone, with the match rule `learn_match_rule` (or `preflight`) learned."""
         return self.source.check_keys(self.sync.model, self.mapping_dir, self.match_rule, duplicates)
 
     def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
-        keys = self.preflight(self._sending, duplicates=full or diff_mode(self) != "warehouse")
+        """(differ, changes). The identity checks (`key_report`) run before the stream, as `open_diff`
+        asks; a columnar plan runs them in its stream, so iterating it may raise `Replan` (see `plan`)."""
+        self.validate_columns()
+        self.learn_match_rule(self._sending)
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
@@ -224,7 +232,6 @@ class SyncJob:
             primary_key=self.sync.model.primary_key,
             mapper=self.mapper,
             state=self.state,
-            keys=keys,
             insert_only=self.sync.mode == "insert",
             full=full,
             max_removed=max_removed,
@@ -252,11 +259,16 @@ class SyncJob:
             connector.close()
         samples: list[Change] = []
         try:
-            for change in changes:
-                if len(samples) < show:
-                    samples.append(change)
-                if self.runtime.progress:
-                    self.runtime.progress("planned", 1)
+            while True:
+                try:
+                    for change in changes:
+                        if len(samples) < show:
+                            samples.append(change)
+                        if self.runtime.progress:
+                            self.runtime.progress("planned", 1)
+                    break
+                except Replan as again:  # the stream's key checks found a problem: the plan again, exactly
+                    differ, changes, samples = again.differ, again.changes, []
         except WarehouseError as exc:
             raise self.located(exc) from exc
         summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)

@@ -133,5 +133,10 @@ def key_hashes(keys: pl.Series) -> pl.Series:
     return _hash(keys, SEEDS[0])
 
 
+def match_hashes(values: pl.Series) -> pl.Series:
+    """64-bit hashes of match values' comparison forms (UInt64), for `key_repeats`: within one process."""
+    return _hash(values, SEEDS[1])
+
+
 def _hash(series: pl.Series, seed: int) -> pl.Series:
     return series.hash(seed=seed)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from syncer.columnar.batches import record_batches
 from syncer.columnar.differ import ColumnarDiffer
+from syncer.columnar.key_repeats import STREAMED_DIALECTS, KeyRepeats
 from syncer.columnar.sidecar import path_for
 from syncer.config import SyncConfig
 from syncer.diff import Change, Differ
@@ -41,30 +42,54 @@ def diff_mode(job: SyncJob) -> str:
 
 
 def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
-    """(differ, changes) for the sync's diff mode; kwargs are `Differ`'s."""
+    """(differ, changes) for the sync's diff mode; kwargs are `Differ`'s but `keys`, the identity
+    checks' report, asked of `job.key_report` here (after `job.learn_match_rule`) -- by warehouse
+    mode without the duplicated-key aggregate (its statement finds repeats), and not at all by a
+    columnar plan, whose stream checks keys itself and may raise `Replan` at its end (key_repeats)."""
     sync = job.sync
     # keys erased with `forget --suppress` stay out until their row leaves the model (a run lifts them
     # then): rare, so a sync with suppressions diffs row by row, where the filter sees every key
     suppression = SuppressionFilter(job.state.engine, sync.name, sync.model.primary_key, kwargs["remember_sources"])
-    if diff_mode(job) == "rows" or suppression.hashes:
-        kwargs["keys"] = whole_key_report(job, kwargs["keys"])
+    mode = "rows" if suppression.hashes else diff_mode(job)
+    streamed = (
+        mode == "columnar"
+        and not kwargs["remember_sources"]  # a run sends as it streams: it needs the report first
+        and job.source.engine.dialect.name in STREAMED_DIALECTS
+    )
+    if not streamed:
+        kwargs["keys"] = job.key_report(duplicates=kwargs["full"] or mode != "warehouse")
+    if mode == "rows":
         differ = Differ(**kwargs)
         return differ, differ.changes(suppression.rows(job.source.stream(sync.model, job.mapping_dir)))
     inputs = mapping_inputs(sync)
     spec = mapping_spec(kwargs["mapper"], inputs)
-    if diff_mode(job) == "warehouse":
+    if mode == "warehouse":
         from syncer.warehouse_diff.modes import open_warehouse_diff, warehouse_sql
 
         warehouse = open_warehouse_diff(job, spec, inputs, **kwargs)
         if warehouse is not None:
             sql, model_sql = warehouse_sql(job, warehouse, spec, inputs)
             return warehouse, warehouse.changes_from(job.source, sql, model_sql)
-    kwargs["keys"] = whole_key_report(job, kwargs["keys"])
-    release_duckdb_memory(job.source.engine)
     sidecar_path = path_for(job.config.data_dir(), sync.name)
-    columnar = ColumnarDiffer(**kwargs, inputs=inputs, spec=spec, sidecar_path=sidecar_path)
-    batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse)
-    return columnar, columnar.changes_from(batches)
+
+    def columnar(keys: KeyReport, repeats: KeyRepeats | None) -> tuple[Differ, Iterator[Change]]:
+        differ = ColumnarDiffer(
+            **{**kwargs, "keys": keys}, inputs=inputs, spec=spec, sidecar_path=sidecar_path, repeats=repeats
+        )
+        batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse)
+        return differ, differ.changes_from(batches)
+
+    if not streamed:
+        keys = whole_key_report(job, kwargs["keys"])
+        release_duckdb_memory(job.source.engine)
+        return columnar(keys, None)
+
+    def replan(report: KeyReport) -> tuple[Differ, Iterator[Change]]:
+        release_duckdb_memory(job.source.engine)  # after the aggregates, as above
+        return columnar(report, None)
+
+    assert job.match_rule is not None  # learned before the diff opens (SyncJob.differ)
+    return columnar(KeyReport(), KeyRepeats(job.match_rule, job.key_report, replan))
 
 
 def whole_key_report(job: SyncJob, keys: KeyReport) -> KeyReport:

@@ -3,7 +3,8 @@ asking the state database about each key.
 
     <data_dir>/sidecars/<sync>-<digest>.arrow    Arrow IPC file, 16 bytes a record, sorted by check1:
         check1, check2  UInt64   128-bit hash of (key, stored source fingerprint)
-    schema metadata: format, sync, the sync's generation token, polars version
+    schema metadata: format, sync, the sync's generation token, polars version, and the number of
+    records state held (with or without a columnar fingerprint: the diff's "nothing removed" test)
 
 A model row is called unchanged only when the 128-bit hash of its own (key, source fingerprint)
 is in the file: no key hash alone decides anything, so a 64-bit key-hash collision (between state
@@ -37,7 +38,7 @@ import sqlalchemy as sa
 from syncer.columnar import kernels
 from syncer.state import StateStore, synced
 
-FORMAT = "1"
+FORMAT = "2"
 SCAN_CHUNK = 100_000
 _EMPTY = np.empty(0, dtype=np.uint64)
 
@@ -50,6 +51,7 @@ class Sidecar:
     token: int
     check1: np.ndarray
     check2: np.ndarray
+    records: int  # every record state holds for the sync (check1 leaves out those without a columnar fp)
 
     def __len__(self) -> int:
         return len(self.check1)
@@ -72,7 +74,13 @@ class Sidecar:
         table = pa.Table.from_arrays(
             [_arrow_uint64(self.check1), _arrow_uint64(self.check2)],
             names=["check1", "check2"],
-            metadata={"format": FORMAT, "sync": self.sync, "token": str(self.token), "polars": pl.__version__},
+            metadata={
+                "format": FORMAT,
+                "sync": self.sync,
+                "token": str(self.token),
+                "polars": pl.__version__,
+                "records": str(self.records),
+            },
         )
         temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
@@ -108,9 +116,10 @@ def load(path: Path, sync: str, token: int | None) -> Sidecar | None:
         ):
             return None
         arrays = [_uint64(table.column(c)) for c in ("check1", "check2")]
+        records = int(meta["records"])
     except (OSError, pa.ArrowException, KeyError, ValueError, UnicodeDecodeError):
         return None
-    return Sidecar(sync, token, *arrays)
+    return Sidecar(sync, token, arrays[0], arrays[1], records)
 
 
 def _arrow_uint64(values: np.ndarray) -> pa.Array:
@@ -132,6 +141,7 @@ def build(state: StateStore, sync: str) -> Sidecar | None:
     """Read the sync's records and token in one transaction (so the token names exactly what was
     read) and hash them: one scan. None when state keeps no token (no record yet, or no trigger)."""
     parts: list[tuple[np.ndarray, np.ndarray]] = []
+    records = 0
     if state.engine.dialect.name == "sqlite":  # raw sqlite3: no SQLAlchemy row objects for 1M records
         raw: Any = state.engine.raw_connection()
         try:
@@ -143,6 +153,7 @@ def build(state: StateStore, sync: str) -> Sidecar | None:
                 return None
             cursor.execute("SELECT key, source_fp FROM synced_records WHERE sync = ?", (sync,))
             while rows := cursor.fetchmany(SCAN_CHUNK):
+                records += len(rows)
                 parts.append(_hashed(rows))
         finally:
             raw.rollback()
@@ -155,10 +166,11 @@ def build(state: StateStore, sync: str) -> Sidecar | None:
                 return None
             query = sa.select(synced.c.key, synced.c.source_fp).where(synced.c.sync == sync)
             for part in conn.execute(query).partitions(SCAN_CHUNK):
+                records += len(part)
                 parts.append(_hashed([tuple(r) for r in part]))
     check1, check2 = (np.concatenate([p[i] for p in parts]) if parts else _EMPTY for i in range(2))
     order = np.argsort(check1)
-    return Sidecar(sync, int(token), check1[order], check2[order])
+    return Sidecar(sync, int(token), check1[order], check2[order], records)
 
 
 def _hashed(rows: list[tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray]:

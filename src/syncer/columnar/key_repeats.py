@@ -1,0 +1,91 @@
+"""The plan's key checks, folded into the columnar stream: a repeat of a hash, not a GROUP BY.
+
+`syncer.keycheck` runs two aggregates over the whole model before a diff (duplicated primary keys,
+match values that collide at the destination): at 1M rows about a quarter of a plan. A plan in
+columnar mode skips them and proves instead, from hashes the stream computes anyway, that they
+would have found nothing:
+
+    per batch   key hash      (already kept, 8 bytes a row, for removed-record detection)
+                match hash    64 bits of the match value's comparison form, for rows with a key
+    after       both sorted once; any equal neighbours = a repeat
+
+No repeat in either means no two rows share a canonical key and no two rows share a comparison
+form of their match value, so the exact checks would report nothing and the plan already made is
+theirs. A repeat (a real duplicate, keys that canonicalise equal, or a 64-bit collision) -- or a
+key `row_key` refuses, which the exact checks would see differently -- runs the exact checks
+(today's code); when they report a problem the plan is made again with their report
+(`Replan`), so rejections are always exactly theirs. Only plans do this: a run sends changes as
+it streams, so it needs the report before its first write and still runs the aggregates.
+
+Why the hashes decide safely: the exact duplicate check groups raw key values, and raw-equal
+values have equal canonical keys (`syncer.identity`); the collision check's verdict is taken in
+Python on `match_comparison_key(canonical_identity(value))`, the very form hashed here. Not
+covered: a key column with a case-insensitive or other non-deterministic collation (the SQL
+GROUP BY would pair 'A' with 'a', which are two keys here); dialects that default to such
+collations are not listed in STREAMED_DIALECTS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from syncer.columnar import kernels
+from syncer.columnar.batches import RowBatch
+from syncer.diff import Change, Differ
+from syncer.keycheck import KeyReport, MatchRule
+
+# string comparison is binary unless a column declares a collation (MySQL and SQL Server default
+# to case-insensitive ones, so they keep the aggregates)
+STREAMED_DIALECTS = frozenset({"duckdb", "postgresql", "sqlite"})
+_NON_ASCII = r"[^\x00-\x7f]"
+
+
+@dataclass
+class KeyRepeats:
+    """Match-value hashes of one plan's stream, and the verdict after it.
+
+    `exact`: today's key checks (the aggregates); `replan(report)`: a fresh (differ, changes) pair
+    using that report."""
+
+    match: MatchRule
+    exact: Callable[[], KeyReport]
+    replan: Callable[[KeyReport], tuple[Differ, Iterator[Change]]]
+    _hashes: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, batch: RowBatch, keys: pl.Series) -> None:
+        """Hash the comparison form of the match value of every row with a key (n rows in)."""
+        values = kernels.record_keys(batch, [self.match.column])  # canonical_identity, None if it has none
+        if self.match.casefold:
+            values = python_lower(values)
+        wanted = keys.is_not_null() & values.is_not_null()
+        self._hashes.append(kernels.match_hashes(values.filter(wanted)).to_numpy())
+
+    def verdict(self, sorted_key_hashes: np.ndarray, refused_keys: int) -> KeyReport | None:
+        """None when the plan stands (no repeat, or the exact checks found nothing); else their report."""
+        match = np.concatenate(self._hashes) if self._hashes else np.empty(0, dtype=np.uint64)
+        self._hashes = []
+        match.sort()
+        if not (refused_keys or has_repeat(sorted_key_hashes) or has_repeat(match)):
+            return None
+        report = self.exact()
+        return report if report.duplicate_keys or report.match_collisions else None
+
+
+def has_repeat(ordered: np.ndarray) -> bool:
+    """Any two equal neighbours in a sorted array."""
+    return bool(len(ordered) > 1 and np.any(ordered[1:] == ordered[:-1]))
+
+
+def python_lower(values: pl.Series) -> pl.Series:
+    """`str.lower` of every value, as `match_comparison_key` lowers: polars for ASCII text (the
+    same mapping), Python's own for the rest (Unicode case rules differ between the two)."""
+    lowered = values.str.to_lowercase()
+    other = values.str.contains(_NON_ASCII).fill_null(False)
+    if other.any():
+        at = other.arg_true()
+        lowered = lowered.scatter(at, [v.lower() for v in values.gather(at).to_list()])
+    return lowered
