@@ -14,7 +14,7 @@ from typing import Any
 
 from syncer.columnar.modes import after_run
 from syncer.config import load_config
-from syncer.diff import Change, Differ
+from syncer.diff import Change, Differ, Replan
 from syncer.runner import Runtime, SyncJob
 from syncer.state import Outcome, StateStore
 
@@ -57,6 +57,17 @@ def open_job(config: Path) -> SyncJob:
 def diff(job: SyncJob, for_run: bool = False, full: bool = False) -> tuple[Differ, list[Change]]:
     differ, changes = job.differ(full, for_run=for_run)
     return differ, list(changes)
+
+
+def plan(job: SyncJob, full: bool = False) -> tuple[Differ, Plan]:
+    """A plan as `SyncJob.plan` iterates it: a `Replan` (the stream's key checks found a problem)
+    voids what was yielded, and the plan starts again with the exact checks' report."""
+    differ, changes = job.differ(full)
+    while True:
+        try:
+            return differ, plan_of(differ, list(changes))
+        except Replan as again:
+            differ, changes = again.differ, again.changes
 
 
 def run(job: SyncJob, reject: set[str], full: bool = False, crash_before_merge: bool = False) -> Plan:
