@@ -10,14 +10,24 @@ fingerprinted, or every row under `full` -- are materialised and handed, 2,000 a
 the row path's own comparison (`Differ._compare`), so mapping, payload fingerprints, held
 rejections and `Change`s are the row path's.
 
+Per batch the vectorised part (`_prepare`: keys, hashes, fingerprints, the sidecar's verdict)
+runs one batch ahead on a thread (`read_ahead`), while the batch before is mapped; everything
+that counts, rejects or reads state stays on the caller's thread, in stream order.
+
 Removed records: one 8-byte hash per seen key (sorted once after the stream), compared with
-state's keys streamed in chunks -- memory is 8 bytes per model row, not the keys themselves.
+state's keys streamed in chunks -- memory is 8 bytes per model row, not the keys themselves. A
+plan whose key checks run in the stream (`key_repeats`) keeps 8 more bytes a row (match values)
+and tests both sorted arrays for repeats before it reports removals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Full, Queue
 from typing import Any
 
 import numpy as np
@@ -26,7 +36,7 @@ import polars as pl
 from syncer import failpoints
 from syncer.columnar import kernels, sidecar
 from syncer.columnar.batches import RowBatch
-from syncer.columnar.key_repeats import KeyRepeats
+from syncer.columnar.key_repeats import HashBuffer, KeyRepeats
 from syncer.columnar.sidecar import Sidecar
 from syncer.columnar.state_columns import StateReader, known_records, stored_source_fps, synced_keys
 from syncer.diff import CHUNK, Change, Differ, Replan
@@ -58,7 +68,7 @@ class ColumnarDiffer(Differ):
         self.sidecar: Sidecar | None = None
         self.repeats = repeats  # set: a plan whose key checks ran in the stream (see key_repeats)
         self._sidecar_written = False  # the file on disk is the sidecar in memory
-        self._hashes: list[np.ndarray] = []
+        self._hashes = HashBuffer(0)  # every seen key's 64-bit hash: removed records, repeated keys
         self._seen_sorted: np.ndarray | None = None
         problems = set(self.keys.duplicate_keys) | set(getattr(self.keys, "match_collisions", {}))
         self._problems = pl.Series("problem", sorted(problems), dtype=pl.String)
@@ -69,8 +79,11 @@ class ColumnarDiffer(Differ):
             if not self.full:  # before this run writes anything: the first batch is not yet diffed
                 self.sidecar = self._open_sidecar()
             self._state_count = self.sidecar.records if self.sidecar is not None else self.state.count_synced(self.sync)
-            for batch in batches:
-                yield from self._batch(batch)
+            self._hashes = HashBuffer(self._state_count)
+            if self.repeats is not None:
+                self.repeats.expect(self._state_count)
+            for prepared in read_ahead(batches, self._prepare):
+                yield from self._batch(prepared)
         finally:
             self._reader.close()
         if self.repeats is not None:
@@ -82,9 +95,7 @@ class ColumnarDiffer(Differ):
     def _sorted_hashes(self) -> np.ndarray:
         """The stream's key hashes, sorted (once): for repeats and for removed records."""
         if self._seen_sorted is None:
-            self._seen_sorted = np.concatenate(self._hashes) if self._hashes else np.empty(0, dtype=np.uint64)
-            self._hashes = []
-            self._seen_sorted.sort()
+            self._seen_sorted = self._hashes.sorted()
         return self._seen_sorted
 
     def _open_sidecar(self) -> Sidecar | None:
@@ -109,35 +120,45 @@ class ColumnarDiffer(Differ):
             self.sidecar.write(self.sidecar_path)
             self._sidecar_written = True
 
-    def _batch(self, batch: RowBatch) -> Iterator[Change]:
+    def _prepare(self, batch: RowBatch) -> _Prepared:
+        """The batch's vectorised work (keys, hashes, fingerprints, the sidecar's verdict): reads
+        nothing the diff changes, so it runs on the read-ahead thread while the last batch maps."""
         n = batch.data.num_rows
-        if n == 0:
-            return
-        self.tally.source_rows += n
         keys = kernels.record_keys(batch, self.primary_key)
         null = keys.is_null()
-        key_hash = kernels.key_hashes(keys)
-        self._hashes.append(key_hash.filter(~null).to_numpy())
-        if self.repeats is not None:
-            self.repeats.add(batch, keys)
+        key_hashes = kernels.key_hashes(keys).filter(~null).to_numpy()
+        match_hashes = self.repeats.hashes(batch, keys) if self.repeats is not None else None
         # rows the row path rejects by key (NULL, not canonical, duplicated, colliding match value):
         # flagged here in bulk, judged one by one by the row path's own `_key`
         flagged = null | (keys.is_in(self._problems).fill_null(False) if len(self._problems) else _none(n))
+        prefix = kernels.spec_digest(self.spec, batch, self.inputs)
+        fp1, fp2 = kernels.source_fingerprint_parts(batch, self.inputs, prefix)
+        frame = pl.DataFrame([pl.int_range(0, n, dtype=pl.Int64, eager=True).rename("row"), keys, fp1, fp2])
+        sure = None
+        if self.sidecar is not None:  # unchanged by the sidecar: a subset of what state would say
+            sure = pl.Series(self.sidecar.unchanged(*kernels.check_hashes(keys, fp1, fp2))) & ~flagged
+        return _Prepared(batch, n, key_hashes, match_hashes, flagged, frame, sure)
+
+    def _batch(self, prepared: _Prepared) -> Iterator[Change]:
+        batch, n, frame = prepared.batch, prepared.n, prepared.frame
+        if n == 0:
+            return
+        self.tally.source_rows += n
+        self._hashes.append(prepared.key_hashes)
+        if self.repeats is not None and prepared.match_hashes is not None:
+            self.repeats.keep(prepared.match_hashes)
+        flagged = prepared.flagged
         bad = _none(n)
         if flagged.any():
             indices = flagged.arg_true().to_list()
             rejected = [i for i, row in zip(indices, batch.rows(indices), strict=True) if self._key(row) is None]
             bad = pl.int_range(0, n, eager=True).is_in(pl.Series(rejected, dtype=pl.Int64))
-        prefix = kernels.spec_digest(self.spec, batch, self.inputs)
-        fp1, fp2 = kernels.source_fingerprint_parts(batch, self.inputs, prefix)
-        frame = pl.DataFrame([pl.int_range(0, n, dtype=pl.Int64, eager=True).rename("row"), keys, fp1, fp2])
-        if self.sidecar is not None:  # unchanged by the sidecar: a subset of what state would say
-            sure = pl.Series(self.sidecar.unchanged(*kernels.check_hashes(keys, fp1, fp2))) & ~flagged
-            counted = int(sure.sum())
+        if prepared.sure is not None:
+            counted = int(prepared.sure.sum())
             self._found += counted
             self.tally.unchanged += counted
-            frame = frame.filter(~sure)
-            bad = bad.filter(~sure)
+            frame = frame.filter(~prepared.sure)
+            bad = bad.filter(~prepared.sure)
         frame = frame.filter(~bad)
         todo = frame.with_columns(kernels.fingerprint_text(frame["fp1"], frame["fp2"])).drop("fp1", "fp2")
         if self.sidecar is None:  # every row is left: skip the unchanged ones before they become dicts
@@ -172,15 +193,16 @@ class ColumnarDiffer(Differ):
     def _removed(self) -> Iterator[Change]:
         if self._found >= self._state_count:
             return  # every record state held when the diff began is still in the model: skip the walk
-        seen = pl.Series("h", self._sorted_hashes(), dtype=pl.UInt64)
+        seen = self._sorted_hashes()
         self._seen_sorted = None
+        self._hashes = HashBuffer(0)
 
         def gone() -> Iterator[tuple[str, Known]]:
             for keys in synced_keys(self.state, self.sync):
-                hashes = kernels.key_hashes(keys)
+                hashes = kernels.key_hashes(keys).to_numpy()
                 if len(seen):
-                    at = seen.search_sorted(hashes, side="left").clip(0, len(seen) - 1)
-                    missing = keys.filter(seen.gather(at) != hashes)
+                    at = np.minimum(np.searchsorted(seen, hashes), len(seen) - 1)
+                    missing = keys.filter(pl.Series(seen[at] != hashes))
                 else:
                     missing = keys
                 if len(missing):
@@ -197,6 +219,68 @@ class ColumnarDiffer(Differ):
         for key, known in gone():
             self.tally.removed += 1
             yield Change("removed", key, known.fingerprint, known.match_value, {}, known)
+
+
+@dataclass
+class _Prepared:
+    """One batch after `ColumnarDiffer._prepare` (n rows): key hashes of its non-NULL keys, match
+    hashes (plans that check keys in the stream), the rows `_key` must judge, (row, key, fp1, fp2)
+    and, with a sidecar, the rows it vouches for."""
+
+    batch: RowBatch
+    n: int
+    key_hashes: np.ndarray
+    match_hashes: np.ndarray | None
+    flagged: pl.Series
+    frame: pl.DataFrame
+    sure: pl.Series | None
+
+
+def read_ahead(batches: Iterable[RowBatch], prepare: Callable[[RowBatch], _Prepared]) -> Iterator[_Prepared]:
+    """`prepare(batch)` for each batch, one batch ahead, on a thread: the warehouse's fetch and the
+    vectorised kernels (DuckDB, ADBC, polars and numpy release the GIL) overlap the mapping of the
+    batch before. At most three batches are alive at once (being read, queued, being mapped).
+    Errors surface here, in order; leaving early stops the thread and closes the batch stream."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def work() -> None:
+        source = iter(batches)
+        try:
+            for batch in source:
+                item: tuple[str, Any] = ("item", prepare(batch))
+                while not stop.is_set():
+                    try:
+                        queue.put(item, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            queue.put(("error", exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # the warehouse cursor, on the thread that used it
+
+    thread = threading.Thread(target=work, name="columnar-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a pending put, then wait for the thread to close the stream
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.05)
+        thread.join()
 
 
 def _none(n: int) -> pl.Series:

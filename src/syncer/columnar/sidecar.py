@@ -131,7 +131,8 @@ def _arrow_uint64(values: np.ndarray) -> pa.Array:
 def _uint64(column: pa.ChunkedArray) -> np.ndarray:
     """A UInt64 column without NULLs as a numpy view of its buffer (pyarrow's own `to_numpy` would
     import pandas: 0.3 s); ValueError for anything else."""
-    array = column.combine_chunks()
+    # one chunk (what `write` makes): a view of the file's bytes; combining would copy (8 bytes a record)
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if array.type != pa.uint64() or array.null_count:
         raise ValueError(f"not a UInt64 column without NULLs: {array.type}")
     return np.frombuffer(array.buffers()[1], dtype=np.uint64, count=len(array), offset=array.offset * 8)
