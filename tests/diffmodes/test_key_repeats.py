@@ -98,7 +98,12 @@ def test_stream_key_checks_reject_what_the_aggregates_reject(
     load(url, BASE if case.key_type != "DOUBLE" else case.rows[:2], case.key_type)
     jobs = {mode: open_job(write_project(tmp_path / mode, url, MAPPING, mode)) for mode in ("rows", "columnar")}
     rule = MatchRule("m", "ext", case.casefold)
-    monkeypatch.setattr(SyncJob, "match_rule", lambda self, connector=None: rule)
+
+    def learn(self: SyncJob, connector: Any = None) -> MatchRule:
+        self.match_rule = rule  # the destination's comparison, as a connector would report it
+        return rule
+
+    monkeypatch.setattr(SyncJob, "learn_match_rule", learn)
     try:
         for job in jobs.values():
             run(job, set())  # state and, for columnar, a current sidecar: rows are unchanged or changed
