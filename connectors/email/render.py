@@ -27,6 +27,7 @@ from ..slack.playbook import (
     format_value,
     is_number,
     measure,
+    owner_name,
     priority_of,
     style_for,
     trend,
@@ -83,10 +84,13 @@ def render_digest_email(recipient: str, alerts: list[Alert]) -> Email:
     counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
     summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n) or "nothing new"
     subject = f"Daily usage digest: {plural(len(alerts), 'alert')} ({summary})"
-    text_parts = [f"Daily usage digest for {one_line(recipient)}: {plural(len(alerts), 'alert')} ({summary})", ""]
+    name = _recipient_name(recipient, alerts)  # greet the person by name; the To: header already has the address
+    greeting = f"Hi {one_line(name)}, your" if name else "Your"
+    text_parts = [f"{greeting} daily usage digest: {plural(len(alerts), 'alert')} ({summary})", ""]
     html_parts = [
-        f'<h2 style="margin:0 0 4px">Daily usage digest</h2><p style="color:#555">For {escape(recipient)}'
-        f" · {plural(len(alerts), 'alert')} ({escape(summary)})</p>",
+        '<h2 style="margin:0 0 4px">Daily usage digest</h2><p style="color:#555">'
+        + (f"For {escape(name)} · " if name else "")
+        + f"{plural(len(alerts), 'alert')} ({escape(summary)})</p>",
         '<table style="border-collapse:collapse;margin-bottom:16px">',
     ]
     for (_, _, title), members in groups.items():
@@ -145,7 +149,16 @@ def _fmt(value: Any, unit: str) -> str:
 
 
 def _owner(alert: Alert) -> str:
-    return one_line(alert.get("owner_email") or alert.get("owner_name") or "unassigned")[:200]
+    return one_line(owner_name(alert) or alert.get("owner_email") or "unassigned")[:200]
+
+
+def _recipient_name(recipient: str, alerts: list[Alert]) -> str | None:
+    """The digest recipient's name: the owner name of an alert they own (an address is not a greeting)."""
+    address = recipient.strip().lower()
+    for alert in alerts:
+        if str(alert.get("owner_email") or "").strip().lower() == address and owner_name(alert):
+            return owner_name(alert)
+    return None
 
 
 def _name(alert: Alert) -> str:

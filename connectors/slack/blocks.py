@@ -11,7 +11,8 @@ The alert dict (one fired trigger for one account); only `account_name` and `tri
     threshold       number the trigger's threshold, same unit
     previous_value  number value at the previous evaluation, for the trend (optional)
     unit            str    "ratio" | "count": overrides the trigger's default display (optional)
-    owner_email     str    shown when owner_slack_id is unknown
+    owner_email     str    shown when owner_slack_id and owner_name are unknown
+    owner_name      str    the owner's name, shown when owner_slack_id is unknown (top level or in context)
     owner_slack_id  str    "U..." -> mentioned as <@U...>
     crm_url         str    link on the account name and the "Open in CRM" button
     fired_at        str    ISO timestamp (or datetime), shown in the footer
@@ -36,7 +37,10 @@ from .playbook import (
     fired_words,
     format_value,
     is_number,
+    is_slack_channel,
+    is_slack_user,
     measure,
+    owner_name,
     priority_of,
     style_for,
     trend,
@@ -173,8 +177,9 @@ def _digest_line(alert: dict[str, Any], style: TriggerStyle) -> str:
 def _with_heading(recipient: str, alerts: list[Alert], body: Blocks, part: int, of: int) -> Message:
     counts = {p: sum(1 for a in alerts if priority_of(a.get("priority")) == p) for p in PRIORITY_ORDER}
     summary = ", ".join(f"{n} {p}" for p, n in counts.items() if n)
-    is_user = recipient[:1] in ("U", "W") and recipient.isalnum()
-    who = f"<@{recipient}>" if is_user else slack_line(recipient[:100])
+    # people and channels as Slack names them (<@U..> -> the person, <#C..> -> #channel), never a bare id
+    who = f"<@{recipient}>" if is_slack_user(recipient) else f"<#{recipient}>" if is_slack_channel(recipient) else ""
+    who = who or slack_line(recipient[:100])
     title = "Daily usage digest" + (f" ({part}/{of})" if of > 1 else "")
     heading: Blocks = [
         {"type": "header", "text": _plain_text(title)},
@@ -233,9 +238,9 @@ def _fmt(value: Any, unit: str) -> str:
 
 def _owner(alert: dict[str, Any]) -> str:
     slack_id = str(alert.get("owner_slack_id") or "")
-    if slack_id.isalnum() and slack_id[:1] in ("U", "W"):
+    if is_slack_user(slack_id):
         return f"<@{slack_id}>"
-    return slack_line(str(alert.get("owner_email") or "unassigned")[:200])
+    return slack_line(str(owner_name(alert) or alert.get("owner_email") or "unassigned")[:200])
 
 
 def _name(alert: dict[str, Any]) -> str:

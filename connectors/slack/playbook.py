@@ -177,3 +177,23 @@ def fired_words(fired_at: Any) -> str:
         return str(when or "")
     when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
     return f"{when.astimezone(dt.UTC):%-d %b %Y, %H:%M} UTC"
+
+
+def owner_name(alert: dict[str, Any]) -> str | None:
+    """The owner's name when the alert model selects one (`owner_name`, top level or in `context`), else None:
+    a renderer shows it where a person is meant, and falls back to the address only when no name is known."""
+    context = alert.get("context") if isinstance(alert.get("context"), dict) else {}
+    name = alert.get("owner_name") or context.get("owner_name")
+    return str(name).strip() or None if name else None
+
+
+def is_slack_user(target: object) -> bool:
+    """A Slack user id ("U..." / "W..."): mentioned as <@id>, which Slack shows as the person's name."""
+    text = str(target or "")
+    return text[:1] in ("U", "W") and text.isalnum()
+
+
+def is_slack_channel(target: object) -> bool:
+    """A Slack channel id ("C...", private "G..."): mentioned as <#id>, which Slack shows as #name."""
+    text = str(target or "")
+    return text[:1] in ("C", "G") and text.isalnum() and text.upper() == text

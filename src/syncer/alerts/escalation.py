@@ -106,7 +106,9 @@ class Escalations:
         channel, why = self.target(row.owner_email, now)
         text, blocks = self.render_alert(alert)
         hours = self.settings.alerts.sla_hours
-        payload = escalation_message(text, blocks, channel, why, hours, row.owner_slack_id, row.owner_email)
+        context = alert.get("context") if isinstance(alert.get("context"), dict) else {}
+        owner = alert.get("owner_name") or context.get("owner_name") or row.owner_email  # a name where one is known
+        payload = escalation_message(text, blocks, channel, why, hours, row.owner_slack_id, owner)
         with self.engine.begin() as conn:
             taken = conn.execute(
                 alerts.update().where(alerts.c.id == row.id, alerts.c.escalated_at.is_(None)).values(escalated_at=now)
@@ -153,13 +155,13 @@ def escalation_message(
     why: str,
     hours: float,
     owner_slack_id: str | None,
-    owner_email: str | None,
+    owner_shown: str | None,
 ) -> dict[str, Any]:
-    """The escalation post: a note (owner mentioned only by a valid Slack user id, otherwise shown
-    escaped) above the alert's own, already escaped, text and blocks."""
+    """The escalation post: a note (owner mentioned only by a valid Slack user id, otherwise `owner_shown` -
+    their name where known, else their email - escaped) above the alert's own, already escaped, text and blocks."""
     slack_id = str(owner_slack_id or "")
     is_user = slack_id.isalnum() and slack_id[:1] in ("U", "W")
-    owner = f"<@{slack_id}>" if is_user else slack_line(owner_email or "no owner")
+    owner = f"<@{slack_id}>" if is_user else slack_line(owner_shown or "no owner")
     note = f":rotating_light: *Escalation*: not worked within {hours:g} h (CRM task still open). Owner: {owner}."
     return {
         "channel": channel,

@@ -66,10 +66,15 @@ def pings_per_rep(state: sa.Engine, opened_at: dt.datetime) -> dict[str, int]:
 
 
 def prepare_folder(folder: Path, warehouse_url: str) -> Path:
-    """Copy the example config and mappings into the demo folder; start from empty state."""
+    """Copy the example config and mappings into the demo folder; start from empty state. The alert model also
+    selects `accounts.owner_name` (name_accounts adds it), so emails and fallback posts name the owner."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(folder / "data", ignore_errors=True)
-    shutil.copy(EXAMPLES / "config.example.toml", folder / "config.toml")
+    text = (EXAMPLES / "config.example.toml").read_text(encoding="utf-8")
+    model = "f.owner_email, a.segment"  # the [alerts.model] query: the demo's accounts also know owner names
+    if model not in text:
+        raise ValueError(f"{EXAMPLES / 'config.example.toml'}: the [alerts.model] query no longer selects {model}")
+    (folder / "config.toml").write_text(text.replace(model, "f.owner_email, a.owner_name, a.segment", 1))
     shutil.rmtree(folder / "mappings", ignore_errors=True)
     shutil.copytree(EXAMPLES / "mappings", folder / "mappings")
     return folder / "config.toml"
@@ -114,6 +119,7 @@ class Demo:
         scoring = ScoringConfig()
         first_day = last_day - timedelta(days=1)
         name_accounts(engine)
+        self._churn(engine, first_day, last_day)
         with engine.connect() as conn:
             self.reps = int(conn.execute(sa.text("SELECT count(DISTINCT owner_email) FROM accounts")).scalar_one())
         config_path = prepare_folder(self.folder, warehouse_url)
@@ -157,13 +163,30 @@ class Demo:
             services.stop()
         return 0
 
+    def _history_days(self, first_live: date) -> list[date]:
+        span = self.days - 31  # each evaluation scores 30 days of usage before it
+        return [first_live - timedelta(days=n) for n in range(span, 0, -1)]
+
+    def _report_time(self, last_day: date) -> dt.datetime:
+        return dt.datetime.combine(last_day + timedelta(days=1), dt.time(12, 0), DIGEST_ZONE)
+
+    def _churn(self, warehouse: sa.Engine, first_live: date, last_day: date) -> None:
+        """The world's churn over the replayed span, drawn before anything reads the usage: a cancelled account
+        stops using the product from the day after, a downgraded one uses it less (demo/history.py)."""
+        from syncer.demo.history import MORNING, record_churn
+
+        days = self._history_days(first_live)
+        now = self._report_time(last_day)
+        # from a day before the first evaluation (08:00 the next morning, its digests an hour later), as the report
+        start = dt.datetime.combine(days[0], MORNING, DIGEST_ZONE) + timedelta(hours=1, minutes=1) if days else now
+        self.churn = record_churn(warehouse, ScoringConfig(), start - timedelta(days=0 if days else 2), now, self.seed)
+
     def _history(self, config_path: Path, warehouse: sa.Engine, scoring: ScoringConfig, first_live: date) -> None:
         """The months before the two live days, in bulk (demo/history.py): alerts mature, reps work tasks."""
         from syncer.alerts import AlertEngine
         from syncer.demo.history import replay
 
-        span = self.days - 31  # each evaluation scores 30 days of usage before it
-        days = [first_live - timedelta(days=n) for n in range(span, 0, -1)]
+        days = self._history_days(first_live)
         if not days:
             return
         self.step(
@@ -285,7 +308,7 @@ class Demo:
 
     def _report(self, config_path: Path, warehouse_url: str, day: date) -> Path:
         """The alert -> action -> outcome report (no expansions yet after two days: it shows the pipeline)."""
-        from syncer.demo.history import CHURN_CONFIG, record_churn, record_expansions
+        from syncer.demo.history import CHURN_CONFIG, record_expansions
         from syncer.outcomes import run_report
         from syncer.outcomes.model import load_outcome_settings
 
@@ -293,14 +316,13 @@ class Demo:
         config = load_config(config_path)
         state = StateStore(config.state_url())
         path = self.folder / "report.html"
-        now = dt.datetime.combine(day, dt.time(12, 0), DIGEST_ZONE)
+        now = self._report_time(day - timedelta(days=1))
         engine = sa.create_engine(warehouse_url)
         start = self.history.evaluations[0] - timedelta(days=1) if self.history else now - timedelta(days=2)
         window = load_outcome_settings(config.raw, str(config.path)).outcomes.window_days
         expansions = record_expansions(engine, state.engine, ScoringConfig(), start, now, window, self.seed)
-        churned = record_churn(engine, ScoringConfig(), start, now, self.seed)
         engine.dispose()
-        self.churn = churned
+        churned = self.churn
         lost = {r["account_id"] for r in churned}
         self.step(
             f"{plural(len(expansions), 'expansion')} and {plural(len(churned), 'churn event')} "

@@ -16,8 +16,8 @@ Reps (the synthetic world's behaviour, not data): each new alert with a CRM task
 probability `work_probability` after an exponential delay (mean `mean_hours_to_work`); the ledger
 answers "completed" for it once the simulated clock passes that instant, and the engine reads it
 back like a real CRM. Expansions come from the outcomes simulation's generative model
-(`outcomes.simulate.draw_expansions`: the account's hidden propensity decides, the first alert
-only dates it), keeping only those that happened before the report time.
+(`outcomes.simulate.draw_expansions`: the account's hidden propensity decides, one of its alerts
+dates it), keeping only those that happened before the report time.
 """
 
 from __future__ import annotations
@@ -284,7 +284,8 @@ def record_expansions(
     window_days: float,
     seed: int = 1,
 ) -> list[dict[str, Any]]:
-    """Draw the expansions (hidden propensity x first alert) that happened by `report_at` into the warehouse."""
+    """Draw the expansions (hidden propensity, dated by one of the account's alerts) that happened by
+    `report_at` into the warehouse."""
     truth_t = sa.table("ground_truth", sa.column("account_id"), sa.column("propensity"), sa.column("will_expand"))
     acc = sa.table(scoring.tables.accounts, sa.column("account_id"), sa.column("plan_tier"), sa.column("mrr"))
     truth_t.schema = acc.schema = scoring.tables.schema_
@@ -318,7 +319,8 @@ def record_churn(
 ) -> list[dict[str, Any]]:
     """Draw the churn events (outcomes/churn.py's generative model) that happened in (start, report_at] into the
     warehouse table `churn_events`. Each account's usage decline is measured in the warehouse: its mean DAU over
-    the last 30 usage days against the first 30 (one GROUP BY; no usage row leaves the warehouse)."""
+    the last 30 usage days against the first 30 (one GROUP BY; no usage row leaves the warehouse). Then the events
+    act on that usage (`churn_usage`): call this before anything scores or replays the world."""
     usage = sa.table(scoring.tables.usage_daily, sa.column("account_id"), sa.column("day"), sa.column("dau"))
     acc = sa.table(scoring.tables.accounts, sa.column("account_id"), sa.column("mrr"))
     usage.schema = acc.schema = scoring.tables.schema_
@@ -331,4 +333,32 @@ def record_churn(
         mrr = {str(a): float(m or 0) for a, m in conn.execute(sa.select(*acc.c))}
     rows = draw_churn(decline, mrr, start, report_at, seed)
     _replace_table(warehouse, churn_table("churn_events", scoring.tables.schema_), rows)
+    churn_usage(warehouse, scoring, rows, mrr)
     return rows
+
+
+# what a customer does in the product; storage (data at rest), plan constants and billing flags stay as they were
+ACTIVITY = ("seats_used", "dau", "wau", "api_calls", "features_used", "premium_features_used", "power_users_advanced",
+            "power_actions", "total_actions", "sessions", "session_minutes", "collaboration_events",
+            "active_integrations", "admin_invites", "new_user_activations", "reports_created")  # fmt: skip
+DOWNGRADE_KEEP = 0.6  # a downgrade of an account with no MRR to lose (free tier): 40 % less activity
+
+
+def churn_usage(
+    warehouse: sa.Engine, scoring: ScoringConfig, rows: Sequence[dict[str, Any]], mrr: dict[str, float]
+) -> None:
+    """The churn events' effect on the usage they were drawn from, in the warehouse: from the day after
+    `churned_at`, a cancel stops all activity (the ACTIVITY counts become 0: the account stays, nobody uses it)
+    and a downgrade lowers it by the share of MRR it lost (churned_mrr / mrr; DOWNGRADE_KEEP for an account
+    with no MRR). Later events of an account apply on top of earlier ones; usage before an event is untouched."""
+    sets = ", ".join(f"{col} = CAST(round({col} * :keep) AS BIGINT)" for col in ACTIVITY)
+    params = []
+    for r in sorted(rows, key=lambda r: r["churned_at"]):
+        paid = mrr.get(r["account_id"], 0.0)
+        keep = 0.0 if r["kind"] == "cancel" else 1 - min(1.0, r["churned_mrr"] / paid) if paid > 0 else DOWNGRADE_KEEP
+        params.append({"keep": keep, "account": r["account_id"], "after": r["churned_at"].date()})
+    if not params:
+        return
+    with warehouse.begin() as conn:
+        usage = WarehouseSession(conn, scoring.tables.schema_).table(scoring.tables.usage_daily)
+        conn.execute(sa.text(f"UPDATE {usage} SET {sets} WHERE account_id = :account AND day > :after"), params)

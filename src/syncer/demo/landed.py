@@ -44,7 +44,8 @@ EMOJI = {"arrow_up": "⬆️", "arrow_down": "⬇️", "left_right_arrow": "↔�
 
 
 def mrkdwn(text: str, users: dict[str, str], zone: ZoneInfo = UTC) -> str:
-    """Slack mrkdwn -> HTML: links <url|label>, mentions <@U..>, *bold*, _italic_, ~strike~, `code`, newlines,
+    """Slack mrkdwn -> HTML: links <url|label>, mentions <@U..> and <#C..> (`users` names both), *bold*,
+    _italic_, ~strike~, `code`, newlines,
     date tokens <!date^unix^format|fallback> in `zone` (as Slack shows them in the reader's zone).
     Slack's own escapes (&amp; &lt; &gt;) are undone once, then everything is escaped for HTML."""
     out, last = [], 0
@@ -53,6 +54,9 @@ def mrkdwn(text: str, users: dict[str, str], zone: ZoneInfo = UTC) -> str:
         target, label = m.group(1), m.group(2)
         if target.startswith("@"):
             out.append(f'<span class="mention">@{html.escape(users.get(target[1:], target[1:]))}</span>')
+        elif target.startswith("#"):  # <#C123> or <#C123|name>: Slack shows the channel's name
+            name = label or users.get(target[1:]) or "private channel"
+            out.append(f'<span class="mention">#{html.escape(name)}</span>')
         elif target.startswith("!date^"):
             out.append(_date(target, label, zone))
         elif target.startswith("!"):
@@ -180,6 +184,7 @@ def channel_html(title: str, messages: list[dict[str, Any]], users: dict[str, st
 def slack_section(services: Services, zone: ZoneInfo, reps: int = 3) -> str:
     slack = services.slack
     users = {uid: str(u.get("name", uid)) for uid, u in slack.users.items()}
+    users |= {cid: str(getattr(c, "name", "") or "private channel") for cid, c in slack.channels.items()}
     dms = []
     for uid in sorted(slack.users):
         channel = slack.dm_channel(uid)

@@ -43,13 +43,19 @@ function kpis(S){const T=D.targets;let mat=0,conv=0,hi=0,hiOk=0,hours=[];const q
     if(a[11]===0&&a[5]!=null){hi++;if(a[5])hiOk++;if(a[4]!=null)hours.push(a[4]);}}
   for(const c of D.credits){const a=D.alerts[c[2]];if(a[0]>=0&&S.ok[a[0]])q[quarter(c[0])]=(q[quarter(c[0])]||0)+12*c[1];}
   hours.sort((x,y)=>x-y);const med=hours.length?hours[Math.floor(hours.length/2)]:null;
-  const qs=Object.keys(q).sort();const lastQ=qs[qs.length-1];const rate=mat?conv/mat:null;const ci=wilson(conv,mat);
+  // the quarter the report stands in, to date: its target prorated by the days gone (a quarter two months in
+  // is held to two thirds of the quarterly target, not to all of it)
+  const now=new Date(D.today*864e5),m0=Math.floor(now.getUTCMonth()/3)*3;
+  const q0=Date.UTC(now.getUTCFullYear(),m0,1)/864e5,q1=Date.UTC(now.getUTCFullYear(),m0+3,1)/864e5;
+  const curQ=quarter(D.today),gone=Math.floor(D.today)-q0+1,span=q1-q0,due=T.revenue_arr_per_quarter*gone/span;
+  const rate=mat?conv/mat:null;const ci=wilson(conv,mat);
   const share=hi?hiOk/hi:null;const filtered=KEYS.some(k=>S.f[k]);
   const state=(ok,enough)=>!enough?'na':ok?'ok':'bad';
   $('kpis').innerHTML=
-   kpi('Expansion ARR from alerts'+(lastQ?` (${lastQ})`:''),lastQ?money(q[lastQ]):'–',
-     filtered?'filtered view: the target is for the whole book':`target ${money(T.revenue_arr_per_quarter)} a quarter`,
-     filtered?'na':state(lastQ&&q[lastQ]>=T.revenue_arr_per_quarter,!!lastQ))+
+   kpi(`Expansion ARR from alerts (${curQ} to date)`,money(q[curQ]||0),
+     filtered?'filtered view: the target is for the whole book':
+       `day ${gone} of ${span}: target ${money(due)} by now (${money(T.revenue_arr_per_quarter)} a quarter)`,
+     filtered?'na':state((q[curQ]||0)>=due,D.alerts.length>0))+
    kpi('Alert to conversion',pct(rate),mat?`95% CI ${pct(ci[0])}–${pct(ci[1])} on ${mat} matured alerts; target &gt; ${pct(T.conversion)}`:
      `not enough data yet: no alert has finished its ${D.window_days}-day window`,state(ci[0]>T.conversion,mat>=D.min_matured))+
    kpi('High alerts worked within SLA',pct(share),hi?`${hiOk} of ${hi} within ${D.sla_hours.high||T.action_hours} h; median ${med==null?'–':med.toFixed(1)+' h'}; target ≥ ${pct(T.sla_share)}`:

@@ -8,17 +8,21 @@ The generative model (docs/outcomes.md, "Simulation"), stated plainly so nobody 
 3. Reps: each alert that got a CRM task is worked with probability `work_probability`, after an
    exponential delay (mean `mean_hours_to_work`); the task is completed in the CRM at that instant
    through `complete_task` (the CRM emulator), and read back through the connector like in production.
-4. Expansions: an account with will_expand expands exactly once. If it was alerted, the expansion
-   falls uniformly in (first alert, first alert + window] - usage signals lead expansions by up to a
-   window; whether it expands is p, not the alert. Never-alerted accounts that expand do so uniformly
-   over the simulated span. Kind and MRR are drawn from the account's tier and MRR. Alerts and rep
-   work do not cause expansions in this model: measured conversion is the trigger's predictive
-   value, not a treatment effect.
+4. Expansions: an account with will_expand expands exactly once. If it was alerted, each of its alerts
+   raises the hazard of an expansion for a window after it: the expansion falls in one of its alerts'
+   windows, picked uniformly among them, at a uniform instant in (alert, alert + window] - usage signals
+   lead expansions by up to a window, and an account alerted again in autumn can expand in winter.
+   Whether it expands is p, not the alert. Never-alerted accounts that expand do so uniformly over the
+   simulated span. Kind and MRR are drawn from the account's tier and MRR. Alerts and rep work do not
+   cause expansions in this model: measured conversion is the trigger's predictive value, not a
+   treatment effect.
 
-Under this model the true chance that alert a converts is p x |credit interval| / window, where the
-credit interval is the part of (first alert, first alert + window] inside a's own window and not in the
-window of an earlier alert of the same trigger on the account (tracking.py's attribution). `expected`
-averages that over each trigger's matured alerts: the ground truth the report's intervals must cover.
+Under this model the expansion time of an alerted account has the density
+f(t) = (1/n) x sum over its n alerts i of 1{t in (opened_i, opened_i + window]} / window, so the true
+chance that alert a converts is p x the mass of f on a's credit interval: the part of a's own window not
+in the window of an earlier alert of the same trigger on the account (tracking.py's attribution).
+`expected` averages that over each trigger's matured alerts: the ground truth the report's intervals
+must cover.
 """
 
 from __future__ import annotations
@@ -126,6 +130,18 @@ def work_due(plan: dict[str, dt.datetime], done: set[str], now: dt.datetime, com
             done.add(key)
 
 
+def alert_windows(
+    alerts: Iterable[AlertRecord], window_days: float
+) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+    """Account -> the (opened, opened + window] interval of each of its alerts, oldest first: where its
+    expansion may fall under the generative model (one interval drawn uniformly, then a uniform instant in it)."""
+    window = dt.timedelta(days=window_days)
+    out: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for a in sorted(alerts, key=lambda a: (a.opened_at, a.id)):
+        out[a.account_id].append((a.opened_at, a.opened_at + window))
+    return dict(out)
+
+
 def draw_expansions(
     alerts: Sequence[AlertRecord],
     truth: dict[str, tuple[float, bool]],
@@ -135,19 +151,18 @@ def draw_expansions(
     window_days: float,
     seed: int = 1,
 ) -> list[dict[str, Any]]:
-    """The expansion model rows (see the module docstring for the generative model)."""
+    """The expansion model rows (see the module docstring for the generative model): one per account whose
+    hidden `will_expand` is true; `expanded_at` naive UTC, `expansion_mrr` in the account's currency a month."""
     rng = random.Random(seed * 7919 + 17)
-    window = dt.timedelta(days=window_days)
-    first: dict[str, dt.datetime] = {}
-    for a in alerts:
-        first.setdefault(a.account_id, a.opened_at)
+    windows = alert_windows(alerts, window_days)
     rows = []
     for account_id in sorted(truth):
         _, will_expand = truth[account_id]
         if not will_expand:
             continue
-        if account_id in first:
-            at = first[account_id] + window * (1 - rng.random())  # in (first, first + window]
+        if account_id in windows:  # each alert raises the hazard for a window after it: pick one, then an instant
+            lo, hi = rng.choice(windows[account_id])
+            at = hi - (hi - lo) * rng.random()  # in (lo, hi]
         else:
             at = start + (end - start) * rng.random()
         tier, mrr = accounts.get(account_id, ("", 0.0))
@@ -165,27 +180,31 @@ def draw_expansions(
     return rows
 
 
+def _overlap(lo: dt.datetime, hi: dt.datetime, a: dt.datetime, b: dt.datetime) -> dt.timedelta:
+    """Length of (lo, hi] intersected with (a, b]; zero when they do not meet."""
+    return max(dt.timedelta(0), min(hi, b) - max(lo, a))
+
+
 def expected_conversion(
     alerts: Sequence[AlertRecord],
     truth: dict[str, tuple[float, bool]],
     report_at: dt.datetime,
     window_days: float,
 ) -> dict[str, float]:
-    """Per trigger, the mean true conversion probability of its matured alerts under the model."""
+    """Per trigger, the mean true conversion probability of its matured alerts under the model (module
+    docstring): p x the model's probability mass inside the alert's credit interval."""
     window = dt.timedelta(days=window_days)
-    first: dict[str, dt.datetime] = {}
-    for a in sorted(alerts, key=lambda a: a.opened_at):
-        first.setdefault(a.account_id, a.opened_at)
+    windows = alert_windows(alerts, window_days)
     last_end: dict[tuple[str, str], dt.datetime] = {}
     probs: dict[str, list[float]] = defaultdict(list)
     for a in sorted(alerts, key=lambda a: (a.opened_at, a.id)):
         pair = (a.account_id, a.trigger)
-        lo = max(a.opened_at, last_end.get(pair, a.opened_at), first[a.account_id])
-        hi = min(a.opened_at + window, first[a.account_id] + window)
-        last_end[pair] = a.opened_at + window
-        if a.opened_at + window > report_at:
+        lo, hi = max(a.opened_at, last_end.get(pair, a.opened_at)), a.opened_at + window
+        last_end[pair] = hi
+        if hi > report_at:
             continue
-        share = max(0.0, (hi - lo) / window)
+        spans = windows[a.account_id]
+        share = sum(_overlap(lo, hi, s, e) / (e - s) for s, e in spans) / len(spans)
         probs[a.trigger].append(truth[a.account_id][0] * share)
     return {t: sum(p) / len(p) for t, p in probs.items()}
 
