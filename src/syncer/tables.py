@@ -26,3 +26,14 @@ def print_table(table: Table, console: Console | None = None) -> None:
 def _natural_width(table: Table) -> int:
     wide = Console(width=100_000, file=io.StringIO())
     return int(wide.measure(table).maximum)
+
+
+def more_line(shown: int, total: int | None, noun: str, limit: int) -> str | None:
+    """What a listing cut at `limit` rows says under its table: "435 more open alerts: --all or --limit 40"
+    (`total` None: only known to be more than `shown`); None when nothing was left out."""
+    if total is not None and total <= shown:
+        return None
+    count = f"{total - shown} more {noun}s" if total is not None else f"more {noun}s than these {shown}"
+    if total is not None and total - shown == 1:
+        count = f"1 more {noun}"
+    return f"{count}: --all or --limit {limit * 2}"

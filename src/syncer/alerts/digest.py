@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue
-from syncer.alerts.store import alerts, digest_queue, digests
+from syncer.alerts.store import alerts, aware, digest_queue, digests
 
 Blocks = list[dict[str, Any]]
 DIGEST_BATCH = 5
@@ -131,6 +131,31 @@ class Digests:
     def send(self, slack: Sender, now: dt.datetime) -> Delivered:
         # state is written every DIGEST_BATCH parts: a crash re-checks at most that many in history
         return self.outbox.deliver_slack(slack, ["digest"], now, "digest_after_post", batch=DIGEST_BATCH)
+
+    def last_sent(self, now: dt.datetime) -> dict[str, Any]:
+        """Why a preview can be empty: the latest digests built (`frozen_at` UTC, `recipients`, `messages`,
+        `alerts`; None when none was ever built) and the next send instant in the default zone (`next_at`,
+        `zone`). Reads the `alert_digests` table only."""
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(digests.c.frozen_at))).scalar()
+            row = None
+            if latest is not None:
+                since = latest - dt.timedelta(hours=12)  # one send round: every recipient's digest of that morning
+                row = conn.execute(
+                    sa.select(sa.func.count(), sa.func.sum(digests.c.parts), sa.func.sum(digests.c.alerts)).where(
+                        digests.c.frozen_at > since
+                    )
+                ).one()
+        cfg = self.settings.digest
+        zone = ZoneInfo(cfg.timezone)
+        return {
+            "frozen_at": aware(latest),
+            "recipients": int(row[0]) if row else 0,
+            "messages": int(row[1] or 0) if row else 0,
+            "alerts": int(row[2] or 0) if row else 0,
+            "next_at": next_send_at(now, cfg.time, zone),
+            "zone": zone,
+        }
 
     def preview(self, recipient: str | None = None) -> dict[str, list[tuple[str, Blocks]]]:
         """Render what the next digest of each recipient (or one) would hold; writes nothing."""

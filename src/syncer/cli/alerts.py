@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, out
-from syncer.tables import print_table
+from syncer.tables import more_line, print_table
 from syncer.wording import plural
 
 alerts_app = typer.Typer(help="Alerts from fired triggers: list, evaluate and deliver, escalate.")
@@ -32,60 +32,128 @@ def _alert_engine(config: Path | None) -> Iterator[Any]:
         state.close()
 
 
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", "-n", help="show at most this many rows (default 20; --json: all)")
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="show every row (no --limit)")]
+StatusOpt = Annotated[
+    str | None,
+    typer.Option(help="only alerts delivered this way (ping, digest, backlog, holdout), with this task state "
+                 "(pending, open, completed), or escalated / fallback"),
+]  # fmt: skip
+OwnerOpt = Annotated[str | None, typer.Option(help="only this owner's alerts (part of the email is enough)")]
+AccountOpt = Annotated[str | None, typer.Option(help="only this account (its id, or part of its name)")]
+WideOpt = Annotated[bool, typer.Option("--wide", help="every column: state, task, route, SLA, delivery problem")]
+
+
 @alerts_app.callback(invoke_without_command=True)
-def alerts(ctx: typer.Context, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+def alerts(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    limit: LimitOpt = None,
+    show_all: AllOpt = False,
+    status: StatusOpt = None,
+    owner: OwnerOpt = None,
+    account: AccountOpt = None,
+    wide: WideOpt = False,
+) -> None:
     """Alerts from fired triggers. Without a subcommand: the open alerts (as `syncer alerts list`)."""
     # Not wrapped in _command: that exits, and a group callback that exits runs no subcommand.
     if ctx.invoked_subcommand is None:
-        alerts_list(config=config, as_json=as_json)
+        alerts_list(
+            config=config, as_json=as_json, limit=limit, show_all=show_all, status=status, owner=owner,
+            account=account, wide=wide,
+        )  # fmt: skip
+
+
+def _matches(row: dict[str, Any], status: str | None, owner: str | None, account: str | None) -> bool:
+    """The listing's filters: status (delivery, task state, escalated, fallback), owner and account (substrings)."""
+    if status is not None:
+        kinds = {str(row.get("route") or "").split(" ")[0], str(row.get("task") or "").split(":")[0]}
+        kinds |= {"escalated"} if "escalated" in str(row.get("state") or "") else set()
+        kinds |= {"fallback"} if row.get("fallback_reason") else set()
+        if status.strip().lower() not in kinds:
+            return False
+    if owner is not None and owner.strip().lower() not in str(row.get("owner") or "").lower():
+        return False
+    names = (str(row.get("account_id") or "").lower(), str(row.get("account_name") or "").lower())
+    return account is None or account.strip().lower() in names[0] or account.strip().lower() in names[1]
+
+
+def _age(hours: float | None) -> str:
+    """Hours as people say an age: 45m, 5h, 3d."""
+    h = hours or 0.0
+    return f"{h * 60:.0f}m" if h < 1 else f"{h:.0f}h" if h < 48 else f"{h / 24:.0f}d"
 
 
 @alerts_app.command("list")
 @_command
-def alerts_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
-    """List open alerts: state, owner, age, task status, route and any fallback reason."""
+def alerts_list(
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    limit: LimitOpt = None,
+    show_all: AllOpt = False,
+    status: StatusOpt = None,
+    owner: OwnerOpt = None,
+    account: AccountOpt = None,
+    wide: WideOpt = False,
+) -> int:
+    """Open alerts, newest first: age, priority, account, trigger, owner (--wide: state, task, route, SLA)."""
     with _alert_engine(config) as engine:
-        rows = engine.open_alerts()
+        every = engine.open_alerts()
         use = engine.budget_use()
+    every.sort(key=lambda r: (r.get("age_hours") or 0, r.get("id") or ""))  # newest first
+    rows = [r for r in every if _matches(r, status, owner, account)]
+    limit = limit if limit is not None else None if as_json else 20  # a script reads everything; a person 20
+    shown = rows if show_all or limit is None else rows[: max(0, limit)]
     if as_json:
-        _print_json(rows)
+        _print_json(shown)
         return 0
-    table = Table(
-        "alert",
-        "trigger",
-        "priority",
-        "tier",
-        "state",
-        "owner",
-        "age h",
-        "task",
-        "route",
-        "sla",
-        "to action h",
-        "fallback / delivery problem",
-    )
-    for r in rows:
-        to_action = r.get("time_to_action_hours")
-        problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
-        cells = (
-            r.get("id"),
-            r.get("trigger"),
-            r.get("priority"),
-            r.get("tier"),
-            r.get("state"),
-            r.get("owner"),
-            f"{r.get('age_hours') or 0:.1f}",
-            r.get("task"),
-            r.get("route"),
-            r.get("sla"),
-            f"{to_action:.2f}" if isinstance(to_action, int | float) else None,
-            problem,
-        )
+    filters = " ".join(f"--{k} {v}" for k, v in (("status", status), ("owner", owner), ("account", account)) if v)
+    if not rows:
+        out.print(_no_alerts(len(every), filters))
+        _print_budget_use(use)
+        return 0
+    table = Table("age", "pri", "account", "trigger", "owner") if not wide else Table(*WIDE)
+    for column, width in zip(table.columns, (None, None, 22, 20, 22) if not wide else (), strict=False):
+        column.max_width = width  # long names wrap onto a second line (never cut): 80 columns stay readable
+    for r in shown:
+        short = {"medium": "med"}.get(str(r.get("priority")), r.get("priority"))
+        trigger = str(r.get("trigger") or "").replace("_", " ")  # wraps between words
+        name = r.get("account_name") or r.get("account_id")
+        cells = _wide(r) if wide else (_age(r.get("age_hours")), short, name, trigger, r.get("owner"))
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
-    out.print(plural(len(rows), "open alert"))
+    matched = f"{len(rows)} of {plural(len(every), 'open alert')} match {filters}" if filters else ""
+    out.print(matched or plural(len(rows), "open alert"), highlight=False)
+    more = None if show_all or limit is None else more_line(len(shown), len(rows), "open alert", limit)
+    if more:
+        out.print(more, highlight=False)
     _print_budget_use(use)
     return 0
+
+
+WIDE = ("alert", "trigger", "priority", "tier", "state", "owner", "age h", "task", "route", "sla", "to action h",
+        "fallback / delivery problem")  # fmt: skip
+
+
+def _wide(r: dict[str, Any]) -> tuple[Any, ...]:
+    to_action = r.get("time_to_action_hours")
+    problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
+    return (r.get("id"), r.get("trigger"), r.get("priority"), r.get("tier"), r.get("state"), r.get("owner"),
+            f"{r.get('age_hours') or 0:.1f}", r.get("task"), r.get("route"), r.get("sla"),
+            f"{to_action:.2f}" if isinstance(to_action, int | float) else None, problem)  # fmt: skip
+
+
+def _no_alerts(total: int, filters: str) -> str:
+    """Why the listing is empty, and what to do."""
+    if total:
+        return f"no open alert matches {filters} ({plural(total, 'open alert')}: drop a filter to see them)"
+    return (
+        "no open alerts: no trigger is firing, or no evaluation has run yet "
+        "(`syncer alerts run` evaluates now; `syncer daemon` does it on its schedule)"
+    )
 
 
 def _print_budget_use(use: list[dict[str, Any]]) -> None:
@@ -204,9 +272,11 @@ def digest(
     with _alert_engine(config) as engine:
         if preview:
             previews = engine.preview_digest(recipient)
-            if not previews:
-                out.print("no alerts are queued for a digest")
+            if not any(previews.values()):
+                out.print(_nothing_queued(engine.digests.last_sent(engine.clock()), recipient), highlight=False)
             for who, messages in previews.items():
+                if not messages:
+                    continue
                 out.print(f"[bold]digest for {escape(who)}: {plural(len(messages), 'message')}[/bold]")
                 for text, blocks in messages:
                     out.print(escape(text), highlight=False)
@@ -215,3 +285,24 @@ def digest(
         result = engine.send_due_digests()
     out.print(escape(_json(result)), highlight=False)
     return 1 if result.get("rejected") or result.get("failed") else 0
+
+
+def _nothing_queued(last: dict[str, Any], recipient: str | None) -> str:
+    """An empty digest preview says why (the last digests went out, or none has been built) and when the next is."""
+    zone = last["zone"]
+
+    def local(when: Any) -> str:
+        return f"{when.astimezone(zone):%a %b %-d %H:%M} {zone.key}"
+
+    who = f" to {recipient}" if recipient else ""
+    if last["frozen_at"] is None:
+        return (
+            f"no alert is queued for a digest{who}, and no digest has been built yet: medium and low alerts queue "
+            f"here when `syncer alerts run` (or the daemon) opens them; the next digest is due {local(last['next_at'])}"
+        )
+    sent = f"{plural(last['messages'], 'message')} to {plural(last['recipients'], 'recipient')}"
+    return (
+        f"no alert is queued for a digest{who}: the last digests went out {local(last['frozen_at'])} ({sent}, "
+        f"{plural(last['alerts'], 'alert')}); alerts opened from now on queue for the next, due "
+        f"{local(last['next_at'])}. `syncer alerts --status digest` lists the open ones"
+    )

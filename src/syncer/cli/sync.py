@@ -17,7 +17,7 @@ from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
-from syncer.tables import print_table
+from syncer.tables import more_line, print_table
 from syncer.warehouse_diff.modes import check_problems
 from syncer.wording import plural
 
@@ -213,14 +213,20 @@ def run(
 def runs(
     config: ConfigOpt = None,
     sync: Annotated[str | None, typer.Option(help="only this sync")] = None,
-    limit: int = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="show at most this many runs, newest first")] = 20,
+    show_all: Annotated[bool, typer.Option("--all", help="every run")] = False,
     as_json: JsonOpt = False,
 ) -> int:
-    """Recent runs: sync, start, duration, counts, status."""
+    """Recent runs, newest first: sync, start, duration, counts, status."""
     _, state = _open(config)
-    rows = state.recent_runs(sync, limit)
+    rows = state.recent_runs(sync, 1_000_000_000 if show_all else limit + 1)  # one more: are there older ones?
+    rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
     if as_json:
         _print_json(rows)
+        return 0
+    if not rows:
+        where = f" of {sync}" if sync else ""
+        out.print(f"no runs{where} yet: `syncer run SYNC` (or `syncer daemon`) records one per sync", highlight=False)
         return 0
     table = Table("run", "sync", "started", "secs", "added", "changed", "removed", "ok", "failed", "rejected", "status")
     for r in rows:
@@ -234,6 +240,8 @@ def runs(
             r["status"] + (f": {r['error']}" if r["error"] else ""),
         )
     print_table(table)
+    if older:
+        out.print(more_line(len(rows), None, "run", limit), highlight=False)
     return 0
 
 
@@ -245,14 +253,21 @@ def audit(
     key: Annotated[str | None, typer.Option(help="one record's primary key")] = None,
     run: Annotated[int | None, typer.Option("--run", help="one run id")] = None,
     status: Annotated[str | None, typer.Option(help="ok, rejected or failed")] = None,
-    limit: int = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="show at most this many rows, newest first")] = 50,
+    show_all: Annotated[bool, typer.Option("--all", help="every row")] = False,
     as_json: JsonOpt = False,
 ) -> int:
     """What was sent for records, when, and what the destination said."""
     _, state = _open(config)
-    rows = state.audit_rows(sync, key, run, status, limit)
+    rows = state.audit_rows(sync, key, run, status, 1_000_000_000 if show_all else limit + 1)
+    rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
     if as_json:
         _print_json(rows)
+        return 0
+    if not rows:
+        filters = " ".join(f"--{k} {v}" for k, v in (("key", key), ("run", run), ("status", status)) if v is not None)
+        why = f"no audit rows for {sync} match {filters}" if filters else f"no audit rows for {sync} yet"
+        out.print(escape(f"{why}: every record a run sends is audited (`syncer runs` lists the runs)"), highlight=False)
         return 0
     table = Table("run", "at", "key", "op", "status", "dest id", "reason", "payload")
     for r in rows:
@@ -268,6 +283,8 @@ def audit(
         )
         table.add_row(*(escape(mask(str(c))) if c is not None else "" for c in cells))
     print_table(table)
+    if older:
+        out.print(more_line(len(rows), None, "audit row", limit), highlight=False)
     return 0
 
 
