@@ -182,9 +182,9 @@ def fired_words(fired_at: Any) -> str:
 def owner_name(alert: dict[str, Any]) -> str | None:
     """The owner's name when the alert model selects one (`owner_name`, top level or in `context`), else None:
     a renderer shows it where a person is meant, and falls back to the address only when no name is known."""
-    context = alert.get("context") if isinstance(alert.get("context"), dict) else {}
-    name = alert.get("owner_name") or context.get("owner_name")
-    return str(name).strip() or None if name else None
+    context = alert.get("context")
+    name = alert.get("owner_name") or (context.get("owner_name") if isinstance(context, dict) else None)
+    return (str(name).strip() or None) if name else None
 
 
 def is_slack_user(target: object) -> bool:

@@ -106,8 +106,9 @@ class Escalations:
         channel, why = self.target(row.owner_email, now)
         text, blocks = self.render_alert(alert)
         hours = self.settings.alerts.sla_hours
-        context = alert.get("context") if isinstance(alert.get("context"), dict) else {}
-        owner = alert.get("owner_name") or context.get("owner_name") or row.owner_email  # a name where one is known
+        context = alert.get("context")
+        named = alert.get("owner_name") or (context.get("owner_name") if isinstance(context, dict) else None)
+        owner = named or row.owner_email  # a name where one is known
         payload = escalation_message(text, blocks, channel, why, hours, row.owner_slack_id, owner)
         with self.engine.begin() as conn:
             taken = conn.execute(
