@@ -24,7 +24,6 @@ from typing import Any
 
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
-from syncer.columnar.modes import after_run, open_diff
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem
 from syncer.diff import Change, Differ, Replan, Tally
@@ -226,6 +225,8 @@ class SyncJob:
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
+        from syncer.columnar.modes import open_diff  # numpy, pyarrow, polars: loaded by the commands that diff
+
         return open_diff(
             self,
             sync=self.sync.name,
@@ -308,6 +309,8 @@ class SyncJob:
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)
+            from syncer.columnar.modes import after_run
+
             after_run(differ, run_id)
             summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
             held = sum(differ.tally.out_of_sync.values())  # rows in the model the destination lacks

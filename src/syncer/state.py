@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy.dialects import postgresql, sqlite
 
 from syncer.errors import StateError
@@ -156,6 +154,15 @@ def _dumps(payload: dict[str, Any] | None) -> str | None:
     return None if payload is None else mask(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False))
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def newest_revision() -> str:
+    """The newest migration's revision id, from its file name: `versions/NNNN_<what>.py` has revision
+    "NNNN" (a test holds this to alembic's own head)."""
+    return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 class StateStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -171,10 +178,26 @@ class StateStore:
         install_health_hook(self.engine, self.location)
         self.migrate()
 
+    def _at_head(self) -> bool:
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return False
+            versions = [v for (v,) in conn.execute(sa.text("SELECT version_num FROM alembic_version"))]
+        return versions == [newest_revision()]
+
     def migrate(self) -> None:
-        """Upgrade the schema to head, one transaction per migration step (see migrations/env.py)."""
+        """Upgrade the schema to head, one transaction per migration step (see migrations/env.py).
+
+        A store already at head is left alone without loading alembic (one SELECT): every command
+        opens the state store, and most find it current.
+        """
+        if self._at_head():
+            return
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        cfg.set_main_option("script_location", str(MIGRATIONS))
         engine = migration_engine(self.url)
         install_health_hook(engine, self.location)
         try:

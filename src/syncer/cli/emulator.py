@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from syncer.cli.base import _command, app, out
-from syncer.emulator_launch import describe, launch
 
 
 class Service(StrEnum):
@@ -37,6 +36,8 @@ def emulator(
 ) -> int:
     """Start one emulator (HubSpot, Salesforce, Slack, webhook, SMTP) until Ctrl-C; print its URL and env lines."""
     with tempfile.TemporaryDirectory(prefix="syncer-emulator-") as tmp:
+        from syncer.emulator_launch import describe, launch  # the emulators and the demo's world: only here
+
         launched = launch(name.value, port, folder or Path(tmp))
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
