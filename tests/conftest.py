@@ -14,6 +14,20 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+# Session fixtures that build something big once (a served demo world, a simulated outcomes world).
+# `make test` runs the suite on every core with pytest-xdist `--dist loadgroup`: each test goes to a
+# worker with its file, and every test using one of these fixtures goes to the same worker, so each is
+# built once. A module fixture is built once because its file stays on one worker.
+SHARED_SESSION_FIXTURES = ("served", "world")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the xdist group it must run in (see SHARED_SESSION_FIXTURES)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = next((name for name in SHARED_SESSION_FIXTURES if name in names), item.path.as_posix())
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -16,8 +16,7 @@ from syncer.state import newest_revision
 from syncer.state_repair import head_revision
 
 OPEN = (
-    "import sys; from syncer.state import StateStore; "
-    "StateStore(sys.argv[1]).close(); print('alembic' in sys.modules)"
+    "import sys; from syncer.state import StateStore; StateStore(sys.argv[1]).close(); print('alembic' in sys.modules)"
 )
 
 
