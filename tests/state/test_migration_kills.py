@@ -1,6 +1,9 @@
 """Atomic state migrations: kill the process right after every single DDL statement of every
 migration, on SQLite and on a real PostgreSQL, then `syncer runs` (a real process) must work.
 
+Each kill and each `syncer runs` is its own process, forked from one that imported syncer once
+(about 45 kill points a database: importing anew for each cost most of this test's minutes).
+
 Each step commits together with its alembic version stamp, so a kill leaves the previous version
 and none of the cut-off step's objects; the next start runs the step again. Before this, a kill
 between CREATE TABLE and the stamp wedged syncer for good ("table synced_records already exists").
@@ -9,7 +12,6 @@ between CREATE TABLE and the stamp wedged syncer for good ("table synced_records
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -22,7 +24,22 @@ import sqlalchemy as sa
 from syncer import state_health
 from syncer.state import StateStore
 
-KILL = "from syncer.state import StateStore; import sys; StateStore(sys.argv[1])"
+# One process imports syncer once, then forks a child per kill point: each child is a real process
+# that opens the state store (running the migrations) and SIGKILLs itself at its failpoint.
+FORKED_KILLS = """
+import importlib, os, sys
+import alembic.command, alembic.config  # what every child runs: loaded once, before the forks
+from syncer import failpoints
+from syncer.state import StateStore
+for n, url in enumerate(sys.argv[1:], 1):
+    pid = os.fork()
+    if pid == 0:
+        os.environ["SYNCER_FAILPOINT"] = f"migration_ddl:{n}"
+        importlib.reload(failpoints)  # failpoints reads SYNCER_FAILPOINT when it is loaded
+        StateStore(url)
+        os._exit(0)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+"""
 
 
 def ddl_statements(url: str, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -55,25 +72,28 @@ def _config(folder: Path, state_url: str) -> Path:
     return config
 
 
-def _run_all(
-    commands: list[tuple[list[str], dict[str, str]]], at_once: int = 12
-) -> list[subprocess.CompletedProcess[str]]:
-    """Run processes a few at a time (the machine is shared); results in order."""
-    done: list[subprocess.CompletedProcess[str]] = []
-    for i in range(0, len(commands), at_once):
-        procs = [
-            (
-                args,
-                subprocess.Popen(
-                    args, env={**os.environ, **env}, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-                ),
-            )
-            for args, env in commands[i : i + at_once]
-        ]
-        for args, proc in procs:
-            out, err = proc.communicate(timeout=300)
-            done.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
-    return done
+# Then `syncer runs` on each: again one process that imports the command line once and forks a
+# child per state store; the child runs the command's own entry point with its output in a file.
+FORKED_RUNS = """
+import json, os, sys
+import alembic.command, alembic.config
+from syncer.cli import main
+for config, out in json.loads(sys.argv[1]):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        try:
+            main(["runs", "--json", "-c", config])
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+"""
 
 
 def kill_after_every_ddl(new_url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
@@ -81,18 +101,24 @@ def kill_after_every_ddl(new_url: Callable[[str], str], tmp_path: Path, monkeypa
     points = ddl_statements(reference, monkeypatch)
     expected = schema(reference)
     urls = {n: new_url(f"kill{n}") for n in range(1, points + 1)}
-    killed = _run_all(
-        [([sys.executable, "-c", KILL, url], {"SYNCER_FAILPOINT": f"migration_ddl:{n}"}) for n, url in urls.items()]
+    assert list(urls) == list(range(1, points + 1))  # the child for url n dies at DDL statement n
+    forks = subprocess.run(
+        [sys.executable, "-c", FORKED_KILLS, *urls.values()], capture_output=True, text=True, timeout=600
     )
-    assert [k.returncode for k in killed] == [-9] * points, [k.stderr[-300:] for k in killed if k.returncode != -9]
-    syncer = str(Path(sys.executable).parent / "syncer")
+    assert forks.returncode == 0, forks.stderr[-2000:]
+    assert forks.stdout.split() == ["-9"] * points, forks.stderr[-2000:]
     folders = {n: tmp_path / f"p{n}" for n in urls}
     for folder in folders.values():
         (folder / "mappings").mkdir(parents=True)
-    runs = _run_all([([syncer, "runs", "--json", "-c", str(_config(folders[n], url))], {}) for n, url in urls.items()])
-    for n, result in zip(urls, runs, strict=True):
-        assert result.returncode == 0, (n, result.stderr)
-        assert json.loads(result.stdout) == [], (n, result.stdout)
+    jobs = [(str(_config(folders[n], url)), str(folders[n] / "out.txt")) for n, url in urls.items()]
+    runs = subprocess.run(
+        [sys.executable, "-c", FORKED_RUNS, json.dumps(jobs)], capture_output=True, text=True, timeout=600
+    )
+    assert runs.returncode == 0, runs.stderr[-2000:]
+    for n, code in zip(urls, runs.stdout.split(), strict=True):
+        output = (folders[n] / "out.txt").read_text()
+        assert code == "0", (n, output[-2000:])
+        assert json.loads(output) == [], (n, output)
         assert schema(urls[n]) == expected, n  # finished: the same schema as a migration never cut off
     print(f"{points} DDL kill points, each followed by `syncer runs`: all recovered")
     return points
