@@ -24,7 +24,8 @@ from syncer_connectors.salesforce.emulator import SalesforceEmulator
 from tests.engine.conftest import Project
 
 # 50 HubSpot batches of 100 (every kill point below, at most the 40th, is reached) and 5 Salesforce
-# Bulk API 2.0 jobs of 1,000 (a kill point past the last job lets the run finish). The soak: SYNCER_CRASH_ACCOUNTS=100000 (benchmarks/README.md).
+# Bulk API 2.0 jobs of 1,000 (a kill point past the last job lets the run finish).
+# The soak: SYNCER_CRASH_ACCOUNTS=100000 (benchmarks/README.md).
 N_ACCOUNTS = int(os.environ.get("SYNCER_CRASH_ACCOUNTS", "5000"))
 N_TASKS = 200
 POINTS = ("before_send", "in_flight", "after_ack", "after_state")
