@@ -34,7 +34,7 @@ browser-deps: ## npm packages for the browser test (playwright-core drives /usr/
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 
 test: setup postgres chromium browser-deps ## run every test (real PostgreSQL, DuckDB, SQLite, fakesnow, loopback emulators)
-	$(BIN)/pytest -n auto --dist loadgroup
+	$(BIN)/pytest -n logical --dist loadgroup
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check src connectors tests benchmarks
