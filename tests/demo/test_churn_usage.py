@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from syncer.demo.history import ACTIVITY, record_churn
+from syncer.demo.history import ACTIVITY, churn_usage, record_churn
 from syncer.scoring import ScoringConfig, build_world
 
 AS_OF = dt.date(2026, 6, 30)
@@ -39,3 +39,23 @@ def test_no_usage_after_a_cancel_and_less_after_a_downgrade() -> None:
         else:
             assert sum(counts) < sum(before[(account, day)]) or not any(before[(account, day)]), (account, day)
             assert all(a <= b for a, b in zip(counts, before[(account, day)], strict=True))
+
+
+def test_a_downgrade_then_a_cancel_apply_in_turn() -> None:
+    engine = sa.create_engine("duckdb:///:memory:")
+    build_world(engine, accounts=3, days=40, seed=2, as_of=AS_OF)
+    before = _usage(engine)
+    down, cancel = dt.datetime(2026, 6, 5, 15), dt.datetime(2026, 6, 20, 9)
+    events = [
+        {"account_id": "acc_000002", "churned_at": cancel, "kind": "cancel", "churned_mrr": 50.0},
+        {"account_id": "acc_000002", "churned_at": down, "kind": "downgrade", "churned_mrr": 50.0},
+    ]
+    churn_usage(engine, ScoringConfig(), events, {"acc_000002": 100.0})  # the downgrade halves, the cancel stops
+    for (account, day), counts in _usage(engine).items():
+        old = before[(account, day)]
+        if account != "acc_000002" or day <= down.date():
+            assert counts == old
+        elif day <= cancel.date():
+            assert counts == tuple(int(v * 0.5 + 0.5) for v in old), (day, counts, old)  # SQL rounds half up
+        else:
+            assert not any(counts), (day, counts)

@@ -85,3 +85,25 @@ def _where(row: sa.Row[Any]) -> str:
     if row.email_to:
         where.append(f"email {row.email_to}")
     return " + ".join(where) or "nowhere"
+
+
+def select_open(
+    rows: list[dict[str, Any]], status: str | None = None, owner: str | None = None, account: str | None = None
+) -> list[dict[str, Any]]:
+    """`open_alert_rows` newest first, filtered: `status` is a delivery (ping, digest, backlog, holdout, none), a
+    task state (pending, open, completed, rejected), "escalated" or "fallback"; `owner` a part of the owner's
+    email; `account` a part of the account id or name (all case-insensitive)."""
+
+    def matches(row: dict[str, Any]) -> bool:
+        kinds = {str(row.get("route") or "").split(" ")[0], str(row.get("task") or "").split(":")[0]}
+        kinds |= {"escalated"} if str(row.get("state") or "").endswith(", escalated") else set()
+        kinds |= {"fallback"} if row.get("fallback_reason") else set()
+        names = f"{row.get('account_id') or ''}\n{row.get('account_name') or ''}".lower()
+        return (
+            (status is None or status.strip().lower() in kinds)
+            and (owner is None or owner.strip().lower() in str(row.get("owner") or "").lower())
+            and (account is None or account.strip().lower() in names)
+        )
+
+    newest = sorted(rows, key=lambda r: (r.get("age_hours") or 0, r.get("id") or ""))
+    return [r for r in newest if matches(r)]

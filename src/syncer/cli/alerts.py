@@ -67,20 +67,6 @@ def alerts(
         )  # fmt: skip
 
 
-def _matches(row: dict[str, Any], status: str | None, owner: str | None, account: str | None) -> bool:
-    """The listing's filters: status (delivery, task state, escalated, fallback), owner and account (substrings)."""
-    if status is not None:
-        kinds = {str(row.get("route") or "").split(" ")[0], str(row.get("task") or "").split(":")[0]}
-        kinds |= {"escalated"} if "escalated" in str(row.get("state") or "") else set()
-        kinds |= {"fallback"} if row.get("fallback_reason") else set()
-        if status.strip().lower() not in kinds:
-            return False
-    if owner is not None and owner.strip().lower() not in str(row.get("owner") or "").lower():
-        return False
-    names = (str(row.get("account_id") or "").lower(), str(row.get("account_name") or "").lower())
-    return account is None or account.strip().lower() in names[0] or account.strip().lower() in names[1]
-
-
 def _age(hours: float | None) -> str:
     """Hours as people say an age: 45m, 5h, 3d."""
     h = hours or 0.0
@@ -100,11 +86,12 @@ def alerts_list(
     wide: WideOpt = False,
 ) -> int:
     """Open alerts, newest first: age, priority, account, trigger, owner (--wide: state, task, route, SLA)."""
+    from syncer.alerts.open_alerts import select_open
+
     with _alert_engine(config) as engine:
         every = engine.open_alerts()
         use = engine.budget_use()
-    every.sort(key=lambda r: (r.get("age_hours") or 0, r.get("id") or ""))  # newest first
-    rows = [r for r in every if _matches(r, status, owner, account)]
+    rows = select_open(every, status, owner, account)
     limit = limit if limit is not None else None if as_json else 20  # a script reads everything; a person 20
     shown = rows if show_all or limit is None else rows[: max(0, limit)]
     if as_json:
@@ -112,7 +99,7 @@ def alerts_list(
         return 0
     filters = " ".join(f"--{k} {v}" for k, v in (("status", status), ("owner", owner), ("account", account)) if v)
     if not rows:
-        out.print(_no_alerts(len(every), filters))
+        out.print(escape(_no_alerts(len(every), filters)), highlight=False)
         _print_budget_use(use)
         return 0
     table = Table("age", "pri", "account", "trigger", "owner") if not wide else Table(*WIDE)
@@ -126,7 +113,7 @@ def alerts_list(
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
     matched = f"{len(rows)} of {plural(len(every), 'open alert')} match {filters}" if filters else ""
-    out.print(matched or plural(len(rows), "open alert"), highlight=False)
+    out.print(escape(matched or plural(len(rows), "open alert")), highlight=False)
     more = None if show_all or limit is None else more_line(len(shown), len(rows), "open alert", limit)
     if more:
         out.print(more, highlight=False)

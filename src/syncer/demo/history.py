@@ -350,15 +350,35 @@ def churn_usage(
     """The churn events' effect on the usage they were drawn from, in the warehouse: from the day after
     `churned_at`, a cancel stops all activity (the ACTIVITY counts become 0: the account stays, nobody uses it)
     and a downgrade lowers it by the share of MRR it lost (churned_mrr / mrr; DOWNGRADE_KEEP for an account
-    with no MRR). Later events of an account apply on top of earlier ones; usage before an event is untouched."""
-    sets = ", ".join(f"{col} = CAST(round({col} * :keep) AS BIGINT)" for col in ACTIVITY)
-    params = []
+    with no MRR). Later events of an account apply on top of earlier ones; usage before an event is untouched.
+    One UPDATE ... FROM over (account, after, until, keep) spans that never overlap (80 events: one statement)."""
+    spans: list[dict[str, Any]] = []
+    by_account: dict[str, list[dict[str, Any]]] = {}
     for r in sorted(rows, key=lambda r: r["churned_at"]):
-        paid = mrr.get(r["account_id"], 0.0)
-        keep = 0.0 if r["kind"] == "cancel" else 1 - min(1.0, r["churned_mrr"] / paid) if paid > 0 else DOWNGRADE_KEEP
-        params.append({"keep": keep, "account": r["account_id"], "after": r["churned_at"].date()})
-    if not params:
+        by_account.setdefault(r["account_id"], []).append(r)
+    for account, events in by_account.items():
+        keep = 1.0
+        for n, r in enumerate(events):
+            paid = mrr.get(account, 0.0)
+            lost = (
+                1.0 if r["kind"] == "cancel" else min(1.0, r["churned_mrr"] / paid) if paid > 0 else 1 - DOWNGRADE_KEEP
+            )
+            keep *= 1 - lost
+            until = events[n + 1]["churned_at"].date() if n + 1 < len(events) else dt.date.max
+            spans.append({"account": account, "after": r["churned_at"].date(), "until": until, "keep": keep})
+    if not spans:
         return
+    values = ", ".join(f"(:a{i}, :f{i}, :u{i}, :k{i})" for i in range(len(spans)))
+    params: dict[str, Any] = {}
+    for i, span in enumerate(spans):
+        params |= {f"a{i}": span["account"], f"f{i}": span["after"], f"u{i}": span["until"], f"k{i}": span["keep"]}
+    sets = ", ".join(f"{col} = CAST(round({col} * e.keep) AS BIGINT)" for col in ACTIVITY)
     with warehouse.begin() as conn:
         usage = WarehouseSession(conn, scoring.tables.schema_).table(scoring.tables.usage_daily)
-        conn.execute(sa.text(f"UPDATE {usage} SET {sets} WHERE account_id = :account AND day > :after"), params)
+        conn.execute(
+            sa.text(
+                f"UPDATE {usage} SET {sets} FROM (VALUES {values}) AS e(account, after_day, until_day, keep) "
+                f"WHERE {usage}.account_id = e.account AND {usage}.day > e.after_day AND {usage}.day <= e.until_day"
+            ),
+            params,
+        )
