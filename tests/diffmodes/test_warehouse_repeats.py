@@ -18,25 +18,11 @@ import sqlalchemy as sa
 from syncer.runner import SyncJob
 from syncer.warehouse_diff.differ import repeats
 from tests.diffmodes.harness import Plan, open_job, run, write_project
+from tests.diffmodes.test_snapshot_heal import MAPPING as HEAL_MAPPING
 
 os.environ.setdefault("HOOK_SECRET", "whsec-test-repeats")
 
-MAPPING = """
-connector = "hook"
-object = "things"
-mode = "mirror"
-
-[model]
-table = "model"
-primary_key = "id"
-
-[match]
-field = "ext"
-column = "email"
-
-[fields]
-score = "score"
-"""
+MAPPING = HEAL_MAPPING.replace('object = "things"\n', 'object = "things"\nmode = "mirror"\n')  # removals too
 FIRST = [(1, "a@x.io", 1), (2, "b@x.io", 2), (3, "c@x.io", 3), (4, "d@x.io", 4)]
 
 
