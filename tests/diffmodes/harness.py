@@ -85,9 +85,14 @@ def plan_of(differ: Differ, changes: list[Change]) -> Plan:
     tally = differ.tally.as_dict()
     return Plan(
         tally,
-        [(c.kind, c.key, c.fingerprint, c.match_value, c.fields, _known(c)) for c in changes],
+        # the order changes come in is each mode's own (warehouse mode: by key, for state's index)
+        [(c.kind, c.key, c.fingerprint, c.match_value, c.fields, _known(c)) for c in sorted(changes, key=_by_key)],
         sorted((b.key, b.fingerprint, b.reason) for b in differ.bad),
     )
+
+
+def _by_key(change: Change) -> tuple[str, str]:
+    return change.key, change.kind
 
 
 def _known(change: Change) -> tuple[Any, ...] | None:
