@@ -26,6 +26,15 @@ try {
   const matured = (a) => a[2] + D.window_days <= D.today;
   const quarterOf = (d) => { const t = new Date(d * 864e5); return `${t.getUTCFullYear()}-Q${Math.floor(t.getUTCMonth() / 3) + 1}`; };
   check(D.churn_model && D.churn.length > 0, `the demo's report has no churn (model ${D.churn_model}, ${D.churn.length} events)`);
+  // the revenue KPI is the quarter the report stands in, to date, against the target prorated by the days gone
+  // (not the last quarter with credits, held to a whole quarter's target)
+  const card = await page.evaluate(() => { const c = document.querySelector("#kpis .kpi"); return { title: c.querySelector("h2").textContent, state: c.className }; });
+  const now = new Date(D.today * 864e5), m0 = Math.floor(now.getUTCMonth() / 3) * 3;
+  const q0 = Date.UTC(now.getUTCFullYear(), m0, 1) / 864e5, q1 = Date.UTC(now.getUTCFullYear(), m0 + 3, 1) / 864e5;
+  const arr = D.credits.filter((c) => D.alerts[c[2]][0] >= 0 && quarterOf(c[0]) === quarterOf(D.today)).reduce((s, c) => s + 12 * c[1], 0);
+  const due = D.targets.revenue_arr_per_quarter * (Math.floor(D.today) - q0 + 1) / (q1 - q0);
+  check(card.title.includes(`${quarterOf(D.today)} to date`), `revenue KPI is not the current quarter to date: ${card.title}`);
+  check(card.state.includes(arr >= due ? "ok" : "bad"), `revenue KPI ${card.state} for $${arr} against $${due} due by now`);
 
   async function expectView(filter) {
     const want = D.accounts.map((a) =>
