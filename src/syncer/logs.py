@@ -56,5 +56,5 @@ def setup_logging(fmt: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "urllib3", "alembic", "snowflake", "slack_sdk", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "urllib3", "alembic", "snowflake", "slack_sdk", "apscheduler", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
