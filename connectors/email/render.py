@@ -46,7 +46,7 @@ def render_alert_email(alert: Alert) -> Email:
     name, current, trend, owner = _name(alert), _value_vs_threshold(alert, style), _trend(alert, style), _owner(alert)
     subject = one_line(f"[{priority.capitalize()}] {style.title}: {name} ({current})")  # a header is one line
     url = _url(alert)
-    footer = fired_words(alert.get("fired_at"))  # no internal ids: a rep reads this
+    footer = fired_words(alert.get("fired_at"), alert.get("time_zone"))  # the reader's zone; no internal ids
     rows = [("Now vs threshold", current), ("Trend", trend), ("Owner", owner), ("Trigger", style.title)]
     text = "\n".join(
         [

@@ -16,6 +16,8 @@ The alert dict (one fired trigger for one account); only `account_name` and `tri
     owner_slack_id  str    "U..." -> mentioned as <@U...>
     crm_url         str    link on the account name and the "Open in CRM" button
     fired_at        str    ISO timestamp (or datetime), shown in the footer
+    time_zone       str    IANA zone of the reader ([digest] timezone / timezones), set at render time and
+                           never stored; the footer's time is in it (UTC, named, when absent)
     digest_section  str    "deferred" (over the day's ping budget) | "backlog" (above the threshold when
                            the trigger started): listed under their own heading in the digest (optional)
 """
@@ -209,9 +211,10 @@ def _footer(alert: dict[str, Any], title: str) -> str:
     """What a rep reads under a ping: the trigger's name and when it fired, no internal ids.
 
     The time is Slack's date token `<!date^UNIX^{date_short_pretty} at {time}|fallback>`, which each
-    reader's client shows in their own time zone; the fallback (old clients, notifications) is UTC.
+    reader's client shows in their own time zone; the fallback (old clients, notifications) is in the
+    recipient's configured zone (`time_zone`), UTC without one, the zone named either way.
     """
-    words = slack_line(fired_words(alert.get("fired_at")))
+    words = slack_line(fired_words(alert.get("fired_at"), alert.get("time_zone")))
     at = _timestamp(alert.get("fired_at"))
     when = f"<!date^{at}^{{date_short_pretty}} at {{time}}|{words}>" if at is not None else words
     return f"{title} · fired {when}" if when else title

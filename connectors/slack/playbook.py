@@ -163,9 +163,13 @@ def measure(alert: dict[str, Any], style: TriggerStyle) -> str:
     return f"{current} (threshold {format_value(alert.get('threshold'), unit)})"
 
 
-def fired_words(fired_at: Any) -> str:
-    """'2 Mar 2026, 08:00 UTC' from an ISO string or datetime; anything else as given."""
+def fired_words(fired_at: Any, zone: Any = None) -> str:
+    """'2 Mar 2026, 03:00 EST' from an ISO string or datetime, in the reader's IANA `zone` (the alert's
+    `time_zone`: [digest] timezone / timezones), '... 08:00 UTC' without one (syncer.local_time); anything else
+    as given."""
     import datetime as dt
+
+    from syncer.local_time import local_words
 
     when = fired_at
     if isinstance(when, str):
@@ -175,8 +179,7 @@ def fired_words(fired_at: Any) -> str:
             return str(when)
     if not isinstance(when, dt.datetime):
         return str(when or "")
-    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    return f"{when.astimezone(dt.UTC):%-d %b %Y, %H:%M} UTC"
+    return local_words(when, str(zone) if zone else None)
 
 
 def owner_name(alert: dict[str, Any]) -> str | None:

@@ -259,6 +259,12 @@ class AlertEngine:
     def preview_digest(self, recipient: str | None = None) -> dict[str, list[tuple[str, list[dict[str, Any]]]]]:
         return self.digests.preview(recipient)
 
+    def names(self) -> dict[str, str]:
+        """Owner email / Slack id -> the owner's name, for lines a person reads (alerts/people.py)."""
+        from syncer.alerts.people import known_names
+
+        return known_names(self.engine)
+
     def dry_run(self, now: dt.datetime | None = None, rows: Iterable[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The evaluation on a throw-away copy of the alert state: per recipient, what would be pinged,
         deferred past the budget, summarised as backlog, digested or held out. Sends and writes nothing."""

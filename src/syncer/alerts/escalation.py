@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from syncer.alerts.lifecycle import AlertRenderer, StatusReader, refresh_tasks
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue
+from syncer.alerts.people import owner_name
 from syncer.alerts.routing import UserDirectory
 from syncer.alerts.store import alerts, outbox
 from syncer.escaping import slack_line
@@ -104,11 +105,9 @@ class Escalations:
     def _escalate(self, row: sa.Row[Any], now: dt.datetime) -> None:
         alert = json.loads(row.payload)
         channel, why = self.target(row.owner_email, now)
-        text, blocks = self.render_alert(alert)
+        text, blocks = self.render_alert({**alert, "time_zone": self.settings.digest.zone_for(channel).key})
         hours = self.settings.alerts.sla_hours
-        context = alert.get("context")
-        named = alert.get("owner_name") or (context.get("owner_name") if isinstance(context, dict) else None)
-        owner = named or row.owner_email  # a name where one is known
+        owner = owner_name(alert) or row.owner_email  # a name where one is known
         payload = escalation_message(text, blocks, channel, why, hours, row.owner_slack_id, owner)
         with self.engine.begin() as conn:
             taken = conn.execute(

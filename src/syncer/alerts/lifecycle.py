@@ -361,12 +361,14 @@ class Lifecycle:
         ).inserted_primary_key
         assert inserted is not None
         alert_id = int(inserted[0])
+        zones = self.settings.digest  # each reader's zone for the times shown (never stored in the payload)
         if delivery == "ping" and route.slack:
-            text, blocks = self.render_alert(alert)
+            text, blocks = self.render_alert({**alert, "time_zone": zones.zone_for(route.channel).key})
             payload = {"channel": route.channel, "text": text, "blocks": blocks}
             enqueue(conn, key, "ping", alert_id, route.channel, payload, now, status="held")  # budget.py
         if delivery == "ping" and email_to and self.render_email is not None:
-            subject, text, html = self.render_email(alert)
+            zone = zones.zone_for(*email_to, route.owner_slack_id)
+            subject, text, html = self.render_email({**alert, "time_zone": zone.key})
             payload = {"to": email_to, "subject": subject, "text": text, "html": html}
             enqueue(conn, key, "email", alert_id, email_to[0][:100], payload, now, status="held")
         reason = "backlog" if delivery == "backlog" else None

@@ -275,8 +275,12 @@ class DigestConfig(_Strict):
     def _each_zone(cls, value: dict[str, str]) -> dict[str, str]:
         return {k: _zone(v) for k, v in value.items()}
 
-    def zone_for(self, recipient: str) -> ZoneInfo:
-        return ZoneInfo(self.timezones.get(recipient, self.timezone))
+    def zone_for(self, *recipients: str | None) -> ZoneInfo:
+        """The zone of the first of `recipients` (Slack id or address) listed in `timezones`, else `timezone`."""
+        for recipient in recipients:
+            if recipient and recipient in self.timezones:
+                return ZoneInfo(self.timezones[recipient])
+        return ZoneInfo(self.timezone)
 
 
 class AlertSettings(_Strict):

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncer.alerts.people import owner_name
 from syncer.alerts.sla import sla_of
 from syncer.alerts.store import alerts, aware, digest_queue, email_queue, outbox
 
@@ -63,6 +64,7 @@ def open_alert_rows(engine: sa.Engine, now: dt.datetime) -> list[dict[str, Any]]
                 "priority": r.priority,
                 "state": state,
                 "owner": r.owner_email,
+                "owner_name": owner_name(payload),
                 "owner_slack_id": r.owner_slack_id,
                 "age_hours": round((now - opened).total_seconds() / 3600, 1) if opened else None,
                 "task": task_text,
@@ -92,16 +94,17 @@ def select_open(
 ) -> list[dict[str, Any]]:
     """`open_alert_rows` newest first, filtered: `status` is a delivery (ping, digest, backlog, holdout, none), a
     task state (pending, open, completed, rejected), "escalated" or "fallback"; `owner` a part of the owner's
-    email; `account` a part of the account id or name (all case-insensitive)."""
+    email or name; `account` a part of the account id or name (all case-insensitive)."""
 
     def matches(row: dict[str, Any]) -> bool:
         kinds = {str(row.get("route") or "").split(" ")[0], str(row.get("task") or "").split(":")[0]}
         kinds |= {"escalated"} if str(row.get("state") or "").endswith(", escalated") else set()
         kinds |= {"fallback"} if row.get("fallback_reason") else set()
         names = f"{row.get('account_id') or ''}\n{row.get('account_name') or ''}".lower()
+        owners = f"{row.get('owner') or ''}\n{row.get('owner_name') or ''}".lower()
         return (
             (status is None or status.strip().lower() in kinds)
-            and (owner is None or owner.strip().lower() in str(row.get("owner") or "").lower())
+            and (owner is None or owner.strip().lower() in owners)
             and (account is None or account.strip().lower() in names)
         )
 

@@ -91,6 +91,7 @@ def alerts_list(
     with _alert_engine(config) as engine:
         every = engine.open_alerts()
         use = engine.budget_use()
+        names = engine.names()
     rows = select_open(every, status, owner, account)
     limit = limit if limit is not None else None if as_json else 20  # a script reads everything; a person 20
     shown = rows if show_all or limit is None else rows[: max(0, limit)]
@@ -100,7 +101,7 @@ def alerts_list(
     filters = " ".join(f"--{k} {v}" for k, v in (("status", status), ("owner", owner), ("account", account)) if v)
     if not rows:
         out.print(escape(_no_alerts(len(every), filters)), highlight=False)
-        _print_budget_use(use)
+        _print_budget_use(use, names)
         return 0
     table = Table("age", "pri", "account", "trigger", "owner") if not wide else Table(*WIDE)
     for column, width in zip(table.columns, (None, None, 22, 20, 22) if not wide else (), strict=False):
@@ -109,7 +110,8 @@ def alerts_list(
         short = {"medium": "med"}.get(str(r.get("priority")), r.get("priority"))
         trigger = str(r.get("trigger") or "").replace("_", " ")  # wraps between words
         name = r.get("account_name") or r.get("account_id")
-        cells = _wide(r) if wide else (_age(r.get("age_hours")), short, name, trigger, r.get("owner"))
+        owner = r.get("owner_name") or r.get("owner")  # a person reads a name; --json keeps the email
+        cells = _wide(r) if wide else (_age(r.get("age_hours")), short, name, trigger, owner)
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
     matched = f"{len(rows)} of {plural(len(every), 'open alert')} match {filters}" if filters else ""
@@ -117,7 +119,7 @@ def alerts_list(
     more = None if show_all or limit is None else more_line(len(shown), len(rows), "open alert", limit)
     if more:
         out.print(more, highlight=False)
-    _print_budget_use(use)
+    _print_budget_use(use, names)
     return 0
 
 
@@ -128,7 +130,8 @@ WIDE = ("alert", "trigger", "priority", "tier", "state", "owner", "age h", "task
 def _wide(r: dict[str, Any]) -> tuple[Any, ...]:
     to_action = r.get("time_to_action_hours")
     problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
-    return (r.get("id"), r.get("trigger"), r.get("priority"), r.get("tier"), r.get("state"), r.get("owner"),
+    owner = f"{r['owner_name']} ({r.get('owner')})" if r.get("owner_name") else r.get("owner")
+    return (r.get("id"), r.get("trigger"), r.get("priority"), r.get("tier"), r.get("state"), owner,
             f"{r.get('age_hours') or 0:.1f}", r.get("task"), r.get("route"), r.get("sla"),
             f"{to_action:.2f}" if isinstance(to_action, int | float) else None, problem)  # fmt: skip
 
@@ -143,13 +146,15 @@ def _no_alerts(total: int, filters: str) -> str:
     )
 
 
-def _print_budget_use(use: list[dict[str, Any]]) -> None:
+def _print_budget_use(use: list[dict[str, Any]], names: dict[str, str]) -> None:
     """Pings per recipient today against their budget ([alerts.budget]); deferred ones wait for the digest."""
+    from syncer.alerts.people import label  # the alert stack loads only for alert commands
+
     if not use:
         return
     table = Table("recipient", "pings today", "budget", "deferred to digest")
     for u in use:
-        table.add_row(escape(str(u["recipient"])), str(u["pings"]), str(u["budget"]), str(u["deferred"]))
+        table.add_row(escape(label(u["recipient"], names)), str(u["pings"]), str(u["budget"]), str(u["deferred"]))
     print_table(table)
 
 
@@ -166,7 +171,8 @@ def alerts_run(
     if dry_run:
         with _alert_engine(config) as engine:
             plan = engine.dry_run()
-        _print_json(plan) if as_json else _print_plan(plan)
+            names = engine.names()
+        _print_json(plan) if as_json else _print_plan(plan, names)
         return 0
     with _alert_engine(config) as engine:
         report = engine.evaluate_and_deliver().as_dict()
@@ -174,12 +180,15 @@ def alerts_run(
     return 0
 
 
-def _print_plan(plan: dict[str, Any]) -> None:
+def _print_plan(plan: dict[str, Any], names: dict[str, str]) -> None:
+    from syncer.alerts.people import label  # the alert stack loads only for alert commands
+
     table = Table("recipient", "ping", "deferred (budget)", "backlog summary", "digest", "held out")
     for who, kinds in sorted(plan["recipients"].items()):
         cells = [kinds[k] for k in ("ping", "deferred", "backlog", "digest", "holdout")]
         table.add_row(
-            escape(who), *(escape(f"{len(c)}: {', '.join(c[:3])}{' ...' if len(c) > 3 else ''}") for c in cells)
+            escape(label(who, names)),
+            *(escape(f"{len(c)}: {', '.join(c[:3])}{' ...' if len(c) > 3 else ''}") for c in cells),
         )
     print_table(table)
     activated = ", ".join(plan["activated"]) or "none"
@@ -256,22 +265,33 @@ def digest(
     recipient: Annotated[str | None, typer.Option(help="one recipient (Slack user or channel id)")] = None,
 ) -> int:
     """Send the daily digests that are due (one per recipient per local day), or preview them."""
+    from syncer.alerts.people import label
+
     with _alert_engine(config) as engine:
         if preview:
             previews = engine.preview_digest(recipient)
+            names = engine.names()
             if not any(previews.values()):
-                out.print(_nothing_queued(engine.digests.last_sent(engine.clock()), recipient), highlight=False)
-            for who, messages in previews.items():
-                if not messages:
-                    continue
-                out.print(f"[bold]digest for {escape(who)}: {plural(len(messages), 'message')}[/bold]")
-                for text, blocks in messages:
-                    out.print(escape(text), highlight=False)
-                    out.print(f"  ({plural(len(blocks), 'block')})")
+                last = engine.digests.last_sent(engine.clock())
+                out.print(_nothing_queued(last, label(recipient, names) if recipient else None), highlight=False)
+            _print_previews(previews, names)
             return 0
         result = engine.send_due_digests()
     out.print(escape(_json(result)), highlight=False)
     return 1 if result.get("rejected") or result.get("failed") else 0
+
+
+def _print_previews(previews: dict[str, list[tuple[str, list[dict[str, Any]]]]], names: dict[str, str]) -> None:
+    """Each recipient's digest by name ("digest for Sara Patel (U0AE1): 2 messages"), then its messages."""
+    from syncer.alerts.people import label
+
+    for who, messages in previews.items():
+        if not messages:
+            continue
+        out.print(f"[bold]digest for {escape(label(who, names))}: {plural(len(messages), 'message')}[/bold]")
+        for text, blocks in messages:
+            out.print(escape(text), highlight=False)
+            out.print(f"  ({plural(len(blocks), 'block')})")
 
 
 def _nothing_queued(last: dict[str, Any], recipient: str | None) -> str:

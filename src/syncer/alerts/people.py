@@ -1,0 +1,60 @@
+"""Recipients and owners by name in what a person reads (CLI lines, previews), not by Slack id or address.
+
+The name is the alert query's `owner_name` (top level, or in `context` when the query puts extra columns
+there), as the renderers use it (connectors/slack/playbook.py `owner_name`). An alert carrying one names
+its owner's email, Slack user id and the DM it went to. Without a name, the id or address is shown as
+before. Machine-readable output (--json, audit rows, webhooks) keeps the ids.
+
+    names = known_names(engine)             # {"U0OWNER001": "Sara Patel", "sara@example.com": "Sara Patel"}
+    label("U0OWNER001", names)              # "Sara Patel (U0OWNER001)"
+    label("C0DESK", names)                  # "C0DESK" (no name known)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncer.alerts.store import alerts
+
+
+def owner_name(alert: dict[str, Any]) -> str | None:
+    """The owner's name an alert dict carries (`owner_name`, top level or in `context`), else None."""
+    context = alert.get("context")
+    name = alert.get("owner_name") or (context.get("owner_name") if isinstance(context, dict) else None)
+    return (str(name).strip() or None) if name else None
+
+
+def known_names(engine: sa.Engine) -> dict[str, str]:
+    """Owner email (lower case), Slack user id and DM target -> the owner's name, from the alerts that carry
+    one; a later alert's name wins (an owner renamed in the warehouse reads by the new name)."""
+    query = (
+        sa.select(alerts.c.owner_email, alerts.c.owner_slack_id, alerts.c.payload)
+        .where(alerts.c.payload.like("%owner_name%"))
+        .order_by(alerts.c.id)
+    )
+    names: dict[str, str] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            name = owner_name(json.loads(row.payload))
+            if name is None:
+                continue
+            if row.owner_email:
+                names[str(row.owner_email).strip().lower()] = name
+            if row.owner_slack_id:
+                names[str(row.owner_slack_id)] = name
+    return names
+
+
+def label(target: Any, names: dict[str, str]) -> str:
+    """'Sara Patel (U0OWNER001)' for a recipient or owner whose name is known; the id or address as given
+    otherwise. Several comma-separated addresses (an email route) are labelled one by one."""
+    text = str(target or "")
+    parts = [p.strip() for p in text.split(",")] if "@" in text else [text]
+    shown = []
+    for part in parts:
+        name = names.get(part) or names.get(part.lower())
+        shown.append(f"{name} ({part})" if name and name != part else part)
+    return ", ".join(shown)
