@@ -14,6 +14,7 @@ from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, out
 from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
+from syncer.local_time import local_stamp, team_zone
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
@@ -218,7 +219,8 @@ def runs(
     as_json: JsonOpt = False,
 ) -> int:
     """Recent runs, newest first: sync, start, duration, counts, status."""
-    _, state = _open(config)
+    cfg, state = _open(config)
+    zone = team_zone(cfg.raw)  # a person reads this table: the team's zone, named (--json stays UTC ISO)
     rows = state.recent_runs(sync, 1_000_000_000 if show_all else limit + 1)  # one more: are there older ones?
     rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
     if as_json:
@@ -234,7 +236,7 @@ def runs(
         table.add_row(
             str(r["id"]),
             r["sync"],
-            str(r["started_at"])[:19],
+            local_stamp(r["started_at"], zone),
             f"{secs:.1f}" if secs is not None else "-",
             *(str(r[k]) for k in ("added", "changed", "removed", "succeeded", "failed", "rejected")),
             r["status"] + (f": {r['error']}" if r["error"] else ""),
@@ -258,7 +260,8 @@ def audit(
     as_json: JsonOpt = False,
 ) -> int:
     """What was sent for records, when, and what the destination said."""
-    _, state = _open(config)
+    cfg, state = _open(config)
+    zone = team_zone(cfg.raw)  # the table a person reads; the audit rows and --json stay UTC ISO
     rows = state.audit_rows(sync, key, run, status, 1_000_000_000 if show_all else limit + 1)
     rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
     if as_json:
@@ -273,7 +276,7 @@ def audit(
     for r in rows:
         cells = (
             r["run_id"],
-            str(r["at"])[:19],
+            local_stamp(r["at"], zone),
             r["key"],
             r["op"],
             r["status"],

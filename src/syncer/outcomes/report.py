@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from syncer.alerts.model import load_alert_settings
 from syncer.config import Config
 from syncer.identity import identity_text
+from syncer.local_time import team_zone
 from syncer.outcomes.churn import Churn, parse_churn
 from syncer.outcomes.effectiveness import Kpis, TriggerDefView, TriggerStats, kpis, trigger_stats
 from syncer.outcomes.lift import Lift, holdout_lift
@@ -62,6 +63,7 @@ class Report:
     accounts_total: int
     lifts: list[Lift] = field(default_factory=list)  # causal lift vs the holdout group, per trigger
     churn: list[Churn] = field(default_factory=list)  # the churn model's events ([outcomes] churn), time order
+    zone: str | None = None  # the team's IANA zone ([digest] timezone) for times a person reads; None = UTC
 
     def churn_summary(self) -> dict[str, Any]:
         """Portfolio health, whole book: churn events, logos lost (accounts that cancelled), churned ARR."""
@@ -275,6 +277,7 @@ def build_report(
         accounts_total=len(views),
         lifts=lifts,
         churn=churn,
+        zone=team_zone(config.raw),
     )
 
 

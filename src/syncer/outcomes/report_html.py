@@ -19,6 +19,7 @@ from html import escape
 from importlib.resources import files
 from pathlib import Path
 
+from syncer.local_time import local_words
 from syncer.outcomes.dashboard_data import dashboard_data
 from syncer.outcomes.report import Report
 from syncer.wording import plural
@@ -36,11 +37,12 @@ def render_html(report: Report, links: Mapping[str, str] | None = None) -> str:
         return f'<label for="f-{key}">{key}</label><select id="f-{key}"><option value="">all</option></select>'
 
     window = plural(report.settings.outcomes.window_days, "day")
+    generated = escape(local_words(report.generated_at, report.zone))  # the team's zone, named; UTC without one
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>
 <body data-visible-accounts="{len(report.accounts)}">
-<header><h1>{title}</h1><p>Generated {report.generated_at:%Y-%m-%d %H:%M} UTC · {plural(len(report.outcomes), "alert")}
+<header><h1>{title}</h1><p>Generated {generated} · {plural(len(report.outcomes), "alert")}
 · {plural(report.accounts_total, "account")} · conversion window {window}; rates
 count alerts whose window has closed.</p></header>
 <main>
