@@ -264,9 +264,9 @@ class DigestConfig(_Strict):
     time: dt.time = dt.time(9, 0)
     """Local time (`HH:MM`) of the daily digest of medium and low alerts."""
     timezone: str = "UTC"
-    """IANA time zone of `time` (DST-correct)."""
+    """IANA time zone of `time` (DST-correct), and of every time shown to people (message footers, `syncer runs`)."""
     timezones: dict[str, str] = Field(default_factory=dict)
-    """Recipient (U... / C...) -> its own IANA zone."""
+    """Recipient (U... / C... / email address) -> its own IANA zone, for its digest and the times it reads."""
 
     _zones = field_validator("timezone")(_zone)
 
