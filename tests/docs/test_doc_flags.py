@@ -86,6 +86,16 @@ def test_readme_lists_commands() -> None:
     assert {"check", "plan", "run", "state check", "alerts run", "emulator"} <= set(README_COMMANDS)
 
 
+def test_every_command_is_in_the_readme_table() -> None:
+    import typer.main
+
+    from syncer.cli import app
+
+    listed = {command.split()[0] for command in README_COMMANDS}
+    commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert commands - listed == set(), "commands missing from the README's Commands table"
+
+
 @pytest.mark.parametrize("command", README_COMMANDS)
 def test_readme_command_has_help(command: str) -> None:
     code, text = help_text(command)
