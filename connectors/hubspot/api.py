@@ -75,7 +75,7 @@ class HubSpotApi:
         try:
             response = self._call(lambda: self._http.request(method, path, json=json, params=params))
         except httpx.HTTPError as exc:
-            retryable = retryable_from_transport(exc, what)
+            retryable = retryable_from_transport(exc, what, str(self._http.base_url))
             if retryable is not None:
                 raise retryable from exc
             raise FatalError(f"{what}: {type(exc).__name__}: {exc}") from exc

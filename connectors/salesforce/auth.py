@@ -17,6 +17,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
 from syncer.errors import FatalError, RetryableError
+from syncer.http import retryable_from_transport
 
 from .settings import SalesforceSettings
 
@@ -83,6 +84,8 @@ def login(settings: SalesforceSettings, session: requests.Session) -> tuple[str,
     except SalesforceAuthenticationFailed as exc:
         raise FatalError(f"Salesforce login ({flow}) failed: {exc.code}: {exc.message}") from exc
     except (requests.Timeout, requests.ConnectionError) as exc:
-        raise RetryableError(f"Salesforce login ({flow}): {type(exc).__name__}: {exc}") from exc
+        raise retryable_from_transport(exc, f"Salesforce login ({flow})") or RetryableError(
+            f"Salesforce login ({flow}): {type(exc).__name__}: {exc}"
+        ) from exc
     base = settings.instance_url.rstrip("/") if settings.instance_url else f"https://{instance}"
     return str(session_id), base

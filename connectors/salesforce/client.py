@@ -17,7 +17,7 @@ from urllib.parse import quote
 import requests
 
 from syncer.errors import FatalError, RejectedError, RetryableError
-from syncer.http import Action, classify, parse_retry_after
+from syncer.http import Action, classify, parse_retry_after, retryable_from_transport
 from syncer.values import to_json
 
 from .auth import build_session, can_refresh, login
@@ -87,7 +87,9 @@ class SalesforceClient:
         try:
             response: requests.Response = self._call(go)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetryableError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            raise retryable_from_transport(exc, what, url) or RetryableError(
+                f"{what}: {type(exc).__name__}: {exc}"
+            ) from exc
         match = USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
         if match:
             self.api_usage = (int(match.group(1)), int(match.group(2)))

@@ -20,7 +20,7 @@ import httpx
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, TransientProblem, check_problem
-from syncer.errors import FatalError, RetryableError
+from syncer.errors import DestinationUnreachable, FatalError, RetryableError
 from syncer.http import raise_for_response, retryable_from_transport
 from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
@@ -154,7 +154,7 @@ class WebhookConnector(Connector):
         try:
             return self.call(lambda: self._client.request(method, url, content=body, headers=headers))
         except httpx.HTTPError as exc:
-            retryable = retryable_from_transport(exc, what)
+            retryable = retryable_from_transport(exc, what, url)
             if retryable is not None:
                 raise retryable from None
             raise FatalError(f"{what}: {type(exc).__name__}") from None
@@ -221,6 +221,8 @@ class WebhookConnector(Connector):
         url = self.config.check_url or self.config.url
         try:
             response = self._request("GET", url, b"", self._signed_headers(b""))
+        except DestinationUnreachable:  # nothing listens: the command names the sync and the URL, once
+            raise
         except (RetryableError, FatalError) as exc:
             return [check_problem(exc, f"webhook receiver not reachable: {exc}")]
         status = response.status_code

@@ -284,14 +284,15 @@ class _Collector:
             self.add(shown, "", f"cannot read: {exc}")
         return None
 
-    def resolve_refs(self, value: Any, file: str, key: str) -> Any:
-        """Resolve ${NAME} in every string of a parsed TOML tree, reporting missing names."""
+    def resolve_refs(self, value: Any, file: str, key: str, secret_keys: frozenset[str] = frozenset()) -> Any:
+        """Resolve ${NAME} in every string of a parsed TOML tree, reporting missing names. Values of the
+        dotted keys in `secret_keys` are masked from now on (syncer.secrets states the rule)."""
         if isinstance(value, dict):
-            return {k: self.resolve_refs(v, file, f"{key}.{k}" if key else k) for k, v in value.items()}
+            return {k: self.resolve_refs(v, file, f"{key}.{k}" if key else k, secret_keys) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.resolve_refs(v, file, f"{key}.{i}") for i, v in enumerate(value)]
+            return [self.resolve_refs(v, file, f"{key}.{i}", secret_keys) for i, v in enumerate(value)]
         if isinstance(value, str) and "${" in value:
-            resolved, missing = secrets.resolve(value)
+            resolved, missing = secrets.resolve(value, secret=key in secret_keys)
             for name in missing:
                 self.add(
                     file,
@@ -329,7 +330,7 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
                 "(read from the environment or /run/secrets/ENV_NAME)",
             )
             ok = False
-    resolved = c.resolve_refs(body, file, key)
+    resolved = c.resolve_refs(body, file, key, frozenset(f"{key}.{s}" for s in _secret_fields(cls.settings_model)))
     try:
         settings = cls.settings_model.model_validate(resolved)
     except ValidationError as exc:
@@ -339,6 +340,8 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
 
 
 EXTENSION_SECTIONS = frozenset({"alerts", "routing", "digest", "daemon", "actions", "outcomes", "report"})
+# their secrets (x-secret fields, and the ops webhook, whose URL is the credential): masked once resolved
+EXTENSION_SECRETS = frozenset({"daemon.viewer_token", "daemon.ops_alert_webhook"})
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -365,7 +368,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     syncs, sync_files = _load_syncs(c, path, app, raw.get("connectors") or {})
     scoring = _validate(c, shown, "scoring", ScoringConfig, raw.get("scoring") or {})
     # sections the alert, daemon and outcome modules validate themselves: hand them over with ${NAME} resolved
-    resolved = {k: c.resolve_refs(v, shown, k) if k in EXTENSION_SECTIONS else v for k, v in raw.items()}
+    resolved = {
+        k: c.resolve_refs(v, shown, k, EXTENSION_SECRETS) if k in EXTENSION_SECTIONS else v for k, v in raw.items()
+    }
     if c.issues or app is None or warehouse is None or scoring is None:
         # the core sections failed: still report every other section's problems in the same error
         from syncer.daemon.settings import daemon_issues, section_issues

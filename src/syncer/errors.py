@@ -8,6 +8,8 @@
      |    +-- StateError        exit 2  the state store is damaged or unreadable (names it, says what to do)
      +-- LeaseHeld              exit 3  another process runs this sync now (names host, pid, since)
      +-- RetryableError         exit 1  a transient failure (429, 5xx, timeout): back off and try again
+     |    +-- DestinationUnreachable exit 2  nothing listens at the destination's address (refused, no such
+     |                                    host): a run retries it, a plan or check reports it at once
      +-- RejectedError          exit 1  this record can never succeed as it is: record the reason, move on
 
 Anything else escaping is a bug in syncer: exit 70 (EX_SOFTWARE), traceback written to a log file.
@@ -94,3 +96,35 @@ class RetryableError(SyncerError):
 
 class RejectedError(SyncerError):
     """The destination refused this record (or batch) as it is; retrying the same data cannot help."""
+
+
+class DestinationUnreachable(RetryableError):
+    """Nothing listens at the destination's address: the connection was refused or the host is unknown.
+
+    No request was sent, so a run may retry it like any transient failure; a plan or `check` reports
+    it at once (one line naming the sync, connector and `scheme://host:port`) with exit 2: the
+    environment to fix (README, "Exit codes"). `url` never carries credentials, path or query.
+    """
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, what: str, url: str, reason: str = "connection refused") -> None:
+        self.what, self.url, self.reason = what, url, reason
+        self.sync: str | None = None  # set by the command that knows which sync asked
+        self.connector: str | None = None
+        self.hint = ""
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        who = f"sync {self.sync} (connector {self.connector!r})" if self.sync else self.what
+        hint = f"; {self.hint}" if self.hint else ""
+        return f"{who}: destination not reachable at {self.url} ({self.reason}){hint}"
+
+    def named(self, sync: str, connector: str, hint: str = "") -> DestinationUnreachable:
+        """This error, now naming the sync and connector that met it (and a hint for the user)."""
+        self.sync, self.connector, self.hint = sync, connector, hint
+        self.args = (self.line(),)
+        return self
+
+    def __str__(self) -> str:
+        return self.line()

@@ -8,13 +8,15 @@ the same way everywhere.
 from __future__ import annotations
 
 import email.utils
+import socket
 import time
 from enum import Enum
+from urllib.parse import urlsplit
 
 import httpx
 import requests
 
-from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError
 
 
 class Action(Enum):
@@ -100,10 +102,55 @@ def raise_for_response(response: httpx.Response, what: str) -> None:
     raise RejectedError(detail)
 
 
-def retryable_from_transport(exc: BaseException, what: str) -> RetryableError | None:
+def origin(url: str) -> str:
+    """`scheme://host:port` of a URL: what a user needs to find the service, never credentials,
+    path or query (a webhook URL often embeds a token there)."""
+    parts = urlsplit(url)
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}"
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """ "connection refused" / "unknown host" when `exc` (or what caused it, as httpx and requests wrap
+    the socket's error) says nothing listens at the address; None for any other failure."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "unknown host"
+        text = str(current)
+        if "Connection refused" in text or "[Errno 111]" in text:  # requests/urllib3 keep only the text
+            return "connection refused"
+        todo += [current.__cause__, current.__context__, *(a for a in current.args if isinstance(a, BaseException))]
+    return None
+
+
+def retryable_from_transport(exc: BaseException, what: str, url: str | None = None) -> RetryableError | None:
+    """The RetryableError for a transport failure, or None when it is not transient. With `url`, a
+    refused connection or unknown host is a DestinationUnreachable naming `origin(url)`."""
+    url = url or _request_url(exc)
+    reason = unreachable_reason(exc) if url else None
+    if reason is not None and url:
+        return DestinationUnreachable(what, origin(url), reason)
     if classify_exception(exc) is Action.RETRY:
         return RetryableError(f"{what}: {type(exc).__name__}: {exc}")
     return None
+
+
+def _request_url(exc: BaseException) -> str | None:
+    """The URL of the request a transport error (httpx or requests) failed on, when it carries one."""
+    try:
+        request = getattr(exc, "request", None)  # httpx raises RuntimeError when the error has none
+    except RuntimeError:
+        return None
+    url = getattr(request, "url", None)
+    return str(url) if url else None
 
 
 def _short_body(response: httpx.Response, limit: int = 300) -> str:

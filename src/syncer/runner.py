@@ -27,7 +27,7 @@ from syncer.batch_identity import IdentityGuard
 from syncer.config import Config, SyncConfig, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem
 from syncer.diff import Change, Differ, Replan, Tally
-from syncer.errors import ConfigError, ConfigIssue, FatalError, RetryableError, WarehouseError
+from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.ratelimit import RateLimiter
@@ -160,9 +160,14 @@ class SyncJob:
         exist, permissions). A verdict is final and costs one check; only when a problem is a
         TransientProblem (5xx, 429, timeout) is the destination asked again, at most 4 attempts."""
         found: list[str] = []
+        unreachable: list[DestinationUnreachable] = []
 
         def attempt() -> None:
-            found[:] = connector.check()
+            try:
+                found[:] = connector.check()
+            except DestinationUnreachable as exc:  # nothing listens: not worth a retry here
+                unreachable.append(exc)
+                return
             transient = [p for p in found if isinstance(p, TransientProblem)]
             if transient:
                 raise RetryableError("; ".join(transient))
@@ -170,6 +175,8 @@ class SyncJob:
         policy = self.runtime.retry
         with contextlib.suppress(RetryableError):  # still no answer: reported as the problems it is
             replace(policy, max_attempts=min(4, policy.max_attempts)).run(attempt)
+        if unreachable:
+            raise unreachable[0]
         return found
 
     def verify_destination(self, connector: Connector) -> None:

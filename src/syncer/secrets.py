@@ -3,9 +3,12 @@
 A TOML value `${NAME}` (or `${NAME:-default}` for a non-secret setting) is resolved from the
 environment variable NAME, else from the file
 `$SYNCER_SECRETS_DIR/NAME` (default `/run/secrets/NAME`, where Docker and Kubernetes mount them).
-Every secret resolved this way (a `${NAME}` without a default) is registered with the mask, and every
-log line, error message and audit row passes through `mask()` before it leaves the process. A setting's
-value (`${NAME:-default}`) is not masked: a rate of "1000" would mangle every row that contains it.
+Every log line, error message and audit row passes through `mask()` before it leaves the process.
+What is masked (the rule): the value of every `${NAME}` written in a secret field (a `SecretStr`, or
+one marked `x-secret`: `resolve(text, secret=True)`), and the password of any URL a setting resolves
+to (`postgresql://user:PASSWORD@host`). A setting's value is not masked otherwise, even from
+`${NAME}`: a base URL, a host or a channel ID is no secret, and masking "127.0.0.1" or a rate of
+"1000" would mangle every message and row that contains it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME} or ${NAME:-default}
 MASK = "***"
@@ -63,8 +67,11 @@ def lookup(name: str) -> str | None:
     return None
 
 
-def resolve(text: str) -> tuple[str, list[str]]:
-    """Replace every ${NAME} in text; return the result and the names that could not be found."""
+def resolve(text: str, secret: bool = True) -> tuple[str, list[str]]:
+    """Replace every ${NAME} in text; return the result and the names that could not be found.
+
+    `secret`: text is a secret field's value, so each value read is masked from now on; otherwise
+    only the password of the URL it resolves to is (see the module docstring for the rule)."""
     missing: list[str] = []
 
     def substitute(match: re.Match[str]) -> str:
@@ -75,11 +82,24 @@ def resolve(text: str) -> tuple[str, list[str]]:
                 return match.group(2)
             missing.append(match.group(1))
             return match.group(0)
-        if not setting:  # masking a setting's value (a rate of "1000") would mangle every row that contains it
+        if secret and not setting:  # a setting's value ("1000", a host) would mangle every row containing it
             mask.add(value)
         return value
 
-    return REFERENCE.sub(substitute, text), missing
+    resolved = REFERENCE.sub(substitute, text)
+    if not secret:
+        mask_url_password(resolved)
+    return resolved, missing
+
+
+def mask_url_password(text: str) -> None:
+    """Mask the password of `text` when it is a URL carrying one (`scheme://user:PASSWORD@host`)."""
+    try:
+        password = urlsplit(text.strip()).password
+    except ValueError:  # not a URL (an unmatched '[' and the like)
+        return
+    if password:
+        mask.add(password)
 
 
 def is_reference(text: str) -> bool:

@@ -13,7 +13,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, out
-from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
+from syncer.config import Config
+from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError
 from syncer.local_time import local_stamp, team_zone
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
@@ -101,7 +102,9 @@ def check(config: ConfigOpt = None) -> int:
                 )
         except ConfigError as exc:
             problems += [str(i) for i in exc.issues]
-        except SyncerError as exc:  # auth refused, destination unreachable after retries
+        except DestinationUnreachable as exc:  # one line naming the sync, connector and URL
+            problems.append(str(_named(exc, cfg, name)))
+        except SyncerError as exc:  # auth refused, a destination failing after retries
             problems.append(f"{cfg.sync_files[name]}: {exc}")
         finally:
             job.close()
@@ -133,6 +136,15 @@ def _progress() -> Iterator[Callable[[str, int], None] | None]:
         yield lambda event, n: progress.update(task, advance=n, description=event)
 
 
+DEMO_HINT = "the demo's emulators stopped with it: run `syncer demo --serve` to keep them up"
+
+
+def _named(exc: DestinationUnreachable, cfg: Config, sync: str) -> DestinationUnreachable:
+    """`exc` naming the sync and its connector; in the demo's folder, how to bring the emulators back."""
+    demo = (cfg.base_dir / "demo.env").is_file()  # written by `syncer demo` next to its config.toml
+    return exc.named(sync, cfg.syncs[sync].connector, DEMO_HINT if demo else "")
+
+
 def _with_job(
     config: Path | None,
     sync: str,
@@ -153,6 +165,8 @@ def _with_job(
                 ttl = float((cfg.raw.get("daemon") or {}).get("lease_ttl_seconds", 60))
                 held = hold(LeaseStore(state.engine), sync, ttl, wait)
             summary = body(job)
+        except DestinationUnreachable as exc:
+            raise _named(exc, cfg, sync) from None
         finally:
             if held is not None:
                 held.release()

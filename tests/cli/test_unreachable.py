@@ -1,0 +1,106 @@
+"""A destination that refuses connections: one line per sync naming the connector and the URL, exit 2, fast.
+
+Repro (after `make demo`, whose emulators stop with it): `plan hubspot_companies` exited 1 with
+`error read companies properties: ConnectError: [Errno 111] Connection refused`, `plan
+salesforce_accounts` exited 1 with 342 characters of urllib3 text and the host masked as ***, the
+webhook sync exited 2, and `check` took 28.8 s of retries. Every connector walks the same table here.
+"""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from syncer.secrets import MASK, mask
+from tests.engine.conftest import MAPPING, Project, create_accounts
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# connector section (the URL from ${DEST_URL}, as the demo writes it), scheme of the URL shown
+CONNECTORS = {
+    "hubspot": (
+        'type = "hubspot"\nbase_url = "${DEST_URL}"\naccess_token = "${TOKEN}"\nplan_tier = "increase"',
+        "http",
+    ),
+    "salesforce": (
+        'type = "salesforce"\ninstance_url = "${DEST_URL}"\nlogin_url = "${DEST_URL}"\nauth = "password"\n'
+        'username = "${SF_USER}"\npassword = "${TOKEN}"\nsecurity_token = "${SF_TOKEN}"',
+        "https",
+    ),
+    "webhook": ('type = "webhook"\nurl = "${DEST_URL}/hooks?token=q1"\nsigning_secret = "${TOKEN}"', "http"),
+}
+OBJECT = {"hubspot": "companies", "salesforce": "Account", "webhook": "accounts"}
+
+
+def _project(tmp_path: Path, kind: str, demo: bool) -> tuple[Project, str]:
+    section, scheme = CONNECTORS[kind]
+    origin = f"{scheme}://127.0.0.1:{_closed_port()}"
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    create_accounts(url, 3)
+    env = {"DEST_URL": origin, "TOKEN": "dest-secret-8842", "SF_USER": "u@example.com", "SF_TOKEN": "sf-tok-5521"}
+    project = Project(tmp_path, url, env=env)
+    project.config.write_text(
+        textwrap.dedent(f"""
+        [syncer]
+        data_dir = "data"
+        [warehouse]
+        url = "{url}"
+        [connectors.dest]
+        """)
+        + section
+        + "\n"
+    )
+    (tmp_path / "mappings").mkdir()
+    mapping = MAPPING.format(mode="upsert").replace('connector = "hook"', 'connector = "dest"')
+    mapping = mapping.replace('object = "accounts"', f'object = "{OBJECT[kind]}"')
+    (tmp_path / "mappings" / "accounts.toml").write_text(mapping)
+    if demo:
+        (tmp_path / "demo.env").write_text("DEST_URL=x\n")
+    mask.clear()
+    return project, origin
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["project", "demo-folder"])
+@pytest.mark.parametrize("command", [["plan", "accounts"], ["plan", "accounts", "--json"], ["check"]])
+@pytest.mark.parametrize("kind", sorted(CONNECTORS))
+def test_a_refused_connection_is_one_line_naming_sync_connector_and_url(
+    tmp_path: Path, kind: str, command: list[str], demo: bool
+) -> None:
+    project, origin = _project(tmp_path, kind, demo)
+    code, _out, stderr = project.cli(*command)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert code == 2, (code, stderr)  # README: environment to fix
+    assert len(lines) == 1, stderr
+    line = lines[0]
+    assert "sync accounts (connector 'dest')" in line and f"not reachable at {origin} " in line, line
+    assert "connection refused" in line and MASK not in line and "token=" not in line, line
+    assert ("syncer demo --serve" in line) is demo, line
+    assert "dest-secret-8842" not in stderr
+
+
+def test_a_refused_connection_is_not_retried_by_check(tmp_path: Path) -> None:
+    """One connection attempt per check (was 4 rounds of backoff: 28.8 s in the demo)."""
+    project, _origin = _project(tmp_path, "webhook", demo=False)
+    attempts = 0
+    real = socket.socket.connect
+
+    def counting(self: socket.socket, address: object) -> None:
+        nonlocal attempts
+        if isinstance(address, tuple) and address[1] == int(_origin.rsplit(":", 1)[1]):
+            attempts += 1
+        real(self, address)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", counting)
+        code, _out, _err = project.cli("check")
+    assert code == 2
+    assert attempts == 1, attempts
