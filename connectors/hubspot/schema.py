@@ -11,7 +11,7 @@ import difflib
 from typing import Any
 
 from syncer.connector import Destination, check_problem
-from syncer.errors import DestinationUnreachable, SyncerError
+from syncer.errors import SyncerError
 from syncer.values import FieldType
 
 from .api import HubSpotApi
@@ -78,9 +78,7 @@ def check_destination(api: HubSpotApi, destination: Destination, task_key_proper
         if destination.object not in FIELD_OBJECTS:
             return [f"object: HubSpot connector writes companies, contacts or tasks, not '{destination.object}'"]
         return _check_fields(api, destination)
-    except DestinationUnreachable:  # nothing listens: the command names the sync and the URL, once
-        raise
-    except SyncerError as exc:  # auth failures, 5xx: report, don't crash `syncer check`
+    except SyncerError as exc:  # auth failures, unreachable API: report, don't crash `syncer check`
         return [check_problem(exc, f"hubspot: {exc}")]
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
-from syncer.connector import Connector, Destination, Record, Result, TransientProblem
-from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError
+from syncer.connector import Connector, Destination, Record, Result, check_problem
+from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -142,10 +142,8 @@ class SalesforceConnector(Connector):
             else:
                 problems += self._match_problems(describe, self.destination.object, "match_field")
             return problems
-        except DestinationUnreachable:  # nothing listens: the command names the sync and the URL, once
-            raise
         except RetryableError as exc:  # 5xx, timeout: no verdict on the config; plan/run ask again
-            return [TransientProblem(f"salesforce: {exc}")]
+            return [check_problem(exc, f"salesforce: {exc}")]
         except FatalError as exc:
             return [f"auth: {exc}"]
 

@@ -20,7 +20,7 @@ import httpx
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, TransientProblem, check_problem
-from syncer.errors import DestinationUnreachable, FatalError, RetryableError
+from syncer.errors import FatalError, RetryableError
 from syncer.http import raise_for_response, retryable_from_transport
 from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
@@ -221,8 +221,6 @@ class WebhookConnector(Connector):
         url = self.config.check_url or self.config.url
         try:
             response = self._request("GET", url, b"", self._signed_headers(b""))
-        except DestinationUnreachable:  # nothing listens: the command names the sync and the URL, once
-            raise
         except (RetryableError, FatalError) as exc:
             return [check_problem(exc, f"webhook receiver not reachable: {exc}")]
         status = response.status_code

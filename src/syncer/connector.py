@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict
 
-from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -70,8 +70,24 @@ class TransientProblem(str):
     __slots__ = ()
 
 
+class UnreachableProblem(str):
+    """A `check` problem saying nothing listens at the destination's address: not worth asking again
+    in a plan or check; the command reports `error` (a DestinationUnreachable) naming the sync."""
+
+    __slots__ = ("error",)
+    error: DestinationUnreachable
+
+    def __new__(cls, error: DestinationUnreachable) -> UnreachableProblem:
+        problem = super().__new__(cls, str(error))
+        problem.error = error
+        return problem
+
+
 def check_problem(exc: BaseException, text: str) -> str:
-    """`text` about `exc`, marked TransientProblem when `exc` is a RetryableError."""
+    """`text` about `exc`: an UnreachableProblem when nothing listens at the destination, marked
+    TransientProblem when `exc` is another RetryableError."""
+    if isinstance(exc, DestinationUnreachable):
+        return UnreachableProblem(exc)
     return TransientProblem(text) if isinstance(exc, RetryableError) else text
 
 

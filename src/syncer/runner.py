@@ -25,7 +25,7 @@ from typing import Any
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
 from syncer.config import Config, SyncConfig, unknown_column_issues
-from syncer.connector import Connector, Record, Result, TransientProblem
+from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem
 from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
@@ -163,10 +163,9 @@ class SyncJob:
         unreachable: list[DestinationUnreachable] = []
 
         def attempt() -> None:
-            try:
-                found[:] = connector.check()
-            except DestinationUnreachable as exc:  # nothing listens: not worth a retry here
-                unreachable.append(exc)
+            found[:] = connector.check()
+            unreachable[:] = [p.error for p in found if isinstance(p, UnreachableProblem)]
+            if unreachable:  # nothing listens: not worth a retry here
                 return
             transient = [p for p in found if isinstance(p, TransientProblem)]
             if transient:
