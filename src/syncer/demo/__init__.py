@@ -288,18 +288,19 @@ class Demo:
         r["pings_per_rep"] = {"reps": self.reps, "mean": round(sum(per_rep.values()) / max(1, self.reps), 3),
                               "max": max(per_rep.values(), default=0)}  # fmt: skip
         pings, tasks = plural(r["pings"], "Slack ping"), plural(r["tasks"], "CRM task")
+        emails = plural(r["emails"], "alert email")
         messages = plural(digests["messages"], "Slack message")
         self.step(
             f"{label} alerts: {r['opened']} opened, {r['still_firing']} still firing (no repeat), "
-            f"{r['cleared']} cleared, {pings} (immediate alerts, Slack or email: "
-            f"{r['pings_per_rep']['mean']:.2f} per rep, at most {r['pings_per_rep']['max']} to one), "
-            f"{tasks}, "
+            f"{r['cleared']} cleared, {pings} and {emails} (immediate alerts: "
+            f"{r['pings_per_rep']['mean']:.2f} a rep on average, the busiest rep "
+            f"{plural(r['pings_per_rep']['max'], 'alert')}), {tasks}, "
             f"{plural(digests['messages'], 'digest message')}, {len(escalated.escalated)} escalated, "
             f"{plural(fallbacks, 'open alert')} routed to the fallback channel"
         )
         self.alert_rows.append((label, r, digests, len(escalated.escalated)))
         self.timeline += [
-            (morning, f"alerts: {r['opened']} opened ({pings}, {tasks}), "
+            (morning, f"alerts: {r['opened']} opened ({pings}, {emails}, {tasks}), "
                       f"{r['still_firing']} still firing without a repeat, {r['cleared']} cleared"),
             (morning + dt.timedelta(hours=1, minutes=1), f"daily digests: {messages}"),
             (morning + dt.timedelta(hours=2), f"escalations: {len(escalated.escalated)} high alerts not worked "

@@ -247,7 +247,7 @@ def hubspot_section(services: Services, n: int = 3) -> str:
               {label: p[name] for name, label in HS_FIELDS.items() if p.get(name) not in (None, "")})
         for p in ranked[:n]
     ]  # fmt: skip
-    more = _more(len(companies) - n, "more company", "updated", "more companies")
+    more = f'<p class="more">{plural(len(companies), "company", "companies")} updated.</p>'
     return f'<div class="cards">{"".join(cards)}</div>{more}'
 
 
