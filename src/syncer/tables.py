@@ -7,6 +7,8 @@ import io
 from rich.console import Console
 from rich.table import Table
 
+from syncer.wording import plural
+
 
 def print_table(table: Table, console: Console | None = None) -> None:
     """A table that fits: on a terminal, cells wrap (never `…`) to its width; piped, plain aligned text
@@ -29,11 +31,11 @@ def _natural_width(table: Table) -> int:
 
 
 def more_line(shown: int, total: int | None, noun: str, limit: int) -> str | None:
-    """What a listing cut at `limit` rows says under its table: "435 more open alerts: --all or --limit 40"
-    (`total` None: only known to be more than `shown`); None when nothing was left out."""
-    if total is not None and total <= shown:
+    """What a listing cut at `limit` rows says under its table: "435 more open alerts: --all or --limit 455"
+    (the limit that shows them all); with `total` None (only known to be more than `shown`), a limit twice
+    as big. None when nothing was left out."""
+    if total is None:
+        return f"more {noun}s than these {shown}: --all or --limit {limit * 2}"
+    if total <= shown:
         return None
-    count = f"{total - shown} more {noun}s" if total is not None else f"more {noun}s than these {shown}"
-    if total is not None and total - shown == 1:
-        count = f"1 more {noun}"
-    return f"{count}: --all or --limit {limit * 2}"
+    return f"{plural(total - shown, 'more ' + noun)}: --all or --limit {total}"

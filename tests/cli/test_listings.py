@@ -52,7 +52,7 @@ def test_alert_listing_defaults_filters_and_empty_results(
     lines = listed.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80, listed
     assert sum(1 for line in lines if line[:1].isdigit() and line.split()[0][-1] in "mhd") == 20, listed
-    assert "25 open alerts" in listed and "5 more open alerts: --all or --limit 40" in listed, listed
+    assert "25 open alerts" in listed and "5 more open alerts: --all or --limit 25" in listed, listed
 
     theirs = json.loads(_syncer(project, "alerts", "--owner", "rep9", "--status", "fallback", "--json").stdout)
     assert len(theirs) == 12 and {a["owner"] for a in theirs} == {OTHER}  # not in Slack: the fallback channel
