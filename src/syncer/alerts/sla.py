@@ -28,6 +28,59 @@ from syncer.alerts.store import alerts, aware, outbox
 FAILED = ("rejected", "gave_up")
 
 
+STATES = ("met", "missed", "failed", "breached", "pending")
+TASK_STATES = ("pending", "open", "completed")  # an alert with a CRM task (digest alerts have none)
+
+
+def sla_state(start: dt.datetime, done_at: dt.datetime | None, sla_hours: float, now: dt.datetime,
+              *, failed: bool = False) -> str:  # fmt: skip
+    """The one SLA rule, for delivery (`alerts sla`) and for rep work (`report`, dashboard, canary).
+
+    met: done by start + sla_hours; missed: done later; failed: never will be (the action was rejected);
+    breached: not done and past due; pending: not done, not yet due (counts neither way).
+    """
+    due = start + dt.timedelta(hours=sla_hours)
+    if done_at is not None:
+        return "met" if done_at <= due else "missed"
+    if failed:
+        return "failed"
+    return "breached" if now > due else "pending"
+
+
+def worked_state(
+    opened_at: dt.datetime, worked_at: dt.datetime | None, task_state: str | None, sla_hours: float | None,
+    now: dt.datetime,
+) -> str | None:  # fmt: skip
+    """Rep-work SLA of one alert: its CRM task completed (`worked_at`) within `sla_hours` of firing.
+    None when the alert has no CRM task or no SLA (docs/outcomes.md "Worked within SLA")."""
+    if task_state not in TASK_STATES or sla_hours is None:
+        return None
+    return sla_state(opened_at, worked_at, sla_hours, now)
+
+
+def summarize(items: Iterable[tuple[str | None, float | None]]) -> dict[str, Any]:
+    """(state, hours to action) per alert -> {alerts, met, missed, failed, breached, pending, due, within_sla,
+    share, p50_hours, p90_hours, max_hours}. `due` = alerts whose SLA is decided (all but pending);
+    `share` = met / due (None when nothing is due); hours over alerts with an action. States None are skipped."""
+    out: dict[str, Any] = {"alerts": 0, **dict.fromkeys(STATES, 0)}
+    hours: list[float] = []
+    for state, h in items:
+        if state is None:
+            continue
+        out["alerts"] += 1
+        out[state] += 1
+        if h is not None:
+            hours.append(h)
+    hours.sort()
+    out["due"] = out["alerts"] - out["pending"]
+    out["within_sla"] = out["met"]
+    out["share"] = round(out["met"] / out["due"], 4) if out["due"] else None
+    out["p50_hours"] = round(statistics.median(hours), 3) if hours else None
+    out["p90_hours"] = round(_quantile(hours, 0.9), 3) if hours else None
+    out["max_hours"] = round(hours[-1], 3) if hours else None
+    return out
+
+
 @dataclass
 class AlertSla:
     """Where one alert stands against its tier's SLA."""
@@ -43,15 +96,11 @@ class AlertSla:
         return (self.action_at - self.signal_at).total_seconds() if self.action_at is not None else None
 
     def state(self, now: dt.datetime) -> str:
-        """met | missed | pending | breached | failed | none."""
+        """met | missed | pending | breached | failed | none (see `sla_state`)."""
         if not self.actions or self.sla_hours is None:
             return "none"
-        due = self.signal_at + dt.timedelta(hours=self.sla_hours)
-        if self.action_at is not None:
-            return "met" if self.action_at <= due else "missed"
-        if any(v.startswith(FAILED) for v in self.actions.values()):
-            return "failed"
-        return "breached" if now > due else "pending"
+        failed = any(v.startswith(FAILED) for v in self.actions.values())
+        return sla_state(self.signal_at, self.action_at, self.sla_hours, now, failed=failed)
 
     def as_dict(self, now: dt.datetime) -> dict[str, Any]:
         seconds = self.seconds_to_action
@@ -100,10 +149,11 @@ def sla_of(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> dict[int, AlertS
 
 
 def sla_report(engine: sa.Engine, now: dt.datetime, since: dt.datetime | None = None) -> dict[str, dict[str, Any]]:
-    """Per tier: alerts with actions, how many met / missed / failed / breached / pending, p50 and p90
-    (and max) hours from signal to action. `since` limits it to alerts opened from then on (default: all)."""
-    report: dict[str, dict[str, Any]] = {}
-    times: dict[str, list[float]] = {}
+    """Per tier: alerts with actions and their delivery SLA (`summarize`: met / missed / failed / breached /
+    pending, which add up to `alerts`, and p50 / p90 / max hours from signal to the actions acknowledged).
+    `since` limits it to alerts opened from then on (default: all)."""
+    items: dict[str, list[tuple[str | None, float | None]]] = {}
+    hours_of: dict[str, float | None] = {}
     query = sa.select(alerts).where(alerts.c.actions.is_not(None), alerts.c.actions != "[]").order_by(alerts.c.id)
     if since is not None:
         query = query.where(alerts.c.opened_at >= since)
@@ -112,31 +162,47 @@ def sla_report(engine: sa.Engine, now: dt.datetime, since: dt.datetime | None = 
         for start in range(0, len(rows), 900):
             for sla in sla_of(conn, rows[start : start + 900]).values():
                 tier = sla.tier or "none"
-                entry = report.setdefault(
-                    tier,
-                    {
-                        "sla_hours": sla.sla_hours,
-                        "alerts": 0,
-                        "met": 0,
-                        "missed": 0,
-                        "failed": 0,
-                        "breached": 0,
-                        "pending": 0,
-                    },
-                )
-                entry["alerts"] += 1
+                hours_of.setdefault(tier, sla.sla_hours)
+                seconds = sla.seconds_to_action
                 state = sla.state(now)
-                if state in entry:
-                    entry[state] += 1
-                if sla.seconds_to_action is not None:
-                    times.setdefault(tier, []).append(sla.seconds_to_action / 3600)
-    for tier, entry in report.items():
-        hours = sorted(times.get(tier, []))
-        entry["within_sla"] = entry["met"]
-        entry["p50_hours"] = round(_quantile(hours, 0.5), 3) if hours else None
-        entry["p90_hours"] = round(_quantile(hours, 0.9), 3) if hours else None
-        entry["max_hours"] = round(hours[-1], 3) if hours else None
-    return dict(sorted(report.items()))
+                items.setdefault(tier, []).append(
+                    (None if state == "none" else state, None if seconds is None else seconds / 3600)
+                )
+    return {tier: {"sla_hours": hours_of[tier], **summarize(items[tier])} for tier in sorted(items)}
+
+
+def worked_report(
+    engine: sa.Engine, now: dt.datetime, sla_hours: dict[str, float], since: dt.datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per priority: alerts sent with a CRM task and their rep-work SLA (`worked_state`, `summarize`), as the
+    outcome report counts it (held-out alerts excluded: nobody got them). Hours: fired -> task completed."""
+    query = sa.select(alerts.c.priority, alerts.c.opened_at, alerts.c.worked_at, alerts.c.task_state).where(
+        alerts.c.delivery != "holdout"
+    )
+    if since is not None:
+        query = query.where(alerts.c.opened_at >= since)
+    items: dict[str, list[tuple[str | None, float | None]]] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            opened, worked = aware(r.opened_at), aware(r.worked_at)
+            assert opened is not None
+            hours = None if worked is None else max(0.0, (worked - opened).total_seconds() / 3600)
+            state = worked_state(opened, worked, r.task_state, sla_hours.get(r.priority), now)
+            items.setdefault(r.priority, []).append((state, hours))
+    return by_priority(items, sla_hours)
+
+
+def by_priority(
+    items: dict[str, list[tuple[str | None, float | None]]], sla_hours: dict[str, float]
+) -> dict[str, dict[str, Any]]:
+    """Priority -> {"sla_hours", **summarize(...)}, priorities with an SLA'd alert only, high first."""
+    rank = {"high": 0, "medium": 1, "low": 2}
+    out = {}
+    for priority in sorted(items, key=lambda p: (rank.get(p, 3), p)):
+        summary = summarize(items[priority])
+        if summary["alerts"]:
+            out[priority] = {"sla_hours": sla_hours.get(priority), **summary}
+    return out
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -115,7 +115,8 @@ def alerts_list(
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
     matched = f"{len(rows)} of {plural(len(every), 'open alert')} match {filters}" if filters else ""
-    out.print(escape(matched or plural(len(rows), "open alert")), highlight=False)
+    firing = f"{plural(len(rows), 'open alert')} (firing now, not cleared)"
+    out.print(escape(matched or firing), highlight=False)
     more = None if show_all or limit is None else more_line(len(shown), len(rows), "open alert", limit)
     if more:
         out.print(more, highlight=False)
@@ -198,26 +199,41 @@ def _print_plan(plan: dict[str, Any], names: dict[str, str]) -> None:
 @alerts_app.command("sla")
 @_command
 def alerts_sla(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
-    """Time from signal to action per tier (count, within SLA, p50 / p90 / max hours) and per lane (p50/p95/max s)."""
+    """Per tier: signal to actions delivered (met / missed / failed / breached / pending add up to alerts, p50 / p90
+    / max hours); per priority: fired to CRM task worked, as `syncer report` counts it; per lane (p50/p95/max s)."""
+    from syncer.alerts.sla import worked_report
+    from syncer.config import load_config
     from syncer.intraday.latency import lane_latency
+    from syncer.outcomes.model import load_outcome_settings
 
+    cfg = load_config(config)
+    sla_hours = load_outcome_settings(cfg.raw, str(cfg.path)).outcomes.sla_hours
     with _alert_engine(config) as engine:
-        report = engine.sla_report()
+        now = engine.clock()
+        report = engine.sla_report(now)
+        worked = worked_report(engine.engine, now, sla_hours)
         lanes = lane_latency(engine.engine)
     if as_json:
-        _print_json(report | ({"lanes": lanes} if lanes else {}))
+        _print_json({"delivered": report, "worked": worked} | ({"lanes": lanes} if lanes else {}))
         return 0
     if not report:
         out.print("no tier actions with an SLA yet (see [actions] in docs/tier-actions.md)")
-        _print_lanes(lanes)
-        return 0
-    columns = ("sla_hours", "alerts", "met", "missed", "pending", "within_sla", "p50_hours", "p90_hours", "max_hours")
-    table = Table("tier", *columns)
-    for tier, row in report.items():
-        table.add_row(escape(str(tier)), *(escape(str(row.get(c))) for c in columns))
-    print_table(table)
+    else:
+        table = Table("tier", *SLA_COLUMNS, title="delivered: signal to every tier action acknowledged")
+        for tier, row in report.items():
+            table.add_row(escape(str(tier)), *(escape(str(row.get(c))) for c in SLA_COLUMNS))
+        print_table(table)
+    if worked:
+        table = Table("priority", *SLA_COLUMNS, title="worked: fired to CRM task completed (as `syncer report`)")
+        for priority, row in worked.items():
+            table.add_row(escape(priority), *(escape(str(row.get(c))) for c in SLA_COLUMNS))
+        print_table(table)
     _print_lanes(lanes)
     return 0
+
+
+SLA_COLUMNS = ("sla_hours", "alerts", "met", "missed", "failed", "breached", "pending", "p50_hours", "p90_hours",
+               "max_hours")  # fmt: skip
 
 
 def _print_lanes(lanes: dict[str, dict[str, Any]]) -> None:

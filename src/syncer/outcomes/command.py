@@ -104,6 +104,7 @@ def run_report(
         echo(json.dumps(data, default=str))
         return 0
     rows = report.table_rows()
+    echo(report.counts_line())
     if rows:
         widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in rows[0]}
         echo("  ".join(k.ljust(w) for k, w in widths.items()))

@@ -37,31 +37,32 @@ function spark(vals,w,h){if(!vals||vals.length<2)return '<span class="muted">no 
     `<polyline points="${pts}" fill="none" stroke="${up?'#1f7a4d':'#b42318'}" stroke-width="1.6"/></svg>`;}
 function kpi(title,value,sub,state){return `<div class="card kpi ${state}"><h2>${esc(title)}</h2><b>${value}</b>`+
   `<span>${sub}</span></div>`;}
-function kpis(S){const T=D.targets;let mat=0,conv=0,hi=0,hiOk=0,hours=[];const q={};
+// the verdicts are the report's (Kpis.met in effectiveness.py, the same `syncer report` prints); a filtered
+// view recounts its own figures with the same rules, the revenue target stays whole-book
+function kpis(S){const T=D.targets,K=D.kpis,filtered=KEYS.some(k=>S.f[k]);let mat=0,conv=0,met=0,due=0,pend=0;const hours=[];
   for(const [a] of S.alerts){const matured=a[2]+D.window_days<=D.today;
     if(matured){mat++;if(a[6]>0)conv++;}
-    if(a[11]===0&&a[5]!=null){hi++;if(a[5])hiOk++;if(a[4]!=null)hours.push(a[4]);}}
-  for(const c of D.credits){const a=D.alerts[c[2]];if(a[0]>=0&&S.ok[a[0]])q[quarter(c[0])]=(q[quarter(c[0])]||0)+12*c[1];}
-  hours.sort((x,y)=>x-y);const med=hours.length?hours[Math.floor(hours.length/2)]:null;
-  // the quarter the report stands in, to date: its target prorated by the days gone (a quarter two months in
-  // is held to two thirds of the quarterly target, not to all of it)
-  const now=new Date(D.today*864e5),m0=Math.floor(now.getUTCMonth()/3)*3;
-  const q0=Date.UTC(now.getUTCFullYear(),m0,1)/864e5,q1=Date.UTC(now.getUTCFullYear(),m0+3,1)/864e5;
-  const curQ=quarter(D.today),gone=Math.floor(D.today)-q0+1,span=q1-q0,due=T.revenue_arr_per_quarter*gone/span;
+    if(a[11]===0&&['pending','open','completed'].includes(D.tasks[a[10]])){if(a[5]==null)pend++;else{due++;if(a[5])met++;}
+      if(a[4]!=null)hours.push(a[4]);}}
+  hours.sort((x,y)=>x-y);const n=hours.length;
+  const med=filtered?(n?(n%2?hours[(n-1)/2]:(hours[n/2-1]+hours[n/2])/2):null):K.high_median_hours_to_action;
   const rate=mat?conv/mat:null;const ci=wilson(conv,mat);
-  const share=hi?hiOk/hi:null;const filtered=KEYS.some(k=>S.f[k]);
-  const state=(ok,enough)=>!enough?'na':ok?'ok':'bad';
+  const verdict=v=>v==null?'na':v?'ok':'bad';
+  const M=filtered?{revenue:null,alert_to_conversion:rate==null||mat<D.min_matured?null:rate>T.conversion,
+    time_to_action:med==null?null:med<T.action_hours,trigger_accuracy:K.met.trigger_accuracy}:K.met;
   $('kpis').innerHTML=
-   kpi(`Expansion ARR from alerts (${curQ} to date)`,money(q[curQ]||0),
-     filtered?'filtered view: the target is for the whole book':
-       `day ${gone} of ${span}: target ${money(due)} by now (${money(T.revenue_arr_per_quarter)} a quarter)`,
-     filtered?'na':state((q[curQ]||0)>=due,D.alerts.length>0))+
+   kpi(`Expansion ARR from alerts (${K.revenue_quarter} to date)`,money(K.revenue_quarter_to_date),
+     (filtered?'whole book (the target is for the whole book): ':'')+
+       `target ${money(K.revenue_due_to_date)} by now (${money(T.revenue_arr_per_quarter)} a quarter, prorated by the days gone)`,
+     verdict(K.met.revenue))+
    kpi('Alert to conversion',pct(rate),mat?`95% CI ${pct(ci[0])}–${pct(ci[1])} on ${mat} matured alerts; target &gt; ${pct(T.conversion)}`:
-     `not enough data yet: no alert has finished its ${D.window_days}-day window`,state(ci[0]>T.conversion,mat>=D.min_matured))+
-   kpi('High alerts worked within SLA',pct(share),hi?`${hiOk} of ${hi} within ${D.sla_hours.high||T.action_hours} h; median ${med==null?'–':med.toFixed(1)+' h'}; target ≥ ${pct(T.sla_share)}`:
-     'not enough data yet: no high alert with a task',state(share>=T.sla_share,hi>=D.min_matured))+
+     `not enough data yet: no alert has finished its ${D.window_days}-day window`,verdict(M.alert_to_conversion))+
+   kpi('High alerts: median time to action',med==null?'–':med.toFixed(1)+' h',due+pend?`fired → CRM task completed; `+
+     `${met} of ${due} due worked within ${D.sla_hours.high||T.action_hours} h (${pct(due?met/due:null)})`+
+     (pend?`; ${pend} not yet due`:'')+`; target median &lt; ${T.action_hours} h`:
+     'not enough data yet: no high alert with a task',verdict(M.time_to_action))+
    kpi('Trigger accuracy',pct(D.kpis.trigger_accuracy),`matured alerts whose account expanded (whole book); target &gt; ${pct(T.accuracy)}`,
-     state(D.kpis.trigger_accuracy>T.accuracy,D.kpis.trigger_accuracy!=null));
+     verdict(M.trigger_accuracy));
   document.body.dataset.conversion=rate==null?'':rate.toFixed(4);document.body.dataset.matured=mat;}
 // an owner's name where the warehouse knows it (accounts.owner_name), else the email; "1 account", "2 accounts"
 function ownerName(i){return (D.owner_names||[])[i]||D.owners[i]||'';}
@@ -85,8 +86,9 @@ function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages
    (owners.length>shown.length?`<p class="muted">${plural(owners.length-shown.length,'more owner')} — pick one in the filter.</p>`:'');}
 function pipeline(S){const st={};D.stages.forEach(s=>st[s]={n:0,arr:0});
   for(const [a] of S.alerts){const s=D.stages[a[3]];st[s].n++;st[s].arr+=s==='converted'?12*a[7]:a[9];}  /* converted: attributed ARR, each expansion once, as the revenue chart counts it */
-  $('pipeline').innerHTML=bars('chart-pipeline','Expansion pipeline by alert status',D.stages.map(s=>
-    [s,st[s].arr,`${money(st[s].arr)} · ${plural(st[s].n,'alert')}`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]));}
+  const label={open:'open (not worked)',worked:'worked (in window)',converted:'converted',lost:'lost (window closed)'};
+  $('pipeline').innerHTML=bars('chart-pipeline',`Expansion pipeline by alert status (${D.counts.sent} alerts sent; ${D.counts.held_out} held out)`,D.stages.map(s=>
+    [label[s]||s,st[s].arr,`${money(st[s].arr)} · ${plural(st[s].n,'alert')}`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]));}
 function health(S){const c={};D.bands.forEach(b=>c[b]=0);let n=0;
   D.accounts.forEach((a,i)=>{if(S.ok[i]){c[D.bands[a[7]]]++;n++;}});
   const colors={expansion_ready:'#1f7a4d',healthy:'#3b6fd8',developing:'#e8a33d',at_risk:'#b42318',unknown:'#98a2b3'};

@@ -27,10 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.outcomes.churn import KINDS as CHURN_KINDS
-from syncer.outcomes.effectiveness import parse_expected
+from syncer.outcomes.effectiveness import MIN_MATURED, parse_expected
 from syncer.outcomes.report import STAGES, Report
 
-MIN_MATURED = 20  # below this a trigger's measured rate is greyed out and not used for expected value
 MIN_CHURN = 5  # churn events a view needs before its churn figures are shown, not greyed out
 MIN_GROUP = 30  # accounts each side (alerted, never alerted) needs before their churn rates are compared
 BANDS = ("expansion_ready", "healthy", "developing", "at_risk", "unknown")
@@ -159,7 +158,6 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
             "conversion": k.target_conversion,
             "accuracy": k.target_accuracy,
             "action_hours": k.target_action_hours,
-            "sla_share": 0.9,
             "revenue_arr_per_quarter": k.revenue_target_arr_per_quarter,
         },
         "min_matured": MIN_MATURED,
@@ -195,4 +193,6 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
         "min_group": MIN_GROUP,
         "lifts": [x.as_dict() for x in report.lifts],
         "kpis": report.kpis.as_dict(),
+        "counts": report.counts(),
+        "sla": report.sla(),
     }

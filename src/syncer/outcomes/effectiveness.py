@@ -13,10 +13,11 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 from typing import Any
 
+from syncer.alerts.sla import summarize
 from syncer.outcomes.tracking import AlertOutcome, Expansion
 
 _RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*%\s*$")
@@ -65,6 +66,7 @@ class TriggerStats:
     with_task: int
     worked: int
     worked_within_sla: int
+    sla_pending: int  # alerts with a task not yet worked and not yet due: outside the SLA share either way
     median_hours_to_action: float | None
     converted: int
     conversion_rate: float | None
@@ -80,8 +82,12 @@ class TriggerStats:
     defined: bool  # False: the trigger fired in the past but is no longer in the scoring config
 
     @property
+    def sla_due(self) -> int:
+        return self.with_task - self.sla_pending
+
+    @property
     def sla_rate(self) -> float | None:
-        return self.worked_within_sla / self.with_task if self.with_task else None
+        return self.worked_within_sla / self.sla_due if self.sla_due else None
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -127,9 +133,10 @@ def trigger_stats(
                 fired=len(group),
                 matured=len(matured),
                 pending=len(group) - len(matured),
-                with_task=sum(1 for o in group if o.within_sla is not None),
+                with_task=sum(1 for o in group if o.sla is not None),
                 worked=sum(1 for o in group if o.alert.worked_at is not None),
-                worked_within_sla=sum(1 for o in group if o.within_sla),
+                worked_within_sla=sum(1 for o in group if o.sla == "met"),
+                sla_pending=sum(1 for o in group if o.sla == "pending"),
                 median_hours_to_action=statistics.median(hours) if hours else None,
                 converted=converted,
                 conversion_rate=converted / len(matured) if matured else None,
@@ -150,13 +157,26 @@ def trigger_stats(
     return out
 
 
+MIN_MATURED = 20  # matured alerts before a conversion rate gets a verdict (and is used for expected value)
+
+
 def quarter_of(when: dt.datetime) -> str:
     return f"{when.year}-Q{(when.month - 1) // 3 + 1}"
 
 
+def quarter_to_date(now: dt.datetime) -> tuple[str, int, int]:
+    """(quarter of `now`, days gone counting today, days in the quarter): a target is prorated by gone / span."""
+    first = dt.date(now.year, 3 * ((now.month - 1) // 3) + 1, 1)
+    after = dt.date(first.year + (first.month == 10), (first.month + 3 - 1) % 12 + 1, 1)
+    return quarter_of(now), (now.date() - first).days + 1, (after - first).days
+
+
 @dataclass
 class Kpis:
-    """Seed 002 "KPIs to Track", each with its target and whether it is met (None: not measurable yet)."""
+    """Seed 002 "KPIs to Track", each with its target and whether it is met (None: not measurable yet).
+
+    `met()` is the one verdict: `report` prints it and the dashboard colours its cards by it (whole book).
+    """
 
     revenue_arr_by_quarter: dict[str, float]
     revenue_target_arr_per_quarter: float
@@ -164,7 +184,7 @@ class Kpis:
     alert_to_conversion_ci: tuple[float, float]
     target_conversion: float
     high_median_hours_to_action: float | None
-    high_worked_within_target: float | None  # share of high alerts with a task worked within the target hours
+    high_worked_within_target: float | None  # share of high alerts with a task, due, worked within their SLA
     target_action_hours: float
     trigger_accuracy: float | None
     target_accuracy: float
@@ -172,13 +192,21 @@ class Kpis:
     matured_alerts: int
     unattributed_mrr: float
     expanded_alerted_accounts: int  # accounts that expanded inside an alert window
+    revenue_quarter: str = ""  # the quarter `now` stands in
+    revenue_quarter_to_date: float = 0.0  # ARR credited in it so far
+    revenue_due_to_date: float = 0.0  # its target prorated by the days gone (day 61 of 92: 61/92 of it)
+    high_sla: dict[str, Any] = field(default_factory=dict)  # syncer.alerts.sla.summarize of high alerts (worked)
 
     def met(self) -> dict[str, bool | None]:
-        quarters = list(self.revenue_arr_by_quarter.values())
+        """revenue: this quarter's ARR to date >= its prorated target; alert_to_conversion: converted / matured
+        > target, once MIN_MATURED alerts matured; time_to_action: median hours fired -> task completed (high
+        alerts) < target; trigger_accuracy: relevant / matured > target (docs/outcomes.md)."""
         return {
-            "revenue": None if not quarters else quarters[-1] >= self.revenue_target_arr_per_quarter,
+            "revenue": None
+            if not self.revenue_arr_by_quarter
+            else self.revenue_quarter_to_date >= self.revenue_due_to_date,
             "alert_to_conversion": None
-            if self.alert_to_conversion is None
+            if self.alert_to_conversion is None or self.matured_alerts < MIN_MATURED
             else self.alert_to_conversion > self.target_conversion,
             "time_to_action": None
             if self.high_median_hours_to_action is None
@@ -211,9 +239,8 @@ def kpis(
     for o in outcomes:
         for e in o.credited:
             revenue[quarter_of(e.expanded_at)] += e.mrr * 12
-    high = [o for o in outcomes if o.alert.priority == "high" and o.within_sla is not None]
-    hours = [o.hours_to_action for o in high if o.hours_to_action is not None]
-    in_time = sum(1 for h in hours if h <= target_action_hours)
+    high = summarize((o.sla, o.hours_to_action) for o in outcomes if o.alert.priority == "high")
+    quarter, gone, span = quarter_to_date(now)
     baseline = None
     if outcomes and accounts:
         start = min(o.alert.opened_at for o in outcomes)
@@ -226,8 +253,8 @@ def kpis(
         alert_to_conversion=converted / len(matured) if matured else None,
         alert_to_conversion_ci=wilson(converted, len(matured), confidence),
         target_conversion=target_conversion,
-        high_median_hours_to_action=statistics.median(hours) if hours else None,
-        high_worked_within_target=in_time / len(high) if high else None,
+        high_median_hours_to_action=high["p50_hours"],
+        high_worked_within_target=high["share"],
         target_action_hours=target_action_hours,
         trigger_accuracy=sum(1 for o in matured if o.relevant) / len(matured) if matured else None,
         target_accuracy=target_accuracy,
@@ -235,4 +262,8 @@ def kpis(
         matured_alerts=len(matured),
         unattributed_mrr=round(sum(e.mrr for e in unattributed), 2),
         expanded_alerted_accounts=len({o.alert.account_id for o in outcomes if o.relevant}),
+        revenue_quarter=quarter,
+        revenue_quarter_to_date=round(revenue.get(quarter, 0.0), 2),
+        revenue_due_to_date=round(target_revenue * gone / span, 2),
+        high_sla=high,
     )

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.alerts.model import load_alert_settings
+from syncer.alerts.sla import by_priority
 from syncer.config import Config
 from syncer.identity import identity_text
 from syncer.local_time import team_zone
@@ -64,6 +65,23 @@ class Report:
     lifts: list[Lift] = field(default_factory=list)  # causal lift vs the holdout group, per trigger
     churn: list[Churn] = field(default_factory=list)  # the churn model's events ([outcomes] churn), time order
     zone: str | None = None  # the team's IANA zone ([digest] timezone) for times a person reads; None = UTC
+    held_out: int = 0  # alerts held out as the control group: in state, never sent, outside every figure
+
+    def counts(self) -> dict[str, int]:
+        """Alerts in state vs in the report: opened = sent + held_out (figures count sent alerts only)."""
+        return {"opened": len(self.outcomes) + self.held_out, "sent": len(self.outcomes), "held_out": self.held_out}
+
+    def counts_line(self) -> str:
+        """'3,602 alerts sent (4,077 opened; 475 held out as the control group)'."""
+        c = self.counts()
+        return f"{c['sent']:,} alerts sent ({c['opened']:,} opened; {c['held_out']:,} held out as the control group)"
+
+    def sla(self) -> dict[str, dict[str, Any]]:
+        """Per priority: worked within SLA (syncer.alerts.sla.by_priority), the same numbers `alerts sla` prints."""
+        items: dict[str, list[tuple[str | None, float | None]]] = defaultdict(list)
+        for o in self.outcomes:
+            items[o.alert.priority].append((o.sla, o.hours_to_action))
+        return by_priority(items, self.settings.outcomes.sla_hours)
 
     def churn_summary(self) -> dict[str, Any]:
         """Portfolio health, whole book: churn events, logos lost (accounts that cancelled), churned ARR."""
@@ -107,6 +125,8 @@ class Report:
             "generated_at": self.generated_at.isoformat(),
             "window_days": self.settings.outcomes.window_days,
             "alerts": len(self.outcomes),
+            "alert_counts": self.counts(),
+            "sla": self.sla(),
             "accounts": self.accounts_total,
             "kpis": self.kpis.as_dict(),
             "pipeline": self.pipeline(),
@@ -135,7 +155,9 @@ class Report:
                     "priority": t.priority,
                     "fired": str(t.fired),
                     "matured": str(t.matured),
-                    "worked in SLA": "-" if not t.with_task else f"{t.worked_within_sla}/{t.with_task}",
+                    "worked in SLA": "-"
+                    if not t.with_task
+                    else f"{t.worked_within_sla}/{t.sla_due}" + (f" +{t.sla_pending} not due" if t.sla_pending else ""),
                     "median h to action": "-"
                     if t.median_hours_to_action is None
                     else f"{t.median_hours_to_action:.1f}",
@@ -278,6 +300,7 @@ def build_report(
         lifts=lifts,
         churn=churn,
         zone=team_zone(config.raw),
+        held_out=len(held),
     )
 
 

@@ -42,7 +42,7 @@ def render_html(report: Report, links: Mapping[str, str] | None = None) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width,initial-scale=1"><style>{CSS}</style></head>
 <body data-visible-accounts="{len(report.accounts)}">
-<header><h1>{title}</h1><p>Generated {generated} · {plural(len(report.outcomes), "alert")}
+<header><h1>{title}</h1><p>Generated {generated} · {report.counts_line()}
 · {plural(report.accounts_total, "account")} · conversion window {window}; rates
 count alerts whose window has closed.</p></header>
 <main>

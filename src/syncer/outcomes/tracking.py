@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.alerts.lifecycle import refresh_tasks
+from syncer.alerts.sla import worked_state
 from syncer.alerts.store import alerts as alerts_table
 from syncer.alerts.store import aware
 from syncer.alerts.tasks import TaskConnector, read_status
@@ -64,10 +65,15 @@ class AlertOutcome:
     alert: AlertRecord
     matured: bool
     hours_to_action: float | None = None  # task completed - fired, hours
-    within_sla: bool | None = None  # None: the alert had no CRM task (digest alerts) or no SLA for its priority
+    sla: str | None = None  # syncer.alerts.sla.worked_state: met | missed | breached | pending; None: no task / SLA
     converted: Expansion | None = None  # per-trigger credit
     relevant: bool = False  # the account expanded in this alert's window (any credit)
     credited: list[Expansion] = field(default_factory=list)  # revenue credit (each expansion once, globally)
+
+    @property
+    def within_sla(self) -> bool | None:
+        """Worked within SLA; None: no CRM task, no SLA for its priority, or not yet due (pending)."""
+        return {"met": True, "missed": False, "breached": False}.get(self.sla or "")
 
     @property
     def attributed_mrr(self) -> float:
@@ -187,9 +193,7 @@ def track(
         a = o.alert
         if a.worked_at is not None:
             o.hours_to_action = max(0.0, (a.worked_at - a.opened_at).total_seconds() / 3600)
-        sla = sla_hours.get(a.priority)
-        if a.task_state in ("open", "completed", "pending") and sla is not None:
-            o.within_sla = o.hours_to_action is not None and o.hours_to_action <= sla
+        o.sla = worked_state(a.opened_at, a.worked_at, a.task_state, sla_hours.get(a.priority), now)
     by_account: dict[str, list[AlertOutcome]] = defaultdict(list)
     for o in outcomes:
         by_account[o.alert.account_id].append(o)
