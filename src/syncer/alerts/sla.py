@@ -34,7 +34,7 @@ TASK_STATES = ("pending", "open", "completed")  # an alert with a CRM task (dige
 
 def sla_state(start: dt.datetime, done_at: dt.datetime | None, sla_hours: float, now: dt.datetime,
               *, failed: bool = False) -> str:  # fmt: skip
-    """The one SLA rule, for delivery (`alerts sla`) and for rep work (`report`, dashboard, canary).
+    """The one SLA rule, for delivery (`alerts sla`) and for rep work (`report`, its `--json` and the dashboard).
 
     met: done by start + sla_hours; missed: done later; failed: never will be (the action was rejected);
     breached: not done and past due; pending: not done, not yet due (counts neither way).
