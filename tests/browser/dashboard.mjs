@@ -133,6 +133,16 @@ try {
     summary.screenshots.push(file);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 1, `dashboard at ${width}px scrolls sideways by ${overflow}px`);
+    // every label of every chart lies inside its chart (a long trigger name was clipped at the left edge)
+    const clipped = await page.evaluate(() =>
+      [...document.querySelectorAll("svg text")]
+        .filter((t) => {
+          const box = t.getBBox(), view = t.ownerSVGElement.viewBox.baseVal;
+          return view && view.width && (box.x < view.x - 0.5 || box.x + box.width > view.x + view.width + 0.5);
+        })
+        .map((t) => t.textContent),
+    );
+    check(clipped.length === 0, `dashboard at ${width}px: chart labels outside their chart: ${clipped.join("; ")}`);
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(`${base}/landed`);

@@ -117,7 +117,7 @@ function churn(S){const box=$('churn');if(!D.churn_model){box.innerHTML='<p clas
    (few||small?`<p class="muted">Grey: ${why}.</p>`:'');}
 function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.window_days>D.today)continue;
     const t=D.triggers[a[1]];(by[t]=by[t]||[0,0]);by[t][0]++;if(a[6]>0)by[t][1]++;}
-  const rows=D.triggers.filter(t=>by[t]);const W=560,L=230,P=290,H=26;const x=v=>L+P*v;
+  const rows=D.triggers.filter(t=>by[t]);const label=t=>`${t.replace(/_/g,' ')} (n=${by[t][0]})`;const L=Math.max(180,16+7*Math.max(0,...rows.map(t=>label(t).length))),P=290,W=L+P+40,H=26;const x=v=>L+P*v;/* L: room for the longest label at ~7 px a character, so none is clipped at the left edge */
   if(!rows.length){$('effect').innerHTML=`<p class="muted">Not enough data yet: no alert in this view has finished its ${D.window_days}-day window.</p>`;return;}
   let s=`<svg id="chart-effectiveness" viewBox="0 0 ${W} ${H*rows.length+22}" role="img" aria-label="Conversion per trigger with 95% intervals">`;
   [0,.25,.5,.75,1].forEach(v=>s+=`<line x1="${x(v)}" x2="${x(v)}" y1="0" y2="${H*rows.length}" stroke="#eaecf0"/><text x="${x(v)}" y="${H*rows.length+15}" text-anchor="middle">${pct(v)}</text>`);
@@ -125,7 +125,7 @@ function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.windo
   rows.forEach((t,i)=>{const [n,k]=by[t],y=i*H+H/2,few=n<D.min_matured,ci=wilson(k,n),col=few?'#98a2b3':'#3b6fd8';
     const exp=((D.trigger_defs[t]||{}).expected||'').match(/(\d+)\D+(\d+)/);
     if(exp)s+=`<rect x="${x(exp[1]/100)}" y="${y-8}" width="${Math.max(2,x(exp[2]/100)-x(exp[1]/100))}" height="16" fill="#1f7a4d" opacity=".15"/>`;
-    s+=`<text x="${L-8}" y="${y+4}" text-anchor="end" class="${few?'grey':''}">${esc(t.replace(/_/g,' '))} (n=${n})</text>`+
+    s+=`<text x="${L-8}" y="${y+4}" text-anchor="end" class="${few?'grey':''}">${esc(label(t))}</text>`+
       `<line x1="${x(ci[0])}" x2="${x(ci[1])}" y1="${y}" y2="${y}" stroke="${col}" stroke-width="2"/>`+
       `<circle cx="${x(k/n)}" cy="${y}" r="4.5" fill="${col}" data-trigger="${esc(t)}" data-rate="${(k/n).toFixed(4)}"><title>${k}/${n}${few?' — too few matured alerts (need '+D.min_matured+')':''}</title></circle>`;});
   const few=rows.filter(t=>by[t][0]<D.min_matured);
