@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -240,30 +240,63 @@ class Config:
         return self.syncs[name]
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` is most likely a typo of (difflib's ratio), or None."""
     options = list(choices)
     same = [c for c in options if c.lower() == word.lower()]  # only the case differs
     close = same or difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = _closest(word, choices)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def _loc(parts: Iterable[Any]) -> str:
     return ".".join(str(p) for p in parts if p not in ("function-after", "function-before"))
 
 
-def pydantic_issues(file: str, prefix: str, exc: ValidationError, hidden: str | None = None) -> list[ConfigIssue]:
-    """pydantic's errors as ConfigIssues keyed `prefix.loc` (a leading `hidden` level is left out of the key)."""
+def pydantic_issues(
+    file: str, prefix: str, exc: ValidationError, hidden: str | None = None, model: type[BaseModel] | None = None
+) -> list[ConfigIssue]:
+    """pydantic's errors as ConfigIssues keyed `prefix.loc` (a leading `hidden` level is left out of the key).
+
+    A typo is one issue, not two: an unknown key next to a missing required key it resembles becomes
+    `unknown key (did you mean 'primary_key'?)` and the missing key is not reported on its own. With
+    `model` (the validated class), any other unknown key gets the closest of the keys it accepts there.
+    """
+    errors = [
+        (err["loc"][1:] if hidden is not None and err["loc"][:1] == (hidden,) else err["loc"], err)
+        for err in exc.errors()
+    ]
+    missing = {loc for loc, err in errors if err["type"] == "missing" and loc}
+    folded: set[tuple[Any, ...]] = set()
     issues = []
-    for err in exc.errors():
-        loc = err["loc"][1:] if hidden is not None and err["loc"][:1] == (hidden,) else err["loc"]
-        key = _loc([prefix, *loc] if prefix else loc)
+    for loc, err in errors:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
+            meant = _closest(str(loc[-1]), [str(m[-1]) for m in missing - folded if m[:-1] == loc[:-1]])
+            if meant is not None:
+                folded.add((*loc[:-1], meant))
+            else:
+                meant = _closest(str(loc[-1]), _keys_at(model, loc[:-1]))
+            message = "unknown key" + (f" (did you mean {meant!r}?)" if meant else "")
         elif err["type"] == "missing":
             message = "required key is missing"
-        issues.append(ConfigIssue(file, key, message))
-    return issues
+        issues.append((loc, ConfigIssue(file, _loc([prefix, *loc] if prefix else loc), message)))
+    return [issue for loc, issue in issues if loc not in folded]
+
+
+def _keys_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The keys `model` accepts at `loc` (nested models followed through their fields; [] when unknown)."""
+    for part in loc:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        if field is None:
+            return []
+        nested = [a for a in (field.annotation, *get_args(field.annotation)) if isinstance(a, type)]
+        model = next((a for a in nested if issubclass(a, BaseModel)), None)
+    return list(model.model_fields) if model is not None else []
 
 
 class _Collector:
@@ -334,7 +367,7 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
     try:
         settings = cls.settings_model.model_validate(resolved)
     except ValidationError as exc:
-        c.issues.extend(pydantic_issues(file, key, exc))
+        c.issues.extend(pydantic_issues(file, key, exc, model=cls.settings_model))
         return None
     return ConnectorEntry(name, kind, settings, file) if ok else None
 
@@ -347,7 +380,7 @@ EXTENSION_SECRETS = frozenset({"daemon.viewer_token", "daemon.ops_alert_webhook"
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load and validate config.toml and every mapping; raise ConfigError listing all problems."""
     path = Path(path or os.environ.get("SYNCER_CONFIG") or "config.toml")
-    shown = str(path)
+    shown = openable(path)
     c = _Collector()
     raw = c.read_toml(path, shown)
     if raw is None:
@@ -386,7 +419,7 @@ def _validate(c: _Collector, file: str, key: str, model: type[Any], raw: Any) ->
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        c.issues.extend(pydantic_issues(file, key, exc))
+        c.issues.extend(pydantic_issues(file, key, exc, model=model))
         return None
 
 
@@ -400,7 +433,7 @@ def _load_syncs(
         c.add(str(config_path), "syncer.mappings", f"mappings directory {directory} does not exist")
         return syncs, files
     for file in sorted(directory.glob("*.toml")):
-        shown = str(file.relative_to(config_path.parent)) if file.is_relative_to(config_path.parent) else str(file)
+        shown = openable(file)
         raw = c.read_toml(file, shown)
         if raw is None:
             continue
@@ -433,6 +466,16 @@ def _load_syncs(
         syncs[sync.name] = sync
         files[sync.name] = shown
     return syncs, files
+
+
+def openable(path: Path) -> str:
+    """`path` as the user can open it from where they ran syncer: relative to the working directory
+    when it lies below it (`syncer-demo/mappings/a.toml`), else absolute."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
 def unknown_column_issues(file: str, sync: SyncConfig, columns: Iterable[str]) -> list[ConfigIssue]:
