@@ -384,6 +384,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     c = _Collector()
     raw = c.read_toml(path, shown)
     if raw is None:
+        if not path.exists():
+            c.issues[-1] = ConfigIssue(shown, "", f"file not found{_config_fix()}")
         raise ConfigError(c.issues)
     allowed = {"syncer", "warehouse", "connectors", "scoring", *EXTENSION_SECTIONS}
     for key in raw.keys() - allowed:
@@ -466,6 +468,13 @@ def _load_syncs(
         syncs[sync.name] = sync
         files[sync.name] = shown
     return syncs, files
+
+
+def _config_fix() -> str:
+    """How to point syncer at its config: `-c PATH` or SYNCER_CONFIG, and the demo's when it is here."""
+    demo = Path("syncer-demo") / "config.toml"  # where `syncer demo` writes it (syncer.demo)
+    hint = f"; the demo's: -c {demo}" if demo.is_file() else ""
+    return f" (pass -c PATH or set SYNCER_CONFIG{hint})"
 
 
 def openable(path: Path) -> str:

@@ -6,6 +6,7 @@
      |    +-- ConfigError       exit 2  invalid configuration; every problem found, each with file and key
      |    +-- WarehouseError    exit 2  a missing table, wrong password, missing grants (file and model key)
      |    +-- StateError        exit 2  the state store is damaged or unreadable (names it, says what to do)
+     |    +-- UsageError        exit 2  a command-line value that names nothing (a sync, a status): the valid ones
      +-- LeaseHeld              exit 3  another process runs this sync now (names host, pid, since)
      +-- RetryableError         exit 1  a transient failure (429, 5xx, timeout): back off and try again
      |    +-- DestinationUnreachable exit 2  nothing listens at the destination's address (refused, no such
@@ -57,6 +58,11 @@ class StateError(FatalError):
     def __init__(self, location: str, what: str, remedy: str) -> None:
         self.location, self.what, self.remedy = location, what, remedy
         super().__init__(f"state {location}: {what}. {remedy}")
+
+
+class UsageError(FatalError):
+    """A command-line value outside its set: a sync name not in the config, a status that is no status.
+    The message names the valid values."""
 
 
 class LeaseHeld(SyncerError):

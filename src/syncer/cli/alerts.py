@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, one_of, out
 from syncer.tables import more_line, print_table
 from syncer.wording import plural
 
@@ -41,6 +41,9 @@ StatusOpt = Annotated[
     typer.Option(help="only alerts delivered this way (ping, digest, backlog, holdout), with this task state "
                  "(pending, open, completed), or escalated / fallback"),
 ]  # fmt: skip
+# select_open's statuses: deliveries, task states, escalated, fallback
+ALERT_STATUSES = ("ping", "digest", "backlog", "holdout", "none", "pending", "open", "completed",
+                  "rejected", "escalated", "fallback")  # fmt: skip
 OwnerOpt = Annotated[str | None, typer.Option(help="only this owner's alerts (part of the email is enough)")]
 AccountOpt = Annotated[str | None, typer.Option(help="only this account (its id, or part of its name)")]
 WideOpt = Annotated[bool, typer.Option("--wide", help="every column: state, task, route, SLA, delivery problem")]
@@ -88,6 +91,7 @@ def alerts_list(
     """Open alerts, newest first: age, priority, account, trigger, owner (--wide: state, task, route, SLA)."""
     from syncer.alerts.open_alerts import select_open
 
+    one_of("--status", status, ALERT_STATUSES)
     with _alert_engine(config) as engine:
         every = engine.open_alerts()
         use = engine.budget_use()

@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,8 +18,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from syncer.config import Config, load_config
-from syncer.errors import ConfigError, ExitCode, SyncerError
+from syncer.config import Config, _did_you_mean, load_config, openable
+from syncer.errors import ConfigError, ExitCode, SyncerError, UsageError
 from syncer.logs import setup_logging
 from syncer.secrets import mask
 from syncer.state import StateStore
@@ -120,6 +120,21 @@ def _open(config_path: Path | None) -> tuple[Config, StateStore]:
     config = load_config(config_path)
     setup_logging(config.app.log_format, config.app.log_level)
     return config, StateStore(config.state_url())
+
+
+def one_of(option: str, value: str | None, choices: Sequence[str]) -> None:
+    """Refuse (UsageError, exit 2) a `value` of `option` outside `choices` (compared case-insensitively)."""
+    if value is not None and value.strip().lower() not in choices:
+        raise UsageError(f"{option} {value!r} is not one of {', '.join(choices)}{_did_you_mean(value, choices)}")
+
+
+def known_sync(cfg: Config, sync: str | None, recorded: bool) -> None:
+    """Refuse (UsageError, exit 2) a sync name the config does not have, unless state still holds
+    `recorded` rows of it (a sync removed from the config keeps its history)."""
+    if sync is None or sync in cfg.syncs or recorded:
+        return
+    names = ", ".join(sorted(cfg.syncs)) or "none"
+    raise UsageError(f"no sync {sync!r} in {openable(cfg.path)}{_did_you_mean(sync, cfg.syncs)}; syncs: {names}")
 
 
 def _print_json(data: Any) -> None:

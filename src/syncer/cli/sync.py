@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, known_sync, one_of, out
 from syncer.config import Config
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError
 from syncer.local_time import local_stamp, team_zone
@@ -136,6 +136,7 @@ def _progress() -> Iterator[Callable[[str, int], None] | None]:
         yield lambda event, n: progress.update(task, advance=n, description=event)
 
 
+AUDIT_STATUSES = ("ok", "rejected", "failed")
 DEMO_HINT = "the demo's emulators stopped with it: run `syncer demo --serve` to keep them up"
 
 
@@ -236,6 +237,7 @@ def runs(
     cfg, state = _open(config)
     zone = team_zone(cfg.raw)  # a person reads this table: the team's zone, named (--json stays UTC ISO)
     rows = state.recent_runs(sync, 1_000_000_000 if show_all else limit + 1)  # one more: are there older ones?
+    known_sync(cfg, sync, recorded=bool(rows))
     rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
     if as_json:
         _print_json(rows)
@@ -274,9 +276,11 @@ def audit(
     as_json: JsonOpt = False,
 ) -> int:
     """What was sent for records, when, and what the destination said."""
+    one_of("--status", status, AUDIT_STATUSES)
     cfg, state = _open(config)
     zone = team_zone(cfg.raw)  # the table a person reads; the audit rows and --json stay UTC ISO
     rows = state.audit_rows(sync, key, run, status, 1_000_000_000 if show_all else limit + 1)
+    known_sync(cfg, sync, recorded=bool(rows) or bool(state.audit_rows(sync, None, None, None, 1)))
     rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
     if as_json:
         _print_json(rows)
