@@ -287,14 +287,17 @@ def preload(kind: str, url: str) -> None:
     """Import what the measured side loads, before its clock starts: a daemon pays for its imports
     once, not per plan (measured: 0.9 s of a cold 1M-row plan was numpy, pyarrow and polars being
     imported; the raw fetch's own `import duckdb` / ADBC, and pyarrow, had been inside its timing)."""
-    import pyarrow  # noqa: F401  (both sides hand out Arrow batches)
+    import pyarrow  # both sides hand out Arrow batches
 
     if url.startswith("duckdb"):
         import duckdb  # noqa: F401
         import duckdb_engine  # noqa: F401
     else:
         import adbc_driver_postgresql.dbapi  # noqa: F401
+        import psycopg  # noqa: F401  (SQLAlchemy's driver: the plan's column probe and key checks)
     if kind != "arrow":
+        import pyarrow.compute  # noqa: F401  (polars imports it at its first Arrow conversion: 0.09 s)
+
         import syncer.columnar.differ
         import syncer.columnar.modes
         import syncer.warehouse_diff.modes  # noqa: F401

@@ -290,6 +290,11 @@ def to_datetime(value: Any, t: FieldType) -> Any:
 
 
 def to_json_value(value: Any, t: FieldType) -> Any:
+    kind = type(value)
+    if kind is str:  # the common cases first (they run per row per field): what the branches below give
+        return value
+    if kind is int:
+        return str(value) if t.text_wire else value
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int | float | Decimal):

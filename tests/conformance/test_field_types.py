@@ -7,10 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from syncer_connectors.hubspot.schema import field_type as hubspot_type
 from syncer_connectors.salesforce.describe import field_type as salesforce_type
 
-from syncer.values import FieldType, Refused, convert, to_json
+from syncer.values import FieldType, Refused, _number_out, _text, convert, exact_number, to_json, to_json_value
 
 OPTIONS = [{"label": "Hot", "value": "hot"}, {"label": "Warm", "value": "warm"}]
 
@@ -124,3 +126,14 @@ def test_slack_message_text_is_text(value: Any, sent: str | None) -> None:
         assert convert("text", value, TEXT_FIELDS["text"]) == sent
     with pytest.raises(Refused, match="40000"):
         convert("text", "x" * 40_001, TEXT_FIELDS["text"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(), st.integers(min_value=-(10**40), max_value=10**40)), wire=st.booleans())
+def test_json_fast_paths_are_the_general_rule(value: Any, wire: bool) -> None:
+    """`to_json_value` answers str and int before its general branches (they run per row per field):
+    the answer is exactly what those branches give (text as `_text`, numbers as `_number_out`)."""
+    t = FieldType("json", "JSON value", text_wire=wire)
+    general = _text(value, t) if isinstance(value, str) else _number_out(exact_number(value, t), t)
+    sent = to_json_value(value, t)
+    assert sent == general and type(sent) is type(general)
