@@ -7,8 +7,10 @@ name the file and the dotted key. The result is frozen: nothing changes config a
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -88,6 +90,23 @@ class WarehouseConfig(_Strict):
         return value
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+)([smhdw])")
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    """`"90s"`, `"15m"`, `"1h"`, `"1h30m"`, `"7d"`, `"2w"` (units s, m, h, d, w; integers, largest first or
+    not) -> timedelta. ValueError names the accepted form. Hand-written: pydantic reads only ISO 8601
+    (`PT1H`) and seconds, and a dependency for five units is not worth it."""
+    if isinstance(value, dt.timedelta):
+        return value
+    text = str(value).strip().lower().replace(" ", "") if isinstance(value, str) else ""
+    parts = _DURATION.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration: a number and a unit (s, m, h, d, w), e.g. '1h' or '1h30m'")
+    return dt.timedelta(seconds=sum(int(n) * DURATION_UNITS[u] for n, u in parts))
+
+
 class ModelConfig(_Strict):
     """A table, an inline query or a .sql file, with its primary key (one or more columns)."""
 
@@ -104,6 +123,26 @@ class ModelConfig(_Strict):
     as the warehouse returns them, except that an all-upper-case name (Snowflake's folding of unquoted identifiers)
     is read in lower case: write `account_id`, not `ACCOUNT_ID`.
     """
+    updated_at: str | None = None
+    """`diff = "warehouse"`: a TIMESTAMP (or DATE) column the warehouse sets on every insert and every update of a
+    row. A diff then reads only the rows with `updated_at` at or after the last acknowledged run's highest value minus
+    `updated_at_lookback` (and rows where it is NULL), not the whole model. The contract: a row changed without
+    bumping it, or committed later than the lookback, is missed until the next full diff (`full_diff_every`).
+    Removed and duplicated keys are always found exactly.
+    """
+    updated_at_lookback: dt.timedelta = dt.timedelta(hours=1)
+    """With `updated_at`: rows whose `updated_at` is up to this much older than the last run's highest value are read
+    again (transactions that commit late). A duration: `"1h"`, `"30m"`, `"1d"`.
+    """
+    full_diff_every: dt.timedelta = dt.timedelta(hours=24)
+    """With `updated_at`: when the last full diff is older than this, the next diff compares the whole model again
+    (it catches rows changed without bumping `updated_at`). A duration: `"24h"`, `"7d"`.
+    """
+
+    @field_validator("updated_at_lookback", "full_diff_every", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> dt.timedelta:
+        return parse_duration(value)
 
     @field_validator("primary_key", mode="before")
     @classmethod

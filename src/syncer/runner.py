@@ -317,7 +317,7 @@ class SyncJob:
             self._apply(connector, differ, changes, summary)
             from syncer.columnar.modes import after_run
 
-            after_run(differ, run_id)
+            after_run(differ, run_id, summary.failed, summary.rejected + summary.bad_rejected)
             summary.status = "ok" if not (summary.failed or summary.rejected or summary.bad_rejected) else "partial"
             held = sum(differ.tally.out_of_sync.values())  # rows in the model the destination lacks
             if held and summary.status == "ok":

@@ -110,6 +110,14 @@ snapshot_pending = sa.Table(  # keys whose warehouse snapshot row may lag local 
 # a pending "key" that means: rebuild the whole snapshot. Not NUL-prefixed: PostgreSQL text refuses NUL
 # (`syncer forget` failed on a PostgreSQL state). A real key spelled like this only causes a rebuild.
 SNAPSHOT_REBUILD = "\x01syncer:rebuild-snapshot"
+diff_watermarks = sa.Table(  # the `model.updated_at` watermark per sync (syncer.warehouse_diff.watermark)
+    "diff_watermarks",
+    metadata,
+    sa.Column("sync", sa.String(200), primary_key=True),
+    sa.Column("watermark", sa.String(200), nullable=False),
+    sa.Column("spec", sa.String(64), nullable=False),
+    sa.Column("full_diff_at", TS, nullable=False),
+)
 leases = sa.Table(
     "leases",
     metadata,
@@ -419,6 +427,25 @@ class StateStore:
     def clear_snapshot_pending(self, sync: str, keys: Sequence[str]) -> None:
         with self.engine.begin() as conn:
             self._delete_keys(conn, snapshot_pending, sync, keys)
+
+    # -- the `updated_at` watermark (see syncer.warehouse_diff.watermark) ----------------------
+
+    def diff_watermark(self, sync: str) -> tuple[str, str, dt.datetime] | None:
+        """(watermark as stored, spec digest, last full diff's time) of the sync, or None."""
+        query = sa.select(diff_watermarks.c.watermark, diff_watermarks.c.spec, diff_watermarks.c.full_diff_at)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(diff_watermarks.c.sync == sync)).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def set_diff_watermark(
+        self, sync: str, watermark: str | None, spec: str = "", full_diff_at: dt.datetime | None = None
+    ) -> None:
+        """Replace the sync's watermark; `watermark=None` drops it (the next diff is a full one)."""
+        with self.engine.begin() as conn:
+            conn.execute(diff_watermarks.delete().where(diff_watermarks.c.sync == sync))
+            if watermark is not None:
+                values = {"sync": sync, "watermark": watermark, "spec": spec, "full_diff_at": full_diff_at}
+                conn.execute(diff_watermarks.insert().values(**values))
 
     def forget_removed(self, sync: str, keys: Sequence[str]) -> None:
         """Drop state for records that left the model in a mode that does not delete them."""

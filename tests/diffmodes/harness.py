@@ -76,7 +76,8 @@ def run(job: SyncJob, reject: set[str], full: bool = False, crash_before_merge: 
     differ, changes = diff(job, for_run=True, full=full)
     acknowledge(job, differ, changes, reject, run_id)
     if not crash_before_merge:
-        after_run(differ, run_id)
+        rejected = sum(1 for c in changes if c.key in reject and c.kind != "removed") + len(differ.bad)
+        after_run(differ, run_id, failed=0, unsent=rejected)
         job.state.finish_run(run_id, "ok", {})
     return plan_of(differ, changes)
 

@@ -107,11 +107,12 @@ def release_duckdb_memory(engine: sa.Engine) -> None:
         engine.dispose()
 
 
-def after_run(differ: Differ, run_id: int | None) -> None:
-    """After a run's last acknowledged write: the warehouse snapshot merges what was acknowledged,
-    the columnar sidecar is brought up to date (rows mode: nothing)."""
+def after_run(differ: Differ, run_id: int | None, failed: int, unsent: int) -> None:
+    """After a run's last acknowledged write: the warehouse snapshot merges what was acknowledged and
+    its `updated_at` watermark moves (`failed`: rows whose write failed; `unsent`: rows rejected), the
+    columnar sidecar is brought up to date (rows mode: nothing)."""
     from syncer.warehouse_diff.modes import after_run as warehouse_after_run
 
-    warehouse_after_run(differ, run_id)
+    warehouse_after_run(differ, run_id, failed, unsent)
     if isinstance(differ, ColumnarDiffer):
         differ.after_run()

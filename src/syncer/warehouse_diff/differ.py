@@ -35,7 +35,7 @@ before the chunk is handed on (see `snapshot`), so a crash anywhere leaves the l
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncer.diff import CHUNK, Change, Differ
 from syncer.errors import FatalError
@@ -44,12 +44,16 @@ from syncer.source import Source
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from syncer.warehouse_diff.watermark import Window
+
 KEY, FP, SNAPSHOT_KEY = "syncer_key__", "syncer_fp__", "syncer_snapshot_key__"
 KEY_ROWS, MOST_KEY_ROWS = "syncer_key_rows__", "syncer_most_key_rows__"
 MODEL_ROWS, SNAPSHOT_ROWS = "syncer_model_rows__", "syncer_snapshot_rows__"
 MODEL_ONLY, SNAPSHOT_ONLY = "syncer_model_only__", "syncer_snapshot_only__"
+MAX_UPDATED, WINDOW_REPEATS = "syncer_max_updated__", "syncer_window_repeats__"  # see `watermark`
 COUNTS = (MODEL_ROWS, SNAPSHOT_ROWS, MODEL_ONLY, SNAPSHOT_ONLY, MOST_KEY_ROWS)
-OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, *COUNTS})
+OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, MAX_UPDATED, WINDOW_REPEATS, *COUNTS})
 
 
 def plan_sql(
@@ -62,9 +66,11 @@ def plan_sql(
     prefix: str,
     types: Mapping[str, str] | None = None,
     problem_keys: Iterable[str] = (),
+    updated_at: str | None = None,
 ) -> str:
     """The one statement (see the module docstring); `prefix` is a hex digest of the mapping spec,
-    `types` the inputs' types (`dialects.column_types`), `problem_keys` keys whose rows always return.
+    `types` the inputs' types (`dialects.column_types`), `problem_keys` keys whose rows always return,
+    `updated_at` the quoted `model.updated_at` column whose MAX the counts then carry (`watermark`).
     It returns at least one row: with nothing returned, one row of NULLs carries the counts."""
     fingerprint = dialect.fingerprint(prefix, inputs, types)
     model = f"SELECT m0.*, {dialect.key(primary_key)} AS {KEY}, {fingerprint} AS {FP} FROM ({model_sql}) AS m0"
@@ -82,8 +88,12 @@ def plan_sql(
         f"SELECT (SELECT COUNT(*) FROM ({model_sql}) AS c0) AS {MODEL_ROWS}, "
         f"(SELECT COUNT(*) FROM ({snap}) AS c1) AS {SNAPSHOT_ROWS}"
     )
+    newest = ""
+    if updated_at is not None:
+        counts += f", (SELECT MAX(c2.{updated_at}) FROM ({model_sql}) AS c2) AS {MAX_UPDATED}"
+        newest = f"c.{MAX_UPDATED}, "
     return (
-        f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, "
+        f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, {newest}"
         f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN 1 ELSE 0 END) OVER () AS {MODEL_ONLY}, "
         f"SUM(CASE WHEN x.{FP} IS NULL AND x.{SNAPSHOT_KEY} IS NOT NULL THEN 1 ELSE 0 END) OVER () "
         f"AS {SNAPSHOT_ONLY}, MAX(CASE WHEN x.{KEY} IS NULL THEN 1 ELSE x.{KEY_ROWS} END) OVER () AS {MOST_KEY_ROWS} "
@@ -97,8 +107,20 @@ def repeats(model_rows: int, snapshot_rows: int, model_only: int, snapshot_only:
     return model_rows - model_only != snapshot_rows - snapshot_only or most_key_rows > 1
 
 
+def window_complete(counts: Sequence[int], window_repeats: int) -> bool:
+    """May the window's rows stand for the whole diff? Only when no key repeats and no snapshot
+    key left the model (`watermark`): snapshot rows + rows the snapshot lacks - model rows (= removed) is 0."""
+    model_rows, snapshot_rows, model_only = counts[0], counts[1], counts[2]  # COUNTS' order
+    return window_repeats == 0 and snapshot_rows + model_only - model_rows == 0
+
+
 class _Repeats(Exception):
     """The first row said a key repeats: nothing was handed on yet; run the whole key check."""
+
+
+class _WindowIncomplete(Exception):
+    """The window statement's first row said a key left the model or repeats: nothing was handed on
+    yet; run the full statement (`watermark.window_complete`)."""
 
 
 class WarehouseDiffer(Differ):
@@ -115,6 +137,8 @@ class WarehouseDiffer(Differ):
         self._noted_refreshed: tuple[list[tuple[str, str]], int] = (self.refreshed, 0)
         self.restate: Callable[[KeyReport], str] | None = None
         self.whole_keys: Callable[[], KeyReport] | None = None
+        self.window: Window | None = None  # with `model.updated_at` (set by `modes.warehouse_sql`)
+        self.healed = False  # a run healed the snapshot first: no window this time (`watermark`)
 
     def merge(self, run_id: int | None) -> int:
         """After the run: the pending keys, as state now has them, into the snapshot."""
@@ -122,9 +146,16 @@ class WarehouseDiffer(Differ):
 
     def changes_from(self, source: Source, sql: str, model_sql: str = "") -> Iterator[Change]:
         """The changes `sql` (a `plan_sql` statement) returns; `model_sql` is not read (the
-        statement counts the model itself) and stays for callers that pass it."""
+        statement counts the model itself) and stays for callers that pass it. A window statement
+        (`watermark.window_sql`) whose counts say it cannot stand for the whole diff gives way to the
+        full one (`restate` with the key report so far)."""
         try:
-            yield from self._changes(source, sql, check=not self.keys.duplicates_checked)
+            try:
+                yield from self._changes(source, sql, check=not self.keys.duplicates_checked)
+            except _WindowIncomplete:
+                assert self.window is not None and self.restate is not None, "set by modes.warehouse_sql"
+                self.window.fall_back()
+                yield from self._changes(source, self.restate(self.keys), check=not self.keys.duplicates_checked)
         except _Repeats:
             assert self.restate is not None and self.whole_keys is not None, "set by modes.warehouse_sql"
             self.keys = self.whole_keys()
@@ -142,8 +173,13 @@ class WarehouseDiffer(Differ):
                     row = dict(zip(names, values, strict=True))
                     if first:
                         first, counts = False, [int(row[c] or 0) for c in COUNTS]
-                        if check and repeats(*counts):
+                        windowed = self.window is not None and self.window.since is not None
+                        if windowed and not window_complete(counts, int(row[WINDOW_REPEATS] or 0)):
+                            raise _WindowIncomplete
+                        if check and not windowed and repeats(*counts):
                             raise _Repeats
+                        if self.window is not None:
+                            self.window.start(row.get(MAX_UPDATED))
                         total = self.tally.source_rows = counts[0]
                     if row[FP] is None:
                         if row[SNAPSHOT_KEY] is not None:  # else the one row of NULLs: nothing returned

@@ -19,6 +19,7 @@ from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
 from syncer.warehouse_diff.differ import WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
+from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest, window_sql
 
 if TYPE_CHECKING:
     from syncer.runner import SyncJob
@@ -64,25 +65,40 @@ def open_warehouse_diff(job: SyncJob, spec: Any, inputs: list[str], **kwargs: An
         if not snapshot.usable(job.sync.name, job.state, previous):
             log.info("sync %s: warehouse snapshot is missing or behind local state; planning columnar", job.sync.name)
             return None
+        healed = False
     else:
-        snapshot.heal(job.sync.name, job.state, previous)
+        healed = snapshot.heal(job.sync.name, job.state, previous) != "use"
         snapshot.mark_dirty(job.sync.name, current)
-    return WarehouseDiffer(**kwargs, snapshot=snapshot)
+    differ = WarehouseDiffer(**kwargs, snapshot=snapshot)
+    differ.healed = healed
+    return differ
 
 
 def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list[str]) -> tuple[str, str]:
     """(plan statement, model SQL) for the job; the differ learns how to run the whole key check
-    and restate the statement with its problem keys (when a primary key repeats)."""
-    model_sql = job.source.sql(job.sync.model, job.mapping_dir)
-    prefix, pk, columns, types = fingerprint_parts(job, differ.snapshot.dialect, spec, inputs)
+    and restate the statement with its problem keys (when a primary key repeats). A model with
+    `updated_at` gets the window statement when `Window.open` allows it (see `watermark`)."""
+    model, dialect, snapshot = job.sync.model, differ.snapshot.dialect, differ.snapshot
+    model_sql = job.source.sql(model, job.mapping_dir)
+    prefix, pk, columns, types = fingerprint_parts(job, dialect, spec, inputs)
+    updated_at = quoted_columns(job, [model.updated_at])[0] if model.updated_at else None
 
     def restate(keys: KeyReport) -> str:
         problems = set(keys.duplicate_keys) | set(keys.match_collisions)
-        dialect = differ.snapshot.dialect
-        return plan_sql(dialect, differ.snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems)
+        return plan_sql(dialect, snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems, updated_at)
 
     differ.restate, differ.whole_keys = restate, job.key_report
-    return restate(differ.keys), model_sql
+    if updated_at is None:
+        return restate(differ.keys), model_sql
+    digest = spec_digest(prefix, model_sql, updated_at)
+    problems = bool(differ.keys.duplicate_keys or differ.keys.match_collisions)
+    window = Window.open(job.state, job.sync.name, digest, model.full_diff_every, not differ.healed, problems)
+    differ.window = window
+    if window.since is None:
+        return restate(differ.keys), model_sql
+    bound = bound_literal(dialect, window.since, model.updated_at_lookback)
+    sql = window_sql(dialect, snapshot, job.sync.name, model_sql, pk, columns, prefix, types, updated_at, bound)
+    return sql, model_sql
 
 
 def fingerprint_parts(
@@ -105,8 +121,14 @@ def quoted_columns(job: SyncJob, columns: list[str]) -> list[str]:
     return [quote(names.get(c, c)) for c in columns]
 
 
-def after_run(differ: Any, run_id: int | None) -> None:
-    """Merge what a warehouse-mode run acknowledged into the snapshot (other modes: nothing)."""
+def after_run(differ: Any, run_id: int | None, failed: int, unsent: int) -> None:
+    """Merge what a warehouse-mode run acknowledged into the snapshot, then move the `updated_at`
+    watermark (`Window.record`: `failed` rows whose write failed, `unsent` rows rejected or held);
+    other modes: nothing."""
     if isinstance(differ, WarehouseDiffer):
         failpoints.hit("before_snapshot_merge")  # acknowledged in state, not yet in the snapshot
         differ.merge(run_id)
+        if differ.window is not None:
+            failpoints.hit("before_watermark_write")  # acknowledged and merged, the watermark not moved
+            held = sum(differ.tally.out_of_sync.values()) + differ.tally.held_deletes
+            differ.window.record(differ.state, failed, unsent + held)

@@ -1,0 +1,208 @@
+"""The `updated_at` watermark: a warehouse diff reads only the rows changed since the last run.
+
+A model that declares `updated_at` (a column the warehouse sets on every insert and update) is
+diffed over a window instead of the whole model:
+
+    window = model rows with updated_at >= watermark - updated_at_lookback, or updated_at IS NULL
+
+`window_sql` returns the window's rows whose fingerprint differs from the snapshot's (or that it
+lacks), and in the same statement the model's and the snapshot's row counts, the model's highest
+`updated_at`, and how many extra model rows the window's keys have (a join on the typed primary-key
+columns). With no repeated key, removed = snapshot rows + window rows the snapshot lacks - model
+rows; when that is not 0, or a key repeats, the differ discards the window (nothing was handed on)
+and runs the full statement, which finds removed and repeated keys exactly. So the only rows a
+window can miss are rows changed without bumping `updated_at`, or committed later than the
+lookback: the next full diff (`full_diff_every`) finds them.
+
+The window is used (`Window.open`) only when: the model declares `updated_at`, state holds a
+watermark read under the same spec digest (mapping, model SQL, `updated_at`), the last full diff is
+younger than `full_diff_every`, the snapshot needs no healing, the run is not `--full`, and the last
+run left no row out of sync (its watermark was dropped then: held rows are counted by the full
+statement only). After a run (`Window.record`, from `modes.after_run`, after the acknowledgements
+and the snapshot merge), state's watermark becomes:
+
+    every row that needed work acknowledged  -> the highest updated_at read (a full diff: and its time)
+    rows failed (retryable), window diff     -> unchanged: the window reads them again
+    anything else (rejected, held, a full    -> dropped: the next diff is a full one
+    diff with failures)
+
+Re-reading rows is idempotent (the fingerprint compare finds them unchanged), so a crash between the
+acknowledgements and the watermark write only re-reads the window. Plans write nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syncer.errors import FatalError
+from syncer.state import StateStore, utcnow
+from syncer.warehouse_diff.dialects import Dialect
+from syncer.warehouse_diff.differ import COUNTS, FP, KEY, MAX_UPDATED, SNAPSHOT_KEY, WINDOW_REPEATS
+from syncer.warehouse_diff.snapshot import Snapshot
+
+log = logging.getLogger("syncer.warehouse_diff")
+
+MODEL_ROWS, SNAPSHOT_ROWS, MODEL_ONLY, SNAPSHOT_ONLY, MOST_KEY_ROWS = COUNTS
+
+
+def encode(value: Any) -> str:
+    """A watermark as state stores it: `datetime:<ISO 8601>` (zone kept when the warehouse gave one,
+    microseconds kept) or `date:<ISO 8601>`; FatalError for any other type."""
+    if isinstance(value, dt.datetime):
+        return "datetime:" + value.isoformat()
+    if isinstance(value, dt.date):
+        return "date:" + value.isoformat()
+    raise FatalError(
+        f"model.updated_at: the warehouse returned a {type(value).__name__} ({value!r}); "
+        "updated_at must be a TIMESTAMP or DATE column"
+    )
+
+
+def decode(text: str) -> dt.datetime | dt.date:
+    kind, _, value = text.partition(":")
+    return dt.datetime.fromisoformat(value) if kind == "datetime" else dt.date.fromisoformat(value)
+
+
+def bound_literal(dialect: Dialect, since: dt.datetime | dt.date, lookback: dt.timedelta) -> str:
+    """SQL literal of the window's lower bound `since - lookback` (a DATE loses whole days only); the
+    warehouse casts the text to the column's type (PostgreSQL, DuckDB, Snowflake, BigQuery do)."""
+    bound = since - lookback
+    return dialect.literal(bound.isoformat(sep=" ") if isinstance(bound, dt.datetime) else bound.isoformat())
+
+
+def window_sql(
+    dialect: Dialect,
+    snapshot: Snapshot,
+    sync: str,
+    model_sql: str,
+    primary_key: Sequence[str],
+    inputs: Sequence[str],
+    prefix: str,
+    types: dict[str, str] | None,
+    updated_at: str,
+    bound: str,
+) -> str:
+    """The window statement (module docstring); arguments as `differ.plan_sql`'s, plus the quoted
+    `updated_at` column and the `bound` literal. Columns: the window rows as `plan_sql` returns
+    them, its counts (SNAPSHOT_ONLY and MOST_KEY_ROWS 0), MAX_UPDATED and WINDOW_REPEATS; at least one row."""
+    fingerprint = dialect.fingerprint(prefix, inputs, types)
+    window = f"SELECT * FROM ({model_sql}) AS w0 WHERE w0.{updated_at} >= {bound} OR w0.{updated_at} IS NULL"
+    keyed = f"SELECT m0.*, {dialect.key(primary_key)} AS {KEY}, {fingerprint} AS {FP} FROM syncer_window AS m0"
+    snap = f"SELECT key, fingerprint FROM {snapshot.table} WHERE sync = {dialect.literal(sync)}"
+    diff = (
+        f"SELECT m.*, s.key AS {SNAPSHOT_KEY} FROM ({keyed}) AS m LEFT JOIN ({snap}) AS s ON s.key = m.{KEY} "
+        f"WHERE s.key IS NULL OR s.fingerprint IS DISTINCT FROM m.{FP}"
+    )
+    pk = ", ".join(f"k0.{c}" for c in primary_key)
+    keys = f"SELECT DISTINCT {pk} FROM syncer_window AS k0 WHERE " + " AND ".join(
+        f"k0.{c} IS NOT NULL" for c in primary_key
+    )
+    joined = " AND ".join(f"a.{c} = k.{c}" for c in primary_key)
+    repeats = (
+        f"(SELECT COUNT(*) FROM syncer_window_keys AS k JOIN ({model_sql}) AS a ON {joined}) "
+        "- (SELECT COUNT(*) FROM syncer_window_keys)"
+    )
+    counts = (
+        f"SELECT (SELECT COUNT(*) FROM ({model_sql}) AS c0) AS {MODEL_ROWS}, "
+        f"(SELECT COUNT(*) FROM ({snap}) AS c1) AS {SNAPSHOT_ROWS}, "
+        f"(SELECT MAX(c2.{updated_at}) FROM ({model_sql}) AS c2) AS {MAX_UPDATED}, {repeats} AS {WINDOW_REPEATS}"
+    )
+    return (
+        f"WITH syncer_window AS ({window}), syncer_window_keys AS ({keys}) "
+        f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, c.{MAX_UPDATED}, c.{WINDOW_REPEATS}, "
+        f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN 1 ELSE 0 END) OVER () AS {MODEL_ONLY}, "
+        f"0 AS {SNAPSHOT_ONLY}, 0 AS {MOST_KEY_ROWS} "
+        f"FROM ({counts}) AS c LEFT JOIN ({diff}) AS x ON 1 = 1 ORDER BY x.{KEY}"
+    )
+
+
+def spec_digest(fingerprint_prefix: str, model_sql: str, updated_at: str) -> str:
+    """What a watermark was read under: the mapping's fingerprint prefix, the model SQL, the column."""
+    text = "\x1f".join((fingerprint_prefix, model_sql, updated_at))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class Window:
+    """One diff's watermark bookkeeping. `since`: the stored watermark when the window statement runs
+    (None: the full statement); `read_max`, `read_at`: the highest updated_at the statement read, and
+    when it started (set by the differ at its first row)."""
+
+    sync: str
+    digest: str
+    since: dt.datetime | dt.date | None = None
+    full_diff_at: dt.datetime | None = None
+    read_max: dt.datetime | dt.date | None = None
+    read_at: dt.datetime | None = None
+    fell_back: bool = False  # the window statement ran and gave way to the full one
+
+    @classmethod
+    def open(
+        cls,
+        state: StateStore,
+        sync: str,
+        digest: str,
+        full_diff_every: dt.timedelta,
+        snapshot_current: bool,
+        problem_keys: bool,
+    ) -> Window:
+        """The window to diff over, if every condition of the module docstring holds (else `since` None).
+        `problem_keys`: the key check found duplicated keys or colliding match values, whose rows
+        outside the window must be rejected too: only the full statement returns them all."""
+        window = cls(sync, digest)
+        stored = state.diff_watermark(sync)
+        why = "no watermark yet (or the last run left rows out of sync)"
+        if stored is not None:
+            value, spec, full_diff_at = stored
+            if problem_keys:
+                why = "the model has duplicated primary keys or colliding match values"
+            elif spec != digest:
+                why = "the mapping or model changed since the watermark was read"
+            elif utcnow() - full_diff_at >= full_diff_every:
+                why = f"the last full diff ran at {full_diff_at:%Y-%m-%d %H:%M:%S} UTC (full_diff_every)"
+            elif not snapshot_current:
+                why = "the warehouse snapshot was healed"
+            else:
+                window.since, window.full_diff_at = decode(value), full_diff_at
+                log.info("sync %s: diffing the rows updated since %s (model.updated_at)", sync, value.partition(":")[2])
+                return window
+        log.info("sync %s: full warehouse diff: %s", sync, why)
+        return window
+
+    def start(self, read_max: Any) -> None:
+        """The statement's first row arrived: what it read, and when the full diff was made."""
+        if read_max is not None:
+            encode(read_max)  # FatalError before anything is handed on when it is not a timestamp
+        self.read_max, self.read_at = read_max, utcnow()
+
+    def fall_back(self) -> None:
+        """The window could not stand for the whole diff: the full statement runs instead."""
+        log.info("sync %s: a key left the model or repeats: full warehouse diff", self.sync)
+        self.since, self.fell_back = None, True
+
+    def record(self, state: StateStore, failed: int, unsent: int) -> None:
+        """After a run's acknowledgements and snapshot merge (the table in the module docstring);
+        `failed`: rows whose write failed (retryable); `unsent`: rows rejected or held out of sync."""
+        if failed == 0 and unsent == 0 and self.read_max is not None:
+            newest = self.read_max
+            if self.since is not None and _later(self.since, newest):
+                newest = self.since  # the newest rows left the model: the window stays where it was
+            full_diff_at = self.full_diff_at if self.since is not None else self.read_at
+            state.set_diff_watermark(self.sync, encode(newest), self.digest, full_diff_at or utcnow())
+        elif unsent == 0 and self.since is not None:
+            return  # failed rows only: the window reads them again
+        else:
+            state.set_diff_watermark(self.sync, None)
+
+
+def _later(a: dt.datetime | dt.date, b: dt.datetime | dt.date) -> bool:
+    """a > b; False when they cannot be compared (the column's type changed: the new value wins)."""
+    try:
+        return type(a) is type(b) and a > b  # type: ignore[operator]
+    except TypeError:  # a zone-aware and a naive datetime
+        return False
