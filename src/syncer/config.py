@@ -15,15 +15,18 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     SecretStr,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -107,6 +110,24 @@ def parse_duration(value: Any) -> dt.timedelta:
     return dt.timedelta(seconds=sum(int(n) * DURATION_UNITS[u] for n, u in parts))
 
 
+def format_duration(value: dt.timedelta) -> str:
+    """`parse_duration` text of a whole number of seconds, in hours at most: 5400 s -> "1h30m", 1 day -> "24h"."""
+    seconds, out = int(value.total_seconds()), ""
+    for unit in ("h", "m", "s"):
+        size = DURATION_UNITS[unit]
+        if seconds >= size:
+            out, seconds = out + f"{seconds // size}{unit}", seconds % size
+    return out or "0s"
+
+
+Duration = Annotated[
+    dt.timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": "^([0-9]+[smhdw])+$"}),
+]
+
+
 class ModelConfig(_Strict):
     """A table, an inline query or a .sql file, with its primary key (one or more columns)."""
 
@@ -123,26 +144,6 @@ class ModelConfig(_Strict):
     as the warehouse returns them, except that an all-upper-case name (Snowflake's folding of unquoted identifiers)
     is read in lower case: write `account_id`, not `ACCOUNT_ID`.
     """
-    updated_at: str | None = None
-    """`diff = "warehouse"`: a TIMESTAMP (or DATE) column the warehouse sets on every insert and every update of a
-    row. A diff then reads only the rows with `updated_at` at or after the last acknowledged run's highest value minus
-    `updated_at_lookback` (and rows where it is NULL), not the whole model. The contract: a row changed without
-    bumping it, or committed later than the lookback, is missed until the next full diff (`full_diff_every`).
-    Removed and duplicated keys are always found exactly.
-    """
-    updated_at_lookback: dt.timedelta = dt.timedelta(hours=1)
-    """With `updated_at`: rows whose `updated_at` is up to this much older than the last run's highest value are read
-    again (transactions that commit late). A duration: `"1h"`, `"30m"`, `"1d"`.
-    """
-    full_diff_every: dt.timedelta = dt.timedelta(hours=24)
-    """With `updated_at`: when the last full diff is older than this, the next diff compares the whole model again
-    (it catches rows changed without bumping `updated_at`). A duration: `"24h"`, `"7d"`.
-    """
-
-    @field_validator("updated_at_lookback", "full_diff_every", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> dt.timedelta:
-        return parse_duration(value)
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -164,6 +165,26 @@ class ModelConfig(_Strict):
         if not self.primary_key:
             raise ValueError("primary_key needs at least one column")
         return self
+
+
+class SyncModelConfig(ModelConfig):
+    """A sync's model: `ModelConfig`, and the column that says which rows changed (warehouse mode)."""
+
+    updated_at: str | None = None
+    """`diff = "warehouse"`: a TIMESTAMP (or DATE) column the warehouse sets on every insert and every update of a
+    row. A diff then reads only the rows with `updated_at` at or after the last acknowledged run's highest value minus
+    `updated_at_lookback` (and rows where it is NULL), not the whole model. The contract: a row changed without
+    bumping it, or committed later than the lookback, is missed until the next full diff (`full_diff_every`).
+    Removed and duplicated keys are always found exactly.
+    """
+    updated_at_lookback: Duration = Field(default="1h", validate_default=True)
+    """With `updated_at`: rows whose `updated_at` is up to this much older than the last run's highest value are read
+    again (transactions that commit late). A duration: `"1h"`, `"30m"`, `"1d"`.
+    """
+    full_diff_every: Duration = Field(default="24h", validate_default=True)
+    """With `updated_at`: when the last full diff is older than this, the next diff compares the whole model again
+    (it catches rows changed without bumping `updated_at`). A duration: `"24h"`, `"7d"`.
+    """
 
 
 class MatchConfig(_Strict):
@@ -198,7 +219,7 @@ class SyncConfig(_Strict):
     """`upsert` creates or updates; `update` never creates; `insert` never modifies; `mirror` also deletes records whose
     row left the model (guarded by `max_delete_share`).
     """
-    model: ModelConfig
+    model: SyncModelConfig
     """Where the rows come from: a table, an inline query or a .sql file, and the primary key."""
     match: MatchConfig
     """How a row finds its destination record."""

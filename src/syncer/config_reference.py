@@ -68,6 +68,8 @@ def type_name(tp: Any) -> str:
         return names[tp]
     if tp is dt.time:
         return "time (HH:MM)"
+    if tp is dt.timedelta:
+        return "duration (`30m`, `1h`, `7d`)"
     if _is_model(tp):
         return "table"
     return "any"
@@ -116,6 +118,10 @@ def default(field: FieldInfo, key: str = "") -> str:
         return "keys " + ", ".join(f"`{k}`" for k in value)
     if isinstance(value, dt.time):
         return f"`{value:%H:%M}`"
+    if isinstance(value, dt.timedelta):
+        from syncer.config import format_duration
+
+        return f"`{json.dumps(format_duration(value))}`"
     if isinstance(value, Path):
         return f"`{json.dumps(str(value))}`"
     text = json.dumps(value)

@@ -51,6 +51,7 @@ UNRESOLVED = ("syncer", "scoring")  # sections read as written: no ${NAME} resol
 _STRING = {"type": "string"}
 SHORTHANDS: dict[tuple[str, str], dict[str, Any]] = {
     ("ModelConfig", "primary_key"): _STRING,
+    ("SyncModelConfig", "primary_key"): _STRING,
     ("RoutingRule", "trigger"): _STRING,
     ("RoutingRule", "priority"): {"enum": ["high", "medium", "low"], "type": "string"},
     ("RoutingRule", "tier"): _STRING,
