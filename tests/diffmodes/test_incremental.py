@@ -131,6 +131,11 @@ CASES = {  # name: (statements on the model after the first run, which statement
         "fell back",
         True,
     ),
+    "colliding match value inserted": (  # both rows rejected, the old one outside the window too
+        [f"INSERT INTO model VALUES (9, 'u1@x.io', 9, TIMESTAMP '{BUMPED}')"],
+        "full",
+        True,
+    ),
     "NULL updated_at": (
         [
             "INSERT INTO model VALUES (10, 'u10@x.io', 10, NULL)",
