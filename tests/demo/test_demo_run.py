@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import duckdb
+import sqlalchemy as sa
+
+from tests.demo.test_alert_totals import LABELLED
 
 
 def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
@@ -85,6 +88,15 @@ def test_demo_runs_and_its_counts_match_what_landed(tmp_path: Path) -> None:
     churn.close()
     assert data["churn_model"] and len(data["churn"]) == events[0]
     assert f"{events[0]} churn event" in result.stdout and f"({events[1]} account" in result.stdout
+    # the history's alert total is labelled as the report's (opened = sent + held out), held-out count from state
+    found = LABELLED.search(result.stdout)
+    assert found is not None, result.stdout
+    opened, sent, held = (int(g.replace(",", "")) for g in found.groups())
+    state = sa.create_engine(f"sqlite:///{folder / 'data' / 'state.sqlite'}")
+    with state.connect() as conn:
+        in_state = conn.execute(sa.text("SELECT count(*) FROM alerts WHERE delivery = 'holdout'")).scalar_one()
+    state.dispose()
+    assert opened == sent + held and 0 < held <= in_state, (found.group(0), in_state)
     # the printed commands still load the config after the emulators stopped (the SMTP CA bundle is kept)
     preview = next(line.strip() for line in result.stdout.splitlines() if line.strip().endswith("config.toml")
                    and " digest --preview " in line)  # fmt: skip

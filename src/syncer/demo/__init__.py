@@ -202,12 +202,7 @@ class Demo:
             engine.close()
             state.close()
         h = self.history
-        per_day = h.alerts / len(days) / max(1, h.accounts)
-        self.console.print(
-            f"  {plural(h.alerts, 'alert')} opened over {plural(len(days), 'day')} "
-            f"({100 * per_day:.1f}% of accounts a day; last 7 days: {plural(sum(h.opened[-7:]), 'alert')}), "
-            f"{plural(h.worked, 'task')} worked by their owners"
-        )
+        self.console.print(f"  {h.line()}", highlight=False)
 
     def _dry_run(self, config_path: Path, day: date) -> dict[str, dict[str, list[str]]]:
         """Who the first live day's 08:00 evaluation would alert (the engine's dry run: nothing sent or kept)."""

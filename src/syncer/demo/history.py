@@ -50,6 +50,7 @@ from syncer.scoring.model import ScoringConfig
 from syncer.scoring.refresh import refresh_scores
 from syncer.scoring.scores import TRIGGER_COLUMNS, triggers_select
 from syncer.scoring.synthetic import insert_rows
+from syncer.wording import plural
 
 MORNING = dt.time(8, 0)
 HISTORY_SUFFIX = "__history"  # fired_triggers__history: every replayed day's fired triggers, one table
@@ -98,10 +99,26 @@ class History:
     worked: int
     expansions: list[dict[str, Any]] = field(default_factory=list)
     fed: list[int] = field(default_factory=list)  # fired rows each evaluation looked at (changed accounts only)
+    held_out: int = 0  # of the opened alerts, those held out as the control group (never sent; outcomes/report.py)
 
     @property
     def alerts(self) -> int:
         return sum(self.opened)
+
+    def line(self) -> str:
+        """What the demo prints after the replay, its totals labelled as the report labels them (opened = sent +
+        held out as the control group): '4,065 alerts opened over 150 days (3,590 sent; 475 held out as the control
+        group); 2.7% of accounts a day, last 7 days: 53 alerts; 1,099 tasks worked by their owners'."""
+        days = len(self.opened)
+        per_day = self.alerts / max(1, days) / max(1, self.accounts)
+        sent = self.alerts - self.held_out
+        opened = f"{self.alerts:,} {'alert' if self.alerts == 1 else 'alerts'} opened over {plural(days, 'day')}"
+        tasks = f"{self.worked:,} {'task' if self.worked == 1 else 'tasks'}"
+        return (
+            f"{opened} ({sent:,} sent; {self.held_out:,} held out as the control group); "
+            f"{100 * per_day:.1f}% of accounts a day, last 7 days: {plural(sum(self.opened[-7:]), 'alert')}; "
+            f"{tasks} worked by their owners"
+        )
 
 
 class FiredByDay:
@@ -271,6 +288,9 @@ def replay(
         now[0] = now[0] + dt.timedelta(days=1)
         sync_task_states(real.engine, crm, now[0])
     history.worked = sum(1 for when in worked.values() if when <= now[0])
+    with real.engine.connect() as conn:  # the control group, counted as the report counts it (delivery "holdout")
+        held = sa.select(sa.func.count()).where(alerts_table.c.delivery == "holdout")
+        history.held_out = int(conn.scalar(held) or 0)
     engine.close()
     return history
 
