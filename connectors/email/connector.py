@@ -150,6 +150,11 @@ class EmailConnector(Connector):
     def where(self) -> str:
         return f"{self.settings.host}:{self.settings.effective_port}"
 
+    @property
+    def origin(self) -> str:
+        """`smtp://host:port` (`smtps://` for implicit TLS): the address a refused connection names."""
+        return f"{'smtps' if self.settings.security == 'tls' else 'smtp'}://{self.where}"
+
     # -- hooks -------------------------------------------------------------------------------
 
     def check(self) -> list[str]:
@@ -244,7 +249,7 @@ class EmailConnector(Connector):
             else:
                 smtp = smtplib.SMTP(s.host, s.effective_port, local_hostname=s.ehlo_name, timeout=s.timeout)
         except (OSError, smtplib.SMTPException) as exc:
-            raise transport_error(exc, phase, self.where) from exc
+            raise transport_error(exc, phase, self.where, self.origin) from exc
         try:
             phase = "ehlo"
             smtp.ehlo_or_helo_if_needed()

@@ -5,7 +5,9 @@
 5xx to MAIL FROM                           -> FatalError, except 552 (SIZE too big) -> RejectedError
 5xx to RCPT TO / DATA                      -> RejectedError (this message only)
 TLS error during the handshake             -> FatalError   (wrong CA, wrong port, no STARTTLS)
-connection refused / reset / timeout       -> RetryableError
+connection refused / unknown host          -> DestinationUnreachable (a RetryableError; one line naming
+                                              `smtp://host:port`, as every connector says it: syncer.http)
+connection reset / timeout                 -> RetryableError
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import smtplib
 import ssl
 from typing import Literal
 
-from syncer.errors import FatalError, RejectedError, RetryableError, SyncerError
+from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError, SyncerError
+from syncer.http import unreachable_reason
 
 Phase = Literal["connect", "ehlo", "starttls", "auth", "mail", "rcpt", "data"]
 
@@ -39,8 +42,12 @@ def reply_error(phase: Phase, code: int, text: str) -> SyncerError:
     return kind(f"{code} {text}".strip())
 
 
-def transport_error(exc: BaseException, phase: Phase, where: str) -> SyncerError:
-    """Exceptions of smtplib / ssl / socket as syncer errors (see README's table)."""
+def transport_error(exc: BaseException, phase: Phase, where: str, origin: str | None = None) -> SyncerError:
+    """Exceptions of smtplib / ssl / socket as syncer errors (see README's table). `origin`
+    (`smtp://host:port`): where a refused connection or unknown host is reported, as the HTTP connectors do."""
+    reason = unreachable_reason(exc) if phase == "connect" and origin else None
+    if reason is not None and origin:
+        return DestinationUnreachable("connect to the SMTP server", origin, reason)
     if isinstance(exc, smtplib.SMTPResponseException):
         return reply_error(phase, exc.smtp_code, reply_text(exc.smtp_error))
     if isinstance(exc, smtplib.SMTPServerDisconnected):

@@ -37,13 +37,22 @@ CONNECTORS = {
         "https",
     ),
     "webhook": ('type = "webhook"\nurl = "${DEST_URL}/hooks?token=q1"\nsigning_secret = "${TOKEN}"', "http"),
+    # SMTP has a host and a port, not a URL: the line names it as smtp://host:port all the same
+    "email": (
+        'type = "email"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "starttls"\nusername = "${SF_USER}"\n'
+        'password = "${TOKEN}"\nfrom_address = "Syncer <alerts@example.com>"',
+        "smtp",
+    ),
 }
-OBJECT = {"hubspot": "companies", "salesforce": "Account", "webhook": "accounts"}
+OBJECT = {"hubspot": "companies", "salesforce": "Account", "webhook": "accounts", "email": "email"}
+EMAIL_FIELDS = '[fields]\nto = "domain"\nsubject = "name"\ntext = "name"\n'
 
 
 def _project(tmp_path: Path, kind: str, demo: bool) -> tuple[Project, str]:
     section, scheme = CONNECTORS[kind]
-    origin = f"{scheme}://127.0.0.1:{_closed_port()}"
+    port = _closed_port()
+    origin = f"{scheme}://127.0.0.1:{port}"
+    section = section.replace("{port}", str(port))
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     create_accounts(url, 3)
     env = {"DEST_URL": origin, "TOKEN": "dest-secret-8842", "SF_USER": "u@example.com", "SF_TOKEN": "sf-tok-5521"}
@@ -62,6 +71,8 @@ def _project(tmp_path: Path, kind: str, demo: bool) -> tuple[Project, str]:
     (tmp_path / "mappings").mkdir()
     mapping = MAPPING.format(mode="upsert").replace('connector = "hook"', 'connector = "dest"')
     mapping = mapping.replace('object = "accounts"', f'object = "{OBJECT[kind]}"')
+    if kind == "email":  # an email sync maps to / subject / text
+        mapping = mapping[: mapping.index("[fields]")] + EMAIL_FIELDS
     (tmp_path / "mappings" / "accounts.toml").write_text(mapping)
     if demo:
         (tmp_path / "demo.env").write_text("DEST_URL=x\n")
