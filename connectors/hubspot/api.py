@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from syncer.errors import FatalError, RetryableError
-from syncer.http import raise_for_response, retryable_from_transport
+from syncer.http import raise_for_response, retryable_from_transport, tls_context
 from syncer.ratelimit import RateLimit, RateLimiter
 
 T = TypeVar("T")
@@ -50,6 +50,7 @@ class HubSpotApi:
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=timeout,
             transport=transport,
+            verify=tls_context(),
         )
         self._call = call
         self.limiter = limiter

@@ -21,7 +21,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, TransientProblem, check_problem
 from syncer.errors import FatalError, RetryableError
-from syncer.http import raise_for_response, retryable_from_transport
+from syncer.http import raise_for_response, retryable_from_transport, tls_context
 from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
@@ -136,7 +136,7 @@ class WebhookConnector(Connector):
         self.clock: Callable[[], float] = time.time  # wall clock for the timestamp; tests replace it
         if settings.rate is not None:
             self.limiter.set_limit(rate_to_limit(settings.rate))
-        self._client = httpx.Client(timeout=settings.timeout, headers=settings.headers)
+        self._client = httpx.Client(timeout=settings.timeout, headers=settings.headers, verify=tls_context())
 
     @property
     def _where(self) -> str:

@@ -8,7 +8,10 @@ the same way everywhere.
 from __future__ import annotations
 
 import email.utils
+import functools
+import os
 import socket
+import ssl
 import time
 from enum import Enum
 from urllib.parse import urlsplit
@@ -17,6 +20,19 @@ import httpx
 import requests
 
 from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError
+
+
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context every httpx client of this process shares: what `httpx.Client()`
+    builds by default (certifi's CA bundle, or $SSL_CERT_FILE / $SSL_CERT_DIR), loaded once per CA
+    setting instead of once per client (measured: 40-48 ms a connector, paid by every plan and run).
+    An `ssl.SSLContext` is safe to share between clients and threads."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()
 
 
 class Action(Enum):

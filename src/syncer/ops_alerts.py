@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from syncer.connector import Connector, Record
 from syncer.escaping import slack_line
+from syncer.http import tls_context
 from syncer.secrets import mask
 from syncer.state import utcnow
 from syncer.timestamps import UtcDateTime
@@ -91,7 +92,7 @@ class WebhookNotifier:
 
     def __init__(self, url: str, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
         self.url = url
-        self.client = client or httpx.Client(timeout=timeout)
+        self.client = client or httpx.Client(timeout=timeout, verify=tls_context())
 
     def notify(self, alert: OpsAlert) -> None:
         response = self.client.post(self.url, json=alert.as_dict())
