@@ -1,8 +1,14 @@
-"""Tables people read in a terminal or a pipe: never cut with `…`, never capped at 80 columns."""
+"""Tables people read in a terminal or a pipe: never cut with `…`, never capped at 80 columns, headed in words.
+
+A header (or, in a key/value table without headers, a row's key) that is a snake_case field name, such as
+`sla_hours` or `api_calls`, is shown as people say it (`SLA (h)`, `API calls`): `field_label` is the one rule,
+applied by `print_table` to every table, so no command prints a raw field name above a column.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 from rich.table import Table
@@ -10,10 +16,55 @@ from rich.table import Table
 from syncer.wording import plural
 
 
+FIELD = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+# field name -> header, where the generic rule below would not say it as people do
+LABELS = {
+    "run_id": "run",
+    "duration_s": "duration (s)",
+    "held_rejected": "held (rejected before)",
+    "held_deletes": "deletes held back",
+    "out_of_sync": "out of sync:",
+    "triggers_by_name": "triggers fired, by trigger",
+}
+UNITS = {"hours": "(h)", "seconds": "(s)", "s": "(s)"}
+WORDS = {"api": "API", "sla": "SLA", "pql": "PQL", "id": "ID", "crm": "CRM", "url": "URL"}
+
+
+def field_label(text: str) -> str:
+    """A snake_case field name as a header people read: `sla_hours` -> `SLA (h)`, `api_calls` -> `API calls`,
+    `p90_hours` -> `p90 (h)`; each space-separated part of `text` on its own (`out_of_sync missing` ->
+    `out of sync: missing`). Anything else is returned as it is."""
+    parts = []
+    for part in text.split(" "):
+        if not FIELD.match(part):
+            parts.append(part)
+            continue
+        if part in LABELS:
+            parts.append(LABELS[part])
+            continue
+        words = part.split("_")
+        unit = UNITS.get(words[-1]) if len(words) > 1 else None
+        words = [WORDS.get(w, w) for w in (words[:-1] if unit else words)]
+        parts.append(" ".join(words + ([unit] if unit else [])))
+    return " ".join(parts)
+
+
+def _label_fields(table: Table) -> None:
+    """Headers, and the keys of a key/value table (no header row), in words (field_label)."""
+    for column in table.columns:
+        if isinstance(column.header, str):
+            column.header = field_label(column.header)
+    if not table.show_header and table.columns:
+        keys = table.columns[0]
+        keys._cells = [field_label(c) if isinstance(c, str) else c for c in keys._cells]
+
+
 def print_table(table: Table, console: Console | None = None) -> None:
     """A table that fits: on a terminal, cells wrap (never `…`) to its width; piped, plain aligned text
-    as wide as the content needs, never cut at 80 columns. `console`: where to print (default: standard output)."""
+    as wide as the content needs, never cut at 80 columns. Headers (and a key/value table's keys) that are
+    field names read as words (field_label). `console`: where to print (default: standard output)."""
     console = console or Console(soft_wrap=True)
+    _label_fields(table)
     for column in table.columns:
         column.overflow = "fold"
     if console.is_terminal:

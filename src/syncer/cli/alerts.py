@@ -107,6 +107,19 @@ def alerts_list(
         out.print(escape(_no_alerts(len(every), filters)), highlight=False)
         _print_budget_use(use, names)
         return 0
+    _print_alerts(shown, wide)
+    matched = f"{len(rows)} of {plural(len(every), 'open alert')} match {filters}" if filters else ""
+    firing = f"{plural(len(rows), 'open alert')} (firing now, not cleared)"
+    out.print(escape(matched or firing), highlight=False)
+    more = None if show_all or limit is None else more_line(len(shown), len(rows), "open alert", limit)
+    if more:
+        out.print(more, highlight=False)
+    _print_budget_use(use, names)
+    return 0
+
+
+def _print_alerts(shown: list[dict[str, Any]], wide: bool) -> None:
+    """The alert listing: age, priority, account, trigger, owner; `wide`: every column (WIDE)."""
     table = Table("age", "pri", "account", "trigger", "owner") if not wide else Table(*WIDE)
     for column, width in zip(table.columns, (None, None, 22, 20, 22) if not wide else (), strict=False):
         column.max_width = width  # long names wrap onto a second line (never cut): 80 columns stay readable
@@ -118,25 +131,18 @@ def alerts_list(
         cells = _wide(r) if wide else (_age(r.get("age_hours")), short, name, trigger, owner)
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
-    matched = f"{len(rows)} of {plural(len(every), 'open alert')} match {filters}" if filters else ""
-    firing = f"{plural(len(rows), 'open alert')} (firing now, not cleared)"
-    out.print(escape(matched or firing), highlight=False)
-    more = None if show_all or limit is None else more_line(len(shown), len(rows), "open alert", limit)
-    if more:
-        out.print(more, highlight=False)
-    _print_budget_use(use, names)
-    return 0
 
 
-WIDE = ("alert", "trigger", "priority", "tier", "state", "owner", "age h", "task", "route", "sla", "to action h",
-        "fallback / delivery problem")  # fmt: skip
+WIDE = ("alert", "trigger", "priority", "PQL tier", "state", "owner", "age (h)", "task", "route", "SLA",
+        "to action (h)", "fallback / delivery problem")  # fmt: skip
 
 
 def _wide(r: dict[str, Any]) -> tuple[Any, ...]:
     to_action = r.get("time_to_action_hours")
     problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
     owner = f"{r['owner_name']} ({r.get('owner')})" if r.get("owner_name") else r.get("owner")
-    return (r.get("id"), r.get("trigger"), r.get("priority"), r.get("tier"), r.get("state"), owner,
+    trigger = str(r.get("trigger") or "").replace("_", " ")
+    return (r.get("id"), trigger, r.get("priority"), r.get("tier"), r.get("state"), owner,
             f"{r.get('age_hours') or 0:.1f}", r.get("task"), r.get("route"), r.get("sla"),
             f"{to_action:.2f}" if isinstance(to_action, int | float) else None, problem)  # fmt: skip
 
@@ -220,20 +226,33 @@ def alerts_sla(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     if as_json:
         _print_json({"delivered": report, "worked": worked} | ({"lanes": lanes} if lanes else {}))
         return 0
+    _print_sla(report, worked, lanes)
+    return 0
+
+
+def _print_sla(report: dict[str, dict[str, Any]], worked: dict[str, dict[str, Any]], lanes: dict[str, Any]) -> None:
+    """The `alerts sla` tables: per PQL tier (delivered), per priority (worked), per lane."""
     if not report:
         out.print("no tier actions with an SLA yet (see [actions] in docs/tier-actions.md)")
     else:
-        table = Table("tier", *SLA_COLUMNS, title="delivered: signal to every tier action acknowledged")
+        table = Table("PQL tier", *SLA_COLUMNS, title="delivered: signal to every PQL tier action acknowledged")
         for tier, row in report.items():
-            table.add_row(escape(str(tier)), *(escape(str(row.get(c))) for c in SLA_COLUMNS))
+            table.add_row(escape(str(tier)), *(escape(_cell(row.get(c))) for c in SLA_COLUMNS))
         print_table(table)
     if worked:
         table = Table("priority", *SLA_COLUMNS, title="worked: fired to CRM task completed (as `syncer report`)")
         for priority, row in worked.items():
-            table.add_row(escape(priority), *(escape(str(row.get(c))) for c in SLA_COLUMNS))
+            table.add_row(escape(priority), *(escape(_cell(row.get(c))) for c in SLA_COLUMNS))
         print_table(table)
     _print_lanes(lanes)
-    return 0
+
+
+def _cell(value: Any) -> str:
+    """A figure as a table shows it: hours and seconds to one decimal (10.39, 106.756 -> 10.4, 106.8), counts
+    as they are, none as "-"; --json keeps every digit."""
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
 SLA_COLUMNS = ("sla_hours", "alerts", "met", "missed", "failed", "breached", "pending", "p50_hours", "p90_hours",
@@ -247,7 +266,7 @@ def _print_lanes(lanes: dict[str, dict[str, Any]]) -> None:
     columns = ("alerts", "p50_seconds", "p95_seconds", "max_seconds")
     table = Table("lane", *columns, title="event to action")
     for lane, row in lanes.items():
-        table.add_row(escape(lane), *(escape(str(row.get(c))) for c in columns))
+        table.add_row(escape(lane), *(escape(_cell(row.get(c))) for c in columns))
     print_table(table)
 
 
