@@ -15,7 +15,6 @@ from rich.table import Table
 
 from syncer.wording import plural
 
-
 FIELD = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 # field name -> header, where the generic rule below would not say it as people do
 LABELS = {
