@@ -9,17 +9,19 @@ the same day without leading with the limit, then log the outcome in the CRM.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from syncer.non_finite import READABLE, is_finite_number, is_non_finite
+from syncer.non_finite import is_finite_number
+from syncer.trigger_values import UNITS, format_value, trigger_id, unit_of
+
+__all__ = ["format_value", "trigger_id", "unit_of"]  # the one value formatter (syncer.trigger_values), re-exported
 
 
 @dataclass(frozen=True)
 class TriggerStyle:
     title: str
-    unit: str  # "ratio" shows 0.85 as 85%; "count" shows 1,204
+    unit: str  # syncer.trigger_values: "ratio" shows 0.85 as 85%; "count" 1,204; "multiple" 1.6x
     playbook: str
 
 
@@ -31,32 +33,32 @@ DEFAULT_PLAYBOOK = (
 TRIGGERS: dict[str, TriggerStyle] = {
     "seat_limit_approaching": TriggerStyle(
         "Seat limit approaching",
-        "ratio",
+        UNITS["seat_limit_approaching"],
         "Lead with the value delivered and the growth they've seen; don't open with the seat limit.",
     ),
     "rapid_seat_growth": TriggerStyle(
         "Rapid seat growth",
-        "ratio",
+        UNITS["rapid_seat_growth"],
         "Lead with the growth they've seen and the value behind it; reach out to the champion today.",
     ),
     "premium_feature_adoption": TriggerStyle(
         "Premium feature adoption",
-        "count",
+        UNITS["premium_feature_adoption"],
         "Ask what outcomes they're achieving with the premium features they already use.",
     ),
     "api_limit_approaching": TriggerStyle(
         "API limit approaching",
-        "ratio",
+        UNITS["api_limit_approaching"],
         "Talk about how their integration is going and how they plan to scale it.",
     ),
     "storage_limit_approaching": TriggerStyle(
         "Storage limit approaching",
-        "ratio",
+        UNITS["storage_limit_approaching"],
         "Check usage vs limits and the 90-day trend, then check in on their adoption, not the limit.",
     ),
     "high_engagement_growth": TriggerStyle(
         "High engagement growth",
-        "ratio",
+        UNITS["high_engagement_growth"],
         "Check in on how things are going: they've had great adoption lately.",
     ),
 }
@@ -69,11 +71,6 @@ PRIORITY_BADGE = {
 }
 
 
-def trigger_id(trigger: object) -> str:
-    """Normalise "Seat limit approaching", "seat-limit-approaching" ... to "seat_limit_approaching"."""
-    return re.sub(r"[^a-z0-9]+", "_", str(trigger or "").lower()).strip("_")
-
-
 def style_for(trigger: object) -> TriggerStyle:
     """The style of a known trigger; unknown triggers get their own name and the general playbook."""
     key = trigger_id(trigger)
@@ -84,7 +81,7 @@ def style_for(trigger: object) -> TriggerStyle:
         if key.startswith(stem):
             return style
     title = str(trigger or "Usage alert").replace("_", " ").strip() or "Usage alert"
-    return TriggerStyle(title[:1].upper() + title[1:], "count", DEFAULT_PLAYBOOK)
+    return TriggerStyle(title[:1].upper() + title[1:], unit_of(trigger), DEFAULT_PLAYBOOK)
 
 
 def priority_of(alert_priority: object) -> str:
@@ -95,16 +92,6 @@ def priority_of(alert_priority: object) -> str:
 def is_number(value: Any) -> bool:
     """A finite number (NaN and infinities are not: they read "n/a", syncer.non_finite)."""
     return is_finite_number(value)
-
-
-def format_value(value: Any, unit: str) -> str:
-    """A metric as people read it: ratios as percentages, counts with thousands separators."""
-    if not is_number(value):
-        return str(value) if value is not None and not is_non_finite(value) else READABLE
-    number = float(value)
-    if unit == "ratio":
-        return f"{number * 100:.0f}%"
-    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
 
 
 def trend(alert: dict[str, Any], style: TriggerStyle, words: tuple[str, str, str]) -> str:

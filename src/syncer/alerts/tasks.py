@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from syncer.connector import Record, Result
-from syncer.non_finite import READABLE, is_finite_number, is_non_finite
+from syncer.non_finite import is_finite_number
+from syncer.trigger_values import value_words
 
 
 class TaskConnector(Protocol):
@@ -56,9 +57,9 @@ def task_text(alert: dict[str, Any], words: Any = None) -> tuple[str, str]:
     priority = str(alert.get("priority") or "low").capitalize()
     if words is None:
         title = str(alert.get("trigger") or "Usage alert").replace("_", " ").capitalize()
-        value, threshold = alert.get("value"), alert.get("threshold")
-        now = f"{value:,.4g}" if is_finite_number(value) else READABLE if is_non_finite(value) else str(value)
-        now += f" (threshold {threshold:,.4g})" if is_finite_number(threshold) else ""
+        trigger, unit, threshold = alert.get("trigger"), alert.get("unit"), alert.get("threshold")
+        now = value_words(alert.get("value"), trigger, unit)  # the one formatter, as the renderers show it
+        now += f" (threshold {value_words(threshold, trigger, unit)})" if is_finite_number(threshold) else ""
         trend, playbook = "", "Review usage and reach out the same day; log the outcome in the CRM."
     else:
         style = words.style_for(alert.get("trigger"))
