@@ -14,3 +14,16 @@ def plural(count: int | float, singular: str, many: str | None = None) -> str:
     Whole floats print without ".0"; a count is never rounded (1.5 -> "1.5 alerts")."""
     shown = f"{int(count)}" if float(count).is_integer() else f"{count}"
     return f"{shown} {singular if float(count) == 1 else (many or singular + 's')}"
+
+
+# words a reader writes in capitals or with a hyphen, where a value (a segment, a tier) is stored in snake_case
+READABLE = {"smb": "SMB", "api": "API", "pql": "PQL", "crm": "CRM", "sla": "SLA", "mid_market": "mid-market"}
+
+
+def readable(value: str) -> str:
+    """A stored snake_case value as a reader reads it: readable("mid_market") -> "mid-market", readable("smb") ->
+    "SMB", readable("expansion_ready") -> "expansion ready"; anything without underscores and not an acronym
+    stays as it is ("enterprise"). For labels on pages and in messages; filters and JSON keep the value."""
+    if value in READABLE:
+        return READABLE[value]
+    return " ".join(READABLE.get(word, word) for word in value.split("_")) if "_" in value else value

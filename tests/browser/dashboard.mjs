@@ -125,8 +125,13 @@ try {
     check(serious.length === 0, `axe ${path}: ${serious.map((v) => `${v.id}: ${v.nodes[0].target}`).join("; ")}`);
   }
   await axe("/report");
+  // a drill-down open, so its chart and history are measured at both widths too
+  await page.evaluate((a) => { location.hash = `account=${encodeURIComponent(a)}`; }, id);
+  await page.waitForFunction((a) => document.getElementById("detail").dataset.account === a, id);
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: 900 });
+    await page.waitForFunction((w) => Number(document.body.dataset.drawnWidth) === w, width, { timeout: 5000 })
+      .catch(() => check(false, `dashboard at ${width}px: charts not drawn again for the new width`));
     await page.evaluate(() => window.scrollTo(0, 0)); // the sticky filter bar stays on top in the capture
     const file = `${artifacts}/dashboard-${width}.png`;
     await page.screenshot({ path: file, fullPage: true });
@@ -143,7 +148,45 @@ try {
         .map((t) => t.textContent),
     );
     check(clipped.length === 0, `dashboard at ${width}px: chart labels outside their chart: ${clipped.join("; ")}`);
+    // chart text as rendered (font size x the SVG's scale on screen) is readable: at least 11 px (a fixed viewBox
+    // squeezed into a phone made it about 6 px)
+    const small = await page.evaluate(() =>
+      [...document.querySelectorAll("svg text")]
+        .map((t) => ({ text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a }))
+        .filter((t) => t.px < 11)
+        .map((t) => `${t.text} (${t.px.toFixed(1)} px)`),
+    );
+    check(small.length === 0, `dashboard at ${width}px: chart text under 11 px: ${small.slice(0, 5).join("; ")}`);
+    // a name or label people read is never cut without its full text at hand: an element whose text overflows
+    // its box (ellipsis, hidden) carries the whole text in its title; a chart label cut with "…" has a <title>
+    const cut = await page.evaluate(() => {
+      const names = "#acct-body td, #acct-body button, li.call .who, li.call button, .owner h3, #detail h3, th, .why";
+      const boxes = [...document.querySelectorAll(names)].filter((el) => el.offsetParent !== null)
+        .filter((el) => el.scrollWidth > el.clientWidth + 1 && (el.title || el.closest("[title]")?.title) !== el.textContent.trim())
+        .map((el) => el.textContent.trim());
+      const labels = [...document.querySelectorAll("svg text")]
+        .filter((t) => t.textContent.includes("…") && !t.querySelector("title"))
+        .map((t) => t.textContent);
+      return [...boxes, ...labels];
+    });
+    check(cut.length === 0, `dashboard at ${width}px: names cut without the full text: ${cut.slice(0, 5).join("; ")}`);
+    // trigger values read as every message shows them (syncer.trigger_values): 33%, never 0.333
+    const raw = await page.evaluate(() =>
+      [...document.querySelectorAll(".why, #detail table.hist td.num")].map((el) => el.textContent)
+        .filter((text) => /(^|[^\d.$])0\.\d{2,}/.test(text)),
+    );
+    check(raw.length === 0, `dashboard at ${width}px: raw trigger values: ${raw.slice(0, 5).join("; ")}`);
   }
+  // the owner filter lists people in the order of the names it shows; segments and plan tiers read as words
+  const options = await page.evaluate(() => Object.fromEntries(["segment", "tier", "owner"].map((k) =>
+    [k, [...document.querySelectorAll(`#f-${k} option`)].slice(1).map((o) => o.textContent)])));
+  const byName = [...options.owner].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0));
+  check(JSON.stringify(options.owner) === JSON.stringify(byName), `owner filter not sorted by name: ${options.owner.slice(0, 6)}`);
+  const snake = [...options.segment, ...options.tier].filter((o) => o.includes("_"));
+  check(snake.length === 0, `filter options shown as raw values: ${snake.join(", ")}`);
+  const tierLabel = await page.evaluate(() => document.querySelector("label[for='f-tier']").textContent);
+  check(tierLabel === "plan tier", `the plan-tier filter is labelled "${tierLabel}" (tier means the PQL tier elsewhere)`);
+  summary.options = options;
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(`${base}/landed`);
   await axe("/landed");

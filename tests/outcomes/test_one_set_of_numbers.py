@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -95,3 +96,19 @@ def test_alert_totals_reconcile_with_state(world: World, views: dict[str, dict])
     counts = {"opened": opened, "sent": opened - held, "held_out": held}
     assert views["report --json"]["alert_counts"] == counts == views["dashboard"]["counts"]
     assert views["report --json"]["alerts"] == counts["sent"] == len(views["dashboard"]["alerts"])
+
+
+def test_the_dashboard_shows_trigger_values_as_every_message_does(report: Report) -> None:
+    """The page's value and threshold texts are syncer.trigger_values.value_words (Slack's 33%, not 0.333);
+    the raw numbers stay in the JSON beside them."""
+    from syncer.trigger_values import value_words
+
+    data = dashboard_data(report)
+    rows = [(o, a) for o, a in zip(report.outcomes, data["alerts"], strict=True) if o.alert.value is not None]
+    assert rows
+    for o, a in rows:
+        assert a[12] == value_words(o.alert.value, o.alert.trigger) and a[8] == round(o.alert.value, 3), a
+    for name, d in data["trigger_defs"].items():
+        assert d["threshold_text"] == value_words(d["threshold"], name), d
+        assert not re.fullmatch(r"0\.\d+", d["threshold_text"]), d
+    assert not any(re.fullmatch(r"0\.\d+", a[12]) for _, a in rows)

@@ -315,6 +315,6 @@ them. Times are {zone.key} (the recipients' zone).</p></header><main>
 {salesforce_section(services, zone)}</section>
 <section class="card"><h2>HubSpot: companies</h2>{hubspot_section(services)}</section>
 <section class="card"><h2>Email (a CSM who prefers email, over SMTP)</h2>{email_section(services, zone)}</section>
-<section class="card"><h2>In-app messages (low tier, webhook)</h2>{inapp_section(services, names)}</section>
+<section class="card"><h2>In-app messages (low PQL tier, webhook)</h2>{inapp_section(services, names)}</section>
 </main></body></html>
 """

@@ -1,7 +1,7 @@
 // The dashboard's script (vanilla JS, no network): renders every widget from the embedded JSON
 // (dashboard_data.py) for the current filter, kept in the URL hash (#segment=smb&owner=...&account=...),
 // so a filtered view or a drill-down can be linked. Every widget reads the same filtered alert and
-// account sets, so segment, tier and owner apply everywhere.
+// account sets, so segment, plan tier and owner apply everywhere.
 (function(){
 const D=JSON.parse(document.getElementById('report-data').textContent);
 const KEYS=['segment','tier','owner'];
@@ -21,10 +21,19 @@ function select(){const f=parse();const want={segment:D.segments.indexOf(f.segme
   owner:D.owners.indexOf(f.owner)};
   const ok=D.accounts.map(a=>(!f.segment||a[2]===want.segment)&&(!f.tier||a[3]===want.tier)&&(!f.owner||a[4]===want.owner));
   return {f,ok,alerts:D.alerts.map((a,i)=>[a,i]).filter(([a])=>a[0]>=0&&ok[a[0]])};}
-function bars(id,label,rows,opts){opts=opts||{};const W=520,L=190,B=210,H=24;const top=Math.max(1,...rows.map(r=>r[1]));
-  let s=`<svg id="${id}" viewBox="0 0 ${W} ${H*rows.length+6}" role="img" aria-label="${esc(label)}">`;
-  rows.forEach((r,i)=>{const y=4+i*H,w=B*r[1]/top,grey=r[3];
-    s+=`<text x="${L-8}" y="${y+14}" text-anchor="end">${esc(r[0])}</text>`+
+// Charts are drawn at their container's width in CSS pixels (1 unit = 1 px), so chart text stays 11.5 px on a
+// phone instead of being scaled down with a fixed viewBox; below NARROW px a label goes on its own line above its
+// bar. A label that still does not fit is cut with "…" and keeps its full text in a <title> (a tooltip).
+const NARROW=440,CHAR=6.8;
+function widthOf(id,fallback){const box=$(id);return Math.max(240,Math.floor((box&&box.clientWidth)||fallback||520));}
+function fit(text,room){const t=String(text),n=Math.max(4,Math.floor(room/CHAR));return t.length<=n?[t,false]:[t.slice(0,n-1)+'…',true];}
+function label(x,y,text,room,attrs){const [shown,cut]=fit(text,room);
+  return `<text x="${x}" y="${y}"${attrs||''}>${cut?`<title>${esc(text)}</title>`:''}${esc(shown)}</text>`;}
+function bars(id,label_,rows,opts){opts=opts||{};const W=opts.width||520,stack=W<NARROW,H=24,R=stack?2*H-6:H;
+  const L=stack?0:190,B=Math.max(40,W-L-(stack?0:8)-130);const top=Math.max(1,...rows.map(r=>r[1]));
+  let s=`<svg id="${id}" viewBox="0 0 ${W} ${R*rows.length+6}" role="img" aria-label="${esc(label_)}">`;
+  rows.forEach((r,i)=>{const y=4+i*R+(stack?H-6:0),w=B*r[1]/top,grey=r[3];
+    s+=(stack?label(0,y-4,r[0],W):label(L-8,y+14,r[0],L-12,' text-anchor="end"'))+
       `<rect x="${L}" y="${y+3}" width="${w.toFixed(1)}" height="${H-9}" rx="3" fill="${grey?'#d0d5dd':(r[4]||opts.color||'#3b6fd8')}"`+
       (opts.attr?` data-${opts.attr}="${esc(r[0])}"`:'')+`/>`+
       `<text x="${L+w+6}" y="${y+14}"${opts.attr?` id="${opts.attr}-${esc(r[0])}"`:''}>${esc(r[2])}</text>`;});
@@ -66,6 +75,9 @@ function kpis(S){const T=D.targets,K=D.kpis,filtered=KEYS.some(k=>S.f[k]);let ma
   document.body.dataset.conversion=rate==null?'':rate.toFixed(4);document.body.dataset.matured=mat;}
 // an owner's name where the warehouse knows it (accounts.owner_name), else the email; "1 account", "2 accounts"
 function ownerName(i){return (D.owner_names||[])[i]||D.owners[i]||'';}
+// segments and plan tiers as readers say them ("mid-market", "SMB"); the raw values stay the filter keys
+function segmentLabel(i){return (D.segment_labels||[])[i]||D.segments[i]||'';}
+function tierLabel(i){return (D.tier_labels||[])[i]||D.tiers[i]||'';}
 function plural(n,word,many){return `${n} ${n===1?word:(many||word+'s')}`;}
 function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages[a[3]]!=="open")continue;const acc=a[0];
     (T[acc]=T[acc]||{ev:0,alerts:[]}).ev+=a[9];T[acc].alerts.push(i);}
@@ -78,8 +90,8 @@ function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages
     const A=D.accounts[acc];const top=t.alerts.map(i=>D.alerts[i]).sort((x,y)=>y[9]-x[9])[0];const trig=D.triggers[top[1]];
     const def=D.trigger_defs[trig]||{};const task=D.tasks[top[10]];
     return `<li class="call" data-account="${esc(A[0])}" data-ev="${Math.round(t.ev)}"><div class="who"><button class="link" data-open="${esc(A[0])}">${esc(A[1])}</button>`+
-     `<b>${money(t.ev)}</b></div><div class="why">${esc(trig.replace(/_/g,' '))}: ${top[8]==null?'':top[8]}`+
-     `${def.threshold==null?'':' vs threshold '+def.threshold} · ${D.priorities[top[11]]}</div>`+
+     `<b>${money(t.ev)}</b></div><div class="why">${esc(trig.replace(/_/g,' '))}: ${esc(top[12])}`+
+     `${def.threshold_text==null?'':' vs threshold '+esc(def.threshold_text)} · ${D.priorities[top[11]]}</div>`+
      `<div class="row">${spark(D.trend.dau[acc],110,26)}<span class="tag ${task}">task ${task==='none'?'— (digest)':task}</span>`+
      (A[8]?`<a href="${esc(A[8])}" target="_blank" rel="noopener">CRM record</a>`:'')+`</div></li>`;}).join('')+
    (list.length>4?`<li class="muted">${list.length-4} more</li>`:'')+'</ol></section>').join('')+
@@ -88,11 +100,11 @@ function pipeline(S){const st={};D.stages.forEach(s=>st[s]={n:0,arr:0});
   for(const [a] of S.alerts){const s=D.stages[a[3]];st[s].n++;st[s].arr+=s==='converted'?12*a[7]:a[9];}  /* converted: attributed ARR, each expansion once, as the revenue chart counts it */
   const label={open:'open (not worked)',worked:'worked (in window)',converted:'converted',lost:'lost (window closed)'};
   $('pipeline').innerHTML=bars('chart-pipeline',`Expansion pipeline by alert status (${D.counts.sent} alerts sent; ${D.counts.held_out} held out)`,D.stages.map(s=>
-    [label[s]||s,st[s].arr,`${money(st[s].arr)} · ${plural(st[s].n,'alert')}`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]));}
+    [label[s]||s,st[s].arr,`${money(st[s].arr)} · ${plural(st[s].n,'alert')}`,false,{open:'#e8a33d',worked:'#3b6fd8',converted:'#1f7a4d',lost:'#98a2b3'}[s]]),{width:widthOf('pipeline')});}
 function health(S){const c={};D.bands.forEach(b=>c[b]=0);let n=0;
   D.accounts.forEach((a,i)=>{if(S.ok[i]){c[D.bands[a[7]]]++;n++;}});
   const colors={expansion_ready:'#1f7a4d',healthy:'#3b6fd8',developing:'#e8a33d',at_risk:'#b42318',unknown:'#98a2b3'};
-  $('health').innerHTML=bars('chart-health','Usage health bands',D.bands.map(b=>[b.replace('_',' '),c[b],String(c[b]),false,colors[b]]),{attr:'band'});
+  $('health').innerHTML=bars('chart-health','Usage health bands',D.bands.map(b=>[b.replace('_',' '),c[b],String(c[b]),false,colors[b]]),{attr:'band',width:widthOf('health')});
   document.body.dataset.visibleAccounts=n;$('shown').textContent=n;}
 // portfolio health over time: churn events of the view's accounts (an event whose account is not in the page's
 // account list counts only in the unfiltered view), churned ARR and accounts per quarter, and churn among the
@@ -117,15 +129,19 @@ function churn(S){const box=$('churn');if(!D.churn_model){box.innerHTML='<p clas
    (few||small?`<p class="muted">Grey: ${why}.</p>`:'');}
 function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.window_days>D.today)continue;
     const t=D.triggers[a[1]];(by[t]=by[t]||[0,0]);by[t][0]++;if(a[6]>0)by[t][1]++;}
-  const rows=D.triggers.filter(t=>by[t]);const label=t=>`${t.replace(/_/g,' ')} (n=${by[t][0]})`;const L=Math.max(180,16+7*Math.max(0,...rows.map(t=>label(t).length))),P=290,W=L+P+40,H=26;const x=v=>L+P*v;/* L: room for the longest label at ~7 px a character, so none is clipped at the left edge */
+  const rows=D.triggers.filter(t=>by[t]);const name=t=>`${t.replace(/_/g,' ')} (n=${by[t][0]})`;const W=widthOf('effect');
+  /* wide: labels in a column as wide as the longest (~7 px a character), the plot beside them; narrow: each label
+     on its own line above its interval, the plot the whole width */
+  const L0=Math.max(180,16+7*Math.max(0,...rows.map(t=>name(t).length))),stack=W-L0-40<200,L=stack?14:L0,P=W-L-(stack?18:40),
+    H=stack?44:26,top=stack?20:0;const x=v=>L+P*v;
   if(!rows.length){$('effect').innerHTML=`<p class="muted">Not enough data yet: no alert in this view has finished its ${D.window_days}-day window.</p>`;return;}
   let s=`<svg id="chart-effectiveness" viewBox="0 0 ${W} ${H*rows.length+22}" role="img" aria-label="Conversion per trigger with 95% intervals">`;
   [0,.25,.5,.75,1].forEach(v=>s+=`<line x1="${x(v)}" x2="${x(v)}" y1="0" y2="${H*rows.length}" stroke="#eaecf0"/><text x="${x(v)}" y="${H*rows.length+15}" text-anchor="middle">${pct(v)}</text>`);
   s+=`<line x1="${x(D.targets.conversion)}" x2="${x(D.targets.conversion)}" y1="0" y2="${H*rows.length}" stroke="#b42318" stroke-dasharray="3,3"/>`;
-  rows.forEach((t,i)=>{const [n,k]=by[t],y=i*H+H/2,few=n<D.min_matured,ci=wilson(k,n),col=few?'#98a2b3':'#3b6fd8';
+  rows.forEach((t,i)=>{const [n,k]=by[t],y=i*H+H/2+top/2,few=n<D.min_matured,ci=wilson(k,n),col=few?'#98a2b3':'#3b6fd8';
     const exp=((D.trigger_defs[t]||{}).expected||'').match(/(\d+)\D+(\d+)/);
     if(exp)s+=`<rect x="${x(exp[1]/100)}" y="${y-8}" width="${Math.max(2,x(exp[2]/100)-x(exp[1]/100))}" height="16" fill="#1f7a4d" opacity=".15"/>`;
-    s+=`<text x="${L-8}" y="${y+4}" text-anchor="end" class="${few?'grey':''}">${esc(label(t))}</text>`+
+    s+=(stack?label(0,y-12,name(t),W,` class="${few?'grey':''}"`):label(L-8,y+4,name(t),L-12,` text-anchor="end" class="${few?'grey':''}"`))+
       `<line x1="${x(ci[0])}" x2="${x(ci[1])}" y1="${y}" y2="${y}" stroke="${col}" stroke-width="2"/>`+
       `<circle cx="${x(k/n)}" cy="${y}" r="4.5" fill="${col}" data-trigger="${esc(t)}" data-rate="${(k/n).toFixed(4)}"><title>${k}/${n}${few?' — too few matured alerts (need '+D.min_matured+')':''}</title></circle>`;});
   const few=rows.filter(t=>by[t][0]<D.min_matured);
@@ -140,38 +156,42 @@ function revenue(S){const per={},q={};for(const c of D.credits){const a=D.alerts
     const t=D.triggers[a[1]];per[t]=(per[t]||0)+12*c[1];q[quarter(c[0])]=(q[quarter(c[0])]||0)+12*c[1];}
   let un=0;for(const u of D.unattributed){if(u[2]<0||S.ok[u[2]])un+=12*u[1];}
   const rows=Object.entries(per).sort((x,y)=>y[1]-x[1]).map(([t,v])=>[t.replace(/_/g,' '),v,money(v)]);rows.push(['unattributed',un,money(un),true]);
-  $('revenue').innerHTML=bars('chart-revenue','ARR credited per trigger',rows,{color:'#1f7a4d'});
-  const qs=Object.keys(q).sort();$('quarters').innerHTML=qs.length?bars('chart-quarters','ARR credited per quarter',qs.map(k=>[k,q[k],money(q[k])]),{color:'#1f7a4d'}):
+  $('revenue').innerHTML=bars('chart-revenue','ARR credited per trigger',rows,{color:'#1f7a4d',width:widthOf('revenue')});
+  const qs=Object.keys(q).sort();$('quarters').innerHTML=qs.length?bars('chart-quarters','ARR credited per quarter',qs.map(k=>[k,q[k],money(q[k])]),{color:'#1f7a4d',width:widthOf('quarters')}):
    '<p class="muted">Not enough data yet: no expansion credited to an alert in this view.</p>';}
 function accounts(S){const ev={},n={};for(const [a] of S.alerts){ev[a[0]]=(ev[a[0]]||0)+a[9];n[a[0]]=(n[a[0]]||0)+1;}
   const rows=D.accounts.map((a,i)=>[a,i]).filter(([,i])=>S.ok[i]).sort((x,y)=>(ev[y[1]]||0)-(ev[x[1]]||0)||(y[0][6]||0)-(x[0][6]||0));
   const LIMIT=15;$('acct-body').innerHTML=rows.slice(0,LIMIT).map(([a,i])=>`<tr class="acct" data-account="${esc(a[0])}" data-segment="${esc(D.segments[a[2]])}">`+
-    `<td><button class="link" data-open="${esc(a[0])}">${esc(a[1])}</button></td><td>${esc(D.tiers[a[3]]||'')}</td><td>${esc(ownerName(a[4]))}</td>`+
+    `<td><button class="link" data-open="${esc(a[0])}" title="${esc(a[1])}">${esc(a[1])}</button></td><td>${esc(tierLabel(a[3]))}</td><td>${esc(ownerName(a[4]))}</td>`+
     `<td class="num">${a[6]==null?'–':a[6]}</td><td>${spark(D.trend.dau[i],70,18)}</td><td class="num">${n[i]||0}</td><td class="num">${money(ev[i]||0)}</td></tr>`).join('');
   $('acct-more').textContent=rows.length>LIMIT?`${rows.length-LIMIT} more accounts in this view (ranked by expected value, then health).`:'';}
 function detail(id){const i=D.accounts.findIndex(a=>a[0]===id);const box=$('detail');
   if(i<0){box.innerHTML='<p class="muted">Pick an account (click its name) to see its usage and alert history.</p>';box.dataset.account='';return;}
-  const A=D.accounts[i],dau=D.trend.dau[i],seats=D.trend.seats[i];const W=520,H=150,P=34;const top=Math.max(1,...dau,...seats);
+  const A=D.accounts[i],dau=D.trend.dau[i],seats=D.trend.seats[i];const W=widthOf('detail'),H=150,P=34;const top=Math.max(1,...dau,...seats);
   const pts=v=>v.map((y,k)=>`${(P+(W-2*P)*k/Math.max(1,v.length-1)).toFixed(1)},${(H-P-(H-2*P)*y/top).toFixed(1)}`).join(' ');
   const start=Date.parse(D.trend.start)/864e5;const mine=D.alerts.filter(a=>a[0]===i).sort((x,y)=>y[2]-x[2]);
-  box.dataset.account=id;box.innerHTML=`<h3>${esc(A[1])} <span class="muted">${esc(D.segments[A[2]]||'')} · ${esc(D.tiers[A[3]]||'')} · ${esc(ownerName(A[4]))} · MRR ${money(A[5])} · health ${A[6]==null?'–':A[6]}</span></h3>`+
+  box.dataset.account=id;box.innerHTML=`<h3>${esc(A[1])} <span class="muted">${esc(segmentLabel(A[2]))} · ${A[3]>=0?esc(tierLabel(A[3]))+' plan':'no plan'} · ${esc(ownerName(A[4]))} · MRR ${money(A[5])} · health ${A[6]==null?'–':A[6]}</span></h3>`+
    `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="Weekly DAU and seats, last ${plural(dau.length,'week')}">`+
    `<polyline points="${pts(seats)}" fill="none" stroke="#e8a33d" stroke-dasharray="4,3" stroke-width="2"/><polyline points="${pts(dau)}" fill="none" stroke="#3b6fd8" stroke-width="2.2"/>`+
    `<text x="${P}" y="${H-10}">${dayStr(start)}</text><text x="${W-P}" y="${H-10}" text-anchor="end">${dayStr(start+7*(dau.length-1))}</text>`+
-   `<text x="${P}" y="14">weekly mean DAU (blue), seats (orange dashed); max ${Math.round(top)}</text></svg>`+
+   label(P,14,`weekly mean DAU (blue), seats (orange dashed); max ${Math.round(top)}`,W-P)+'</svg>'+
    (A[8]?`<p><a href="${esc(A[8])}" target="_blank" rel="noopener">Open the CRM record</a></p>`:'')+
    `<table class="hist"><thead><tr><th scope="col">fired</th><th scope="col">trigger</th><th scope="col">value</th><th scope="col">task</th><th scope="col">to action</th><th scope="col">outcome</th></tr></thead><tbody>`+
-   (mine.length?mine.map(a=>`<tr><td>${dayStr(a[2])}</td><td>${esc(D.triggers[a[1]].replace(/_/g,' '))}</td><td class="num">${a[8]==null?'':a[8]}</td><td>${D.tasks[a[10]]}</td>`+
+   (mine.length?mine.map(a=>`<tr><td>${dayStr(a[2])}</td><td>${esc(D.triggers[a[1]].replace(/_/g,' '))}</td><td class="num">${esc(a[12])}</td><td>${D.tasks[a[10]]}</td>`+
      `<td class="num">${a[4]==null?'–':a[4]+' h'}</td><td>${D.stages[a[3]]}${a[6]?' '+money(12*a[6]):''}</td></tr>`).join(''):'<tr><td colspan="6" class="muted">no alerts</td></tr>')+'</tbody></table>';
   document.querySelectorAll('[data-open]').forEach(b=>b.setAttribute('aria-pressed',b.dataset.open===id?'true':'false'));}
 function render(){const S=select();KEYS.forEach(k=>{$('f-'+k).value=S.f[k]||'';});
   kpis(S);callToday(S);pipeline(S);health(S);churn(S);effectiveness(S);lift();revenue(S);accounts(S);detail(S.f.account);}
 document.addEventListener('DOMContentLoaded',()=>{
   KEYS.forEach(k=>{const s=$('f-'+k);(k==='segment'?D.segments:k==='tier'?D.tiers:D.owners).forEach((v,i)=>{
-    const o=document.createElement('option');o.value=v;o.textContent=k==='owner'?ownerName(i):v;s.appendChild(o);});
+    const o=document.createElement('option');o.value=v;o.textContent=k==='owner'?ownerName(i):k==='segment'?segmentLabel(i):tierLabel(i);s.appendChild(o);});
     s.addEventListener('change',()=>{const f=parse();f[k]=s.value;write(f);});});
   $('f-reset').addEventListener('click',()=>write({}));
   document.body.addEventListener('click',e=>{const b=e.target.closest('[data-open]');if(!b)return;const f=parse();f.account=b.dataset.open;write(f);
     $('detail').scrollIntoView({block:'nearest'});});
-  window.addEventListener('hashchange',render);render();document.body.dataset.ready='1';});
+  window.addEventListener('hashchange',render);render();document.body.dataset.ready='1';
+  // charts are drawn at their containers' width: draw again when the page's width changes (a phone turned)
+  let frame=0,drawn=innerWidth;document.body.dataset.drawnWidth=drawn;
+  window.addEventListener('resize',()=>{cancelAnimationFrame(frame);frame=requestAnimationFrame(()=>{
+    if(innerWidth===drawn)return;drawn=innerWidth;render();document.body.dataset.drawnWidth=drawn;});});});
 })();

@@ -2,10 +2,11 @@
 
 Shape (lists of small arrays, indices into the name lists, to keep the page small):
 
-    accounts: [id, name, segment#, tier#, owner#, mrr, health|null, band#, crm_url|null]
+    accounts: [id, name, segment#, plan tier#, owner#, mrr, health|null, band#, crm_url|null]
     trend:    {start: ISO date, step_days: 7, dau: [[...] per account], seats: [[...] per account]}
     alerts:   [account#, trigger#, opened (epoch days), stage#, hours_to_action|null, within_sla (1/0/null),
-               converted_mrr, credited_mrr, value|null, expected_arr, task#, priority#]   (held-out alerts excluded)
+               converted_mrr, credited_mrr, value|null, expected_arr, task#, priority#, value as read]
+              (held-out alerts excluded; "value as read" is syncer.trigger_values.value_words: 33%, 5, 1.6x)
     credits:  [expanded (epoch days), mrr, alert#]   each expansion credited to an alert (revenue attribution)
     unattributed: [expanded (epoch days), mrr, account#|-1]
     churn:    [churned (epoch days), mrr lost, account#|-1, kind#]   the churn model's events (kinds: churn_kinds)
@@ -29,6 +30,8 @@ import sqlalchemy as sa
 from syncer.outcomes.churn import KINDS as CHURN_KINDS
 from syncer.outcomes.effectiveness import MIN_MATURED, parse_expected
 from syncer.outcomes.report import STAGES, Report
+from syncer.trigger_values import value_words
+from syncer.wording import readable
 
 MIN_CHURN = 5  # churn events a view needs before its churn figures are shown, not greyed out
 MIN_GROUP = 30  # accounts each side (alerted, never alerted) needs before their churn rates are compared
@@ -81,8 +84,9 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
     links = links or {}
     segments = sorted({a.segment for a in report.accounts if a.segment})
     tiers = sorted({a.tier for a in report.accounts if a.tier})
-    owners = sorted({a.owner for a in report.accounts if a.owner})
     owner_names = {a.owner: a.owner_name for a in report.accounts if a.owner}
+    # the owner filter lists people by the name it shows (emails stay the keys): not owner0, owner10, owner11, ...
+    owners = sorted({a.owner for a in report.accounts if a.owner}, key=lambda o: ((owner_names.get(o) or o).lower(), o))
     triggers = sorted({o.alert.trigger for o in report.outcomes} | set(report.defs))
     seg_i, tier_i, own_i, trig_i = _index(segments), _index(tiers), _index(owners), _index(triggers)
     views = {a.account_id: a for a in report.accounts}
@@ -119,6 +123,7 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
                 round(expected),
                 TASKS.index(a.task_state) if a.task_state in TASKS else 0,
                 PRIORITIES.index(a.priority) if a.priority in PRIORITIES else 2,
+                "" if a.value is None else value_words(a.value, a.trigger),  # the page shows this, not the number
             ]
         )
         credits += [[_day(e.expanded_at), round(e.mrr, 2), n] for e in o.credited]
@@ -162,7 +167,9 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
         },
         "min_matured": MIN_MATURED,
         "segments": segments,
-        "tiers": tiers,
+        "segment_labels": [readable(s) for s in segments],  # shown ("mid-market"); `segments` are the filter keys
+        "tiers": tiers,  # the account's plan tier (accounts.plan_tier), not the PQL tier alerts route by
+        "tier_labels": [readable(t) for t in tiers],
         "owners": owners,
         "owner_names": [owner_names.get(o) or o for o in owners],  # shown; `owners` (emails) stay the filter keys
         "bands": list(BANDS),
@@ -174,6 +181,7 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
             name: {
                 "priority": d.priority,
                 "threshold": d.threshold,
+                "threshold_text": None if d.threshold is None else value_words(d.threshold, name),
                 "expected": d.expected_conversion,
                 "rate_used": round(rates.get(name, (0.0, ""))[0], 4),
                 "rate_source": rates.get(name, (0.0, ""))[1],

@@ -6,7 +6,8 @@ expansion value, with the trigger, value vs threshold, usage sparkline, task sta
 expansion pipeline with predicted value, portfolio health, trigger effectiveness (intervals; triggers
 with too few matured alerts greyed out, with the reason), lift against holdouts, revenue per trigger
 and per quarter, an accounts table and a drill-down (weekly usage over the trend window + alert history).
-Segment, tier and owner filters apply to every widget and live in the URL hash. The data is
+Segment, plan tier (the account's plan, not the PQL tier alerts route by) and owner filters apply to every
+widget and live in the URL hash. The data is
 `dashboard_data.dashboard_data` (also readable by tests as `<script id="report-data">`); the script is
 `dashboard.js` next to this module. No network access at view time: no CDN, no fonts, no images.
 """
@@ -33,9 +34,10 @@ def render_html(report: Report, links: Mapping[str, str] | None = None) -> str:
     data = json.dumps(dashboard_data(report, links), separators=(",", ":"), default=str).replace("</", "<\\/")
     title = escape(report.title)
 
-    def select(key: str) -> str:
-        return f'<label for="f-{key}">{key}</label><select id="f-{key}"><option value="">all</option></select>'
+    def select(key: str, label: str) -> str:
+        return f'<label for="f-{key}">{label}</label><select id="f-{key}"><option value="">all</option></select>'
 
+    filters = select("segment", "segment") + select("tier", "plan tier") + select("owner", "owner")
     window = plural(report.settings.outcomes.window_days, "day")
     generated = escape(local_words(report.generated_at, report.zone))  # the team's zone, named; UTC without one
     return f"""<!doctype html>
@@ -46,7 +48,7 @@ def render_html(report: Report, links: Mapping[str, str] | None = None) -> str:
 · {plural(report.accounts_total, "account")} · conversion window {window}; rates
 count alerts whose window has closed.</p></header>
 <main>
-<nav class="filters" aria-label="Filters">{select("segment")}{select("tier")}{select("owner")}
+<nav class="filters" aria-label="Filters">{filters}
 <button id="f-reset" type="button">Reset</button><span class="muted"><span id="shown">{len(report.accounts)}</span>
 accounts in view</span></nav>
 <section class="kpis" id="kpis" aria-label="Key figures"></section>
@@ -63,8 +65,9 @@ accounts in view</span></nav>
 </div>
 <div class="grid">
 <section class="card"><h2>Accounts</h2><div class="table-wrap"><table id="accounts"><thead><tr>
-<th scope="col">account</th><th scope="col">tier</th><th scope="col">owner</th><th scope="col" class="num">health</th>
-<th scope="col">usage</th><th scope="col" class="num">alerts</th><th scope="col" class="num">expected</th></tr></thead>
+<th scope="col">account</th><th scope="col">plan tier</th><th scope="col">owner</th>
+<th scope="col" class="num">health</th><th scope="col">usage</th><th scope="col" class="num">alerts</th>
+<th scope="col" class="num">expected</th></tr></thead>
 <tbody id="acct-body"></tbody></table></div><p class="muted" id="acct-more"></p></section>
 <section class="card" aria-live="polite"><h2>Account drill-down</h2><div id="detail"></div></section>
 </div>
