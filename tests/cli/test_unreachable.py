@@ -92,7 +92,9 @@ def test_a_refused_connection_is_one_line_naming_sync_connector_and_url(
     assert code == 2, (code, stderr)  # README: environment to fix
     assert len(lines) == 1, stderr
     line = lines[0]
-    assert "sync accounts (connector 'dest')" in line and f"not reachable at {origin} " in line, line
+    # plan names the sync it plans; check reports per connector, naming the syncs that use it
+    who = "connector 'dest' (sync accounts)" if command == ["check"] else "sync accounts (connector 'dest')"
+    assert who in line and f"not reachable at {origin} " in line, line
     assert "connection refused" in line and MASK not in line and "token=" not in line, line
     assert ("syncer demo --serve" in line) is demo, line
     assert "dest-secret-8842" not in stderr

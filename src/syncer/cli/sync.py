@@ -80,6 +80,7 @@ def check(config: ConfigOpt = None) -> int:
         from syncer.synclog_grants import config_issues
 
         problems += [str(i) for i in config_issues(cfg)]
+    connectors = ConnectorVerdicts(cfg)
     for name in cfg.syncs if reachable else []:
         job = SyncJob(cfg, name, state)
         try:
@@ -102,20 +103,74 @@ def check(config: ConfigOpt = None) -> int:
                 )
         except ConfigError as exc:
             problems += [str(i) for i in exc.issues]
-        except DestinationUnreachable as exc:  # one line naming the sync, connector and URL
-            problems.append(str(_named(exc, cfg, name)))
-        except SyncerError as exc:  # auth refused, a destination failing after retries
-            problems.append(f"{cfg.sync_files[name]}: {exc}")
+        except DestinationUnreachable as exc:  # the connector's problem, not the sync's: reported once below
+            connectors.failed(name, exc)
+        except SyncerError as exc:  # auth refused, a destination failing after retries: the connector's too
+            connectors.failed(name, exc)
+        else:
+            connectors.answered(name)
         finally:
             job.close()
+    problems = connectors.problems() + problems
     for warning in warnings:
         err.print(f"[yellow]warning[/yellow] {escape(mask(warning))}")
     for problem in problems:
         err.print(f"[red]problem[/red] {escape(mask(problem))}")
+    for line in connectors.fine():
+        out.print(escape(line), highlight=False)
     if problems:
         return 2
     out.print(f"ok: {plural(len(cfg.syncs), 'sync')}, {plural(len(cfg.connectors), 'connector')}, warehouse reachable")
     return 0
+
+
+class ConnectorVerdicts:
+    """What `check` found per connector, once however many syncs use it: a user with two syncs on one connector
+    reads its problem once ("connector 'hubspot' (syncs a, b): destination not reachable at ..."), and which
+    connectors answered ("connector 'salesforce' answered (sync c)"). Problems of one sync (a mapped field the
+    destination lacks, a model column) stay per sync, named by its file."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.syncs: dict[str, list[str]] = {}  # connector -> syncs checked against it, in config order
+        self.errors: dict[str, dict[str, list[str]]] = {}  # connector -> problem text -> syncs that met it
+
+    def _of(self, sync: str) -> str:
+        connector = self.cfg.syncs[sync].connector
+        self.syncs.setdefault(connector, []).append(sync)
+        return connector
+
+    def answered(self, sync: str) -> None:
+        self._of(sync)
+
+    def failed(self, sync: str, exc: SyncerError) -> None:
+        connector = self._of(sync)
+        if isinstance(exc, DestinationUnreachable):
+            demo = (self.cfg.base_dir / "demo.env").is_file()  # written by `syncer demo` next to its config.toml
+            text = f"destination not reachable at {exc.url} ({exc.reason}){'; ' + DEMO_HINT if demo else ''}"
+        else:
+            text = str(exc)
+        self.errors.setdefault(connector, {}).setdefault(text, []).append(sync)
+
+    @staticmethod
+    def _syncs(names: list[str]) -> str:
+        return f"{'sync' if len(names) == 1 else 'syncs'} {', '.join(names)}"
+
+    def problems(self) -> list[str]:
+        """One line per connector and problem, naming the syncs that met it."""
+        return [
+            f"connector {connector!r} ({self._syncs(syncs)}): {text}"
+            for connector, found in self.errors.items()
+            for text, syncs in found.items()
+        ]
+
+    def fine(self) -> list[str]:
+        """One line per connector that answered every sync using it."""
+        return [
+            f"connector {connector!r} answered ({self._syncs(syncs)})"
+            for connector, syncs in self.syncs.items()
+            if connector not in self.errors
+        ]
 
 
 @contextmanager
