@@ -15,6 +15,10 @@ reads with wait4:
              `sql().to_arrow_reader()`, PostgreSQL ADBC `fetch_record_batch()`): the floor
   plan MODE  SyncJob.plan() with diff = rows | columnar | warehouse, at 0%, 1% and 20% changed
 
+`--updated-at`: the model gets an `updated_at` TIMESTAMP column (one second apart, indexed on
+PostgreSQL), every change bumps it, and mode `incremental` (warehouse mode whose mapping declares
+`updated_at`) plans from the watermark its no-change runs recorded; a second no-change run reads the window.
+
 Both sides are timed with their libraries already imported (`preload`): a daemon imports them once.
 Ratios are plan wall / arrow wall. Targets (issue 16): columnar 1M 1% <= 1.5x arrow, peak RSS
 <= 300 MB and flat; warehouse 5M 1% <= 0.5x arrow. A PostgreSQL server is started in a temporary
@@ -40,6 +44,7 @@ from typing import Any
 
 SECRET = "bench-secret"
 MODES = ["rows", "columnar", "warehouse"]
+UPDATED_AT: list[bool] = []  # --updated-at
 MAPPING = """
 connector = "hook"
 object = "accounts"
@@ -117,9 +122,14 @@ def create_model(kind: str, url: str, rows: int) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS accounts"))
-        conn.execute(sa.text("CREATE TABLE accounts AS " + MODEL_SQL.format(series=series)))
+        model = MODEL_SQL.format(series=series)
+        if UPDATED_AT:
+            model = model.replace(" FROM ", ", TIMESTAMP '2020-01-01' + i * INTERVAL '1 second' AS updated_at FROM ", 1)
+        conn.execute(sa.text("CREATE TABLE accounts AS " + model))
         if kind == "postgresql":
             conn.execute(sa.text("ALTER TABLE accounts ADD PRIMARY KEY (account_id)"))
+            if UPDATED_AT:
+                conn.execute(sa.text("CREATE INDEX accounts_updated_at ON accounts (updated_at)"))
     if kind == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE accounts"))
@@ -131,14 +141,18 @@ def change(url: str, every: int) -> None:
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"UPDATE accounts SET pql_score = pql_score + 1 WHERE account_id % {every} = 0"))
+        bump = ", updated_at = TIMESTAMP '2026-01-01'" if UPDATED_AT else ""
+        conn.execute(sa.text(f"UPDATE accounts SET pql_score = pql_score + 1{bump} WHERE account_id % {every} = 0"))
     engine.dispose()
 
 
 def write_project(root: Path, url: str, mode: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "mappings").mkdir(exist_ok=True)
-    (root / "mappings" / "accounts.toml").write_text(MAPPING)
+    incremental = mode == "incremental"  # warehouse mode, the mapping declares updated_at
+    mapping = MAPPING.replace('primary_key = "account_id"\n', 'primary_key = "account_id"\nupdated_at = "updated_at"\n')
+    (root / "mappings" / "accounts.toml").write_text(mapping if incremental else MAPPING)
+    mode, schema = ("warehouse", "syncer_incremental") if incremental else (mode, "syncer")
     config = root / "config.toml"
     config.write_text(
         textwrap.dedent(f"""
@@ -151,6 +165,7 @@ def write_project(root: Path, url: str, mode: str) -> Path:
         url = "{url}"
         diff = "{mode}"
         stream_batch = 50000
+        snapshot_schema = "{schema}"
 
         [connectors.hook]
         type = "webhook"
@@ -412,11 +427,18 @@ def bench_size(kind: str, url: str, n: int, work: Path, table: list[dict[str, An
         built = build_state(configs[mode], mode, template)
         template = template or built
         nochange = in_subprocess("run-nochange", configs[mode])
+        if mode == "incremental":  # the first run diffed in full and recorded the watermark: now the window
+            first, nochange = nochange, in_subprocess("run-nochange", configs[mode])
+            print(
+                f"[{kind} {n:,} {mode}] first no-change run: {first['write_calls']} write calls, {first['wall']:.1f}s"
+            )
         print(
             f"[{kind} {n:,} {mode}] state in {time.perf_counter() - started:.1f}s; no-change run: "
             f"{nochange['write_calls']} write calls, {nochange['wall']:.1f}s",
             flush=True,
         )
+        if mode == "incremental" and first["write_calls"] != 0:
+            problems.append(f"{kind} {n} {mode}: the first no-change run was not a no-op: {first}")
         if nochange["write_calls"] != 0 or nochange["tally"]["unchanged"] != n:
             problems.append(f"{kind} {n} {mode}: the no-change run was not a no-op: {nochange}")
     arrow = in_subprocess("arrow", configs[MODES[0]])
@@ -470,7 +492,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="add 5000000 to opt in")
     parser.add_argument("--warehouses", nargs="+", default=["duckdb", "postgresql"], choices=["duckdb", "postgresql"])
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=[*MODES, "incremental"])
+    parser.add_argument("--updated-at", action="store_true", help="an updated_at column, and mode incremental")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -479,6 +502,9 @@ def main() -> int:
         return 0
     SIZES.extend(args.sizes)
     MODES[:] = args.modes
+    if args.updated_at:
+        UPDATED_AT.append(True)
+        MODES[:] = [*(m for m in MODES if m != "incremental"), "incremental"]
 
     import sqlalchemy as sa
 
