@@ -19,7 +19,7 @@ from syncer_connectors.webhook.emulator import WebhookReceiver
 
 from syncer.secrets import mask
 from syncer.warehouse_diff.dialects import DIALECTS
-from syncer.warehouse_diff.differ import plan_sql
+from syncer.warehouse_diff.differ import Statement, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
 from tests.engine.conftest import Project, create_accounts
@@ -77,7 +77,9 @@ def test_the_warehouse_scenario_in_warehouse_mode(
 def test_the_statement_is_valid_bigquery() -> None:
     dialect = DIALECTS["bigquery"]
     snapshot = Snapshot(sa.create_engine("sqlite://"), dialect, "syncer")
-    sql = plan_sql(dialect, snapshot, "accounts", "SELECT * FROM `p.d.accounts`", ["id", "region"], ["name"], "ab12")
+    sql = plan_sql(
+        Statement(dialect, snapshot, "accounts", "SELECT * FROM `p.d.accounts`", ["id", "region"], ["name"], "ab12")
+    )
     parsed = sqlglot.parse_one(sql, read="bigquery")
     assert "TO_HEX(MD5(" in sql and "CODE_POINTS_TO_STRING([31])" in sql
     assert parsed.find(sqlglot.exp.Join) is not None

@@ -35,6 +35,7 @@ before the chunk is handed on (see `snapshot`), so a crash anywhere leaves the l
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from syncer.diff import CHUNK, Change, Differ
@@ -56,25 +57,45 @@ COUNTS = (MODEL_ROWS, SNAPSHOT_ROWS, MODEL_ONLY, SNAPSHOT_ONLY, MOST_KEY_ROWS)
 OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, MAX_UPDATED, WINDOW_REPEATS, *COUNTS})
 
 
-def plan_sql(
-    dialect: Dialect,
-    snapshot: Snapshot,
-    sync: str,
-    model_sql: str,
-    primary_key: Sequence[str],
-    inputs: Sequence[str],
-    prefix: str,
-    types: Mapping[str, str] | None = None,
-    problem_keys: Iterable[str] = (),
-    updated_at: str | None = None,
-) -> str:
-    """The one statement (see the module docstring); `prefix` is a hex digest of the mapping spec,
-    `types` the inputs' types (`dialects.column_types`), `problem_keys` keys whose rows always return,
-    `updated_at` the quoted `model.updated_at` column whose MAX the counts then carry (`watermark`).
-    It returns at least one row: with nothing returned, one row of NULLs carries the counts."""
-    fingerprint = dialect.fingerprint(prefix, inputs, types)
-    model = f"SELECT m0.*, {dialect.key(primary_key)} AS {KEY}, {fingerprint} AS {FP} FROM ({model_sql}) AS m0"
-    snap = f"SELECT key, fingerprint FROM {snapshot.table} WHERE sync = {dialect.literal(sync)}"
+@dataclass(frozen=True)
+class Statement:
+    """What a diff statement is made of (`plan_sql`, `watermark.window_sql`): `prefix` is a hex digest
+    of the mapping spec, `primary_key` and `inputs` quoted columns, `types` the inputs' types
+    (`dialects.column_types`), `updated_at` the quoted `model.updated_at` column or None."""
+
+    dialect: Dialect
+    snapshot: Snapshot
+    sync: str
+    model_sql: str
+    primary_key: Sequence[str]
+    inputs: Sequence[str]
+    prefix: str
+    types: Mapping[str, str] | None = None
+    updated_at: str | None = None
+
+    def keyed(self, rows_sql: str) -> str:
+        """`rows_sql`'s rows with their key and source fingerprint, computed in SQL."""
+        fingerprint = self.dialect.fingerprint(self.prefix, self.inputs, self.types)
+        return (
+            f"SELECT m0.*, {self.dialect.key(self.primary_key)} AS {KEY}, {fingerprint} AS {FP} FROM ({rows_sql}) AS m0"
+        )
+
+    def snapshot_rows(self) -> str:
+        return f"SELECT key, fingerprint FROM {self.snapshot.table} WHERE sync = {self.dialect.literal(self.sync)}"
+
+
+# over the returned rows: how many are model rows the snapshot lacks
+MODEL_ONLY_SQL = (
+    f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN 1 ELSE 0 END) OVER () AS {MODEL_ONLY}"
+)
+
+
+def plan_sql(statement: Statement, problem_keys: Iterable[str] = ()) -> str:
+    """The one statement (see the module docstring); `problem_keys`: keys whose rows always return.
+    With `statement.updated_at`, the counts also carry its MAX (`watermark`). It returns at least one
+    row: with nothing returned, one row of NULLs carries the counts."""
+    dialect, model_sql, updated_at = statement.dialect, statement.model_sql, statement.updated_at
+    model, snap = statement.keyed(model_sql), statement.snapshot_rows()
     where = [f"m.{KEY} IS NULL", "s.key IS NULL", f"s.fingerprint IS DISTINCT FROM m.{FP}"]
     problems = sorted(set(problem_keys))
     if problems:
@@ -93,8 +114,7 @@ def plan_sql(
         counts += f", (SELECT MAX(c2.{updated_at}) FROM ({model_sql}) AS c2) AS {MAX_UPDATED}"
         newest = f"c.{MAX_UPDATED}, "
     return (
-        f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, {newest}"
-        f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN 1 ELSE 0 END) OVER () AS {MODEL_ONLY}, "
+        f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, {newest}{MODEL_ONLY_SQL}, "
         f"SUM(CASE WHEN x.{FP} IS NULL AND x.{SNAPSHOT_KEY} IS NOT NULL THEN 1 ELSE 0 END) OVER () "
         f"AS {SNAPSHOT_ONLY}, MAX(CASE WHEN x.{KEY} IS NULL THEN 1 ELSE x.{KEY_ROWS} END) OVER () AS {MOST_KEY_ROWS} "
         f"FROM ({counts}) AS c LEFT JOIN ({keyed}) AS x ON 1 = 1 ORDER BY x.{KEY}"

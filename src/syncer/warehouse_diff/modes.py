@@ -16,7 +16,7 @@ from syncer import failpoints
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.keycheck import KeyReport
 from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
-from syncer.warehouse_diff.differ import WarehouseDiffer, plan_sql
+from syncer.warehouse_diff.differ import Statement, WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
 from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest, window_sql
@@ -83,9 +83,10 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     prefix, pk, columns, types = fingerprint_parts(job, dialect, spec, inputs)
     updated_at = quoted_columns(job, [model.updated_at])[0] if model.updated_at else None
 
+    statement = Statement(dialect, snapshot, job.sync.name, model_sql, pk, columns, prefix, types, updated_at)
+
     def restate(keys: KeyReport) -> str:
-        problems = set(keys.duplicate_keys) | set(keys.match_collisions)
-        return plan_sql(dialect, snapshot, job.sync.name, model_sql, pk, columns, prefix, types, problems, updated_at)
+        return plan_sql(statement, set(keys.duplicate_keys) | set(keys.match_collisions))
 
     differ.restate, differ.whole_keys = restate, job.key_report
     if updated_at is None:
@@ -97,8 +98,7 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     if window.since is None:
         return restate(differ.keys), model_sql
     bound = bound_literal(dialect, window.since, model.updated_at_lookback)
-    sql = window_sql(dialect, snapshot, job.sync.name, model_sql, pk, columns, prefix, types, updated_at, bound)
-    return sql, model_sql
+    return window_sql(statement, bound), model_sql
 
 
 def fingerprint_parts(

@@ -35,15 +35,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from syncer.errors import FatalError
 from syncer.state import StateStore, utcnow
 from syncer.warehouse_diff.dialects import Dialect
-from syncer.warehouse_diff.differ import COUNTS, FP, KEY, MAX_UPDATED, SNAPSHOT_KEY, WINDOW_REPEATS
-from syncer.warehouse_diff.snapshot import Snapshot
+from syncer.warehouse_diff.differ import (
+    COUNTS,
+    FP,
+    KEY,
+    MAX_UPDATED,
+    MODEL_ONLY_SQL,
+    SNAPSHOT_KEY,
+    WINDOW_REPEATS,
+    Statement,
+)
 
 log = logging.getLogger("syncer.warehouse_diff")
 
@@ -75,27 +82,17 @@ def bound_literal(dialect: Dialect, since: dt.datetime | dt.date, lookback: dt.t
     return dialect.literal(bound.isoformat(sep=" ") if isinstance(bound, dt.datetime) else bound.isoformat())
 
 
-def window_sql(
-    dialect: Dialect,
-    snapshot: Snapshot,
-    sync: str,
-    model_sql: str,
-    primary_key: Sequence[str],
-    inputs: Sequence[str],
-    prefix: str,
-    types: dict[str, str] | None,
-    updated_at: str,
-    bound: str,
-) -> str:
-    """The window statement (module docstring); arguments as `differ.plan_sql`'s, plus the quoted
-    `updated_at` column and the `bound` literal. Columns: the window rows as `plan_sql` returns
-    them, its counts (SNAPSHOT_ONLY and MOST_KEY_ROWS 0), MAX_UPDATED and WINDOW_REPEATS; at least one row."""
-    fingerprint = dialect.fingerprint(prefix, inputs, types)
+def window_sql(statement: Statement, bound: str) -> str:
+    """The window statement (module docstring) for a `statement` with `updated_at`, `bound` the lower
+    bound's literal. Columns: the window rows as `plan_sql` returns them, its counts (SNAPSHOT_ONLY and
+    MOST_KEY_ROWS 0), MAX_UPDATED and WINDOW_REPEATS; at least one row."""
+    model_sql, primary_key, updated_at = statement.model_sql, statement.primary_key, statement.updated_at
+    assert updated_at is not None, "a window needs model.updated_at"
     window = f"SELECT * FROM ({model_sql}) AS w0 WHERE w0.{updated_at} >= {bound} OR w0.{updated_at} IS NULL"
-    keyed = f"SELECT m0.*, {dialect.key(primary_key)} AS {KEY}, {fingerprint} AS {FP} FROM syncer_window AS m0"
-    snap = f"SELECT key, fingerprint FROM {snapshot.table} WHERE sync = {dialect.literal(sync)}"
+    snap = statement.snapshot_rows()
     diff = (
-        f"SELECT m.*, s.key AS {SNAPSHOT_KEY} FROM ({keyed}) AS m LEFT JOIN ({snap}) AS s ON s.key = m.{KEY} "
+        f"SELECT m.*, s.key AS {SNAPSHOT_KEY} FROM ({statement.keyed('SELECT * FROM syncer_window')}) AS m "
+        f"LEFT JOIN ({snap}) AS s ON s.key = m.{KEY} "
         f"WHERE s.key IS NULL OR s.fingerprint IS DISTINCT FROM m.{FP}"
     )
     pk = ", ".join(f"k0.{c}" for c in primary_key)
@@ -115,8 +112,7 @@ def window_sql(
     return (
         f"WITH syncer_window AS ({window}), syncer_window_keys AS ({keys}) "
         f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, c.{MAX_UPDATED}, c.{WINDOW_REPEATS}, "
-        f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN 1 ELSE 0 END) OVER () AS {MODEL_ONLY}, "
-        f"0 AS {SNAPSHOT_ONLY}, 0 AS {MOST_KEY_ROWS} "
+        f"{MODEL_ONLY_SQL}, 0 AS {SNAPSHOT_ONLY}, 0 AS {MOST_KEY_ROWS} "
         f"FROM ({counts}) AS c LEFT JOIN ({diff}) AS x ON 1 = 1 ORDER BY x.{KEY}"
     )
 
