@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
+from syncer.columnar.modes import after_run
 from syncer.state import StateStore
 from syncer.warehouse_diff import watermark
 from syncer.warehouse_diff.differ import WarehouseDiffer
@@ -98,8 +99,6 @@ def _run(job: Any, reject: set[str] = frozenset()) -> tuple[Plan, Window | None]
     run_id = job.state.start_run(job.sync.name, False)
     differ, changes = diff(job, for_run=True)
     acknowledge(job, differ, changes, set(reject), run_id)
-    from syncer.columnar.modes import after_run
-
     rejected = sum(1 for c in changes if c.key in reject and c.kind != "removed") + len(differ.bad)
     after_run(differ, run_id, failed=0, unsent=rejected)
     job.state.finish_run(run_id, "ok", {})
@@ -190,15 +189,25 @@ def test_the_window_plans_what_the_rows_mode_plans(warehouse_url: str, tmp_path:
         _close(jobs)
 
 
-def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, clock: Clock) -> None:
+@pytest.fixture
+def synced(tmp_path: Path, clock: Clock) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(DuckDB URL, jobs by mode) after a first run of each: the watermark is 08:00."""
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     _load(url, FIRST)
     jobs = _jobs(tmp_path, url)
     try:
         for job in jobs.values():
             _run(job)
-        edited = MAPPING.replace('score = "score"', 'score = "score"\nmail = "email"')
-        jobs = {**_jobs(tmp_path, url, edited)}
+        yield url, jobs
+    finally:
+        _close(jobs)
+
+
+def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, synced: tuple[str, dict[str, Any]]) -> None:
+    url, _ = synced
+    edited = MAPPING.replace('score = "score"', 'score = "score"\nmail = "email"')
+    jobs = _jobs(tmp_path, url, edited)
+    try:
         rows, _ = _run(jobs["rows"])
         plan, window = _run(jobs["warehouse"])
         assert _answered(window) == "full" and plan == rows and rows.tally["changed"] == len(FIRST)
@@ -208,21 +217,15 @@ def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, clock: Clock) -> N
         _close(jobs)
 
 
-def test_a_plan_writes_no_watermark(tmp_path: Path, clock: Clock) -> None:
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _load(url, FIRST)
-    jobs = _jobs(tmp_path, url)
+def test_a_plan_writes_no_watermark(synced: tuple[str, dict[str, Any]]) -> None:
+    url, jobs = synced
     job = jobs["warehouse"]
-    try:
-        _run(job)
-        stored = job.state.diff_watermark("m")
-        _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
-        differ, changes = diff(job)
-        assert isinstance(differ, WarehouseDiffer) and _answered(differ.window) == "window"
-        assert [c.key for c in changes] == ["2"]
-        assert job.state.diff_watermark("m") == stored
-    finally:
-        _close(jobs)
+    stored = job.state.diff_watermark("m")
+    _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
+    differ, changes = diff(job)
+    assert isinstance(differ, WarehouseDiffer) and _answered(differ.window) == "window"
+    assert [c.key for c in changes] == ["2"]
+    assert job.state.diff_watermark("m") == stored
 
 
 @pytest.mark.parametrize(
@@ -282,46 +285,31 @@ def test_an_updated_at_that_is_not_a_timestamp_stops_the_diff(tmp_path: Path, cl
         job.state.close()
 
 
-def test_a_failed_write_keeps_the_watermark_and_is_read_again(tmp_path: Path, clock: Clock) -> None:
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _load(url, FIRST)
-    jobs = _jobs(tmp_path, url)
+def test_a_failed_write_keeps_the_watermark_and_is_read_again(synced: tuple[str, dict[str, Any]]) -> None:
+    url, jobs = synced
     job = jobs["warehouse"]
-    try:
-        _run(job)
-        stored = job.state.diff_watermark("m")
-        _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
-        run_id = job.state.start_run("m", False)
-        differ, changes = diff(job, for_run=True)
-        assert [c.key for c in changes] == ["2"]  # the write fails: nothing acknowledged, nothing recorded
-        from syncer.columnar.modes import after_run
-
-        after_run(differ, run_id, failed=1, unsent=0)
-        job.state.finish_run(run_id, "partial", {})
-        assert job.state.diff_watermark("m") == stored
-        plan, window = _run(job)  # the window reads it again
-        assert _answered(window) == "window" and [c[1] for c in plan.changes] == ["2"]
-        assert job.state.diff_watermark("m")[0] == "datetime:2026-03-01T09:00:00"
-    finally:
-        _close(jobs)
+    stored = job.state.diff_watermark("m")
+    _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
+    run_id = job.state.start_run("m", False)
+    differ, changes = diff(job, for_run=True)
+    assert [c.key for c in changes] == ["2"]  # the write fails: nothing acknowledged, nothing recorded
+    after_run(differ, run_id, failed=1, unsent=0)
+    job.state.finish_run(run_id, "partial", {})
+    assert job.state.diff_watermark("m") == stored
+    plan, window = _run(job)  # the window reads it again
+    assert _answered(window) == "window" and [c[1] for c in plan.changes] == ["2"]
+    assert job.state.diff_watermark("m")[0] == "datetime:2026-03-01T09:00:00"
 
 
-def test_a_rejected_row_makes_the_next_diff_full(tmp_path: Path, clock: Clock) -> None:
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _load(url, FIRST)
-    jobs = _jobs(tmp_path, url)
-    try:
-        for job in jobs.values():
-            _run(job)
-        _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
-        for job in jobs.values():
-            _run(job, reject={"2"})
-        clock.now += dt.timedelta(hours=1)
-        rows, _ = _run(jobs["rows"])
-        plan, window = _run(jobs["warehouse"])
-        assert _answered(window) == "full" and plan == rows and rows.tally["held_rejected"] == 1
-    finally:
-        _close(jobs)
+def test_a_rejected_row_makes_the_next_diff_full(synced: tuple[str, dict[str, Any]], clock: Clock) -> None:
+    url, jobs = synced
+    _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
+    for job in jobs.values():
+        _run(job, reject={"2"})
+    clock.now += dt.timedelta(hours=1)
+    rows, _ = _run(jobs["rows"])
+    plan, window = _run(jobs["warehouse"])
+    assert _answered(window) == "full" and plan == rows and rows.tally["held_rejected"] == 1
 
 
 def _state_sql(project: Any, query: str) -> list[tuple[Any, ...]]:
