@@ -82,7 +82,7 @@ class KeyChecker:
         must run the whole check."""
         report = KeyReport(duplicates_checked=duplicates)
         pk = ", ".join(self.quoted(c) for c in primary_key)
-        nulls = " OR ".join(f"{self.quoted(c)} IS NULL" for c in primary_key)
+        nulls = self._nulls(primary_key)
         report.null_rows = int(next(iter(query(f"SELECT COUNT(*) FROM ({self.inner}) AS m WHERE {nulls}")))[0])
         dup_sql = (
             f"SELECT {pk}, COUNT(*) AS n FROM ({self.inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
@@ -99,6 +99,20 @@ class KeyChecker:
             report.match_collisions = self._collisions(query, primary_key, match, nulls, report.duplicate_keys)
         return report
 
+    def _nulls(self, primary_key: list[str]) -> str:
+        return " OR ".join(f"{self.quoted(c)} IS NULL" for c in primary_key)
+
+    def shared_match_sql(self, primary_key: list[str], match: MatchRule, within: str | None = None) -> str:
+        """The match values (as the destination compares them) that more than one row holds; with
+        `within` (a query over the same columns, e.g. the rows updated since the last run), only those
+        that one of its rows holds: a collision made by a change is found without grouping the model."""
+        col = self.quoted(match.column)
+        cmp = self._compared(match.column, match.casefold)
+        where = f"{col} IS NOT NULL AND NOT ({self._nulls(primary_key)})"
+        if within is not None:  # unqualified names in the subquery are its own rows' columns
+            where += f" AND {cmp} IN (SELECT {cmp} FROM ({within}) AS w WHERE {col} IS NOT NULL)"
+        return f"SELECT {cmp} FROM ({self.inner}) AS m WHERE {where} GROUP BY {cmp} HAVING COUNT(*) > 1"
+
     def _compared(self, column: str, casefold: bool) -> str:
         """The SQL expression the destination's comparison of a match column corresponds to."""
         expr: sa.ColumnElement[Any] = sa.literal_column(self.quoted(column))
@@ -113,10 +127,7 @@ class KeyChecker:
         pk = ", ".join(self.quoted(c) for c in primary_key)
         col = self.quoted(match.column)
         cmp = self._compared(match.column, match.casefold)
-        shared = (
-            f"SELECT {cmp} FROM ({self.inner}) AS m WHERE {col} IS NOT NULL AND NOT ({nulls}) "
-            f"GROUP BY {cmp} HAVING COUNT(*) > 1"
-        )
+        shared = self.shared_match_sql(primary_key, match)
         if not list(query(f"{shared} LIMIT 1")):
             return {}  # the common case: one aggregate over the model, not a second scan joined to it
         sql = f"SELECT {pk}, {col} FROM ({self.inner}) AS m WHERE NOT ({nulls}) AND {cmp} IN ({shared})"

@@ -116,6 +116,13 @@ class Source:
 
         return checker.run(query, model.primary_key, match, duplicates)
 
+    def shares_match_values(self, model: ModelConfig, mapping_dir: Path | None, match: MatchRule, within: str) -> bool:
+        """Does a match value held by a row of `within` (a query over the model's columns) belong to
+        more than one model row? (`KeyChecker.shared_match_sql`; one aggregate, LIMIT 1.)"""
+        checker = KeyChecker(self.engine.dialect, self.sql(model, mapping_dir), self._column_names(model, mapping_dir))
+        with self._query(checker.shared_match_sql(model.primary_key, match, within) + " LIMIT 1") as result:
+            return result.first() is not None
+
     def stream(self, model: ModelConfig, mapping_dir: Path | None = None) -> Iterator[dict[str, Any]]:
         """Yield rows as dicts keyed by the model's column names, a partition at a time."""
         with self._query(self.sql(model, mapping_dir), stream=True) as result:

@@ -135,6 +135,11 @@ CASES = {  # name: (statements on the model after the first run, which statement
         "full",
         True,
     ),
+    "match value updated into a collision": (
+        [f"UPDATE model SET email = 'u1@x.io', updated_at = TIMESTAMP '{BUMPED}' WHERE id = 5"],
+        "full",
+        True,
+    ),
     "NULL updated_at": (
         [
             "INSERT INTO model VALUES (10, 'u10@x.io', 10, NULL)",

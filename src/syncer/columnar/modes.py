@@ -57,7 +57,10 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
         and job.source.engine.dialect.name in STREAMED_DIALECTS
     )
     if not streamed:
-        kwargs["keys"] = job.key_report(duplicates=kwargs["full"] or mode != "warehouse")
+        # a model with updated_at: warehouse mode checks keys once it knows whether its window runs
+        deferred = mode == "warehouse" and sync.model.updated_at is not None and not kwargs["full"]
+        duplicates = kwargs["full"] or mode != "warehouse"
+        kwargs["keys"] = KeyReport(duplicates_checked=False) if deferred else job.key_report(duplicates=duplicates)
     if mode == "rows":
         differ = Differ(**kwargs)
         return differ, differ.changes(suppression.rows(job.source.stream(sync.model, job.mapping_dir)))

@@ -157,6 +157,7 @@ class WarehouseDiffer(Differ):
         self._noted_refreshed: tuple[list[tuple[str, str]], int] = (self.refreshed, 0)
         self.restate: Callable[[KeyReport], str] | None = None
         self.whole_keys: Callable[[], KeyReport] | None = None
+        self.model_keys: Callable[[], KeyReport] | None = None  # a window's keys checked only in it: the model's
         self.window: Window | None = None  # with `model.updated_at` (set by `modes.warehouse_sql`)
         self.healed = False  # a run healed the snapshot first: no window this time (`watermark`)
 
@@ -175,6 +176,8 @@ class WarehouseDiffer(Differ):
             except _WindowIncomplete:
                 assert self.window is not None and self.restate is not None, "set by modes.warehouse_sql"
                 self.window.fall_back()
+                if self.model_keys is not None:  # the full statement rejects every colliding match value
+                    self.keys = self.model_keys()
                 yield from self._changes(source, self.restate(self.keys), check=not self.keys.duplicates_checked)
         except _Repeats:
             assert self.restate is not None and self.whole_keys is not None, "set by modes.warehouse_sql"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from syncer import failpoints
@@ -19,7 +20,7 @@ from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
 from syncer.warehouse_diff.differ import Statement, WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
-from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest, window_sql
+from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest, window_rows, window_sql
 
 if TYPE_CHECKING:
     from syncer.runner import SyncJob
@@ -91,13 +92,19 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     differ.restate, differ.whole_keys = restate, job.key_report
     if updated_at is None:
         return restate(differ.keys), model_sql
+    # the key checks were left to here (`open_diff`): a window needs only its own match values checked
     digest = spec_digest(prefix, model_sql, updated_at)
-    problems = bool(differ.keys.duplicate_keys or differ.keys.match_collisions)
-    window = Window.open(job.state, job.sync.name, digest, model.full_diff_every, not differ.healed, problems)
+    window = Window.open(job.state, job.sync.name, digest, model.full_diff_every, not differ.healed)
     differ.window = window
+    if window.since is not None:
+        bound = bound_literal(dialect, window.since, model.updated_at_lookback)
+        assert job.match_rule is not None  # learned before the diff opens (SyncJob.differ)
+        if job.source.shares_match_values(model, job.mapping_dir, job.match_rule, window_rows(statement, bound)):
+            window.close("a match value updated since the last run is shared with another row")
     if window.since is None:
+        differ.keys = job.key_report(duplicates=False)
         return restate(differ.keys), model_sql
-    bound = bound_literal(dialect, window.since, model.updated_at_lookback)
+    differ.model_keys = partial(job.key_report, duplicates=False)
     return window_sql(statement, bound), model_sql
 
 

@@ -82,13 +82,19 @@ def bound_literal(dialect: Dialect, since: dt.datetime | dt.date, lookback: dt.t
     return dialect.literal(bound.isoformat(sep=" ") if isinstance(bound, dt.datetime) else bound.isoformat())
 
 
+def window_rows(statement: Statement, bound: str) -> str:
+    """The model rows with `updated_at` at or after `bound` (a literal), or NULL."""
+    updated_at = statement.updated_at
+    assert updated_at is not None, "a window needs model.updated_at"
+    return f"SELECT * FROM ({statement.model_sql}) AS w0 WHERE w0.{updated_at} >= {bound} OR w0.{updated_at} IS NULL"
+
+
 def window_sql(statement: Statement, bound: str) -> str:
     """The window statement (module docstring) for a `statement` with `updated_at`, `bound` the lower
     bound's literal. Columns: the window rows as `plan_sql` returns them, its counts (SNAPSHOT_ONLY and
     MOST_KEY_ROWS 0), MAX_UPDATED and WINDOW_REPEATS; at least one row."""
     model_sql, primary_key, updated_at = statement.model_sql, statement.primary_key, statement.updated_at
-    assert updated_at is not None, "a window needs model.updated_at"
-    window = f"SELECT * FROM ({model_sql}) AS w0 WHERE w0.{updated_at} >= {bound} OR w0.{updated_at} IS NULL"
+    window = window_rows(statement, bound)
     snap = statement.snapshot_rows()
     diff = (
         f"SELECT m.*, s.key AS {SNAPSHOT_KEY} FROM ({statement.keyed('SELECT * FROM syncer_window')}) AS m "
@@ -139,25 +145,15 @@ class Window:
 
     @classmethod
     def open(
-        cls,
-        state: StateStore,
-        sync: str,
-        digest: str,
-        full_diff_every: dt.timedelta,
-        snapshot_current: bool,
-        problem_keys: bool,
+        cls, state: StateStore, sync: str, digest: str, full_diff_every: dt.timedelta, snapshot_current: bool
     ) -> Window:
-        """The window to diff over, if every condition of the module docstring holds (else `since` None).
-        `problem_keys`: the key check found duplicated keys or colliding match values, whose rows
-        outside the window must be rejected too: only the full statement returns them all."""
+        """The window to diff over, if every condition of the module docstring holds (else `since` None)."""
         window = cls(sync, digest)
         stored = state.diff_watermark(sync)
         why = "no watermark yet (or the last run left rows out of sync)"
         if stored is not None:
             value, spec, full_diff_at = stored
-            if problem_keys:
-                why = "the model has duplicated primary keys or colliding match values"
-            elif spec != digest:
+            if spec != digest:
                 why = "the mapping or model changed since the watermark was read"
             elif utcnow() - full_diff_at >= full_diff_every:
                 why = f"the last full diff ran at {full_diff_at:%Y-%m-%d %H:%M:%S} UTC (full_diff_every)"
@@ -169,6 +165,11 @@ class Window:
                 return window
         log.info("sync %s: full warehouse diff: %s", sync, why)
         return window
+
+    def close(self, why: str) -> None:
+        """Before the statement: the full one runs instead (`why` is logged)."""
+        log.info("sync %s: full warehouse diff: %s", self.sync, why)
+        self.since = None
 
     def start(self, read_max: Any) -> None:
         """The statement's first row arrived: what it read, and when the full diff was made."""
