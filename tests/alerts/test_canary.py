@@ -11,7 +11,9 @@ from syncer_connectors.hubspot.emulator import HubSpotEmulator
 from syncer_connectors.slack.emulator import SlackEmulator
 
 from syncer.alerts.canary import in_canary, report, statuses
+from syncer.alerts.sla import worked_report
 from syncer.ops_alerts import OpsAlert, OpsAlerts, OpsAlertSettings
+from syncer.outcomes.model import OutcomesConfig
 from syncer.outcomes.tracking import sync_task_states
 from tests.alerts.support import T0, complete_task, engine, row, sqlite_url
 
@@ -69,6 +71,10 @@ def test_worse_canary_is_rolled_back_automatically_with_an_ops_alert(
 
 
 def test_worked_rate_drop_rolls_back(tmp_path: Path, slack: SlackEmulator, crm: HubSpotEmulator, fake: Any) -> None:
+    """The canary judges "worked within SLA" by the report's rule (alerts/sla.py): an alert not yet due counts
+    neither way, so 6 h after firing nothing is decided; past the 24 h SLA the unworked canary alerts are breached
+    and the canary (worked about 1 in 4) is rolled back against the current definition (worked 4 in 4). Its counts are
+    the ones `alerts sla` / `syncer report` print for the same alerts at both instants."""
     alerts = {
         "activation": {"quiet": False},
         "canary": {"share": SHARE, "min_alerts": 3},
@@ -87,8 +93,20 @@ def test_worked_rate_drop_rolls_back(tmp_path: Path, slack: SlackEmulator, crm: 
         if canary == "" or n % 4 == 0:
             complete_task(crm, key, T0 + dt.timedelta(hours=3))
     sync_task_states(eng.engine, eng.crm, T0 + dt.timedelta(hours=5))  # type: ignore[arg-type]
-    eng.evaluate_and_deliver(T0 + dt.timedelta(hours=6), rows=same)
-    print("\nworked-rate canary:", report(eng.engine, TRIGGER, T0 + DAY, 14))
-    assert statuses(eng.engine) == {TRIGGER: "rolled_back"}
-    assert len(capture.sent) == 1 and "worked within SLA" in capture.sent[0].text
+    hours = dict(OutcomesConfig().sla_hours)  # [outcomes] sla_hours: the report's hours, high 24 h
+    for at, decided in ((T0 + dt.timedelta(hours=6), {}), (T0 + dt.timedelta(hours=25), {TRIGGER: "rolled_back"})):
+        eng.evaluate_and_deliver(at, rows=same)
+        assert statuses(eng.engine) == decided, at  # 6 h: the unworked canary alerts are not yet due
+        seen = report(eng.engine, TRIGGER, at, 14)
+        print(f"\nworked-rate canary at {at:%H:%M}:", seen)
+        shared = worked_report(eng.engine, at, hours)["high"]  # every alert here is high, on this one trigger
+        groups = (seen["current"], seen["canary"])
+        assert sum(g["worked_in_sla"] for g in groups) == shared["met"], (groups, shared)
+        assert (
+            sum(g["sla_due"] for g in groups) == shared["due"]
+            and sum(g["with_task"] for g in groups) == shared["alerts"]
+        )
+        assert statuses(eng.engine) == decided, at  # 6 h: the unworked canary alerts are not yet due
+    rate = seen["canary"]["worked_in_sla"] / seen["canary"]["with_task"]  # every canary alert is due by now
+    assert len(capture.sent) == 1 and f"worked within SLA {rate:.0%} vs 100%" in capture.sent[0].text, capture.sent
     eng.close()

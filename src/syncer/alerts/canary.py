@@ -12,6 +12,11 @@ After every evaluation `check` compares the two groups over the canary window (d
 `[alerts.canary]`) and rolls back on its own, raising an ops alert, when the canary at full roll-out
 would ping a rep more than the budget per day, or its worked-within-SLA rate drops by more than
 `max_worked_drop` (20%) relative to the current definition's.
+
+"Worked within SLA" is the one rule of `syncer report`, `alerts sla` and the dashboard (alerts/sla.py
+`worked_state`, `summarize`): alerts sent with a CRM task (pending, open or completed; held-out alerts were
+never sent), their task completed within the priority's `[outcomes] sla_hours` of firing; the rate is met
+over those whose SLA is decided (met / missed / breached), so alerts not yet due count neither way.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
 from syncer.alerts.holdout import unit_hash
+from syncer.alerts.sla import summarize, worked_state
 from syncer.alerts.store import alerts as alerts_table
 from syncer.alerts.store import aware, canaries
 
@@ -44,7 +50,8 @@ class CanaryConfig(BaseModel):
     window_days: float = Field(default=14.0, gt=0)
     """The comparison looks at alerts opened this many days back."""
     min_alerts: int = Field(default=10, ge=1)
-    """Canary alerts needed before the automatic rollback judges the worked rate."""
+    """Canary alerts whose worked-within-SLA is decided (met, missed or breached) before the automatic rollback judges
+    the worked rate."""
     max_worked_drop: float = Field(default=0.20, gt=0, le=1)
     """Roll back when the canary's worked-within-SLA rate is this much (relative) below the current one's."""
     auto_rollback: bool = True
@@ -80,14 +87,23 @@ def decide(engine: sa.Engine, trigger: str, status: str, reason: str, now: dt.da
 @dataclass
 class Group:
     fired: int = 0
-    with_task: int = 0
-    worked_in_sla: int = 0
+    with_task: int = 0  # sent with a CRM task (the shared rule's alerts: alerts/sla.py worked_state)
+    worked_in_sla: int = 0  # of those, task completed within the SLA (met)
+    sla_due: int = 0  # of those, SLA decided (met, missed, breached): the rate's denominator
     pings_per_rep_day: float = 0.0
     converted: int | None = None  # expanded within the window after the alert (when expansions are given)
 
     @property
     def worked_rate(self) -> float | None:
-        return self.worked_in_sla / self.with_task if self.with_task else None
+        """met / due, as `syncer report` counts it; None while no alert's SLA is decided."""
+        return self.worked_in_sla / self.sla_due if self.sla_due else None
+
+
+def default_sla_hours() -> dict[str, float]:
+    """`[outcomes] sla_hours`'s default (priority -> hours), for an engine built without the outcome settings."""
+    from syncer.outcomes.model import OutcomesConfig
+
+    return dict(OutcomesConfig().sla_hours)
 
 
 def compare(
@@ -97,11 +113,15 @@ def compare(
     window_days: float,
     expansions: dict[str, list[dt.datetime]] | None = None,
     conversion_days: float = 90.0,
+    sla_hours: dict[str, float] | None = None,
 ) -> dict[str, Group]:
-    """Current vs canary over the window: fired, worked within SLA (of those with a task), pings per rep per day,
-    and converted (an expansion of the account within `conversion_days` after the alert) when given expansions."""
+    """Current vs canary over the window: fired, worked within SLA (the report's rule, with `sla_hours` priority ->
+    hours, default `[outcomes] sla_hours`'s), pings per rep per day, and converted (an expansion of the account
+    within `conversion_days` after the alert) when given expansions."""
     since = now - dt.timedelta(days=window_days)
+    hours = default_sla_hours() if sla_hours is None else sla_hours
     groups = {"current": Group(), CANARY: Group()}
+    states: dict[str, list[tuple[str | None, float | None]]] = {k: [] for k in groups}
     pings: dict[str, dict[tuple[str, dt.date], int]] = {k: defaultdict(int) for k in groups}
     days: set[dt.date] = set()
     query = sa.select(alerts_table).where(alerts_table.c.trigger == trigger, alerts_table.c.opened_at >= since)
@@ -117,28 +137,35 @@ def compare(
                 until = opened + dt.timedelta(days=conversion_days)
                 hit = any(opened < e <= until for e in expansions.get(str(a.account_id), []))
                 g.converted = (g.converted or 0) + hit
-            if a.task_state not in ("none", None):
-                g.with_task += 1
-                worked = aware(a.worked_at)
-                if worked is not None and worked <= opened + dt.timedelta(hours=a.sla_hours or 24):
-                    g.worked_in_sla += 1
+            if a.delivery != "holdout":  # held out: never sent, so never worked (as worked_report)
+                states[name].append((worked_state(opened, aware(a.worked_at), a.task_state, hours.get(a.priority),
+                                                  now), None))  # fmt: skip
             if a.delivery in ("ping", "deferred"):
                 pings[name][(str(a.owner_email or ""), opened.date())] += 1
     for name, g in groups.items():
+        summary = summarize(states[name])
+        g.with_task, g.worked_in_sla, g.sla_due = summary["alerts"], summary["met"], summary["due"]
         reps = {owner for owner, _ in pings[name]}
         g.pings_per_rep_day = round(sum(pings[name].values()) / max(1, len(reps)) / max(1, len(days)), 3)
     return groups
 
 
-def check(engine: sa.Engine, settings: AlertSettings, canaried: set[str], now: dt.datetime) -> list[tuple[str, str]]:
-    """Automatic rollback: (trigger, reason) for every running canary that meets a criterion (and is rolled back)."""
+def check(
+    engine: sa.Engine,
+    settings: AlertSettings,
+    canaried: set[str],
+    now: dt.datetime,
+    sla_hours: dict[str, float] | None = None,
+) -> list[tuple[str, str]]:
+    """Automatic rollback: (trigger, reason) for every running canary that meets a criterion (and is rolled back).
+    `sla_hours`: `[outcomes] sla_hours` (priority -> hours; its default when None)."""
     cfg = settings.alerts.canary
     status = statuses(engine)
     rolled = []
     for trigger in sorted(canaried):
         if status.get(trigger, "running") != "running":
             continue
-        groups = compare(engine, trigger, now, cfg.window_days)
+        groups = compare(engine, trigger, now, cfg.window_days, sla_hours=sla_hours)
         new, old = groups[CANARY], groups["current"]
         reasons = []
         at_full = new.pings_per_rep_day / cfg.share
@@ -148,7 +175,7 @@ def check(engine: sa.Engine, settings: AlertSettings, canaried: set[str], now: d
                 f"at full roll-out it would ping a rep {at_full:.1f} times a day (budget {budget}; "
                 f"{new.pings_per_rep_day:.2f} a day on {cfg.share:.0%} of accounts)"
             )
-        if new.with_task >= cfg.min_alerts and new.worked_rate is not None and old.worked_rate:
+        if new.sla_due >= cfg.min_alerts and new.worked_rate is not None and old.worked_rate:
             drop = 1 - new.worked_rate / old.worked_rate
             if drop > cfg.max_worked_drop:
                 reasons.append(
@@ -169,8 +196,9 @@ def report(
     window_days: float,
     expansions: dict[str, list[dt.datetime]] | None = None,
     conversion_days: float = 90.0,
+    sla_hours: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    groups = compare(engine, trigger, now, window_days, expansions, conversion_days)
+    groups = compare(engine, trigger, now, window_days, expansions, conversion_days, sla_hours)
     status = statuses(engine).get(trigger, "running")
     out: dict[str, Any] = {"trigger": trigger, "status": status, "window_days": window_days}
     for name, g in groups.items():

@@ -94,6 +94,7 @@ class AlertEngine:
         self.sources: list[Source] = []  # warehouse connections to release on close()
         self.ops_alerts: Any = None  # an OpsAlerts: automatic canary rollbacks are raised there
         self.intraday: frozenset[str] = frozenset()  # triggers on the intraday lane (set by the factory)
+        self.worked_sla_hours: dict[str, float] | None = None  # [outcomes] sla_hours (set by the factory)
         if email is not None and (render_alert_email is None or render_digest_email is None):
             render = _blocks_module(email, "render")
             render_alert_email = render_alert_email or render.render_alert_email
@@ -287,7 +288,7 @@ class AlertEngine:
         from syncer.alerts.canary import check
 
         now = now or self.clock()
-        rolled = check(self.engine, self.settings, self.lifecycle.canaried, now)
+        rolled = check(self.engine, self.settings, self.lifecycle.canaried, now, self.worked_sla_hours)
         for trigger, reason in rolled:
             if self.ops_alerts is not None:
                 self.ops_alerts.set(

@@ -14,6 +14,7 @@ from syncer.alerts.model import check_connectors, load_alert_settings
 from syncer.config import Config
 from syncer.connector import Connector, Destination
 from syncer.intraday.settings import intraday_settings
+from syncer.outcomes.model import load_outcome_settings
 from syncer.ratelimit import RateLimiter
 from syncer.runner import Runtime
 from syncer.source import Source
@@ -23,6 +24,7 @@ from syncer.state import StateStore
 class _Releases(Protocol):
     sources: list[Source]  # warehouse connections the engine releases on close()
     intraday: frozenset[str]  # triggers on the intraday lane: the daily evaluation leaves them alone
+    worked_sla_hours: dict[str, float] | None  # [outcomes] sla_hours: the canary's worked-within-SLA hours
 
 
 E = TypeVar("E", bound=_Releases)  # the engine class (AlertEngine), passed in: this module never imports engine.py
@@ -79,6 +81,8 @@ def engine_from_config(
         canaried={t.name for t in config.scoring.triggers if t.canary is not None},
     )
     engine.sources.append(source)
+    # the canary judges "worked within SLA" by the report's hours ([outcomes] sla_hours), as the report does
+    engine.worked_sla_hours = dict(load_outcome_settings(config.raw, str(config.path)).outcomes.sla_hours)
     if intraday_settings(config.raw) is not None:  # [daemon.intraday]: these triggers belong to that lane
         engine.intraday = frozenset(t.name for t in config.scoring.triggers if t.lane == "intraday")
     return engine

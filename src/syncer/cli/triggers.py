@@ -143,7 +143,7 @@ def canary(
         outcomes = load_outcome_settings(cfg.raw, str(cfg.path)).outcomes
         expansions = _expansions(cfg, outcomes.expansions)
         now = dt.datetime.now(dt.UTC)
-        data = report(state.engine, trigger, now, window, expansions, outcomes.window_days)
+        data = report(state.engine, trigger, now, window, expansions, outcomes.window_days, dict(outcomes.sla_hours))
     finally:
         state.close()
     if as_json:
