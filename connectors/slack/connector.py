@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
-from syncer.errors import RejectedError, RetryableError
+from syncer.errors import RejectedError, RetryableError, SyncerError
 from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
@@ -117,6 +117,7 @@ class SlackConnector(Connector):
         self._dm_channels: dict[str, str] = {}
         self._delivered: OrderedDict[str, str] = OrderedDict()
         self._emails: dict[str, str] = {}
+        self._channel_names: dict[str, str | None] = {}
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -168,6 +169,17 @@ class SlackConnector(Connector):
         if user is not None:  # a miss is not cached: the owner may join Slack later
             self._emails[email] = user
         return user
+
+    def channel_name(self, channel: str) -> str | None:
+        """A channel's name ("syncer-alerts") by its ID (conversations.info, once per connector), so what people
+        read says #syncer-alerts rather than C0SYNCERALERTS; None when Slack does not say (no access, offline)."""
+        if channel not in self._channel_names:
+            try:
+                info = self.api("conversations_info", channel=channel).get("channel") or {}
+                self._channel_names[channel] = str(info.get("name") or "") or None
+            except SyncerError:  # a name is a nicety: never a reason to hold an alert back
+                return None
+        return self._channel_names[channel]
 
     def api(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """One Web API call (a WebClient method name); returns the JSON body."""

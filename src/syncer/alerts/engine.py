@@ -114,7 +114,7 @@ class AlertEngine:
         self.fallback = settings.routing.fallback_channel or getattr(slack_settings, "fallback_channel", None)
         lookup = getattr(slack, "lookup_user_by_email", None) or (lambda _email: None)
         self.users = UserDirectory(self.engine, lookup, settings)
-        self.router = Router(settings, self.users, self.fallback)
+        self.router = Router(settings, self.users, self.fallback, getattr(slack, "channel_name", None))
         self.outbox = Outbox(self.engine, self.fallback)
         self.email_outbox = EmailOutbox(self.engine)
         read = self._read_tasks if crm is not None else None

@@ -317,6 +317,8 @@ class Lifecycle:
             fired_at=now.isoformat(timespec="seconds"),
             crm_url=_link(crm_url, alert) if crm_url else None,
         )
+        if route.channel_name:  # what people read names the channel (#syncer-alerts), not its id (people.py)
+            alert["channel_name"] = route.channel_name
         plan = plan_for(self.settings.actions, alert, self.settings.alerts.sla_hours)
         delivery = plan.delivery(route.delivery)
         wants_task = plan.wants_task(delivery, self.build_task is not None)

@@ -8,11 +8,13 @@ before. Machine-readable output (--json, audit rows, webhooks) keeps the ids.
     names = known_names(engine)             # {"U0OWNER001": "Sara Patel", "sara@example.com": "Sara Patel"}
     label("U0OWNER001", names)              # "Sara Patel (U0OWNER001)"
     label("C0DESK", names)                  # "C0DESK" (no name known)
+    shown("digest -> C0ALERTS", names)      # "digest -> #syncer-alerts" (the channel named when it was routed)
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,17 +30,21 @@ def owner_name(alert: dict[str, Any]) -> str | None:
 
 
 def known_names(engine: sa.Engine) -> dict[str, str]:
-    """Owner email (lower case), Slack user id and DM target -> the owner's name, from the alerts that carry
-    one; a later alert's name wins (an owner renamed in the warehouse reads by the new name)."""
+    """Owner email (lower case), Slack user id and DM target -> the owner's name, and Slack channel id -> its
+    #name (`channel_name`, as Slack named it when the alert was routed), from the alerts that carry one; a later
+    alert's name wins (an owner renamed in the warehouse reads by the new name)."""
     query = (
-        sa.select(alerts.c.owner_email, alerts.c.owner_slack_id, alerts.c.payload)
-        .where(alerts.c.payload.like("%owner_name%"))
+        sa.select(alerts.c.owner_email, alerts.c.owner_slack_id, alerts.c.channel, alerts.c.payload)
+        .where(sa.or_(alerts.c.payload.like("%owner_name%"), alerts.c.payload.like("%channel_name%")))
         .order_by(alerts.c.id)
     )
     names: dict[str, str] = {}
     with engine.connect() as conn:
         for row in conn.execute(query):
-            name = owner_name(json.loads(row.payload))
+            payload = json.loads(row.payload)
+            if payload.get("channel_name") and row.channel:
+                names[str(row.channel)] = f"#{payload['channel_name']}"
+            name = owner_name(payload)
             if name is None:
                 continue
             if row.owner_email:
@@ -46,6 +52,12 @@ def known_names(engine: sa.Engine) -> dict[str, str]:
             if row.owner_slack_id:
                 names[str(row.owner_slack_id)] = name
     return names
+
+
+def shown(text: Any, names: dict[str, str]) -> str:
+    """`text` with every Slack id in it that has a name replaced by the name: a channel by its #name, a person by
+    their name ("digest -> C0SYNCERALERTS (default)" -> "digest -> #syncer-alerts (default)"); unknown ids stay."""
+    return re.sub(r"\b[CGUW][A-Z0-9]{2,}\b", lambda m: names.get(m.group(0), m.group(0)), str(text or ""))
 
 
 def label(target: Any, names: dict[str, str]) -> str:

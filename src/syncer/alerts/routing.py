@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ class Route:
     fallback_reason: str | None = None
     email_to: tuple[str, ...] = ()  # addresses on the email channel (empty: no email)
     slack: bool = True  # False: email only
+    channel_name: str | None = None  # the Slack channel's name when `channel` is a channel Slack named
 
     def describe(self) -> str:
         where = [self.channel] if self.slack else []
@@ -78,12 +79,26 @@ class UserDirectory:
 
 
 class Router:
-    def __init__(self, settings: AlertSettings, users: UserDirectory, fallback_channel: str | None) -> None:
+    def __init__(
+        self,
+        settings: AlertSettings,
+        users: UserDirectory,
+        fallback_channel: str | None,
+        channels: Lookup | None = None,
+    ) -> None:
         self.settings = settings
         self.users = users
         self.fallback = settings.routing.fallback_channel or fallback_channel
+        self.channels = channels  # channel id -> name (the Slack connector's channel_name), None: unnamed
 
     def route(self, alert: dict[str, Any], now: dt.datetime) -> Route:
+        """Where `alert` goes (the module docstring's rules), naming a Slack channel target when Slack names it."""
+        route = self._route(alert, now)
+        if self.channels is not None and route.slack and route.channel[:1] in ("C", "G"):
+            return replace(route, channel_name=self.channels(route.channel))
+        return route
+
+    def _route(self, alert: dict[str, Any], now: dt.datetime) -> Route:
         routing, cfg = self.settings.routing, self.settings.alerts
         target, rule_name, delivery = routing.default_to, "default", None
         channel: str = routing.channel

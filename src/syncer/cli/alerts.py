@@ -107,7 +107,7 @@ def alerts_list(
         out.print(escape(_no_alerts(len(every), filters)), highlight=False)
         _print_budget_use(use, names)
         return 0
-    _print_alerts(shown, wide)
+    _print_alerts(shown, wide, names)
     matched = f"{len(rows)} of {plural(len(every), 'open alert')} match {filters}" if filters else ""
     firing = f"{plural(len(rows), 'open alert')} (firing now, not cleared)"
     out.print(escape(matched or firing), highlight=False)
@@ -118,8 +118,9 @@ def alerts_list(
     return 0
 
 
-def _print_alerts(shown: list[dict[str, Any]], wide: bool) -> None:
-    """The alert listing: age, priority, account, trigger, owner; `wide`: every column (WIDE)."""
+def _print_alerts(shown: list[dict[str, Any]], wide: bool, names: dict[str, str] | None = None) -> None:
+    """The alert listing: age, priority, account, trigger, owner; `wide`: every column (WIDE), Slack ids shown by
+    name where one is known (`names`: AlertEngine.names)."""
     table = Table("age", "pri", "account", "trigger", "owner") if not wide else Table(*WIDE)
     for column, width in zip(table.columns, (None, None, 22, 20, 22) if not wide else (), strict=False):
         column.max_width = width  # long names wrap onto a second line (never cut): 80 columns stay readable
@@ -128,7 +129,7 @@ def _print_alerts(shown: list[dict[str, Any]], wide: bool) -> None:
         trigger = str(r.get("trigger") or "").replace("_", " ")  # wraps between words
         name = r.get("account_name") or r.get("account_id")
         owner = r.get("owner_name") or r.get("owner")  # a person reads a name; --json keeps the email
-        cells = _wide(r) if wide else (_age(r.get("age_hours")), short, name, trigger, owner)
+        cells = _wide(r, names or {}) if wide else (_age(r.get("age_hours")), short, name, trigger, owner)
         table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
 
@@ -137,13 +138,16 @@ WIDE = ("alert", "trigger", "priority", "PQL tier", "state", "owner", "age (h)",
         "to action (h)", "fallback / delivery problem")  # fmt: skip
 
 
-def _wide(r: dict[str, Any]) -> tuple[Any, ...]:
+def _wide(r: dict[str, Any], names: dict[str, str]) -> tuple[Any, ...]:
+    """One --wide row; channels and people in the state and route columns by name (#syncer-alerts, not C0...)."""
+    from syncer.alerts.people import shown  # the alert stack loads only for alert commands
+
     to_action = r.get("time_to_action_hours")
     problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
     owner = f"{r['owner_name']} ({r.get('owner')})" if r.get("owner_name") else r.get("owner")
     trigger = str(r.get("trigger") or "").replace("_", " ")
-    return (r.get("id"), trigger, r.get("priority"), r.get("tier"), r.get("state"), owner,
-            f"{r.get('age_hours') or 0:.1f}", r.get("task"), r.get("route"), r.get("sla"),
+    return (r.get("id"), trigger, r.get("priority"), r.get("tier"), shown(r.get("state"), names), owner,
+            f"{r.get('age_hours') or 0:.1f}", r.get("task"), shown(r.get("route"), names), r.get("sla"),
             f"{to_action:.2f}" if isinstance(to_action, int | float) else None, problem)  # fmt: skip
 
 

@@ -68,6 +68,9 @@ class Ledger:
         lookup = getattr(real, "lookup_user_by_email", None)
         if lookup is not None:  # owner email -> Slack user, asked once: the past makes no HTTP call after that
             self.lookup_user_by_email = functools.cache(lookup)
+        names = getattr(real, "channel_name", None)
+        if names is not None:  # channel id -> its name, asked once, as the live days ask it
+            self.channel_name = functools.cache(names)
 
     @property
     def effective_batch_size(self) -> int:
