@@ -5,19 +5,13 @@ connector that answered says so (a user could not tell which connector was fine)
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
 
 from syncer.secrets import mask
+from tests.cli.test_unreachable import _closed_port
 from tests.engine.conftest import MAPPING, Project, create_accounts
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _project(tmp_path: Path, hook_url: str, syncs: dict[str, str]) -> Project:
