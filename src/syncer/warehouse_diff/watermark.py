@@ -16,9 +16,13 @@ lookback: the next full diff (`full_diff_every`) finds them.
 
 The window is used (`Window.open`) only when: the model declares `updated_at`, state holds a
 watermark read under the same spec digest (mapping, model SQL, `updated_at`), the last full diff is
-younger than `full_diff_every`, the snapshot needs no healing, the run is not `--full`, and the last
+younger than `full_diff_every`, the snapshot needs no healing, the run is not `--full`, the last
 run left no row out of sync (its watermark was dropped then: held rows are counted by the full
-statement only). After a run (`Window.record`, from `modes.after_run`, after the acknowledgements
+statement only), and no match value a window row holds is shared with another row
+(`Source.shares_match_values`, a semi-join on the window: the model is not grouped; a collision
+must be rejected on every row of it, old ones included, which only the full statement returns).
+Key checks then cover the window only; when the window gives way, the full statement gets the
+model's (`WarehouseDiffer.model_keys`). After a run (`Window.record`, from `modes.after_run`, after the acknowledgements
 and the snapshot merge), state's watermark becomes:
 
     every row that needed work acknowledged  -> the highest updated_at read (a full diff: and its time)
