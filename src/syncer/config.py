@@ -84,8 +84,10 @@ class WarehouseConfig(_Strict):
     @field_validator("diff")
     @classmethod
     def _plannable(cls, value: str, info: ValidationInfo) -> str:
-        scheme = str(info.data.get("url", "")).split(":", 1)[0].split("+", 1)[0]
-        if value == "warehouse" and scheme not in WAREHOUSE_DIFF_DIALECTS:
+        url = str(info.data.get("url", ""))
+        scheme = url.split(":", 1)[0].split("+", 1)[0]
+        # an unset ${NAME} in the URL is reported once, as itself: its scheme is not known yet
+        if value == "warehouse" and scheme not in WAREHOUSE_DIFF_DIALECTS and "${" not in url:
             supported = ", ".join(WAREHOUSE_DIFF_DIALECTS)
             raise ValueError(
                 f'diff = "warehouse" supports {supported}; this warehouse is {scheme}: set diff = "columnar"'
@@ -253,6 +255,8 @@ class SyncConfig(_Strict):
     def columns(self) -> dict[str, str]:
         """Every source column the mapping reads -> the mapping key that reads it."""
         used = {c: "model.primary_key" for c in self.model.primary_key}
+        if self.model.updated_at:
+            used.setdefault(self.model.updated_at, "model.updated_at")
         used[self.match.column] = "match.column"
         for name, spec in self.fields.items():
             for column in spec.columns():
@@ -528,6 +532,23 @@ def _load_syncs(
         syncs[sync.name] = sync
         files[sync.name] = shown
     return syncs, files
+
+
+UPDATED_AT_MODES = ("warehouse",)  # the diff modes that read `model.updated_at` (syncer.warehouse_diff.watermark)
+
+
+def ignored_updated_at(sync: SyncConfig, warehouse: WarehouseConfig) -> str | None:
+    """Why `model.updated_at` does nothing for this sync (its diff mode reads the whole model), with the
+    fix; None when it is read or not set. A warning, not an error: every mode plans the same changes,
+    so a sync switched to another mode for a while stays correct, only slower."""
+    mode = sync.diff or warehouse.diff
+    if not sync.model.updated_at or mode in UPDATED_AT_MODES:
+        return None
+    where = "this mapping's diff" if sync.diff else "[warehouse] diff in config.toml"
+    return (
+        f'model.updated_at: read by diff = "warehouse" only; this sync diffs "{mode}" ({where}) and reads the whole '
+        'model: add diff = "warehouse" to this mapping, or remove updated_at'
+    )
 
 
 def _config_fix() -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
-from syncer.config import Config, SyncConfig, unknown_column_issues
+from syncer.config import Config, SyncConfig, ignored_updated_at, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem
 from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
@@ -228,6 +228,9 @@ class SyncJob:
         asks; a columnar plan runs them in its stream, so iterating it may raise `Replan` (see `plan`)."""
         self.validate_columns()
         self.learn_match_rule(self._sending)
+        ignored = ignored_updated_at(self.sync, self.config.warehouse)
+        if ignored:
+            log.warning("sync %s: %s", self.sync.name, ignored)
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))

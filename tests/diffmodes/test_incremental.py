@@ -130,6 +130,17 @@ CASES = {  # name: (statements on the model after the first run, which statement
         "fell back",
         True,
     ),
+    "insert with an old updated_at plus a delete (must not cancel)": (
+        [f"INSERT INTO model VALUES (9, 'u9@x.io', 9, TIMESTAMP '{OLD}')", "DELETE FROM model WHERE id = 3"],
+        "fell back",
+        True,
+    ),
+    "duplicate with an old updated_at plus a delete (must not cancel)": (
+        [f"INSERT INTO model VALUES (2, 'dup@x.io', 7, TIMESTAMP '{OLD}')", "DELETE FROM model WHERE id = 3"],
+        "fell back",
+        True,
+    ),
+    "key change without bumping updated_at": (["UPDATE model SET id = 50 WHERE id = 1"], "fell back", True),
     "colliding match value inserted": (  # both rows rejected, the old one outside the window too
         [f"INSERT INTO model VALUES (9, 'u1@x.io', 9, TIMESTAMP '{BUMPED}')"],
         "full",
@@ -349,3 +360,38 @@ def test_a_crash_before_the_watermark_write_sends_nothing_twice(tmp_path: Path, 
     sql(project, "UPDATE accounts SET tier = 'x', updated_at = now() WHERE account_id = 3")
     code, run, _ = project.cli("run", "accounts", "--json")
     assert run["changed"] == 1 and run["succeeded"] == 1  # nothing missed
+
+
+@pytest.mark.parametrize(("column", "problem"), [("updated_at", None), ("email", "VARCHAR"), ("score", "BIGINT")])
+def test_check_names_an_updated_at_that_is_not_a_timestamp(
+    warehouse_url: str, tmp_path: Path, column: str, problem: str | None
+) -> None:
+    """`syncer check` (`modes.check_problems`) refuses an `updated_at` column a window cannot be bounded
+    on, before any run reads it (a run stopped at its first row, naming no file, and printed a value)."""
+    from syncer.warehouse_diff.modes import check_problems
+
+    _load(warehouse_url, FIRST)
+    mapping = MAPPING.replace('updated_at = "updated_at"', f'updated_at = "{column}"')
+    job = open_job(write_project(tmp_path / "check", warehouse_url, mapping, "warehouse"))
+    try:
+        found = [p for p in check_problems(job) if p.startswith("model.updated_at")]
+    finally:
+        job.close()
+        job.state.close()
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and f"column {column!r} is {problem.lower()};" in found[0].lower(), found
+
+
+def test_the_log_names_where_the_window_starts(
+    synced: tuple[str, dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rows read start at the watermark minus the lookback (08:00 - 1h), and the log says so: it
+    named the watermark, so a row found at 07:30 looked like a row before the window."""
+    _, jobs = synced
+    with caplog.at_level("INFO", logger="syncer.warehouse_diff"):
+        _, window = _run(jobs["warehouse"])
+    assert _answered(window) == "window"
+    said = [r.getMessage() for r in caplog.records if "diffing the rows updated since" in r.getMessage()]
+    assert len(said) == 1 and "since 2026-03-01T07:00:00 " in said[0] and "read up to 2026-03-01T08:00:00" in said[0]

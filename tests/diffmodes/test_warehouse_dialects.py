@@ -106,6 +106,9 @@ def test_check_names_the_missing_grants_for_a_limited_postgresql_role(
     project.config.write_text(project.config.read_text().replace("[warehouse]\n", '[warehouse]\ndiff = "warehouse"\n'))
     code, _, err = project.cli("check")  # the whole CLI: exit 2, the GRANT named, no traceback
     assert code == 2 and f'GRANT CREATE ON DATABASE "{database}" TO "{role}"' in err and "Traceback" not in err, err
+    code, _, err = project.cli("run", "accounts")  # a run stops the same way before sending (it exited 70)
+    assert code == 2 and f'GRANT CREATE ON DATABASE "{database}" TO "{role}"' in err and "Traceback" not in err, err
+    assert receiver.write_calls == 0
     limited = sa.create_engine(limited_url)
     snapshot = Snapshot(limited, DIALECTS["postgresql"], "syncer")
     try:

@@ -13,7 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, known_sync, one_of, out
-from syncer.config import Config
+from syncer.config import Config, ignored_updated_at
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError
 from syncer.local_time import local_stamp, team_zone
 from syncer.runner import Runtime, Summary, SyncJob
@@ -83,6 +83,9 @@ def check(config: ConfigOpt = None) -> int:
     connectors = ConnectorVerdicts(cfg)
     for name in cfg.syncs if reachable else []:
         job = SyncJob(cfg, name, state)
+        ignored = ignored_updated_at(cfg.syncs[name], cfg.warehouse)
+        if ignored:
+            warnings.append(f"{cfg.sync_files[name]}: {ignored}")
         try:
             problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
             connector = job.connector()

@@ -50,6 +50,7 @@ class Dialect:
     sign: str = ""  # format string: {0} is a float; tells -0.0 from 0.0 (NULL or a constant otherwise)
     fingerprint_type: str | None = None  # the row hash's own SQL type, kept as it is; None: text
     backslash_escapes: bool = False  # string literals treat backslash as an escape (BigQuery)
+    key_hash: str = ""  # format string: {0} is a text key; a 64-bit hash whose SUM is exact (`watermark`)
 
     def ident(self, name: str) -> str:
         q = self.quote
@@ -103,6 +104,7 @@ DIALECTS = {
         floats=DUCKDB_FLOATS,
         sign="signbit({0})",
         fingerprint_type="UBIGINT",
+        key_hash="hash({0})",  # UBIGINT; SUM is a HUGEINT
     ),
     "postgresql": Dialect(
         "postgresql",
@@ -113,10 +115,17 @@ DIALECTS = {
         hashable=POSTGRESQL_HASHABLE,
         floats=POSTGRESQL_FLOATS,
         sign="CASE WHEN {0} = 0 THEN CAST({0} AS TEXT) END",
+        key_hash="hashtextextended({0}, 0)",  # bigint; SUM is a numeric
     ),
-    "snowflake": Dialect("snowflake", "VARCHAR", "CHR(31)", "MD5({0})"),
+    "snowflake": Dialect("snowflake", "VARCHAR", "CHR(31)", "MD5({0})", key_hash="HASH({0})"),  # SUM: NUMBER(38)
     "bigquery": Dialect(
-        "bigquery", "STRING", "CODE_POINTS_TO_STRING([31])", "TO_HEX(MD5({0}))", quote="`", backslash_escapes=True
+        "bigquery",
+        "STRING",
+        "CODE_POINTS_TO_STRING([31])",
+        "TO_HEX(MD5({0}))",
+        quote="`",
+        backslash_escapes=True,
+        key_hash="CAST(FARM_FINGERPRINT({0}) AS BIGNUMERIC)",  # INT64 would overflow its SUM
     ),
 }
 

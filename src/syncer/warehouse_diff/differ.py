@@ -53,8 +53,9 @@ KEY_ROWS, MOST_KEY_ROWS = "syncer_key_rows__", "syncer_most_key_rows__"
 MODEL_ROWS, SNAPSHOT_ROWS = "syncer_model_rows__", "syncer_snapshot_rows__"
 MODEL_ONLY, SNAPSHOT_ONLY = "syncer_model_only__", "syncer_snapshot_only__"
 MAX_UPDATED, WINDOW_REPEATS = "syncer_max_updated__", "syncer_window_repeats__"  # see `watermark`
+KEY_SUMS = ("syncer_model_keys__", "syncer_snapshot_keys__", "syncer_added_keys__")  # see `watermark`
 COUNTS = (MODEL_ROWS, SNAPSHOT_ROWS, MODEL_ONLY, SNAPSHOT_ONLY, MOST_KEY_ROWS)
-OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, MAX_UPDATED, WINDOW_REPEATS, *COUNTS})
+OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, MAX_UPDATED, WINDOW_REPEATS, *COUNTS, *KEY_SUMS})
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,19 @@ def repeats(model_rows: int, snapshot_rows: int, model_only: int, snapshot_only:
     return model_rows - model_only != snapshot_rows - snapshot_only or most_key_rows > 1
 
 
-def window_complete(counts: Sequence[int], window_repeats: int) -> bool:
-    """May the window's rows stand for the whole diff? Only when no key repeats and no snapshot
-    key left the model (`watermark`): snapshot rows + rows the snapshot lacks - model rows (= removed) is 0."""
+def window_complete(counts: Sequence[int], window_repeats: int, key_sums: Sequence[int] = (0, 0, 0)) -> bool:
+    """May the window's rows stand for the whole diff? Only when the model's keys are exactly the
+    snapshot's plus the window's new ones (`watermark`): no key of the window repeats, snapshot rows +
+    rows the snapshot lacks - model rows (= removed) is 0, and the same holds for the sums of their key
+    hashes (`key_sums`: model, snapshot, window rows the snapshot lacks), so a removed key cannot be
+    cancelled by a row inserted, duplicated or re-keyed outside the window (odds 2^-64)."""
     model_rows, snapshot_rows, model_only = counts[0], counts[1], counts[2]  # COUNTS' order
-    return window_repeats == 0 and snapshot_rows + model_only - model_rows == 0
+    model_keys, snapshot_keys, added_keys = key_sums
+    return (
+        window_repeats == 0
+        and snapshot_rows + model_only - model_rows == 0
+        and snapshot_keys + added_keys - model_keys == 0
+    )
 
 
 class _Repeats(Exception):
@@ -197,7 +206,8 @@ class WarehouseDiffer(Differ):
                     if first:
                         first, counts = False, [int(row[c] or 0) for c in COUNTS]
                         windowed = self.window is not None and self.window.since is not None
-                        if windowed and not window_complete(counts, int(row[WINDOW_REPEATS] or 0)):
+                        key_sums = [int(row.get(c) or 0) for c in KEY_SUMS]
+                        if windowed and not window_complete(counts, int(row[WINDOW_REPEATS] or 0), key_sums):
                             raise _WindowIncomplete
                         if check and not windowed and repeats(*counts):
                             raise _Repeats

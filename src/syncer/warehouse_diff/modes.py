@@ -40,11 +40,39 @@ def snapshot_for(job: SyncJob) -> Snapshot:
     return Snapshot(job.source.engine, dialect, job.config.warehouse.snapshot_schema)
 
 
+# `model.updated_at` types a window can be bounded on: DuckDB type names (DESCRIBE), PostgreSQL type
+# OIDs (pg_type.dat: timestamp, timestamptz, date)
+UPDATED_AT_TYPES = frozenset(
+    {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"}
+    | {"1114", "1184", "1082"}
+)
+
+
 def check_problems(job: SyncJob) -> list[str]:
-    """What `syncer check` reports for a sync's diff: for warehouse mode, every missing GRANT."""
+    """What `syncer check` reports for a sync's diff: for warehouse mode, every missing GRANT, and a
+    `model.updated_at` whose column is not a timestamp or a date (where the warehouse says its types)."""
     if (job.sync.diff or job.config.warehouse.diff) != "warehouse":
         return []
-    return missing_grants(snapshot_for(job))
+    snapshot = snapshot_for(job)
+    problems = missing_grants(snapshot)
+    column = job.sync.model.updated_at
+    if column:
+        model_sql = job.source.sql(job.sync.model, job.mapping_dir)
+        types = column_types(job.source.engine, snapshot.dialect, model_sql) or {}
+        found = types.get(job.source._column_names(job.sync.model, job.mapping_dir).get(column, column))
+        if found is not None and found.upper() not in UPDATED_AT_TYPES:
+            problems.append(
+                f"model.updated_at: column {column!r} is {_type_name(found)}; it must be a TIMESTAMP or DATE "
+                "column the warehouse sets on every insert and update"
+            )
+    return problems
+
+
+def _type_name(found: str) -> str:
+    """A type as `column_types` gives it, for a person (PostgreSQL gives type OIDs)."""
+    names = {"16": "boolean", "20": "bigint", "21": "smallint", "23": "integer", "25": "text", "700": "real"}
+    names |= {"701": "double precision", "1043": "varchar", "1700": "numeric", "1083": "time"}
+    return names.get(found, f"type {found}" if found.isdigit() else found)
 
 
 def run_ids(job: SyncJob, for_run: bool) -> tuple[int | None, int | None]:
@@ -67,7 +95,11 @@ def open_warehouse_diff(job: SyncJob, spec: Any, inputs: list[str], **kwargs: An
             log.info("sync %s: warehouse snapshot is missing or behind local state; planning columnar", job.sync.name)
             return None
         healed = False
-    else:
+    else:  # before anything is sent: a right missing would fail the snapshot's merge after the sends
+        problems = missing_grants(snapshot)
+        if problems:
+            file = job.config.sync_files.get(job.sync.name, job.config.path.name)
+            raise ConfigError([ConfigIssue(file, "diff", problem) for problem in problems])
         healed = snapshot.heal(job.sync.name, job.state, previous) != "use"
         snapshot.mark_dirty(job.sync.name, current)
     differ = WarehouseDiffer(**kwargs, snapshot=snapshot)
@@ -94,7 +126,9 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
         return restate(differ.keys), model_sql
     # the key checks were left to here (`open_diff`): a window needs only its own match values checked
     digest = spec_digest(prefix, model_sql, updated_at)
-    window = Window.open(job.state, job.sync.name, digest, model.full_diff_every, not differ.healed)
+    window = Window.open(
+        job.state, job.sync.name, digest, model.full_diff_every, not differ.healed, model.updated_at_lookback
+    )
     differ.window = window
     if window.since is not None:
         bound = bound_literal(dialect, window.since, model.updated_at_lookback)

@@ -7,12 +7,18 @@ diffed over a window instead of the whole model:
 
 `window_sql` returns the window's rows whose fingerprint differs from the snapshot's (or that it
 lacks), and in the same statement the model's and the snapshot's row counts, the model's highest
-`updated_at`, and how many extra model rows the window's keys have (a join on the typed primary-key
-columns). With no repeated key, removed = snapshot rows + window rows the snapshot lacks - model
-rows; when that is not 0, or a key repeats, the differ discards the window (nothing was handed on)
-and runs the full statement, which finds removed and repeated keys exactly. So the only rows a
-window can miss are rows changed without bumping `updated_at`, or committed later than the
-lookback: the next full diff (`full_diff_every`) finds them.
+`updated_at`, how many extra model rows the window's keys have (a join on the typed primary-key
+columns), and the sums of a 64-bit hash of every key (`Dialect.key_hash`) in the model, in the
+snapshot and in the window rows the snapshot lacks. The window stands only when the model's keys
+are the snapshot's plus those new ones: no window key repeats, and both the row counts and the key
+sums agree (snapshot + new - model = 0). A count alone is not enough: a row inserted, duplicated
+or re-keyed with an old `updated_at` (a backfill) cancels a removed row in the counts, not in the
+key sums (unless two keys' hashes collide: odds 2^-64). Otherwise the differ discards the window
+(nothing was handed on) and runs the full statement, which finds removed and repeated keys
+exactly. So the only rows a window can miss are rows whose values changed without bumping
+`updated_at` (or that commit later than the lookback): the next full diff (`full_diff_every`)
+finds them. The key sums scan the key columns of the model and the snapshot (DuckDB 5M rows:
+about 0.2 CPU s each).
 
 The window is used (`Window.open`) only when: the model declares `updated_at`, state holds a
 watermark read under the same spec digest (mapping, model SQL, `updated_at`), the last full diff is
@@ -49,6 +55,7 @@ from syncer.warehouse_diff.differ import (
     COUNTS,
     FP,
     KEY,
+    KEY_SUMS,
     MAX_UPDATED,
     MODEL_ONLY_SQL,
     SNAPSHOT_KEY,
@@ -68,9 +75,9 @@ def encode(value: Any) -> str:
         return "datetime:" + value.isoformat()
     if isinstance(value, dt.date):
         return "date:" + value.isoformat()
-    raise FatalError(
-        f"model.updated_at: the warehouse returned a {type(value).__name__} ({value!r}); "
-        "updated_at must be a TIMESTAMP or DATE column"
+    raise FatalError(  # the value itself is the warehouse's data: not repeated in a message
+        f"model.updated_at: the warehouse returned a {type(value).__name__}; updated_at must be a TIMESTAMP or "
+        "DATE column (`syncer check` tests it)"
     )
 
 
@@ -114,14 +121,21 @@ def window_sql(statement: Statement, bound: str) -> str:
         f"(SELECT COUNT(*) FROM syncer_window_keys AS k JOIN ({model_sql}) AS a ON {joined}) "
         "- (SELECT COUNT(*) FROM syncer_window_keys)"
     )
+    dialect = statement.dialect
+    model_keys, snapshot_keys, added_keys = KEY_SUMS
+    key_hash = dialect.key_hash.format
     counts = (
         f"SELECT (SELECT COUNT(*) FROM ({model_sql}) AS c0) AS {MODEL_ROWS}, "
         f"(SELECT COUNT(*) FROM ({snap}) AS c1) AS {SNAPSHOT_ROWS}, "
-        f"(SELECT MAX(c2.{updated_at}) FROM ({model_sql}) AS c2) AS {MAX_UPDATED}, {repeats} AS {WINDOW_REPEATS}"
+        f"(SELECT MAX(c2.{updated_at}) FROM ({model_sql}) AS c2) AS {MAX_UPDATED}, {repeats} AS {WINDOW_REPEATS}, "
+        f"(SELECT SUM({key_hash(dialect.key(primary_key))}) FROM ({model_sql}) AS c3) AS {model_keys}, "
+        f"(SELECT SUM({key_hash('c4.key')}) FROM ({snap}) AS c4) AS {snapshot_keys}"
     )
+    added = f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN {key_hash(f'x.{KEY}')} END) OVER ()"
     return (
         f"WITH syncer_window AS ({window}), syncer_window_keys AS ({keys}) "
         f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, c.{MAX_UPDATED}, c.{WINDOW_REPEATS}, "
+        f"c.{model_keys}, c.{snapshot_keys}, {added} AS {added_keys}, "
         f"{MODEL_ONLY_SQL}, 0 AS {SNAPSHOT_ONLY}, 0 AS {MOST_KEY_ROWS} "
         f"FROM ({counts}) AS c LEFT JOIN ({diff}) AS x ON 1 = 1 ORDER BY x.{KEY}"
     )
@@ -149,9 +163,16 @@ class Window:
 
     @classmethod
     def open(
-        cls, state: StateStore, sync: str, digest: str, full_diff_every: dt.timedelta, snapshot_current: bool
+        cls,
+        state: StateStore,
+        sync: str,
+        digest: str,
+        full_diff_every: dt.timedelta,
+        snapshot_current: bool,
+        lookback: dt.timedelta = dt.timedelta(0),
     ) -> Window:
-        """The window to diff over, if every condition of the module docstring holds (else `since` None)."""
+        """The window to diff over, if every condition of the module docstring holds (else `since` None);
+        `lookback` only words the log line: the rows read start at the watermark minus it."""
         window = cls(sync, digest)
         stored = state.diff_watermark(sync)
         why = "no watermark yet (or the last run left rows out of sync)"
@@ -165,7 +186,14 @@ class Window:
                 why = "the warehouse snapshot was healed"
             else:
                 window.since, window.full_diff_at = decode(value), full_diff_at
-                log.info("sync %s: diffing the rows updated since %s (model.updated_at)", sync, value.partition(":")[2])
+                start = (window.since - lookback).isoformat()
+                log.info(
+                    "sync %s: diffing the rows updated since %s (model.updated_at: the last run read up to %s, "
+                    "minus updated_at_lookback)",
+                    sync,
+                    start,
+                    value.partition(":")[2],
+                )
                 return window
         log.info("sync %s: full warehouse diff: %s", sync, why)
         return window
@@ -183,7 +211,11 @@ class Window:
 
     def fall_back(self) -> None:
         """The window could not stand for the whole diff: the full statement runs instead."""
-        log.info("sync %s: a key left the model or repeats: full warehouse diff", self.sync)
+        log.info(
+            "sync %s: full warehouse diff: the model's keys are not the snapshot's plus the window's new ones "
+            "(a row was removed, re-keyed, duplicated or inserted with an older updated_at)",
+            self.sync,
+        )
         self.since, self.fell_back = None, True
 
     def record(self, state: StateStore, failed: int, unsent: int) -> None:
