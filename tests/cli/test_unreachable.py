@@ -117,3 +117,28 @@ def test_a_refused_connection_is_not_retried_by_check(tmp_path: Path) -> None:
         code, _out, _err = project.cli("check")
     assert code == 2
     assert attempts == 1, attempts
+
+
+@pytest.mark.parametrize("demo", [True, False], ids=["demo folder", "elsewhere"])
+def test_every_command_gives_the_demo_hint_in_the_demo_folder(
+    tmp_path: Path, demo: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Commands that meet a stopped destination without naming a sync (`report` reading Salesforce
+    outcomes after a plain `make demo`, digests, alert commands) end the same way as `plan`: the
+    one line, exit 2, and in the demo's folder how to bring the emulators back."""
+
+    from syncer.cli import base
+    from syncer.errors import DestinationUnreachable
+
+    if demo:
+        (tmp_path / "demo.env").write_text("DEST_URL=x\n")
+    base._OPENED[:] = [tmp_path]
+    try:
+        with pytest.raises(base.Exit) as ended, base._errors():
+            raise DestinationUnreachable("Salesforce login (password)", "https://127.0.0.1:9")
+    finally:
+        base._OPENED.clear()
+    line = capsys.readouterr().err.strip()
+    assert ended.value.code == 2
+    assert line.startswith("error Salesforce login (password): destination not reachable at https://127.0.0.1:9"), line
+    assert ("run `syncer demo --serve`" in line) is demo, line

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from syncer.config import Config, _did_you_mean, load_config, openable
-from syncer.errors import ConfigError, ExitCode, SyncerError, UsageError
+from syncer.errors import ConfigError, DestinationUnreachable, ExitCode, SyncerError, UsageError
 from syncer.logs import setup_logging
 from syncer.secrets import mask
 from syncer.state import StateStore
@@ -73,6 +73,8 @@ def _errors() -> Iterator[None]:
             err.print(f"[red]config error[/red] {escape(mask(str(issue)))}")
         raise Exit(exc.exit_code) from None
     except SyncerError as exc:  # fatal, lease held, or a transient failure that outlasted its retries
+        if isinstance(exc, DestinationUnreachable) and not exc.hint and in_demo_folder():
+            exc.hint = DEMO_HINT  # every command, not only those that name the sync (report, alerts, digest)
         err.print(f"[red]error[/red] {escape(mask(str(exc)))}")
         raise Exit(exc.exit_code) from None
     except KeyboardInterrupt:
@@ -116,8 +118,18 @@ def _command(fn: Callable[..., int | None]) -> Callable[..., None]:
     return wrapper
 
 
+DEMO_HINT = "the demo's emulators stopped with it: run `syncer demo --serve` to keep them up"
+_OPENED: list[Path] = []  # the folder of the config this command opened
+
+
+def in_demo_folder() -> bool:
+    """The command's config is the demo's (`syncer demo` writes demo.env next to its config.toml)."""
+    return bool(_OPENED) and (_OPENED[-1] / "demo.env").is_file()
+
+
 def _open(config_path: Path | None) -> tuple[Config, StateStore]:
     config = load_config(config_path)
+    _OPENED[:] = [config.base_dir]
     setup_logging(config.app.log_format, config.app.log_level)
     return config, StateStore(config.state_url())
 

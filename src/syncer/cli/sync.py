@@ -12,7 +12,20 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, known_sync, one_of, out
+from syncer.cli.base import (
+    DEMO_HINT,
+    ConfigOpt,
+    JsonOpt,
+    _command,
+    _json,
+    _open,
+    _print_json,
+    app,
+    err,
+    known_sync,
+    one_of,
+    out,
+)
 from syncer.config import Config, ignored_updated_at
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError
 from syncer.local_time import local_stamp, team_zone
@@ -195,7 +208,6 @@ def _progress() -> Iterator[Callable[[str, int], None] | None]:
 
 
 AUDIT_STATUSES = ("ok", "rejected", "failed")
-DEMO_HINT = "the demo's emulators stopped with it: run `syncer demo --serve` to keep them up"
 
 
 def _named(exc: DestinationUnreachable, cfg: Config, sync: str) -> DestinationUnreachable:
