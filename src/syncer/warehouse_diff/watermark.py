@@ -107,10 +107,16 @@ def window_sql(statement: Statement, bound: str) -> str:
     model_sql, primary_key, updated_at = statement.model_sql, statement.primary_key, statement.updated_at
     window = window_rows(statement, bound)
     snap = statement.snapshot_rows()
+    if statement.dialect.name == "postgresql":  # one probe of the snapshot's primary key per window row:
+        # a hash join reads all of it (5M rows: 2.2 s of a 5.8 s statement; the lateral probes 0.2 s)
+        table, sync = statement.snapshot.table, statement.dialect.literal(statement.sync)
+        probe = f"SELECT s0.key, s0.fingerprint FROM {table} AS s0 WHERE s0.sync = {sync} AND s0.key = m.{KEY}"
+        join = f"LEFT JOIN LATERAL ({probe}) AS s ON TRUE"
+    else:  # no index to probe (DuckDB, Snowflake, BigQuery): one hash join
+        join = f"LEFT JOIN ({snap}) AS s ON s.key = m.{KEY}"
     diff = (
         f"SELECT m.*, s.key AS {SNAPSHOT_KEY} FROM ({statement.keyed('SELECT * FROM syncer_window')}) AS m "
-        f"LEFT JOIN ({snap}) AS s ON s.key = m.{KEY} "
-        f"WHERE s.key IS NULL OR s.fingerprint IS DISTINCT FROM m.{FP}"
+        f"{join} WHERE s.key IS NULL OR s.fingerprint IS DISTINCT FROM m.{FP}"
     )
     pk = ", ".join(f"k0.{c}" for c in primary_key)
     keys = f"SELECT DISTINCT {pk} FROM syncer_window AS k0 WHERE " + " AND ".join(
