@@ -1,7 +1,6 @@
-"""The columnar diff fetches and prepares batches ahead on two threads (syncer.columnar.differ.read_ahead):
-the batches come out in order, the next fetch overlaps the current prepare, an error surfaces where it
-happened, and a consumer that stops early leaves no thread behind and closes the batch stream (the
-warehouse cursor) on the thread that fetched from it."""
+"""The columnar diff prepares the next batch on a thread (syncer.columnar.differ.read_ahead): the
+batches come out in order, an error surfaces where it happened, and a consumer that stops early
+leaves no thread behind and closes the batch stream (the warehouse cursor) on that thread."""
 
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ def squared(i: Any) -> Any:
 def test_every_batch_comes_out_in_order() -> None:
     log: list[str] = []
     assert list(read_ahead(numbers(50, log), squared)) == [i * i for i in range(50)]
-    assert log == ["closed on columnar-fetch"]
+    assert log == ["closed on columnar-read-ahead"]
 
 
 def test_an_error_surfaces_after_the_batches_before_it() -> None:
@@ -40,7 +39,7 @@ def test_an_error_surfaces_after_the_batches_before_it() -> None:
     with pytest.raises(RuntimeError, match="failed at 7"):
         for value in read_ahead(numbers(50, log, fail_at=7), squared):
             seen.append(value)
-    assert seen == [i * i for i in range(7)] and log == ["closed on columnar-fetch"]
+    assert seen == [i * i for i in range(7)] and log == ["closed on columnar-read-ahead"]
 
 
 def test_stopping_early_closes_the_stream_and_ends_the_thread() -> None:
@@ -48,28 +47,5 @@ def test_stopping_early_closes_the_stream_and_ends_the_thread() -> None:
     ahead = read_ahead(numbers(1000, log), squared)
     assert [next(ahead) for _ in range(3)] == [0, 1, 4]
     ahead.close()  # what a daemon's stop or a failed send does to the diff's generator
-    assert log == ["closed on columnar-fetch"]
-    assert not any(t.name.startswith("columnar-") for t in threading.enumerate())
-
-
-def test_the_next_fetch_overlaps_the_current_prepare() -> None:
-    """prepare(batch 0) waits until batch 1 has been fetched: one thread doing both would never get
-    there (the wait times out and the test fails); each stage runs on its own named thread."""
-    fetched_second = threading.Event()
-    threads: dict[str, set[str]] = {"fetch": set(), "prepare": set()}
-
-    def batches() -> Iterator[int]:
-        for i in range(4):
-            threads["fetch"].add(threading.current_thread().name)
-            if i == 1:
-                fetched_second.set()
-            yield i
-
-    def prepare(i: Any) -> Any:
-        threads["prepare"].add(threading.current_thread().name)
-        if i == 0:
-            assert fetched_second.wait(timeout=10), "batch 1 was not fetched while batch 0 was prepared"
-        return i
-
-    assert list(read_ahead(batches(), prepare)) == [0, 1, 2, 3]
-    assert threads == {"fetch": {"columnar-fetch"}, "prepare": {"columnar-read-ahead"}}
+    assert log == ["closed on columnar-read-ahead"]
+    assert not any(t.name == "columnar-read-ahead" for t in threading.enumerate())

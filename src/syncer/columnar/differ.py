@@ -11,9 +11,8 @@ the row path's own comparison (`Differ._compare`), so mapping, payload fingerpri
 rejections and `Change`s are the row path's.
 
 Per batch the vectorised part (`_prepare`: keys, hashes, fingerprints, the sidecar's verdict)
-runs one batch ahead on a thread, fed by another that fetches (`read_ahead`), while the batch
-before is mapped; everything that counts, rejects or reads state stays on the caller's thread,
-in stream order.
+runs one batch ahead on a thread (`read_ahead`), while the batch before is mapped; everything
+that counts, rejects or reads state stays on the caller's thread, in stream order.
 
 Removed records: one 8-byte hash per seen key (sorted once after the stream), compared with
 state's keys streamed in chunks -- memory is 8 bytes per model row, not the keys themselves. A
@@ -238,35 +237,21 @@ class _Prepared:
 
 
 def read_ahead(batches: Iterable[RowBatch], prepare: Callable[[RowBatch], _Prepared]) -> Iterator[_Prepared]:
-    """`prepare(batch)` for each batch, in order, as a pipeline of two threads: one fetches from the
-    warehouse (`columnar-fetch`), one prepares (`columnar-read-ahead`), while the caller maps the batch
-    before. The warehouse's fetch (ADBC, DuckDB), the vectorised kernels (polars, numpy) and the
-    caller's mapping each release or need the GIL at different times, so on two cores the stages
-    overlap (PostgreSQL 1M rows: the stream took fetch + prepare, 0.93 s; now about the larger of
-    the two). At most five batches are alive at once (two per stage hand-off, one being mapped).
-    Errors surface here, in order; leaving early stops both threads and closes the batch stream on
-    the thread that fetched from it."""
-    return _on_thread(_on_thread(batches, _same, "columnar-fetch"), prepare, "columnar-read-ahead")
-
-
-def _same(batch: RowBatch) -> RowBatch:
-    return batch
-
-
-def _on_thread(items: Iterable[Any], work: Callable[[Any], Any], name: str) -> Iterator[Any]:
-    """`work(item)` for each item, one item ahead, on a thread named `name`; closing the result
-    stops the thread and closes `items` there."""
+    """`prepare(batch)` for each batch, one batch ahead, on a thread: the warehouse's fetch and the
+    vectorised kernels (DuckDB, ADBC, polars and numpy release the GIL) overlap the mapping of the
+    batch before. At most three batches are alive at once (being read, queued, being mapped).
+    Errors surface here, in order; leaving early stops the thread and closes the batch stream."""
     queue: Queue[tuple[str, Any]] = Queue(maxsize=1)
     stop = threading.Event()
 
-    def run() -> None:
-        source = iter(items)
+    def work() -> None:
+        source = iter(batches)
         try:
-            for item in source:
-                done: tuple[str, Any] = ("item", work(item))
+            for batch in source:
+                item: tuple[str, Any] = ("item", prepare(batch))
                 while not stop.is_set():
                     try:
-                        queue.put(done, timeout=0.1)
+                        queue.put(item, timeout=0.1)
                         break
                     except Full:
                         continue
@@ -278,9 +263,9 @@ def _on_thread(items: Iterable[Any], work: Callable[[Any], Any], name: str) -> I
         finally:
             close = getattr(source, "close", None)
             if close is not None:
-                close()  # the warehouse cursor (or the stage before), on the thread that used it
+                close()  # the warehouse cursor, on the thread that used it
 
-    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread = threading.Thread(target=work, name="columnar-read-ahead", daemon=True)
     thread.start()
     try:
         while True:
