@@ -149,9 +149,10 @@ class Differ:
         yield from self._compare(chunk)
         yield from self._removed()
 
-    def _key(self, row: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
-        """The row's canonical key and source fingerprint; NULL and duplicated keys, and match values
-        that collide with another key's at the destination, are rejected here."""
+    def _key(self, row: dict[str, Any], fingerprint: bool = True) -> tuple[str, dict[str, Any], str] | None:
+        """The row's canonical key and source fingerprint ("" with `fingerprint=False`: a differ that has
+        its own, as warehouse mode's SQL one); NULL and duplicated keys, and match values that collide
+        with another key's at the destination, are rejected here."""
         values = self._pk_values(row)
         if any(v is None for v in values):
             self._reject(
@@ -181,7 +182,7 @@ class Differ:
         if collision is not None:
             self._reject(key, None, collision, "match_collision", fingerprint=_reason_fingerprint(collision))
             return None
-        return key, row, self.mapper.source_fingerprint(row)
+        return key, row, self.mapper.source_fingerprint(row) if fingerprint else ""
 
     def _map(self, key: str, row: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
         """(match value, fields, payload fingerprint), or None when the row is rejected."""

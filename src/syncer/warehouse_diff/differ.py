@@ -38,10 +38,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from syncer.columnar.state_columns import StateReader, known_records
 from syncer.diff import CHUNK, Change, Differ
 from syncer.errors import FatalError
 from syncer.keycheck import KeyReport
 from syncer.source import Source
+from syncer.state import Known
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.snapshot import Snapshot
 
@@ -162,6 +164,7 @@ class WarehouseDiffer(Differ):
     def __init__(self, *args: Any, snapshot: Snapshot, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.snapshot = snapshot
+        self._reader: StateReader | None = None  # open while a statement's rows are read
         self.pending = 0  # keys noted in state's snapshot_pending by this run
         self._noted_refreshed: tuple[list[tuple[str, str]], int] = (self.refreshed, 0)
         self.restate: Callable[[KeyReport], str] | None = None
@@ -193,7 +196,22 @@ class WarehouseDiffer(Differ):
             self.keys = self.whole_keys()
             yield from self._changes(source, self.restate(self.keys), check=False)
 
+    def _lookup(self, keys: list[str]) -> dict[str, Known]:
+        """State's records for a chunk of returned keys, through one raw sqlite3 connection when state is
+        SQLite (`state_columns.known_records`: no SQLAlchemy row objects), else `StateStore.lookup`."""
+        reader = self._reader
+        found = known_records(reader, self.sync, keys) if reader is not None else None
+        return self.state.lookup(self.sync, keys) if found is None else found
+
     def _changes(self, source: Source, sql: str, check: bool) -> Iterator[Change]:
+        self._reader = StateReader(self.state)
+        try:
+            yield from self._changes_read(source, sql, check)
+        finally:
+            self._reader.close()
+            self._reader = None
+
+    def _changes_read(self, source: Source, sql: str, check: bool) -> Iterator[Change]:
         returned, removed, total = 0, [], 0
         chunk: list[tuple[str, dict[str, Any], str]] = []
         with source._query(sql, stream=True) as result:
@@ -233,7 +251,7 @@ class WarehouseDiffer(Differ):
         """The row path's own `_key` (NULL, non-canonical, duplicated keys, colliding match values are
         rejected there), then the warehouse's key checked against it and its fingerprint kept."""
         values = {c: row[c] for c in model}
-        keyed = self._key(values)
+        keyed = self._key(values, fingerprint=False)  # the statement's fingerprint is the one kept
         if keyed is None:
             return None
         key = keyed[0]
