@@ -29,7 +29,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(group))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released): a server's port, or a closed one."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -61,7 +62,7 @@ def pg_server() -> Iterator[str]:
             raise
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed; .ci/run installs them")
     root = Path(tempfile.mkdtemp(prefix="syncer-pg-"))
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     run_as: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres system user
         shutil.chown(root, "postgres")

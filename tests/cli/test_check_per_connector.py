@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncer.secrets import mask
-from tests.cli.test_unreachable import _closed_port
+from tests.conftest import free_port
 from tests.engine.conftest import MAPPING, Project, create_accounts
 
 
@@ -19,7 +19,7 @@ def _project(tmp_path: Path, hook_url: str, syncs: dict[str, str]) -> Project:
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     create_accounts(url, 5)
     project = Project(tmp_path, url, hook_url=hook_url)
-    down = f'[connectors.down]\ntype = "webhook"\nurl = "http://127.0.0.1:{_closed_port()}/h"\n'
+    down = f'[connectors.down]\ntype = "webhook"\nurl = "http://127.0.0.1:{free_port()}/h"\n'
     down += 'signing_secret = "${HOOK_SECRET}"'
     project.write(extra_connector=down)
     project.config.write_text(project.config.read_text().replace("[connectors.hook]", "[connectors.live]"))

@@ -15,15 +15,8 @@ from pathlib import Path
 import pytest
 
 from syncer.secrets import MASK, mask
+from tests.conftest import free_port
 from tests.engine.conftest import MAPPING, Project, create_accounts
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 # connector section (the URL from ${DEST_URL}, as the demo writes it), scheme of the URL shown
 CONNECTORS = {
@@ -50,7 +43,7 @@ EMAIL_FIELDS = '[fields]\nto = "domain"\nsubject = "name"\ntext = "name"\n'
 
 def _project(tmp_path: Path, kind: str, demo: bool) -> tuple[Project, str]:
     section, scheme = CONNECTORS[kind]
-    port = _closed_port()
+    port = free_port()
     origin = f"{scheme}://127.0.0.1:{port}"
     section = section.replace("{port}", str(port))
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"

@@ -22,6 +22,7 @@ from syncer.cli.base import (
     _print_json,
     app,
     err,
+    in_demo_folder,
     known_sync,
     one_of,
     out,
@@ -162,8 +163,9 @@ class ConnectorVerdicts:
     def failed(self, sync: str, exc: SyncerError) -> None:
         connector = self._of(sync)
         if isinstance(exc, DestinationUnreachable):
-            demo = (self.cfg.base_dir / "demo.env").is_file()  # written by `syncer demo` next to its config.toml
-            text = f"destination not reachable at {exc.url} ({exc.reason}){'; ' + DEMO_HINT if demo else ''}"
+            text = (
+                f"destination not reachable at {exc.url} ({exc.reason}){'; ' + DEMO_HINT if in_demo_folder() else ''}"
+            )
         else:
             text = str(exc)
         self.errors.setdefault(connector, {}).setdefault(text, []).append(sync)
@@ -211,9 +213,8 @@ AUDIT_STATUSES = ("ok", "rejected", "failed")
 
 
 def _named(exc: DestinationUnreachable, cfg: Config, sync: str) -> DestinationUnreachable:
-    """`exc` naming the sync and its connector; in the demo's folder, how to bring the emulators back."""
-    demo = (cfg.base_dir / "demo.env").is_file()  # written by `syncer demo` next to its config.toml
-    return exc.named(sync, cfg.syncs[sync].connector, DEMO_HINT if demo else "")
+    """`exc` naming the sync and its connector (the error path adds the demo's hint, `base._errors`)."""
+    return exc.named(sync, cfg.syncs[sync].connector)
 
 
 def _with_job(
