@@ -122,6 +122,8 @@ def format_duration(value: dt.timedelta) -> str:
     return out or "0s"
 
 
+# a duration of which at least one part is not zero (`full_diff_every`)
+NONZERO_DURATION = "^([0-9]+[smhdw])*0*[1-9][0-9]*[smhdw]([0-9]+[smhdw])*$"
 Duration = Annotated[
     dt.timedelta,
     BeforeValidator(parse_duration),
@@ -181,12 +183,30 @@ class SyncModelConfig(ModelConfig):
     """
     updated_at_lookback: Duration = Field(default="1h", validate_default=True)
     """With `updated_at`: rows whose `updated_at` is up to this much older than the last run's highest value are read
-    again (transactions that commit late). A duration: `"1h"`, `"30m"`, `"1d"`.
+    again (transactions that commit late). A duration: `"1h"`, `"30m"`, `"1d"`. `"0s"` is allowed: the window then
+    starts at the highest value read (inclusive, so rows stamped with it are read again), right when rows are written
+    in order (a model rebuilt in one transaction, `updated_at` set at commit); a transaction that commits late with an
+    older value is then missed until the next full diff.
     """
-    full_diff_every: Duration = Field(default="24h", validate_default=True)
+    full_diff_every: Annotated[Duration, WithJsonSchema({"type": "string", "pattern": NONZERO_DURATION})] = Field(
+        default="24h", validate_default=True
+    )
     """With `updated_at`: when the last full diff is older than this, the next diff compares the whole model again
-    (it catches rows changed without bumping `updated_at`). A duration: `"24h"`, `"7d"`.
+    (it catches rows changed without bumping `updated_at`). A duration longer than zero: `"24h"`, `"7d"` (`"0s"` is
+    refused: it would make every diff a full one; remove `updated_at` for that). One full diff now, without waiting:
+    `syncer run SYNC --full-diff`.
     """
+
+    @field_validator("full_diff_every")
+    @classmethod
+    def _longer_than_zero(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError(
+                "a zero duration would make every diff a full one: give a duration longer than zero such "
+                "as '24h' (to diff the whole model on every run, remove model.updated_at; for one full diff now, "
+                "`syncer run SYNC --full-diff`)"
+            )
+        return value
 
 
 class MatchConfig(_Strict):

@@ -97,6 +97,19 @@ BROKEN: list[tuple[str, Edit, str]] = [
     ("config", add('[scoring]\nseat_basis = "users"\n'), "scoring.seat_basis"),
     ("config", add("[scoring.health]\nseat_weight = 'heavy'\n"), "scoring.health.seat_weight"),
     ("config", add('[scoring]\ncolour = "red"\n'), "scoring.colour"),
+    # durations of zero (or less) where they mean nothing: each divides by it, or measures over no day
+    ("config", add("[scoring]\ndau_baseline_days = 0\n"), "scoring.dau_baseline_days"),
+    ("config", add("[scoring]\napi_projection_days = 0\n"), "scoring.api_projection_days"),
+    ("config", add("[scoring]\napi_period_days = 0\n"), "scoring.api_period_days"),
+    ("config", add("[scoring.health]\naction_window_days = 0\n"), "scoring.health.action_window_days"),
+    ("config", add("[scoring.quality]\nmatch_window_days = 0\n"), "scoring.quality.match_window_days"),
+    ("config", add("[scoring.quality]\nmax_lag_days = -1\n"), "scoring.quality.max_lag_days"),
+    (
+        "config",
+        add('[[scoring.triggers]]\nname = "t"\npriority = "high"\nvalue = "dau"\nthreshold = 1\nwindow_days = 0\n'),
+        "scoring.triggers.0.window_days",
+    ),
+    ("config", add("[outcomes.sla_hours]\nhigh = 0\n"), "outcomes.sla_hours.high"),
     # mappings/*.toml (one sync each)
     ("mapping", sub('mode = "upsert"', 'mode = "sideways"'), "mode"),
     ("mapping", add("max_delete_share = 1.5\n"), "max_delete_share"),
@@ -106,6 +119,7 @@ BROKEN: list[tuple[str, Edit, str]] = [
     ("mapping", sub('[match]\nfield = "domain"\ncolumn = "domain"', ""), "match"),
     ("mapping", sub('table = "accounts"', 'tabel = "accounts"'), "model.tabel"),
     ("mapping", add("[schedule]\nevery_minutes = -5\n"), "schedule.every_minutes"),
+    ("mapping", sub('table = "accounts"', 'table = "accounts"\nfull_diff_every = "0h"'), "model.full_diff_every"),
 ]
 
 

@@ -104,3 +104,39 @@ def test_a_missing_updated_at_column_is_an_unknown_column(tmp_path: Path, monkey
     assert [f"{i.key}: {i.message}" for i in issues] == [
         "model.updated_at: unknown column 'update_at' (did you mean 'updated_at'?)"
     ]
+
+
+# key = value in [model]: the ConfigIssue expected (key, start of the message), or None when accepted
+ZERO_DURATIONS = {
+    'full_diff_every = "0s"': ("model.full_diff_every", "a zero duration would make every diff a full one"),
+    'full_diff_every = "0h0m"': ("model.full_diff_every", "a zero duration would make every diff a full one"),
+    'full_diff_every = "-1h"': ("model.full_diff_every", "'-1h' is not a duration"),
+    'full_diff_every = "1s"': None,
+    # lookback 0: the window starts at the highest value read, inclusive -- right for rows written in order
+    'updated_at_lookback = "0s"': None,
+    'updated_at_lookback = "-5m"': ("model.updated_at_lookback", "'-5m' is not a duration"),
+}
+
+
+@pytest.mark.parametrize("line", list(ZERO_DURATIONS))
+def test_a_zero_duration_is_refused_where_it_means_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str
+) -> None:
+    """Repro: `full_diff_every = "0s"` was accepted and made every diff a full one, the window never used."""
+    expected = ZERO_DURATIONS[line]
+    monkeypatch.setenv("HOOK_SECRET_UA", "whsec-updated-at-config-0001")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "config.toml").write_text(textwrap.dedent(CONFIG.format(url="duckdb:///w.duckdb", warehouse_diff="")))
+    mapping = textwrap.dedent(MAPPING.format(diff='diff = "warehouse"'))
+    (tmp_path / MAP).write_text(mapping.replace('updated_at = "updated_at"', f'updated_at = "updated_at"\n{line}'))
+    if expected is None:
+        load_config(tmp_path / "config.toml")
+        return
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "config.toml")
+    found = [(i.file, i.key, i.message) for i in raised.value.issues]
+    assert len(found) == 1 and found[0][0].endswith(MAP) and found[0][1] == expected[0], found
+    assert found[0][2].startswith(expected[1]), found
+    if expected[0] == "model.full_diff_every" and "zero" in expected[1]:  # the fix is named
+        assert "such as '24h'" in found[0][2] and "remove model.updated_at" in found[0][2], found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -68,8 +68,10 @@ class OutcomesConfig(_Strict):
     unset: the report shows no churn."""
     window_days: float = Field(default=90.0, gt=0)
     """An expansion within this many days after an alert converts it."""
-    sla_hours: dict[str, float] = Field(default_factory=lambda: {"high": 24.0, "medium": 48.0, "low": 168.0})
-    """Priority -> hours to act before an alert counts as late."""
+    sla_hours: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: {"high": 24.0, "medium": 48.0, "low": 168.0}
+    )
+    """Priority -> hours to act before an alert counts as late (more than 0)."""
     target_conversion: float = Field(default=0.25, ge=0, le=1)
     """KPI target: alert-to-conversion rate (seed 002: > 25%)."""
     target_accuracy: float = Field(default=0.75, ge=0, le=1)

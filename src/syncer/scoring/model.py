@@ -65,8 +65,8 @@ class HealthConfig(_Frozen):
     """Points of breadth: features_used / total_features."""
     depth_weight: float = 20.0
     """Points of depth: power_actions / total_actions over the action window."""
-    action_window_days: int = 30
-    """Window of the depth component, in days."""
+    action_window_days: int = Field(default=30, gt=0)
+    """Window of the depth component, in days (at least 1)."""
     bands: dict[str, float] = {"expansion_ready": 80.0, "healthy": 60.0, "developing": 40.0, "at_risk": 0.0}
     """Band name -> lowest score in the band; checked from the highest floor down."""
 
@@ -119,14 +119,14 @@ class PqlConfig(_Frozen):
 class QualityConfig(_Frozen):
     """Data-quality guard thresholds: a failing check holds new scores and triggers back."""
 
-    max_lag_days: int = 1
-    """The latest usage day may be at most this many days old."""
+    max_lag_days: int = Field(default=1, ge=0)
+    """The latest usage day may be at most this many days old (0: it must be today's)."""
     min_coverage_ratio: float = 0.9
     """Share of accounts that must have usage rows."""
     min_match_rate: float = 0.95
     """Share of events whose account is known (needs `tables.events`)."""
-    match_window_days: int = 1
-    """Days of events the match rate is measured over."""
+    match_window_days: int = Field(default=1, gt=0)
+    """Days of events the match rate is measured over (at least 1)."""
     max_utilisation: float = 10.0
     """Usage above this multiple of the plan limit is impossible data."""
     max_impossible_rows: int = 0
@@ -140,11 +140,11 @@ class ScoringConfig(_Frozen):
     """Where inputs are read and outputs written."""
     seat_basis: Literal["seats_used", "seat_limit"] = "seats_used"
     """Denominator of WAU per seat ratios."""
-    dau_baseline_days: int = 30
+    dau_baseline_days: int = Field(default=30, gt=0)
     """DAU baseline = mean DAU over this many days before the 7-day window."""
-    api_projection_days: int = 7
+    api_projection_days: int = Field(default=7, gt=0)
     """API run rate is measured over this many days ..."""
-    api_period_days: int = 30
+    api_period_days: int = Field(default=30, gt=0)
     """... and projected onto a billing period this long."""
     health: HealthConfig = Field(default_factory=HealthConfig)
     """The usage health score (seed 002)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -53,8 +53,8 @@ class TriggerDef(BaseModel):
     """SQL condition that also fires it (OR)."""
     extra: str | None = None
     """SQL condition that must also hold (AND)."""
-    window_days: int = 1
-    """Days the metric is measured over."""
+    window_days: int = Field(default=1, gt=0)
+    """Days the metric is measured over (at least 1)."""
     confidence: float | None = None
     """Documented confidence (0-1), shown in messages."""
     expected_conversion: str | None = None
