@@ -129,6 +129,9 @@ class SyncJob:
         self.mapper = Mapper(self.sync.fields, self.sync.match.column, self.sync.null_policy, scope)
         self._sending: Connector | None = None  # set while run() sends
         self.match_rule: MatchRule | None = None  # the destination's comparison of match values, set by preflight
+        # `plan/run --full-diff`: this diff compares the whole model (the `updated_at` window is not used), sends
+        # only what changed and records the watermark as a full diff does (syncer.warehouse_diff.watermark)
+        self.full_diff = False
 
     def validate_columns(self) -> None:
         columns = self.source.columns(self.sync.model, self.mapping_dir)
@@ -231,6 +234,10 @@ class SyncJob:
         ignored = ignored_updated_at(self.sync, self.config.warehouse)
         if ignored:
             log.warning("sync %s: %s", self.sync.name, ignored)
+        if self.full_diff and (ignored or not self.sync.model.updated_at):
+            log.warning(
+                "sync %s: --full-diff: this sync compares the whole model on every diff already", self.sync.name
+            )
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
@@ -253,9 +260,10 @@ class SyncJob:
 
     # -- plan ---------------------------------------------------------------------------------
 
-    def plan(self, show: int = 0, full: bool = False) -> Summary:
-        """Count what a run would do; write nothing anywhere."""
+    def plan(self, show: int = 0, full: bool = False, full_diff: bool = False) -> Summary:
+        """Count what a run would do; write nothing anywhere. `full_diff`: see `__init__`."""
         started = time.monotonic()
+        self.full_diff = full_diff
         connector = self.connector()  # only read: field types and the match comparison
         try:
             self.learn_types(connector)
@@ -304,8 +312,10 @@ class SyncJob:
 
     # -- run ----------------------------------------------------------------------------------
 
-    def run(self, full: bool = False, allow_deletes: bool = False) -> Summary:
+    def run(self, full: bool = False, allow_deletes: bool = False, full_diff: bool = False) -> Summary:
+        """Send what changed; `full` re-sends every record, `full_diff` (see `__init__`) only compares all of them."""
         started = time.monotonic()
+        self.full_diff = full_diff
         connector = self.connector()
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")

@@ -210,6 +210,15 @@ def _progress() -> Iterator[Callable[[str, int], None] | None]:
 
 
 AUDIT_STATUSES = ("ok", "rejected", "failed")
+FullDiffOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full-diff",
+        help="compare the whole model this once, not only the rows updated since the last run (model.updated_at); "
+        "only real changes are sent, and the next diffs read the window again (unlike --full, which re-sends "
+        "every record)",
+    ),
+]
 
 
 def _named(exc: DestinationUnreachable, cfg: Config, sync: str) -> DestinationUnreachable:
@@ -262,10 +271,11 @@ def plan(
     config: ConfigOpt = None,
     show: Annotated[int, typer.Option(help="show N sample changes with their field-level diffs")] = 0,
     full: Annotated[bool, typer.Option("--full", help="plan as if everything must be re-sent")] = False,
+    full_diff: FullDiffOpt = False,
     as_json: JsonOpt = False,
 ) -> int:
     """Show what `run` would change. Writes nothing anywhere."""
-    code = _with_job(config, sync, lambda job: job.plan(show=show, full=full), as_json)
+    code = _with_job(config, sync, lambda job: job.plan(show=show, full=full, full_diff=full_diff), as_json)
     return 0 if code == 1 else code  # bad rows are reported, but a plan itself succeeded
 
 
@@ -275,6 +285,7 @@ def run(
     sync: str,
     config: ConfigOpt = None,
     full: Annotated[bool, typer.Option("--full", help="re-send every record, not only changes")] = False,
+    full_diff: FullDiffOpt = False,
     allow_deletes: Annotated[
         bool, typer.Option("--allow-deletes", help="mirror: apply a mass removal that max_delete_share held back")
     ] = False,
@@ -291,7 +302,12 @@ def run(
 ) -> int:
     """Sync the changes of one sync to its destination (one runner per sync: it holds the sync's lease)."""
     return _with_job(
-        config, sync, lambda job: job.run(full=full, allow_deletes=allow_deletes), as_json, lease=True, wait=wait
+        config,
+        sync,
+        lambda job: job.run(full=full, allow_deletes=allow_deletes, full_diff=full_diff),
+        as_json,
+        lease=True,
+        wait=wait,
     )
 
 

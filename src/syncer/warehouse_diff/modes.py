@@ -127,7 +127,13 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     # the key checks were left to here (`open_diff`): a window needs only its own match values checked
     digest = spec_digest(prefix, model_sql, updated_at)
     window = Window.open(
-        job.state, job.sync.name, digest, model.full_diff_every, not differ.healed, model.updated_at_lookback
+        job.state,
+        job.sync.name,
+        digest,
+        model.full_diff_every,
+        not differ.healed,
+        model.updated_at_lookback,
+        full_diff=job.full_diff,
     )
     differ.window = window
     if window.since is not None:

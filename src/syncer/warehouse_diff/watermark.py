@@ -22,7 +22,7 @@ about 0.2 CPU s each).
 
 The window is used (`Window.open`) only when: the model declares `updated_at`, state holds a
 watermark read under the same spec digest (mapping, model SQL, `updated_at`), the last full diff is
-younger than `full_diff_every`, the snapshot needs no healing, the run is not `--full`, the last
+younger than `full_diff_every`, the snapshot needs no healing, the run is not `--full` or `--full-diff`, the last
 run left no row out of sync (its watermark was dropped then: held rows are counted by the full
 statement only), and no match value a window row holds is shared with another row
 (`Source.shares_match_values`, a semi-join on the window: the model is not grouped; a collision
@@ -182,15 +182,19 @@ class Window:
         full_diff_every: dt.timedelta,
         snapshot_current: bool,
         lookback: dt.timedelta = dt.timedelta(0),
+        full_diff: bool = False,
     ) -> Window:
         """The window to diff over, if every condition of the module docstring holds (else `since` None);
-        `lookback` only words the log line: the rows read start at the watermark minus it."""
+        `lookback` only words the log line: the rows read start at the watermark minus it. `full_diff`: the
+        user asked for a full diff (`--full-diff`)."""
         window = cls(sync, digest)
         stored = state.diff_watermark(sync)
         why = "no watermark yet (or the last run left rows out of sync)"
         if stored is not None:
             value, spec, full_diff_at = stored
-            if spec != digest:
+            if full_diff:
+                why = "asked for (--full-diff)"
+            elif spec != digest:
                 why = "the mapping or model changed since the watermark was read"
             elif utcnow() - full_diff_at >= full_diff_every:
                 why = f"the last full diff ran at {full_diff_at:%Y-%m-%d %H:%M:%S} UTC (full_diff_every)"
