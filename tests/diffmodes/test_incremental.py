@@ -125,6 +125,22 @@ CASES = {  # name: (statements on the model after the first run, which statement
         "fell back",
         True,
     ),
+    "a new key inserted twice, both in the window": (
+        [
+            f"INSERT INTO model VALUES (9, 'u9@x.io', 9, TIMESTAMP '{BUMPED}')",
+            f"INSERT INTO model VALUES (9, 'v9@x.io', 9, TIMESTAMP '{BUMPED}')",
+        ],
+        "fell back",
+        True,
+    ),
+    "a key updated and duplicated, both in the window": (
+        [
+            f"UPDATE model SET score = 21, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2",
+            f"INSERT INTO model VALUES (2, 'dup@x.io', 7, TIMESTAMP '{BUMPED}')",
+        ],
+        "fell back",
+        True,
+    ),
     "duplicate plus delete (must not cancel)": (
         [f"INSERT INTO model VALUES (2, 'dup@x.io', 7, TIMESTAMP '{BUMPED}')", "DELETE FROM model WHERE id = 3"],
         "fell back",

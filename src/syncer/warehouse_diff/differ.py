@@ -54,10 +54,10 @@ KEY, FP, SNAPSHOT_KEY = "syncer_key__", "syncer_fp__", "syncer_snapshot_key__"
 KEY_ROWS, MOST_KEY_ROWS = "syncer_key_rows__", "syncer_most_key_rows__"
 MODEL_ROWS, SNAPSHOT_ROWS = "syncer_model_rows__", "syncer_snapshot_rows__"
 MODEL_ONLY, SNAPSHOT_ONLY = "syncer_model_only__", "syncer_snapshot_only__"
-MAX_UPDATED, WINDOW_REPEATS = "syncer_max_updated__", "syncer_window_repeats__"  # see `watermark`
+MAX_UPDATED = "syncer_max_updated__"  # see `watermark`
 KEY_SUMS = ("syncer_model_keys__", "syncer_snapshot_keys__", "syncer_added_keys__")  # see `watermark`
 COUNTS = (MODEL_ROWS, SNAPSHOT_ROWS, MODEL_ONLY, SNAPSHOT_ONLY, MOST_KEY_ROWS)
-OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, MAX_UPDATED, WINDOW_REPEATS, *COUNTS, *KEY_SUMS})
+OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, MAX_UPDATED, *COUNTS, *KEY_SUMS})
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ class Statement:
 MODEL_ONLY_SQL = (
     f"SUM(CASE WHEN x.{SNAPSHOT_KEY} IS NULL AND x.{FP} IS NOT NULL THEN 1 ELSE 0 END) OVER () AS {MODEL_ONLY}"
 )
+# over the returned rows (each with KEY_ROWS, how many returned rows share its key): the most of one key
+MOST_KEY_ROWS_SQL = f"MAX(CASE WHEN x.{KEY} IS NULL THEN 1 ELSE x.{KEY_ROWS} END) OVER () AS {MOST_KEY_ROWS}"
 
 
 def plan_sql(statement: Statement, problem_keys: Iterable[str] = ()) -> str:
@@ -119,7 +121,7 @@ def plan_sql(statement: Statement, problem_keys: Iterable[str] = ()) -> str:
     return (
         f"SELECT x.*, c.{MODEL_ROWS}, c.{SNAPSHOT_ROWS}, {newest}{MODEL_ONLY_SQL}, "
         f"SUM(CASE WHEN x.{FP} IS NULL AND x.{SNAPSHOT_KEY} IS NOT NULL THEN 1 ELSE 0 END) OVER () "
-        f"AS {SNAPSHOT_ONLY}, MAX(CASE WHEN x.{KEY} IS NULL THEN 1 ELSE x.{KEY_ROWS} END) OVER () AS {MOST_KEY_ROWS} "
+        f"AS {SNAPSHOT_ONLY}, {MOST_KEY_ROWS_SQL} "
         f"FROM ({counts}) AS c LEFT JOIN ({keyed}) AS x ON 1 = 1 ORDER BY x.{KEY}"
     )
 
@@ -130,16 +132,19 @@ def repeats(model_rows: int, snapshot_rows: int, model_only: int, snapshot_only:
     return model_rows - model_only != snapshot_rows - snapshot_only or most_key_rows > 1
 
 
-def window_complete(counts: Sequence[int], window_repeats: int, key_sums: Sequence[int] = (0, 0, 0)) -> bool:
+def window_complete(counts: Sequence[int], key_sums: Sequence[int] = (0, 0, 0)) -> bool:
     """May the window's rows stand for the whole diff? Only when the model's keys are exactly the
-    snapshot's plus the window's new ones (`watermark`): no key of the window repeats, snapshot rows +
-    rows the snapshot lacks - model rows (= removed) is 0, and the same holds for the sums of their key
-    hashes (`key_sums`: model, snapshot, window rows the snapshot lacks), so a removed key cannot be
-    cancelled by a row inserted, duplicated or re-keyed outside the window (odds 2^-64)."""
-    model_rows, snapshot_rows, model_only = counts[0], counts[1], counts[2]  # COUNTS' order
+    snapshot's plus the window's new ones (`watermark`): snapshot rows + rows the snapshot lacks - model
+    rows (= removed) is 0, and the same holds for the sums of their key hashes (`key_sums`: model,
+    snapshot, window rows the snapshot lacks), so a removed key cannot be cancelled by a row inserted,
+    duplicated or re-keyed outside the window (odds 2^-64); and no returned key repeats (MOST_KEY_ROWS).
+    Those two imply no key repeats in the whole model: with the model's keys equal to the snapshot's
+    (each once: its key is unique) plus the returned rows' new ones, a repeat can only be between
+    returned rows."""
+    model_rows, snapshot_rows, model_only, most_key_rows = counts[0], counts[1], counts[2], counts[4]  # COUNTS
     model_keys, snapshot_keys, added_keys = key_sums
     return (
-        window_repeats == 0
+        most_key_rows <= 1
         and snapshot_rows + model_only - model_rows == 0
         and snapshot_keys + added_keys - model_keys == 0
     )
@@ -225,7 +230,7 @@ class WarehouseDiffer(Differ):
                         first, counts = False, [int(row[c] or 0) for c in COUNTS]
                         windowed = self.window is not None and self.window.since is not None
                         key_sums = [int(row.get(c) or 0) for c in KEY_SUMS]
-                        if windowed and not window_complete(counts, int(row[WINDOW_REPEATS] or 0), key_sums):
+                        if windowed and not window_complete(counts, key_sums):
                             raise _WindowIncomplete
                         if check and not windowed and repeats(*counts):
                             raise _Repeats
