@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from syncer.escaping import FOR_MARKUP
 from syncer.identity import IdentityError, canonical_identity
-from syncer.values import FieldType, Refused, convert
+from syncer.values import FieldType, Refused, converter
 
 Cast = Literal["str", "int", "float", "bool", "date", "datetime"]
 NullPolicy = Literal["send", "skip"]
@@ -153,11 +153,17 @@ def _cast(value: Any, to: Cast) -> Any:
     return dt.datetime.fromisoformat(str(value))
 
 
+_WHOLE = (int, float)  # exact types `_round(value, 0)` answers without Decimal when whole and below 2**53
+_EXACT = 2**53  # every integer below it in magnitude is a float exactly; repr gives its digits and ".0"
+
+
 def _round(value: Any, places: int) -> Any:
     """Round half away from zero (as SQL ROUND does), exactly: through Decimal, never a float.
 
     Non-finite floats pass through unchanged so the conversion table can refuse them by name.
     """
+    if places == 0 and type(value) in _WHOLE and -_EXACT < value < _EXACT and value == int(value):
+        return int(value)  # what the Decimal path gives a whole number under 2**53: itself, as int
     if isinstance(value, float) and not math.isfinite(value):
         return value
     number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
@@ -245,18 +251,21 @@ def compile_field(
 
         return copy
 
+    default, cast, places, case, fmt, tz = spec.default, spec.cast, spec.round, spec.case, spec.format, spec.tz
+    zoned = fmt is not None or tz is not None
+
     def compute(row: Mapping[str, Any]) -> Any:
         value = read(row)
         if value is None:
-            return spec.default
-        if spec.cast is not None:
-            value = _cast(value, spec.cast)
-        if spec.round is not None:
-            value = _round(value if isinstance(value, int | float | Decimal) else float(value), spec.round)
-        if spec.case is not None:
-            value = str(value).lower() if spec.case == "lower" else str(value).upper()
-        if spec.format is not None or spec.tz is not None or (isinstance(value, dt.date) and not typed):
-            value = _format(value, spec.format, spec.tz, typed)
+            return default
+        if cast is not None:
+            value = _cast(value, cast)
+        if places is not None:
+            value = _round(value if isinstance(value, int | float | Decimal) else float(value), places)
+        if case is not None:
+            value = str(value).lower() if case == "lower" else str(value).upper()
+        if zoned or (isinstance(value, dt.date) and not typed):
+            value = _format(value, fmt, tz, typed)
         return value if typed else _plain(value)
 
     return compute
@@ -304,6 +313,7 @@ class Mapper:
                 compile_field(spec, name in types, _escape_for(types.get(name))),
                 spec.null or null_policy,
                 types.get(name),
+                converter(name, types[name]) if name in types else None,
             )
             for name, spec in fields.items()
         ]
@@ -319,14 +329,14 @@ class Mapper:
     def map(self, row: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
         """Return (match value, fields); raise RowRejected naming the field that failed."""
         out: dict[str, Any] = {}
-        for name, compute, null, field_type in self._fields:
+        for name, compute, null, field_type, to_wire in self._fields:
             try:
                 value = compute(row)
             except (ValueError, TypeError, ArithmeticError, OverflowError) as exc:
                 raise RowRejected(f"field {name!r}: {exc}") from exc
-            if field_type is not None:
+            if to_wire is not None and field_type is not None:
                 try:
-                    value = convert(name, value, field_type)
+                    value = to_wire(value)
                 except Refused as exc:
                     raise RowRejected(str(exc)) from None
                 if value is None and null == "send" and not field_type.nillable:
@@ -345,7 +355,7 @@ class Mapper:
     def computed(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Each field's value before conversion (fields whose transforms fail are left out)."""
         out = {}
-        for name, compute, _null, _type in self._fields:
+        for name, compute, _null, _type, _to_wire in self._fields:
             try:
                 out[name] = compute(row)
             except (ValueError, TypeError, ArithmeticError, OverflowError):
@@ -365,7 +375,7 @@ class Mapper:
         return digest.hexdigest()
 
     def fingerprint(self, match_value: str | None, fields: Mapping[str, Any]) -> str:
-        blob = _ENCODER.encode([self._scope, match_value, fields])
+        blob = _encode([self._scope, match_value, fields])
         return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
 
@@ -375,3 +385,23 @@ def _escape_for(field_type: FieldType | None) -> Callable[[object], str] | None:
 
 # one encoder, built once: json.dumps with options builds a new one per call
 _ENCODER = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
+
+
+def _encoder() -> Callable[[Any], str]:
+    """`_ENCODER.encode`, without the C encoder it builds on every call (measured: 1.6 -> 0.9 us for a
+    three-field payload). The same C function with the same settings; no circular-reference check
+    (a payload is built from warehouse values: no cycles), so nothing is shared between threads.
+    Falls back to `_ENCODER.encode` where CPython has no C accelerator. Equal on every payload
+    (tests/engine/test_mapping_paths.py)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _ENCODER.encode
+    encode_items = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
+
+    def encode(payload: Any) -> str:
+        return "".join(encode_items(payload, 0))
+
+    return encode
+
+
+_encode = _encoder()
