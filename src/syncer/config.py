@@ -172,14 +172,15 @@ class ModelConfig(_Strict):
 
 
 class SyncModelConfig(ModelConfig):
-    """A sync's model: `ModelConfig`, and the column that says which rows changed (warehouse mode)."""
+    """A sync's model: `ModelConfig`, and the column that says which rows changed (columnar and warehouse modes)."""
 
     updated_at: str | None = None
-    """`diff = "warehouse"`: a TIMESTAMP (or DATE) column the warehouse sets on every insert and every update of a
-    row. A diff then reads only the rows with `updated_at` at or after the last acknowledged run's highest value minus
-    `updated_at_lookback` (and rows where it is NULL), not the whole model. The contract: a row changed without
-    bumping it, or committed later than the lookback, is missed until the next full diff (`full_diff_every`).
-    Removed and duplicated keys are always found exactly.
+    """`diff = "columnar"` (the default) or `"warehouse"`: a TIMESTAMP (or DATE) column the warehouse sets on every
+    insert and every update of a row. A diff then compares only the rows with `updated_at` at or after the last
+    acknowledged run's highest value minus `updated_at_lookback` (and rows where it is NULL), not the whole model
+    (columnar mode still reads every row's key, nothing else). The contract: a row changed without bumping it, or
+    committed later than the lookback, is missed until the next full diff (`full_diff_every`). Removed and duplicated
+    keys, and rows inserted with an older `updated_at`, are always found exactly.
     """
     updated_at_lookback: Duration = Field(default="1h", validate_default=True)
     """With `updated_at`: rows whose `updated_at` is up to this much older than the last run's highest value are read
@@ -554,7 +555,7 @@ def _load_syncs(
     return syncs, files
 
 
-UPDATED_AT_MODES = ("warehouse",)  # the diff modes that read `model.updated_at` (syncer.warehouse_diff.watermark)
+UPDATED_AT_MODES = ("columnar", "warehouse")  # the diff modes that read `model.updated_at` (see their windows)
 
 
 def ignored_updated_at(sync: SyncConfig, warehouse: WarehouseConfig) -> str | None:
@@ -566,8 +567,8 @@ def ignored_updated_at(sync: SyncConfig, warehouse: WarehouseConfig) -> str | No
         return None
     where = "this mapping's diff" if sync.diff else "[warehouse] diff in config.toml"
     return (
-        f'model.updated_at: read by diff = "warehouse" only; this sync diffs "{mode}" ({where}) and reads the whole '
-        'model: add diff = "warehouse" to this mapping, or remove updated_at'
+        f'model.updated_at: read by diff = "columnar" (the default) and "warehouse" only; this sync diffs "{mode}" '
+        f'({where}) and reads the whole model: add diff = "columnar" to this mapping, or remove updated_at'
     )
 
 

@@ -349,8 +349,11 @@ def _state_sql(project: Any, query: str) -> list[tuple[Any, ...]]:
         return conn.execute(query).fetchall()
 
 
-def test_a_crash_before_the_watermark_write_sends_nothing_twice(tmp_path: Path, receiver: WebhookReceiver) -> None:
-    project = duckdb_project(tmp_path, receiver, "warehouse")
+@pytest.mark.parametrize("mode", ["warehouse", "columnar"])  # columnar: `columnar.window`
+def test_a_crash_before_the_watermark_write_sends_nothing_twice(
+    tmp_path: Path, receiver: WebhookReceiver, mode: str
+) -> None:
+    project = duckdb_project(tmp_path, receiver, mode)
     sql(project, "ALTER TABLE accounts ADD COLUMN updated_at TIMESTAMP")
     sql(project, "UPDATE accounts SET updated_at = TIMESTAMP '2026-03-01 00:00:00'")
     mapping = project.root / "mappings" / "accounts.toml"

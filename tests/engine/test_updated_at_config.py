@@ -1,7 +1,7 @@
 """`model.updated_at` is never silently ignored, and an unset warehouse URL is one issue.
 
-Repro (a newcomer's first hour): `updated_at` on a sync diffing "columnar" (the default) or "rows"
-was accepted and ignored, so the sync was never incremental and nothing said so; `updated_at` naming
+Repro (a newcomer's first hour): `updated_at` on a sync diffing "rows" (before the columnar window,
+"columnar" too) was accepted and ignored, so the sync was never incremental and nothing said so; `updated_at` naming
 a missing column passed `syncer check` and failed at `run` naming `model.table`; an unset `${NAME}`
 in the URL of a warehouse with `diff = "warehouse"` gave a second error calling the placeholder the
 warehouse. Ignoring `updated_at` is a warning (`check`, and every plan and run log it), not an
@@ -45,12 +45,14 @@ name = "name"
 """
 MAP = "mappings/accounts.toml"
 IGNORED = (
-    'model.updated_at: read by diff = "warehouse" only; this sync diffs "{mode}" ({where}) and reads the whole model'
+    'model.updated_at: read by diff = "columnar" (the default) and "warehouse" only; this sync diffs "{mode}" '
+    "({where}) and reads the whole model"
 )
 
 # name: ([warehouse] diff line, mapping diff line, the warning expected, or None)
 CASES = {
-    "columnar by default": ("", "", IGNORED.format(mode="columnar", where="[warehouse] diff in config.toml")),
+    "columnar by default": ("", "", None),
+    "rows for every sync": ('diff = "rows"', "", IGNORED.format(mode="rows", where="[warehouse] diff in config.toml")),
     "rows in the mapping": (
         'diff = "warehouse"',
         'diff = "rows"',

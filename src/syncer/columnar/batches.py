@@ -99,10 +99,11 @@ def _column_name(name: str) -> str:
 
 
 def record_batches(
-    source: Source, model: ModelConfig, mapping_dir: Any, warehouse: WarehouseConfig
+    source: Source, model: ModelConfig, mapping_dir: Any, warehouse: WarehouseConfig, sql: str | None = None
 ) -> Iterator[RowBatch]:
-    """Stream the model as RowBatches of at most `stream_batch` rows (the memory bound the user set)."""
-    sql = source.sql(model, mapping_dir)
+    """Stream the model (or `sql`, a query over it) as RowBatches of at most `stream_batch` rows (the
+    memory bound the user set)."""
+    sql = source.sql(model, mapping_dir) if sql is None else sql
     size = warehouse.stream_batch
     engine = source.engine
     if engine.dialect.name == "duckdb":

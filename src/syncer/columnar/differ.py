@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Full, Queue
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+import pyarrow.compute as pc
 
 from syncer import failpoints
 from syncer.columnar import kernels, sidecar
@@ -41,6 +42,9 @@ from syncer.columnar.sidecar import Sidecar
 from syncer.columnar.state_columns import StateReader, known_records, stored_source_fps, synced_keys
 from syncer.diff import CHUNK, Change, Differ, Replan
 from syncer.state import Known
+
+if TYPE_CHECKING:
+    from syncer.warehouse_diff.watermark import Window
 
 
 class ColumnarDiffer(Differ):
@@ -68,6 +72,8 @@ class ColumnarDiffer(Differ):
         self.sidecar: Sidecar | None = None
         self.repeats = repeats  # set: a plan whose key checks ran in the stream (see key_repeats)
         self._sidecar_written = False  # the file on disk is the sidecar in memory
+        self.window: Window | None = None  # a model with `updated_at`: its watermark (`columnar.window`)
+        self.updated_at: str | None = None  # that column, as the batches name it
         self._hashes = HashBuffer(0)  # every seen key's 64-bit hash: removed records, repeated keys
         self._seen_sorted: np.ndarray | None = None
         problems = set(self.keys.duplicate_keys) | set(getattr(self.keys, "match_collisions", {}))
@@ -84,6 +90,7 @@ class ColumnarDiffer(Differ):
                 self.repeats.expect(self._state_count)
             for prepared in read_ahead(batches, self._prepare):
                 yield from self._batch(prepared)
+            yield from self._after_stream()
         finally:
             self._reader.close()
         if self.repeats is not None:
@@ -91,6 +98,10 @@ class ColumnarDiffer(Differ):
             if report is not None:
                 raise Replan(*self.repeats.replan(report))
         yield from self._removed()
+
+    def _after_stream(self) -> Iterator[Change]:
+        """After the last batch, state still open (the `updated_at` window reads rows again here)."""
+        return iter(())
 
     def _sorted_hashes(self) -> np.ndarray:
         """The stream's key hashes, sorted (once): for repeats and for removed records."""
@@ -123,42 +134,66 @@ class ColumnarDiffer(Differ):
     def _prepare(self, batch: RowBatch) -> _Prepared:
         """The batch's vectorised work (keys, hashes, fingerprints, the sidecar's verdict): reads
         nothing the diff changes, so it runs on the read-ahead thread while the last batch maps."""
-        n = batch.data.num_rows
         keys = kernels.record_keys(batch, self.primary_key)
-        null = keys.is_null()
-        key_hashes = kernels.key_hashes(keys).filter(~null).to_numpy()
-        match_hashes = self.repeats.hashes(batch, keys) if self.repeats is not None else None
+        key_hashes, match_hashes = self._key_hashes(batch, keys)
+        flagged, frame, sure = self._to_diff(batch, keys)
+        return _Prepared(
+            batch, batch.data.num_rows, key_hashes, match_hashes, flagged, frame, sure, self._newest(batch)
+        )
+
+    def _key_hashes(self, batch: RowBatch, keys: pl.Series) -> tuple[np.ndarray, np.ndarray | None]:
+        """(hashes of the batch's non-NULL keys, of its match values when the stream checks keys)."""
+        key_hashes = kernels.key_hashes(keys).filter(keys.is_not_null()).to_numpy()
+        return key_hashes, self.repeats.hashes(batch, keys) if self.repeats is not None else None
+
+    def _to_diff(self, batch: RowBatch, keys: pl.Series) -> tuple[pl.Series, pl.DataFrame, pl.Series | None]:
+        """(rows `_key` must judge, (row, key, fp1, fp2), rows the sidecar vouches for) of `batch`'s
+        rows, `keys` theirs."""
+        n = batch.data.num_rows
         # rows the row path rejects by key (NULL, not canonical, duplicated, colliding match value):
         # flagged here in bulk, judged one by one by the row path's own `_key`
-        flagged = null | (keys.is_in(self._problems).fill_null(False) if len(self._problems) else _none(n))
+        flagged = keys.is_null() | (keys.is_in(self._problems).fill_null(False) if len(self._problems) else _none(n))
         prefix = kernels.spec_digest(self.spec, batch, self.inputs)
         fp1, fp2 = kernels.source_fingerprint_parts(batch, self.inputs, prefix)
         frame = pl.DataFrame([pl.int_range(0, n, dtype=pl.Int64, eager=True).rename("row"), keys, fp1, fp2])
         sure = None
         if self.sidecar is not None:  # unchanged by the sidecar: a subset of what state would say
             sure = pl.Series(self.sidecar.unchanged(*kernels.check_hashes(keys, fp1, fp2))) & ~flagged
-        return _Prepared(batch, n, key_hashes, match_hashes, flagged, frame, sure)
+        return flagged, frame, sure
+
+    def _newest(self, batch: RowBatch) -> Any:
+        """The batch's highest `model.updated_at` (None: not asked, or no value), for the watermark."""
+        if self.window is None or self.updated_at is None or not batch.data.num_rows:
+            return None
+        return pc.max(batch.data.column(self.updated_at)).as_py()
 
     def _batch(self, prepared: _Prepared) -> Iterator[Change]:
-        batch, n, frame = prepared.batch, prepared.n, prepared.frame
-        if n == 0:
+        if prepared.n == 0:
             return
-        self.tally.source_rows += n
+        self.tally.source_rows += prepared.n
         self._hashes.append(prepared.key_hashes)
         if self.repeats is not None and prepared.match_hashes is not None:
             self.repeats.keep(prepared.match_hashes)
-        flagged = prepared.flagged
+        if self.window is not None:
+            self.window.read(prepared.newest)
+        yield from self._diff_rows(prepared.batch, prepared.flagged, prepared.frame, prepared.sure)
+
+    def _diff_rows(
+        self, batch: RowBatch, flagged: pl.Series, frame: pl.DataFrame, sure: pl.Series | None
+    ) -> Iterator[Change]:
+        """Count, reject or hand on `batch`'s rows (`_to_diff`'s verdicts on them)."""
+        n = len(flagged)
         bad = _none(n)
         if flagged.any():
             indices = flagged.arg_true().to_list()
             rejected = [i for i, row in zip(indices, batch.rows(indices), strict=True) if self._key(row) is None]
             bad = pl.int_range(0, n, eager=True).is_in(pl.Series(rejected, dtype=pl.Int64))
-        if prepared.sure is not None:
-            counted = int(prepared.sure.sum())
+        if sure is not None:
+            counted = int(sure.sum())
             self._found += counted
             self.tally.unchanged += counted
-            frame = frame.filter(~prepared.sure)
-            bad = bad.filter(~prepared.sure)
+            frame = frame.filter(~sure)
+            bad = bad.filter(~sure)
         frame = frame.filter(~bad)
         todo = frame.with_columns(kernels.fingerprint_text(frame["fp1"], frame["fp2"])).drop("fp1", "fp2")
         if self.sidecar is None:  # every row is left: skip the unchanged ones before they become dicts
@@ -234,6 +269,9 @@ class _Prepared:
     flagged: pl.Series
     frame: pl.DataFrame
     sure: pl.Series | None
+    newest: Any = None  # the highest `model.updated_at` of the batch (`ColumnarDiffer._newest`)
+    outside_known: int = 0  # `columnar.window`: rows outside the window whose key state holds
+    later: pl.Series | None = None  # `columnar.window`: keys of rows outside it to read again
 
 
 def read_ahead(batches: Iterable[RowBatch], prepare: Callable[[RowBatch], _Prepared]) -> Iterator[_Prepared]:

@@ -8,14 +8,16 @@ makes the row path re-map (a mapping edit, a new target, a destination type chan
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from syncer.columnar.batches import record_batches
+from syncer.columnar.batches import RowBatch, record_batches
 from syncer.columnar.differ import ColumnarDiffer
 from syncer.columnar.key_repeats import STREAMED_DIALECTS, KeyRepeats
 from syncer.columnar.sidecar import path_for
+from syncer.columnar.window import WindowDiffer, open_window
 from syncer.config import SyncConfig
 from syncer.diff import Change, Differ
 from syncer.keycheck import KeyReport
@@ -76,11 +78,21 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
     sidecar_path = path_for(job.config.data_dir(), sync.name)
 
     def columnar(keys: KeyReport, repeats: KeyRepeats | None) -> tuple[Differ, Iterator[Change]]:
-        differ = ColumnarDiffer(
-            **{**kwargs, "keys": keys}, inputs=inputs, spec=spec, sidecar_path=sidecar_path, repeats=repeats
-        )
-        batches = record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse)
-        return differ, differ.changes_from(batches)
+        def batches(sql: str | None = None) -> Iterator[RowBatch]:
+            return record_batches(job.source, sync.model, job.mapping_dir, job.config.warehouse, sql)
+
+        args = {
+            **kwargs,
+            "keys": keys,
+            "inputs": inputs,
+            "spec": spec,
+            "sidecar_path": sidecar_path,
+            "repeats": repeats,
+        }
+        window, scan = open_window(job, spec, keys, kwargs["full"])
+        differ = ColumnarDiffer(**args) if scan is None else WindowDiffer(**args, rescan=partial(batches, scan.again))
+        differ.window, differ.updated_at = window, sync.model.updated_at
+        return differ, differ.changes_from(batches(None if scan is None else scan.rows))
 
     if not streamed:
         keys = whole_key_report(job, kwargs["keys"])
@@ -111,11 +123,13 @@ def release_duckdb_memory(engine: sa.Engine) -> None:
 
 
 def after_run(differ: Differ, run_id: int | None, failed: int, unsent: int) -> None:
-    """After a run's last acknowledged write: the warehouse snapshot merges what was acknowledged and
-    its `updated_at` watermark moves (`failed`: rows whose write failed; `unsent`: rows rejected), the
-    columnar sidecar is brought up to date (rows mode: nothing)."""
+    """After a run's last acknowledged write: the warehouse snapshot merges what was acknowledged, the
+    columnar sidecar is brought up to date, and the `updated_at` watermark moves (`failed`: rows whose
+    write failed; `unsent`: rows rejected) (rows mode: nothing)."""
     from syncer.warehouse_diff.modes import after_run as warehouse_after_run
+    from syncer.warehouse_diff.watermark import record_after_run
 
     warehouse_after_run(differ, run_id, failed, unsent)
     if isinstance(differ, ColumnarDiffer):
         differ.after_run()
+        record_after_run(differ.window, differ.state, differ.tally, failed, unsent)

@@ -1,16 +1,21 @@
 """The sidecar: a columnar snapshot of one sync's state, so unchanged rows are recognised without
 asking the state database about each key.
 
-    <data_dir>/sidecars/<sync>-<digest>.arrow    Arrow IPC file, 16 bytes a record, sorted by check1:
-        check1, check2  UInt64   128-bit hash of (key, stored source fingerprint)
-    schema metadata: format, sync, the sync's generation token, polars version, and the number of
+    <data_dir>/sidecars/<sync>-<digest>.arrow    Arrow IPC file, 24 bytes a record:
+        check1, check2  UInt64   128-bit hash of (key, stored source fingerprint), sorted by check1
+                                 (the first `checks` rows; the rest is padding)
+        keys            UInt64   64-bit hash of every record's key (`kernels.key_hashes`), sorted
+    schema metadata: format, sync, the sync's generation token, polars version, the number of
     records state held (with or without a columnar fingerprint: the diff's "nothing removed" test)
+    and `checks`, how many of them have a columnar fingerprint
 
 A model row is called unchanged only when the 128-bit hash of its own (key, source fingerprint)
 is in the file: no key hash alone decides anything, so a 64-bit key-hash collision (between state
 keys, or between a new key and a state key) cannot pass, and a damaged or colliding entry only
 sends a row down the exact path (state is asked). Records state holds without a columnar
-fingerprint (NULL, another diff mode's) are left out, so their rows are diffed exactly.
+fingerprint (NULL, another diff mode's) are left out, so their rows are diffed exactly. `keys`
+holds every record: the `updated_at` window (`columnar.window`) asks it whether state holds a
+row's key at all, at the odds the removed-record check takes (a 64-bit key hash).
 
 Trust rule: the file is used only while its token equals the sync's token in state
 (`StateStore.generation`), which a database trigger replaces on every write to the sync's
@@ -38,7 +43,7 @@ import sqlalchemy as sa
 from syncer.columnar import kernels
 from syncer.state import StateStore, synced
 
-FORMAT = "2"
+FORMAT = "3"
 SCAN_CHUNK = 100_000
 _EMPTY = np.empty(0, dtype=np.uint64)
 
@@ -51,6 +56,7 @@ class Sidecar:
     token: int
     check1: np.ndarray
     check2: np.ndarray
+    keys: np.ndarray  # every record's key hash, sorted
     records: int  # every record state holds for the sync (check1 leaves out those without a columnar fp)
 
     def __len__(self) -> int:
@@ -68,18 +74,28 @@ class Sidecar:
         found &= self.check2[at] == check2.to_numpy()
         return found
 
+    def holds(self, key_hashes: np.ndarray) -> np.ndarray:
+        """Boolean per key hash (`kernels.key_hashes`): state holds a record with that key hash."""
+        if not len(self.keys):
+            return np.zeros(len(key_hashes), dtype=bool)
+        at = np.minimum(np.searchsorted(self.keys, key_hashes), len(self.keys) - 1)
+        found: np.ndarray = self.keys[at] == key_hashes
+        return found
+
     def write(self, path: Path) -> None:
         """Write atomically: a reader sees the old file or the new one, never half of one."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        pad = np.zeros(len(self.keys) - len(self), dtype=np.uint64)  # one length for every column
         table = pa.Table.from_arrays(
-            [_arrow_uint64(self.check1), _arrow_uint64(self.check2)],
-            names=["check1", "check2"],
+            [_arrow_uint64(np.concatenate([c, pad])) for c in (self.check1, self.check2)] + [_arrow_uint64(self.keys)],
+            names=["check1", "check2", "keys"],
             metadata={
                 "format": FORMAT,
                 "sync": self.sync,
                 "token": str(self.token),
                 "polars": pl.__version__,
                 "records": str(self.records),
+                "checks": str(len(self)),
             },
         )
         temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -115,11 +131,13 @@ def load(path: Path, sync: str, token: int | None) -> Sidecar | None:
             pl.__version__,
         ):
             return None
-        arrays = [_uint64(table.column(c)) for c in ("check1", "check2")]
-        records = int(meta["records"])
+        arrays = [_uint64(table.column(c)) for c in ("check1", "check2", "keys")]
+        records, checks = int(meta["records"]), int(meta["checks"])
+        if not 0 <= checks <= len(arrays[2]):
+            return None
     except (OSError, pa.ArrowException, KeyError, ValueError, UnicodeDecodeError):
         return None
-    return Sidecar(sync, token, arrays[0], arrays[1], records)
+    return Sidecar(sync, token, arrays[0][:checks], arrays[1][:checks], arrays[2], records)
 
 
 def _arrow_uint64(values: np.ndarray) -> pa.Array:
@@ -141,7 +159,7 @@ def _uint64(column: pa.ChunkedArray) -> np.ndarray:
 def build(state: StateStore, sync: str) -> Sidecar | None:
     """Read the sync's records and token in one transaction (so the token names exactly what was
     read) and hash them: one scan. None when state keeps no token (no record yet, or no trigger)."""
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     records = 0
     if state.engine.dialect.name == "sqlite":  # raw sqlite3: no SQLAlchemy row objects for 1M records
         raw: Any = state.engine.raw_connection()
@@ -169,14 +187,16 @@ def build(state: StateStore, sync: str) -> Sidecar | None:
             for part in conn.execute(query).partitions(SCAN_CHUNK):
                 records += len(part)
                 parts.append(_hashed([tuple(r) for r in part]))
-    check1, check2 = (np.concatenate([p[i] for p in parts]) if parts else _EMPTY for i in range(2))
+    check1, check2, keys = (np.concatenate([p[i] for p in parts]) if parts else _EMPTY for i in range(3))
     order = np.argsort(check1)
-    return Sidecar(sync, int(token), check1[order], check2[order], records)
+    keys.sort()
+    return Sidecar(sync, int(token), check1[order], check2[order], keys, records)
 
 
-def _hashed(rows: list[tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray]:
+def _hashed(rows: list[tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sidecar's columns for records whose stored fingerprint is a columnar one ("h1.h2" as
-    `kernels.fingerprint_text` writes it; anything else is left out and diffed exactly)."""
+    `kernels.fingerprint_text` writes it; anything else is left out and diffed exactly), and the
+    key hashes of all of them."""
     frame = pl.DataFrame(rows, schema={"key": pl.String, "fp": pl.String}, orient="row")
     halves = frame["fp"].str.split_exact(".", 1).struct.unnest()
     first = halves["field_0"].cast(pl.UInt64, strict=False)
@@ -184,4 +204,4 @@ def _hashed(rows: list[tuple[str, str | None]]) -> tuple[np.ndarray, np.ndarray]
     ok = (kernels.fingerprint_text(first, second) == frame["fp"]).fill_null(False)
     keys_ok, first, second = frame["key"].filter(ok), first.filter(ok), second.filter(ok)
     check1, check2 = kernels.check_hashes(keys_ok, first, second)
-    return check1.to_numpy(), check2.to_numpy()
+    return check1.to_numpy(), check2.to_numpy(), kernels.key_hashes(frame["key"]).to_numpy()

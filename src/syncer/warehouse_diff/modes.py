@@ -20,7 +20,14 @@ from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
 from syncer.warehouse_diff.differ import Statement, WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
-from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest, window_rows, window_sql
+from syncer.warehouse_diff.watermark import (
+    Window,
+    bound_literal,
+    record_after_run,
+    spec_digest,
+    window_rows,
+    window_sql,
+)
 
 if TYPE_CHECKING:
     from syncer.runner import SyncJob
@@ -175,7 +182,4 @@ def after_run(differ: Any, run_id: int | None, failed: int, unsent: int) -> None
     if isinstance(differ, WarehouseDiffer):
         failpoints.hit("before_snapshot_merge")  # acknowledged in state, not yet in the snapshot
         differ.merge(run_id)
-        if differ.window is not None:
-            failpoints.hit("before_watermark_write")  # acknowledged and merged, the watermark not moved
-            held = sum(differ.tally.out_of_sync.values()) + differ.tally.held_deletes
-            differ.window.record(differ.state, failed, unsent + held)
+        record_after_run(differ.window, differ.state, differ.tally, failed, unsent)

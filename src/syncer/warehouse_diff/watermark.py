@@ -50,6 +50,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from syncer import failpoints
+from syncer.diff import Tally
 from syncer.errors import FatalError
 from syncer.state import StateStore, utcnow
 from syncer.warehouse_diff.dialects import Dialect
@@ -206,12 +208,12 @@ class Window:
                     value.partition(":")[2],
                 )
                 return window
-        log.info("sync %s: full warehouse diff: %s", sync, why)
+        log.info("sync %s: full diff: %s", sync, why)
         return window
 
     def close(self, why: str) -> None:
         """Before the statement: the full one runs instead (`why` is logged)."""
-        log.info("sync %s: full warehouse diff: %s", self.sync, why)
+        log.info("sync %s: full diff: %s", self.sync, why)
         self.since = None
 
     def start(self, read_max: Any) -> None:
@@ -220,10 +222,19 @@ class Window:
             encode(read_max)  # FatalError before anything is handed on when it is not a timestamp
         self.read_max, self.read_at = read_max, utcnow()
 
+    def read(self, newest: Any) -> None:
+        """A diff that streams the model (`columnar.window`) read rows whose highest updated_at is
+        `newest` (None: none): the first call is `start`, later ones raise `read_max`."""
+        if self.read_at is None:
+            self.start(newest)
+        elif newest is not None and (self.read_max is None or _later(newest, self.read_max)):
+            encode(newest)  # FatalError when it is not a timestamp
+            self.read_max = newest
+
     def fall_back(self) -> None:
         """The window could not stand for the whole diff: the full statement runs instead."""
         log.info(
-            "sync %s: full warehouse diff: the model's keys are not the snapshot's plus the window's new ones "
+            "sync %s: full diff: the model's keys are not the snapshot's plus the window's new ones "
             "(a row was removed, re-keyed, duplicated or inserted with an older updated_at)",
             self.sync,
         )
@@ -242,6 +253,16 @@ class Window:
             return  # failed rows only: the window reads them again
         else:
             state.set_diff_watermark(self.sync, None)
+
+
+def record_after_run(window: Window | None, state: StateStore, tally: Tally, failed: int, unsent: int) -> None:
+    """After a run's acknowledgements (warehouse mode: and the snapshot merge): move the watermark
+    (`Window.record`); rows held out of sync or deletes held back count as unsent. No window: nothing."""
+    if window is None:
+        return
+    failpoints.hit("before_watermark_write")  # acknowledged (and merged), the watermark not moved
+    held = sum(tally.out_of_sync.values()) + tally.held_deletes
+    window.record(state, failed, unsent + held)
 
 
 def _later(a: dt.datetime | dt.date, b: dt.datetime | dt.date) -> bool:

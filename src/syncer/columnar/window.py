@@ -1,0 +1,214 @@
+"""The `updated_at` window for the columnar diff: one scan of the model that carries every row's key,
+but the rest of a row only when it was updated since the last run.
+
+    SELECT <primary key and match columns>, CASE WHEN w1.in THEN w1.<column> END AS <column>, ..., w1.in
+    FROM (SELECT w0.*, (<updated_at> >= <bound> OR <updated_at> IS NULL OR <a key column> IS NULL) AS in
+          FROM (<model>) AS w0) AS w1
+
+`<bound>` is the watermark minus `updated_at_lookback`, as in warehouse mode. Per batch:
+- rows in the window are diffed exactly as the full columnar diff diffs them (keys, source
+  fingerprint, sidecar, state, the row path's `_compare`);
+- a row outside it whose key state holds (the sidecar's sorted key hashes) is counted unchanged,
+  never fingerprinted: that is `updated_at`'s contract (a row changed without bumping it is missed
+  until the next full diff);
+- a row outside it whose key state lacks (a backfill: inserted or re-keyed with an older
+  `updated_at`) or whose key `row_key` refuses is not lost: its key is kept, and after the stream
+  the rows outside the window are read again, whole (`WindowDiffer.rescan`), and those rows diffed
+  exactly. The common case is none, and no second read.
+
+Every key is seen, so removed records (the seen key hashes against state's, `ColumnarDiffer._removed`),
+repeated keys and colliding match values (the key checks before a run; in a plan's stream
+`key_repeats`, the match column being read for every row) are found as in the full diff. A key report
+with problems opens no window: their rows must be rejected wherever they are, which the full diff does.
+Whether state holds a key is decided by its 64-bit hash: the odds the removed-record check already
+takes (a new key whose hash equals a state key's would be counted unchanged: 2^-64 a pair).
+
+When the window opens, and how the watermark moves after a run, are warehouse mode's rules, kept in
+one place (`syncer.warehouse_diff.watermark`: `Window`, `record_after_run`); plans write nothing.
+A full columnar diff of a model with `updated_at` records the watermark the next one starts from.
+Measured (benchmarks/bench_plan.py --updated-at, mode `columnar-window`): see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from syncer.columnar import kernels
+from syncer.columnar.batches import RowBatch
+from syncer.columnar.differ import ColumnarDiffer, _Prepared, read_ahead
+from syncer.diff import Change
+from syncer.keycheck import KeyReport
+from syncer.warehouse_diff.dialects import dialect_of
+from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest
+
+if TYPE_CHECKING:
+    from syncer.runner import SyncJob
+
+log = logging.getLogger("syncer.columnar")
+
+IN_WINDOW = "syncer_in_window__"
+
+
+@dataclass(frozen=True)
+class WindowScan:
+    """The window's statements: `rows` (the one scan, module docstring), `again` (the rows outside it, whole)."""
+
+    rows: str
+    again: str
+
+
+def window_scan(
+    model_sql: str,
+    columns: Sequence[str],
+    primary_key: Sequence[str],
+    match: str,
+    quote: Callable[[str], str],
+    updated_at: str,
+    bound: str,
+) -> WindowScan:
+    """The statements for a model whose columns (as the driver names them, in order) are `columns`;
+    the primary key and the match column are read for every row; column names as the driver
+    names them, `bound` an SQL literal."""
+    ts, always = quote(updated_at), {*primary_key, match}
+    inside = " OR ".join(
+        [f"w0.{ts} >= {bound}", f"w0.{ts} IS NULL"] + [f"w0.{quote(c)} IS NULL" for c in primary_key]
+    )  # a NULL key is rejected by the row path's `_key` with the whole row: in the window
+    picked = ", ".join(
+        f"w1.{quote(c)}" if c in always else f"CASE WHEN w1.{IN_WINDOW} THEN w1.{quote(c)} END AS {quote(c)}"
+        for c in columns
+    )
+    flagged = f"SELECT w0.*, ({inside}) AS {IN_WINDOW} FROM ({model_sql}) AS w0"
+    rows = f"SELECT {picked}, w1.{IN_WINDOW} FROM ({flagged}) AS w1"
+    return WindowScan(rows, f"SELECT w0.* FROM ({model_sql}) AS w0 WHERE NOT ({inside})")
+
+
+def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[Window | None, WindowScan | None]:
+    """(watermark bookkeeping, the window's statements) for a columnar diff: (None, None) when the
+    model has no `updated_at` or the diff is `full` (the watermark is left as it is); (window, None)
+    for a full diff that records the watermark; both when the window is read (`Window.open`'s
+    conditions, no key problem, a warehouse whose literals syncer writes)."""
+    model = job.sync.model
+    if model.updated_at is None or full:
+        return None, None
+    model_sql = job.source.sql(model, job.mapping_dir)
+    names = job.source._column_names(model, job.mapping_dir)
+    quote = job.source.engine.dialect.identifier_preparer.quote
+    updated_at = names.get(model.updated_at, model.updated_at)
+    digest = spec_digest("columnar:" + spec, model_sql, quote(updated_at))
+    window = Window.open(job.state, job.sync.name, digest, model.full_diff_every, True, model.updated_at_lookback)
+    if window.since is None:
+        return window, None
+    if keys.duplicate_keys or getattr(keys, "match_collisions", None):
+        window.close("a primary key repeats or a match value collides: those rows are rejected wherever they are")
+        return window, None
+    try:
+        dialect = dialect_of(job.source.engine.dialect.name)
+    except KeyError:
+        window.close(f"no updated_at window on {job.source.engine.dialect.name} yet")
+        return window, None
+    primary_key = [names.get(c, c) for c in model.primary_key]
+    match = names.get(job.sync.match.column, job.sync.match.column)
+    bound = bound_literal(dialect, window.since, model.updated_at_lookback)
+    return window, window_scan(model_sql, list(names.values()), primary_key, match, quote, updated_at, bound)
+
+
+class WindowDiffer(ColumnarDiffer):
+    """`ColumnarDiffer` over a window scan's batches (module docstring); `rescan()` streams the
+    statement `WindowScan.again`. `read_again`: rows outside the window diffed after the stream."""
+
+    def __init__(self, *args: Any, rescan: Callable[[], Iterable[RowBatch]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rescan = rescan
+        self.read_again = 0
+        self._later: list[pl.Series] = []  # keys of rows outside the window that state lacks
+
+    def _prepare(self, batch: RowBatch) -> _Prepared:
+        batch, inside = split(batch)
+        keys = kernels.record_keys(batch, self.primary_key)
+        hashes = kernels.key_hashes(keys)
+        key_hashes = hashes.filter(keys.is_not_null()).to_numpy()
+        match_hashes = self.repeats.hashes(batch, keys) if self.repeats is not None else None
+        outside = keys.filter(~inside)
+        known = np.zeros(len(outside), dtype=bool)
+        if self.sidecar is not None and len(outside):
+            known = self.sidecar.holds(hashes.filter(~inside).to_numpy()) & outside.is_not_null().to_numpy()
+        rows = subset(batch, inside)
+        flagged, frame, sure = self._to_diff(rows, keys.filter(inside))
+        later = outside.filter(pl.Series(~known))
+        newest = self._newest(rows)
+        return _Prepared(
+            rows, batch.data.num_rows, key_hashes, match_hashes, flagged, frame, sure, newest, int(known.sum()), later
+        )
+
+    def _batch(self, prepared: _Prepared) -> Iterator[Change]:
+        if prepared.n:
+            self._found += prepared.outside_known  # state holds them: not removed, and unchanged by contract
+            self.tally.unchanged += prepared.outside_known
+            if prepared.later is not None and len(prepared.later):
+                self._later.append(prepared.later)
+        yield from super()._batch(prepared)
+
+    def _after_stream(self) -> Iterator[Change]:
+        """The rows outside the window that state lacks (or whose key `row_key` refuses): read again, diffed."""
+        if not self._later:
+            return
+        later = pl.concat(self._later)
+        self._later = []
+        wanted, refused = later.drop_nulls().unique(), later.null_count() > 0
+        log.info(
+            "sync %s: %d rows outside the updated_at window have a key state lacks (inserted or re-keyed with an "
+            "older updated_at): reading the rows outside the window again",
+            self.sync,
+            len(later),
+        )
+
+        def prepare(batch: RowBatch) -> _Prepared:
+            keys = kernels.record_keys(batch, self.primary_key)
+            mask = keys.is_in(wanted) | (keys.is_null() if refused else False)
+            mask = mask.fill_null(False)
+            rows = subset(batch, mask)
+            flagged, frame, sure = self._to_diff(rows, keys.filter(mask))
+            return _Prepared(rows, rows.data.num_rows, np.empty(0, np.uint64), None, flagged, frame, sure)
+
+        for prepared in read_ahead(self.rescan(), prepare):
+            self.read_again += prepared.n
+            yield from self._diff_rows(prepared.batch, prepared.flagged, prepared.frame, prepared.sure)
+
+
+def split(batch: RowBatch) -> tuple[RowBatch, pl.Series]:
+    """(the batch without the IN_WINDOW column, that column: True for the rows in the window)."""
+    data = batch.data
+    at = data.schema.get_field_index(IN_WINDOW)
+    inside = pl.Series("inside", data.column(at)).fill_null(False)
+    rows = batch.rows
+
+    def without(indices: Sequence[int]) -> list[dict[str, Any]]:
+        found = rows(indices)
+        for row in found:
+            row.pop(IN_WINDOW, None)
+        return found
+
+    return RowBatch(data.remove_column(at), without, batch.values, batch.native, batch.tagged - {IN_WINDOW}), inside
+
+
+def subset(batch: RowBatch, mask: pl.Series) -> RowBatch:
+    """The rows of `batch` where `mask` (one bool a row) is True, as a RowBatch of their own."""
+    if mask.all():
+        return batch
+    where = mask.arg_true().to_numpy()
+    rows, values = batch.rows, batch.values
+
+    def picked(indices: Sequence[int]) -> list[dict[str, Any]]:
+        return rows(where[np.asarray(indices, dtype=np.int64)].tolist()) if len(indices) else []
+
+    def column(name: str) -> list[Any]:
+        every = values(name)
+        return [every[i] for i in where.tolist()]
+
+    return RowBatch(batch.data.filter(mask.to_arrow()), picked, column, batch.native, batch.tagged)
