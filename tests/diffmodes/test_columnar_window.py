@@ -16,16 +16,15 @@ from typing import Any
 
 import pytest
 
+from syncer.columnar import modes
 from syncer.columnar.batches import record_batches
 from syncer.columnar.differ import ColumnarDiffer
-from syncer.columnar import modes
 from syncer.columnar.modes import after_run
 from syncer.columnar.window import IN_WINDOW, WindowDiffer, window_scan
 from syncer.diff import Differ
 from syncer.warehouse_diff import watermark
 from tests.diffmodes.harness import Plan, acknowledge, diff, open_job, plan, plan_of, write_project
 from tests.diffmodes.test_incremental import BUMPED, CASES, FIRST, MAPPING, Clock, _close, _execute, _load
-
 
 # the warehouse window's cases; where the columnar window answers otherwise: it sees every key, so a
 # removed or re-keyed row does not give the window up, a backfill is read again, and a key problem
@@ -38,6 +37,8 @@ ANSWERS = {
     "insert with an old updated_at plus a delete (must not cancel)": "read again",
     "duplicate with an old updated_at plus a delete (must not cancel)": "full",
     "key change without bumping updated_at": "read again",
+    "a new key inserted twice, both in the window": "full",
+    "a key updated and duplicated, both in the window": "full",
 }
 
 
@@ -150,6 +151,27 @@ def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, clock: Clock) -> N
         _close(jobs)
 
 
+def test_full_diff_compares_the_whole_model_once(tmp_path: Path, clock: Clock) -> None:
+    """`run --full-diff` (`SyncJob.full_diff`): no window this once, the watermark recorded as a full diff's."""
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    _load(url, FIRST)
+    jobs = _jobs(tmp_path, url)
+    job = jobs["columnar"]
+    try:
+        _run(job)
+        _execute(url, "UPDATE model SET score = 80 WHERE id = 8")  # not bumped: the window misses it
+        clock.now += dt.timedelta(hours=1)
+        job.full_diff = True
+        ran, differ = _run(job)
+        assert _answered(differ) == "full" and [c[1] for c in ran.changes] == ["8"]
+        assert job.state.diff_watermark("m")[2] == clock.now
+        job.full_diff = False
+        _, differ = _run(job)
+        assert _answered(differ) == "window"
+    finally:
+        _close(jobs)
+
+
 def test_a_failed_write_keeps_the_watermark_and_is_read_again(tmp_path: Path, clock: Clock) -> None:
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     _load(url, FIRST)
@@ -180,7 +202,8 @@ def test_the_window_scan_keeps_every_column_type(warehouse_url: str, tmp_path: P
         "DROP TABLE IF EXISTS typed",
         "CREATE TABLE typed (id BIGINT, email VARCHAR(100), amount DECIMAL(12, 2), ratio DOUBLE PRECISION, "
         "flag BOOLEAN, day DATE, n INTEGER, updated_at TIMESTAMP)",
-        "INSERT INTO typed VALUES (1, 'a@x.io', 12.50, 0.5, TRUE, DATE '2026-01-02', 7, TIMESTAMP '2026-03-01 09:00:00'),"
+        "INSERT INTO typed VALUES "
+        "(1, 'a@x.io', 12.50, 0.5, TRUE, DATE '2026-01-02', 7, TIMESTAMP '2026-03-01 09:00:00'),"
         " (2, 'b@x.io', 1.25, -0.0, FALSE, NULL, NULL, TIMESTAMP '2020-01-01 00:00:00')",
     )
     mapping = MAPPING.replace('table = "model"', 'table = "typed"')
@@ -212,9 +235,7 @@ def test_the_window_scan_keeps_every_column_type(warehouse_url: str, tmp_path: P
 def test_without_updated_at_no_watermark_is_kept(tmp_path: Path) -> None:
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     _load(url, FIRST)
-    job = open_job(
-        write_project(tmp_path / "c", url, MAPPING.replace('updated_at = "updated_at"\n', ""), "columnar")
-    )
+    job = open_job(write_project(tmp_path / "c", url, MAPPING.replace('updated_at = "updated_at"\n', ""), "columnar"))
     try:
         _, differ = _run(job)
         assert isinstance(differ, ColumnarDiffer) and differ.window is None

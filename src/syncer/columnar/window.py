@@ -101,7 +101,15 @@ def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[W
     quote = job.source.engine.dialect.identifier_preparer.quote
     updated_at = names.get(model.updated_at, model.updated_at)
     digest = spec_digest("columnar:" + spec, model_sql, quote(updated_at))
-    window = Window.open(job.state, job.sync.name, digest, model.full_diff_every, True, model.updated_at_lookback)
+    window = Window.open(
+        job.state,
+        job.sync.name,
+        digest,
+        model.full_diff_every,
+        True,
+        model.updated_at_lookback,
+        full_diff=job.full_diff,
+    )
     if window.since is None:
         return window, None
     if keys.duplicate_keys or getattr(keys, "match_collisions", None):
