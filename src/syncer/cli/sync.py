@@ -34,7 +34,7 @@ from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
 from syncer.tables import more_line, print_table
-from syncer.warehouse_diff.modes import check_problems
+from syncer.warehouse_diff.modes import check_problems, check_warnings
 from syncer.wording import plural
 
 
@@ -102,6 +102,7 @@ def check(config: ConfigOpt = None) -> int:
             warnings.append(f"{cfg.sync_files[name]}: {ignored}")
         try:
             problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
+            warnings += [f"{cfg.sync_files[name]}: {w}" for w in check_warnings(job)]
             connector = job.connector()
             try:
                 keys = job.preflight(connector)  # exactly the warehouse queries `plan` runs

@@ -8,14 +8,19 @@ they use the columnar diff (the snapshot is healed on the next warehouse run).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from syncer import failpoints
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.keycheck import KeyReport
+from syncer.state import utcnow
+from syncer.warehouse_diff import future_dated
 from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
 from syncer.warehouse_diff.differ import Statement, WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
@@ -73,6 +78,24 @@ def check_problems(job: SyncJob) -> list[str]:
                 "column the warehouse sets on every insert and update"
             )
     return problems
+
+
+def check_warnings(job: SyncJob) -> list[str]:
+    """What `syncer check` warns of for a sync's diff: the newest `model.updated_at` more than
+    `updated_at_lookback` in the future (`future_dated`: a run holds the watermark at now)."""
+    model, column = job.sync.model, job.sync.model.updated_at
+    if (job.sync.diff or job.config.warehouse.diff) != "warehouse" or not column:
+        return []
+    model_sql = job.source.sql(model, job.mapping_dir)
+    with job.source.engine.connect() as conn:
+        newest = conn.execute(sa.text(f"SELECT MAX(m.{quoted_columns(job, [column])[0]}) FROM ({model_sql}) AS m"))
+        value = newest.scalar()
+    if not isinstance(value, dt.date):  # NULL everywhere, or not a timestamp (`check_problems` says so)
+        return []
+    distance = future_dated.ahead(value, utcnow())
+    return (
+        [future_dated.warning(job.sync.name, column, value, distance)] if distance > model.updated_at_lookback else []
+    )
 
 
 def _type_name(found: str) -> str:
@@ -141,6 +164,7 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
         not differ.healed,
         model.updated_at_lookback,
         full_diff=job.full_diff,
+        column=model.updated_at or "",  # set: `updated_at` (its quoted name) is not None here
     )
     differ.window = window
     if window.since is not None:

@@ -38,6 +38,9 @@ and the snapshot merge), state's watermark becomes:
     anything else (rejected, held, a full    -> dropped: the next diff is a full one
     diff with failures)
 
+The watermark stored is never later than the run's start: a row dated in the future is warned of
+and would otherwise park the window there (`future_dated`).
+
 Re-reading rows is idempotent (the fingerprint compare finds them unchanged), so a crash between the
 acknowledgements and the watermark write only re-reads the window. Plans write nothing.
 """
@@ -54,6 +57,7 @@ from syncer import failpoints
 from syncer.diff import Tally
 from syncer.errors import FatalError
 from syncer.state import StateStore, utcnow
+from syncer.warehouse_diff import future_dated
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.differ import (
     COUNTS,
@@ -169,6 +173,8 @@ class Window:
     read_max: dt.datetime | dt.date | None = None
     read_at: dt.datetime | None = None
     fell_back: bool = False  # the window statement ran and gave way to the full one
+    column: str = "updated_at"  # model.updated_at, and the lookback: for the future-dated warning
+    lookback: dt.timedelta = dt.timedelta(0)
 
     @classmethod
     def open(
@@ -180,11 +186,12 @@ class Window:
         snapshot_current: bool,
         lookback: dt.timedelta = dt.timedelta(0),
         full_diff: bool = False,
+        column: str = "updated_at",
     ) -> Window:
         """The window to diff over, if every condition of the module docstring holds (else `since` None);
         `lookback` only words the log line: the rows read start at the watermark minus it. `full_diff`: the
         user asked for a full diff (`--full-diff`)."""
-        window = cls(sync, digest)
+        window = cls(sync, digest, column=column, lookback=lookback)
         stored = state.diff_watermark(sync)
         why = "no watermark yet (or the last run left rows out of sync)"
         if stored is not None:
@@ -221,6 +228,9 @@ class Window:
         if read_max is not None:
             encode(read_max)  # FatalError before anything is handed on when it is not a timestamp
         self.read_max, self.read_at = read_max, utcnow()
+        distance = future_dated.ahead(read_max, self.read_at) if read_max is not None else None
+        if distance is not None and distance > self.lookback:
+            log.warning(future_dated.warning(self.sync, self.column, read_max, distance))
 
     def read(self, newest: Any) -> None:
         """A diff that streams the model (`columnar.window`) read rows whose highest updated_at is
@@ -244,7 +254,7 @@ class Window:
         """After a run's acknowledgements and snapshot merge (the table in the module docstring);
         `failed`: rows whose write failed (retryable); `unsent`: rows rejected or held out of sync."""
         if failed == 0 and unsent == 0 and self.read_max is not None:
-            newest = self.read_max
+            newest = future_dated.at_most(self.read_max, self.read_at or utcnow())  # never parked in the future
             if self.since is not None and _later(self.since, newest):
                 newest = self.since  # the newest rows left the model: the window stays where it was
             full_diff_at = self.full_diff_at if self.since is not None else self.read_at
