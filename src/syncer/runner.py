@@ -115,6 +115,28 @@ def _sized_batches(connector: Connector, changes: Iterator[Change]) -> Iterator[
     yield from _batched(chain(head, changes), max(1, size))
 
 
+def destination_problems(connector: Connector, policy: RetryPolicy) -> list[str]:
+    """`connector.check()`, asked again (at most 4 attempts of `policy`) only while a problem is a
+    TransientProblem; DestinationUnreachable when nothing listens at its address."""
+    found: list[str] = []
+    unreachable: list[DestinationUnreachable] = []
+
+    def attempt() -> None:
+        found[:] = connector.check()
+        unreachable[:] = [p.error for p in found if isinstance(p, UnreachableProblem)]
+        if unreachable:  # nothing listens: not worth a retry here
+            return
+        transient = [p for p in found if isinstance(p, TransientProblem)]
+        if transient:
+            raise RetryableError("; ".join(transient))
+
+    with contextlib.suppress(RetryableError):  # still no answer: reported as the problems it is
+        replace(policy, max_attempts=min(4, policy.max_attempts)).run(attempt)
+    if unreachable:
+        raise unreachable[0]
+    return found
+
+
 class SyncJob:
     """Everything one sync needs, opened once: source, state, mapper, connector."""
 
@@ -162,24 +184,7 @@ class SyncJob:
         """What `check` verifies about the destination (match field unique and writable, mapped fields
         exist, permissions). A verdict is final and costs one check; only when a problem is a
         TransientProblem (5xx, 429, timeout) is the destination asked again, at most 4 attempts."""
-        found: list[str] = []
-        unreachable: list[DestinationUnreachable] = []
-
-        def attempt() -> None:
-            found[:] = connector.check()
-            unreachable[:] = [p.error for p in found if isinstance(p, UnreachableProblem)]
-            if unreachable:  # nothing listens: not worth a retry here
-                return
-            transient = [p for p in found if isinstance(p, TransientProblem)]
-            if transient:
-                raise RetryableError("; ".join(transient))
-
-        policy = self.runtime.retry
-        with contextlib.suppress(RetryableError):  # still no answer: reported as the problems it is
-            replace(policy, max_attempts=min(4, policy.max_attempts)).run(attempt)
-        if unreachable:
-            raise unreachable[0]
-        return found
+        return destination_problems(connector, self.runtime.retry)
 
     def verify_destination(self, connector: Connector) -> None:
         """`destination_problems` at the start of every plan and run: a problem stops the sync as a

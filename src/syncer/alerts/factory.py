@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 from syncer import registry
 from syncer.alerts.activation import fingerprint
 from syncer.alerts.budget import prior_rate
-from syncer.alerts.model import check_connectors, load_alert_settings
+from syncer.alerts.model import AlertSettings, check_connectors, load_alert_settings
 from syncer.config import Config
 from syncer.connector import Connector, Destination
 from syncer.intraday.settings import intraday_settings
@@ -28,6 +28,23 @@ class _Releases(Protocol):
 
 
 E = TypeVar("E", bound=_Releases)  # the engine class (AlertEngine), passed in: this module never imports engine.py
+
+
+def alert_destinations(settings: AlertSettings, config: Config) -> dict[str, tuple[str, Destination]]:
+    """Config key -> (connector name, destination) of every connector the alert engine (alerts, digests,
+    escalation, tier actions) sends through, the connectors checked (`check_connectors`)."""
+    message = Destination("message", "key", "insert")
+    uses = {"alerts.slack": (settings.alerts.slack, message)}
+    tasks = settings.alerts.tasks
+    if tasks is not None:
+        obj = tasks.object or ("tasks" if config.connectors[tasks.connector].type == "hubspot" else "Task")
+        uses["alerts.tasks.connector"] = (tasks.connector, Destination(obj, tasks.match_field, "insert"))
+    if settings.alerts.email:
+        uses["alerts.email"] = (settings.alerts.email, message)
+    for tier, actions in settings.actions.tiers.items():
+        if actions.webhook is not None:
+            uses[f"actions.{tier}.webhook"] = (actions.webhook, Destination("pql_action", "key", "upsert"))
+    return uses
 
 
 def engine_from_config(
@@ -48,19 +65,10 @@ def engine_from_config(
         limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
         return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
 
-    slack = build(settings.alerts.slack, Destination("message", "key", "insert"))
-    crm = None
-    if settings.alerts.tasks is not None:
-        tasks = settings.alerts.tasks
-        kind = config.connectors[tasks.connector].type
-        obj = tasks.object or ("tasks" if kind == "hubspot" else "Task")
-        crm = build(tasks.connector, Destination(obj, tasks.match_field, "insert"))
-    email = build(settings.alerts.email, Destination("message", "key", "insert")) if settings.alerts.email else None
-    hooks = {
-        tier.webhook: build(tier.webhook, Destination("pql_action", "key", "upsert"))
-        for tier in settings.actions.tiers.values()
-        if tier.webhook is not None
-    }
+    uses = alert_destinations(settings, config)
+    built = {key: build(name, destination) for key, (name, destination) in uses.items()}
+    slack, crm, email = built["alerts.slack"], built.get("alerts.tasks.connector"), built.get("alerts.email")
+    hooks = {uses[key][0]: built[key] for key in uses if key.startswith("actions.")}
     source = Source(config.warehouse, config.base_dir, config.path.name)
     default = settings.alerts.budget.default_conversion
     unrelated = {"source", "canary", "lane"}  # not part of what the trigger decides

@@ -129,6 +129,10 @@ def check(config: ConfigOpt = None) -> int:
             connectors.answered(name)
         finally:
             job.close()
+    from syncer.config_check import other_connectors
+
+    for answer in other_connectors(cfg, {s.connector for s in cfg.syncs.values()}):  # alerts, digests, ops alerts
+        connectors.heard(answer.key, answer.connector, answer.problems, answer.error)
     problems = connectors.problems() + problems
     for warning in warnings:
         err.print(f"[yellow]warning[/yellow] {escape(mask(warning))}")
@@ -150,8 +154,11 @@ class ConnectorVerdicts:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.syncs: dict[str, list[str]] = {}  # connector -> syncs checked against it, in config order
-        self.errors: dict[str, dict[str, list[str]]] = {}  # connector -> problem text -> syncs that met it
+        # connector -> syncs checked against it (in config order), then the config keys naming it outside
+        # the syncs (`alerts.slack`, `actions.monitor.webhook`: a user reads which part of config.toml uses it)
+        self.syncs: dict[str, list[str]] = {}
+        self.errors: dict[str, dict[str, list[str]]] = {}  # connector -> problem text -> syncs (or keys) that met it
+        self.keys: set[str] = set()  # the config keys among them
 
     def _of(self, sync: str) -> str:
         connector = self.cfg.syncs[sync].connector
@@ -162,18 +169,28 @@ class ConnectorVerdicts:
         self._of(sync)
 
     def failed(self, sync: str, exc: SyncerError) -> None:
-        connector = self._of(sync)
-        if isinstance(exc, DestinationUnreachable):
-            text = (
-                f"destination not reachable at {exc.url} ({exc.reason}){'; ' + DEMO_HINT if in_demo_folder() else ''}"
-            )
-        else:
-            text = str(exc)
-        self.errors.setdefault(connector, {}).setdefault(text, []).append(sync)
+        self._met(self._of(sync), sync, exc)
 
-    @staticmethod
-    def _syncs(names: list[str]) -> str:
-        return f"{'sync' if len(names) == 1 else 'syncs'} {', '.join(names)}"
+    def heard(self, key: str, connector: str, problems: list[str], error: SyncerError | None) -> None:
+        """A connector no sync uses, named by config `key`, answered with `problems` (or stopped at `error`)."""
+        self.syncs.setdefault(connector, []).append(key)
+        self.keys.add(key)
+        for problem in [error] if error is not None else problems:
+            self._met(connector, key, problem)
+
+    def _met(self, connector: str, user: str, problem: SyncerError | str) -> None:
+        if isinstance(problem, DestinationUnreachable):
+            hint = "; " + DEMO_HINT if in_demo_folder() else ""
+            text = f"destination not reachable at {problem.url} ({problem.reason}){hint}"
+        else:
+            text = str(problem)
+        self.errors.setdefault(connector, {}).setdefault(text, []).append(user)
+
+    def _syncs(self, names: list[str]) -> str:
+        """`sync a`, `syncs a, b`, a config key as itself: `sync a; alerts.slack`."""
+        syncs, keys = [n for n in names if n not in self.keys], [n for n in names if n in self.keys]
+        said = [f"{'sync' if len(syncs) == 1 else 'syncs'} {', '.join(syncs)}"] if syncs else []
+        return "; ".join(said + keys)
 
     def problems(self) -> list[str]:
         """One line per connector and problem, naming the syncs that met it."""
