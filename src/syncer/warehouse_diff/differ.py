@@ -221,12 +221,14 @@ class WarehouseDiffer(Differ):
         chunk: list[tuple[str, dict[str, Any], str]] = []
         with source._query(sql, stream=True) as result:
             names = [_column_name(c) for c in result.keys()]
-            model = [n for n in names if n not in OURS]
+            at = {n: i for i, n in enumerate(names)}  # a row is a tuple: only the first becomes a dict
+            model = [(n, at[n]) for n in names if n not in OURS]
+            at_fp, at_key, at_snapshot = at[FP], at[KEY], at[SNAPSHOT_KEY]
             first = True
             for part in result.partitions(5000):
                 for values in part:
-                    row = dict(zip(names, values, strict=True))
                     if first:
+                        row = dict(zip(names, values, strict=True))
                         first, counts = False, [int(row[c] or 0) for c in COUNTS]
                         windowed = self.window is not None and self.window.since is not None
                         key_sums = [int(row.get(c) or 0) for c in KEY_SUMS]
@@ -237,12 +239,12 @@ class WarehouseDiffer(Differ):
                         if self.window is not None:
                             self.window.start(row.get(MAX_UPDATED))
                         total = self.tally.source_rows = counts[0]
-                    if row[FP] is None:
-                        if row[SNAPSHOT_KEY] is not None:  # else the one row of NULLs: nothing returned
-                            removed.append(row[SNAPSHOT_KEY])
+                    if values[at_fp] is None:
+                        if values[at_snapshot] is not None:  # else the one row of NULLs: nothing returned
+                            removed.append(values[at_snapshot])
                         continue
                     returned += 1
-                    keyed = self._keyed(row, model)
+                    keyed = self._keyed({n: values[i] for n, i in model}, values[at_key], values[at_fp])
                     if keyed is not None:
                         chunk.append(keyed)
                     if len(chunk) >= CHUNK:
@@ -252,21 +254,23 @@ class WarehouseDiffer(Differ):
         self.tally.unchanged += total - returned
         yield from self._removed_keys(sorted(removed))
 
-    def _keyed(self, row: dict[str, Any], model: list[str]) -> tuple[str, dict[str, Any], str] | None:
-        """The row path's own `_key` (NULL, non-canonical, duplicated keys, colliding match values are
-        rejected there), then the warehouse's key checked against it and its fingerprint kept."""
-        values = {c: row[c] for c in model}
+    def _keyed(
+        self, values: dict[str, Any], warehouse_key: Any, fingerprint: Any
+    ) -> tuple[str, dict[str, Any], str] | None:
+        """The row path's own `_key` of the model's columns (NULL, non-canonical, duplicated keys,
+        colliding match values are rejected there), then the warehouse's key checked against it and
+        the statement's fingerprint kept."""
         keyed = self._key(values, fingerprint=False)  # the statement's fingerprint is the one kept
         if keyed is None:
             return None
         key = keyed[0]
-        if key != row[KEY]:
+        if key != warehouse_key:
             raise FatalError(
-                f'diff = "warehouse": the warehouse writes key {row[KEY]!r} where syncer writes {key!r}; '
+                f'diff = "warehouse": the warehouse writes key {warehouse_key!r} where syncer writes {key!r}; '
                 f"it needs integer or text primary-key columns ({', '.join(self.primary_key)}): "
                 'use diff = "columnar" for this sync'
             )
-        return key, values, str(row[FP])  # state keeps text; DuckDB's is an integer
+        return key, values, str(fingerprint)  # state keeps text; DuckDB's is an integer
 
     def _noted(self, changes: Iterable[Change], also: Iterable[str] = ()) -> Iterator[Change]:
         """A chunk's changes, after a run has noted as pending their keys, the keys whose source
