@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-import bench_plan  # noqa: E402  (open_job, preload, SECRET: the project bench_plan.py built)
+import bench_plan  # open_job, preload, SECRET: the project bench_plan.py built
 
 
 def best(run: Callable[[], Any], rows: int, repeat: int) -> float:
@@ -51,9 +51,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
+    from syncer_connectors.webhook.emulator import WebhookReceiver
+
     from syncer import diff
     from syncer.columnar.state_columns import StateReader, known_records
-    from syncer_connectors.webhook.emulator import WebhookReceiver
 
     chunks: list[list[tuple[str, dict[str, Any], str]]] = []
     differs: list[diff.Differ] = []
