@@ -13,7 +13,7 @@ from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, one_of, out
 from syncer.tables import more_line, print_table
-from syncer.wording import plural
+from syncer.wording import plural, readable
 
 alerts_app = typer.Typer(help="Alerts from fired triggers: list, evaluate and deliver, escalate.")
 app.add_typer(alerts_app, name="alerts")
@@ -126,7 +126,7 @@ def _print_alerts(shown: list[dict[str, Any]], wide: bool, names: dict[str, str]
         column.max_width = width  # long names wrap onto a second line (never cut): 80 columns stay readable
     for r in shown:
         short = {"medium": "med"}.get(str(r.get("priority")), r.get("priority"))
-        trigger = str(r.get("trigger") or "").replace("_", " ")  # wraps between words
+        trigger = readable(str(r.get("trigger") or ""))  # wraps between words
         name = r.get("account_name") or r.get("account_id")
         owner = r.get("owner_name") or r.get("owner")  # a person reads a name; --json keeps the email
         cells = _wide(r, names or {}) if wide else (_age(r.get("age_hours")), short, name, trigger, owner)
@@ -145,7 +145,7 @@ def _wide(r: dict[str, Any], names: dict[str, str]) -> tuple[Any, ...]:
     to_action = r.get("time_to_action_hours")
     problem = r.get("fallback_reason") or r.get("delivery_error") or r.get("email_error")
     owner = f"{r['owner_name']} ({r.get('owner')})" if r.get("owner_name") else r.get("owner")
-    trigger = str(r.get("trigger") or "").replace("_", " ")
+    trigger = readable(str(r.get("trigger") or ""))
     return (r.get("id"), trigger, r.get("priority"), r.get("tier"), shown(r.get("state"), names), owner,
             f"{r.get('age_hours') or 0:.1f}", r.get("task"), shown(r.get("route"), names), r.get("sla"),
             f"{to_action:.2f}" if isinstance(to_action, int | float) else None, problem)  # fmt: skip

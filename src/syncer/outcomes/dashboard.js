@@ -9,6 +9,7 @@ const $=id=>document.getElementById(id);
 const esc=s=>String(s==null?'':s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
 const money=v=>Math.abs(v)>=1e6?'$'+(v/1e6).toFixed(2)+'M':Math.abs(v)>=1e3?'$'+(v/1e3).toFixed(0)+'K':'$'+Math.round(v);
 const pct=v=>v==null?'–':Math.round(100*v)+'%';
+const trig=t=>{const i=D.triggers.indexOf(t);return i>=0?D.trigger_labels[i]:String(t).replace(/_/g,' ');};  // wording.readable
 const dayStr=d=>new Date(d*864e5).toISOString().slice(0,10);
 const quarter=d=>{const t=new Date(d*864e5);return t.getUTCFullYear()+'-Q'+(Math.floor(t.getUTCMonth()/3)+1);};
 function wilson(k,n){if(!n)return [0,1];const z=1.96,p=k/n,den=1+z*z/n,c=(p+z*z/(2*n))/den,
@@ -87,10 +88,10 @@ function callToday(S){const T={};for(const [a,i] of S.alerts){if(!a[9]||D.stages
   if(!shown.length){$('call').innerHTML='<p class="muted">Nobody to call: no open alert in this view.</p>';return;}
   $('call').innerHTML=shown.map(([o,list,total])=>`<section class="owner"><h3>${esc(ownerName(o)||'(no owner)')} `+
    `<span class="muted">${plural(list.length,'account')}, ${money(total)} expected</span></h3><ol>`+list.slice(0,4).map(([acc,t])=>{
-    const A=D.accounts[acc];const top=t.alerts.map(i=>D.alerts[i]).sort((x,y)=>y[9]-x[9])[0];const trig=D.triggers[top[1]];
-    const def=D.trigger_defs[trig]||{};const task=D.tasks[top[10]];
+    const A=D.accounts[acc];const top=t.alerts.map(i=>D.alerts[i]).sort((x,y)=>y[9]-x[9])[0];const trigName=D.triggers[top[1]];
+    const def=D.trigger_defs[trigName]||{};const task=D.tasks[top[10]];
     return `<li class="call" data-account="${esc(A[0])}" data-ev="${Math.round(t.ev)}"><div class="who"><button class="link" data-open="${esc(A[0])}">${esc(A[1])}</button>`+
-     `<b>${money(t.ev)}</b></div><div class="why">${esc(trig.replace(/_/g,' '))}: ${esc(top[12])}`+
+     `<b>${money(t.ev)}</b></div><div class="why">${esc(trig(trigName))}: ${esc(top[12])}`+
      `${def.threshold_text==null?'':' vs threshold '+esc(def.threshold_text)} · ${D.priorities[top[11]]}</div>`+
      `<div class="row">${spark(D.trend.dau[acc],110,26)}<span class="tag ${task}">task ${task==='none'?'— (digest)':task}</span>`+
      (A[8]?`<a href="${esc(A[8])}" target="_blank" rel="noopener">CRM record</a>`:'')+`</div></li>`;}).join('')+
@@ -129,7 +130,7 @@ function churn(S){const box=$('churn');if(!D.churn_model){box.innerHTML='<p clas
    (few||small?`<p class="muted">Grey: ${why}.</p>`:'');}
 function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.window_days>D.today)continue;
     const t=D.triggers[a[1]];(by[t]=by[t]||[0,0]);by[t][0]++;if(a[6]>0)by[t][1]++;}
-  const rows=D.triggers.filter(t=>by[t]);const name=t=>`${t.replace(/_/g,' ')} (n=${by[t][0]})`;const W=widthOf('effect');
+  const rows=D.triggers.filter(t=>by[t]);const name=t=>`${trig(t)} (n=${by[t][0]})`;const W=widthOf('effect');
   /* wide: labels in a column as wide as the longest (~7 px a character), the plot beside them; narrow: each label
      on its own line above its interval, the plot the whole width */
   const L0=Math.max(180,16+7*Math.max(0,...rows.map(t=>name(t).length))),stack=W-L0-40<200,L=stack?14:L0,P=W-L-(stack?18:40),
@@ -145,17 +146,17 @@ function effectiveness(S){const by={};for(const [a] of S.alerts){if(a[2]+D.windo
       `<line x1="${x(ci[0])}" x2="${x(ci[1])}" y1="${y}" y2="${y}" stroke="${col}" stroke-width="2"/>`+
       `<circle cx="${x(k/n)}" cy="${y}" r="4.5" fill="${col}" data-trigger="${esc(t)}" data-rate="${(k/n).toFixed(4)}"><title>${k}/${n}${few?' — too few matured alerts (need '+D.min_matured+')':''}</title></circle>`;});
   const few=rows.filter(t=>by[t][0]<D.min_matured);
-  $('effect').innerHTML=s+'</svg>'+(few.length?`<p class="muted">Grey: fewer than ${D.min_matured} matured alerts (${few.map(t=>t.replace(/_/g,' ')).join(', ')}); the interval is too wide to act on.</p>`:'')+
+  $('effect').innerHTML=s+'</svg>'+(few.length?`<p class="muted">Grey: fewer than ${D.min_matured} matured alerts (${few.map(t=>trig(t)).join(', ')}); the interval is too wide to act on.</p>`:'')+
     '<p class="muted">Dot: converted within the window; line: 95% interval; green band: seed expected range; dashed: target.</p>';}
 function lift(){const L=D.lifts||[];if(!L.length){$('lift').innerHTML='<p class="muted">Not enough data yet: no holdout group is configured ([alerts.holdout]), so there is nothing to compare against.</p>';return;}
   $('lift').innerHTML='<table><thead><tr><th scope="col">trigger</th><th scope="col">alerted</th><th scope="col">held out</th><th scope="col">lift (95% CI)</th></tr></thead><tbody>'+
-   L.map(l=>`<tr${l.lift==null||l.too_few?' class="grey"':''}><td>${esc(l.trigger.replace(/_/g,' '))}</td><td>${pct(l.alerted_rate)} of ${l.alerted}</td><td>${pct(l.held_out_rate)} of ${l.held_out}</td><td>`+
+   L.map(l=>`<tr${l.lift==null||l.too_few?' class="grey"':''}><td>${esc(trig(l.trigger))}</td><td>${pct(l.alerted_rate)} of ${l.alerted}</td><td>${pct(l.held_out_rate)} of ${l.held_out}</td><td>`+
    (l.lift==null?`not enough data yet: ${l.alerts_still_needed} more alerts needed`:`${l.lift>=0?'+':''}${Math.round(100*l.lift)} pts (${pct(l.ci_low)} to ${pct(l.ci_high)})${l.significant?' ✔':''}${l.too_few?' · too few to read yet (under 30 matured in a group)':''}`)+'</td></tr>').join('')+
    '</tbody></table><p class="muted">Lift is the whole book (holdouts are assigned per account and trigger); filters do not apply.</p>';}
 function revenue(S){const per={},q={};for(const c of D.credits){const a=D.alerts[c[2]];if(a[0]<0||!S.ok[a[0]])continue;
     const t=D.triggers[a[1]];per[t]=(per[t]||0)+12*c[1];q[quarter(c[0])]=(q[quarter(c[0])]||0)+12*c[1];}
   let un=0;for(const u of D.unattributed){if(u[2]<0||S.ok[u[2]])un+=12*u[1];}
-  const rows=Object.entries(per).sort((x,y)=>y[1]-x[1]).map(([t,v])=>[t.replace(/_/g,' '),v,money(v)]);rows.push(['unattributed',un,money(un),true]);
+  const rows=Object.entries(per).sort((x,y)=>y[1]-x[1]).map(([t,v])=>[trig(t),v,money(v)]);rows.push(['unattributed',un,money(un),true]);
   $('revenue').innerHTML=bars('chart-revenue','ARR credited per trigger',rows,{color:'#1f7a4d',width:widthOf('revenue')});
   const qs=Object.keys(q).sort();$('quarters').innerHTML=qs.length?bars('chart-quarters','ARR credited per quarter',qs.map(k=>[k,q[k],money(q[k])]),{color:'#1f7a4d',width:widthOf('quarters')}):
    '<p class="muted">Not enough data yet: no expansion credited to an alert in this view.</p>';}
@@ -177,7 +178,7 @@ function detail(id){const i=D.accounts.findIndex(a=>a[0]===id);const box=$('deta
    label(P,14,`weekly mean DAU (blue), seats (orange dashed); max ${Math.round(top)}`,W-P)+'</svg>'+
    (A[8]?`<p><a href="${esc(A[8])}" target="_blank" rel="noopener">Open the CRM record</a></p>`:'')+
    `<table class="hist"><thead><tr><th scope="col">fired</th><th scope="col">trigger</th><th scope="col">value</th><th scope="col">task</th><th scope="col">to action</th><th scope="col">outcome</th></tr></thead><tbody>`+
-   (mine.length?mine.map(a=>`<tr><td>${dayStr(a[2])}</td><td>${esc(D.triggers[a[1]].replace(/_/g,' '))}</td><td class="num">${esc(a[12])}</td><td>${D.tasks[a[10]]}</td>`+
+   (mine.length?mine.map(a=>`<tr><td>${dayStr(a[2])}</td><td>${esc(D.trigger_labels[a[1]])}</td><td class="num">${esc(a[12])}</td><td>${D.tasks[a[10]]}</td>`+
      `<td class="num">${a[4]==null?'–':a[4]+' h'}</td><td>${D.stages[a[3]]}${a[6]?' '+money(12*a[6]):''}</td></tr>`).join(''):'<tr><td colspan="6" class="muted">no alerts</td></tr>')+'</tbody></table>';
   document.querySelectorAll('[data-open]').forEach(b=>b.setAttribute('aria-pressed',b.dataset.open===id?'true':'false'));}
 function render(){const S=select();KEYS.forEach(k=>{$('f-'+k).value=S.f[k]||'';});

@@ -177,6 +177,7 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
         "tasks": list(TASKS),
         "priorities": list(PRIORITIES),
         "triggers": triggers,
+        "trigger_labels": [readable(t) for t in triggers],  # shown ("API limit approaching"); `triggers` are keys
         "trigger_defs": {
             name: {
                 "priority": d.priority,

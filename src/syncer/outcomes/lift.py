@@ -33,6 +33,7 @@ from statistics import NormalDist
 from typing import Any
 
 from syncer.outcomes.tracking import AlertOutcome
+from syncer.wording import readable
 
 ALPHA = 0.05
 POWER = 0.80
@@ -129,7 +130,7 @@ def lift_rows(lifts: Sequence[Lift]) -> list[dict[str, str]]:
 
     return [
         {
-            "trigger": x.trigger.replace("_", " "),
+            "trigger": readable(x.trigger),
             "alerted": f"{pct(x.alerted_rate)} of {x.alerted:,}",
             "held out": f"{pct(x.held_out_rate)} of {x.held_out:,}",
             "lift (95% CI)": f"{pct(x.lift, True)} [{pct(x.ci_low, True)}, {pct(x.ci_high, True)}]",

@@ -29,6 +29,7 @@ from syncer.outcomes.tracking import AlertOutcome, Expansion, as_datetime, load_
 from syncer.scoring.model import ScoringConfig
 from syncer.source import Source
 from syncer.state import StateStore
+from syncer.wording import readable
 
 STAGES = ("open", "worked", "converted", "lost")
 
@@ -151,7 +152,7 @@ class Report:
             rate = "-" if t.conversion_rate is None else f"{pct(t.conversion_rate)} [{pct(t.ci_low)}-{pct(t.ci_high)}]"
             rows.append(
                 {
-                    "trigger": t.trigger,
+                    "trigger": readable(t.trigger),  # as every table and page says it: "API limit approaching"
                     "priority": t.priority,
                     "fired": str(t.fired),
                     "matured": str(t.matured),
