@@ -109,8 +109,13 @@ def kind_of(value: Any) -> str:
 
 
 def describe_value(value: Any) -> str:
-    """`float NaN`, `datetime 2026-03-08 23:30:00 (naive)`, `str 'abc'` (long text shortened)."""
+    """`float NaN`, `datetime 2026-03-08 23:30:00 (naive)`, `str 'abc'` (long text shortened). A UUID is
+    shown as its text, a bytearray or memoryview as its bytes (their own repr has no length, or an address)."""
     kind = kind_of(value)
+    if kind == "str" and not isinstance(value, str):
+        value = str(value)  # uuid.UUID
+    elif kind == "bytes" and not isinstance(value, bytes):
+        value = bytes(value)
     if kind == "float" and not math.isfinite(value):
         return "float " + ("NaN" if math.isnan(value) else ("+inf" if value > 0 else "-inf"))
     if kind == "datetime":

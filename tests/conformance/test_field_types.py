@@ -205,3 +205,19 @@ def test_the_per_field_converter_is_convert(value: Any, field_type: FieldType) -
     (value and its type, or the same refusal, word for word)."""
     fast = _outcome(lambda: converter("f", field_type)(value))
     assert fast == _outcome(lambda: convert("f", value, field_type))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (uuid.UUID("e3e70682-c209-4cac-629f-6fbed82c07cd"), "str 'e3e70682-c209-4cac-629f-6fbed82c07cd'"),
+        (memoryview(b"x" * 50), "bytes of 50 chars b'" + "x" * 37 + "...'"),
+        (bytearray(b"ab"), "bytes b'ab'"),
+    ],
+)
+def test_a_refused_uuid_or_buffer_is_named_not_a_crash(value: Any, shown: str) -> None:
+    """A UUID (psycopg's uuid columns) or a memoryview refused by a field is named in the reason like
+    the text or bytes it stands for (it raised TypeError inside the reason, stopping the whole sync)."""
+    with pytest.raises(Refused) as refused:
+        convert("f", value, FieldType("number", "number"))
+    assert str(refused.value).startswith(f"f: {shown} ")
