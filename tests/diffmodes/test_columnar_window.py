@@ -151,6 +151,30 @@ def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, clock: Clock) -> N
         _close(jobs)
 
 
+def test_a_key_row_key_refuses_outside_the_window_is_rejected_as_the_rows_mode_does(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """A DOUBLE key turned NaN without bumping `updated_at`: outside the window, its key refused (so no
+    hash says whether state holds it); the rows outside the window are read again and the row path's
+    `_key` rejects it with the whole row, as in rows mode, and the old key is removed."""
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    _load(url, FIRST)
+    _execute(url, "ALTER TABLE model ALTER COLUMN id TYPE DOUBLE")
+    jobs = _jobs(tmp_path, url)
+    try:
+        for job in jobs.values():
+            _run(job)
+        _execute(url, "UPDATE model SET id = 'NaN'::DOUBLE WHERE id = 3")
+        clock.now += dt.timedelta(minutes=30)
+        planned_by, planned = plan(jobs["columnar"])
+        rows, _ = _run(jobs["rows"])
+        ran, differ = _run(jobs["columnar"])
+        assert _answered(planned_by) == _answered(differ) == "read again"
+        assert planned == rows and ran == rows and rows.tally["bad_rows"] == 1 and rows.tally["removed"] == 1
+    finally:
+        _close(jobs)
+
+
 def test_full_diff_compares_the_whole_model_once(tmp_path: Path, clock: Clock) -> None:
     """`run --full-diff` (`SyncJob.full_diff`): no window this once, the watermark recorded as a full diff's."""
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"

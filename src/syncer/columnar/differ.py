@@ -270,8 +270,8 @@ class _Prepared:
     frame: pl.DataFrame
     sure: pl.Series | None
     newest: Any = None  # the highest `model.updated_at` of the batch (`ColumnarDiffer._newest`)
-    outside_known: int = 0  # `columnar.window`: rows outside the window whose key state holds
-    later: pl.Series | None = None  # `columnar.window`: keys of rows outside it to read again
+    outside: tuple[int, int] = (0, 0)  # `columnar.window`: rows outside the window (with a key, refused keys)
+    window_hashes: np.ndarray | None = None  # `columnar.window`: key hashes of the rows in it
 
 
 def read_ahead(batches: Iterable[RowBatch], prepare: Callable[[RowBatch], _Prepared]) -> Iterator[_Prepared]:

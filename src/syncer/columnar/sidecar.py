@@ -74,13 +74,9 @@ class Sidecar:
         found &= self.check2[at] == check2.to_numpy()
         return found
 
-    def holds(self, key_hashes: np.ndarray) -> np.ndarray:
-        """Boolean per key hash (`kernels.key_hashes`): state holds a record with that key hash."""
-        if not len(self.keys):
-            return np.zeros(len(key_hashes), dtype=bool)
-        at = np.minimum(np.searchsorted(self.keys, key_hashes), len(self.keys) - 1)
-        found: np.ndarray = self.keys[at] == key_hashes
-        return found
+    def holds_sorted(self, key_hashes: np.ndarray) -> np.ndarray:
+        """Boolean per key hash (`kernels.key_hashes`, sorted ascending): state holds a record with it."""
+        return kernels.in_sorted(key_hashes, self.keys)
 
     def write(self, path: Path) -> None:
         """Write atomically: a reader sees the old file or the new one, never half of one."""

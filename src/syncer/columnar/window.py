@@ -42,6 +42,7 @@ import polars as pl
 from syncer.columnar import kernels
 from syncer.columnar.batches import RowBatch
 from syncer.columnar.differ import ColumnarDiffer, _Prepared, read_ahead
+from syncer.columnar.key_repeats import HashBuffer
 from syncer.diff import Change
 from syncer.keycheck import KeyReport
 from syncer.warehouse_diff.dialects import dialect_of
@@ -128,13 +129,19 @@ def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[W
 
 class WindowDiffer(ColumnarDiffer):
     """`ColumnarDiffer` over a window scan's batches (module docstring); `rescan()` streams the
-    statement `WindowScan.again`. `read_again`: rows outside the window diffed after the stream."""
+    statement `WindowScan.again`. `read_again`: rows outside the window diffed after the stream.
+
+    Which rows outside the window state lacks is settled once, after the stream, from sorted arrays:
+    the model's key hashes (kept anyway) against the sidecar's, less the window's own new keys. Probing
+    the sidecar batch by batch cost 0.18 s of 1M rows (sort + search per batch); once, sorted against
+    sorted, about 0.02 s."""
 
     def __init__(self, *args: Any, rescan: Callable[[], Iterable[RowBatch]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rescan = rescan
         self.read_again = 0
-        self._later: list[pl.Series] = []  # keys of rows outside the window that state lacks
+        self._outside = [0, 0]  # rows outside the window: with a key, with a key `row_key` refuses
+        self._window_hashes = HashBuffer(0)  # key hashes of the rows in the window
 
     def _prepare(self, batch: RowBatch) -> _Prepared:
         batch, inside = split(batch)
@@ -142,44 +149,49 @@ class WindowDiffer(ColumnarDiffer):
         hashes = kernels.key_hashes(keys)
         key_hashes = hashes.filter(keys.is_not_null()).to_numpy()
         match_hashes = self.repeats.hashes(batch, keys) if self.repeats is not None else None
-        outside = keys.filter(~inside)
-        known = np.zeros(len(outside), dtype=bool)
-        if self.sidecar is not None and len(outside):
-            known = self.sidecar.holds(hashes.filter(~inside).to_numpy()) & outside.is_not_null().to_numpy()
+        window_keys = keys.filter(inside)
+        window_hashes = hashes.filter(inside).filter(window_keys.is_not_null()).to_numpy()
+        refused = keys.filter(~inside).null_count()  # (a NULL key column puts a row in the window)
+        outside = (batch.data.num_rows - len(window_keys) - refused, refused)
         rows = subset(batch, inside)
-        flagged, frame, sure = self._to_diff(rows, keys.filter(inside))
-        later = outside.filter(pl.Series(~known))
+        flagged, frame, sure = self._to_diff(rows, window_keys)
         newest = self._newest(rows)
-        return _Prepared(
-            rows, batch.data.num_rows, key_hashes, match_hashes, flagged, frame, sure, newest, int(known.sum()), later
-        )
+        n = batch.data.num_rows
+        return _Prepared(rows, n, key_hashes, match_hashes, flagged, frame, sure, newest, outside, window_hashes)
 
     def _batch(self, prepared: _Prepared) -> Iterator[Change]:
         if prepared.n:
-            self._found += prepared.outside_known  # state holds them: not removed, and unchanged by contract
-            self.tally.unchanged += prepared.outside_known
-            if prepared.later is not None and len(prepared.later):
-                self._later.append(prepared.later)
+            self._outside[0] += prepared.outside[0]
+            self._outside[1] += prepared.outside[1]
+            if prepared.window_hashes is not None:
+                self._window_hashes.append(prepared.window_hashes)
         yield from super()._batch(prepared)
 
     def _after_stream(self) -> Iterator[Change]:
-        """The rows outside the window that state lacks (or whose key `row_key` refuses): read again, diffed."""
-        if not self._later:
+        """Count the rows outside the window whose key state holds unchanged; read again and diff the
+        others (a key state lacks, or one `row_key` refuses)."""
+        seen = self._sorted_hashes()
+        new = seen if self.sidecar is None else seen[~self.sidecar.holds_sorted(seen)]
+        backfill = new[~kernels.in_sorted(new, self._window_hashes.sorted())]
+        self._window_hashes = HashBuffer(0)
+        known = self._outside[0] - len(backfill)  # state holds them: not removed, and unchanged by contract
+        self._found += known
+        self.tally.unchanged += known
+        refused = self._outside[1]
+        if not len(backfill) and not refused:
             return
-        later = pl.concat(self._later)
-        self._later = []
-        wanted, refused = later.drop_nulls().unique(), later.null_count() > 0
         log.info(
             "sync %s: %d rows outside the updated_at window have a key state lacks (inserted or re-keyed with an "
             "older updated_at): reading the rows outside the window again",
             self.sync,
-            len(later),
+            len(backfill) + refused,
         )
 
         def prepare(batch: RowBatch) -> _Prepared:
             keys = kernels.record_keys(batch, self.primary_key)
-            mask = keys.is_in(wanted) | (keys.is_null() if refused else False)
-            mask = mask.fill_null(False)
+            mask = pl.Series(kernels.in_sorted(kernels.key_hashes(keys).to_numpy(), backfill)) & keys.is_not_null()
+            if refused:
+                mask |= keys.is_null()
             rows = subset(batch, mask)
             flagged, frame, sure = self._to_diff(rows, keys.filter(mask))
             return _Prepared(rows, rows.data.num_rows, np.empty(0, np.uint64), None, flagged, frame, sure)
