@@ -381,9 +381,10 @@ def test_a_crash_before_the_watermark_write_sends_nothing_twice(
     assert run["changed"] == 1 and run["succeeded"] == 1  # nothing missed
 
 
+@pytest.mark.parametrize("mode", ["warehouse", "columnar"])
 @pytest.mark.parametrize(("column", "problem"), [("updated_at", None), ("email", "VARCHAR"), ("score", "BIGINT")])
 def test_check_names_an_updated_at_that_is_not_a_timestamp(
-    warehouse_url: str, tmp_path: Path, column: str, problem: str | None
+    warehouse_url: str, tmp_path: Path, column: str, problem: str | None, mode: str
 ) -> None:
     """`syncer check` (`modes.check_problems`) refuses an `updated_at` column a window cannot be bounded
     on, before any run reads it (a run stopped at its first row, naming no file, and printed a value)."""
@@ -391,7 +392,7 @@ def test_check_names_an_updated_at_that_is_not_a_timestamp(
 
     _load(warehouse_url, FIRST)
     mapping = MAPPING.replace('updated_at = "updated_at"', f'updated_at = "{column}"')
-    job = open_job(write_project(tmp_path / "check", warehouse_url, mapping, "warehouse"))
+    job = open_job(write_project(tmp_path / "check", warehouse_url, mapping, mode))
     try:
         found = [p for p in check_problems(job) if p.startswith("model.updated_at")]
     finally:

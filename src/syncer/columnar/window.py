@@ -97,6 +97,14 @@ def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[W
     model = job.sync.model
     if model.updated_at is None or full:
         return None, None
+    try:
+        dialect = dialect_of(job.source.engine.dialect.name)
+    except KeyError:  # (SQLite keeps timestamps as text: no window, no watermark, the whole model is read)
+        name = job.source.engine.dialect.name
+        log.warning(
+            "sync %s: model.updated_at: no columnar window on %s yet; the whole model is read", job.sync.name, name
+        )
+        return None, None
     model_sql = job.source.sql(model, job.mapping_dir)
     names = job.source._column_names(model, job.mapping_dir)
     quote = job.source.engine.dialect.identifier_preparer.quote
@@ -115,11 +123,6 @@ def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[W
         return window, None
     if keys.duplicate_keys or getattr(keys, "match_collisions", None):
         window.close("a primary key repeats or a match value collides: those rows are rejected wherever they are")
-        return window, None
-    try:
-        dialect = dialect_of(job.source.engine.dialect.name)
-    except KeyError:
-        window.close(f"no updated_at window on {job.source.engine.dialect.name} yet")
         return window, None
     primary_key = [names.get(c, c) for c in model.primary_key]
     match = names.get(job.sync.match.column, job.sync.match.column)

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from syncer import failpoints
+from syncer.config import UPDATED_AT_MODES
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.keycheck import KeyReport
 from syncer.state import utcnow
 from syncer.warehouse_diff import future_dated
-from syncer.warehouse_diff.dialects import Dialect, column_types, dialect_of
+from syncer.warehouse_diff.dialects import DIALECTS, Dialect, column_types, dialect_of
 from syncer.warehouse_diff.differ import Statement, WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
@@ -61,16 +62,22 @@ UPDATED_AT_TYPES = frozenset(
 
 
 def check_problems(job: SyncJob) -> list[str]:
-    """What `syncer check` reports for a sync's diff: for warehouse mode, every missing GRANT, and a
-    `model.updated_at` whose column is not a timestamp or a date (where the warehouse says its types)."""
-    if (job.sync.diff or job.config.warehouse.diff) != "warehouse":
+    """What `syncer check` reports for a sync's diff: for warehouse mode, every missing GRANT; for
+    warehouse and columnar modes, a `model.updated_at` whose column is not a timestamp or a date (where
+    the warehouse says its types; columnar mode: on the warehouses its window runs on)."""
+    mode, column = job.sync.diff or job.config.warehouse.diff, job.sync.model.updated_at
+    problems: list[str] = []
+    if mode == "warehouse":
+        snapshot = snapshot_for(job)
+        dialect = snapshot.dialect
+        problems = missing_grants(snapshot)
+    elif mode == "columnar" and column and job.source.engine.dialect.name in DIALECTS:
+        dialect = dialect_of(job.source.engine.dialect.name)
+    else:
         return []
-    snapshot = snapshot_for(job)
-    problems = missing_grants(snapshot)
-    column = job.sync.model.updated_at
     if column:
         model_sql = job.source.sql(job.sync.model, job.mapping_dir)
-        types = column_types(job.source.engine, snapshot.dialect, model_sql) or {}
+        types = column_types(job.source.engine, dialect, model_sql) or {}
         found = types.get(job.source._column_names(job.sync.model, job.mapping_dir).get(column, column))
         if found is not None and found.upper() not in UPDATED_AT_TYPES:
             problems.append(
@@ -84,7 +91,7 @@ def check_warnings(job: SyncJob) -> list[str]:
     """What `syncer check` warns of for a sync's diff: the newest `model.updated_at` more than
     `updated_at_lookback` in the future (`future_dated`: a run holds the watermark at now)."""
     model, column = job.sync.model, job.sync.model.updated_at
-    if (job.sync.diff or job.config.warehouse.diff) != "warehouse" or not column:
+    if (job.sync.diff or job.config.warehouse.diff) not in UPDATED_AT_MODES or not column:
         return []
     model_sql = job.source.sql(model, job.mapping_dir)
     with job.source.engine.connect() as conn:
