@@ -22,9 +22,21 @@ from syncer.columnar.differ import ColumnarDiffer
 from syncer.columnar.modes import after_run
 from syncer.columnar.window import IN_WINDOW, WindowDiffer, window_scan
 from syncer.diff import Differ
-from syncer.warehouse_diff import watermark
 from tests.diffmodes.harness import Plan, acknowledge, diff, open_job, plan, plan_of, write_project
-from tests.diffmodes.test_incremental import BUMPED, CASES, FIRST, MAPPING, Clock, _close, _execute, _load
+from tests.diffmodes.test_incremental import (
+    BUMPED,
+    CASES,
+    FIRST,
+    MAPPING,
+    Clock,
+    _close,
+    _execute,
+    _load,
+    clock,
+    warehouse_url,
+)
+
+__all__ = ["clock", "warehouse_url"]  # the fixtures: watermark's clock patched; DuckDB and PostgreSQL
 
 # the warehouse window's cases; where the columnar window answers otherwise: it sees every key, so a
 # removed or re-keyed row does not give the window up, a backfill is read again, and a key problem
@@ -50,21 +62,6 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
         return record_batches(source, model, mapping_dir, warehouse.model_copy(update={"stream_batch": 3}), sql)
 
     monkeypatch.setattr(modes, "record_batches", batches)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(watermark, "utcnow", clock)
-    return clock
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "duckdb":
-        yield f"duckdb:///{tmp_path / 'w.duckdb'}"
-    else:
-        yield request.getfixturevalue("pg_url")
 
 
 def _jobs(tmp_path: Path, url: str, mapping: str = MAPPING) -> dict[str, Any]:
@@ -132,16 +129,25 @@ def test_the_columnar_window_plans_and_runs_what_the_rows_mode_does(
         _close(jobs)
 
 
-def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, clock: Clock) -> None:
+@pytest.fixture
+def synced(tmp_path: Path, clock: Clock) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(DuckDB URL, jobs by mode) after a first run of each: the columnar watermark is 08:00."""
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     _load(url, FIRST)
     jobs = _jobs(tmp_path, url)
     try:
         for job in jobs.values():
             _run(job)
-        edited = MAPPING.replace('score = "score"', 'score = "score"\nmail = "email"')
+        yield url, jobs
+    finally:
         _close(jobs)
-        jobs = _jobs(tmp_path, url, edited)
+
+
+def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, synced: tuple[str, dict[str, Any]]) -> None:
+    url, _ = synced
+    edited = MAPPING.replace('score = "score"', 'score = "score"\nmail = "email"')
+    jobs = _jobs(tmp_path, url, edited)
+    try:
         rows, _ = _run(jobs["rows"])
         ran, differ = _run(jobs["columnar"])
         assert _answered(differ) == "full" and ran == rows and rows.tally["changed"] == len(FIRST)
@@ -175,47 +181,35 @@ def test_a_key_row_key_refuses_outside_the_window_is_rejected_as_the_rows_mode_d
         _close(jobs)
 
 
-def test_full_diff_compares_the_whole_model_once(tmp_path: Path, clock: Clock) -> None:
+def test_full_diff_compares_the_whole_model_once(synced: tuple[str, dict[str, Any]], clock: Clock) -> None:
     """`run --full-diff` (`SyncJob.full_diff`): no window this once, the watermark recorded as a full diff's."""
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _load(url, FIRST)
-    jobs = _jobs(tmp_path, url)
+    url, jobs = synced
     job = jobs["columnar"]
-    try:
-        _run(job)
-        _execute(url, "UPDATE model SET score = 80 WHERE id = 8")  # not bumped: the window misses it
-        clock.now += dt.timedelta(hours=1)
-        job.full_diff = True
-        ran, differ = _run(job)
-        assert _answered(differ) == "full" and [c[1] for c in ran.changes] == ["8"]
-        assert job.state.diff_watermark("m")[2] == clock.now
-        job.full_diff = False
-        _, differ = _run(job)
-        assert _answered(differ) == "window"
-    finally:
-        _close(jobs)
+    _execute(url, "UPDATE model SET score = 80 WHERE id = 8")  # not bumped: the window misses it
+    clock.now += dt.timedelta(hours=1)
+    job.full_diff = True
+    ran, differ = _run(job)
+    assert _answered(differ) == "full" and [c[1] for c in ran.changes] == ["8"]
+    assert job.state.diff_watermark("m")[2] == clock.now
+    job.full_diff = False
+    _, differ = _run(job)
+    assert _answered(differ) == "window"
 
 
-def test_a_failed_write_keeps_the_watermark_and_is_read_again(tmp_path: Path, clock: Clock) -> None:
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _load(url, FIRST)
-    jobs = _jobs(tmp_path, url)
+def test_a_failed_write_keeps_the_watermark_and_is_read_again(synced: tuple[str, dict[str, Any]]) -> None:
+    url, jobs = synced
     job = jobs["columnar"]
-    try:
-        _run(job)
-        stored = job.state.diff_watermark("m")
-        _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
-        run_id = job.state.start_run("m", False)
-        differ, changes = diff(job, for_run=True)
-        assert [c.key for c in changes] == ["2"]  # the write fails: nothing acknowledged
-        after_run(differ, run_id, failed=1, unsent=0)
-        job.state.finish_run(run_id, "partial", {})
-        assert job.state.diff_watermark("m") == stored
-        ran, differ = _run(job)
-        assert _answered(differ) == "window" and [c[1] for c in ran.changes] == ["2"]
-        assert job.state.diff_watermark("m")[0] == "datetime:2026-03-01T09:00:00"
-    finally:
-        _close(jobs)
+    stored = job.state.diff_watermark("m")
+    _execute(url, f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2")
+    run_id = job.state.start_run("m", False)
+    differ, changes = diff(job, for_run=True)
+    assert [c.key for c in changes] == ["2"]  # the write fails: nothing acknowledged
+    after_run(differ, run_id, failed=1, unsent=0)
+    job.state.finish_run(run_id, "partial", {})
+    assert job.state.diff_watermark("m") == stored
+    ran, differ = _run(job)
+    assert _answered(differ) == "window" and [c[1] for c in ran.changes] == ["2"]
+    assert job.state.diff_watermark("m")[0] == "datetime:2026-03-01T09:00:00"
 
 
 def test_the_window_scan_keeps_every_column_type(warehouse_url: str, tmp_path: Path) -> None:
