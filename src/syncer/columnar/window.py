@@ -72,10 +72,11 @@ def window_scan(
     quote: Callable[[str], str],
     updated_at: str,
     bound: str,
+    fenced: bool = False,
 ) -> WindowScan:
     """The statements for a model whose columns (as the driver names them, in order) are `columns`;
     the primary key and the match column are read for every row; column names as the driver
-    names them, `bound` an SQL literal."""
+    names them, `bound` an SQL literal; `fenced`: PostgreSQL's OFFSET 0 around the flag."""
     ts, always = quote(updated_at), {*primary_key, match}
     inside = " OR ".join(
         [f"w0.{ts} >= {bound}", f"w0.{ts} IS NULL"] + [f"w0.{quote(c)} IS NULL" for c in primary_key]
@@ -84,7 +85,10 @@ def window_scan(
         f"w1.{quote(c)}" if c in always else f"CASE WHEN w1.{IN_WINDOW} THEN w1.{quote(c)} END AS {quote(c)}"
         for c in columns
     )
-    flagged = f"SELECT w0.*, ({inside}) AS {IN_WINDOW} FROM ({model_sql}) AS w0"
+    # PostgreSQL inlines the subquery and tests the window once per CASE (server time 0.21 s instead of 0.09 s
+    # for 1M rows): OFFSET 0 keeps it a subquery, the flag computed once (DuckDB: no difference)
+    fence = " OFFSET 0" if fenced else ""
+    flagged = f"SELECT w0.*, ({inside}) AS {IN_WINDOW} FROM ({model_sql}) AS w0{fence}"
     rows = f"SELECT {picked}, w1.{IN_WINDOW} FROM ({flagged}) AS w1"
     return WindowScan(rows, f"SELECT w0.* FROM ({model_sql}) AS w0 WHERE NOT ({inside})")
 
@@ -127,7 +131,8 @@ def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[W
     primary_key = [names.get(c, c) for c in model.primary_key]
     match = names.get(job.sync.match.column, job.sync.match.column)
     bound = bound_literal(dialect, window.since, model.updated_at_lookback)
-    return window, window_scan(model_sql, list(names.values()), primary_key, match, quote, updated_at, bound)
+    fenced = dialect.name == "postgresql"
+    return window, window_scan(model_sql, list(names.values()), primary_key, match, quote, updated_at, bound, fenced)
 
 
 class WindowDiffer(ColumnarDiffer):
