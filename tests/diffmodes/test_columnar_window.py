@@ -261,3 +261,19 @@ def test_without_updated_at_no_watermark_is_kept(tmp_path: Path) -> None:
     finally:
         job.close()
         job.state.close()
+
+
+def test_a_future_dated_row_is_warned_of_and_does_not_park_the_watermark(
+    synced: tuple[str, dict[str, Any]], clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`future_dated`, as in warehouse mode: the warning names the sync and the column, and the watermark
+    stored is the run's start, not 2030 (later changes would fall outside the window until then)."""
+    url, jobs = synced
+    _execute(url, "UPDATE model SET score = 30, updated_at = TIMESTAMP '2030-01-01 00:00:00' WHERE id = 2")
+    with caplog.at_level("WARNING"):
+        ran, differ = _run(jobs["columnar"])
+    assert _answered(differ) == "window" and [c[1] for c in ran.changes] == ["2"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "2030" in r.getMessage()]
+    assert len(warned) == 1 and "updated_at" in warned[0], caplog.records
+    stored = jobs["columnar"].state.diff_watermark("m")[0]
+    assert stored.startswith("datetime:2026-03-01T09:"), stored

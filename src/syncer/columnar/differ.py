@@ -90,6 +90,8 @@ class ColumnarDiffer(Differ):
                 self.repeats.expect(self._state_count)
             for prepared in read_ahead(batches, self._prepare):
                 yield from self._batch(prepared)
+            if self.window is not None:
+                self.window.warn_future_dated()
             yield from self._after_stream()
         finally:
             self._reader.close()

@@ -122,6 +122,7 @@ def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[W
         True,
         model.updated_at_lookback,
         full_diff=job.full_diff,
+        column=model.updated_at,
     )
     if window.since is None:
         return window, None

@@ -228,16 +228,23 @@ class Window:
         if read_max is not None:
             encode(read_max)  # FatalError before anything is handed on when it is not a timestamp
         self.read_max, self.read_at = read_max, utcnow()
-        distance = future_dated.ahead(read_max, self.read_at) if read_max is not None else None
-        if distance is not None and distance > self.lookback:
+        self.warn_future_dated()
+
+    def warn_future_dated(self) -> None:
+        """Warn when the newest updated_at read is more than the lookback ahead of the read's start."""
+        read_max = self.read_max
+        if read_max is None:
+            return
+        distance = future_dated.ahead(read_max, self.read_at or utcnow())
+        if distance > self.lookback:
             log.warning(future_dated.warning(self.sync, self.column, read_max, distance))
 
     def read(self, newest: Any) -> None:
         """A diff that streams the model (`columnar.window`) read rows whose highest updated_at is
-        `newest` (None: none): the first call is `start`, later ones raise `read_max`."""
+        `newest` (None: none): the first call marks the read's start; `warn_future_dated` after the last."""
         if self.read_at is None:
-            self.start(newest)
-        elif newest is not None and (self.read_max is None or _later(newest, self.read_max)):
+            self.read_at = utcnow()
+        if newest is not None and (self.read_max is None or _later(newest, self.read_max)):
             encode(newest)  # FatalError when it is not a timestamp
             self.read_max = newest
 
