@@ -1,9 +1,13 @@
-"""Identity checks run in the warehouse before any row is sent: NULL keys, duplicated primary keys,
-and match values that collide at the destination.
+"""Identity checks before any row is sent: NULL keys, duplicated primary keys, and match values
+that collide at the destination.
 
-All three are aggregate queries over the model, so only the offending keys come back to Python
-(bounded by MAX_DUPLICATE_KEYS), never the whole model. Column names are quoted with the
-dialect's own identifier preparer (`"AcctNo"` on PostgreSQL, `"ORDER"` on Snowflake, back-quotes on
+NULL keys are counted in the warehouse. Duplicated keys and colliding match values are decided on
+syncer's own canonical forms (`syncer.identity`), the strings state keys records by, in one scan of
+the key and match columns (`columnar.key_scan`, which says why a GROUP BY in the warehouse is not
+enough: collations and untyped columns call equal what state keeps apart, and the reverse). Only
+warehouse mode, whose statement finds repeated keys itself, groups match values in the warehouse
+(`duplicates=False`), so the model's rows stay there. Column names are quoted with the dialect's
+own identifier preparer (`"AcctNo"` on PostgreSQL, `"ORDER"` on Snowflake, back-quotes on
 BigQuery), so mixed-case and reserved-word columns work everywhere: never interpolate a bare name.
 
 Match values collide when two different primary keys carry match values the destination treats
@@ -76,14 +80,30 @@ class KeyChecker:
         """A column of the model, quoted for this dialect (by the name the driver reported)."""
         return self.dialect.identifier_preparer.quote(self.columns.get(name, name))
 
-    def run(self, query: Query, primary_key: list[str], match: MatchRule | None, duplicates: bool = True) -> KeyReport:
-        """`duplicates=False` skips the duplicated-key aggregate (`KeyReport.duplicates_checked`); the
-        collision check then cannot leave duplicated keys out of its groups, so a caller that finds any
-        must run the whole check."""
+    def run(
+        self,
+        query: Query,
+        primary_key: list[str],
+        match: MatchRule | None,
+        duplicates: bool = True,
+        scan: Callable[[str], tuple[set[str], int, dict[str, str]]] | None = None,
+    ) -> KeyReport:
+        """`scan(sql)`: the whole check on syncer's canonical forms over the rows of `sql` (the key and
+        match columns; `columnar.key_scan`, the module docstring says why), used for duplicated keys and
+        collisions when given. `duplicates=False` skips the duplicated-key check
+        (`KeyReport.duplicates_checked`) and groups match values in the warehouse (warehouse mode: the
+        model's rows stay there); the collision check then cannot leave duplicated keys out of its
+        groups, so a caller that finds any must run the whole check."""
         report = KeyReport(duplicates_checked=duplicates)
         pk = ", ".join(self.quoted(c) for c in primary_key)
         nulls = self._nulls(primary_key)
         report.null_rows = int(next(iter(query(f"SELECT COUNT(*) FROM ({self.inner}) AS m WHERE {nulls}")))[0])
+        if duplicates and scan is not None:
+            read = [pk] if match is None or match.column in primary_key else [pk, self.quoted(match.column)]
+            keys, rows, collisions = scan(f"SELECT {', '.join(read)} FROM ({self.inner}) AS m")
+            report.duplicate_keys, report.duplicate_rows, report.match_collisions = keys, rows, collisions
+            report.samples = sorted(keys)[:5]
+            return report
         dup_sql = (
             f"SELECT {pk}, COUNT(*) AS n FROM ({self.inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
         )
@@ -145,19 +165,25 @@ class KeyChecker:
             except IdentityError:
                 continue  # the mapper rejects a NULL / NaN match value on its own
             groups.setdefault(match_comparison_key(value, match.casefold), {})[key] = value
-        collisions: dict[str, str] = {}
-        how = "case-insensitively" if match.casefold else "exactly"
-        for members in groups.values():
-            if len(members) < 2:
-                continue
-            keys = sorted(members)
-            for key in keys:
-                others = [k for k in keys if k != key]
-                named = ", ".join(f"{k!r} ({members[k]!r})" for k in others[:NAMED_KEYS])
-                more = f" and {len(others) - NAMED_KEYS} more" if len(others) > NAMED_KEYS else ""
-                collisions[key] = (
-                    f"duplicate match value {members[key]!r} in {match.column} -> {match.field} "
-                    f"(the destination compares it {how}): shared with key(s) {named}{more}; "
-                    "they would be one destination record, so none of them is sent"
-                )
-        return collisions
+        return collision_reasons(groups, match)
+
+
+def collision_reasons(groups: dict[str, dict[str, str]], match: MatchRule) -> dict[str, str]:
+    """Canonical key -> reason for every member of a group of two or more keys whose match values the
+    destination compares as one (`groups`: comparison form -> {canonical key: canonical match value})."""
+    collisions: dict[str, str] = {}
+    how = "case-insensitively" if match.casefold else "exactly"
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        keys = sorted(members)
+        for key in keys:
+            others = [k for k in keys if k != key]
+            named = ", ".join(f"{k!r} ({members[k]!r})" for k in others[:NAMED_KEYS])
+            more = f" and {len(others) - NAMED_KEYS} more" if len(others) > NAMED_KEYS else ""
+            collisions[key] = (
+                f"duplicate match value {members[key]!r} in {match.column} -> {match.field} "
+                f"(the destination compares it {how}): shared with key(s) {named}{more}; "
+                "they would be one destination record, so none of them is sent"
+            )
+    return collisions

@@ -39,7 +39,9 @@ class Source:
     def engine(self) -> sa.Engine:
         if self._engine is None:
             try:
-                self._engine = sa.create_engine(self._config.url, connect_args=self._config.connect_args)
+                self._engine = sa.create_engine(
+                    self._config.url, connect_args=self._config.connect_args, hide_parameters=True
+                )
             except Exception as exc:  # bad dialect, missing driver, missing cloud credentials: all config
                 issue = ConfigIssue(
                     self._where.split(": ")[0],
@@ -104,9 +106,10 @@ class Source:
         match: MatchRule | None = None,
         duplicates: bool = True,
     ) -> KeyReport:
-        """Count NULL and duplicated primary keys and (with `match`) colliding match values in the
-        warehouse; only the offending keys come back (see syncer.keycheck). `duplicates=False` leaves
-        the duplicated-key aggregate out (`KeyReport.duplicates_checked`)."""
+        """Count NULL primary keys in the warehouse, and find duplicated primary keys and (with `match`)
+        colliding match values on syncer's canonical forms (`columnar.key_scan`: one scan of the key and
+        match columns). `duplicates=False` leaves duplicated keys out (`KeyReport.duplicates_checked`)
+        and groups match values in the warehouse (see syncer.keycheck)."""
         inner = self.sql(model, mapping_dir)
         checker = KeyChecker(self.engine.dialect, inner, self._column_names(model, mapping_dir))
 
@@ -114,7 +117,15 @@ class Source:
             with self._query(sql) as result:
                 return list(result)
 
-        return checker.run(query, model.primary_key, match, duplicates)
+        def scan(sql: str) -> tuple[set[str], int, dict[str, str]]:
+            from syncer.columnar import key_scan  # numpy, pyarrow, polars: loaded by the commands that diff
+            from syncer.columnar.batches import record_batches
+
+            return key_scan.scan(
+                lambda: record_batches(self, model, mapping_dir, self._config, sql), model.primary_key, match
+            )
+
+        return checker.run(query, model.primary_key, match, duplicates, scan)
 
     def shares_match_values(self, model: ModelConfig, mapping_dir: Path | None, match: MatchRule, within: str) -> bool:
         """Does a match value held by a row of `within` (a query over the model's columns) belong to

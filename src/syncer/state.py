@@ -180,7 +180,7 @@ class StateStore:
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StateError(self.location, f"its folder cannot be created ({exc})", FOLDER_REMEDY) from None
-        self.engine = sa.create_engine(url, future=True)
+        self.engine = sa.create_engine(url, future=True, hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         install_health_hook(self.engine, self.location)

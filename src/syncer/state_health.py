@@ -90,7 +90,7 @@ def migration_engine(url: str) -> sa.Engine:
     own transaction handling off and emits BEGIN from the `begin` event. Each migration step and its
     version stamp then commit together, on SQLite as on PostgreSQL.
     """
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, hide_parameters=True)
     if engine.dialect.name == "sqlite":
 
         def connect(dbapi_conn: Any, _record: Any) -> None:

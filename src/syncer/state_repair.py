@@ -90,7 +90,7 @@ def check_state(url: str) -> list[Check]:
         checks.append(Check("integrity", ok, "ok" if ok else "; ".join(result[:5])))
         if not ok:
             return checks
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, hide_parameters=True)
     try:
         with engine.connect() as conn:
             version = _scalar(conn, "SELECT version_num FROM alembic_version")

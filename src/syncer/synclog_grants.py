@@ -26,7 +26,7 @@ def config_issues(config: Config) -> list[ConfigIssue]:
         settings = SynclogSettings.model_validate(raw)
     except ValidationError:
         return []  # the [daemon] validation reports it, with its keys
-    warehouse = sa.create_engine(config.warehouse.url, connect_args=config.warehouse.connect_args)
+    warehouse = sa.create_engine(config.warehouse.url, connect_args=config.warehouse.connect_args, hide_parameters=True)
     try:
         problems = grant_problems(warehouse, settings)
     except sa.exc.DBAPIError as exc:

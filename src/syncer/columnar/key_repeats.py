@@ -17,12 +17,9 @@ key `row_key` refuses, which the exact checks would see differently -- runs the 
 (`Replan`), so rejections are always exactly theirs. Only plans do this: a run sends changes as
 it streams, so it needs the report before its first write and still runs the aggregates.
 
-Why the hashes decide safely: the exact duplicate check groups raw key values, and raw-equal
-values have equal canonical keys (`syncer.identity`); the collision check's verdict is taken in
-Python on `match_comparison_key(canonical_identity(value))`, the very form hashed here. Not
-covered: a key column with a case-insensitive or other non-deterministic collation (the SQL
-GROUP BY would pair 'A' with 'a', which are two keys here); dialects that default to such
-collations are not listed in STREAMED_DIALECTS.
+Why the hashes decide safely: the exact checks (`columnar.key_scan`) hash the very same forms --
+the canonical key and `match_comparison_key(canonical_identity(value))` -- and confirm repeats on
+the strings, so no repeat here means none there.
 """
 
 from __future__ import annotations
@@ -38,8 +35,8 @@ from syncer.columnar.batches import RowBatch
 from syncer.diff import Change, Differ
 from syncer.keycheck import KeyReport, MatchRule
 
-# string comparison is binary unless a column declares a collation (MySQL and SQL Server default
-# to case-insensitive ones, so they keep the aggregates)
+# the dialects whose Arrow streams the stream's checks are tested on (tests/diffmodes); the others
+# run the exact checks before the stream
 STREAMED_DIALECTS = frozenset({"duckdb", "postgresql", "sqlite"})
 
 

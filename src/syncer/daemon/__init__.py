@@ -93,7 +93,11 @@ class Daemon(SlotRunner, SyncRunner, BuiltinJobs):
         # DuckDB locks its file per process: hold no idle connection, or every CLI command is locked out
         pool = {"poolclass": sa.pool.NullPool} if config.warehouse.url.startswith("duckdb") else {}
         self.warehouse = sa.create_engine(
-            config.warehouse.url, connect_args=config.warehouse.connect_args, pool_pre_ping=True, **pool
+            config.warehouse.url,
+            connect_args=config.warehouse.connect_args,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            **pool,
         )
         self.synclog = SyncLog(self.warehouse, settings.synclog) if settings.synclog else None
         self.stopping = threading.Event()
