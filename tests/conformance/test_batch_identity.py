@@ -132,13 +132,16 @@ def test_without_the_guard_the_split_retry_merges() -> None:
     assert connector.writes == [["ÉCOLE-1", "école-1"], ["ÉCOLE-1"], ["école-1"]]
 
 
-def test_past_the_warehouse_check_end_to_end(hubspot: tuple[Any, Any], tmp_path: Path) -> None:
-    """SQLite's LOWER() folds ASCII only, so the warehouse check lets 'ÉCOLE-1' / 'école-1' through;
-    HubSpot compares unique values case-insensitively. The run rejects both, names each other."""
+def test_what_sqlite_lower_misses_is_rejected_end_to_end(hubspot: tuple[Any, Any], tmp_path: Path) -> None:
+    """SQLite's LOWER() folds ASCII only, so a GROUP BY in the warehouse let 'ÉCOLE-1' / 'école-1'
+    through (the batch guard above caught them at the destination); HubSpot compares unique values
+    case-insensitively. The identity check compares Python's `str.lower` of the canonical values
+    (`columnar.key_scan`), so the plan already rejects both, and the run names each in the other's
+    reason and sends neither."""
     project, emu = hubspot
     _accounts(project.warehouse_url, [(1, "ÉCOLE-1", "Ecole A"), (2, "école-1", "Ecole B"), (3, "beta", "Beta")])
     code, plan, err = project.cli("plan", "accounts", "--json")
-    assert code == 0 and plan["bad_rows"] == 0, (plan, err)  # the warehouse check does not see them
+    assert code == 0 and plan["bad_rows"] == 2, (plan, err)
     code, summary, err = project.cli("run", "accounts", "--json")
     assert code == 1, (summary, err)
     assert (summary["succeeded"], summary["rejected"]) == (1, 2), summary
