@@ -326,6 +326,15 @@ class Mapper:
         # any edit of the mapping changes every source fingerprint: the spec is hashed in first
         self._spec_hash = hashlib.blake2b(_ENCODER.encode(spec).encode(), digest_size=16)
 
+    def reads(self, primary_key: list[str]) -> list[str] | None:
+        """The columns `map` and `source_fingerprint` read, with the primary key's: a row holding only
+        these maps as the whole row does. None when a field is a template: a template's row is every
+        column (each value is made plain, or escaped, before the template picks its own)."""
+        fields = self._specs[0].values()
+        if any(spec.template is not None for spec in fields):
+            return None
+        return sorted({*primary_key, self._match_column, *(c for spec in fields for c in spec.columns())})
+
     def map(self, row: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
         """Return (match value, fields); raise RowRejected naming the field that failed."""
         out: dict[str, Any] = {}

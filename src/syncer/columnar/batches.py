@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from syncer.columnar import native_bigquery, native_postgres, native_snowflake
 from syncer.config import ModelConfig, WarehouseConfig
+from syncer.diff import partial_row
 from syncer.errors import FatalError
 from syncer.secrets import mask
 from syncer.source import Source
@@ -44,6 +45,8 @@ class RowBatch:
 
     `rows(indices)` -> list of dicts (column name -> Python value), in the order asked.
     `values(column)` -> the column's Python values (exact driver values, for key canonicalisation).
+    `partial(indices, columns)` -> the same rows holding only `columns` (`diff.PartialRow`), or None
+    when the batch cannot narrow them (see `rows_for`).
     """
 
     data: pa.RecordBatch
@@ -51,6 +54,25 @@ class RowBatch:
     values: Callable[[str], list[Any]]
     native: bool  # True when `data` came from the driver's Arrow path (types are exact)
     tagged: frozenset[str] = frozenset()  # columns Arrow could not type: tagged reprs, for hashing only
+    partial: Callable[[Sequence[int], Sequence[str]], list[dict[str, Any]] | None] | None = None
+
+    def rows_for(self, indices: Sequence[int], columns: Sequence[str] | None) -> list[dict[str, Any]]:
+        """`rows(indices)`, holding only `columns` where it can (`Differ.reads`; None: every column):
+        measured on a 41-column model, 15.2 -> 1.5 CPU µs a row to make 5 columns Python values
+        instead of 41. Every column, as `rows`, when the batch has no narrowing (a wrapped batch), when
+        a column is missing or when two share a name."""
+        if columns is not None and self.partial is not None:
+            narrowed = self.partial(indices, columns)
+            if narrowed is not None:
+                return narrowed
+        return self.rows(indices)
+
+
+def _narrowable(names: Sequence[str], columns: Sequence[str]) -> bool:
+    """Are rows narrowed to `columns` what the whole rows give for them, and fewer columns? (Keeping
+    them all gains nothing and costs the PartialRow: 1.5 -> 2.1 µs a row on a 5-column model.)"""
+    unique = set(names)
+    return len(unique) == len(names) and set(columns) < unique
 
 
 def _from_arrow(batch: pa.RecordBatch, names: list[str]) -> RowBatch:
@@ -60,7 +82,16 @@ def _from_arrow(batch: pa.RecordBatch, names: list[str]) -> RowBatch:
         # indices through polars, not `pa.array`: that imports pandas (0.3-1 s a process) to check its input
         return batch.take(pl.Series(indices, dtype=pl.Int64).to_arrow()).to_pylist() if indices else []
 
-    return RowBatch(batch, rows, lambda c: batch.column(c).to_pylist(), native=True)
+    def partial(indices: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]] | None:
+        if not _narrowable(names, columns):
+            return None
+        taken = rows_of(batch.select(list(columns)), indices)
+        return [partial_row(row, rows, at) for at, row in zip(indices, taken, strict=True)]
+
+    def rows_of(data: pa.RecordBatch, indices: Sequence[int]) -> list[dict[str, Any]]:
+        return data.take(pl.Series(indices, dtype=pl.Int64).to_arrow()).to_pylist() if indices else []
+
+    return RowBatch(batch, rows, lambda c: batch.column(c).to_pylist(), native=True, partial=partial)
 
 
 def _column(values: list[Any]) -> tuple[pa.Array, bool]:
@@ -81,7 +112,13 @@ def _from_rows(rows_in: Sequence[Sequence[Any]], names: list[str]) -> RowBatch:
     def rows(indices: Sequence[int]) -> list[dict[str, Any]]:
         return [dict(zip(names, rows_in[i], strict=True)) for i in indices]
 
-    return RowBatch(data, rows, lambda c: list(columns[index[c]]), native=False, tagged=tagged)
+    def partial(indices: Sequence[int], wanted: Sequence[str]) -> list[dict[str, Any]] | None:
+        if not _narrowable(names, wanted):
+            return None
+        at = [index[c] for c in wanted]
+        return [partial_row(zip(wanted, (rows_in[i][a] for a in at), strict=True), rows, i) for i in indices]
+
+    return RowBatch(data, rows, lambda c: list(columns[index[c]]), native=False, tagged=tagged, partial=partial)
 
 
 def _duckdb_reader(raw: Any, sql: str, size: int) -> tuple[pa.RecordBatchReader, list[str]] | None:

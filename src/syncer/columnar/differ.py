@@ -204,7 +204,7 @@ class ColumnarDiffer(Differ):
         # and counts those whose source fingerprint matches as unchanged, as the row path does)
         for start in range(0, len(todo), CHUNK):
             part = todo.slice(start, CHUNK)
-            rows = batch.rows(part["row"].to_list())
+            rows = batch.rows_for(part["row"].to_list(), self.reads)  # only the columns the mapping reads
             chunk = list(zip(part["key"].to_list(), rows, part["source_fp"].to_list(), strict=True))
             yield from self._compare(chunk)
 
