@@ -33,10 +33,10 @@ def _state_sql(project: Project, query: str) -> list[tuple[Any, ...]]:
         return conn.execute(query).fetchall()
 
 
-def _windowed(tmp_path: Path, receiver: WebhookReceiver) -> Project:
-    """A warehouse-mode project with `updated_at`, synced once (a full diff: the watermark is written);
+def _windowed(tmp_path: Path, receiver: WebhookReceiver, mode: str = "warehouse") -> Project:
+    """A project diffing in `mode` with `updated_at`, synced once (a full diff: the watermark is written);
     the window then reads account 1 only."""
-    project = duckdb_project(tmp_path, receiver, "warehouse")
+    project = duckdb_project(tmp_path, receiver, mode)
     sql(project, "ALTER TABLE accounts ADD COLUMN updated_at TIMESTAMP")
     sql(project, "UPDATE accounts SET updated_at = TIMESTAMP '2026-02-01 00:00:00'")
     sql(project, "UPDATE accounts SET updated_at = TIMESTAMP '2026-03-01 00:00:00' WHERE account_id = 1")
@@ -98,11 +98,18 @@ FUTURE = dt.timedelta(days=400, minutes=30)
 SAID = re.compile(r"sync accounts: model\.updated_at: column 'updated_at' holds a value 400d(29|30)m in the future")
 
 
-@pytest.mark.parametrize("args", [("check",), ("plan", "accounts", "--json"), ("run", "accounts", "--json")])
+COMMANDS = [("check",), ("plan", "accounts", "--json"), ("run", "accounts", "--json")]
+
+
+@pytest.mark.parametrize(
+    ("mode", "args"),
+    [("warehouse", c) for c in COMMANDS] + [("columnar", c) for c in COMMANDS if c[0] != "plan"],
+    ids=lambda v: v if isinstance(v, str) else v[0],
+)
 def test_a_future_updated_at_is_warned_of_and_does_not_park_the_watermark(
-    tmp_path: Path, receiver: WebhookReceiver, args: tuple[str, ...]
+    tmp_path: Path, receiver: WebhookReceiver, mode: str, args: tuple[str, ...]
 ) -> None:
-    project = _windowed(tmp_path, receiver)
+    project = _windowed(tmp_path, receiver, mode)
     before = _state_sql(project, WATERMARK)
     future = (dt.datetime.now(dt.UTC) + FUTURE).replace(tzinfo=None)
     sql(project, f"UPDATE accounts SET updated_at = TIMESTAMP '{future:%Y-%m-%d %H:%M:%S}' WHERE account_id = 2")
