@@ -28,6 +28,14 @@ from syncer.errors import FatalError
 from syncer.identity import IdentityError, canonical_identity, composite_identity, match_comparison_key
 
 MAX_DUPLICATE_KEYS = 100_000
+# a predicate true for text holding a non-ASCII character, per dialect: there SQL's LOWER() may not be
+# Python's `str.lower` (PostgreSQL under LC_CTYPE C lowers ASCII only; SQLite always does)
+NON_ASCII = {
+    "postgresql": "CAST({} AS TEXT) ~ '[^\\x01-\\x7f]'",
+    "duckdb": "regexp_matches(CAST({} AS VARCHAR), '[^\\x00-\\x7f]')",
+    "snowflake": "REGEXP_LIKE(TO_VARCHAR({}), '.*[^\\x00-\\x7f].*', 's')",
+    "bigquery": "REGEXP_CONTAINS(CAST({} AS STRING), r'[^\\x00-\\x7f]')",
+}
 NAMED_KEYS = 10  # keys listed in one collision reason; the rest are counted
 
 Query = Callable[[str], Iterable[sa.Row[Any]]]
@@ -98,7 +106,7 @@ class KeyChecker:
         pk = ", ".join(self.quoted(c) for c in primary_key)
         nulls = self._nulls(primary_key)
         report.null_rows = int(next(iter(query(f"SELECT COUNT(*) FROM ({self.inner}) AS m WHERE {nulls}")))[0])
-        if duplicates and scan is not None:
+        if scan is not None and (duplicates or self.lower_may_differ(query, match)):
             read = [pk] if match is None or match.column in primary_key else [pk, self.quoted(match.column)]
             keys, rows, collisions = scan(f"SELECT {', '.join(read)} FROM ({self.inner}) AS m")
             report.duplicate_keys, report.duplicate_rows, report.match_collisions = keys, rows, collisions
@@ -118,6 +126,18 @@ class KeyChecker:
         if match is not None:
             report.match_collisions = self._collisions(query, primary_key, match, nulls, report.duplicate_keys)
         return report
+
+    def lower_may_differ(self, query: Query, match: MatchRule | None) -> bool:
+        """Could the warehouse's LOWER() disagree with Python's `str.lower` on this model's match values
+        (a case-insensitive comparison, and a non-ASCII value present, or a dialect without the probe)?
+        Then only syncer's own comparison (`columnar.key_scan`) finds every collision."""
+        if match is None or not match.casefold:
+            return False
+        probe = NON_ASCII.get(self.dialect.name)
+        if probe is None:
+            return True
+        sql = f"SELECT 1 FROM ({self.inner}) AS m WHERE {probe.format(self.quoted(match.column))} LIMIT 1"
+        return bool(list(query(sql)))
 
     def _nulls(self, primary_key: list[str]) -> str:
         return " OR ".join(f"{self.quoted(c)} IS NULL" for c in primary_key)

@@ -113,10 +113,6 @@ class Source:
         inner = self.sql(model, mapping_dir)
         checker = KeyChecker(self.engine.dialect, inner, self._column_names(model, mapping_dir))
 
-        def query(sql: str) -> list[sa.Row[Any]]:
-            with self._query(sql) as result:
-                return list(result)
-
         def scan(sql: str) -> tuple[set[str], int, dict[str, str]]:
             from syncer.columnar import key_scan  # numpy, pyarrow, polars: loaded by the commands that diff
             from syncer.columnar.batches import record_batches
@@ -125,14 +121,20 @@ class Source:
                 lambda: record_batches(self, model, mapping_dir, self._config, sql), model.primary_key, match
             )
 
-        return checker.run(query, model.primary_key, match, duplicates, scan)
+        return checker.run(self._rows, model.primary_key, match, duplicates, scan)
+
+    def _rows(self, sql: str) -> list[sa.Row[Any]]:
+        with self._query(sql) as result:
+            return list(result)
 
     def shares_match_values(self, model: ModelConfig, mapping_dir: Path | None, match: MatchRule, within: str) -> bool:
         """Does a match value held by a row of `within` (a query over the model's columns) belong to
-        more than one model row? (`KeyChecker.shared_match_sql`; one aggregate, LIMIT 1.)"""
+        more than one model row? (`KeyChecker.shared_match_sql`; one aggregate, LIMIT 1.) True as well
+        when the warehouse's LOWER() may not be syncer's (`KeyChecker.lower_may_differ`)."""
         checker = KeyChecker(self.engine.dialect, self.sql(model, mapping_dir), self._column_names(model, mapping_dir))
-        with self._query(checker.shared_match_sql(model.primary_key, match, within) + " LIMIT 1") as result:
-            return result.first() is not None
+        if checker.lower_may_differ(self._rows, match):
+            return True  # the warehouse's LOWER() cannot be trusted here: the caller checks the whole model
+        return bool(self._rows(checker.shared_match_sql(model.primary_key, match, within) + " LIMIT 1"))
 
     def stream(self, model: ModelConfig, mapping_dir: Path | None = None) -> Iterator[dict[str, Any]]:
         """Yield rows as dicts keyed by the model's column names, a partition at a time."""

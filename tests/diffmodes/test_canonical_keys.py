@@ -90,6 +90,15 @@ CASES = {
         ["a"],
         sent={"Acme", "ACME", "b"},
     ),
+    "PostgreSQL: match values only Python lowers alike (COLLATE C), case-insensitive destination": Case(
+        "postgresql",
+        'CREATE TABLE model (a BIGINT, b TEXT, m TEXT COLLATE "C", v BIGINT)',
+        [(1, "", "ÉCOLE-1", 1), (2, "", "école-1", 2), (3, "", "beta", 3)],
+        ["a"],
+        sent={"3"},
+        collisions={"1", "2"},
+        casefold=True,
+    ),
     "PostgreSQL: a real duplicate is still rejected": Case(
         "postgresql",
         "CREATE TABLE model (a BIGINT, b TEXT, m TEXT, v BIGINT)",
@@ -185,3 +194,30 @@ def test_a_run_as_a_process_sends_each_key_once(
         else:
             assert counts["added"] == counts["changed"] == 0 and receiver.write_calls == sent, counts
     assert sorted(receiver.records) == ["2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("values", "casefold", "shared"), [(["a", "b"], True, False), (["ÉCOLE", "école"], True, True)]
+)
+def test_the_window_trusts_the_warehouse_lower_only_for_ascii(
+    request: pytest.FixtureRequest, tmp_path: Path, values: list[str], casefold: bool, shared: bool
+) -> None:
+    """A window checks its own match values in the warehouse (`Source.shares_match_values`); under
+    COLLATE "C" PostgreSQL lowers ASCII only, so with a non-ASCII value present the window gives
+    way and the whole model is checked on syncer's comparison."""
+    case = Case(
+        "postgresql",
+        'CREATE TABLE model (a BIGINT, b TEXT, m TEXT COLLATE "C", v BIGINT)',
+        [(i, "", v, i) for i, v in enumerate(values)],
+        ["a"],
+        sent=set(),
+    )
+    url = warehouse(request, case, tmp_path)
+    job = open_job(write_project(tmp_path / "p", url, MAPPING.format(primary_key='"a"'), "warehouse"))
+    try:
+        rule = MatchRule("m", "ext", casefold)
+        window = "SELECT * FROM model WHERE a = 0"
+        assert job.source.shares_match_values(job.sync.model, job.mapping_dir, rule, window) is shared
+    finally:
+        job.close()
+        job.state.close()
