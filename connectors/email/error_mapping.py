@@ -5,7 +5,7 @@
 5xx to MAIL FROM                           -> FatalError, except 552 (SIZE too big) -> RejectedError
 5xx to RCPT TO / DATA                      -> RejectedError (this message only)
 TLS error during the handshake             -> FatalError   (wrong CA, wrong port, no STARTTLS)
-connection refused / unknown host          -> DestinationUnreachable (a RetryableError; one line naming
+refused / unknown host / no route          -> DestinationUnreachable (a RetryableError; one line naming
                                               `smtp://host:port`, as every connector says it: syncer.http)
 connection reset / timeout                 -> RetryableError
 """

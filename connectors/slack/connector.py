@@ -10,6 +10,7 @@ the state write is invisible to the next process, so "only after a failure" is n
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -36,6 +37,18 @@ from .history import find_keys
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _DELIVERED_CACHE = 20_000
+
+
+class _RaisedAnyway(logging.Filter):
+    """slack_sdk logs "Failed to send a request to Slack API server" at ERROR before it raises the same
+    error, which `to_syncer_error` classifies and the command reports once: drop the duplicate line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to send a request to Slack API server")
+
+
+SDK_LOG = logging.getLogger(__name__ + ".sdk")  # the WebClient's logger
+SDK_LOG.addFilter(_RaisedAnyway())
 
 
 class SlackSettings(ConnectorSettings):
@@ -111,6 +124,7 @@ class SlackConnector(Connector):
             base_url=settings.base_url,
             timeout=int(max(1, settings.timeout)),
             retry_handlers=[],  # only the runner decides to retry
+            logger=SDK_LOG,
         )
         self._channel_limits: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
@@ -193,8 +207,8 @@ class SlackConnector(Connector):
             response: SlackResponse = self.call(lambda: fn(**kwargs))
         except SlackApiError as exc:
             raise to_syncer_error(exc, method.replace("_", ".", 1)) from exc
-        except TRANSPORT_ERRORS as exc:  # reset, timeout: ambiguous, the call may have been applied
-            raise to_syncer_error(exc, method.replace("_", ".", 1)) from exc
+        except TRANSPORT_ERRORS as exc:  # reset, timeout: ambiguous; refused, unknown host: nothing sent
+            raise to_syncer_error(exc, method.replace("_", ".", 1), self.settings.base_url) from exc
         return response
 
     # -- internals -----------------------------------------------------------------------------

@@ -11,7 +11,9 @@ code decides the rest:
     reject          invalid_blocks, msg_too_long, anything unknown   rejected "<code>[: detail]"
 
 Transport failures (reset, timeout) are retryable and ambiguous: the post may have landed, which is
-why the connector looks the key up in channel history before posting again.
+why the connector looks the key up in channel history before posting again. A connection refused, an
+unknown host or no route to it is a DestinationUnreachable (`syncer.http.retryable_from_transport`, as
+every connector): nothing was sent; a run retries it, `check` and `plan` report it at once.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from syncer.errors import FatalError, RejectedError, RetryableError, SyncerError
-from syncer.http import Action, classify, parse_retry_after
+from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError, SyncerError
+from syncer.http import Action, classify, parse_retry_after, retryable_from_transport
 
 UNDELIVERABLE_PREFIX = "undeliverable:"
 
@@ -75,9 +77,12 @@ def error_code(exc: SlackApiError) -> str:
     return "unknown_error"
 
 
-def to_syncer_error(exc: BaseException, what: str) -> SyncerError:
-    """Classify one failed Slack call; the caller raises or records what comes back."""
+def to_syncer_error(exc: BaseException, what: str, url: str | None = None) -> SyncerError:
+    """Classify one failed Slack call to `url` (the Web API root); the caller raises or records what comes back."""
     if isinstance(exc, TRANSPORT_ERRORS):
+        unreachable = retryable_from_transport(exc, what, url) if url else None
+        if isinstance(unreachable, DestinationUnreachable):
+            return unreachable
         return RetryableError(f"{what}: {type(exc).__name__}: {exc}")
     if not isinstance(exc, SlackApiError):
         return FatalError(f"{what}: unexpected {type(exc).__name__}: {exc}")

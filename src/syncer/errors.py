@@ -9,8 +9,8 @@
      |    +-- UsageError        exit 2  a command-line value that names nothing (a sync, a status): the valid ones
      +-- LeaseHeld              exit 3  another process runs this sync now (names host, pid, since)
      +-- RetryableError         exit 1  a transient failure (429, 5xx, timeout): back off and try again
-     |    +-- DestinationUnreachable exit 2  nothing listens at the destination's address (refused, no such
-     |                                    host): a run retries it, a plan or check reports it at once
+     |    +-- DestinationUnreachable exit 2  nothing answers at the destination's address (refused, no such
+     |                                    host, no route): a run retries it, a plan or check reports it at once
      +-- RejectedError          exit 1  this record can never succeed as it is: record the reason, move on
 
 Anything else escaping is a bug in syncer: exit 70 (EX_SOFTWARE), traceback written to a log file.
@@ -105,7 +105,8 @@ class RejectedError(SyncerError):
 
 
 class DestinationUnreachable(RetryableError):
-    """Nothing listens at the destination's address: the connection was refused or the host is unknown.
+    """Nothing answers at the destination's address: the connection was refused, the host is unknown or
+    there is no route to it (`syncer.http.unreachable_reason`, shared by every connector).
 
     No request was sent, so a run may retry it like any transient failure; a plan or `check` reports
     it at once (one line naming the sync, connector and `scheme://host:port`) with exit 2: the

@@ -8,6 +8,7 @@ the same way everywhere.
 from __future__ import annotations
 
 import email.utils
+import errno
 import functools
 import os
 import socket
@@ -126,30 +127,50 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}"
 
 
+#: errno -> why nothing answers at the address (a socket error, or the one httpx/requests/urllib wrap)
+UNREACHABLE_ERRNOS: dict[int, str] = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETUNREACH: "no route to host",
+}
+# requests/urllib3 keep only the text of the socket's error in some wrappers
+_UNREACHABLE_TEXT = (
+    ("Connection refused", "connection refused"),
+    ("[Errno 111]", "connection refused"),
+    ("No route to host", "no route to host"),
+    ("Network is unreachable", "no route to host"),
+    ("Failed to resolve", "unknown host"),
+    ("Name or service not known", "unknown host"),
+)
+
+
 def unreachable_reason(exc: BaseException) -> str | None:
-    """ "connection refused" / "unknown host" when `exc` (or what caused it, as httpx and requests wrap
-    the socket's error) says nothing listens at the address; None for any other failure."""
+    """ "connection refused" / "unknown host" / "no route to host" when `exc` (or what caused it, as httpx,
+    requests and urllib wrap the socket's error) says nothing answers at the address; None for any other
+    failure (a timeout, a reset: the request may have been sent)."""
     seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    todo: list[object] = [exc]
     while todo:
         current = todo.pop()
-        if current is None or id(current) in seen:
+        if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
         if isinstance(current, socket.gaierror):
             return "unknown host"
+        if isinstance(current, OSError) and current.errno in UNREACHABLE_ERRNOS:
+            return UNREACHABLE_ERRNOS[current.errno]
         text = str(current)
-        if "Connection refused" in text or "[Errno 111]" in text:  # requests/urllib3 keep only the text
-            return "connection refused"
-        todo += [current.__cause__, current.__context__, *(a for a in current.args if isinstance(a, BaseException))]
+        for needle, reason in _UNREACHABLE_TEXT:
+            if needle in text:
+                return reason
+        # urllib's URLError and urllib3's MaxRetryError keep the cause in `reason`
+        todo += [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
     return None
 
 
 def retryable_from_transport(exc: BaseException, what: str, url: str | None = None) -> RetryableError | None:
     """The RetryableError for a transport failure, or None when it is not transient. With `url`, a
-    refused connection or unknown host is a DestinationUnreachable naming `origin(url)`."""
+    refused connection, unknown host or missing route is a DestinationUnreachable naming `origin(url)`."""
     url = url or _request_url(exc)
     reason = unreachable_reason(exc) if url else None
     if reason is not None and url:
