@@ -139,13 +139,19 @@ def match_hashes(values: pl.Series) -> pl.Series:
     return _hash(values, SEEDS[1])
 
 
+IN_SORTED_CHUNK = 1 << 20  # 5M probes at once held 120 MB of positions (peak RSS of a 5M plan +70 MB)
+
+
 def in_sorted(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
     """Boolean per value: it is in `ordered` (a sorted array). Sorted `values` walk `ordered` forwards
     (the fast case: 1M sorted probes into 1M about 0.02 s; unsorted, 5x the cache misses)."""
+    found = np.zeros(len(values), dtype=bool)
     if not len(ordered):
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
-    found: np.ndarray = ordered[at] == values
+        return found
+    for start in range(0, len(values), IN_SORTED_CHUNK):  # positions are 8 bytes a probe: a chunk at a time
+        part = values[start : start + IN_SORTED_CHUNK]
+        at = np.minimum(np.searchsorted(ordered, part), len(ordered) - 1)
+        found[start : start + len(part)] = ordered[at] == part
     return found
 
 
