@@ -14,6 +14,7 @@ from typing import Any
 
 from syncer.non_finite import is_finite_number
 from syncer.trigger_values import UNITS, format_value, trigger_id, unit_of
+from syncer.wording import readable_title
 
 __all__ = ["format_value", "trigger_id", "unit_of"]  # the one value formatter (syncer.trigger_values), re-exported
 
@@ -30,37 +31,22 @@ DEFAULT_PLAYBOOK = (
     "then log the outcome in the CRM."
 )
 
+# trigger -> what to do about it (seed 002's playbook); the title is the trigger's name as every page,
+# report and message says it (syncer.wording.readable_title), the unit its display (syncer.trigger_values)
+PLAYBOOKS: dict[str, str] = {
+    "seat_limit_approaching": (
+        "Lead with the value delivered and the growth they've seen; don't open with the seat limit."
+    ),
+    "rapid_seat_growth": "Lead with the growth they've seen and the value behind it; reach out to the champion today.",
+    "premium_feature_adoption": "Ask what outcomes they're achieving with the premium features they already use.",
+    "api_limit_approaching": "Talk about how their integration is going and how they plan to scale it.",
+    "storage_limit_approaching": (
+        "Check usage vs limits and the 90-day trend, then check in on their adoption, not the limit."
+    ),
+    "high_engagement_growth": "Check in on how things are going: they've had great adoption lately.",
+}
 TRIGGERS: dict[str, TriggerStyle] = {
-    "seat_limit_approaching": TriggerStyle(
-        "Seat limit approaching",
-        UNITS["seat_limit_approaching"],
-        "Lead with the value delivered and the growth they've seen; don't open with the seat limit.",
-    ),
-    "rapid_seat_growth": TriggerStyle(
-        "Rapid seat growth",
-        UNITS["rapid_seat_growth"],
-        "Lead with the growth they've seen and the value behind it; reach out to the champion today.",
-    ),
-    "premium_feature_adoption": TriggerStyle(
-        "Premium feature adoption",
-        UNITS["premium_feature_adoption"],
-        "Ask what outcomes they're achieving with the premium features they already use.",
-    ),
-    "api_limit_approaching": TriggerStyle(
-        "API limit approaching",
-        UNITS["api_limit_approaching"],
-        "Talk about how their integration is going and how they plan to scale it.",
-    ),
-    "storage_limit_approaching": TriggerStyle(
-        "Storage limit approaching",
-        UNITS["storage_limit_approaching"],
-        "Check usage vs limits and the 90-day trend, then check in on their adoption, not the limit.",
-    ),
-    "high_engagement_growth": TriggerStyle(
-        "High engagement growth",
-        UNITS["high_engagement_growth"],
-        "Check in on how things are going: they've had great adoption lately.",
-    ),
+    key: TriggerStyle(readable_title(key), UNITS[key], playbook) for key, playbook in PLAYBOOKS.items()
 }
 
 PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -80,8 +66,8 @@ def style_for(trigger: object) -> TriggerStyle:
         stem = "_".join(known.split("_")[:2])
         if key.startswith(stem):
             return style
-    title = str(trigger or "Usage alert").replace("_", " ").strip() or "Usage alert"
-    return TriggerStyle(title[:1].upper() + title[1:], unit_of(trigger), DEFAULT_PLAYBOOK)
+    title = readable_title(str(trigger or "")) or "Usage alert"
+    return TriggerStyle(title, unit_of(trigger), DEFAULT_PLAYBOOK)
 
 
 def priority_of(alert_priority: object) -> str:

@@ -27,3 +27,12 @@ def readable(value: str) -> str:
     if value in READABLE:
         return READABLE[value]
     return " ".join(READABLE.get(word, word) for word in value.split("_")) if "_" in value else value
+
+
+def readable_title(value: str) -> str:
+    """`readable(value)` opening a title or a sentence: only its first letter raised, so a trigger reads the same in
+    a Slack ping, an email, a CRM task and the report: readable_title("api_limit_approaching") -> "API limit
+    approaching", readable_title("seat_limit_approaching") -> "Seat limit approaching" (`str.capitalize` would
+    lower "API" to "Api"). "" stays "" (callers say what an unnamed thing is)."""
+    words = readable(value.strip())
+    return words[:1].upper() + words[1:]

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from syncer.wording import readable
+
 Notify = Literal["ping", "digest", "none"]
 DEFAULT_SLA_HOURS = {"monitor": 1.0, "nurture": 48.0, "escalate": 24.0}  # seed 003, "Service level agreements"
 DEFAULT_BY_PRIORITY = {"high": "escalate", "medium": "nurture", "low": "monitor"}
@@ -133,8 +135,11 @@ def webhook_payload(alert: dict[str, Any], plan: ActionPlan, signal_at: dt.datet
     assert config is not None
     action = config.webhook_action or ("inapp_message" if plan.tier == "monitor" else f"{plan.tier}_action")
     message = None
-    if config.message:
-        message = config.message.format_map(_Blank({k: v for k, v in alert.items() if v is not None}))
+    if config.message:  # text a person reads: {trigger} as every message names it; the `trigger` field keeps the key
+        said = {k: v for k, v in alert.items() if v is not None}
+        if "trigger" in said:
+            said["trigger"] = readable(str(said["trigger"]))
+        message = config.message.format_map(_Blank(said))
     return {
         "action": action,
         "tier": plan.tier,

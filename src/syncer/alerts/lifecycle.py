@@ -31,7 +31,7 @@ from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import enqueue
 from syncer.alerts.routing import Router
 from syncer.alerts.store import CHUNK, alerts, aware, digest_queue, dumps, email_queue, evaluations, pairs
-from syncer.alerts.tasks import TaskState
+from syncer.alerts.tasks import TaskState, sdr_title
 from syncer.identity import identity_text
 
 CHUNK_ROWS = 500
@@ -389,7 +389,7 @@ class Lifecycle:
         if tier is not None and tier.sdr_task is not None and self.build_task is not None:
             sdr = {**alert, "owner_email": tier.sdr_task.owner, "priority": tier.sdr_task.priority}
             sdr["task_priority"] = tier.sdr_task.priority
-            sdr["trigger_title"] = f"SDR outreach ({plan.tier}) - {str(row['trigger']).replace('_', ' ')}"
+            sdr["trigger_title"] = sdr_title(plan.tier, row["trigger"])
             due = (signal_at + dt.timedelta(hours=tier.sdr_task.due_hours)).date()
             enqueue(conn, f"sdr:{key}", "sdr_task", alert_id, alert["account_id"], self.build_task(sdr, due), now)
         if tier is not None and tier.webhook is not None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from syncer.connector import Record, Result
 from syncer.non_finite import is_finite_number
 from syncer.trigger_values import value_words
+from syncer.wording import readable, readable_title
 
 
 class TaskConnector(Protocol):
@@ -48,6 +49,12 @@ def read_status(crm: TaskConnector, keys: Sequence[str]) -> dict[str, TaskState]
 SALESFORCE_PRIORITY = {"low": "Low", "normal": "Normal", "medium": "Normal", "high": "High"}
 
 
+def sdr_title(tier: str | None, trigger: object) -> str:
+    """The title an SDR task's subject opens with: "SDR outreach (nurture) - API limit approaching" (the trigger
+    as every message names it, syncer.wording)."""
+    return f"SDR outreach ({tier}) - {readable(str(trigger))}"
+
+
 def task_text(alert: dict[str, Any], words: Any = None) -> tuple[str, str]:
     """Subject and body as a rep reads them: the trigger's human name, the numbers as people say them
     ("82% of 40 seats (threshold 80%)"), the trend, the playbook line, the CRM link. No internal ids.
@@ -56,7 +63,7 @@ def task_text(alert: dict[str, Any], words: Any = None) -> tuple[str, str]:
     name = str(alert.get("account_name") or alert["account_id"])
     priority = str(alert.get("priority") or "low").capitalize()
     if words is None:
-        title = str(alert.get("trigger") or "Usage alert").replace("_", " ").capitalize()
+        title = readable_title(str(alert.get("trigger") or "")) or "Usage alert"
         trigger, unit, threshold = alert.get("trigger"), alert.get("unit"), alert.get("threshold")
         now = value_words(alert.get("value"), trigger, unit)  # the one formatter, as the renderers show it
         now += f" (threshold {value_words(threshold, trigger, unit)})" if is_finite_number(threshold) else ""
