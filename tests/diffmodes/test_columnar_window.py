@@ -20,7 +20,7 @@ from syncer.columnar import modes
 from syncer.columnar.batches import record_batches
 from syncer.columnar.differ import ColumnarDiffer
 from syncer.columnar.modes import after_run
-from syncer.columnar.window import IN_WINDOW, WindowDiffer, window_scan
+from syncer.columnar.window import IN_WINDOW, WindowDiffer, window_batches, window_scan
 from syncer.diff import Differ
 from tests.diffmodes.harness import Plan, acknowledge, diff, open_job, plan, plan_of, write_project
 from tests.diffmodes.test_incremental import (
@@ -277,3 +277,34 @@ def test_a_future_dated_row_is_warned_of_and_does_not_park_the_watermark(
     assert len(warned) == 1 and "updated_at" in warned[0], caplog.records
     stored = jobs["columnar"].state.diff_watermark("m")[0]
     assert stored.startswith("datetime:2026-03-01T09:"), stored
+
+
+def test_postgresql_reads_the_keys_and_the_window_rows_as_two_statements(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL (ADBC): the keys of the rows outside the window, then the window's rows whole, in one
+    REPEATABLE READ transaction; a column type ADBC does not convert exactly (numeric) keeps the one scan."""
+    _load(pg_url, FIRST)
+    job = open_job(write_project(tmp_path / "pg", pg_url, MAPPING, "columnar"))
+    try:
+        model, source = job.sync.model, job.source
+        names = list(source._column_names(model, job.mapping_dir).values())
+        quote = source.engine.dialect.identifier_preparer.quote
+        bound = "'2026-03-01 07:00:00'"
+        scan = window_scan(source.sql(model, job.mapping_dir), names, ["id"], "email", quote, "updated_at", bound)
+
+        def one_scan(sql: str) -> Iterator[Any]:
+            raise AssertionError("the one scan ran")
+
+        read = list(window_batches(source.engine, {}, scan, 3, one_scan))
+        outside = [b for b in read if b.data.column(IN_WINDOW).to_pylist() == [False] * b.data.num_rows]
+        window = [b for b in read if b.data.column(IN_WINDOW).to_pylist() == [True] * b.data.num_rows]
+        assert len(outside) + len(window) == len(read) and read.index(window[0]) == len(outside)  # keys first
+        assert {tuple(b.data.schema.names) for b in outside} == {("id", "email", IN_WINDOW)}
+        inside = [row for b in window for row in b.rows(range(b.data.num_rows))]
+        assert [r["id"] for r in inside] == [4] and set(inside[0]) == {*names, IN_WINDOW}
+        assert sum(b.data.num_rows for b in read) == len(FIRST)
+
+        _execute(pg_url, "ALTER TABLE model ALTER COLUMN score TYPE NUMERIC(12, 2)")
+        assert next(iter(window_batches(source.engine, {}, scan, 3, lambda sql: iter(["one scan"])))) == "one scan"
+    finally:
+        job.close()
+        job.state.close()

@@ -185,6 +185,8 @@ class ColumnarDiffer(Differ):
     ) -> Iterator[Change]:
         """Count, reject or hand on `batch`'s rows (`_to_diff`'s verdicts on them)."""
         n = len(flagged)
+        if n == 0:
+            return
         bad = _none(n)
         if flagged.any():
             indices = flagged.arg_true().to_list()

@@ -17,7 +17,7 @@ from syncer.columnar.batches import RowBatch, record_batches
 from syncer.columnar.differ import ColumnarDiffer
 from syncer.columnar.key_repeats import STREAMED_DIALECTS, KeyRepeats
 from syncer.columnar.sidecar import path_for
-from syncer.columnar.window import WindowDiffer, open_window
+from syncer.columnar.window import WindowDiffer, open_window, window_batches
 from syncer.config import SyncConfig
 from syncer.diff import Change, Differ
 from syncer.keycheck import KeyReport
@@ -92,7 +92,11 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
         window, scan = open_window(job, spec, keys, kwargs["full"])
         differ = ColumnarDiffer(**args) if scan is None else WindowDiffer(**args, rescan=partial(batches, scan.again))
         differ.window, differ.updated_at = window, sync.model.updated_at
-        return differ, differ.changes_from(batches(None if scan is None else scan.rows))
+        if scan is None:
+            return differ, differ.changes_from(batches())
+        warehouse = job.config.warehouse
+        stream = window_batches(job.source.engine, warehouse.connect_args, scan, warehouse.stream_batch, batches)
+        return differ, differ.changes_from(stream)
 
     if not streamed:
         keys = whole_key_report(job, kwargs["keys"])
