@@ -131,6 +131,7 @@ def warehouse(request: pytest.FixtureRequest, case: Case, tmp_path: Path) -> str
         url: str = request.getfixturevalue("pg_url")
         with sa.create_engine(url).begin() as conn:
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS citext"))
+            conn.execute(sa.text(PG_CI))
     else:
         url = f"{case.warehouse}:///{tmp_path / ('w.' + case.warehouse)}"
     engine = sa.create_engine(url)
@@ -221,3 +222,84 @@ def test_the_window_trusts_the_warehouse_lower_only_for_ascii(
     finally:
         job.close()
         job.state.close()
+
+
+@dataclass
+class Edit:
+    warehouse: str
+    ddl: str
+    rows: list[tuple[Any, ...]]  # (a, b, m, v) synced by a first run
+    statements: list[str]  # then run on the model
+    planned: set[tuple[str, str]]  # (kind, key) the next plan must hold
+
+
+PG_CI = "CREATE COLLATION IF NOT EXISTS ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+EDITS = {
+    "DuckDB NOCASE: a case-only edit of a field": Edit(
+        "duckdb",
+        "CREATE TABLE model (a BIGINT, b VARCHAR, m VARCHAR, v VARCHAR COLLATE NOCASE)",
+        [(1, "", "x1", "acme corp"), (2, "", "x2", "globex")],
+        ["UPDATE model SET v = 'Acme Corp' WHERE a = 1"],
+        {("changed", "1")},
+    ),
+    "DuckDB NOCASE: a key re-cased": Edit(
+        "duckdb",
+        "CREATE TABLE model (a VARCHAR COLLATE NOCASE, b VARCHAR, m VARCHAR, v VARCHAR)",
+        [("a", "", "x1", "one"), ("b", "", "x2", "two")],
+        ["UPDATE model SET a = 'A' WHERE a = 'a'"],
+        {("added", "A"), ("removed", "a")},
+    ),
+    "PostgreSQL nondeterministic collation: a case-only edit of a field": Edit(
+        "postgresql",
+        "CREATE TABLE model (a BIGINT, b TEXT, m TEXT, v TEXT COLLATE ci)",
+        [(1, "", "x1", "acme corp"), (2, "", "x2", "globex")],
+        ["UPDATE model SET v = 'Acme Corp' WHERE a = 1"],
+        {("changed", "1")},
+    ),
+    "PostgreSQL nondeterministic collation: a key re-cased": Edit(
+        "postgresql",
+        "CREATE TABLE model (a TEXT COLLATE ci, b TEXT, m TEXT, v TEXT)",
+        [("a", "", "x1", "one"), ("b", "", "x2", "two")],
+        ["UPDATE model SET a = 'A' WHERE a = 'a'"],
+        {("added", "A"), ("removed", "a")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDITS))
+def test_every_mode_sees_a_case_only_edit(
+    name: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Warehouse mode fingerprints and joins in SQL: under a case-insensitive collation its hash and
+    its key join called 'Acme Corp' the old 'acme corp' (a silent change: never sent, even by
+    --full-diff) and a re-cased key the old one (the old record never deleted). Every mode now plans
+    the edit as the rows mode does."""
+    edit = EDITS[name]
+    case = Case(edit.warehouse, edit.ddl, edit.rows, ["a"], sent=set())
+    url = warehouse(request, case, tmp_path)
+    rule = MatchRule("m", "ext", False)
+
+    def learn(self: SyncJob, connector: Any = None) -> MatchRule:
+        self.match_rule = rule
+        return rule
+
+    monkeypatch.setattr(SyncJob, "learn_match_rule", learn)
+    mapping = MAPPING.format(primary_key='"a"').replace(
+        'object = "things"', 'object = "things"\nmode = "mirror"\nmax_delete_share = 1.0'
+    )
+    jobs = {
+        mode: open_job(write_project(tmp_path / mode, url, mapping, mode)) for mode in ("rows", "columnar", "warehouse")
+    }
+    try:
+        for job in jobs.values():
+            run(job, set())
+        with sa.create_engine(url).begin() as conn:
+            for statement in edit.statements:
+                conn.execute(sa.text(statement))
+        for mode, job in jobs.items():
+            _, planned = plan(job)
+            assert {(c[0], c[1]) for c in planned.changes} == edit.planned, mode
+    finally:
+        for job in jobs.values():
+            job.close()
+            job.state.close()

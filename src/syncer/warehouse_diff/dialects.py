@@ -6,8 +6,9 @@ cheaper than MD5 over a built string (measured: 1M rows, DuckDB 0.09 s vs 0.56 s
 0.27 s vs 0.97 s), and a changed row goes unseen with odds of 2^-64. DuckDB keeps it as UBIGINT in
 the snapshot (the join compares integers, not their text: 5M rows, 2.4 s instead of 3.9 s);
 PostgreSQL as text. Inputs are hashed as they are for types whose equality is identity (integers,
-text, boolean, date, timestamp, uuid) and for floats with their sign beside them (-0.0 = 0.0 to a
-hash, not to Python); decimals (1.0 = 1.00) and everything else are hashed as their text.
+boolean, date, timestamp, uuid) and for floats with their sign beside them (-0.0 = 0.0 to a hash,
+not to Python); text, decimals (1.0 = 1.00) and everything else are hashed as their text under a
+byte-wise collation (`Dialect.text`: a column's own collation may call 'A' and 'a' equal).
 Otherwise (and on Snowflake and BigQuery) the fingerprint is MD5 (hex) of `prefix|e1|e2|...` where
 each input column is encoded as `<length>:<text>` or `-` for NULL (so no two input tuples encode
 alike). Text casts and hashes differ by dialect (and may between releases: every row then looks
@@ -25,13 +26,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-# PostgreSQL type OIDs (pg_type.dat) hashed as they are: int8, int2, int4, text, varchar, bool, date,
-# timestamp, uuid; float4, float8 with their sign
-POSTGRESQL_HASHABLE = frozenset({"20", "21", "23", "25", "1043", "16", "1082", "1114", "2950"})
+# PostgreSQL type OIDs (pg_type.dat) hashed as they are: int8, int2, int4, bool, date, timestamp, uuid;
+# float4, float8 with their sign. Text is hashed through `Dialect.text`: its collation may not be binary
+POSTGRESQL_HASHABLE = frozenset({"20", "21", "23", "16", "1082", "1114", "2950"})
 POSTGRESQL_FLOATS = frozenset({"700", "701"})
 DUCKDB_HASHABLE = frozenset(
     {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"}
-    | {"VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP", "UUID"}
+    | {"BOOLEAN", "DATE", "TIMESTAMP", "UUID"}  # VARCHAR through `Dialect.text` (a collation folds case)
 )
 DUCKDB_FLOATS = frozenset({"DOUBLE", "FLOAT"})
 
@@ -51,14 +52,20 @@ class Dialect:
     fingerprint_type: str | None = None  # the row hash's own SQL type, kept as it is; None: text
     backslash_escapes: bool = False  # string literals treat backslash as an escape (BigQuery)
     key_hash: str = ""  # format string: {0} is a text key; a 64-bit hash whose SUM is exact (`watermark`)
+    binary: str = ""  # the collation that compares and hashes text by its bytes (`text`)
 
     def ident(self, name: str) -> str:
         q = self.quote
         return f"{q}{name.replace(q, q + q)}{q}"
 
     def text(self, column: str) -> str:
-        """`column`: an SQL expression, e.g. a column name quoted by the warehouse's own preparer."""
-        return f"CAST({column} AS {self.text_type})"
+        """`column` as text that compares and hashes by its bytes, as state's keys and Python's
+        strings do: a column's own collation (DuckDB `NOCASE`, a PostgreSQL nondeterministic ICU
+        collation) would make 'Acme' equal 'acme' in a join and in `hash`, hiding a case-only edit
+        and joining a re-cased key to the old one. `column`: an SQL expression, e.g. a column name
+        quoted by the warehouse's own preparer."""
+        cast = f"CAST({column} AS {self.text_type})"
+        return f"({cast} COLLATE {self.binary})" if self.binary else cast
 
     def key(self, primary_key: Sequence[str]) -> str:
         return f" || {self.unit_separator} || ".join(self.text(c) for c in primary_key)
@@ -105,6 +112,7 @@ DIALECTS = {
         sign="signbit({0})",
         fingerprint_type="UBIGINT",
         key_hash="hash({0})",  # UBIGINT; SUM is a HUGEINT
+        binary='"binary"',  # DuckDB docs, "Collations": binary is the default, byte-wise comparison
     ),
     "postgresql": Dialect(
         "postgresql",
@@ -116,6 +124,7 @@ DIALECTS = {
         floats=POSTGRESQL_FLOATS,
         sign="CASE WHEN {0} = 0 THEN CAST({0} AS TEXT) END",
         key_hash="hashtextextended({0}, 0)",  # bigint; SUM is a numeric
+        binary='"C"',  # PostgreSQL docs, 24.2.2.1 Standard Collations: "C" compares by byte (strcmp)
     ),
     "snowflake": Dialect("snowflake", "VARCHAR", "CHR(31)", "MD5({0})", key_hash="HASH({0})"),  # SUM: NUMBER(38)
     "bigquery": Dialect(
