@@ -249,6 +249,23 @@ def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, synced: tuple[str,
         _close(jobs)
 
 
+@pytest.mark.parametrize("to_type", ["TIMESTAMPTZ", "DATE"])
+def test_a_new_updated_at_type_diffs_the_whole_model(synced: tuple[str, dict[str, Any]], to_type: str) -> None:
+    """A watermark read from a TIMESTAMP bounds no window on a TIMESTAMPTZ (its zone-less literal would
+    be read in the session's zone) or a DATE: the type is part of what the watermark was read under."""
+    url, jobs = synced
+    _execute(
+        url,
+        f"ALTER TABLE model ALTER COLUMN updated_at TYPE {to_type}",
+        f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2",
+    )
+    rows, _ = _run(jobs["rows"])
+    plan, window = _run(jobs["warehouse"])
+    assert _answered(window) == "full" and plan == rows and rows.tally["changed"] == 1
+    again, window = _run(jobs["warehouse"])
+    assert _answered(window) == "window" and again.tally["unchanged"] == len(FIRST)
+
+
 def test_a_plan_writes_no_watermark(synced: tuple[str, dict[str, Any]]) -> None:
     url, jobs = synced
     job = jobs["warehouse"]

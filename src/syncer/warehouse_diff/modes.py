@@ -76,15 +76,20 @@ def check_problems(job: SyncJob) -> list[str]:
     else:
         return []
     if column:
-        model_sql = job.source.sql(job.sync.model, job.mapping_dir)
-        types = column_types(job.source.engine, dialect, model_sql) or {}
-        found = types.get(job.source._column_names(job.sync.model, job.mapping_dir).get(column, column))
+        found = column_type(job, dialect, column)
         if found is not None and found.upper() not in UPDATED_AT_TYPES:
             problems.append(
                 f"model.updated_at: column {column!r} is {_type_name(found)}; it must be a TIMESTAMP or DATE "
                 "column the warehouse sets on every insert and update"
             )
     return problems
+
+
+def column_type(job: SyncJob, dialect: Dialect, column: str) -> str | None:
+    """A model column's type as `column_types` names it (DuckDB type names, PostgreSQL type OIDs);
+    None where the warehouse does not say."""
+    types = column_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir)) or {}
+    return types.get(job.source._column_names(job.sync.model, job.mapping_dir).get(column, column))
 
 
 def check_warnings(job: SyncJob) -> list[str]:
@@ -162,7 +167,7 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     if updated_at is None:
         return restate(differ.keys), model_sql
     # the key checks were left to here (`open_diff`): a window needs only its own match values checked
-    digest = spec_digest(prefix, model_sql, updated_at)
+    digest = spec_digest(prefix, model_sql, updated_at, column_type(job, dialect, model.updated_at or ""))
     window = Window.open(
         job.state,
         job.sync.name,

@@ -154,9 +154,11 @@ def window_sql(statement: Statement, bound: str) -> str:
     )
 
 
-def spec_digest(fingerprint_prefix: str, model_sql: str, updated_at: str) -> str:
-    """What a watermark was read under: the mapping's fingerprint prefix, the model SQL, the column."""
-    text = "\x1f".join((fingerprint_prefix, model_sql, updated_at))
+def spec_digest(fingerprint_prefix: str, model_sql: str, updated_at: str, updated_at_type: str | None = None) -> str:
+    """What a watermark was read under: the mapping's fingerprint prefix, the model SQL, the column and
+    its type (a TIMESTAMP turned TIMESTAMPTZ would read a zone-less watermark in the session's zone:
+    hours of changes outside the window)."""
+    text = "\x1f".join((fingerprint_prefix, model_sql, updated_at, updated_at_type or ""))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
