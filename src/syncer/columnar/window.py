@@ -5,7 +5,10 @@ but the rest of a row only when it was updated since the last run.
     FROM (SELECT w0.*, (<updated_at> >= <bound> OR <updated_at> IS NULL OR <a key column> IS NULL) AS in
           FROM (<model>) AS w0) AS w1
 
-`<bound>` is the watermark minus `updated_at_lookback`, as in warehouse mode. Per batch:
+`<bound>` is the watermark minus `updated_at_lookback`, as in warehouse mode. On PostgreSQL (ADBC)
+the same rows come as two statements in one REPEATABLE READ transaction instead, the keys of the rows
+outside the window then the window's rows whole (`window_batches`: COPY costs per field there, so the
+NULLs of one scan were no cheaper to fetch). Per batch:
 - rows in the window are diffed exactly as the full columnar diff diffs them (keys, source
   fingerprint, sidecar, state, the row path's `_compare`);
 - a row outside it whose key state holds (the sidecar's sorted key hashes) is counted unchanged,
