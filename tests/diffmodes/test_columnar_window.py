@@ -33,7 +33,11 @@ from tests.diffmodes.test_incremental import (
     _execute,
     _load,
     clock,
+    synced_jobs,
     warehouse_url,
+)
+from tests.diffmodes.test_incremental import (
+    _jobs as jobs_of,
 )
 
 __all__ = ["clock", "warehouse_url"]  # the fixtures: watermark's clock patched; DuckDB and PostgreSQL
@@ -65,10 +69,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _jobs(tmp_path: Path, url: str, mapping: str = MAPPING) -> dict[str, Any]:
-    return {
-        "rows": open_job(write_project(tmp_path / "rows", url, mapping, "rows")),
-        "columnar": open_job(write_project(tmp_path / "columnar", url, mapping, "columnar")),
-    }
+    return jobs_of(tmp_path, url, mapping, windowed="columnar")
 
 
 def _answered(differ: Differ) -> str:
@@ -132,15 +133,7 @@ def test_the_columnar_window_plans_and_runs_what_the_rows_mode_does(
 @pytest.fixture
 def synced(tmp_path: Path, clock: Clock) -> Iterator[tuple[str, dict[str, Any]]]:
     """(DuckDB URL, jobs by mode) after a first run of each: the columnar watermark is 08:00."""
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _load(url, FIRST)
-    jobs = _jobs(tmp_path, url)
-    try:
-        for job in jobs.values():
-            _run(job)
-        yield url, jobs
-    finally:
-        _close(jobs)
+    yield from synced_jobs(tmp_path, "columnar")
 
 
 def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, synced: tuple[str, dict[str, Any]]) -> None:

@@ -84,8 +84,9 @@ def _load(url: str, rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-def _jobs(tmp_path: Path, url: str, mapping: str = MAPPING) -> dict[str, Any]:
-    return {mode: open_job(write_project(tmp_path / mode, url, mapping, mode)) for mode in ("rows", "warehouse")}
+def _jobs(tmp_path: Path, url: str, mapping: str = MAPPING, windowed: str = "warehouse") -> dict[str, Any]:
+    """Jobs by mode: rows, and `windowed` (the mode whose window is tested; test_columnar_window: columnar)."""
+    return {mode: open_job(write_project(tmp_path / mode, url, mapping, mode)) for mode in ("rows", windowed)}
 
 
 def _close(jobs: dict[str, Any]) -> None:
@@ -221,18 +222,22 @@ def test_the_window_plans_what_the_rows_mode_plans(warehouse_url: str, tmp_path:
         _close(jobs)
 
 
-@pytest.fixture
-def synced(tmp_path: Path, clock: Clock) -> Iterator[tuple[str, dict[str, Any]]]:
+def synced_jobs(tmp_path: Path, windowed: str = "warehouse") -> Iterator[tuple[str, dict[str, Any]]]:
     """(DuckDB URL, jobs by mode) after a first run of each: the watermark is 08:00."""
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     _load(url, FIRST)
-    jobs = _jobs(tmp_path, url)
+    jobs = _jobs(tmp_path, url, windowed=windowed)
     try:
         for job in jobs.values():
             _run(job)
         yield url, jobs
     finally:
         _close(jobs)
+
+
+@pytest.fixture
+def synced(tmp_path: Path, clock: Clock) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from synced_jobs(tmp_path)
 
 
 def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, synced: tuple[str, dict[str, Any]]) -> None:
