@@ -303,3 +303,23 @@ def test_every_mode_sees_a_case_only_edit(
         for job in jobs.values():
             job.close()
             job.state.close()
+
+
+def test_the_postgresql_key_still_probes_the_snapshot_index(pg_url: str) -> None:
+    """The byte-wise key (`Dialect.text`) must stay comparable with the snapshot's primary-key index:
+    under COLLATE "C" it was not, and the window's per-row probe of a 5M-row snapshot became a scan
+    (a no-change run ran for over ten minutes). The database default is always deterministic."""
+    from syncer.warehouse_diff.dialects import DIALECTS
+
+    key = DIALECTS["postgresql"].key(["m.a"])
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(PG_CI))
+        conn.execute(sa.text("CREATE TABLE snap (sync TEXT, key TEXT, PRIMARY KEY (sync, key))"))
+        conn.execute(sa.text('CREATE TABLE model (a TEXT COLLATE "ci")'))
+        conn.execute(sa.text("SET enable_seqscan = off"))
+        probe = f"SELECT s0.key FROM snap AS s0 WHERE s0.sync = 'x' AND s0.key = {key} LIMIT 1"  # window_sql's
+        plan = conn.execute(sa.text(f"EXPLAIN SELECT * FROM model AS m LEFT JOIN LATERAL ({probe}) AS s ON TRUE"))
+        lines = plan.scalars().all()
+    engine.dispose()
+    assert any("Index Cond" in line and "key =" in line for line in lines), lines

@@ -124,7 +124,9 @@ DIALECTS = {
         floats=POSTGRESQL_FLOATS,
         sign="CASE WHEN {0} = 0 THEN CAST({0} AS TEXT) END",
         key_hash="hashtextextended({0}, 0)",  # bigint; SUM is a numeric
-        binary='"C"',  # PostgreSQL docs, 24.2.2.1 Standard Collations: "C" compares by byte (strcmp)
+        # the database's default collation: always deterministic (equal only when the bytes are: PostgreSQL docs,
+        # 24.2.2.4 Nondeterministic Collations, cannot be a database default), and the snapshot's index uses it
+        binary='"default"',
     ),
     "snowflake": Dialect("snowflake", "VARCHAR", "CHR(31)", "MD5({0})", key_hash="HASH({0})"),  # SUM: NUMBER(38)
     "bigquery": Dialect(
