@@ -96,7 +96,8 @@ class Source:
         inner = self.sql(model, mapping_dir)
         if inner not in self._names:
             with self._query(f"SELECT * FROM ({inner}) AS m WHERE 1 = 0") as result:
-                self._names[inner] = {_column_name(c): c for c in result.keys()}
+                keys = list(result.keys())
+                self._names[inner] = dict(zip(column_names(keys, self.engine.dialect.name), keys, strict=True))
         return self._names[inner]
 
     def check_keys(
@@ -139,7 +140,7 @@ class Source:
     def stream(self, model: ModelConfig, mapping_dir: Path | None = None) -> Iterator[dict[str, Any]]:
         """Yield rows as dicts keyed by the model's column names, a partition at a time."""
         with self._query(self.sql(model, mapping_dir), stream=True) as result:
-            columns = [_column_name(c) for c in result.keys()]
+            columns = column_names(list(result.keys()), self.engine.dialect.name)
             for partition in result.partitions(self._config.stream_batch):
                 for row in partition:
                     yield dict(zip(columns, row, strict=True))
@@ -157,6 +158,18 @@ def _strip_final_semicolon(sql: str) -> str:
     return "\n".join(lines)
 
 
-def _column_name(name: str) -> str:
-    """Snowflake folds unquoted names to upper case; mappings use the lower-case spelling."""
-    return name.lower() if name.isupper() else name
+def column_names(names: Sequence[str], dialect: str) -> list[str]:
+    """The model's column names as mappings spell them, in order: Snowflake's (which folds unquoted
+    names to upper case) lower-cased when all upper case, every other warehouse's as they are.
+    WarehouseError when two columns would have one name: a row holds one value per name, so the
+    later column would silently stand for the earlier (PostgreSQL `id` and `"ID"` were both `id`)."""
+    spelled = [n.lower() if dialect == "snowflake" and n.isupper() else n for n in names]
+    seen: dict[str, str] = {}
+    for name, spelling in zip(names, spelled, strict=True):
+        if spelling in seen:
+            raise WarehouseError(
+                f"the model has two columns named {spelling!r} ({seen[spelling]!r} and {name!r}); "
+                "syncer reads a row by column name: rename or alias one of them in the model's query"
+            )
+        seen[spelling] = name
+    return spelled

@@ -30,7 +30,7 @@ from syncer.config import ModelConfig, WarehouseConfig
 from syncer.diff import partial_row
 from syncer.errors import FatalError
 from syncer.secrets import mask
-from syncer.source import Source
+from syncer.source import Source, column_names
 
 # DuckDB types whose Arrow form converts back to the value the DuckDB Python driver returns
 _DUCKDB_SAFE = re.compile(
@@ -124,15 +124,11 @@ def _from_rows(rows_in: Sequence[Sequence[Any]], names: list[str]) -> RowBatch:
 def _duckdb_reader(raw: Any, sql: str, size: int) -> tuple[pa.RecordBatchReader, list[str]] | None:
     relation = raw.sql(sql)  # a relation streams Arrow without the DB-API result's extra copy
     types = [str(t) for t in relation.types]
-    names = [_column_name(c) for c in relation.columns]
+    names = column_names(relation.columns, "duckdb")
     if not all(_DUCKDB_SAFE.match(t) and t != "DECIMAL(38,0)" for t in types):
         return None
     reader = relation.to_arrow_reader(size) if hasattr(relation, "to_arrow_reader") else relation.record_batch(size)
     return reader, names
-
-
-def _column_name(name: str) -> str:
-    return name.lower() if name.isupper() else name
 
 
 def record_batches(
@@ -151,7 +147,7 @@ def record_batches(
     if engine.dialect.name == "postgresql":
         opened = native_postgres.open_reader(engine, warehouse.connect_args, sql)
         if opened is not None:
-            names = [_column_name(f.name) for f in opened[2].schema]
+            names = column_names([f.name for f in opened[2].schema], "postgresql")
             yield from (_from_arrow(batch, names) for batch in native_postgres.batches(*opened, size))
             return
     if engine.dialect.name in ("snowflake", "bigquery"):
@@ -176,7 +172,7 @@ def _native_dbapi(engine: sa.Engine, name: str, sql: str, size: int) -> Iterator
     if stream is None:
         conn.close()
         return None
-    return _arrow_rows(stream, conn)
+    return _arrow_rows(stream, conn, name)
 
 
 def _open_dbapi(raw: Any, name: str, sql: str, size: int) -> Iterator[pa.RecordBatch] | None:
@@ -187,10 +183,10 @@ def _open_dbapi(raw: Any, name: str, sql: str, size: int) -> Iterator[pa.RecordB
     return None if opened is None else native_bigquery.batches(*opened, size)
 
 
-def _arrow_rows(stream: Iterator[pa.RecordBatch], conn: Any) -> Iterator[RowBatch]:
+def _arrow_rows(stream: Iterator[pa.RecordBatch], conn: Any, dialect: str) -> Iterator[RowBatch]:
     try:
         for batch in stream:
-            yield _from_arrow(batch, [_column_name(n) for n in batch.schema.names])
+            yield _from_arrow(batch, column_names(batch.schema.names, dialect))
     finally:
         conn.close()
 
@@ -223,6 +219,6 @@ def _native_duckdb(engine: sa.Engine, sql: str, size: int) -> Iterator[RowBatch]
 
 def _sqlalchemy_batches(source: Source, sql: str, size: int) -> Iterator[RowBatch]:
     with source._query(sql, stream=True) as result:
-        names = [_column_name(c) for c in result.keys()]
+        names = column_names(list(result.keys()), source.engine.dialect.name)
         for partition in result.partitions(size):
             yield _from_rows(partition, names)

@@ -44,13 +44,14 @@ import polars as pl
 import sqlalchemy as sa
 
 from syncer.columnar import kernels, native_postgres
-from syncer.columnar.batches import RowBatch, _column_name, _from_arrow
+from syncer.columnar.batches import RowBatch, _from_arrow
 from syncer.columnar.differ import ColumnarDiffer, _Prepared, read_ahead
 from syncer.columnar.key_repeats import HashBuffer
 from syncer.diff import Change
 from syncer.errors import FatalError
 from syncer.keycheck import KeyReport
 from syncer.secrets import mask
+from syncer.source import column_names
 from syncer.warehouse_diff.dialects import dialect_of
 from syncer.warehouse_diff.modes import column_type
 from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest
@@ -165,7 +166,7 @@ def _streamed(conn: Any, cursor: Any, statements: list[str], size: int) -> Itera
                 reader = cursor.fetch_record_batch()
             except Exception as exc:
                 raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
-            names = [_column_name(f.name) for f in reader.schema]
+            names = column_names([f.name for f in reader.schema], "postgresql")  # ADBC PostgreSQL
             for batch in reader:
                 for start in range(0, batch.num_rows, size):
                     yield _from_arrow(batch.slice(start, size), names)

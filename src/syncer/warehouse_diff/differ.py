@@ -42,7 +42,7 @@ from syncer.columnar.state_columns import StateReader, known_records
 from syncer.diff import CHUNK, Change, Differ
 from syncer.errors import FatalError
 from syncer.keycheck import KeyReport
-from syncer.source import Source
+from syncer.source import Source, column_names
 from syncer.state import Known
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.snapshot import Snapshot
@@ -220,7 +220,7 @@ class WarehouseDiffer(Differ):
         returned, removed, total = 0, [], 0
         chunk: list[tuple[str, dict[str, Any], str]] = []
         with source._query(sql, stream=True) as result:
-            names = [_column_name(c) for c in result.keys()]
+            names = column_names(list(result.keys()), source.engine.dialect.name)
             at = {n: i for i, n in enumerate(names)}  # a row is a tuple: only the first becomes a dict
             model = [(n, at[n]) for n in names if n not in OURS]
             at_fp, at_key, at_snapshot = at[FP], at[KEY], at[SNAPSHOT_KEY]
@@ -302,7 +302,3 @@ class WarehouseDiffer(Differ):
                         Change("removed", key, known[key].fingerprint, known[key].match_value, {}, known[key])
                     )
             yield from self._noted(changes, also=[k for k in keys[i : i + CHUNK] if k not in known])
-
-
-def _column_name(name: str) -> str:
-    return name.lower() if name.isupper() else name
