@@ -102,11 +102,12 @@ def source_fingerprints(batch: RowBatch, inputs: Sequence[str], prefix: str) -> 
 
 def _hashable(batch: RowBatch, column: str) -> pl.Series:
     """A column as polars hashes it exactly: floats as their bit patterns; nested and dictionary
-    columns (polars folds -0.0 inside lists, a categorical may hash its code) and anything polars
-    cannot take from Arrow as repr() text, as the row path sees the values."""
+    columns (polars folds -0.0 inside lists, a categorical may hash its code), decimals wider than 38
+    digits (Arrow's decimal256) and anything polars cannot take from Arrow as repr() text, as the row
+    path sees the values."""
     array = batch.data.column(column)
-    if pa.types.is_nested(array.type) or pa.types.is_dictionary(array.type):
-        return _repr_text(batch, column)
+    if pa.types.is_nested(array.type) or pa.types.is_dictionary(array.type) or pa.types.is_decimal256(array.type):
+        return _repr_text(batch, column)  # (polars cannot hash a 256-bit decimal: it panics)
     if pa.types.is_floating(array.type):
         array = array.view({16: pa.uint16(), 32: pa.uint32(), 64: pa.uint64()}[array.type.bit_width])
     try:

@@ -1,7 +1,9 @@
 """PostgreSQL's native Arrow path: ADBC (`adbc-driver-postgresql`, libpq COPY in binary form).
 
 Used only when the driver is installed, the SQLAlchemy URL carries no `connect_args` (ADBC takes a
-libpq URI and nothing else), and every column's PostgreSQL type converts through Arrow to the same
+libpq URI and nothing else), the database stores UTF-8 (ADBC reads text bytes as UTF-8 whatever the
+server's encoding: LATIN1 'Ã©' arrived as 'é', or failed to decode), and every column's PostgreSQL
+type converts through Arrow to the same
 Python value psycopg returns: numeric arrives as text, float4 as a float32 whose widening differs
 from psycopg's parse, timestamptz with another zone object -- those models read through SQLAlchemy.
 """
@@ -38,6 +40,10 @@ def open_reader(engine: sa.Engine, connect_args: dict[str, Any], sql: str) -> tu
         raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
     cursor = conn.cursor()
     try:
+        if not stores_utf8(cursor):
+            cursor.close()
+            conn.close()
+            return None
         cursor.execute(sql)
         reader = cursor.fetch_record_batch()
     except Exception as exc:
@@ -49,6 +55,13 @@ def open_reader(engine: sa.Engine, connect_args: dict[str, Any], sql: str) -> tu
         conn.close()
         return None
     return conn, cursor, reader
+
+
+def stores_utf8(cursor: Any) -> bool:
+    """Does the database keep its text as UTF-8 (`server_encoding`), the only form ADBC decodes right?"""
+    cursor.execute("SELECT current_setting('server_encoding')")  # ADBC wraps a query in COPY: no SHOW
+    row = cursor.fetchone()
+    return row is not None and str(row[0]).upper() in ("UTF8", "UNICODE")
 
 
 def batches(conn: Any, cursor: Any, reader: Any, size: int) -> Iterator[Any]:

@@ -146,12 +146,13 @@ def _open_two(engine: sa.Engine, connect_args: dict[str, Any], scan: WindowScan)
     try:
         cursor = conn.cursor()
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # ADBC opened a transaction
+        utf8 = native_postgres.stores_utf8(cursor)
         cursor.execute(f"SELECT * FROM ({scan.inside}) AS t LIMIT 0")
         schema = cursor.fetch_record_batch().schema
     except Exception as exc:
         conn.close()
         raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
-    if not all((f.metadata or {}).get(b"POSTGRESQL:type") in native_postgres.SAFE for f in schema):
+    if not utf8 or not all((f.metadata or {}).get(b"POSTGRESQL:type") in native_postgres.SAFE for f in schema):
         cursor.close()
         conn.close()
         return None

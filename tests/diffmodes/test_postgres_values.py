@@ -1,0 +1,78 @@
+"""PostgreSQL values the default (columnar) mode read differently from the rows mode: each plans and
+sends exactly what the rows mode does (third adversarial session).
+
+- a database that stores LATIN1: ADBC decodes text bytes as UTF-8 whatever the server's encoding
+  ('Ã©tÃ©' arrived as 'été'; 'héllo' failed to decode), so such a database reads through psycopg;
+- numeric values wider than 38 digits: Arrow types them decimal256, which polars cannot hash (a Rust
+  panic, exit 1 with a traceback): they are fingerprinted as their text.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.diffmodes.harness import open_job, plan, write_project
+
+os.environ.setdefault("HOOK_SECRET", "whsec-test-postgres-values")
+
+MAPPING = """connector = "hook"
+object = "things"
+
+[model]
+table = "model"
+primary_key = "id"
+
+[match]
+field = "ext"
+column = "id"
+
+[fields]
+v = "v"
+"""
+
+CASES = {
+    "LATIN1 text that is valid UTF-8 bytes": ("LATIN1", "TEXT", ["Ã©tÃ©", "plain"]),
+    "LATIN1 text that is not": ("LATIN1", "TEXT", ["héllo", "plain"]),
+    "numeric of 40 significant digits": ("UTF8", "NUMERIC", ["12345678901234567890.12345678901234567890", "1.5"]),
+    "numeric from 1e20 to 1e-21": ("UTF8", "NUMERIC", ["1e20", "0.000000000000000000001"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_columnar_plans_what_rows_plans(name: str, pg_server: str, tmp_path: Path) -> None:
+    encoding, column_type, values = CASES[name]
+    database = f"v_{abs(hash(name)) % 10**8}_{os.getpid()}"
+    admin = sa.create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}"'))
+        conn.execute(
+            sa.text(
+                f"CREATE DATABASE \"{database}\" ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+            )
+        )
+    url = f"{pg_server}/{database}"
+    try:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE TABLE model (id BIGINT PRIMARY KEY, v {column_type})"))
+            for i, value in enumerate(values, start=1):
+                conn.execute(sa.text(f"INSERT INTO model VALUES ({i}, CAST(:v AS {column_type}))"), {"v": value})
+        engine.dispose()
+        plans: dict[str, Any] = {}
+        for mode in ("rows", "columnar"):
+            job = open_job(write_project(tmp_path / mode, url, MAPPING, mode))
+            try:
+                plans[mode] = {c[1]: c[4] for c in plan(job)[1].changes}  # key -> fields sent
+            finally:
+                job.close()
+                job.state.close()
+        assert plans["columnar"] == plans["rows"] and len(plans["rows"]) == len(values)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
