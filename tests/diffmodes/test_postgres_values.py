@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.diffmodes.harness import open_job, plan, write_project
+from tests.diffmodes.harness import open_job, plan, run, write_project
 
 os.environ.setdefault("HOOK_SECRET", "whsec-test-postgres-values")
 
@@ -76,3 +76,25 @@ def test_columnar_plans_what_rows_plans(name: str, pg_server: str, tmp_path: Pat
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.mark.parametrize("mode", ["rows", "columnar", "warehouse"])
+def test_a_character_n_width_change_is_a_change(pg_url: str, tmp_path: Path, mode: str) -> None:
+    """char(3) -> char(6) sends 'x  ' -> 'x     ': warehouse mode's fingerprint cast the value to text,
+    which drops the padding, and called it unchanged (even with --full-diff)."""
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE model (id BIGINT PRIMARY KEY, v CHAR(3))"))
+        conn.execute(sa.text("INSERT INTO model VALUES (1, 'x'), (2, 'y')"))
+    job = open_job(write_project(tmp_path / mode, pg_url, MAPPING, mode))
+    try:
+        run(job, set())
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE model ALTER COLUMN v TYPE CHAR(6)"))
+        changes = plan(job)[1].changes
+        assert {(c[0], c[1]) for c in changes} == {("changed", "1"), ("changed", "2")}, mode
+        assert {c[4]["v"] for c in changes} == {"x     ", "y     "}
+    finally:
+        job.close()
+        job.state.close()
+        engine.dispose()

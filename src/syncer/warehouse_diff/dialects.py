@@ -30,6 +30,9 @@ import sqlalchemy as sa
 # float4, float8 with their sign. Text is hashed through `Dialect.text`: its collation may not be binary
 POSTGRESQL_HASHABLE = frozenset({"20", "21", "23", "16", "1082", "1114", "2950"})
 POSTGRESQL_FLOATS = frozenset({"700", "701"})
+# PostgreSQL character(n) (bpchar): its cast to text drops the padding the value sent keeps, so its
+# padded width (octet_length counts the padding) is hashed beside it: a width change is a change
+POSTGRESQL_PADDED = frozenset({"1042"})
 DUCKDB_HASHABLE = frozenset(
     {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"}
     | {"BOOLEAN", "DATE", "TIMESTAMP", "UUID"}  # VARCHAR through `Dialect.text` (a collation folds case)
@@ -53,6 +56,7 @@ class Dialect:
     backslash_escapes: bool = False  # string literals treat backslash as an escape (BigQuery)
     key_hash: str = ""  # format string: {0} is a text key; a 64-bit hash whose SUM is exact (`watermark`)
     binary: str = ""  # the collation that compares and hashes text by its bytes (`text`)
+    padded: frozenset[str] = frozenset()  # blank-padded types: hashed as text and their padded width
 
     def ident(self, name: str) -> str:
         q = self.quote
@@ -85,6 +89,8 @@ class Dialect:
             return column
         if kind in self.floats:
             return f"{column}, {self.sign.format(column)}"
+        if kind in self.padded:
+            return f"{self.text(column)}, octet_length({column})"
         return self.text(column)
 
     def fingerprint(self, prefix: str, inputs: Sequence[str], types: Mapping[str, str] | None = None) -> str:
@@ -127,6 +133,7 @@ DIALECTS = {
         # the database's default collation: always deterministic (equal only when the bytes are: PostgreSQL docs,
         # 24.2.2.4 Nondeterministic Collations, cannot be a database default), and the snapshot's index uses it
         binary='"default"',
+        padded=POSTGRESQL_PADDED,  # PostgreSQL docs, 8.3 Character Types: padding is dropped in a cast to text
     ),
     "snowflake": Dialect("snowflake", "VARCHAR", "CHR(31)", "MD5({0})", key_hash="HASH({0})"),  # SUM: NUMBER(38)
     "bigquery": Dialect(
