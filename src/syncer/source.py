@@ -7,8 +7,11 @@ and sampled there, and those rows are rejected instead of silently merged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,8 @@ class Source:
                     f"cannot use {mask(self._config.url)!r}: {mask(str(exc))}",
                 )
                 raise ConfigError([issue]) from exc
+            if self._engine.dialect.driver == "psycopg":
+                sa.event.listen(self._engine, "connect", _exact_json)
         return self._engine
 
     def close(self) -> None:
@@ -156,6 +161,16 @@ def _strip_final_semicolon(sql: str) -> str:
                 lines[i] = code[:-1]
             break
     return "\n".join(lines)
+
+
+def _exact_json(dbapi_connection: Any, _record: Any) -> None:
+    """psycopg parses json / jsonb numbers with `json.loads`, whose floats keep 17 digits:
+    12345678901234567890.123456789 arrived as 12345678901234567000, and an edit in its last digits
+    went unseen. Decimals keep every digit, as a numeric column's do (psycopg docs, "JSON adaptation":
+    `set_json_loads` per connection)."""
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(partial(json.loads, parse_float=Decimal), dbapi_connection)
 
 
 def column_names(names: Sequence[str], dialect: str) -> list[str]:
