@@ -50,12 +50,35 @@ class IdentityError(ValueError):
     """The value cannot identify a record (NULL, NaN or infinite)."""
 
 
+class Unrepresentable:
+    """A warehouse value Python has no form for (PostgreSQL 'infinity' and BC dates, timetz 24:00,
+    years past 9999), as the driver spelled it: what the reader hands over instead of stopping the
+    whole sync, so the mapper rejects that row with the reason (`values.convert`) and no key is
+    made of it (`canonical_identity`)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"{self.text!r} (no Python form)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unrepresentable) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(("Unrepresentable", self.text))
+
+
 def canonical_identity(value: Any) -> str:
     """The one canonical string of a primary-key or match value (see the module docstring)."""
     if isinstance(value, str):
         return value
     if value is None:
         raise IdentityError("NULL cannot identify a record")
+    if isinstance(value, Unrepresentable):
+        raise IdentityError(f"{value!r} cannot identify a record")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from syncer.escaping import FOR_MARKUP
-from syncer.identity import IdentityError, canonical_identity
+from syncer.identity import IdentityError, Unrepresentable, canonical_identity
 from syncer.values import FieldType, Refused, converter
 
 Cast = Literal["str", "int", "float", "bool", "date", "datetime"]
@@ -343,6 +343,8 @@ class Mapper:
                 value = compute(row)
             except (ValueError, TypeError, ArithmeticError, OverflowError) as exc:
                 raise RowRejected(f"field {name!r}: {exc}") from exc
+            if type(value) is Unrepresentable:  # typed or not: no wire form is exact
+                raise RowRejected(f"{name}: the warehouse value {value!r} cannot be read exactly; fix it in the model")
             if to_wire is not None and field_type is not None:
                 try:
                     value = to_wire(value)

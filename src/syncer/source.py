@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from syncer.config import ModelConfig, WarehouseConfig
 from syncer.errors import ConfigError, ConfigIssue, WarehouseError
-from syncer.identity import composite_identity
+from syncer.identity import Unrepresentable, composite_identity
 from syncer.keycheck import KeyChecker, KeyReport, MatchRule
 from syncer.secrets import mask
 from syncer.table_name import quoted_table
@@ -53,7 +53,7 @@ class Source:
                 )
                 raise ConfigError([issue]) from exc
             if self._engine.dialect.driver == "psycopg":
-                sa.event.listen(self._engine, "connect", _exact_json)
+                sa.event.listen(self._engine, "connect", _psycopg_reading)
         return self._engine
 
     def close(self) -> None:
@@ -161,6 +161,41 @@ def _strip_final_semicolon(sql: str) -> str:
                 lines[i] = code[:-1]
             break
     return "\n".join(lines)
+
+
+def _psycopg_reading(dbapi_connection: Any, record: Any) -> None:
+    """How the warehouse's psycopg connections read: JSON numbers exactly, and dates and times Python
+    cannot hold as `Unrepresentable` values (rejected per row) instead of an error that stops the sync."""
+    _exact_json(dbapi_connection, record)
+    _tolerant_datetimes(dbapi_connection)
+
+
+def _tolerant_datetimes(dbapi_connection: Any) -> None:
+    """PostgreSQL keeps 'infinity', '-infinity', BC dates, years past 9999 and timetz 24:00, which
+    psycopg's loaders refuse (DataError) for the whole fetch: each such value becomes `Unrepresentable`
+    with the server's text, so only its row is rejected (README: values that do not map are rejected
+    with the reason). psycopg docs, "Dates and times adaptation"."""
+    from psycopg import DataError
+    from psycopg.types import datetime as pgdt
+
+    def tolerant(base: type) -> type:
+        class Loader(base):  # type: ignore[valid-type, misc]
+            def load(self, data: Any) -> Any:
+                try:
+                    return super().load(data)
+                except (DataError, ValueError, OverflowError):
+                    return Unrepresentable(bytes(data).decode(errors="replace"))
+
+        return Loader
+
+    for name, base in (
+        ("date", pgdt.DateLoader),
+        ("timestamp", pgdt.TimestampLoader),
+        ("timestamptz", pgdt.TimestamptzLoader),
+        ("time", pgdt.TimeLoader),
+        ("timetz", pgdt.TimetzLoader),
+    ):
+        dbapi_connection.adapters.register_loader(name, tolerant(base))
 
 
 def _exact_json(dbapi_connection: Any, _record: Any) -> None:

@@ -125,3 +125,36 @@ def test_numbers_inside_json_keep_every_digit(pg_url: str, tmp_path: Path, mode:
         job.close()
         job.state.close()
         engine.dispose()
+
+
+UNREPRESENTABLE = {
+    "timestamptz 'infinity'": ("TIMESTAMPTZ", "infinity"),
+    "timestamp '-infinity'": ("TIMESTAMP", "-infinity"),
+    "date 'infinity'": ("DATE", "infinity"),
+    "a BC date": ("DATE", "0001-01-01 BC"),
+    "a date past 9999": ("DATE", "10000-01-01"),
+    "timetz 24:00": ("TIMETZ", "24:00:00-1559"),
+}
+
+
+@pytest.mark.parametrize("mode", ["rows", "columnar", "warehouse"])
+@pytest.mark.parametrize("name", sorted(UNREPRESENTABLE))
+def test_a_value_python_cannot_hold_rejects_its_row_only(pg_url: str, tmp_path: Path, mode: str, name: str) -> None:
+    """PostgreSQL keeps values Python has no form for; the driver refused them for the whole fetch
+    (exit 70, nothing synced until the row was fixed). Now that row is rejected with the reason and
+    the others go (README: values that do not map are rejected with the reason)."""
+    column_type, value = UNREPRESENTABLE[name]
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE TABLE model (id BIGINT PRIMARY KEY, v {column_type})"))
+        conn.execute(sa.text(f"INSERT INTO model VALUES (1, CAST(:v AS {column_type})), (2, NULL)"), {"v": value})
+    engine.dispose()
+    job = open_job(write_project(tmp_path / mode, pg_url, MAPPING, mode))
+    try:
+        _, planned = plan(job)
+        assert [c[1] for c in planned.changes] == ["2"], (mode, planned.changes)
+        assert [key for key, _, _ in planned.bad] == ["1"] and "cannot be read exactly" in planned.bad[0][2]
+        assert run(job, set()).tally == planned.tally
+    finally:
+        job.close()
+        job.state.close()

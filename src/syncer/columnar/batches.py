@@ -29,6 +29,7 @@ from syncer.columnar import native_bigquery, native_postgres, native_snowflake
 from syncer.config import ModelConfig, WarehouseConfig
 from syncer.diff import partial_row
 from syncer.errors import FatalError
+from syncer.identity import Unrepresentable
 from syncer.secrets import mask
 from syncer.source import Source, column_names
 
@@ -80,7 +81,13 @@ def _from_arrow(batch: pa.RecordBatch, names: list[str]) -> RowBatch:
 
     def rows_of(data: pa.RecordBatch, indices: Sequence[int]) -> list[dict[str, Any]]:
         # indices through polars, not `pa.array`: that imports pandas (0.3-1 s a process) to check its input
-        return data.take(pl.Series(indices, dtype=pl.Int64).to_arrow()).to_pylist() if indices else []
+        taken = data.take(pl.Series(indices, dtype=pl.Int64).to_arrow()) if indices else data.slice(0, 0)
+        try:
+            whole: list[dict[str, Any]] = taken.to_pylist()
+            return whole
+        except (OverflowError, ValueError):  # a value Python cannot hold: only its row is rejected
+            columns = {name: python_values(taken.column(name)) for name in taken.schema.names}
+            return [{name: columns[name][i] for name in columns} for i in range(taken.num_rows)]
 
     def rows(indices: Sequence[int]) -> list[dict[str, Any]]:
         return rows_of(batch, indices)
@@ -91,7 +98,34 @@ def _from_arrow(batch: pa.RecordBatch, names: list[str]) -> RowBatch:
         taken = rows_of(batch.select(list(columns)), indices)
         return [partial_row(row, rows, at) for at, row in zip(indices, taken, strict=True)]
 
-    return RowBatch(batch, rows, lambda c: batch.column(c).to_pylist(), native=True, partial=partial)
+    return RowBatch(batch, rows, lambda c: python_values(batch.column(c)), native=True, partial=partial)
+
+
+def python_values(array: pa.Array) -> list[Any]:
+    """The column's Python values; one Python cannot hold (a timestamp or date at PostgreSQL's or
+    DuckDB's 'infinity', a year past 9999) becomes `Unrepresentable` instead of stopping the sync."""
+    try:
+        values: list[Any] = array.to_pylist()
+        return values
+    except (OverflowError, ValueError):
+        return [_python_value(scalar) for scalar in array]
+
+
+def _python_value(scalar: pa.Scalar) -> Any:
+    try:
+        return scalar.as_py()
+    except (OverflowError, ValueError):
+        raw = getattr(scalar, "value", None)  # the stored integer (days, microseconds...) of a date or time
+        return Unrepresentable(_INFINITIES.get(raw, f"{scalar.type} {raw}"))
+
+
+# how ADBC and DuckDB store PostgreSQL's and their own +/-infinity in Arrow's date and timestamp integers
+_INFINITIES: dict[Any, str] = {
+    2**63 - 1: "infinity",
+    -(2**63): "-infinity",
+    2**31 - 1: "infinity",
+    -(2**31): "-infinity",
+}
 
 
 def _column(values: list[Any]) -> tuple[pa.Array, bool]:
