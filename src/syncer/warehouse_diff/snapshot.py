@@ -83,9 +83,14 @@ class Snapshot:
             current = conn.scalar(sa.text("SELECT CURRENT_SCHEMA()")) if self.dialect.name == "snowflake" else None
             inspector = sa.inspect(conn)
             if self.dialect.fingerprint_type and inspector.has_table("snapshot", schema=self.schema):
-                columns = {c["name"]: str(c["type"]) for c in inspector.get_columns("snapshot", schema=self.schema)}
-                if columns.get("fingerprint", "").upper() != self.dialect.fingerprint_type:
-                    conn.execute(sa.text(f"DROP TABLE {self.table}"))  # an older release's: a cache, rebuilt
+                found = self._fingerprint_type(conn)
+                if found is not None and found.upper() != self.dialect.fingerprint_type:
+                    # an older release's table: a cache of state. It holds every sync's rows, so every
+                    # sync's marker goes with it and each rebuilds from state (one sync's first run
+                    # used to drop the others' rows while their markers said clean: deletes were lost)
+                    conn.execute(sa.text(f"DROP TABLE {self.table}"))
+                    if inspector.has_table("snapshot_marker", schema=self.schema):
+                        conn.execute(sa.text(f"DELETE FROM {self.meta}"))
                     inspector = sa.inspect(conn)
             present = [
                 inspector.has_schema(self.schema),
@@ -96,6 +101,18 @@ class Snapshot:
                     conn.execute(sa.text(statement))
             if current:
                 conn.execute(sa.text(f"USE SCHEMA {self.dialect.ident(current)}"))
+
+    def _fingerprint_type(self, conn: sa.Connection) -> str | None:
+        """The snapshot's fingerprint column type as the warehouse names it (information_schema, not
+        SQLAlchemy's reflection: duckdb_engine reflects UBIGINT as INTEGER)."""
+        found = conn.scalar(
+            sa.text(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = :schema "
+                "AND table_name = 'snapshot' AND column_name = 'fingerprint'"
+            ),
+            {"schema": self.schema},
+        )
+        return None if found is None else str(found)
 
     def marker(self, sync: str) -> Marker | None:
         """The sync's marker row, or None when it (or the schema) does not exist."""
