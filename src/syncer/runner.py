@@ -407,19 +407,21 @@ class SyncJob:
         fatal: FatalError | None = None
         guard = IdentityGuard(self.sync.match.field, connector.match_casefold())  # one record per identity
         with ThreadPoolExecutor(connector.effective_concurrency, thread_name_prefix=f"sync-{self.sync.name}") as pool:
-            for batch in _sized_batches(connector, to_send()):
-                self._record_bad(differ, summary)
-                self._refresh_sources(differ)
-                while len(inflight) >= connector.effective_concurrency:
+            try:
+                for batch in _sized_batches(connector, to_send()):
+                    self._record_bad(differ, summary)
+                    self._refresh_sources(differ)
+                    while len(inflight) >= connector.effective_concurrency:
+                        fatal = self._collect(inflight, summary) or fatal
+                    if fatal:
+                        break
+                    records = [self._record(c) for c in batch]
+                    failpoints.hit("before_send")
+                    inflight[pool.submit(guard.send, connector, records)] = batch
+                    failpoints.hit("in_flight")
+            finally:  # the stream may fail (a warehouse error mid-model): what was sent is still recorded
+                while inflight:
                     fatal = self._collect(inflight, summary) or fatal
-                if fatal:
-                    break
-                records = [self._record(c) for c in batch]
-                failpoints.hit("before_send")
-                inflight[pool.submit(guard.send, connector, records)] = batch
-                failpoints.hit("in_flight")
-            while inflight:
-                fatal = self._collect(inflight, summary) or fatal
         self._record_bad(differ, summary)
         self._refresh_sources(differ, at_least=1)
         if forget and not fatal:

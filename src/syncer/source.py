@@ -146,7 +146,7 @@ class Source:
         """Yield rows as dicts keyed by the model's column names, a partition at a time."""
         with self._query(self.sql(model, mapping_dir), stream=True) as result:
             columns = column_names(list(result.keys()), self.engine.dialect.name)
-            for partition in result.partitions(self._config.stream_batch):
+            for partition in fetched(result, self._config.stream_batch):
                 for row in partition:
                     yield dict(zip(columns, row, strict=True))
 
@@ -206,6 +206,23 @@ def _exact_json(dbapi_connection: Any, _record: Any) -> None:
     from psycopg.types.json import set_json_loads
 
     set_json_loads(partial(json.loads, parse_float=Decimal), dbapi_connection)
+
+
+def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[sa.Row[Any]]]:
+    """`result.partitions(size)`, with an error the warehouse raises while rows are being read (an
+    overflow in the model's SQL at row 900, a dropped connection) as WarehouseError: exit 2 with the
+    warehouse's first line, not "a bug in syncer". Only the fetch is guarded: what the caller does
+    with each partition (state lookups, sends) keeps its own errors."""
+    partitions = result.partitions(size)
+    while True:
+        try:
+            partition = next(partitions)
+        except StopIteration:
+            return
+        except sa.exc.DBAPIError as exc:
+            first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise WarehouseError(f"warehouse query failed while reading rows: {mask(first)}") from exc
+        yield partition
 
 
 def column_names(names: Sequence[str], dialect: str) -> list[str]:

@@ -31,7 +31,7 @@ from syncer.diff import partial_row
 from syncer.errors import FatalError
 from syncer.identity import Unrepresentable
 from syncer.secrets import mask
-from syncer.source import Source, column_names
+from syncer.source import Source, column_names, fetched
 
 # DuckDB types whose Arrow form converts back to the value the DuckDB Python driver returns
 _DUCKDB_SAFE = re.compile(
@@ -254,5 +254,5 @@ def _native_duckdb(engine: sa.Engine, sql: str, size: int) -> Iterator[RowBatch]
 def _sqlalchemy_batches(source: Source, sql: str, size: int) -> Iterator[RowBatch]:
     with source._query(sql, stream=True) as result:
         names = column_names(list(result.keys()), source.engine.dialect.name)
-        for partition in result.partitions(size):
+        for partition in fetched(result, size):
             yield _from_rows(partition, names)

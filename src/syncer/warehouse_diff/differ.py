@@ -42,7 +42,7 @@ from syncer.columnar.state_columns import StateReader, known_records
 from syncer.diff import CHUNK, Change, Differ
 from syncer.errors import FatalError
 from syncer.keycheck import KeyReport
-from syncer.source import Source, column_names
+from syncer.source import Source, column_names, fetched
 from syncer.state import Known
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.snapshot import Snapshot
@@ -225,7 +225,7 @@ class WarehouseDiffer(Differ):
             model = [(n, at[n]) for n in names if n not in OURS]
             at_fp, at_key, at_snapshot = at[FP], at[KEY], at[SNAPSHOT_KEY]
             first = True
-            for part in result.partitions(5000):
+            for part in fetched(result, 5000):
                 for values in part:
                     if first:
                         row = dict(zip(names, values, strict=True))
