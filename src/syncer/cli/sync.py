@@ -431,10 +431,18 @@ def forget(
 
     cfg, state = _open(config)
     syncs = [cfg.sync(sync).name] if sync else syncs_holding(state.engine, key)
+    held = [s for s in syncs if state.lookup(s, [key])]
     removed = state.forget(key, sync)
     out.print(
         f"forgot {key!r}: {removed['state']} state, {removed['rejected']} rejected, {removed['audit']} audit rows"
     )
+    for name in held:
+        if cfg.sync(name).mode == "mirror":  # its delete needed state's record: that record is gone now
+            out.print(
+                f"warning: sync {name} mirrors its model, but the record stays at its destination: syncer no longer "
+                "knows it, so removing the row from the model will not delete it there. Delete it at the "
+                f"destination, or next time remove the row first and run `syncer run {name}` before forgetting"
+            )
     if not suppress:
         out.print(
             "the next run sends it again (as added) if its row is still in the model: erase the source row too, "
