@@ -103,8 +103,11 @@ try {
   await page.waitForFunction(() => location.hash.includes("tier="));
   await expectView({ segment: D.segments[0], tier: D.tiers[D.tiers.length - 1] });
   await page.click("#f-reset");
+  await page.waitForFunction(() => location.hash === "" || location.hash === "#");
 
-  // drill-down: the first account to call today (else the first table row)
+  // drill-down: the first account to call today (else the first table row); waited for, as the reset
+  // re-renders both lists (querying at once raced the render: CI once found neither, a null target)
+  await page.waitForSelector("li.call button[data-open], #acct-body button[data-open]");
   const target = (await page.$("li.call button[data-open]")) || (await page.$("#acct-body button[data-open]"));
   const id = await target.getAttribute("data-open");
   await target.click();
