@@ -93,38 +93,26 @@ class KeyChecker:
         query: Query,
         primary_key: list[str],
         match: MatchRule | None,
+        scan: Callable[[str], tuple[set[str], int, dict[str, str]]],
         duplicates: bool = True,
-        scan: Callable[[str], tuple[set[str], int, dict[str, str]]] | None = None,
     ) -> KeyReport:
         """`scan(sql)`: the whole check on syncer's canonical forms over the rows of `sql` (the key and
-        match columns; `columnar.key_scan`, the module docstring says why), used for duplicated keys and
-        collisions when given. `duplicates=False` skips the duplicated-key check
-        (`KeyReport.duplicates_checked`) and groups match values in the warehouse (warehouse mode: the
-        model's rows stay there); the collision check then cannot leave duplicated keys out of its
-        groups, so a caller that finds any must run the whole check."""
+        match columns; `columnar.key_scan`, the module docstring says why), for duplicated keys and
+        collisions. `duplicates=False` skips the duplicated-key check (`KeyReport.duplicates_checked`)
+        and groups match values in the warehouse (warehouse mode: the model's rows stay there) unless
+        its LOWER() may differ from syncer's; the collision check then cannot leave duplicated keys
+        out of its groups, so a caller that finds any must run the whole check."""
         report = KeyReport(duplicates_checked=duplicates)
-        pk = ", ".join(self.quoted(c) for c in primary_key)
         nulls = self._nulls(primary_key)
         report.null_rows = int(next(iter(query(f"SELECT COUNT(*) FROM ({self.inner}) AS m WHERE {nulls}")))[0])
-        if scan is not None and (duplicates or self.lower_may_differ(query, match)):
+        if duplicates or self.lower_may_differ(query, match):
+            pk = ", ".join(self.quoted(c) for c in primary_key)
             read = [pk] if match is None or match.column in primary_key else [pk, self.quoted(match.column)]
             keys, rows, collisions = scan(f"SELECT {', '.join(read)} FROM ({self.inner}) AS m")
             report.duplicate_keys, report.duplicate_rows, report.match_collisions = keys, rows, collisions
             report.samples = sorted(keys)[:5]
-            return report
-        dup_sql = (
-            f"SELECT {pk}, COUNT(*) AS n FROM ({self.inner}) AS m WHERE NOT ({nulls}) GROUP BY {pk} HAVING COUNT(*) > 1"
-        )
-        for row in query(dup_sql) if duplicates else ():
-            report.duplicate_keys.add(composite_identity(list(row[:-1])))
-            report.duplicate_rows += int(row[-1])
-            if len(report.duplicate_keys) > MAX_DUPLICATE_KEYS:
-                raise FatalError(
-                    f"model has more than {MAX_DUPLICATE_KEYS} duplicated primary keys ({pk}); fix the model"
-                )
-        report.samples = sorted(report.duplicate_keys)[:5]
-        if match is not None:
-            report.match_collisions = self._collisions(query, primary_key, match, nulls, report.duplicate_keys)
+        elif match is not None:
+            report.match_collisions = self._collisions(query, primary_key, match, nulls)
         return report
 
     def lower_may_differ(self, query: Query, match: MatchRule | None) -> bool:
@@ -160,9 +148,7 @@ class KeyChecker:
             expr = sa.func.lower(sa.cast(expr, sa.String()))
         return str(expr.compile(dialect=self.dialect))
 
-    def _collisions(
-        self, query: Query, primary_key: list[str], match: MatchRule, nulls: str, duplicates: set[str]
-    ) -> dict[str, str]:
+    def _collisions(self, query: Query, primary_key: list[str], match: MatchRule, nulls: str) -> dict[str, str]:
         """Canonical key -> reason for every row whose match value another key shares at the destination."""
         pk = ", ".join(self.quoted(c) for c in primary_key)
         col = self.quoted(match.column)
@@ -178,8 +164,6 @@ class KeyChecker:
                     f"model has more than {MAX_DUPLICATE_KEYS} rows sharing match values ({match.column}); fix it"
                 )
             key = composite_identity(list(row[:-1]))
-            if key in duplicates:
-                continue  # rejected as a duplicated primary key already
             try:
                 value = canonical_identity(row[-1])
             except IdentityError:

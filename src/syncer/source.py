@@ -127,7 +127,7 @@ class Source:
                 lambda: record_batches(self, model, mapping_dir, self._config, sql), model.primary_key, match
             )
 
-        return checker.run(self._rows, model.primary_key, match, duplicates, scan)
+        return checker.run(self._rows, model.primary_key, match, scan, duplicates)
 
     def _rows(self, sql: str) -> list[sa.Row[Any]]:
         with self._query(sql) as result:
