@@ -290,8 +290,8 @@ def test_a_future_dated_row_is_warned_of_and_does_not_park_the_watermark(
 
 
 def test_postgresql_reads_the_keys_and_the_window_rows_as_two_statements(pg_url: str, tmp_path: Path) -> None:
-    """PostgreSQL (ADBC): the keys of the rows outside the window, then the window's rows whole, in one
-    REPEATABLE READ transaction; a column type ADBC does not convert exactly (numeric) keeps the one scan."""
+    """PostgreSQL (ADBC): the window's rows whole, then the keys of the rows outside it (the window's rows
+    are mapped while the keys arrive), in one REPEATABLE READ transaction; a column type ADBC does not convert exactly (numeric) keeps the one scan."""
     _load(pg_url, FIRST)
     job = open_job(write_project(tmp_path / "pg", pg_url, MAPPING, "columnar"))
     try:
@@ -307,7 +307,7 @@ def test_postgresql_reads_the_keys_and_the_window_rows_as_two_statements(pg_url:
         read = list(window_batches(source.engine, {}, scan, 3, one_scan))
         outside = [b for b in read if b.data.column(IN_WINDOW).to_pylist() == [False] * b.data.num_rows]
         window = [b for b in read if b.data.column(IN_WINDOW).to_pylist() == [True] * b.data.num_rows]
-        assert len(outside) + len(window) == len(read) and read.index(window[0]) == len(outside)  # keys first
+        assert len(outside) + len(window) == len(read) and read.index(outside[0]) == len(window)  # window first
         assert {tuple(b.data.schema.names) for b in outside} == {("id", "email", IN_WINDOW)}
         inside = [row for b in window for row in b.rows(range(b.data.num_rows))]
         assert [r["id"] for r in inside] == [4] and set(inside[0]) == {*names, IN_WINDOW}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from syncer.columnar.differ import read_ahead
+from syncer.columnar.differ import AHEAD, read_ahead
 
 
 def numbers(n: int, log: list[str], fail_at: int | None = None) -> Iterator[int]:
@@ -49,3 +49,22 @@ def test_stopping_early_closes_the_stream_and_ends_the_thread() -> None:
     ahead.close()  # what a daemon's stop or a failed send does to the diff's generator
     assert log == ["closed on columnar-read-ahead"]
     assert not any(t.name == "columnar-read-ahead" for t in threading.enumerate())
+
+
+def test_light_batches_are_fetched_on_while_the_caller_maps() -> None:
+    """A window's batches (key hashes and few rows) keep coming while the caller still holds the first
+    (mapping the window's rows): AHEAD queue, one more is prepared; then all arrive, in order."""
+    log: list[str] = []
+    prepared: list[int] = []
+    far = threading.Event()
+
+    def note(i: Any) -> Any:
+        prepared.append(i)
+        if len(prepared) == AHEAD + 2:  # 1 taken + AHEAD queued + 1 waiting to be queued
+            far.set()
+        return i
+
+    ahead = read_ahead(numbers(100, log), note, light=lambda i: True)
+    assert next(ahead) == 0
+    assert far.wait(timeout=10), prepared  # (a Queue of one would stop at 3)
+    assert list(ahead) == list(range(1, 100)) and log == ["closed on columnar-read-ahead"]

@@ -6,8 +6,8 @@ but the rest of a row only when it was updated since the last run.
           FROM (<model>) AS w0) AS w1
 
 `<bound>` is the watermark minus `updated_at_lookback`, as in warehouse mode. On PostgreSQL (ADBC)
-the same rows come as two statements in one REPEATABLE READ transaction instead, the keys of the rows
-outside the window then the window's rows whole (`window_batches`: COPY costs per field there, so the
+the same rows come as two statements in one REPEATABLE READ transaction instead, the window's rows
+whole then the keys of the rows outside it (`window_batches`: COPY costs per field there, so the
 NULLs of one scan were no cheaper to fetch). Per batch:
 - rows in the window are diffed exactly as the full columnar diff diffs them (keys, source
   fingerprint, sidecar, state, the row path's `_compare`);
@@ -118,17 +118,19 @@ def window_batches(
     size: int,
     one_scan: Callable[[str], Iterator[RowBatch]],
 ) -> Iterator[RowBatch]:
-    """The window's batches of at most `size` rows. PostgreSQL through ADBC: `scan.keys`, then
-    `scan.inside`, read in one REPEATABLE READ transaction (one snapshot, as one statement would);
+    """The window's batches of at most `size` rows. PostgreSQL through ADBC: `scan.inside`, then
+    `scan.keys`, read in one REPEATABLE READ transaction (one snapshot, as one statement would);
     elsewhere, or where `native_postgres` does not take a column's type, `one_scan(scan.rows)`. Why:
     PostgreSQL's COPY costs per row and per field, and a NULL is still a field the client decodes;
-    1M rows: the one scan 0.67-0.82 s, the keys alone 0.39-0.45 s (benchmarks/README.md). Lazy: nothing
-    is opened before the first batch is asked for."""
+    1M rows: the one scan 0.67-0.82 s, the keys alone 0.39-0.45 s (benchmarks/README.md). The window's
+    rows first: the caller maps them (the changed rows) while the keys are fetched behind them
+    (`differ.read_ahead`), instead of after the last key. Lazy: nothing is opened before the first batch
+    is asked for."""
     opened = _open_two(engine, connect_args, scan)
     if opened is None:
         yield from one_scan(scan.rows)
         return
-    yield from _streamed(*opened, [scan.keys, scan.inside], size)
+    yield from _streamed(*opened, [scan.inside, scan.keys], size)
 
 
 def _open_two(engine: sa.Engine, connect_args: dict[str, Any], scan: WindowScan) -> tuple[Any, Any] | None:
