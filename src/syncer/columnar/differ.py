@@ -279,7 +279,7 @@ class _Prepared:
 
     def light(self) -> bool:
         """Does it hold less than an eighth of its batch's rows (`read_ahead` queues more of these)?"""
-        return self.batch.data.num_rows * 8 < self.n
+        return bool(self.batch.data.num_rows * 8 < self.n)
 
 
 AHEAD = 16  # light items (see `read_ahead`) the read-ahead thread may queue
