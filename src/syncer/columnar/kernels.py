@@ -146,6 +146,8 @@ IN_SORTED_CHUNK = 1 << 20  # 5M probes at once held 120 MB of positions (peak RS
 def in_sorted(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
     """Boolean per value: it is in `ordered` (a sorted array). Sorted `values` walk `ordered` forwards
     (the fast case: 1M sorted probes into 1M about 0.02 s; unsorted, 5x the cache misses)."""
+    if len(values) == len(ordered) and np.array_equal(values, ordered):
+        return np.ones(len(values), dtype=bool)  # the window: model keys = state keys, 1M 0.05 -> 0.001 s
     found = np.zeros(len(values), dtype=bool)
     if not len(ordered):
         return found
