@@ -45,7 +45,7 @@ import sqlalchemy as sa
 
 from syncer.columnar import kernels, native_postgres
 from syncer.columnar.batches import RowBatch, _from_arrow
-from syncer.columnar.differ import ColumnarDiffer, _Prepared, read_ahead
+from syncer.columnar.differ import ColumnarDiffer, _none, _Prepared, read_ahead
 from syncer.columnar.key_repeats import HashBuffer
 from syncer.diff import Change
 from syncer.errors import FatalError
@@ -67,8 +67,10 @@ IN_WINDOW = "syncer_in_window__"
 @dataclass(frozen=True)
 class WindowScan:
     """The window's statements: `rows` (the one scan, module docstring), `again` (the rows outside it,
-    whole); on PostgreSQL `keys` (the rows outside it: key, match value) and `inside` (the rows in it,
-    whole), read in one REPEATABLE READ transaction instead of `rows` (`two_statements`)."""
+    whole); on PostgreSQL `inside` (the rows in it, whole, flagged) and `keys` (the rows outside it: key,
+    match value; no flag column, which `split` reads as outside: a constant is still a field a row
+    that COPY sends and the client decodes), read in one REPEATABLE READ transaction instead of `rows`
+    (`window_batches`)."""
 
     rows: str
     again: str
@@ -106,7 +108,7 @@ def window_scan(
     return WindowScan(
         rows,
         f"SELECT w0.* FROM ({model_sql}) AS w0 WHERE NOT ({inside})",
-        f"SELECT {key_columns}, FALSE AS {IN_WINDOW} FROM ({model_sql}) AS w0 WHERE NOT ({inside})",
+        f"SELECT {key_columns} FROM ({model_sql}) AS w0 WHERE NOT ({inside})",
         f"SELECT w0.*, TRUE AS {IN_WINDOW} FROM ({model_sql}) AS w0 WHERE {inside}",
     )
 
@@ -304,9 +306,12 @@ _NOTHING: tuple[pl.Series, pl.DataFrame, pl.Series | None] = (
 
 
 def split(batch: RowBatch) -> tuple[RowBatch, pl.Series]:
-    """(the batch without the IN_WINDOW column, that column: True for the rows in the window)."""
+    """(the batch without the IN_WINDOW column, that column: True for the rows in the window). A batch
+    without it is `WindowScan.keys`': every row outside the window."""
     data = batch.data
     at = data.schema.get_field_index(IN_WINDOW)
+    if at < 0:
+        return batch, _none(data.num_rows)
     inside = pl.Series("inside", data.column(at)).fill_null(False)
     rows = batch.rows
 
