@@ -35,6 +35,8 @@ Measured (benchmarks/bench_plan.py --updated-at, mode `columnar-window`): see be
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -126,13 +128,55 @@ def window_batches(
     PostgreSQL's COPY costs per row and per field, and a NULL is still a field the client decodes;
     1M rows: the one scan 0.67-0.82 s, the keys alone 0.39-0.45 s (benchmarks/README.md). The window's
     rows first: the caller maps them (the changed rows) while the keys are fetched behind them
-    (`differ.read_ahead`), instead of after the last key. Lazy: nothing is opened before the first batch
-    is asked for."""
-    opened = _open_two(engine, connect_args, scan)
+    (`differ.read_ahead`), instead of after the last key. On PostgreSQL the connection is opened on a
+    thread from this call on (`_Connecting`: ADBC's connect, 50-60 ms, overlaps the sidecar's load);
+    no statement runs before the first batch is asked for."""
+    if engine.dialect.name != "postgresql" or connect_args or not scan.keys:
+        return one_scan(scan.rows)
+    return _two_or_one(_Connecting(engine, scan), scan, size, one_scan)
+
+
+def _two_or_one(
+    connecting: _Connecting, scan: WindowScan, size: int, one_scan: Callable[[str], Iterator[RowBatch]]
+) -> Iterator[RowBatch]:
+    opened = connecting.take()
     if opened is None:
         yield from one_scan(scan.rows)
         return
     yield from _streamed(*opened, [scan.inside, scan.keys], size)
+
+
+class _Connecting:
+    """`_open_two` on a thread, started at once; `take()` waits for it (its FatalError raised there). A
+    connection never taken (the stream was dropped unread) is closed when this object is collected."""
+
+    def __init__(self, engine: sa.Engine, scan: WindowScan) -> None:
+        self._outcome: list[Any] = []  # [opened] or [None, error]
+        self._thread = threading.Thread(target=self._open, args=(engine, scan), name="columnar-connect", daemon=True)
+        self._thread.start()
+        weakref.finalize(self, _close_untaken, self._thread, self._outcome)
+
+    def _open(self, engine: sa.Engine, scan: WindowScan) -> None:
+        try:
+            self._outcome.append(_open_two(engine, {}, scan))
+        except BaseException as exc:  # raised by `take`, on the caller's thread
+            self._outcome.extend([None, exc])
+
+    def take(self) -> tuple[Any, Any] | None:
+        self._thread.join()
+        opened, *error = self._outcome
+        self._outcome.clear()  # taken: the stream closes it
+        if error:
+            raise error[0]
+        return opened  # type: ignore[no-any-return]
+
+
+def _close_untaken(thread: threading.Thread, outcome: list[Any]) -> None:
+    thread.join()
+    if outcome and outcome[0] is not None:
+        conn, cursor = outcome[0]
+        cursor.close()
+        conn.close()
 
 
 def _open_two(engine: sa.Engine, connect_args: dict[str, Any], scan: WindowScan) -> tuple[Any, Any] | None:
