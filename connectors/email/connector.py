@@ -129,7 +129,7 @@ class EmailConnector(Connector):
     settings_model = EmailSettings
     batch_size = 100  # messages per SMTP connection at most; the setting defaults to 50
     max_concurrency = 1  # digest parts go out in order; mail servers limit connections per client
-    modes = frozenset({"insert", "upsert"})
+    modes = frozenset({"insert"})  # an email cannot be changed once sent: one key, one message
 
     def __init__(
         self,

@@ -236,7 +236,7 @@ class TaskWriter:
             elif props.get("hs_task_status") == "COMPLETED" or props.get("hs_task_priority") == value:
                 results[key] = Result(key, "ok", str(task["id"]))
             else:  # a Record only to reuse map_results: dest_id is the task id
-                targets.append(Record(key, "upsert", {}, "", "", dest_id=str(task["id"])))
+                targets.append(Record(key, "update", {}, "", "", dest_id=str(task["id"])))
         for start in range(0, len(targets), 100):
             chunk = targets[start : start + 100]
             inputs = [

@@ -100,7 +100,7 @@ class SlackConnector(Connector):
     batch_size = 20
     rate_limit = RateLimit(calls=100, per_seconds=60)  # workspace-wide budget for every method
     max_concurrency = 1  # digest parts must land in order; Slack allows ~1 msg/s/channel anyway
-    modes = frozenset({"insert", "upsert"})
+    modes = frozenset({"insert"})  # a key posts once: a changed row would be acknowledged unposted
 
     def __init__(
         self,

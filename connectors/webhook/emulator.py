@@ -38,6 +38,7 @@ from syncer.ratelimit import RateLimit
 
 REJECT_VALUE = "__reject__"
 BAD_REQUEST_VALUE = "__bad_request__"
+OPS = ("insert", "update", "upsert", "delete")  # the payload's `op` (README "Request"): what syncer does
 AppliedKey = tuple[str, str]
 
 
@@ -138,6 +139,7 @@ class WebhookReceiver(Emulator):
         self.records: dict[str, dict[str, Any]] = {}
         self.applied: Counter[AppliedKey] = Counter()
         self.deliveries: Counter[str] = Counter()  # Idempotency-Key -> times applied
+        self.operations: list[tuple[str, str]] = []  # (key, op) of every record delivered, in order
         self.last_delivery: dict[str, Any] | None = None  # headers and payload, for payload-shape tests
         self._recent: list[float] = []
         self._state = _StateFile(state_file) if state_file is not None else None
@@ -207,9 +209,14 @@ class WebhookReceiver(Emulator):
             if problem:
                 results.append({"key": key, "status": "rejected", "error": problem})
                 continue
-            if record["op"] == "delete":
+            op = record["op"]
+            self.operations.append((key, op))
+            if op == "update" and key not in self.records:  # update never creates (README "Request")
+                results.append({"key": key, "status": "rejected", "error": f"no record {key!r} to update"})
+                continue
+            if op == "delete":
                 self.records.pop(key, None)
-            else:
+            elif op != "insert" or key not in self.records:  # insert never modifies: a resend is a no-op
                 self.records[key] = fields
             applied = (key, str(record.get("fingerprint")))
             self.applied[applied] += 1
@@ -242,7 +249,7 @@ def _parse_records(request: Request) -> list[dict[str, Any]] | None:
         if not (
             isinstance(r, dict)
             and isinstance(r.get("key"), str)
-            and r.get("op") in ("upsert", "delete")
+            and r.get("op") in OPS
             and isinstance(r.get("fields"), dict)
         ):
             return None

@@ -23,13 +23,25 @@ from syncer.values import FieldType
 from syncer.wording import plural
 
 Mode = Literal["upsert", "update", "insert", "mirror"]
-Op = Literal["upsert", "delete"]
+Op = Literal["insert", "update", "upsert", "delete"]
 T = TypeVar("T")
+
+# What syncer asks of the destination for a record that is not a deletion, by sync mode
+# (docs/reference/mapping.md `mode`): insert never modifies, update never creates, mirror upserts.
+WRITE_OP: dict[str, Op] = {"insert": "insert", "update": "update", "upsert": "upsert", "mirror": "upsert"}
+
+
+def op_of(mode: str, removed: bool = False) -> Op:
+    """The operation syncer performs on one record of a `mode` sync: "delete" for a removed row (only
+    mirror sends those), else `WRITE_OP[mode]`. It is what a connector that carries an operation
+    sends (the webhook's `op`) and what the audit records. KeyError for an unknown mode."""
+    return "delete" if removed else WRITE_OP[mode]
 
 
 @dataclass(frozen=True)
 class Record:
-    """One change to apply: the mapped fields of one source row, or the deletion of one record."""
+    """One change to apply: the mapped fields of one source row, or the deletion of one record.
+    `op` is what syncer does with it (`op_of`): insert, update, upsert or delete."""
 
     key: str
     op: Op

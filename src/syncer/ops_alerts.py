@@ -118,7 +118,7 @@ class SlackNotifier:
         text = f"{icon} syncer {where} {head}: {slack_line(alert.text)}"[:3000]
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         fields = {"channel": self.channel, "text": text, "blocks": blocks}
-        record = Record(alert.key, "upsert", fields, fingerprint=alert.key, idempotency_key=alert.key)
+        record = Record(alert.key, "insert", fields, fingerprint=alert.key, idempotency_key=alert.key)
         with self._lock:
             [result] = self.connector.send([record])
         if result.status != "ok":

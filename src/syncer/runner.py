@@ -25,7 +25,7 @@ from typing import Any
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
 from syncer.config import Config, SyncConfig, ignored_updated_at, unknown_column_issues
-from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem
+from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem, op_of
 from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
@@ -433,7 +433,7 @@ class SyncJob:
         known = change.known
         return Record(
             key=change.key,
-            op="delete" if change.kind == "removed" else "upsert",
+            op=op_of(self.sync.mode, change.kind == "removed"),
             fields=change.fields,
             fingerprint=change.fingerprint,
             idempotency_key=idempotency_key(self.sync.name, change.key, change.fingerprint),
@@ -454,7 +454,7 @@ class SyncJob:
                 continue
             outcomes = []
             for change, result in zip(batch, results, strict=True):
-                op = "delete" if change.kind == "removed" else "upsert"
+                op = op_of(self.sync.mode, change.kind == "removed")
                 outcomes.append(
                     Outcome(
                         change.key,
@@ -464,7 +464,7 @@ class SyncJob:
                         change.match_value,
                         result.dest_id,
                         result.reason,
-                        change.fields if op == "upsert" else None,
+                        change.fields if op != "delete" else None,
                         change.source_fp,
                     )
                 )
@@ -489,7 +489,7 @@ class SyncJob:
         self.state.record(
             self.sync.name,
             summary.run_id or 0,
-            [Outcome(b.key, "upsert", "rejected", b.fingerprint, None, None, b.reason, None) for b in bad],
+            [Outcome(b.key, op_of(self.sync.mode), "rejected", b.fingerprint, None, None, b.reason, None) for b in bad],
         )
         summary.bad_rejected += len(bad)
 

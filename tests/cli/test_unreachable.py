@@ -67,7 +67,8 @@ def _section(kind: str, name: str, var: str) -> tuple[str, str]:
 
 
 def _mapping(kind: str, connector: str) -> str:
-    mapping = MAPPING.format(mode="upsert").replace('connector = "hook"', f'connector = "{connector}"')
+    mode = "insert" if kind in ("slack", "email") else "upsert"  # messages are only ever inserted
+    mapping = MAPPING.format(mode=mode).replace('connector = "hook"', f'connector = "{connector}"')
     mapping = mapping.replace('object = "accounts"', f'object = "{OBJECT[kind]}"')
     if kind in FIELDS:
         mapping = mapping[: mapping.index("[fields]")] + FIELDS[kind]

@@ -277,7 +277,7 @@ CASES = [
     Case(
         "mode-unsupported-by-connector",
         all_of(slack_chat, replace(MAP, 'connector = "hook"', 'connector = "chat"'), replace(MAP, "upsert", "mirror")),
-        (f"{MAP}: mode: connector 'slack' does not support mode 'mirror' (supported: insert, upsert)",),
+        (f"{MAP}: mode: connector 'slack' does not support mode 'mirror' (supported: insert)",),
     ),
     Case(
         "unknown-sync-on-the-cli",

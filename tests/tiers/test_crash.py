@@ -144,7 +144,7 @@ def test_webhook_crash_after_ack_is_applied_once_per_version(tmp_path: Path, liv
         killed(run(tmp_path, job, "evaluate", T0, "webhook_after_ack:1"))
         assert len(receiver.records) == 3
         assert ok(run(tmp_path, job, "evaluate", T0 + dt.timedelta(minutes=15)))["webhooks"] == 3
-        assert len(receiver.records) == 3  # upserted by key: the receiver's state is the same
+        assert len(receiver.records) == 3  # inserted once per key: the receiver's state is the same
         assert set(receiver.applied.values()) == {2}  # the same (key, fingerprint) twice: a receiver skips it
         assert len(receiver.deliveries) == 1  # ... and the same Idempotency-Key for the whole batch
     finally:

@@ -142,6 +142,7 @@ def test_a_day_of_three_tiers(tmp_path: Path, slack: SlackEmulator, fake: Clock,
     assert counts == {"monitor": (n, 0, 0, 0), "nurture": (0, n, 0, 0), "escalate": (0, 0, n, n)}
     assert sorted(got_webhook) == sorted(want["monitor"])  # each once, signed (the receiver verifies)
     assert all(f["action"] == "inapp_message" and f["tier"] == "monitor" for f in receiver.records.values())
+    assert {op for _, op in receiver.operations} == {"insert"}  # an action is sent once, never updated
     assert {f["message"] for f in receiver.records.values() if f["account_id"] == account(0)} == {
         "Account 0: your team is growing fast"
     }

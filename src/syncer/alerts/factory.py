@@ -43,7 +43,7 @@ def alert_destinations(settings: AlertSettings, config: Config) -> dict[str, tup
         uses["alerts.email"] = (settings.alerts.email, message)
     for tier, actions in settings.actions.tiers.items():
         if actions.webhook is not None:
-            uses[f"actions.{tier}.webhook"] = (actions.webhook, Destination("pql_action", "key", "upsert"))
+            uses[f"actions.{tier}.webhook"] = (actions.webhook, Destination("pql_action", "key", "insert"))
     return uses
 
 

@@ -78,7 +78,7 @@ def enqueue(
 
 def record_of(key: str, payload: dict[str, Any], match_value: str | None = None) -> Record:
     fingerprint = hashlib.sha256(dumps(payload).encode()).hexdigest()[:32]
-    return Record(key, "upsert", payload, fingerprint, key, match_value=match_value)
+    return Record(key, "insert", payload, fingerprint, key, match_value=match_value)  # a key is delivered once, ever
 
 
 def pending_rows(engine: sa.Engine, kinds: Sequence[str], statuses: Sequence[str] = ("pending",)) -> list[sa.Row[Any]]:
