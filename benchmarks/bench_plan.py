@@ -218,10 +218,10 @@ def source_fps(job: Any, mode: str) -> Iterator[list[tuple[str, str]]]:
         import sqlalchemy as sa
 
         from syncer.warehouse_diff.dialects import dialect_of
-        from syncer.warehouse_diff.modes import fingerprint_parts
+        from syncer.warehouse_diff.modes import fingerprint_parts, model_column_types
 
         dialect = dialect_of(job.source.engine.dialect.name)
-        prefix, key, columns, types = fingerprint_parts(job, dialect, spec, inputs)
+        prefix, key, columns, types = fingerprint_parts(job, spec, inputs, model_column_types(job, dialect))
         sql = f"SELECT {dialect.key(key)}, {dialect.fingerprint(prefix, columns, types)} FROM accounts"
         with job.source.engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(sa.text(sql))

@@ -55,7 +55,7 @@ from syncer.keycheck import KeyReport
 from syncer.secrets import mask
 from syncer.source import column_names
 from syncer.warehouse_diff.dialects import dialect_of
-from syncer.warehouse_diff.modes import column_type
+from syncer.warehouse_diff.modes import column_type, model_column_types
 from syncer.warehouse_diff.watermark import Window, bound_literal, spec_digest
 
 if TYPE_CHECKING:
@@ -244,7 +244,12 @@ def open_window(job: SyncJob, spec: str, keys: KeyReport, full: bool) -> tuple[W
     names = job.source._column_names(model, job.mapping_dir)
     quote = job.source.engine.dialect.identifier_preparer.quote
     updated_at = names.get(model.updated_at, model.updated_at)
-    digest = spec_digest("columnar:" + spec, model_sql, quote(updated_at), column_type(job, dialect, model.updated_at))
+    digest = spec_digest(
+        "columnar:" + spec,
+        model_sql,
+        quote(updated_at),
+        column_type(job, model_column_types(job, dialect), model.updated_at),
+    )
     window = Window.open(
         job.state,
         job.sync.name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,7 @@ def check_problems(job: SyncJob) -> list[str]:
     else:
         return []
     if column:
-        found = column_type(job, dialect, column)
+        found = column_type(job, model_column_types(job, dialect), column)
         if found is not None and found.upper() not in UPDATED_AT_TYPES:
             problems.append(
                 f"model.updated_at: column {column!r} is {_type_name(found)}; it must be a TIMESTAMP or DATE "
@@ -85,11 +86,16 @@ def check_problems(job: SyncJob) -> list[str]:
     return problems
 
 
-def column_type(job: SyncJob, dialect: Dialect, column: str) -> str | None:
-    """A model column's type as `column_types` names it (DuckDB type names, PostgreSQL type OIDs);
-    None where the warehouse does not say."""
-    types = column_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir)) or {}
-    return types.get(job.source._column_names(job.sync.model, job.mapping_dir).get(column, column))
+def model_column_types(job: SyncJob, dialect: Dialect) -> dict[str, str] | None:
+    """The model's column types (`column_types`: one introspection query of the warehouse). A diff
+    reads them once and passes them to `column_type` and `fingerprint_parts`."""
+    return column_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir))
+
+
+def column_type(job: SyncJob, types: Mapping[str, str] | None, column: str) -> str | None:
+    """A model column's type in `types` (`model_column_types`: DuckDB type names, PostgreSQL type
+    OIDs); None where the warehouse does not say."""
+    return (types or {}).get(job.source._column_names(job.sync.model, job.mapping_dir).get(column, column))
 
 
 def check_warnings(job: SyncJob) -> list[str]:
@@ -155,7 +161,8 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     `updated_at` gets the window statement when `Window.open` allows it (see `watermark`)."""
     model, dialect, snapshot = job.sync.model, differ.snapshot.dialect, differ.snapshot
     model_sql = job.source.sql(model, job.mapping_dir)
-    prefix, pk, columns, types = fingerprint_parts(job, dialect, spec, inputs)
+    model_types = model_column_types(job, dialect)  # once per diff: the fingerprint and the watermark's spec
+    prefix, pk, columns, types = fingerprint_parts(job, spec, inputs, model_types)
     updated_at = quoted_columns(job, [model.updated_at])[0] if model.updated_at else None
 
     statement = Statement(dialect, snapshot, job.sync.name, model_sql, pk, columns, prefix, types, updated_at)
@@ -167,7 +174,7 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     if updated_at is None:
         return restate(differ.keys), model_sql
     # the key checks were left to here (`open_diff`): a window needs only its own match values checked
-    digest = spec_digest(prefix, model_sql, updated_at, column_type(job, dialect, model.updated_at or ""))
+    digest = spec_digest(prefix, model_sql, updated_at, column_type(job, model_types, model.updated_at or ""))
     window = Window.open(
         job.state,
         job.sync.name,
@@ -192,12 +199,12 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
 
 
 def fingerprint_parts(
-    job: SyncJob, dialect: Dialect, spec: Any, inputs: list[str]
+    job: SyncJob, spec: Any, inputs: list[str], types: Mapping[str, str] | None
 ) -> tuple[str, list[str], list[str], dict[str, str] | None]:
-    """(prefix, quoted primary key, quoted inputs, input types) for `Dialect.key` / `Dialect.fingerprint`."""
+    """(prefix, quoted primary key, quoted inputs, input types) for `Dialect.key` / `Dialect.fingerprint`;
+    `types`: `model_column_types`, None where the warehouse does not say."""
     prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
     pk, columns = quoted_columns(job, job.sync.model.primary_key), quoted_columns(job, inputs)
-    types = column_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir))
     if types is not None:
         names = job.source._column_names(job.sync.model, job.mapping_dir)
         types = {q: types.get(names.get(c, c), "") for c, q in zip(inputs, columns, strict=True)}
