@@ -61,6 +61,8 @@ class Tally:
     unchanged: int = 0
     held_rejected: int = 0  # rejected before with the same data: not re-sent until it changes
     held_deletes: int = 0  # removals not applied: more than the sync's max_delete_share left the model at once
+    rekeyed: int = 0  # changed rows whose match value moved to another destination identity (syncer.rekeys)
+    handed_over: int = 0  # records not deleted because a live row now holds their identity (syncer.rekeys)
     bad_rows: int = 0
     bad_samples: list[BadRow] = field(default_factory=list)
     out_of_sync: dict[str, int] = field(default_factory=dict)  # reason -> rows in the model not in sync

@@ -31,6 +31,7 @@ from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, Fata
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.ratelimit import RateLimiter
+from syncer.rekeys import IdentityMoves
 from syncer.retry import RetryPolicy
 from syncer.secrets import mask
 from syncer.source import Source
@@ -154,6 +155,7 @@ class SyncJob:
         # `plan/run --full-diff`: this diff compares the whole model (the `updated_at` window is not used), sends
         # only what changed and records the watermark as a full diff does (syncer.warehouse_diff.watermark)
         self.full_diff = False
+        self.max_removed: int | None = None  # the delete guard of the current diff (mirror mode)
 
     def validate_columns(self) -> None:
         columns = self.source.columns(self.sync.model, self.mapping_dir)
@@ -246,6 +248,7 @@ class SyncJob:
         max_removed = None
         if self.sync.mode == "mirror" and not allow_deletes:
             max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
+        self.max_removed = max_removed
         from syncer.columnar.modes import open_diff  # numpy, pyarrow, polars: loaded by the commands that diff
 
         return open_diff(
@@ -275,6 +278,7 @@ class SyncJob:
             self.verify_destination(connector)
             self._sending = connector
             differ, changes = self.differ(full)
+            moves = self.identity_moves(connector, differ.tally)
         except WarehouseError as exc:
             raise self.located(exc) from exc
         finally:
@@ -284,7 +288,7 @@ class SyncJob:
         try:
             while True:
                 try:
-                    for change in changes:
+                    for change in moves.now(changes):
                         if len(samples) < show:
                             samples.append(change)
                         if self.runtime.progress:
@@ -292,6 +296,7 @@ class SyncJob:
                     break
                 except Replan as again:  # the stream's key checks found a problem: the plan again, exactly
                     differ, changes, samples = again.differ, again.changes, []
+                    moves = IdentityMoves(moves.casefold, moves.mirror, differ.tally, moves.max_removed)
         except WarehouseError as exc:
             raise self.located(exc) from exc
         summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)
@@ -350,7 +355,8 @@ class SyncJob:
                 summary.status = "partial"
                 summary.error = (
                     f"{differ.tally.held_deletes} deletes held back: more than {self.sync.max_delete_share:.0%} "
-                    "of the synced records left the model at once; check the model, then `syncer run "
+                    "of the synced records would be deleted at once (they left the model, or their match "
+                    "value moved); check the model, then `syncer run "
                     f"{self.sync.name} --allow-deletes` to apply them"
                 )
                 log.warning("sync %s: %s", self.sync.name, summary.error)
@@ -393,22 +399,45 @@ class SyncJob:
         return located
 
     def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:
-        mirror = self.sync.mode == "mirror"
-        forget: list[str] = []
+        moves = self.identity_moves(connector, differ.tally)
+        guard = IdentityGuard(self.sync.match.field, connector.match_casefold())  # one record per identity
 
         def to_send() -> Iterator[Change]:
-            for change in changes:
-                if change.kind != "removed" or mirror:  # the connector finds the record by match value if need be
+            for change in moves.now(changes):
+                if change.kind != "removed" or moves.mirror:  # the connector finds the record by match value if need be
                     yield change
                 else:
-                    forget.append(change.key)
+                    moves.forget.append(change.key)
 
+        fatal = self._send(connector, guard, differ, to_send(), summary)
+        self._record_bad(differ, summary)
+        self._refresh_sources(differ, at_least=1)
+        if fatal:
+            raise fatal
+        if moves.forget:
+            self.state.forget_removed(self.sync.name, moves.forget)
+        if moves.deferred:  # mirror re-keys: upserted once their old record's delete is acknowledged
+            held = moves.after_deletes(lambda keys: set(self.state.lookup(self.sync.name, keys)))
+            fatal = self._send(connector, guard, differ, held, summary)
+            if fatal:
+                raise fatal
+
+    def identity_moves(self, connector: Connector, tally: Tally) -> IdentityMoves:
+        """The run's (or plan's) handovers and re-keys (syncer.rekeys), under the delete guard."""
+        mirror = self.sync.mode == "mirror"
+        return IdentityMoves(connector.match_casefold(), mirror, tally, self.max_removed if mirror else None)
+
+    def _send(
+        self, connector: Connector, guard: IdentityGuard, differ: Differ, changes: Iterator[Change], summary: Summary
+    ) -> FatalError | None:
+        """Send `changes` in the connector's batches, up to its concurrency; every acknowledged batch is
+        recorded in state before the next is collected. Returns the first fatal error, after recording
+        what was in flight."""
         inflight: dict[Future[list[Result]], list[Change]] = {}
         fatal: FatalError | None = None
-        guard = IdentityGuard(self.sync.match.field, connector.match_casefold())  # one record per identity
         with ThreadPoolExecutor(connector.effective_concurrency, thread_name_prefix=f"sync-{self.sync.name}") as pool:
             try:
-                for batch in _sized_batches(connector, to_send()):
+                for batch in _sized_batches(connector, changes):
                     self._record_bad(differ, summary)
                     self._refresh_sources(differ)
                     while len(inflight) >= connector.effective_concurrency:
@@ -422,12 +451,7 @@ class SyncJob:
             finally:  # the stream may fail (a warehouse error mid-model): what was sent is still recorded
                 while inflight:
                     fatal = self._collect(inflight, summary) or fatal
-        self._record_bad(differ, summary)
-        self._refresh_sources(differ, at_least=1)
-        if forget and not fatal:
-            self.state.forget_removed(self.sync.name, forget)
-        if fatal:
-            raise fatal
+        return fatal
 
     def _record(self, change: Change) -> Record:
         known = change.known

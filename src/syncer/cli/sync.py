@@ -49,6 +49,8 @@ def _summary_table(summary: Summary) -> None:
         "unchanged",
         "held_rejected",
         "held_deletes",
+        "rekeyed",
+        "handed_over",
         "bad_rows",
         "succeeded",
         "failed",

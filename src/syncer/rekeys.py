@@ -1,0 +1,102 @@
+"""Destination identities that move between rows: a record is deleted only when no live row holds it.
+
+A destination record's identity is its match value as the destination compares it
+(`identity.match_comparison_key`: Salesforce external IDs, HubSpot unique properties). State
+remembers, per primary key, the identity it last wrote and the record's id. Two moves need more
+than "delete what left the model":
+
+- **Handover.** A primary key leaves the model while another row (added, or changed to it) holds
+  its identity: a re-keyed account. The upsert by match value already writes that record, so the
+  removed key's delete by record id would delete the live row's record (and leave state saying it
+  is in sync). The removed key is forgotten instead; nothing is deleted.
+- **Re-key.** A row's own match value changes (`SF-1` -> `SF-9`): the upsert by the new value
+  writes another record, and the old one is no longer any row's. In mirror mode (the destination
+  equals the model) the old record is deleted first, by its id, and the row is upserted only once
+  that delete is acknowledged, so a crash between the two leaves state without the key (the next
+  run adds it) and never an orphan state forgot. If a live row holds the old identity it is
+  handed over instead. In the other modes the old record stays, as any record that leaves the
+  model does; the count says how many moved (`Tally.rekeyed`).
+
+The mirror re-keys count against the sync's delete guard (`max_delete_share`): more than it
+allows holds them back whole, with their upserts, as a mass removal is (`Tally.held_deletes`).
+
+Shapes: `IdentityMoves(casefold, mirror, tally, max_removed).now(changes)` yields the plan's changes
+in the stream's order (removals after every upsert); then `forget` (handed-over keys to drop from
+state without a write) and `deferred` (the re-keyed upserts, sent after the deletes they wait on are acknowledged:
+`after_deletes(still_held)`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+
+from syncer.diff import Change, Tally
+from syncer.identity import match_comparison_key
+
+
+class IdentityMoves:
+    """One run's (or plan's) identity bookkeeping over its change stream."""
+
+    def __init__(self, casefold: bool, mirror: bool, tally: Tally, max_removed: int | None) -> None:
+        self.casefold = casefold
+        self.mirror = mirror
+        self.tally = tally
+        self.max_removed = max_removed
+        self.forget: list[str] = []  # keys dropped from state without a destination write
+        self.deferred: list[Change] = []  # mirror re-keys: upserted once their old record's delete is acked
+        self._live: set[str] = set()  # identities this run upserts
+
+    def _identity(self, value: str | None) -> str | None:
+        return None if value is None else match_comparison_key(value, self.casefold)
+
+    def now(self, changes: Iterable[Change]) -> Iterator[Change]:
+        """The changes to send in this pass: upserts as they stream, then the deletes no live row's
+        identity forbids. Removed records are held until the stream ends (every differ yields them
+        last already; holding them makes the handover independent of that order)."""
+        removed: list[Change] = []
+        retired: list[Change] = []
+        for change in changes:
+            if change.kind == "removed":
+                removed.append(change)
+                continue
+            self._live.add(self._identity(change.match_value) or "")
+            old = self._identity(change.known.match_value) if change.kind == "changed" and change.known else None
+            if old is not None and old != self._identity(change.match_value):
+                self.tally.rekeyed += 1
+                if self.mirror:
+                    retired.append(change)
+                    continue
+            yield change
+        yield from self._removals(removed, retired)
+
+    def _removals(self, removed: list[Change], retired: list[Change]) -> Iterator[Change]:
+        for change in removed:
+            if self.mirror and self._identity(change.match_value) in self._live:
+                self.tally.handed_over += 1
+                self.forget.append(change.key)
+            else:
+                yield change  # the runner deletes it in mirror mode, forgets it in the others
+        moving = {c.key for c in retired if c.known and self._identity(c.known.match_value) not in self._live}
+        if self.max_removed is not None and len(moving) > self.max_removed:
+            self.tally.held_deletes += len(moving)  # a mass re-key: held back whole, upserts too
+            retired = [c for c in retired if c.key not in moving]
+        for change in retired:
+            known = change.known
+            assert known is not None  # a re-key is a changed record: state knows it
+            upsert = dataclasses.replace(change, kind="added", known=None)  # by match value, not the old id
+            if change.key not in moving:
+                self.tally.handed_over += 1  # a live row's upsert writes the old record: only state moves
+                yield upsert
+            else:
+                self.deferred.append(upsert)
+                yield Change("removed", change.key, known.fingerprint, known.match_value, {}, known)
+
+    def after_deletes(self, still_held: Callable[[list[str]], set[str]]) -> Iterator[Change]:
+        """The deferred re-key upserts whose old record's delete was acknowledged (state dropped the
+        key). `still_held(keys)`: those of `keys` state still holds; their upserts wait for a run
+        whose delete succeeds, so no record is ever orphaned."""
+        held = still_held([c.key for c in self.deferred])
+        for change in self.deferred:
+            if change.key not in held:
+                yield change
