@@ -10,8 +10,8 @@ fingerprinted, or every row under `full` -- are materialised and handed, 2,000 a
 the row path's own comparison (`Differ._compare`), so mapping, payload fingerprints, held
 rejections and `Change`s are the row path's.
 
-Per batch the vectorised part (`_prepare`: keys, hashes, fingerprints, the sidecar's verdict)
-runs one batch ahead on a thread (`read_ahead`), while the batch before is mapped; everything
+Per batch the vectorised part (`_prepare`: keys, hashes, fingerprints, the sidecar's verdict and the
+rows it leaves) runs ahead on a thread (`read_ahead`), while the batches before are mapped; everything
 that counts, rejects or reads state stays on the caller's thread, in stream order.
 
 Removed records: one 8-byte hash per seen key (sorted once after the stream), compared with
@@ -138,9 +138,9 @@ class ColumnarDiffer(Differ):
         nothing the diff changes, so it runs on the read-ahead thread while the last batch maps."""
         keys = kernels.record_keys(batch, self.primary_key)
         key_hashes, match_hashes = self._key_hashes(batch, keys)
-        flagged, frame, sure = self._to_diff(batch, keys)
+        flagged, frame, vouched = self._to_diff(batch, keys)
         return _Prepared(
-            batch, batch.data.num_rows, key_hashes, match_hashes, flagged, frame, sure, self._newest(batch)
+            batch, batch.data.num_rows, key_hashes, match_hashes, flagged, frame, vouched, self._newest(batch)
         )
 
     def _key_hashes(self, batch: RowBatch, keys: pl.Series) -> tuple[np.ndarray, np.ndarray | None]:
@@ -148,9 +148,10 @@ class ColumnarDiffer(Differ):
         key_hashes = kernels.key_hashes(keys).filter(keys.is_not_null()).to_numpy()
         return key_hashes, self.repeats.hashes(batch, keys) if self.repeats is not None else None
 
-    def _to_diff(self, batch: RowBatch, keys: pl.Series) -> tuple[pl.Series, pl.DataFrame, pl.Series | None]:
-        """(rows `_key` must judge, (row, key, fp1, fp2), rows the sidecar vouches for) of `batch`'s
-        rows, `keys` theirs."""
+    def _to_diff(self, batch: RowBatch, keys: pl.Series) -> tuple[pl.Series, pl.DataFrame, int]:
+        """(which of them `_key` must judge, (row, key, source_fp) of the rows the sidecar does not
+        vouch for, how many it vouches for) of `batch`'s rows, `keys` theirs. Filtering here, on the
+        read-ahead thread, keeps polars' per-batch work off the thread that maps."""
         n = batch.data.num_rows
         # rows the row path rejects by key (NULL, not canonical, duplicated, colliding match value):
         # flagged here in bulk, judged one by one by the row path's own `_key`
@@ -158,10 +159,14 @@ class ColumnarDiffer(Differ):
         prefix = kernels.spec_digest(self.spec, batch, self.inputs)
         fp1, fp2 = kernels.source_fingerprint_parts(batch, self.inputs, prefix)
         frame = pl.DataFrame([pl.int_range(0, n, dtype=pl.Int64, eager=True).rename("row"), keys, fp1, fp2])
-        sure = None
+        vouched = 0
         if self.sidecar is not None:  # unchanged by the sidecar: a subset of what state would say
             sure = pl.Series(self.sidecar.unchanged(*kernels.check_hashes(keys, fp1, fp2))) & ~flagged
-        return flagged, frame, sure
+            vouched = int(sure.sum())
+            if vouched:
+                frame, flagged = frame.filter(~sure), flagged.filter(~sure)
+        frame = frame.with_columns(kernels.fingerprint_text(frame["fp1"], frame["fp2"])).drop("fp1", "fp2")
+        return flagged, frame, vouched
 
     def _newest(self, batch: RowBatch) -> Any:
         """The batch's highest `model.updated_at` (None: not asked, or no value), for the watermark."""
@@ -178,28 +183,20 @@ class ColumnarDiffer(Differ):
             self.repeats.keep(prepared.match_hashes)
         if self.window is not None:
             self.window.read(prepared.newest)
-        yield from self._diff_rows(prepared.batch, prepared.flagged, prepared.frame, prepared.sure)
+        yield from self._diff_rows(prepared.batch, prepared.flagged, prepared.frame, prepared.vouched)
 
-    def _diff_rows(
-        self, batch: RowBatch, flagged: pl.Series, frame: pl.DataFrame, sure: pl.Series | None
-    ) -> Iterator[Change]:
+    def _diff_rows(self, batch: RowBatch, flagged: pl.Series, frame: pl.DataFrame, vouched: int) -> Iterator[Change]:
         """Count, reject or hand on `batch`'s rows (`_to_diff`'s verdicts on them)."""
-        n = len(flagged)
-        if n == 0:
+        self._found += vouched
+        self.tally.unchanged += vouched
+        if not len(frame):
             return
-        bad = _none(n)
         if flagged.any():
-            indices = flagged.arg_true().to_list()
+            indices = frame["row"].filter(flagged).to_list()
             rejected = [i for i, row in zip(indices, batch.rows(indices), strict=True) if self._key(row) is None]
-            bad = pl.int_range(0, n, eager=True).is_in(pl.Series(rejected, dtype=pl.Int64))
-        if sure is not None:
-            counted = int(sure.sum())
-            self._found += counted
-            self.tally.unchanged += counted
-            frame = frame.filter(~sure)
-            bad = bad.filter(~sure)
-        frame = frame.filter(~bad)
-        todo = frame.with_columns(kernels.fingerprint_text(frame["fp1"], frame["fp2"])).drop("fp1", "fp2")
+            if rejected:
+                frame = frame.filter(~pl.col("row").is_in(pl.Series(rejected, dtype=pl.Int64)))
+        todo = frame
         if self.sidecar is None:  # every row is left: skip the unchanged ones before they become dicts
             todo = self._changed_by_state(todo)
         # (with a sidecar only the ~1% it does not vouch for are left: `_compare` reads their state
@@ -263,8 +260,8 @@ class ColumnarDiffer(Differ):
 @dataclass
 class _Prepared:
     """One batch after `ColumnarDiffer._prepare` (n rows): key hashes of its non-NULL keys, match
-    hashes (plans that check keys in the stream), the rows `_key` must judge, (row, key, fp1, fp2)
-    and, with a sidecar, the rows it vouches for."""
+    hashes (plans that check keys in the stream), and `_to_diff`'s verdicts: (row, key, source_fp)
+    of the rows the sidecar does not vouch for, which of those `_key` must judge, how many it vouches for."""
 
     batch: RowBatch
     n: int
@@ -272,7 +269,7 @@ class _Prepared:
     match_hashes: np.ndarray | None
     flagged: pl.Series
     frame: pl.DataFrame
-    sure: pl.Series | None
+    vouched: int
     newest: Any = None  # the highest `model.updated_at` of the batch (`ColumnarDiffer._newest`)
     outside: tuple[int, int] = (0, 0)  # `columnar.window`: rows outside the window (with a key, refused keys)
     window_hashes: np.ndarray | None = None  # `columnar.window`: key hashes of the rows in it

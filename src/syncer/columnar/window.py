@@ -300,10 +300,10 @@ class WindowDiffer(ColumnarDiffer):
         outside = (batch.data.num_rows - len(window_keys) - refused, refused)
         rows = subset(batch, inside)
         # (a batch of `WindowScan.keys` has no input column: nothing of it is diffed row by row)
-        flagged, frame, sure = self._to_diff(rows, window_keys) if len(window_keys) else _NOTHING
+        flagged, frame, vouched = self._to_diff(rows, window_keys) if len(window_keys) else _NOTHING
         newest = self._newest(rows)
         n = batch.data.num_rows
-        return _Prepared(rows, n, key_hashes, match_hashes, flagged, frame, sure, newest, outside, window_hashes)
+        return _Prepared(rows, n, key_hashes, match_hashes, flagged, frame, vouched, newest, outside, window_hashes)
 
     def _batch(self, prepared: _Prepared) -> Iterator[Change]:
         if prepared.n:
@@ -339,19 +339,15 @@ class WindowDiffer(ColumnarDiffer):
             if refused:
                 mask |= keys.is_null()
             rows = subset(batch, mask)
-            flagged, frame, sure = self._to_diff(rows, keys.filter(mask))
-            return _Prepared(rows, rows.data.num_rows, np.empty(0, np.uint64), None, flagged, frame, sure)
+            flagged, frame, vouched = self._to_diff(rows, keys.filter(mask))
+            return _Prepared(rows, rows.data.num_rows, np.empty(0, np.uint64), None, flagged, frame, vouched)
 
         for prepared in read_ahead(self.rescan(), prepare):
             self.read_again += prepared.n
-            yield from self._diff_rows(prepared.batch, prepared.flagged, prepared.frame, prepared.sure)
+            yield from self._diff_rows(prepared.batch, prepared.flagged, prepared.frame, prepared.vouched)
 
 
-_NOTHING: tuple[pl.Series, pl.DataFrame, pl.Series | None] = (
-    pl.Series("none", [], dtype=pl.Boolean),
-    pl.DataFrame(),
-    None,
-)
+_NOTHING: tuple[pl.Series, pl.DataFrame, int] = (pl.Series("none", [], dtype=pl.Boolean), pl.DataFrame(), 0)
 
 
 def split(batch: RowBatch) -> tuple[RowBatch, pl.Series]:
