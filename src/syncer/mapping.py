@@ -173,8 +173,19 @@ def _round(value: Any, places: int) -> Any:
     return int(rounded) if places <= 0 else rounded
 
 
+def _utc(value: Any) -> Any:
+    """A zoned datetime as the same instant in UTC; anything else as it is. The driver hands a
+    TIMESTAMPTZ over in the session's zone (DuckDB: the process's TZ; PostgreSQL: the server's or
+    session's `timezone`), so every transform and text form starts from UTC, as the typed wire form
+    does (syncer.values), and a restart under another TZ changes nothing."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    return value
+
+
 def _format(value: Any, fmt: str | None, tz: str | None, typed: bool = False) -> Any:
     if isinstance(value, dt.datetime):
+        value = _utc(value)
         if tz is not None:
             aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
             value = aware.astimezone(ZoneInfo(tz))
@@ -198,7 +209,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
+        return _utc(value).isoformat()
     return value
 
 
@@ -255,7 +266,7 @@ def compile_field(
     zoned = fmt is not None or tz is not None
 
     def compute(row: Mapping[str, Any]) -> Any:
-        value = read(row)
+        value = _utc(read(row))
         if value is None:
             return default
         if cast is not None:

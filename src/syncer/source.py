@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from syncer import float32
 from syncer.config import ModelConfig, WarehouseConfig
 from syncer.errors import ConfigError, ConfigIssue, WarehouseError
 from syncer.identity import Unrepresentable, composite_identity
@@ -211,9 +212,11 @@ def _exact_json(dbapi_connection: Any, _record: Any) -> None:
 def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[sa.Row[Any]]]:
     """`result.partitions(size)`, with an error the warehouse raises while rows are being read (an
     overflow in the model's SQL at row 900, a dropped connection) as WarehouseError: exit 2 with the
-    warehouse's first line, not "a bug in syncer". Only the fetch is guarded: what the caller does
+    warehouse's first line, not "a bug in syncer". A 32-bit float column's values come as the
+    warehouse prints them (`syncer.float32`), not widened. Only the fetch is guarded: what the caller does
     with each partition (state lookups, sends) keeps its own errors."""
     partitions = result.partitions(size)
+    float32s = float32.narrowing(result.cursor.description) if result.cursor is not None else None
     while True:
         try:
             partition = next(partitions)
@@ -222,7 +225,7 @@ def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[sa.Row
         except sa.exc.DBAPIError as exc:
             first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise WarehouseError(f"warehouse query failed while reading rows: {mask(first)}") from exc
-        yield partition
+        yield partition if float32s is None else float32.narrow_rows(partition, float32s)
 
 
 def column_names(names: Sequence[str], dialect: str) -> list[str]:

@@ -25,6 +25,7 @@ import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
 
+from syncer import float32
 from syncer.columnar import native_bigquery, native_postgres, native_snowflake
 from syncer.config import ModelConfig, WarehouseConfig
 from syncer.diff import partial_row
@@ -77,7 +78,7 @@ def _narrowable(names: Sequence[str], columns: Sequence[str]) -> bool:
 
 
 def _from_arrow(batch: pa.RecordBatch, names: list[str]) -> RowBatch:
-    batch = batch.rename_columns(names)
+    batch = float32.arrow(batch.rename_columns(names))  # a REAL as the warehouse prints it, not widened
 
     def rows_of(data: pa.RecordBatch, indices: Sequence[int]) -> list[dict[str, Any]]:
         # indices through polars, not `pa.array`: that imports pandas (0.3-1 s a process) to check its input

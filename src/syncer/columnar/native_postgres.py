@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 
@@ -22,7 +23,15 @@ SAFE = {b"int2", b"int4", b"int8", b"float8", b"text", b"varchar", b"bool", b"da
 
 
 def libpq_uri(engine: sa.Engine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The engine's URL as a libpq connection URI. Query values are percent-encoded (`%20`), not
+    form-encoded as SQLAlchemy renders them: libpq decodes `%XX` only, so `options=-c timezone=UTC`
+    became the parameter "+timezone" and the connection failed (PostgreSQL docs, "Connection URIs")."""
+    url = engine.url.set(drivername="postgresql", query={})
+    base = url.render_as_string(hide_password=False)
+    pairs = [
+        (k, v) for k, values in engine.url.query.items() for v in ([values] if isinstance(values, str) else values)
+    ]
+    return base + ("?" + urlencode(pairs, quote_via=quote) if pairs else "")
 
 
 def open_reader(engine: sa.Engine, connect_args: dict[str, Any], sql: str) -> tuple[Any, Any, Any] | None:

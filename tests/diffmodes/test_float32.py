@@ -1,0 +1,88 @@
+"""A 32-bit float reaches the destination as the warehouse prints it (syncer.float32).
+
+DuckDB REAL values came out widened to the nearest 64-bit float (82.3 -> 82.30000305175781): HubSpot
+stored the noise and Salesforce double(18,2) refused the row. Table-driven over values, on a real
+DuckDB file, in every diff mode (columnar's native Arrow path, rows' and warehouse mode's SQLAlchemy
+rows): the payload holds the shortest decimal, the three modes plan the same payloads, and a second
+plan after the run finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from syncer.float32 import shortest
+from tests.diffmodes.harness import open_job, plan, run, write_project
+
+os.environ.setdefault("HOOK_SECRET", "whsec-test-float32")
+
+# (REAL literal, its value as sent, the FLOAT[] literal's list as sent)
+CASES = {
+    "one decimal": ("82.3", 82.3),
+    "a tenth": ("0.1", 0.1),
+    "small": ("1e-7", 1e-07),
+    "near the largest": ("3.4e38", 3.4e38),
+    "past 2**24: the float32 holds 16777216": ("16777217", 16777216.0),
+    "negative": ("-2.5", -2.5),
+    "a third": ("1/3", 0.33333334),
+    "zero": ("0", 0.0),
+}
+
+
+MAPPING = """connector = "hook"
+object = "things"
+
+[model]
+table = "model"
+primary_key = "a"
+
+[match]
+field = "ext"
+column = "m"
+
+[fields]
+v = "v"
+l = "l"
+"""
+
+
+def _f32(value: float) -> float:
+    return float(struct.unpack("<f", struct.pack("<f", value))[0])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(82.3, 82.3), (0.1, 0.1), (1 / 3, 0.33333334), (16777217.0, 16777216.0), (1e-45, 1e-45), (3.4e38, 3.4e38)],
+)
+def test_shortest_reads_back_as_the_same_float32(value: float, expected: float) -> None:
+    widened = _f32(value)
+    assert shortest(widened) == expected and _f32(shortest(widened)) == widened
+
+
+def test_every_mode_sends_the_warehouse_s_float32(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE model (a INTEGER, m VARCHAR, v REAL, l REAL[])")
+    for i, (literal, _) in enumerate(CASES.values()):
+        con.execute(f"INSERT INTO model VALUES ({i}, 'x{i}', ({literal})::REAL, [({literal})::REAL, 0.1::REAL])")
+    con.close()
+    mapping = MAPPING
+    sent = {}
+    for mode in ("columnar", "rows", "warehouse"):
+        job = open_job(write_project(tmp_path / mode, f"duckdb:///{db}", mapping, mode))
+        try:
+            planned = run(job, set())
+            sent[mode] = {c[1]: c[4] for c in planned.changes}
+            _, again = plan(job)
+            assert again.changes == [], (mode, again.changes)
+        finally:
+            job.close()
+            job.state.close()
+    expected = {str(i): {"v": value, "l": [value, 0.1]} for i, (_, value) in enumerate(CASES.values())}
+    assert sent["columnar"] == expected
+    assert sent["rows"] == sent["warehouse"] == sent["columnar"]
