@@ -209,7 +209,7 @@ def _exact_json(dbapi_connection: Any, _record: Any) -> None:
     set_json_loads(partial(json.loads, parse_float=Decimal), dbapi_connection)
 
 
-def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[sa.Row[Any]]]:
+def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequence[Any]]]:
     """`result.partitions(size)`, with an error the warehouse raises while rows are being read (an
     overflow in the model's SQL at row 900, a dropped connection) as WarehouseError: exit 2 with the
     warehouse's first line, not "a bug in syncer". A 32-bit float column's values come as the
