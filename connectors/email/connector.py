@@ -1,7 +1,9 @@
 """Email destination: one Record is one message, sent over SMTP with the stdlib `smtplib`.
 
 SMTP has no lookup and no idempotency key, so the connector's part of exactly-once is a stable
-`Message-ID` derived from the outbox key (plus an `X-Syncer-Key` header): a re-send after an
+`Message-ID` derived from the outbox key and the record's fingerprint (plus an `X-Syncer-Key`
+header): a key can repeat across states and projects, and receivers that drop a second message
+with a seen Message-ID must not drop a different message under a repeated key. A re-send after an
 ambiguous failure (connection lost after DATA was accepted, or a crash before the state write) is
 the *same* message to the receiving systems, which thread it together and often drop it as a
 duplicate. It can still arrive twice; README.md says exactly when.
@@ -46,9 +48,13 @@ _DELIVERED_CACHE = 20_000
 Outgoing = tuple[Record, list[str], bytes]  # the record, its envelope recipients, the message bytes
 
 
-def message_id_for(key: str, domain: str) -> str:
-    """The Message-ID of the email for an outbox key: the same key always makes the same ID."""
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+def message_id_for(key: str, fingerprint: str, domain: str) -> str:
+    """The Message-ID of the email for an outbox key and its content fingerprint: the same message (a
+    re-send of one frozen outbox row) always makes the same ID, a different message under a repeated
+    key (another state's digest of the same day) a different one. RFC 5322 3.6.4: a Message-ID names
+    exactly one version of one message."""
+    digest = hashlib.sha256(f"{key}\n{fingerprint}".encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
 
 
 def _addr(value: str) -> str | None:
@@ -143,7 +149,7 @@ class EmailConnector(Connector):
         super().__init__(settings, destination or Destination("message", "key", "insert"), retry, limiter)
         self.settings: EmailSettings = settings
         self.limiter.set_limit(RateLimit(1, 1.0 / settings.rate))
-        self._delivered: OrderedDict[str, str] = OrderedDict()  # key -> Message-ID, this process
+        self._delivered: OrderedDict[tuple[str, str], str] = OrderedDict()  # (key, fingerprint) -> Message-ID
         self._context: ssl.SSLContext | None = None
 
     @property
@@ -183,8 +189,8 @@ class EmailConnector(Connector):
         results: dict[str, Result] = {}
         todo: list[Outgoing] = []
         for record in batch:
-            if record.key in self._delivered:  # acknowledged earlier in this process (a retried batch)
-                results[record.key] = Result.ok(record, self._delivered[record.key])
+            if (record.key, record.fingerprint) in self._delivered:  # acknowledged earlier in this process
+                results[record.key] = Result.ok(record, self._delivered[record.key, record.fingerprint])
                 continue
             try:
                 todo.append((record, *self.build(record)))
@@ -220,7 +226,7 @@ class EmailConnector(Connector):
             message["To"] = ", ".join(str(a) for a in listed)
             message["Subject"] = " ".join(str(fields.get("subject") or "(no subject)").split())[:900]
             message["Date"] = formatdate(localtime=False)
-            message["Message-ID"] = message_id_for(record.key, self.settings.id_domain)
+            message["Message-ID"] = message_id_for(record.key, record.fingerprint, self.settings.id_domain)
             message[KEY_HEADER] = record.key
             message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
             if self.settings.reply_to:
@@ -326,8 +332,8 @@ class EmailConnector(Connector):
             raise error from exc
         if code != 250:
             return self._settle(smtp, record, code, reply_error("data", code, reply_text(reply)))
-        message_id = message_id_for(record.key, self.settings.id_domain)
-        self._remember(record.key, message_id)
+        message_id = message_id_for(record.key, record.fingerprint, self.settings.id_domain)
+        self._remember(record, message_id)
         if refused:
             log.warning("email %s sent, but some recipients were refused: %s", record.key, reason)
             return Result(record.key, "ok", message_id, f"partially refused: {reason}")
@@ -347,8 +353,8 @@ class EmailConnector(Connector):
             return Result.rejected(record, str(error))
         return Result.failed(record, str(error))
 
-    def _remember(self, key: str, message_id: str) -> None:
-        self._delivered[key] = message_id
+    def _remember(self, record: Record, message_id: str) -> None:
+        self._delivered[record.key, record.fingerprint] = message_id
         while len(self._delivered) > _DELIVERED_CACHE:
             self._delivered.popitem(last=False)
 

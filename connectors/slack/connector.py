@@ -1,8 +1,9 @@
 """Slack destination: one Record is one message, posted at most once per key.
 
 Slack has no idempotency key, so exactly-once is built from two parts: every message carries its
-outbox key in message metadata, and before posting, the connector reads the channel's recent
-history (`include_all_metadata`) and treats a key it finds there as already delivered. The lookup
+outbox key and the record's fingerprint in message metadata, and before posting, the connector reads
+the channel's recent history (`include_all_metadata`) and treats a message with the same key *and*
+fingerprint as already delivered (history.py: a key alone can repeat across states). The lookup
 runs once per channel (or thread) per batch, always: a crash between Slack's acknowledgement and
 the state write is invisible to the next process, so "only after a failure" is not enough.
 """
@@ -129,7 +130,7 @@ class SlackConnector(Connector):
         self._channel_limits: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
         self._dm_channels: dict[str, str] = {}
-        self._delivered: OrderedDict[str, str] = OrderedDict()
+        self._delivered: OrderedDict[tuple[str, str], str] = OrderedDict()  # (key, fingerprint) -> dest_id
         self._emails: dict[str, str] = {}
         self._channel_names: dict[str, str | None] = {}
 
@@ -222,8 +223,8 @@ class SlackConnector(Connector):
             return Result.rejected(record, "slack messages are never deleted by syncer")
         if record.dest_id:
             return Result.ok(record)  # the state already holds this message: a key posts once
-        if record.key in self._delivered:
-            return Result.ok(record, self._delivered[record.key])
+        if (record.key, record.fingerprint) in self._delivered:
+            return Result.ok(record, self._delivered[record.key, record.fingerprint])
         if not (record.fields.get("channel") or self.settings.fallback_channel):
             return Result.rejected(record, f"{UNDELIVERABLE_PREFIX}no_channel")
         if not (record.fields.get("text") or record.fields.get("blocks")):
@@ -238,7 +239,7 @@ class SlackConnector(Connector):
                 self.api,
                 channel_id,
                 thread,
-                {r.key for r in records},
+                {r.key: r.fingerprint for r in records},
                 oldest=oldest,
                 event_type=self.settings.event_type,
                 page_size=self.settings.history_page_size,
@@ -264,7 +265,10 @@ class SlackConnector(Connector):
             "text": str(record.fields.get("text") or ""),
             "unfurl_links": False,
             "unfurl_media": False,
-            "metadata": {"event_type": self.settings.event_type, "event_payload": {"key": record.key}},
+            "metadata": {
+                "event_type": self.settings.event_type,
+                "event_payload": {"key": record.key, "fingerprint": record.fingerprint},
+            },
         }
         blocks = record.fields.get("blocks")
         if blocks:
@@ -290,7 +294,7 @@ class SlackConnector(Connector):
 
     def _delivered_as(self, record: Record, dest_id: str) -> Result:
         with self._lock:
-            self._delivered[record.key] = dest_id
+            self._delivered[record.key, record.fingerprint] = dest_id
             while len(self._delivered) > _DELIVERED_CACHE:
                 self._delivered.popitem(last=False)
         return Result.ok(record, dest_id)

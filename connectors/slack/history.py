@@ -1,7 +1,12 @@
 """Find which outbox keys already have a message in a channel (or thread): the dedupe lookup.
 
-Every message syncer posts carries `metadata.event_payload.key`; reading recent history with
-`include_all_metadata=true` shows which keys landed, including posts whose reply was lost.
+Every message syncer posts carries `metadata.event_payload.key` and `.fingerprint` (a hash of the
+frozen payload); reading recent history with `include_all_metadata=true` shows which landed,
+including posts whose reply was lost. A message counts as this record's only when both match: a
+key can repeat across states and projects (a digest key is `digest:<recipient>:<date>:<n>`), and
+another state's message under the same key is a different message, not this one's acknowledgement.
+Messages without a fingerprint (posted before it was stored) never match: a re-post is a possible
+duplicate, taking a stranger's message as ours would lose this one.
 Thread replies are not in `conversations.history`, so a thread is read with `conversations.replies`.
 """
 
@@ -17,14 +22,15 @@ def find_keys(
     api: Api,
     channel_id: str,
     thread_ts: str | None,
-    wanted: set[str],
+    wanted: dict[str, str],
     *,
     oldest: float,
     event_type: str,
     page_size: int = 200,
     max_pages: int = 10,
 ) -> dict[str, str]:
-    """Return {key: ts} for the wanted keys found in messages newer than `oldest` (epoch seconds).
+    """Return {key: ts} for the wanted keys ({key: fingerprint}) found, with that fingerprint, in messages
+    newer than `oldest` (epoch seconds).
 
     Stops as soon as every wanted key is found, or after `max_pages` pages (a key older than the
     lookback, or beyond the page cap in a very busy channel, is treated as not posted).
@@ -45,8 +51,8 @@ def find_keys(
         else:
             data = api("conversations_history", **kwargs)
         for message in data.get("messages") or []:
-            key = message_key(message, event_type)
-            if key in wanted and key not in found:
+            key, fingerprint = message_key(message, event_type)
+            if key in wanted and key not in found and fingerprint == wanted[key]:
                 found[key] = str(message["ts"])
         cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
         if len(found) == len(wanted) or not data.get("has_more") or not cursor:
@@ -54,10 +60,11 @@ def find_keys(
     return found
 
 
-def message_key(message: dict[str, Any], event_type: str) -> str | None:
-    """The outbox key syncer stored in a message's metadata, if it is one of ours."""
+def message_key(message: dict[str, Any], event_type: str) -> tuple[str | None, str | None]:
+    """The outbox key and payload fingerprint syncer stored in a message's metadata, if it is one of ours."""
     metadata = message.get("metadata") or {}
     if metadata.get("event_type") != event_type:
-        return None
-    key = (metadata.get("event_payload") or {}).get("key")
-    return key if isinstance(key, str) else None
+        return None, None
+    payload = metadata.get("event_payload") or {}
+    key, fingerprint = payload.get("key"), payload.get("fingerprint")
+    return (key if isinstance(key, str) else None), (fingerprint if isinstance(fingerprint, str) else None)

@@ -86,7 +86,7 @@ def test_an_alert_and_a_digest_arrive_once_each_over_one_connection(emu: SmtpEmu
     ]
     results = connector(emu).send(records)
     assert [r.status for r in results] == ["ok", "ok"]
-    assert [r.dest_id for r in results] == [message_id_for(r.key, "example.com") for r in records]
+    assert [r.dest_id for r in results] == [message_id_for(r.key, r.fingerprint, "example.com") for r in records]
     assert len(emu.stats.connections) == 1  # one SMTP connection for the batch
     first, second = emu.messages
     assert first.rcpt_tos == ["anna@example.com"] and second.rcpt_tos == ["bob@example.com"]
@@ -117,7 +117,7 @@ def test_lost_reply_after_data_resends_with_the_same_message_id(emu: SmtpEmulato
     results = conn.send([email("k1"), email("k2")])
     assert [r.status for r in results] == ["ok", "ok"]
     assert emu.copies("k1") == 2 and emu.copies("k2") == 1
-    assert emu.by_message_id()[message_id_for("k1", "example.com")] == 2  # two copies, one Message-ID
+    assert emu.by_message_id()[message_id_for("k1", "fp-k1", "example.com")] == 2  # two copies, one Message-ID
     assert conn.stats.retries == 1
 
 
@@ -297,10 +297,12 @@ def test_settings_refuse_clear_text_passwords_and_hide_them() -> None:
     )
 
 
-def test_message_id_is_stable_per_key() -> None:
-    assert message_id_for("k1", "syncer") == message_id_for("k1", "syncer")
-    assert message_id_for("k1", "syncer") != message_id_for("k2", "syncer")
-    assert len(message_id_for("k1", "syncer")) == len("<@syncer>") + 32
+def test_message_id_is_stable_per_message() -> None:
+    assert message_id_for("k1", "fp", "syncer") == message_id_for("k1", "fp", "syncer")
+    assert message_id_for("k1", "fp", "syncer") != message_id_for("k2", "fp", "syncer")
+    # a repeated key with other content (another state's digest of the same day) is another message
+    assert message_id_for("k1", "fp", "syncer") != message_id_for("k1", "other", "syncer")
+    assert len(message_id_for("k1", "fp", "syncer")) == len("<@syncer>") + 32
 
 
 # -- standalone server for crash tests -----------------------------------------------------------

@@ -56,7 +56,8 @@ def test_ping_renders_and_lands(emu: SlackEmulator, clock: Any) -> None:
     [posted] = emu.messages(ALERTS)
     assert result.dest_id == f"{ALERTS}:{posted['ts']}"
     assert posted["blocks"] == blocks and posted["text"] == text
-    assert posted["metadata"] == {"event_type": "syncer_alert", "event_payload": {"key": "alert-1"}}
+    expected = {"event_type": "syncer_alert", "event_payload": {"key": "alert-1", "fingerprint": "fp-alert-1"}}
+    assert posted["metadata"] == expected
 
 
 def test_lost_reply_is_not_posted_twice(emu: SlackEmulator, clock: Any) -> None:

@@ -8,14 +8,13 @@ process starts was interrupted mid-send and is held (`in_doubt`) or re-sent, as 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from syncer import failpoints
-from syncer.alerts.outbox import Delivered, Sender, pending_rows, record_of
+from syncer.alerts.outbox import Delivered, Sender, message_record, pending_rows
 from syncer.alerts.store import alerts, outbox
 from syncer.connector import Result
 
@@ -43,7 +42,7 @@ class EmailOutbox:
             with self.engine.begin() as conn:
                 conn.execute(outbox.update().where(where).values(status="sending", attempts=row.attempts + 1))
             try:
-                [result] = email.send([record_of(row.key, json.loads(row.payload))])
+                [result] = email.send([message_record(row)])
             except BaseException:
                 with self.engine.begin() as conn:  # nothing was accepted: a fatal error before DATA
                     conn.execute(outbox.update().where(where).values(status="pending"))

@@ -6,7 +6,10 @@ idempotency key, frozen (target and payload) before anything is sent.
 
 A row becomes `delivered` only after the connector acknowledged it. A crash between Slack's
 acknowledgement and that write leaves the row pending; the rerun sends the same key to the same
-channel, and the Slack connector's history lookup (message metadata) answers "already posted".
+channel, and the Slack connector's history lookup (message metadata) answers "already posted" for
+a message with the same key and the same identity fingerprint (`message_record`): a digest key names
+a slot (recipient, local day, part) that another state or project fills with other alerts, so a
+digest is "this one" only with the same content; an alert's key names its episode (lifecycle.alert_key).
 CRM tasks are covered the same way by the connectors' task-key lookup. The channel is frozen in
 the row, so a rerun never posts to a different channel than the first attempt (which would defeat
 the per-channel history lookup); it changes only when Slack said the first one is undeliverable,
@@ -29,6 +32,7 @@ from syncer.alerts.store import alerts, dumps, outbox
 from syncer.connector import Record, Result
 
 UNDELIVERABLE = "undeliverable:"
+SLOT_KINDS = frozenset({"digest", "email_digest"})  # keys naming a slot (recipient, day, part), not one message
 
 
 class Sender(Protocol):
@@ -81,6 +85,20 @@ def record_of(key: str, payload: dict[str, Any], match_value: str | None = None)
     return Record(key, "insert", payload, fingerprint, key, match_value=match_value)  # a key is delivered once, ever
 
 
+def message_record(row: sa.Row[Any]) -> Record:
+    """The Record of a Slack or email outbox row. Its fingerprint is what makes a message found under
+    the row's key *this* row's (the Slack history lookup, the email Message-ID): for a slot key
+    (`digest:<recipient>:<local date>:<n>`, `email-digest:<address>:<date>`) the frozen payload, since a
+    rebuilt state or another project sharing the Slack app fills the same slot with other alerts; for
+    an alert's key the key alone, since it names one episode even after a state loss whose re-opened
+    alert renders a moved value (lifecycle.alert_key)."""
+    payload = json.loads(row.payload)
+    if row.kind in SLOT_KINDS:
+        return record_of(row.key, payload)
+    identity = hashlib.sha256(str(row.key).encode()).hexdigest()[:32]
+    return Record(row.key, "insert", payload, identity, row.key)
+
+
 def pending_rows(engine: sa.Engine, kinds: Sequence[str], statuses: Sequence[str] = ("pending",)) -> list[sa.Row[Any]]:
     query = (
         sa.select(outbox)
@@ -116,7 +134,7 @@ class Outbox:
             size = max(1, min(batch or slack.effective_batch_size, slack.effective_batch_size))
             for start in range(0, len(rows), size):
                 chunk = rows[start : start + size]
-                results = slack.send([record_of(r.key, json.loads(r.payload)) for r in chunk])
+                results = slack.send([message_record(r) for r in chunk])
                 failpoints.hit(failpoint)  # acknowledged by Slack, not yet in state: the crash tests stop here
                 rerouted += self._settle(chunk, results, now, done)
             if not rerouted:
