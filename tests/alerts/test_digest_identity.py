@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -66,8 +67,8 @@ def test_a_digest_is_acknowledged_only_by_its_own_message(
         return
     url_b = sqlite_url(tmp_path, "b.sqlite")
     b = engine(url_b, slack.api_url, slack.token, fake, fast=True)
-    b.evaluate_and_deliver(NINE_NY + H, rows=medium(*second))
-    sent = b.send_due_digests(NINE_NY + 2 * H)
+    b.evaluate_and_deliver(T0 + H, rows=medium(*second))  # queued before 09:00: that day's digest too
+    sent = b.send_due_digests(NINE_NY + H)
     parts = sent["built"][0]["parts"]
     messages = slack.messages(dm)
     print(f"\n{case}: second state's digest {parts} parts, {len(messages)} messages in the DM")
@@ -93,9 +94,12 @@ IDENTITY = [
 
 
 @pytest.mark.parametrize(("kind", "key", "before", "after", "same"), IDENTITY)
-def test_message_identity_by_kind(kind: str, key: str, before: dict[str, str], after: dict[str, str], same: bool) -> None:
+def test_message_identity_by_kind(
+    kind: str, key: str, before: dict[str, str], after: dict[str, str], same: bool
+) -> None:
     """A slot key's message is its content; an alert's key is its episode (the lookup must find a ping whose
     value moved after a state loss, and must not find another state's digest of the same day)."""
+
     def fingerprint(payload: dict[str, str]) -> str:
         return message_record(sa_row(kind, key, json.dumps(payload))).fingerprint
 
@@ -107,3 +111,36 @@ def sa_row(kind: str, key: str, payload: str) -> sa.Row[object]:
     columns = [sa.literal(kind).label("kind"), sa.literal(key).label("key"), sa.literal(payload).label("payload")]
     with sa.create_engine("sqlite://").connect() as conn:
         return conn.execute(sa.select(*columns)).one()
+
+
+# (zone, digest time, UTC hour the day's alert opens): adv6 finding 2's simulation and its neighbours
+SAME_HOUR = [
+    ("America/New_York", "09:00", 18),  # the evaluator's: alert at 13:00 local, after the digest time
+    ("Asia/Tokyo", "08:30", 5),  # 14:00 local
+    ("UTC", "09:00", 8),  # before the digest time: that day's digest (passes before the fix too)
+]
+
+
+@pytest.mark.parametrize(("zone", "at", "hour"), SAME_HOUR)
+def test_the_digest_arrives_at_the_same_local_time_daily(
+    tmp_path: Path, slack: SlackEmulator, fake: Clock, zone: str, at: str, hour: int
+) -> None:
+    """One alert a day, the clock stepped hourly for four days: every digest goes at `time` local, and an alert
+    opened after it (nothing queued at `time`) waits for the next day's, never going out at its own hour."""
+    eng = engine(
+        sqlite_url(tmp_path), slack.api_url, slack.token, fake, fast=True, digest={"time": at, "timezone": zone}
+    )
+    start = T0.replace(hour=0)
+    firing: list[dict[str, object]] = []
+    sent_at = []
+    for step in range(4 * 24 * 2):  # every half hour
+        now = start + step * H / 2
+        if now.hour == hour and now.minute == 0 and now < start + 3 * 24 * H:
+            firing.append(medium(len(firing), 1)[0])
+            eng.evaluate_and_deliver(now, rows=list(firing))
+        if eng.send_due_digests(now)["messages"]:
+            sent_at.append(now.astimezone(ZoneInfo(zone)))
+    print(f"\n{zone} {at}, alerts at {hour:02d}:00 UTC: digests at {[f'{t:%a %H:%M}' for t in sent_at]}")
+    assert len(sent_at) == 3 and {f"{t:%H:%M}" for t in sent_at} == {at}
+    dm = slack.dm_channel(OWNERS[OWNER])
+    assert len(slack.messages(dm)) == 3  # each alert once, in the digest after it opened

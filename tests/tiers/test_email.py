@@ -147,3 +147,24 @@ def test_owner_not_in_slack_gets_email_and_no_email_connector_keeps_slack(
     assert alert["fallback_reason"] == "owner_not_in_slack: new-hire@example.com -> email"
     assert [m.rcpt_tos for m in smtp.messages] == [["new-hire@example.com"]] and all_keys(slack) == []
     assert OWNERS  # Slack owners stay on Slack by default
+
+
+# (UTC hour the alert opens on Monday, local date of the digest email that lists it): adv6 finding 2, email
+EMAIL_DIGEST_DAY = [(18, "2026-03-03"), (13, "2026-03-02")]  # 13:00 New York -> Tuesday's; 08:00 -> Monday's
+
+
+@pytest.mark.parametrize(("hour", "date"), EMAIL_DIGEST_DAY)
+def test_the_digest_email_goes_at_the_digest_time_only(
+    tmp_path: Path, slack: SlackEmulator, fake: Clock, smtp: SmtpEmulator, hour: int, date: str
+) -> None:
+    eng = make(tmp_path, slack, fake, {"port": smtp.port})
+    opened = T0 + dt.timedelta(hours=hour)
+    eng.evaluate_and_deliver(opened, rows=[row(1, trigger="storage_limit_approaching", owner_email=EMAIL_OWNER)])
+    sent = {}
+    for half_hours in range(2 * 40):  # Monday 00:00 UTC to Tuesday 16:00 UTC, every half hour
+        now = T0 + dt.timedelta(minutes=30 * half_hours)
+        if now >= opened and (built := eng.send_due_digests(now)["email_built"]):
+            sent[now] = built
+    assert list(sent) == [NINE_NY + dt.timedelta(days=1 if date.endswith("03") else 0)]  # 09:00 New York only
+    assert [b["date"] for b in next(iter(sent.values()))] == [date]
+    assert [m.key for m in smtp.messages] == [f"email-digest:{EMAIL_OWNER}:{date}"]

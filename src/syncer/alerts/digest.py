@@ -1,13 +1,17 @@
 """The daily digest: medium/low alerts per recipient (an owner's DM or a channel), once per local day.
 
 At the configured local time in the recipient's IANA zone (zoneinfo: DST-correct), the alerts
-queued since the last digest are frozen into outbox rows `digest:<recipient>:<local date>:<n>`
+queued before that instant are frozen into outbox rows `digest:<recipient>:<local date>:<n>`
 together with the `alert_digests` row for that day, in one transaction; then the parts are sent.
 A restart mid-send resends only the pending parts (the Slack history lookup finds a part that
 landed before the crash), and the day's row means a second digest is never built that day.
 Alerts that cleared before the digest was built are left out (marked `dropped:cleared`), except
 pings deferred by the budget (budget.py): those were promised to this digest and are always listed.
 Deferred and backlog alerts carry `digest_section` so the renderer lists them under their own heading.
+An alert queued after the day's send instant waits for the next day's digest, also when nothing was
+queued at that instant: the digest arrives at the same local time daily (PRODUCT.md), never at the
+hour of the day's first alert. A process that was down at the send instant builds the day's digest
+when it comes back, from what was queued before the instant.
 """
 
 from __future__ import annotations
@@ -63,14 +67,19 @@ class Digests:
             query = sa.select(digest_queue.c.recipient).where(digest_queue.c.digest.is_(None)).distinct()
             return sorted(str(r) for r in conn.scalars(query))
 
-    def queued(self, conn: sa.Connection, recipient: str) -> tuple[list[dict[str, Any]], list[int]]:
-        """The open alerts waiting for this recipient's digest, and the ids of cleared ones."""
+    def queued(
+        self, conn: sa.Connection, recipient: str, until: dt.datetime | None = None
+    ) -> tuple[list[dict[str, Any]], list[int]]:
+        """The open alerts waiting for this recipient's digest (queued at or before `until`, UTC, when
+        given: the day's send instant), and the ids of cleared ones."""
         query = (
             sa.select(alerts.c.id, alerts.c.status, alerts.c.payload, alerts.c.value, digest_queue.c.reason)
             .join(digest_queue, digest_queue.c.alert_id == alerts.c.id)
             .where(digest_queue.c.recipient == recipient, digest_queue.c.digest.is_(None))
             .order_by(alerts.c.id)
         )
+        if until is not None:
+            query = query.where(digest_queue.c.queued_at <= until)
         listed, cleared = [], []
         for row in conn.execute(query):
             if row.status != "open" and row.reason != "deferred":  # a deferred ping is never dropped
@@ -90,7 +99,8 @@ class Digests:
         built = []
         at = self.settings.digest.time
         for recipient in self.recipients():
-            day = due_day(now, at, self.settings.digest.zone_for(recipient))
+            zone = self.settings.digest.zone_for(recipient)
+            day = due_day(now, at, zone)
             if day is None:
                 continue
             with self.engine.begin() as conn:
@@ -99,7 +109,7 @@ class Digests:
                 )
                 if conn.execute(exists).first() is not None:
                     continue  # today's digest exists; what arrived since waits for tomorrow's
-                listed, cleared = self.queued(conn, recipient)
+                listed, cleared = self.queued(conn, recipient, send_instant(day, at, zone))
                 self._mark(conn, cleared, "dropped:cleared")
                 if not listed:
                     continue

@@ -1,10 +1,10 @@
 """The email channel's daily digest: one email per address per local day, like the Slack digest.
 
 At `[digest] time` in the address's zone (`digest.timezones[address]`, else `digest.timezone`), the
-open alerts queued for that address since its last digest are rendered into one email and frozen as
+open alerts queued for that address before that instant are rendered into one email and frozen as
 outbox row `email_digest` / `email-digest:<address>:<local date>` together with the
 `alert_email_digests` row, in one transaction; then it is sent through the same in-flight-marker
-delivery as alert emails (email_outbox.py). The Message-ID derives from that key, so a re-send
+delivery as alert emails (email_outbox.py). The Message-ID derives from that key and the frozen email, so a re-send
 (in_doubt = "resend", or a lost reply after DATA) is the same message to the receiver.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syncer.alerts.digest import due_day
+from syncer.alerts.digest import due_day, send_instant
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import enqueue
 from syncer.alerts.store import alerts, email_digests, email_queue
@@ -36,14 +36,19 @@ class EmailDigests:
             query = sa.select(email_queue.c.address).where(email_queue.c.digest.is_(None)).distinct()
             return sorted(str(r) for r in conn.scalars(query))
 
-    def queued(self, conn: sa.Connection, address: str) -> tuple[list[dict[str, Any]], list[int], list[int]]:
-        """Open alerts waiting for this address (as render input), their ids, and the ids of cleared ones."""
+    def queued(
+        self, conn: sa.Connection, address: str, until: dt.datetime | None = None
+    ) -> tuple[list[dict[str, Any]], list[int], list[int]]:
+        """Open alerts waiting for this address (as render input; queued at or before `until`, UTC, when
+        given: the day's send instant), their ids, and the ids of cleared ones."""
         query = (
             sa.select(alerts.c.id, alerts.c.status, alerts.c.payload, alerts.c.value)
             .join(email_queue, email_queue.c.alert_id == alerts.c.id)
             .where(email_queue.c.address == address, email_queue.c.digest.is_(None))
             .order_by(alerts.c.id)
         )
+        if until is not None:
+            query = query.where(email_queue.c.queued_at <= until)
         listed, ids, cleared = [], [], []
         for row in conn.execute(query):
             if row.status != "open":
@@ -70,7 +75,7 @@ class EmailDigests:
                 )
                 if conn.execute(exists).first() is not None:
                     continue
-                listed, ids, cleared = self.queued(conn, address)
+                listed, ids, cleared = self.queued(conn, address, send_instant(day, self.settings.digest.time, zone))
                 self._mark(conn, cleared, "dropped:cleared")
                 if not listed:
                     continue
