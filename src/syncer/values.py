@@ -16,6 +16,13 @@ a Decimal as a plain JSON number). Rules and where they come from (../shared/API
   has no NaN/Infinity). Salesforce double/currency/percent keep `scale` decimals and
   `precision - scale` integer digits (describe); more decimals would be rounded by Salesforce, so
   they are refused (add `round = N` to the mapping). Salesforce int: whole numbers only.
+- negative zero (a float -0.0, or a Decimal '-0'): kept where the destination holds a sign of zero
+  and sent as `-0.0` into JSON (RFC 8259 allows it; `-0.0`, not `-0`, which parsers read as the
+  integer 0) and `-0` into text. HubSpot number properties ("a number value containing numeric
+  digits", developers.hubspot.com/docs/api/crm/properties) and Salesforce number fields (fixed
+  precision and scale, describe) hold decimals, which have no signed zero: 0 is the exact value
+  there. The payload fingerprint is over these wire values, so in every diff mode a 0.0 -> -0.0 edit
+  is a change for JSON and text fields and no change for CRM number fields.
 - bool: true/false only; 0/1 or "yes" are refused (HubSpot `bool` properties take "true"/"false").
 - date: HubSpot FAQ "How should timestamps be formatted": a date property takes midnight UTC only;
   sent as YYYY-MM-DD. A datetime at another time of day is refused. Salesforce date: the same.
@@ -150,6 +157,14 @@ def exact_number(value: Any, t: FieldType) -> Decimal:
     return number
 
 
+def is_negative_zero(number: Decimal) -> bool:
+    """-0 / -0.0 (Decimal keeps the sign of a zero, as the float it came from did)."""
+    return number.is_zero() and number.is_signed()
+
+
+NEGATIVE_ZERO = Decimal("-0.0")  # the JSON wire form of a negative zero: to_json writes it as -0.0
+
+
 def plain(number: Decimal) -> str:
     """Plain decimal text without exponent or trailing zeros: Decimal('1E+2') -> '100', 80.0 -> '80'."""
     text = format(number, "f")
@@ -174,6 +189,8 @@ def _fits(number: Decimal, t: FieldType) -> Decimal:
 
 
 def _number_out(number: Decimal, t: FieldType) -> Any:
+    if t.base == "json" and is_negative_zero(number):
+        return "-0" if t.text_wire else NEGATIVE_ZERO  # JSON holds a signed zero; decimal fields do not
     text = plain(number)
     if t.text_wire:
         return text
@@ -203,7 +220,8 @@ def _text(value: Any, t: FieldType) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float | Decimal):
-        return plain(exact_number(value, t))
+        number = exact_number(value, t)
+        return "-0" if is_negative_zero(number) else plain(number)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return str(to_datetime(value, t))  # an instant: in UTC, whatever the session's time zone was
     if isinstance(value, dt.date | dt.time):
@@ -383,7 +401,7 @@ _RAW_QUOTED = re.compile(r'"\\u0000' + _RAW[1:] + r'(-?[0-9.]+)"')
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal) and value.is_finite():
-        return _RAW + plain(value)
+        return _RAW + ("-0.0" if is_negative_zero(value) else plain(value))
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return str(value)

@@ -100,7 +100,7 @@ def test_salesforce_inactive_picklist_value_is_refused() -> None:
     [
         ({"n": Decimal("12345678901234567890.12")}, '{"n":12345678901234567890.12}'),
         ({"n": Decimal("1E-7")}, '{"n":0.0000001}'),
-        ({"n": [Decimal("-0.0"), 1, True, None]}, '{"n":[0,1,true,null]}'),
+        ({"n": [Decimal("-0.0"), 1, True, None]}, '{"n":[-0.0,1,true,null]}'),  # JSON keeps a signed zero
         ({"s": "\x00looks like a marker 1.5"}, '{"s":"\\u0000looks like a marker 1.5"}'),
     ],
 )
