@@ -136,37 +136,6 @@ def synced(tmp_path: Path, clock: Clock) -> Iterator[tuple[str, dict[str, Any]]]
     yield from synced_jobs(tmp_path, "columnar")
 
 
-def test_a_mapping_edit_diffs_the_whole_model(tmp_path: Path, synced: tuple[str, dict[str, Any]]) -> None:
-    url, _ = synced
-    edited = MAPPING.replace('score = "score"', 'score = "score"\nmail = "email"')
-    jobs = _jobs(tmp_path, url, edited)
-    try:
-        rows, _ = _run(jobs["rows"])
-        ran, differ = _run(jobs["columnar"])
-        assert _answered(differ) == "full" and ran == rows and rows.tally["changed"] == len(FIRST)
-        again, differ = _run(jobs["columnar"])
-        assert _answered(differ) == "window" and again.tally["unchanged"] == len(FIRST)
-    finally:
-        _close(jobs)
-
-
-@pytest.mark.parametrize("to_type", ["TIMESTAMPTZ", "DATE"])
-def test_a_new_updated_at_type_diffs_the_whole_model(synced: tuple[str, dict[str, Any]], to_type: str) -> None:
-    """The watermark was read from a TIMESTAMP: turned TIMESTAMPTZ, its zone-less bound would be read in
-    the session's zone (hours of changes outside the window), so a changed type opens no window."""
-    url, jobs = synced
-    _execute(
-        url,
-        f"ALTER TABLE model ALTER COLUMN updated_at TYPE {to_type}",
-        f"UPDATE model SET score = 20, updated_at = TIMESTAMP '{BUMPED}' WHERE id = 2",
-    )
-    rows, _ = _run(jobs["rows"])
-    ran, differ = _run(jobs["columnar"])
-    assert _answered(differ) == "full" and ran == rows and rows.tally["changed"] == 1
-    again, differ = _run(jobs["columnar"])
-    assert _answered(differ) == "window" and again.tally["unchanged"] == len(FIRST)
-
-
 def test_a_key_row_key_refuses_outside_the_window_is_rejected_as_the_rows_mode_does(
     tmp_path: Path, clock: Clock
 ) -> None:
