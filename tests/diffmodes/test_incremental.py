@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,22 @@ def _run(job: Any, reject: set[str] = frozenset()) -> tuple[Plan, Window | None]
     after_run(differ, run_id, failed=0, unsent=rejected)
     job.state.finish_run(run_id, "ok", {})
     return plan_of(differ, changes), differ.window if isinstance(differ, WarehouseDiffer) else None
+
+
+def answered_run(job: Any) -> tuple[Plan, str]:
+    """One run: (its plan, the path that answered: window / fell back / full)."""
+    plan, window = _run(job)
+    return plan, _answered(window)
+
+
+def full_diff_finds_the_miss(rows: Plan, ran: Plan, clock: Clock, rerun: Callable[[], tuple[Plan, str]]) -> None:
+    """A change the window missed (`ran`, where the rows mode's plan has it): the full diff, once
+    `full_diff_every` has passed, finds it. `rerun`: one more run, (its plan, the path that answered)."""
+    assert rows.tally["changed"] == 1 and ran.tally["changed"] == 0
+    clock.now += dt.timedelta(hours=24)
+    again, answered = rerun()
+    assert answered == "full" and again.tally["changed"] == 1
+    assert again.changes == rows.changes
 
 
 def _answered(window: Window | None) -> str:
@@ -209,12 +225,8 @@ def test_the_window_plans_what_the_rows_mode_plans(warehouse_url: str, tmp_path:
         plan, window = _run(jobs["warehouse"])
         assert _answered(window) == answered
         assert (plan == rows) is equal, (plan, rows)
-        if not equal:  # missed by the window: the full diff, once due, finds it
-            assert rows.tally["changed"] == 1 and plan.tally["changed"] == 0
-            clock.now += dt.timedelta(hours=24)
-            plan, window = _run(jobs["warehouse"])
-            assert _answered(window) == "full" and plan.tally["changed"] == 1
-            assert plan.changes == rows.changes
+        if not equal:
+            full_diff_finds_the_miss(rows, plan, clock, lambda: answered_run(jobs["warehouse"]))
 
         again, window = _run(jobs["warehouse"])  # on the merged snapshot: nothing left to do
         rows_again, _ = _run(jobs["rows"])

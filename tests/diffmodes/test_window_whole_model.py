@@ -30,11 +30,7 @@ EDITS = {
 
 def _run(windowed: str, job: Any) -> tuple[Any, str]:
     """(plan, which path answered: window / full) of one run in the windowed mode's own terms."""
-    if windowed == "warehouse":
-        plan, window = warehouse._run(job)
-        return plan, warehouse._answered(window)
-    plan, differ = columnar._run(job)
-    return plan, columnar._answered(differ)
+    return (warehouse.answered_run if windowed == "warehouse" else columnar.answered_run)(job)
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
