@@ -50,7 +50,7 @@ def test_negative_zero_on_the_wire(name: str, value: Any) -> None:
         assert math.copysign(1, json.loads(to_json({"v": sent}))["v"]) == -1
 
 
-NEGATIVE = "CAST('-0.0' AS DOUBLE)"
+NEGATIVE = "CAST('-0.0' AS {})"
 
 
 def _signs(receiver: WebhookReceiver) -> dict[str, float]:
@@ -58,13 +58,17 @@ def _signs(receiver: WebhookReceiver) -> dict[str, float]:
     return {key: math.copysign(1, fields["v"]) for key, fields in receiver.records.items()}
 
 
+@pytest.mark.parametrize("column_type", ["DOUBLE", "REAL"])  # REAL: read as float32 (syncer.float32)
 @pytest.mark.parametrize("mode", ["rows", "columnar", "warehouse"])
-def test_every_mode_sends_the_sign_and_sees_the_edit(tmp_path: Path, receiver: WebhookReceiver, mode: str) -> None:
+def test_every_mode_sends_the_sign_and_sees_the_edit(
+    tmp_path: Path, receiver: WebhookReceiver, mode: str, column_type: str
+) -> None:
     """Through the webhook (JSON) and the runner, every diff mode: -0.0 arrives as -0.0, the same -0.0
     again is no change, and 0.0 -> -0.0 and -0.0 -> 0.0 edits are changes."""
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _execute(url, "CREATE TABLE model (id BIGINT PRIMARY KEY, v DOUBLE)")
-    _execute(url, f"INSERT INTO model VALUES (1, 0.0), (2, {NEGATIVE}), (3, 1.5)")
+    negative = NEGATIVE.format(column_type)
+    _execute(url, f"CREATE TABLE model (id BIGINT PRIMARY KEY, v {column_type})")
+    _execute(url, f"INSERT INTO model VALUES (1, 0.0), (2, {negative}), (3, 1.5)")
     project = Project(tmp_path, url, hook_url=f"{receiver.base_url}/hooks")
     project.write(mapping=MAPPING)
     project.config.write_text(project.config.read_text().replace(f'url = "{url}"', f'url = "{url}"\ndiff = "{mode}"'))
@@ -75,7 +79,7 @@ def test_every_mode_sends_the_sign_and_sees_the_edit(tmp_path: Path, receiver: W
     code, again, _ = project.cli("run", "accounts", "--json")
     assert code == 0 and again["changed"] == 0 and again["unchanged"] == 3, again
     # (DuckDB's UPDATE leaves a value that compares equal as it is: the rows are written again)
-    _execute(url, "DELETE FROM model WHERE id IN (1, 2)", f"INSERT INTO model VALUES (1, {NEGATIVE}), (2, 0.0)")
+    _execute(url, "DELETE FROM model WHERE id IN (1, 2)", f"INSERT INTO model VALUES (1, {negative}), (2, 0.0)")
     code, edited, _ = project.cli("run", "accounts", "--json")
     assert code == 0 and edited["changed"] == 2 and edited["succeeded"] == 2, edited
     assert _signs(receiver) == {"1": -1, "2": 1, "3": 1}
