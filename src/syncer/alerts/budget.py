@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
+from syncer.alerts.people import reader_zone
 from syncer.alerts.store import alerts, digest_queue, email_queue, outbox, trigger_rates
 
 if TYPE_CHECKING:
@@ -133,9 +134,9 @@ def recipient_budget(settings: AlertSettings, recipient: str, rule: str | None) 
     return cfg.per_channel if recipient[:1] in ("C", "G") else cfg.per_recipient
 
 
-def day_start(settings: AlertSettings, recipient: str, now: dt.datetime) -> dt.datetime:
-    """Midnight of the recipient's local day (digest zone), as a UTC instant."""
-    zone = settings.digest.zone_for(recipient)
+def day_start(conn: sa.Connection, settings: AlertSettings, recipient: str, now: dt.datetime) -> dt.datetime:
+    """Midnight of the recipient's local day (their digest zone, people.reader_zone), as a UTC instant."""
+    zone = reader_zone(conn, settings.digest, recipient)
     local = now.astimezone(zone)
     return dt.datetime.combine(local.date(), dt.time(0), zone).astimezone(dt.UTC)
 
@@ -147,7 +148,7 @@ def budget_recipient(row: Any) -> str:
 
 def used_today(conn: sa.Connection, settings: AlertSettings, recipient: str, now: dt.datetime) -> int:
     """Pings this recipient already got (released) since their local midnight."""
-    start = day_start(settings, recipient, now)
+    start = day_start(conn, settings, recipient, now)
     column = alerts.c.email_to if recipient.count("@") else alerts.c.channel
     query = sa.select(sa.func.count()).where(
         column == recipient, alerts.c.delivery == "ping", alerts.c.opened_at >= start, alerts.c.id.in_(_released())
@@ -208,7 +209,7 @@ def budget_use(engine: sa.Engine, settings: AlertSettings, now: dt.datetime) -> 
         for row in conn.execute(query):
             recipient = budget_recipient(row)
             opened = row.opened_at if row.opened_at.tzinfo else row.opened_at.replace(tzinfo=dt.UTC)
-            if opened < day_start(settings, recipient, now):
+            if opened < day_start(conn, settings, recipient, now):
                 continue
             entry = use.setdefault(
                 recipient,

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue
+from syncer.alerts.people import reader_zone
 from syncer.alerts.store import alerts, aware, digest_queue, digests
 
 Blocks = list[dict[str, Any]]
@@ -99,11 +100,11 @@ class Digests:
         built = []
         at = self.settings.digest.time
         for recipient in self.recipients():
-            zone = self.settings.digest.zone_for(recipient)
-            day = due_day(now, at, zone)
-            if day is None:
-                continue
             with self.engine.begin() as conn:
+                zone = reader_zone(conn, self.settings.digest, recipient)
+                day = due_day(now, at, zone)
+                if day is None:
+                    continue
                 exists = sa.select(digests.c.recipient).where(
                     digests.c.recipient == recipient, digests.c.local_date == day.isoformat()
                 )
@@ -142,10 +143,10 @@ class Digests:
         # state is written every DIGEST_BATCH parts: a crash re-checks at most that many in history
         return self.outbox.deliver_slack(slack, ["digest"], now, "digest_after_post", batch=DIGEST_BATCH)
 
-    def last_sent(self, now: dt.datetime) -> dict[str, Any]:
+    def last_sent(self, now: dt.datetime, recipient: str | None = None) -> dict[str, Any]:
         """Why a preview can be empty: the latest digests built (`frozen_at` UTC, `recipients`, `messages`,
-        `alerts`; None when none was ever built) and the next send instant in the default zone (`next_at`,
-        `zone`). Reads the `alert_digests` table only."""
+        `alerts`; None when none was ever built) and the next send instant (`next_at`) in the recipient's
+        zone, else the default one (`zone`). Reads the `alert_digests` and `alerts` tables only."""
         with self.engine.connect() as conn:
             latest = conn.execute(sa.select(sa.func.max(digests.c.frozen_at))).scalar()
             row = None
@@ -156,8 +157,8 @@ class Digests:
                         digests.c.frozen_at > since
                     )
                 ).one()
-        cfg = self.settings.digest
-        zone = ZoneInfo(cfg.timezone)
+            cfg = self.settings.digest
+            zone = reader_zone(conn, cfg, recipient) if recipient else ZoneInfo(cfg.timezone)
         return {
             "frozen_at": aware(latest),
             "recipients": int(row[0]) if row else 0,

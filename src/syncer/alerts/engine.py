@@ -251,8 +251,11 @@ class AlertEngine:
         }
 
     def next_digest_at(self, recipient: str, now: dt.datetime | None = None) -> dt.datetime:
-        digest = self.settings.digest
-        return next_send_at(now or self.clock(), digest.time, digest.zone_for(recipient))
+        from syncer.alerts.people import reader_zone
+
+        with self.engine.connect() as conn:
+            zone = reader_zone(conn, self.settings.digest, recipient)
+        return next_send_at(now or self.clock(), self.settings.digest.time, zone)
 
     def escalate(self, now: dt.datetime | None = None) -> Escalated:
         return self.escalations.run(self.slack, now or self.clock())

@@ -105,7 +105,9 @@ class Escalations:
     def _escalate(self, row: sa.Row[Any], now: dt.datetime) -> None:
         alert = json.loads(row.payload)
         channel, why = self.target(row.owner_email, now)
-        text, blocks = self.render_alert({**alert, "time_zone": self.settings.digest.zone_for(channel).key})
+        manager = why.removeprefix("manager ") if why.startswith("manager ") else None  # a DM: the manager reads it
+        zone = self.settings.digest.zone_for(channel, manager)
+        text, blocks = self.render_alert({**alert, "time_zone": zone.key})
         hours = self.settings.alerts.sla_hours
         owner = owner_name(alert) or row.owner_email  # a name where one is known
         payload = escalation_message(text, blocks, channel, why, hours, row.owner_slack_id, owner)

@@ -365,7 +365,8 @@ class Lifecycle:
         alert_id = int(inserted[0])
         zones = self.settings.digest  # each reader's zone for the times shown (never stored in the payload)
         if delivery == "ping" and route.slack:
-            text, blocks = self.render_alert({**alert, "time_zone": zones.zone_for(route.channel).key})
+            dm = [alert.get("owner_email")] if route.channel == route.owner_slack_id else []  # the owner reads it
+            text, blocks = self.render_alert({**alert, "time_zone": zones.zone_for(route.channel, *dm).key})
             payload = {"channel": route.channel, "text": text, "blocks": blocks}
             enqueue(conn, key, "ping", alert_id, route.channel, payload, now, status="held")  # budget.py
         if delivery == "ping" and email_to and self.render_email is not None:

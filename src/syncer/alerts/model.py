@@ -266,7 +266,8 @@ class DigestConfig(_Strict):
     timezone: str = "UTC"
     """IANA time zone of `time` (DST-correct), and of every time shown to people (message footers, `syncer runs`)."""
     timezones: dict[str, str] = Field(default_factory=dict)
-    """Recipient (U... / C... / email address) -> its own IANA zone, for its digest and the times it reads."""
+    """Recipient (U... / C... / email address) -> its own IANA zone, for its digest and the times it reads. An
+    owner's email also sets the zone of their Slack DM (digest, pings, ping budget day); addresses match in any case."""
 
     _zones = field_validator("timezone")(_zone)
 
@@ -276,10 +277,14 @@ class DigestConfig(_Strict):
         return {k: _zone(v) for k, v in value.items()}
 
     def zone_for(self, *recipients: str | None) -> ZoneInfo:
-        """The zone of the first of `recipients` (Slack id or address) listed in `timezones`, else `timezone`."""
+        """The zone of the first of `recipients` (Slack id or address; an address in any case) listed in
+        `timezones`, else `timezone`. A Slack user's zone keyed by their email is found by passing the
+        email too (people.reader_zone does, from the alerts routed to that user)."""
+        keyed = {k.strip().lower(): v for k, v in self.timezones.items()}
         for recipient in recipients:
-            if recipient and recipient in self.timezones:
-                return ZoneInfo(self.timezones[recipient])
+            zone = keyed.get(recipient.strip().lower()) if recipient else None
+            if zone is not None:
+                return ZoneInfo(zone)
         return ZoneInfo(self.timezone)
 
 

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from syncer.alerts.store import alerts
+
+if TYPE_CHECKING:
+    from syncer.alerts.model import DigestConfig  # model imports budget, which imports this module
 
 
 def owner_name(alert: dict[str, Any]) -> str | None:
@@ -52,6 +56,24 @@ def known_names(engine: sa.Engine) -> dict[str, str]:
             if row.owner_slack_id:
                 names[str(row.owner_slack_id)] = name
     return names
+
+
+def recipient_emails(conn: sa.Connection, recipient: str) -> list[str]:
+    """The owner emails of the alerts routed to Slack user `recipient` (an owner's DM goes to their user id),
+    sorted; [] for a channel or an id no alert names."""
+    query = (
+        sa.select(alerts.c.owner_email)
+        .where(alerts.c.owner_slack_id == recipient, alerts.c.owner_email.is_not(None))
+        .distinct()
+    )
+    return sorted(str(e) for e in conn.scalars(query))
+
+
+def reader_zone(conn: sa.Connection, digest: DigestConfig, recipient: str) -> ZoneInfo:
+    """The zone `recipient` reads in: `[digest] timezones` keyed by the Slack id, the channel, the address, or
+    (for a Slack user) the owner email the alerts routed to them carry, else `timezone`. The reference page
+    documents email keys for Slack recipients (docs/reference/digest.md), so an id alone is not enough."""
+    return digest.zone_for(recipient, *recipient_emails(conn, recipient))
 
 
 def shown(text: Any, names: dict[str, str]) -> str:
