@@ -28,6 +28,8 @@ a Decimal as a plain JSON number). Rules and where they come from (../shared/API
   sent as YYYY-MM-DD. A datetime at another time of day is refused. Salesforce date: the same.
 - datetime: ISO 8601 in UTC with milliseconds, `...T23:30:00.000Z` (HubSpot and Salesforce both
   keep milliseconds). A naive datetime is taken as UTC (warehouse TIMESTAMP columns hold UTC).
+  Into text and JSON (webhook, Slack) a zoned datetime keeps its microseconds when it has
+  sub-millisecond digits (`iso_instant`): nothing there cuts them.
 - strings: HubSpot string properties hold 65,536 characters; Salesforce text fields `length`
   (describe). Salesforce stores "" as null (REST), and Bulk 2.0 cannot say "" at all (an empty
   cell means "leave alone"), so for Salesforce "" is null and follows the mapping's null policy.
@@ -223,7 +225,7 @@ def _text(value: Any, t: FieldType) -> str:
         number = exact_number(value, t)
         return "-0" if is_negative_zero(number) else plain(number)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return str(to_datetime(value, t))  # an instant: in UTC, whatever the session's time zone was
+        return iso_instant(value)  # an instant: in UTC, whatever the session's time zone was
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()  # a naive datetime stays as the warehouse wrote it
     return str(value)
@@ -297,6 +299,14 @@ def to_date(value: Any, t: FieldType) -> Any:
     if not isinstance(value, dt.date):
         raise Refused(f"is not a date; {t.label} takes dates")
     return value.isoformat()
+
+
+def iso_instant(value: dt.datetime) -> str:
+    """A zoned datetime as text: ISO 8601 in UTC with `Z`, milliseconds, or microseconds when the
+    warehouse held sub-millisecond digits (text and JSON keep them; only datetime fields of HubSpot
+    and Salesforce, which store milliseconds, are cut to their precision by `to_datetime`)."""
+    spec = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+    return _as_utc(value).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def to_datetime(value: Any, t: FieldType) -> Any:

@@ -39,7 +39,14 @@ TOO_LONG = Rejected("characters;")
 NOT_UTF8 = Rejected("is not UTF-8 text")
 MIDNIGHT = Rejected("is not at midnight UTC")
 
-NO_TIMES = {"date": CANNOT, "dt_midnight": CANNOT, "dt_naive": CANNOT, "dt_aware": CANNOT, "time": CANNOT}
+NO_TIMES = {
+    "date": CANNOT,
+    "dt_midnight": CANNOT,
+    "dt_naive": CANNOT,
+    "dt_aware": CANNOT,
+    "dt_aware_us": CANNOT,
+    "time": CANNOT,
+}
 NO_BYTES = {"bytes_utf8": CANNOT, "bytes_bad": CANNOT}
 NON_FINITE = {"float_nan": NOT_FINITE, "float_inf": NOT_FINITE, "float_ninf": NOT_FINITE, "dec_nan": NOT_FINITE}
 
@@ -59,6 +66,7 @@ TEXT: dict[str, Outcome] = {
     "dt_midnight": Sent("2026-03-08T00:00:00"),
     "dt_naive": Sent("2026-03-08T23:30:00"),
     "dt_aware": Sent("2026-03-08T23:30:00.000Z"),
+    "dt_aware_us": Sent("2026-03-08T23:30:00.123456Z"),  # text keeps what the warehouse held
     "time": Sent("23:30:00"),
     "str_text": Sent("hot"),
     "str_empty": Sent(""),
@@ -129,6 +137,7 @@ DATE: dict[str, Outcome] = {
     "dt_midnight": Sent("2026-03-08"),
     "dt_naive": MIDNIGHT,  # HubSpot refuses a date that is not midnight UTC
     "dt_aware": MIDNIGHT,
+    "dt_aware_us": MIDNIGHT,
     "str_text": NOT_ISO,
     "str_empty": NOT_ISO,
     "str_number": NOT_ISO,
@@ -144,6 +153,7 @@ DATETIME: dict[str, Outcome] = {
     "dt_midnight": Sent("2026-03-08T00:00:00.000Z"),
     "dt_naive": Sent("2026-03-08T23:30:00.000Z"),  # naive = UTC
     "dt_aware": Sent("2026-03-08T23:30:00.000Z"),
+    "dt_aware_us": Sent("2026-03-08T23:30:00.123Z"),  # HubSpot and Salesforce store milliseconds
     "str_date": Sent("2026-03-08T00:00:00.000Z"),
 }
 

@@ -49,6 +49,13 @@ SAMPLES: list[Sample] = [
         "timestamptz",
         "'2026-03-08 23:30:00+00'",
     ),
+    Sample(
+        "dt_aware_us",
+        "datetime",
+        dt.datetime(2026, 3, 8, 23, 30, 0, 123456, tzinfo=dt.UTC),
+        "timestamptz",
+        "'2026-03-08 23:30:00.123456+00'",
+    ),
     Sample("time", "time", dt.time(23, 30), "time", "'23:30:00'"),
     Sample("str_text", "str", "hot", "text", "'hot'"),
     Sample("str_empty", "str", "", "text", "''"),
