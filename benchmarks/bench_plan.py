@@ -315,6 +315,7 @@ def preload(kind: str, url: str) -> None:
         import adbc_driver_postgresql.dbapi  # noqa: F401
         import psycopg  # noqa: F401  (SQLAlchemy's driver: the plan's column probe and key checks)
     if kind != "arrow":
+        import httpcore  # noqa: F401  (httpx imports its transport at the first client: the destination check, 15-60 ms)
         import pyarrow.compute  # noqa: F401  (polars imports it at its first Arrow conversion: 0.09 s)
 
         import syncer.columnar.differ
