@@ -78,6 +78,10 @@ ACTIONS: list[tuple[tuple[str, ...], int, Check]] = [
     (("digest",), 0, lambda out, w: None),
     (("alerts", "resend"), 0, lambda out, w: _has(out, "released 0")),
     (("digest", "--preview"), 0, lambda out, w: None),
+    # adv6 finding 8: a recipient or key that names nothing is a usage error (exit 2), not a silent success
+    (("digest", "--recipient", "NOPE"), 2, lambda out, w: None),
+    (("digest", "--preview", "--recipient", "NOPE"), 2, lambda out, w: None),
+    (("alerts", "resend", "nonexistent-key"), 2, lambda out, w: None),
 ]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue
 from syncer.alerts.people import reader_zone
-from syncer.alerts.store import alerts, aware, digest_queue, digests
+from syncer.alerts.store import alerts, aware, digest_queue, digests, email_queue
 
 Blocks = list[dict[str, Any]]
 DIGEST_BATCH = 5
@@ -68,6 +68,28 @@ class Digests:
             query = sa.select(digest_queue.c.recipient).where(digest_queue.c.digest.is_(None)).distinct()
             return sorted(str(r) for r in conn.scalars(query))
 
+    def resolve(self, who: str) -> set[str]:
+        """The digest recipients `who` names (`syncer digest --recipient`): a Slack user or channel id, or an
+        address, that a digest was ever queued for; an owner's email also names their Slack user id (their
+        digest goes to that DM). Empty when no digest was ever queued for it. Emails in lower case."""
+        wanted = who.strip()
+        with self.engine.connect() as conn:
+            slack = set(conn.scalars(sa.select(digest_queue.c.recipient).where(digest_queue.c.recipient == wanted)))
+            if "@" in wanted:
+                owner = sa.func.lower(alerts.c.owner_email) == wanted.lower()
+                ids = sa.select(alerts.c.owner_slack_id).where(owner, alerts.c.owner_slack_id.is_not(None))
+                slack |= set(conn.scalars(sa.select(digest_queue.c.recipient).where(digest_queue.c.recipient.in_(ids))))
+                queued = sa.select(email_queue.c.address).distinct()
+                addresses = {a.strip().lower() for row in conn.scalars(queued) for a in str(row).split(",")}
+                if wanted.lower() in addresses:
+                    slack.add(wanted.lower())
+        return {str(r) for r in slack}
+
+    def known(self) -> list[str]:
+        """Every Slack recipient a digest was ever queued for (for "did you mean")."""
+        with self.engine.connect() as conn:
+            return sorted(str(r) for r in conn.scalars(sa.select(digest_queue.c.recipient).distinct()))
+
     def queued(
         self, conn: sa.Connection, recipient: str, until: dt.datetime | None = None
     ) -> tuple[list[dict[str, Any]], list[int]]:
@@ -95,11 +117,14 @@ class Digests:
             listed.append(alert)
         return listed, cleared
 
-    def freeze_due(self, now: dt.datetime) -> list[tuple[str, str, int]]:
-        """Build every digest that is due and not yet built today; returns (recipient, date, parts)."""
+    def freeze_due(self, now: dt.datetime, only: Collection[str] | None = None) -> list[tuple[str, str, int]]:
+        """Build every digest that is due and not yet built today (of these recipients, when `only` names
+        them); returns (recipient, date, parts)."""
         built = []
         at = self.settings.digest.time
         for recipient in self.recipients():
+            if only is not None and recipient not in only:
+                continue
             with self.engine.begin() as conn:
                 zone = reader_zone(conn, self.settings.digest, recipient)
                 day = due_day(now, at, zone)
@@ -139,9 +164,9 @@ class Digests:
             part = ids[start : start + 900]
             conn.execute(digest_queue.update().where(digest_queue.c.alert_id.in_(part)).values(digest=digest))
 
-    def send(self, slack: Sender, now: dt.datetime) -> Delivered:
+    def send(self, slack: Sender, now: dt.datetime, only: Collection[str] | None = None) -> Delivered:
         # state is written every DIGEST_BATCH parts: a crash re-checks at most that many in history
-        return self.outbox.deliver_slack(slack, ["digest"], now, "digest_after_post", batch=DIGEST_BATCH)
+        return self.outbox.deliver_slack(slack, ["digest"], now, "digest_after_post", DIGEST_BATCH, only)
 
     def last_sent(self, now: dt.datetime, recipient: str | None = None) -> dict[str, Any]:
         """Why a preview can be empty: the latest digests built (`frozen_at` UTC, `recipients`, `messages`,
@@ -172,7 +197,7 @@ class Digests:
         """Render what the next digest of each recipient (or one) would hold; writes nothing."""
         out: dict[str, list[tuple[str, Blocks]]] = {}
         with self.engine.connect() as conn:
-            for who in [recipient] if recipient else self.recipients():
+            for who in sorted(self.resolve(recipient)) if recipient else self.recipients():
                 listed, _ = self.queued(conn, who)
                 for alert in listed:
                     alert.pop("_id", None)

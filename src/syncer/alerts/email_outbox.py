@@ -8,7 +8,8 @@ process starts was interrupted mid-send and is held (`in_doubt`) or re-sent, as 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,12 +20,24 @@ from syncer.alerts.store import alerts, outbox
 from syncer.connector import Result
 
 
+def addressed_to(row: sa.Row[Any]) -> set[str]:
+    """The addresses (lower case) an email outbox row goes to."""
+    to = json.loads(row.payload).get("to") or []
+    return {str(a).strip().lower() for a in ([to] if isinstance(to, str) else to)}
+
+
 class EmailOutbox:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
     def deliver_email(
-        self, email: Sender, kinds: Sequence[str], now: dt.datetime, in_doubt: str, max_attempts: int
+        self,
+        email: Sender,
+        kinds: Sequence[str],
+        now: dt.datetime,
+        in_doubt: str,
+        max_attempts: int,
+        only: Collection[str] | None = None,
     ) -> Delivered:
         """One message per send, each between a committed `sending` marker and the state write.
 
@@ -33,11 +46,14 @@ class EmailOutbox:
         server may or may not have accepted it. `in_doubt = "hold"` marks it `in_doubt` and never
         sends it again by itself (no duplicate; `release_in_doubt` re-sends on request);
         `"resend"` sends it again with the same Message-ID (receivers that de-duplicate by
-        Message-ID show it once, others twice).
+        Message-ID show it once, others twice). `only`: just the rows addressed to one of these addresses
+        (lower case).
         """
         self.recover(kinds, in_doubt, now)
         done = Delivered()
         for row in pending_rows(self.engine, kinds):
+            if only is not None and not addressed_to(row).intersection(only):
+                continue
             where = sa.and_(outbox.c.kind == row.kind, outbox.c.key == row.key)
             with self.engine.begin() as conn:
                 conn.execute(outbox.update().where(where).values(status="sending", attempts=row.attempts + 1))
@@ -93,6 +109,14 @@ class EmailOutbox:
             }
         with self.engine.begin() as conn:
             return int(conn.execute(outbox.update().where(where).values(**values)).rowcount or 0)
+
+    def statuses(self, keys: Sequence[str]) -> dict[str, str]:
+        """Key -> status of the email and email digest rows with these keys (absent: no such email)."""
+        where = sa.and_(outbox.c.kind.in_(["email", "email_digest"]), outbox.c.key.in_(list(keys)))
+        with self.engine.connect() as conn:
+            return {
+                str(r.key): str(r.status) for r in conn.execute(sa.select(outbox.c.key, outbox.c.status).where(where))
+            }
 
     def release_in_doubt(self, keys: Sequence[str] | None = None) -> int:
         """Send these in-doubt emails (all when None) again, with the same Message-ID, on the next delivery."""

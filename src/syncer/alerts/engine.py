@@ -200,11 +200,11 @@ class AlertEngine:
         hooks = self.outbox.deliver_webhooks(self.webhooks, now) if self.webhooks else Delivered()
         return pings, tasks, emails, hooks
 
-    def _deliver_email(self, kinds: list[str], now: dt.datetime) -> Delivered:
+    def _deliver_email(self, kinds: list[str], now: dt.datetime, only: set[str] | None = None) -> Delivered:
         if self.email is None:
             return Delivered()
         channel = self.settings.alerts.email_delivery
-        return self.email_outbox.deliver_email(self.email, kinds, now, channel.in_doubt, channel.max_attempts)
+        return self.email_outbox.deliver_email(self.email, kinds, now, channel.in_doubt, channel.max_attempts, only)
 
     def release_in_doubt(self, keys: list[str] | None = None, now: dt.datetime | None = None) -> int:
         """Re-send emails left `in_doubt` by an interrupted send (all, or these keys), with the same
@@ -232,12 +232,15 @@ class AlertEngine:
         pings, tasks, emails, hooks = self.deliver_all(now)
         return Report(evaluation, pings, tasks, time.perf_counter() - started, emails, hooks)
 
-    def send_due_digests(self, now: dt.datetime | None = None) -> dict[str, Any]:
+    def send_due_digests(self, now: dt.datetime | None = None, recipient: str | None = None) -> dict[str, Any]:
+        """Build and send the digests that are due (Slack and email); with `recipient`, that recipient's only
+        (a Slack id, an address, or an owner's email naming their Slack DM too: `Digests.resolve`)."""
         now = now or self.clock()
-        built = self.digests.freeze_due(now)
-        sent = self.digests.send(self.slack, now)
-        mailed = self.email_digests.freeze_due(now) if self.email_digests is not None else []
-        emails = self._deliver_email(["email_digest"], now)
+        only = self.digests.resolve(recipient) if recipient is not None else None
+        built = self.digests.freeze_due(now, only)
+        sent = self.digests.send(self.slack, now, only)
+        mailed = self.email_digests.freeze_due(now, only) if self.email_digests is not None else []
+        emails = self._deliver_email(["email_digest"], now, only)
         return {
             "built": [{"recipient": r, "date": d, "parts": n} for r, d, n in built],
             "messages": sent.sent.get("digest", 0),

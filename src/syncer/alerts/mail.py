@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,10 +61,13 @@ class EmailDigests:
             ids.append(row.id)
         return listed, ids, cleared
 
-    def freeze_due(self, now: dt.datetime) -> list[tuple[str, str, int]]:
-        """Freeze every due digest email not built yet today; returns (address, local date, alerts)."""
+    def freeze_due(self, now: dt.datetime, only: Collection[str] | None = None) -> list[tuple[str, str, int]]:
+        """Freeze every due digest email not built yet today (to one of these addresses, lower case, when
+        `only` names them); returns (address, local date, alerts)."""
         built = []
         for address in self.addresses():
+            if only is not None and not {a.strip().lower() for a in address.split(",")} & set(only):
+                continue
             zone = self.settings.digest.zone_for(address)
             day = due_day(now, self.settings.digest.time, zone)
             if day is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -122,12 +122,19 @@ class Outbox:
     # -- Slack --------------------------------------------------------------------------------
 
     def deliver_slack(
-        self, slack: Sender, kinds: Sequence[str], now: dt.datetime, failpoint: str, batch: int | None = None
+        self,
+        slack: Sender,
+        kinds: Sequence[str],
+        now: dt.datetime,
+        failpoint: str,
+        batch: int | None = None,
+        only: Collection[str] | None = None,
     ) -> Delivered:
-        """Send every pending row of these kinds; undeliverable ones go once more, to the fallback."""
+        """Send every pending row of these kinds (of these recipients, when `only` names them); undeliverable
+        ones go once more, to the fallback."""
         done = Delivered()
         for _ in range(2):  # the second pass sends what the first rerouted to the fallback channel
-            rows = self.pending(kinds)
+            rows = [r for r in self.pending(kinds) if only is None or r.recipient in only]
             if not rows:
                 break
             rerouted = 0

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, one_of, out
+from syncer.errors import UsageError
 from syncer.tables import more_line, print_table
 from syncer.wording import plural, readable
 
@@ -282,9 +283,16 @@ def alerts_resend(
 ) -> int:
     """Release emails cut off mid-send (held to avoid duplicates) so they go out again, same Message-ID."""
     with _alert_engine(config) as engine:
+        statuses = engine.email_outbox.statuses(keys) if keys else {}
+        missing = [k for k in keys or [] if k not in statuses]
+        if missing:
+            raise UsageError(f"KEYS: no email in the outbox with key {', '.join(map(repr, missing))}")
         released = engine.release_in_doubt(keys or None)
     out.print(f"released {plural(released, 'email')} for re-sending")
-    return 0
+    held = {k: s for k, s in statuses.items() if s != "in_doubt"}
+    for key, status in held.items():
+        out.print(f"{escape(key)}: {status}, not in doubt (only an email cut off mid-send is held): not re-sent")
+    return 1 if held else 0
 
 
 @alerts_app.command("escalate")
@@ -305,21 +313,31 @@ def alerts_escalate(config: ConfigOpt = None) -> int:
 def digest(
     config: ConfigOpt = None,
     preview: Annotated[bool, typer.Option("--preview", help="render without sending")] = False,
-    recipient: Annotated[str | None, typer.Option(help="one recipient (Slack user or channel id)")] = None,
+    recipient: Annotated[
+        str | None, typer.Option(help="one recipient (Slack user or channel id, or email address): only its digest")
+    ] = None,
 ) -> int:
     """Send the daily digests that are due (one per recipient per local day), or preview them."""
     from syncer.alerts.people import label
+    from syncer.config import _did_you_mean
 
     with _alert_engine(config) as engine:
+        if recipient is not None and not engine.digests.resolve(recipient):
+            known = engine.digests.known()
+            listed = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "") if known else "none yet"
+            raise UsageError(
+                f"--recipient {recipient!r}: no digest was ever queued for it{_did_you_mean(recipient, known)}; "
+                f"recipients: {listed}"
+            )
         if preview:
             previews = engine.preview_digest(recipient)
             names = engine.names()
             if not any(previews.values()):
-                last = engine.digests.last_sent(engine.clock())
+                last = engine.digests.last_sent(engine.clock(), recipient)
                 out.print(_nothing_queued(last, label(recipient, names) if recipient else None), highlight=False)
             _print_previews(previews, names)
             return 0
-        result = engine.send_due_digests()
+        result = engine.send_due_digests(recipient=recipient)
     out.print(escape(_json(result)), highlight=False)
     return 1 if result.get("rejected") or result.get("failed") else 0
 
