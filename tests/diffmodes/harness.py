@@ -124,3 +124,22 @@ def acknowledge(job: SyncJob, differ: Differ, changes: list[Change], reject: set
     outcomes += [Outcome(b.key, "upsert", "rejected", b.fingerprint, None, None, b.reason, None) for b in differ.bad]
     job.state.record(job.sync.name, run_id, outcomes)
     job.state.refresh_source_fps(job.sync.name, differ.refreshed)
+
+
+def hook_mapping(fields: str, primary_key: str = "a", match_column: str = "m") -> str:
+    """A webhook sync's mapping of table `model`: key `primary_key`, match field `ext` from
+    `match_column`, and `fields` (TOML lines of the [fields] table)."""
+    return f"""connector = "hook"
+object = "things"
+
+[model]
+table = "model"
+primary_key = "{primary_key}"
+
+[match]
+field = "ext"
+column = "{match_column}"
+
+[fields]
+{fields}
+"""

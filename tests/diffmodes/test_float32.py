@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from syncer.float32 import shortest
-from tests.diffmodes.harness import open_job, plan, run, write_project
+from tests.diffmodes.harness import hook_mapping, open_job, plan, run, write_project
 
 os.environ.setdefault("HOOK_SECRET", "whsec-test-float32")
 
@@ -34,21 +34,12 @@ CASES = {
 }
 
 
-MAPPING = """connector = "hook"
-object = "things"
-
-[model]
-table = "model"
-primary_key = "a"
-
-[match]
-field = "ext"
-column = "m"
-
-[fields]
+MAPPING = hook_mapping(
+    """\
 v = "v"
 l = "l"
 """
+)
 
 
 def _f32(value: float) -> float:

@@ -18,24 +18,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.diffmodes.harness import open_job, plan, run, write_project
+from tests.diffmodes.harness import hook_mapping, open_job, plan, run, write_project
 
 os.environ.setdefault("HOOK_SECRET", "whsec-test-postgres-values")
 
-MAPPING = """connector = "hook"
-object = "things"
-
-[model]
-table = "model"
-primary_key = "id"
-
-[match]
-field = "ext"
-column = "id"
-
-[fields]
+MAPPING = hook_mapping(
+    """\
 v = "v"
-"""
+""",
+    primary_key="id",
+    match_column="id",
+)
 
 CASES = {
     "LATIN1 text that is valid UTF-8 bytes": ("LATIN1", "TEXT", ["Ã©tÃ©", "plain"]),

@@ -16,22 +16,12 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from tests.diffmodes.harness import open_job, run, write_project
+from tests.diffmodes.harness import hook_mapping, open_job, run, write_project
 
 os.environ.setdefault("HOOK_SECRET", "whsec-test-session-zone")
 
-MAPPING = """connector = "hook"
-object = "things"
-
-[model]
-table = "model"
-primary_key = "a"
-
-[match]
-field = "ext"
-column = "m"
-
-[fields]
+MAPPING = hook_mapping(
+    """\
 at = "at"
 day = { column = "at", cast = "date" }
 hm = { column = "at", format = "%Y-%m-%d %H:%M" }
@@ -39,6 +29,7 @@ text = { column = "at", cast = "str" }
 berlin = { column = "at", tz = "Europe/Berlin", format = "%Y-%m-%d %H:%M" }
 note = { template = "at {at}" }
 """
+)
 
 EXPECTED = {
     "at": "2026-03-09T02:30:00+00:00",

@@ -162,3 +162,24 @@ def hubspot_config(warehouse_url: str, base_url: str) -> str:
         plan_tier = "increase"
         rate_limit_margin = 0.0
         """)
+
+
+def crm_config(
+    warehouse_url: str, hubspot_url: str, salesforce_url: str, ca_bundle: str, salesforce_extra: str = ""
+) -> str:
+    """`hubspot_config` plus a Salesforce connector on the emulator's TLS URL (password login from
+    ${SF_USER}, ${SF_PASS}, ${SF_TOKEN}); `salesforce_extra`: more lines for its section."""
+    return (
+        hubspot_config(warehouse_url, hubspot_url)
+        + textwrap.dedent(f"""
+        [connectors.salesforce]
+        instance_url = "{salesforce_url}"
+        login_url = "{salesforce_url}"
+        auth = "password"
+        username = "${{SF_USER}}"
+        password = "${{SF_PASS}}"
+        security_token = "${{SF_TOKEN}}"
+        ca_bundle = "{ca_bundle}"
+        """)
+        + textwrap.dedent(salesforce_extra)
+    )

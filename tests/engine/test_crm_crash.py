@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 
-from tests.engine.conftest import Project
+from tests.engine.conftest import Project, crm_config
 
 # 50 HubSpot batches of 100 (every kill point below, at most the 40th, is reached) and 5 Salesforce
 # Bulk API 2.0 jobs of 1,000 (a kill point past the last job lets the run finish).
@@ -168,28 +168,17 @@ def crm(tmp_path: Path) -> Iterator[tuple[Project, HubSpotEmulator, SalesforceEm
     project = Project(tmp_path, url, env=ENV)
     (tmp_path / "mappings").mkdir()
     project.config.write_text(
-        textwrap.dedent(f"""
-        [syncer]
-        data_dir = "data"
-        [warehouse]
-        url = "{url}"
-        [connectors.hubspot]
-        base_url = "{hs_url}"
-        access_token = "${{HS_TOKEN}}"
-        plan_tier = "increase"
-        rate_limit_margin = 0.0
-        [connectors.salesforce]
-        instance_url = "{sf_url}"
-        login_url = "{sf_url}"
-        auth = "password"
-        username = "${{SF_USER}}"
-        password = "${{SF_PASS}}"
-        security_token = "${{SF_TOKEN}}"
-        ca_bundle = "{ca_bundle}"
-        bulk_threshold = 1000  # the account syncs go through Bulk API 2.0 jobs of 1,000 records
-        bulk_batch_size = 1000
-        bulk_poll_interval = 0.05
-    """)
+        crm_config(
+            url,
+            hs_url,
+            sf_url,
+            ca_bundle,
+            """
+            bulk_threshold = 1000  # the account syncs go through Bulk API 2.0 jobs of 1,000 records
+            bulk_batch_size = 1000
+            bulk_poll_interval = 0.05
+            """,
+        )
     )
     for name, body in MAPPINGS.items():
         (tmp_path / "mappings" / f"{name}.toml").write_text(textwrap.dedent(body))

@@ -22,7 +22,7 @@ from syncer_connectors.hubspot.emulator import HubSpotEmulator
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 from syncer_connectors.salesforce.emulator_schema import FieldSpec
 
-from tests.engine.conftest import Project
+from tests.engine.conftest import Project, crm_config
 
 ENV = {"HS_TOKEN": "hs-rekey-token-1", "SF_USER": "rekey@example.com", "SF_PASS": "pw-rk-2", "SF_TOKEN": "tok-rk-3"}
 START = [(1, "SF-1", 10), (2, "SF-2", 20), (3, "SF-3", 30), (4, "SF-4", 40)]
@@ -135,27 +135,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     project = Project(tmp_path, url, env=ENV)
     (tmp_path / "mappings").mkdir()
-    project.config.write_text(
-        textwrap.dedent(f"""
-        [syncer]
-        data_dir = "data"
-        [warehouse]
-        url = "{url}"
-        [connectors.hubspot]
-        base_url = "{hs_url}"
-        access_token = "${{HS_TOKEN}}"
-        plan_tier = "increase"
-        rate_limit_margin = 0.0
-        [connectors.salesforce]
-        instance_url = "{sf_url}"
-        login_url = "{sf_url}"
-        auth = "password"
-        username = "${{SF_USER}}"
-        password = "${{SF_PASS}}"
-        security_token = "${{SF_TOKEN}}"
-        ca_bundle = "{ca_bundle}"
-        """)
-    )
+    project.config.write_text(crm_config(url, hs_url, sf_url, ca_bundle))
     yield World(project, hubspot, salesforce)
     hubspot.stop()
     salesforce.stop()
