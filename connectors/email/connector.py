@@ -35,6 +35,7 @@ from syncer.connector import Connector, ConnectorSettings, Destination, Record, 
 from syncer.errors import FatalError, RejectedError, RetryableError, SyncerError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
+from syncer.values import FieldType
 
 from .error_mapping import Phase, reply_error, reply_text, transport_error
 
@@ -44,6 +45,13 @@ Security = Literal["starttls", "tls", "none"]
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "tls": 465, "none": 25}
 KEY_HEADER = "X-Syncer-Key"
 FIELDS = frozenset({"to", "subject", "text", "html"})
+TEXT_FIELDS = {
+    # each goes through the conversion table (syncer.values): exact numbers, true/false, NaN refused
+    "subject": FieldType("string", "email subject"),
+    "text": FieldType("string", "email text part"),
+    # the HTML part is markup: mapped column values and template substitutions are HTML-escaped
+    "html": FieldType("string", "email HTML part", markup="html"),
+}
 _DELIVERED_CACHE = 20_000
 Outgoing = tuple[Record, list[str], bytes]  # the record, its envelope recipients, the message bytes
 
@@ -162,6 +170,11 @@ class EmailConnector(Connector):
         return f"{'smtps' if self.settings.security == 'tls' else 'smtp'}://{self.where}"
 
     # -- hooks -------------------------------------------------------------------------------
+
+    def field_types(self) -> dict[str, FieldType]:
+        """`subject`, `text` and `html` are text (`html` escaped for HTML, syncer.escaping); `to` is passed
+        as mapped (an address or a list of them)."""
+        return {name: TEXT_FIELDS[name] for name in self.destination.fields if name in TEXT_FIELDS}
 
     def check(self) -> list[str]:
         """Connect, EHLO, STARTTLS/TLS, AUTH, and a MAIL FROM probe (then RSET): nothing is sent."""

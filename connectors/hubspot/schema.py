@@ -43,6 +43,8 @@ def field_type(prop: dict[str, Any]) -> FieldType:
         values = [str(o["value"]) for o in prop.get("options") or [] if "value" in o]
         options = frozenset(values) if values else None
         return FieldType("enumeration", label, text_wire=True, options=options, multi=widget == "checkbox")
+    if base == "string" and widget == "html":  # properties guide: fieldType "html" is rich text, shown as HTML
+        return FieldType("string", f"{label} (rich text)", text_wire=True, length=MAX_STRING, markup="html")
     return FieldType(base, label, text_wire=True, length=MAX_STRING if base == "string" else None)  # type: ignore[arg-type]
 
 

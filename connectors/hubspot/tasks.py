@@ -186,8 +186,8 @@ class TaskWriter:
         props = {
             self.key_property: task_key(record.key),
             # the subject is a one-line title; the notes are rich text (HTML) in HubSpot: escaped
-            "hs_task_subject": one_line(fields["subject"]),
-            "hs_task_body": html_lines(fields["body"]) if fields.get("body") is not None else "",
+            "hs_task_subject": one_line(to_property_value(fields["subject"])),
+            "hs_task_body": html_lines(to_property_value(fields["body"])) if fields.get("body") is not None else "",
             "hs_timestamp": to_property_value(fields.get("due_at") or datetime.now(UTC)),
             "hs_task_priority": PRIORITIES.get(priority, priority),
             "hs_task_type": str(fields.get("type") or "TODO").upper(),

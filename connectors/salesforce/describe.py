@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncer.values import JSON, FieldType
+from syncer.values import JSON, FieldType, Markup
 
 TEXT = frozenset({"string", "textarea", "email", "url", "phone", "id", "reference", "encryptedstring", "combobox"})
 NUMBER = frozenset({"double", "currency", "percent"})
@@ -36,7 +36,9 @@ def field_type(spec: dict[str, Any]) -> FieldType:
             )
         if kind == "email":  # INVALID_EMAIL_ADDRESS otherwise (syncer.values.EMAIL)
             return FieldType("string", label, length=length, empty_is_null=True, nillable=nillable, text_format="email")
-        return FieldType("string", label, length=length, empty_is_null=True, nillable=nillable)
+        # describe `htmlFormatted`: a rich text area, shown as HTML, so mapped values are HTML-escaped
+        markup: Markup | None = "html" if spec.get("htmlFormatted") else None
+        return FieldType("string", label, length=length, empty_is_null=True, nillable=nillable, markup=markup)
     if kind in NUMBER:
         precision, scale = int(spec.get("precision") or 0) or None, spec.get("scale")
         label = f"Salesforce {kind}" + (f"({precision},{scale})" if precision else "")

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from syncer.escaping import FOR_MARKUP
 from syncer.identity import IdentityError, Unrepresentable, canonical_identity
+from syncer.value_text import Template, text_form
 from syncer.values import FieldType, Refused, converter
 
 Cast = Literal["str", "int", "float", "bool", "date", "datetime"]
@@ -45,16 +46,23 @@ class FieldSpec(BaseModel):
     const: str | int | float | bool | None = None
     """A constant value sent for every record."""
     template: str | None = None
-    """A Python format string over the row's columns, e.g. `"{first} {last}"`; NULL columns render as empty text."""
+    """A Python format string over the row's columns, e.g. `"{first} {last}"`. Each value is substituted as its one
+    exact text (docs/input-contract.md, "Values as text"): DECIMAL and FLOAT in plain notation with every digit and no
+    exponent, booleans `true`/`false`, timestamps with a zone in UTC; NULL as empty text. A format spec
+    (`{mrr:,.2f}`) formats the exact value (a DECIMAL is never made a float). A value with no exact text (NaN,
+    infinity) rejects the row, naming the field.
+    """
     cast: Cast | None = None
     """Convert the value first: `int` rounds a fractional value half away from zero (2.5 -> 3, -2.5 -> -3, like SQL
-    ROUND), `bool` accepts true/t/yes/y/1
+    ROUND) and reads text as the exact number it spells (never through a float), `str` gives the value's exact
+    text (as a template does), `float` a binary float (about 17 significant digits), `bool` accepts true/t/yes/y/1
     and false/f/no/n/0/empty, `date` keeps the day of a timestamp. A value that does not convert rejects the row,
     naming the field.
     """
     round: int | None = None
     """Round to this many decimal places after the cast, half away from zero on the value's shortest decimal form, as
-    SQL ROUND does (42.25 -> 42.3, 0.5 -> 1, -0.5 -> -1); exact through Decimal, never a float. `0` gives an integer.
+    SQL ROUND does (42.25 -> 42.3, 0.5 -> 1, -0.5 -> -1); exact through Decimal, never a float (text is read as the
+    number it spells). `0` gives an integer.
     """
     case: Literal["lower", "upper"] | None = None
     """Lower- or upper-case the value (after cast and round). Match values and field names are otherwise sent as
@@ -121,11 +129,20 @@ def parse_field(value: str | dict[str, Any] | FieldSpec) -> FieldSpec:
     return FieldSpec.model_validate(value)
 
 
+def _number_of(text: str) -> Decimal:
+    """Text read as the exact number it spells (never through a float: '12345678901234567891' keeps
+    every digit); ValueError when it spells none."""
+    try:
+        return Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError(f"not a number: {text!r}") from None
+
+
 def _cast(value: Any, to: Cast) -> Any:
     if to == "str":
-        return str(value)
+        return text_form(value)
     if to == "int":
-        number = float(value) if isinstance(value, str) else value
+        number = _number_of(value) if isinstance(value, str) else value
         if isinstance(number, float | Decimal):
             return _round(number, 0)  # the same rule as `round = 0`
         return int(number)
@@ -199,18 +216,16 @@ def _format(value: Any, fmt: str | None, tz: str | None, typed: bool = False) ->
     return value
 
 
-_SCALARS = (str, int, float, bool)
+_SCALARS = (str, int, bool)  # exact as they are, in JSON and in every connector's text
 
 
 def _plain(value: Any) -> Any:
-    """Values as JSON would carry them: decimals to numbers, dates to ISO strings."""
-    if type(value) in _SCALARS:
+    """An untyped field's value: text, whole numbers, true/false and lists/dicts (Slack blocks) as
+    they are; every other value as its one exact text (syncer.value_text): a Decimal or float never
+    passes through a float form, and NaN/inf reject the row."""
+    if type(value) in _SCALARS or value is None or isinstance(value, list | dict):
         return value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return _utc(value).isoformat()
-    return value
+    return text_form(value)
 
 
 def compile_field(
@@ -231,10 +246,7 @@ def compile_field(
         def read(row: Mapping[str, Any]) -> Any:
             return row[column]
     elif spec.template is not None:
-        template = spec.template
-
-        def read(row: Mapping[str, Any]) -> Any:
-            return template.format_map({k: "" if v is None else _plain(v) for k, v in row.items()})
+        read = Template(spec.template).render
     else:
         constant = spec.const
 
@@ -258,7 +270,7 @@ def compile_field(
             value = row[column]
             if type(value) in _SCALARS:
                 return value
-            return default if value is None else _plain(_format(value, None, None))
+            return default if value is None else _plain(value)
 
         return copy
 
@@ -272,10 +284,10 @@ def compile_field(
         if cast is not None:
             value = _cast(value, cast)
         if places is not None:
-            value = _round(value if isinstance(value, int | float | Decimal) else float(value), places)
+            value = _round(value if isinstance(value, int | float | Decimal) else _number_of(str(value)), places)
         if case is not None:
-            value = str(value).lower() if case == "lower" else str(value).upper()
-        if zoned or (isinstance(value, dt.date) and not typed):
+            value = text_form(value).lower() if case == "lower" else text_form(value).upper()
+        if zoned:
             value = _format(value, fmt, tz, typed)
         return value if typed else _plain(value)
 
@@ -284,19 +296,14 @@ def compile_field(
 
 def _escaped(spec: FieldSpec, typed: bool, escape: Callable[[object], str]) -> Callable[[Mapping[str, Any]], Any]:
     if spec.template is not None:
-        template = spec.template
-
-        def fill(row: Mapping[str, Any]) -> Any:
-            return template.format_map({k: "" if v is None else escape(_plain(v)) for k, v in row.items()})
-
-        return fill
+        return Template(spec.template, escape).render
     inner = compile_field(spec, typed)
     if spec.column is None:
         return inner  # a constant is the author's own text
 
     def column(row: Mapping[str, Any]) -> Any:
         value = inner(row)
-        return None if value is None else escape(_plain(value))
+        return None if value is None else escape(text_form(value))
 
     return column
 

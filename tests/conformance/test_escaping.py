@@ -235,3 +235,60 @@ def test_mapped_slack_text_escapes_column_values_not_the_authors_markup(source: 
     assert fields["text"] == expected(name)
     if source == "column":
         assert all(raw not in fields["text"] for raw in NASTY[name] if "<" in raw or "&" in raw)
+
+
+def _markup_fields() -> dict[str, Any]:
+    """Every mapped field that a destination renders as markup, on every connector (finding 8)."""
+    from syncer_connectors.email.connector import EmailConnector, EmailSettings
+    from syncer_connectors.hubspot.schema import field_type as hubspot_type
+    from syncer_connectors.salesforce.describe import field_type as salesforce_type
+    from syncer_connectors.slack.connector import TEXT_FIELDS
+
+    email = EmailConnector(
+        EmailSettings(host="127.0.0.1", port=2525, security="none", from_address="alerts@example.com"),
+        Destination("emails", "id", "insert", {"to": "to", "subject": "s", "text": "t", "html": "h"}),
+    )
+    return {
+        "slack text": TEXT_FIELDS.get("text"),
+        "email html": email.field_types().get("html"),
+        "hubspot rich text property": hubspot_type({"type": "string", "fieldType": "html"}),
+        "salesforce rich text area": salesforce_type({"type": "textarea", "length": 32768, "htmlFormatted": True}),
+    }
+
+
+MARKUP_FIELDS = _markup_fields()
+
+
+@pytest.mark.parametrize("source", list(MAPPED_TEXT))
+@pytest.mark.parametrize("destination", list(MARKUP_FIELDS))
+@pytest.mark.parametrize("name", list(NASTY))
+def test_every_markup_field_escapes_column_and_template_values(source: str, destination: str, name: str) -> None:
+    from syncer.escaping import FOR_MARKUP
+    from syncer.mapping import FieldSpec, Mapper
+
+    field_type = MARKUP_FIELDS[destination]
+    assert field_type is not None and field_type.markup is not None, f"{destination} is not typed as markup"
+    escape = FOR_MARKUP[field_type.markup]
+    spec, _ = MAPPED_TEXT[source]
+    _, fields = Mapper({"f": FieldSpec(**spec)}, "id", types={"f": field_type}).map(
+        {"id": "a-1", "name": name, "score": 91}
+    )
+    expected = {
+        "column": escape(name),
+        "template": f"<!here> {escape(name)} crossed 91 & more",  # the author's own text stays as written
+        "const": "<@U42> daily",
+    }[source]
+    assert fields["f"] == expected
+
+
+def test_plain_text_fields_are_not_escaped() -> None:
+    """Subjects, text parts and ordinary CRM text show the value as it is: escaping there would show
+    `&amp;` to the reader."""
+    from syncer_connectors.email import connector
+    from syncer_connectors.hubspot.schema import field_type as hubspot_type
+    from syncer_connectors.salesforce.describe import field_type as salesforce_type
+
+    email = connector.TEXT_FIELDS
+    plain = [email["subject"], email["text"], hubspot_type({"type": "string", "fieldType": "text"})]
+    plain.append(salesforce_type({"type": "textarea", "length": 32768, "htmlFormatted": False}))
+    assert all(t.markup is None for t in plain)

@@ -25,10 +25,12 @@ from syncer.mapping import (
     _encode,
     _escape_for,
     _format,
+    _number_of,
     _plain,
     _round,
     compile_field,
 )
+from syncer.value_text import text_form
 from syncer.values import JSON, FieldType, Refused, convert
 
 TYPES = [
@@ -79,7 +81,7 @@ def general_round(value: Any, places: int) -> Any:
 
 def general_cast(value: Any, to: Any) -> Any:
     if to == "int":  # the one cast that rounds
-        number = float(value) if isinstance(value, str) else value
+        number = _number_of(value) if isinstance(value, str) else value  # text: the number it spells, exactly
         return general_round(number, 0) if isinstance(number, float | Decimal) else int(number)
     return _cast(value, to)
 
@@ -96,10 +98,11 @@ def general_field(spec: FieldSpec, typed: bool, escape: Any) -> Callable[[Mappin
         if spec.cast is not None:
             value = general_cast(value, spec.cast)
         if spec.round is not None:
-            value = general_round(value if isinstance(value, int | float | Decimal) else float(value), spec.round)
-        if spec.case is not None:
-            value = str(value).lower() if spec.case == "lower" else str(value).upper()
-        if spec.format is not None or spec.tz is not None or (isinstance(value, dt.date) and not typed):
+            number = value if isinstance(value, int | float | Decimal) else _number_of(str(value))
+            value = general_round(number, spec.round)
+        if spec.case is not None:  # on the value's one exact text (syncer.value_text)
+            value = text_form(value).lower() if spec.case == "lower" else text_form(value).upper()
+        if spec.format is not None or spec.tz is not None:
             value = _format(value, spec.format, spec.tz, typed)
         return value if typed else _plain(value)
 

@@ -27,6 +27,7 @@ from syncer.config import ModelConfig, WarehouseConfig
 from syncer.errors import ConfigError, FatalError
 from syncer.secrets import mask
 from syncer.source import Source
+from syncer.value_text import text_form
 from tests.engine.conftest import SECRET, Project, create_accounts
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result:UserWarning")  # fakesnow
@@ -262,7 +263,7 @@ def _scenario(project: Project, receiver: WebhookReceiver, url: str) -> None:
     assert hot["added"] == len(hot_ids) and hot["source_rows"] == len(hot_ids), hot
     code, summary, sent = run(project, receiver, "hot")
     assert code == 0 and sent == sorted(str(i) for i in hot_ids), summary
-    assert receiver.records[str(hot_ids[0])] == {"label": f"ACCOUNT {hot_ids[0]} ({_score(hot_ids[0])})"}
+    assert receiver.records[str(hot_ids[0])] == {"label": f"ACCOUNT {hot_ids[0]} ({text_form(_score(hot_ids[0]))})"}
     low = next(i for i in range(1, N + 1) if 70 <= _score(i) < 80 and i not in (3, 50, 117))
     execute(url, f"UPDATE accounts SET pql_score = 95 WHERE account_id = {low}")  # enters the query
     code, summary, sent = run(project, receiver, "hot")
