@@ -104,6 +104,13 @@ class HubSpotConnector(Connector):
             self._types = field_types(properties(self.api, self.destination.object), self.destination)
         return self._types
 
+    def instant_fields(self) -> dict[str, str]:
+        """A task's `due_at` becomes `hs_timestamp`, a datetime (an instant), as typed datetime properties are."""
+        if self.destination.object == "tasks":
+            due = "HubSpot task due_at (hs_timestamp, a datetime)"
+            return {"due_at": due} if "due_at" in self.destination.fields else {}
+        return super().instant_fields()
+
     def write(self, batch: Sequence[Record]) -> list[Result]:
         deletes = [r for r in batch if r.op == "delete"]
         changes = [r for r in batch if r.op != "delete"]

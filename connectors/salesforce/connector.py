@@ -86,6 +86,15 @@ class SalesforceConnector(Connector):
             self._types = field_types(described, self.destination.fields)
         return self._types
 
+    def instant_fields(self) -> dict[str, str]:
+        """Datetime fields from describe; on a Task sync too (its fields are passed untyped, but a
+        datetime Task field such as ReminderDateTime still takes an instant)."""
+        if not self.is_task_sync:
+            return super().instant_fields()
+        described = self._describe("Task") or {}
+        mapped = (n for n in self.destination.fields if described.get(n, {}).get("type") == "datetime")
+        return {name: f"Salesforce Task datetime field {name}" for name in mapped}
+
     def preferred_batch_size(self, total_changes: int) -> int:
         """Batch size the runner should use for a run of `total_changes` changes."""
         bulk_ok = not self.is_task_sync and self.destination.mode in ("upsert", "mirror")

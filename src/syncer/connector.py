@@ -195,6 +195,12 @@ class Connector(abc.ABC):
         Raise FatalError when the destination cannot be asked (auth, unreachable)."""
         return {}
 
+    def instant_fields(self) -> dict[str, str]:
+        """Mapped field -> what it is called, for every field that holds an instant (a point in time):
+        the datetime fields of `field_types()`, plus untyped ones a connector knows (a task's due time).
+        A mapping `format` there must keep the UTC offset (syncer.mapping.Mapper.instant_issues)."""
+        return {name: t.label for name, t in self.field_types().items() if t.base == "datetime"}
+
     def match_casefold(self) -> bool:
         """Whether this destination's match field compares values case-insensitively. Defaults to
         the class's `match_key_casefold`; a connector that can ask the destination (e.g. a field's

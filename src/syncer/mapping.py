@@ -70,10 +70,13 @@ class FieldSpec(BaseModel):
     """
     format: str | None = None
     """strftime pattern for a date or timestamp, e.g. `%Y-%m-%d`. Without it dates are sent in ISO 8601. On a non-date
-    value the row is rejected.
+    value the row is rejected. On a destination field that holds an instant (a HubSpot or Salesforce datetime, a
+    task's due time) the pattern must keep the UTC offset (`%z`), else `plan`, `run` and `check` stop with a
+    configuration error naming the field: text without an offset is read as UTC and the time would move.
     """
     tz: str | None = None
-    """IANA time zone a timestamp is converted to before formatting; a naive timestamp is taken as UTC."""
+    """IANA time zone a timestamp is converted to before formatting; a naive timestamp is taken as UTC. Into a datetime
+    field without `format` the instant is kept (sent in UTC)."""
     default: str | int | float | bool | None = None
     """Sent as written instead of a NULL, e.g. `default = "none"` (no cast, round, case or format is applied to it); the
     field's NULL policy then no longer applies.
@@ -343,6 +346,23 @@ class Mapper:
         spec.append({n: t.describe() for n, t in sorted(types.items())})  # a destination type change re-maps
         # any edit of the mapping changes every source fingerprint: the spec is hashed in first
         self._spec_hash = hashlib.blake2b(_ENCODER.encode(spec).encode(), digest_size=16)
+
+    def instant_issues(self, instants: Mapping[str, str]) -> dict[str, str]:
+        """Field -> why its `format` would move the instant, for the fields in `instants` (field -> the
+        destination's name for it, `Connector.instant_fields`). A pattern without `%z` writes the wall
+        clock without its UTC offset, and the destination reads that as UTC: `tz = "Europe/Berlin"`
+        lands an hour off, `America/New_York` four or five. Such a field is a configuration error,
+        found before anything is sent: the instant is kept or the mapping refused, never moved."""
+        issues = {}
+        for name, spec in self._specs[0].items():
+            if name in instants and spec.format is not None and "%z" not in spec.format:
+                zone = f" in {spec.tz}" if spec.tz else ""
+                issues[name] = (
+                    f"format {spec.format!r} writes the time{zone} without its UTC offset, but {instants[name]} "
+                    "takes an instant and would read it as UTC (the time would move). Leave out `format`: the "
+                    "instant is sent in ISO 8601 UTC (a `tz` alone keeps it), or add %z to the pattern"
+                )
+        return issues
 
     def reads(self, primary_key: list[str]) -> list[str] | None:
         """The columns `map` and `source_fingerprint` read, with the primary key's: a row holding only

@@ -173,14 +173,16 @@ class SyncJob:
         """Ask the destination what each mapped field takes (cached by the connector for the run), so
         values are converted, rejected and fingerprinted as they will go on the wire. `plan` opens a
         connector just for this: it only reads the destination's schema."""
-        if connector is not None:
-            self.mapper = self.mapper.with_types(connector.field_types())
-            return
-        own = self.connector()
+        own = connector or self.connector()
         try:
             self.mapper = self.mapper.with_types(own.field_types())
+            moved = self.mapper.instant_issues(own.instant_fields())
         finally:
-            own.close()
+            if connector is None:
+                own.close()
+        if moved:
+            where = self.config.sync_files[self.sync.name]
+            raise ConfigError([ConfigIssue(where, f"fields.{name}", why) for name, why in moved.items()])
 
     def destination_problems(self, connector: Connector) -> list[str]:
         """What `check` verifies about the destination (match field unique and writable, mapped fields
