@@ -55,6 +55,17 @@ class BulkUpserter:
             writer.writerow(row)
         return out.getvalue().encode()
 
+    @classmethod
+    def keeps(cls, record: Record) -> bool:
+        """Whether every value of `record` means in a Bulk 2.0 CSV what it means through collections.
+        "Prepare CSV Files" gives a cell of exactly `#N/A` the meaning null: a text value `#N/A` would
+        clear the field instead of storing the text (and an external ID `#N/A` would match nothing).
+        Such records go through collections (SalesforceConnector._write_changes). An empty cell
+        means "leave alone", but `_cell` writes an empty cell only for a field the record does not
+        carry; cells are never trimmed, so leading and trailing spaces arrive as they are."""
+        values = [record.match_value, *(v for v in record.fields.values() if v is not None and v != "")]
+        return all(not isinstance(v, str) or v.strip().upper() != NULL for v in values)
+
     @staticmethod
     def _cell(fields: dict[str, Any], column: str) -> str:
         """One CSV cell with the meaning collections give the same value: a field the record does

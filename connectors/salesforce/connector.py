@@ -121,8 +121,21 @@ class SalesforceConnector(Connector):
         if mode == "insert":
             return self.sobjects.insert(batch)
         if len(batch) > COLLECTION_CAP or len(batch) >= self.sf_settings.bulk_threshold:
-            return self.bulk.upsert(batch)
+            return self._bulk_upsert(batch)
         return self.sobjects.upsert(batch)
+
+    def _bulk_upsert(self, batch: Sequence[Record]) -> list[Result]:
+        """Bulk 2.0 for the records whose CSV cells mean what their values mean; collections for the
+        others (a text value `#N/A` reads as null in a CSV: BulkUpserter.keeps), results in order."""
+        special = [r for r in batch if not self.bulk.keeps(r)]
+        if not special:
+            return self.bulk.upsert(batch)
+        odd = {id(r) for r in special}
+        plain = [r for r in batch if id(r) not in odd]
+        done = dict(zip(map(id, special), self.sobjects.upsert(special), strict=True))
+        if plain:
+            done |= dict(zip(map(id, plain), self.bulk.upsert(plain), strict=True))
+        return [done[id(r)] for r in batch]
 
     def task_status(self, keys: Iterable[str]) -> dict[str, TaskStatus]:
         """Record.key -> open/completed (with completion time) of the tasks this sync created."""

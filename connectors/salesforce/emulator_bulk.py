@@ -114,6 +114,8 @@ class BulkJobs:
         job.unprocessed = rows[cut:]
         todo = rows[:cut]
         # Bulk API 2.0 "Prepare CSV Files": empty field values are ignored on update; #N/A sets null
+        # Bulk API 2.0 "Prepare CSV Files": field values aren't trimmed (spaces around a value are kept)
+        # Bulk API 2.0 "Prepare CSV Files": fields the CSV does not define are ignored on update (no column, no change)
         cells = [{k: (None if v == "#N/A" else v) for k, v in row.items() if v != ""} for row in todo]
         for start in range(0, len(todo), CHUNK):
             part = cells[start : start + CHUNK]
