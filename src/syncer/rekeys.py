@@ -56,17 +56,22 @@ class IdentityMoves:
         last already; holding them makes the handover independent of that order)."""
         removed: list[Change] = []
         retired: list[Change] = []
+        mirror, live = self.mirror, self._live  # per change: only mirror mode deletes, so only it needs `live`
         for change in changes:
-            if change.kind == "removed":
+            kind = change.kind
+            if kind == "removed":
                 removed.append(change)
                 continue
-            self._live.add(self._identity(change.match_value) or "")
-            old = self._identity(change.known.match_value) if change.kind == "changed" and change.known else None
-            if old is not None and old != self._identity(change.match_value):
-                self.tally.rekeyed += 1
-                if self.mirror:
-                    retired.append(change)
-                    continue
+            if mirror:
+                live.add(self._identity(change.match_value) or "")
+            known = change.known
+            if kind == "changed" and known is not None and known.match_value != change.match_value:
+                old = self._identity(known.match_value)
+                if old is not None and old != self._identity(change.match_value):
+                    self.tally.rekeyed += 1
+                    if mirror:
+                        retired.append(change)
+                        continue
             yield change
         yield from self._removals(removed, retired)
 
