@@ -168,3 +168,27 @@ def test_the_digest_email_goes_at_the_digest_time_only(
     assert list(sent) == [NINE_NY + dt.timedelta(days=1 if date.endswith("03") else 0)]  # 09:00 New York only
     assert [b["date"] for b in next(iter(sent.values()))] == [date]
     assert [m.key for m in smtp.messages] == [f"email-digest:{EMAIL_OWNER}:{date}"]
+
+
+# (--recipient, the digests built now: email addresses and Slack ids): adv6 finding 8 on the email channel
+EMAIL_OR_SLACK = [
+    (EMAIL_OWNER, [EMAIL_OWNER]),  # the email digest only
+    (OWNERS["ae3@example.com"], [OWNERS["ae3@example.com"]]),  # the Slack digest only
+    (None, [EMAIL_OWNER, OWNERS["ae3@example.com"]]),
+]
+
+
+@pytest.mark.parametrize(("who", "built"), EMAIL_OR_SLACK)
+def test_digest_recipient_picks_one_channel_too(
+    tmp_path: Path, slack: SlackEmulator, fake: Clock, smtp: SmtpEmulator, who: str | None, built: list[str]
+) -> None:
+    eng = make(tmp_path, slack, fake, {"port": smtp.port})
+    medium = "storage_limit_approaching"
+    rows = [row(1, trigger=medium, owner_email=EMAIL_OWNER), row(3, trigger=medium, owner_email="ae3@example.com")]
+    eng.evaluate_and_deliver(T0, rows=rows)
+    sent = eng.send_due_digests(NINE_NY, recipient=who)
+    got = [b["address"] for b in sent["email_built"]] + [b["recipient"] for b in sent["built"]]
+    assert got == built
+    assert [m.key for m in smtp.messages] == (
+        [f"email-digest:{EMAIL_OWNER}:2026-03-02"] if EMAIL_OWNER in built else []
+    )
