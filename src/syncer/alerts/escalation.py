@@ -1,6 +1,8 @@
 """Escalation: a high alert whose CRM task is still open after the SLA (default 24 h) is escalated once.
 
-    candidates: ping alerts with a task, not escalated, opened before now - SLA
+    candidates: every alert whose own CRM task is open, not escalated, opened before now - SLA
+                (pinged, deferred past the ping budget to the digest, digest/none tiers with
+                `crm_task`); not the quiet backlog (`ESCALATED_DELIVERIES`)
     -> read task status back (completed: the alert is worked, no escalation)
     -> one transaction: escalated_at, outbox `escalation:<alert key>` (a Slack message to the
        owner's manager by DM, else the escalation channel, else the fallback) and outbox
@@ -29,6 +31,12 @@ from syncer.alerts.people import owner_name
 from syncer.alerts.routing import UserDirectory
 from syncer.alerts.store import alerts, outbox
 from syncer.escaping import slack_line
+
+# How an alert was delivered does not decide whether its open task is overdue: a high alert the ping
+# budget deferred to the digest still has its task (adv6 #3). Left out: the quiet first activation's
+# backlog (its point is no interruption for accounts already firing; docs/alerts.md) and the holdout
+# (no task).
+ESCALATED_DELIVERIES = ("ping", "deferred", "digest", "none")
 
 RaisePriority = Callable[[list[str], str], dict[str, str | None]]
 
@@ -82,7 +90,7 @@ class Escalations:
             return done  # no CRM tasks configured: nothing tells us whether an alert was worked
         cutoff = now - dt.timedelta(hours=self.settings.alerts.sla_hours)
         query = sa.select(alerts).where(
-            alerts.c.delivery == "ping",
+            alerts.c.delivery.in_(ESCALATED_DELIVERIES),
             alerts.c.task_state == "open",
             alerts.c.escalated_at.is_(None),
             alerts.c.opened_at <= cutoff,
