@@ -21,12 +21,27 @@ CASES: list[tuple[str, dict[str, Any], bool, str, bool]] = [
     # (case, config sections, quiet backlog, delivery recorded, escalated)
     ("pinged", {}, False, "ping", True),
     ("deferred past the ping budget", {"alerts": NO_BUDGET}, False, "deferred", True),
-    ("digest tier with its CRM task", {"actions": {"escalate": {"notify": "digest", "crm_task": True}}}, False,
-     "digest", True),  # fmt: skip
-    ("tier that notifies nobody, task only", {"actions": {"escalate": {"notify": "none", "crm_task": True}}}, False,
-     "none", True),  # fmt: skip
-    ("quiet backlog with backlog_tasks", {"alerts": {"activation": {"quiet": True, "backlog_tasks": True}}}, True,
-     "backlog", False),  # fmt: skip
+    (
+        "digest tier with its CRM task",
+        {"actions": {"escalate": {"notify": "digest", "crm_task": True}}},
+        False,
+        "digest",
+        True,
+    ),
+    (
+        "tier that notifies nobody, task only",
+        {"actions": {"escalate": {"notify": "none", "crm_task": True}}},
+        False,
+        "none",
+        True,
+    ),
+    (
+        "quiet backlog with backlog_tasks",
+        {"alerts": {"activation": {"quiet": True, "backlog_tasks": True}}},
+        True,
+        "backlog",
+        False,
+    ),
 ]
 
 
