@@ -8,6 +8,12 @@ webhook; one digest section per recipient ("already above the threshold when thi
 started"), and a CRM task only when `[alerts.activation] backlog_tasks = true`. Only crossings in
 later evaluations ping.
 
+An activation is recorded only by an evaluation that saw the trigger (at least one of its rows, firing
+or not): an empty model (scoring has not run yet), a lane that does not evaluate the trigger, or a
+model that has no row of it yet would otherwise use the activation up, and the book would arrive later
+as new crossings (adv6 #10). The cost: a trigger whose model lists only firing rows, and which fires
+for nobody when it starts, treats its first firing accounts as the backlog (digest, no ping).
+
 The fingerprint is sha256 over the trigger's definition from `[scoring.triggers]` when the engine
 knows it (`definitions`), else over what the fired-trigger row says about it (trigger, threshold,
 priority): an edit that changes neither is not visible to a model that reports only those.
@@ -56,15 +62,17 @@ class Activations:
         with engine.connect() as conn:
             self.known = {r.trigger: r.fingerprint for r in conn.execute(sa.select(activations))}
         self.pending: dict[str, str] = {name: fp for name, fp in self.definitions.items() if self.known.get(name) != fp}
+        self.seen: set[str] = set()  # triggers this evaluation has rows of: only these activations are recorded
 
     def see(self, row: dict[str, Any]) -> None:
         """Register a fired row's trigger: a fingerprint not recorded yet makes it activate now."""
         trigger = str(row["trigger"])
+        if str(row.get("variant") or ""):  # a canary's rows: its own definition, its own fingerprint
+            return
+        self.seen.add(trigger)
         if trigger in self.pending:
             return
         fp = self.definitions.get(trigger) or row_fingerprint(row)
-        if str(row.get("variant") or ""):  # a canary's rows: its own definition, its own fingerprint
-            return
         if self.known.get(trigger) != fp:
             self.pending[trigger] = fp
 
@@ -73,19 +81,18 @@ class Activations:
         return self.quiet and trigger in self.pending
 
     def commit(self, seq: int, now: dt.datetime) -> list[str]:
-        """Record this evaluation's activations; returns the trigger names that activated."""
-        if not self.pending:
+        """Record the activations of the triggers this evaluation saw; returns their names. A pending trigger
+        without rows stays pending: its activation is for the first evaluation that has its rows."""
+        done = {t: fp for t, fp in self.pending.items() if t in self.seen}
+        if not done:
             return []
         with self.engine.begin() as conn:
-            conn.execute(activations.delete().where(activations.c.trigger.in_(sorted(self.pending))))
+            conn.execute(activations.delete().where(activations.c.trigger.in_(sorted(done))))
             conn.execute(
                 activations.insert(),
-                [
-                    {"trigger": t, "fingerprint": fp, "activated_at": now, "evaluation": seq}
-                    for t, fp in self.pending.items()
-                ],
+                [{"trigger": t, "fingerprint": fp, "activated_at": now, "evaluation": seq} for t, fp in done.items()],
             )
-        done = sorted(self.pending)
-        self.known.update(self.pending)
-        self.pending = {}
-        return done
+        self.known.update(done)
+        self.pending = {t: fp for t, fp in self.pending.items() if t not in done}
+        self.seen = set()
+        return sorted(done)
