@@ -91,7 +91,8 @@ class AlertsConfig(_Strict):
 
     model: ModelConfig = ModelConfig(table="fired_triggers", primary_key=["account_id", "trigger"])
     """The fired-triggers model: one row per account x trigger with `account_id`, `trigger`, `priority` and optionally
-    `value`, `threshold`, `owner_email`, `segment`, `tier`.
+    `value`, `threshold`, `owner_email`, `segment`, `tier`. Its `primary_key` is `["account_id", "trigger"]` (any
+    other key is refused: alerts are keyed on those two columns; alias other names in a query).
     """
     slack: str = "slack"
     """Name of the slack connector in `[connectors]` that sends pings and digests."""
@@ -114,7 +115,7 @@ class AlertsConfig(_Strict):
     escalation_channel: str | None = None
     """Slack channel ID (C...) told about escalations, besides the manager."""
     managers: dict[str, str] = Field(default_factory=dict)
-    """Owner email -> manager email, for escalation DMs (case-insensitive)."""
+    """Owner email -> manager email, for escalation DMs (case-insensitive; both must be email addresses)."""
     escalated_priority: str = "High"
     """Priority an escalated task is raised to. Salesforce picklist value (`High`) or HubSpot value (`HIGH`); the
     HubSpot connector upper-cases it. Must be above the created task's priority (`Normal` / `MEDIUM`), or escalation
@@ -139,6 +140,18 @@ class AlertsConfig(_Strict):
     canary: CanaryConfig = CanaryConfig()
     """A changed trigger (`canary = {...}` on its definition) on a share of accounts, with automatic rollback."""
 
+    @field_validator("model")
+    @classmethod
+    def _pair_key(cls, value: ModelConfig) -> ModelConfig:
+        # the state keys every alert on the row's account_id and trigger (alert_pairs, the alert key): another
+        # key would be accepted and never used, or fail at `alerts run` (adv6 #5, #6)
+        if sorted(value.primary_key) != ["account_id", "trigger"]:
+            raise ValueError(
+                f'primary_key must be ["account_id", "trigger"] (one row per account x trigger; alias other '
+                f"column names in a query), not {value.primary_key}"
+            )
+        return value
+
     @field_validator("recipients")
     @classmethod
     def _lower_recipients(cls, value: dict[str, RecipientPreference]) -> dict[str, RecipientPreference]:
@@ -157,6 +170,9 @@ class AlertsConfig(_Strict):
     @field_validator("managers")
     @classmethod
     def _lower(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [f"{k!r} = {v!r}" for k, v in value.items() if not (EMAIL.match(k.strip()) and EMAIL.match(v.strip()))]
+        if bad:  # a manager is found in Slack by email (users.lookupByEmail): anything else never escalates to them
+            raise ValueError(f"owner email = manager email, both addresses; not {', '.join(bad)}")
         return {k.strip().lower(): v.strip().lower() for k, v in value.items()}
 
     def margin_for(self, trigger: str) -> float:

@@ -34,7 +34,7 @@ def _alert_engine(config: Path | None) -> Iterator[Any]:
 
 
 LimitOpt = Annotated[
-    int | None, typer.Option("--limit", "-n", help="show at most this many rows (default 20; --json: all)")
+    int | None, typer.Option("--limit", "-n", help="show at most this many rows (default 20; --json: all)", min=0)
 ]
 AllOpt = Annotated[bool, typer.Option("--all", help="show every row (no --limit)")]
 StatusOpt = Annotated[

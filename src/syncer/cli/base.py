@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from syncer.config import Config, _did_you_mean, load_config, openable
-from syncer.errors import ConfigError, DestinationUnreachable, ExitCode, SyncerError, UsageError
+from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, ExitCode, SyncerError, UsageError
 from syncer.logs import setup_logging
 from syncer.secrets import mask
 from syncer.state import StateStore
@@ -132,6 +132,26 @@ def _open(config_path: Path | None) -> tuple[Config, StateStore]:
     _OPENED[:] = [config.base_dir]
     setup_logging(config.app.log_format, config.app.log_level)
     return config, StateStore(config.state_url())
+
+
+def bad_option(option: str, message: str) -> ConfigError:
+    """A command-line value the command cannot use: one message naming the option ("config error command line:
+    --as-of: ..."), exit 2, never a traceback (adv6 #5)."""
+    return ConfigError([ConfigIssue("command line", option, message)])
+
+
+def port_free(option: str, port: int) -> None:
+    """Refuse (exit 2, naming `option`) a port on 127.0.0.1 another process listens on; 0 (any free port) passes."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is no owner
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise bad_option(option, f"127.0.0.1:{port} cannot be used ({exc.strerror}): pick another, or 0") from None
 
 
 def one_of(option: str, value: str | None, choices: Sequence[str]) -> None:

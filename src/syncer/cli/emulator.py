@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from syncer.cli.base import _command, app, out
+from syncer.cli.base import _command, app, bad_option, out
 
 
 class Service(StrEnum):
@@ -38,7 +38,11 @@ def emulator(
     with tempfile.TemporaryDirectory(prefix="syncer-emulator-") as tmp:
         from syncer.emulator_launch import describe, launch  # the emulators and the demo's world: only here
 
-        launched = launch(name.value, port, folder or Path(tmp))
+        try:
+            launched = launch(name.value, port, folder or Path(tmp))
+        except OSError as exc:  # the port is taken (or not ours to bind): the user's to change, exit 2
+            why = f"127.0.0.1:{port} cannot be used ({exc.strerror}): pick another, or 0"
+            raise bad_option("--port", why) from None
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, err, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, bad_option, err, out
 from syncer.source import Source
 from syncer.tables import print_table
 
@@ -29,7 +29,7 @@ def score(
 
     cfg, _ = _open(config)
     # as_of is the last complete usage day: with daily loads, yesterday
-    day = dt.date.fromisoformat(as_of) if as_of else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    day = _day(as_of) if as_of else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     source = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
     try:
         summary = refresh_scores(source.engine, cfg.scoring, day)
@@ -57,6 +57,14 @@ def score(
     for reason in summary.guard.reasons:
         err.print(f"[yellow]data-quality guard[/yellow] {escape(reason)}")
     return 0 if summary.published else 1
+
+
+def _day(text: str) -> dt.date:
+    """`--as-of` as a calendar date (YYYY-MM-DD); anything else is refused naming the option (exit 2)."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise bad_option("--as-of", f"takes a date like 2026-03-01 (YYYY-MM-DD), not {text!r} ({exc})") from None
 
 
 @app.command()

@@ -289,7 +289,7 @@ def _with_job(
 def plan(
     sync: str,
     config: ConfigOpt = None,
-    show: Annotated[int, typer.Option(help="show N sample changes with their field-level diffs")] = 0,
+    show: Annotated[int, typer.Option(help="show N sample changes with their field-level diffs", min=0)] = 0,
     full: Annotated[bool, typer.Option("--full", help="plan as if everything must be re-sent")] = False,
     full_diff: FullDiffOpt = False,
     as_json: JsonOpt = False,
@@ -314,6 +314,7 @@ def run(
         float | None,
         typer.Option(
             "--wait",
+            min=0,
             metavar="[SECONDS]",
             help="when another process runs this sync, wait for it (at most SECONDS; alone: as long as it "
             "takes) instead of exiting with code 3",
@@ -336,7 +337,7 @@ def run(
 def runs(
     config: ConfigOpt = None,
     sync: Annotated[str | None, typer.Option(help="only this sync")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="show at most this many runs, newest first")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="show at most this many runs, newest first", min=0)] = 20,
     show_all: Annotated[bool, typer.Option("--all", help="every run")] = False,
     as_json: JsonOpt = False,
 ) -> int:
@@ -376,9 +377,9 @@ def audit(
     sync: str,
     config: ConfigOpt = None,
     key: Annotated[str | None, typer.Option(help="one record's primary key")] = None,
-    run: Annotated[int | None, typer.Option("--run", help="one run id")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="one run id", min=1)] = None,
     status: Annotated[str | None, typer.Option(help="ok, rejected or failed")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="show at most this many rows, newest first")] = 50,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="show at most this many rows, newest first", min=0)] = 50,
     show_all: Annotated[bool, typer.Option("--all", help="every row")] = False,
     as_json: JsonOpt = False,
 ) -> int:

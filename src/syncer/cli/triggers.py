@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, bad_option, out
 from syncer.config import Config
 from syncer.errors import ConfigError, ConfigIssue, SyncerError
 from syncer.tables import print_table
@@ -24,9 +24,7 @@ app.add_typer(triggers_app, name="triggers")
 _SPAN = re.compile(r"^(\d+)d$")
 
 
-def _usage(option: str, message: str) -> ConfigError:
-    """A bad option value: one message naming the option, exit 2 (the CLI's config/usage error)."""
-    return ConfigError([ConfigIssue("command line", option, message)])
+_usage = bad_option
 
 
 def _days(text: str, option: str) -> int:
@@ -48,6 +46,20 @@ def _changes(pairs: list[str]) -> dict[str, Any]:
         except ValueError:
             changes[key.strip()] = value.strip()
     return changes
+
+
+def _changed(definition: Any, changes: dict[str, Any]) -> None:
+    """Refuse (exit 2, naming --set) a change the trigger definition cannot take: a threshold that is no finite
+    number, an op that is not >= or >, an expression with `;` or a comment (TriggerDef's own rules)."""
+    from pydantic import ValidationError
+
+    from syncer.scoring.triggers import TriggerDef
+
+    try:
+        TriggerDef.model_validate({**definition.model_dump(), **changes})
+    except ValidationError as exc:
+        why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e['input']!r})" for e in exc.errors())
+        raise _usage("--set", why) from None
 
 
 def _trigger(config: Config, name: str) -> Any:
@@ -80,6 +92,7 @@ def backtest(
     cfg, state = _open(config)
     state.close()
     definition = _trigger(cfg, trigger)
+    _changed(definition, changes)
     settings = load_alert_settings(cfg.raw, str(cfg.path))
     outcomes = load_outcome_settings(cfg.raw, str(cfg.path)).outcomes
     source = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
@@ -91,9 +104,16 @@ def backtest(
         first = last - dt.timedelta(days=span)
         days = [first + dt.timedelta(days=n) for n in range(0, span + 1, step)]
         expansions = _expansion_rows(source, cfg, outcomes.expansions)
-        result = run_backtest(
-            source.engine, cfg.scoring, settings, definition, changes, days, expansions, outcomes.window_days
-        )
+        try:
+            result = run_backtest(
+                source.engine, cfg.scoring, settings, definition, changes, days, expansions, outcomes.window_days
+            )
+        except sa.exc.DBAPIError as exc:  # the warehouse refused an expression: the user's, not a bug
+            if exc.connection_invalidated:
+                raise
+            sql = [k for k in ("value", "alternative", "extra") if k in changes]
+            where = ("--set", f"{', '.join(sql)}: ") if sql else ("scoring.triggers", f"{trigger}: ")
+            raise _usage(where[0], f"{where[1]}the warehouse refused the trigger's query: {exc.orig}") from None
     finally:
         source.close()
     data = result.as_dict()

@@ -24,8 +24,8 @@ class CanaryChange(BaseModel):
 
     value: str | None = None
     """The canary's SQL value expression (default: the trigger's)."""
-    threshold: float | None = None
-    """The canary's threshold (default: the trigger's)."""
+    threshold: float | None = Field(default=None, allow_inf_nan=False)
+    """The canary's threshold (default: the trigger's; a finite number)."""
     op: Literal[">=", ">"] | None = None
     """The canary's comparison (default: the trigger's)."""
     alternative: str | None = None
@@ -45,8 +45,8 @@ class TriggerDef(BaseModel):
     """Routing priority of the alerts it fires."""
     value: str
     """SQL expression over the metric columns compared with `threshold`."""
-    threshold: float
-    """The trigger fires when `value <op> threshold`."""
+    threshold: float = Field(allow_inf_nan=False)
+    """The trigger fires when `value <op> threshold` (a finite number: nan and inf would reach the SQL as names)."""
     op: Literal[">=", ">"] = ">="
     """Comparison of `value` with `threshold`."""
     alternative: str | None = None
