@@ -8,16 +8,22 @@ reports besides the syncs (which `load_config` validates) and the warehouse and 
     [scoring]                                             -> load_config and daemon.load_settings
 
 Returns ConfigIssues (file, dotted key, message); an unknown key such as `[alerts] clear_after_quite`
-is one of them. `other_connectors` contacts the connectors no sync uses (alerts, digests, ops alerts).
+is one of them. `other_connectors` contacts the connectors no sync uses (alerts, digests, ops alerts);
+`warehouse_issues` reads what only the alert and score commands read (the alert model, the scoring tables).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from syncer.config import Config
 from syncer.connector import Destination
-from syncer.errors import ConfigError, ConfigIssue, SyncerError
+from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
+
+if TYPE_CHECKING:
+    from syncer.source import Source
 
 
 def section_issues(config: Config) -> list[ConfigIssue]:
@@ -100,3 +106,126 @@ def other_connectors(config: Config, skip: set[str]) -> list[ConnectorAnswer]:
             answer.error = exc
         answers.append(answer)
     return answers
+
+
+# Alert fields a `crm_url` / tier `message` may name besides the model's columns (lifecycle._open sets them).
+ALERT_FIELDS = frozenset({"alert_id", "owner_slack_id", "fired_at", "previous_value", "channel_name"})
+
+
+def warehouse_issues(config: Config, source: Source) -> tuple[list[ConfigIssue], list[str]]:
+    """What only the alert and score commands would find in the warehouse, found by `syncer check` (adv6 #6):
+    the `[alerts.model]` query runs (zero rows) and has `account_id` and `trigger`; `crm_url`, tier `message`
+    and routing conditions name columns it has (else the link / text / match is silently empty); the scoring
+    input tables exist and, once `score` has built the metrics table, every trigger's SQL runs. Returns
+    (problems, notes): an alert model that reads a scoring output `score` has not built yet is a note."""
+    notes: list[str] = []
+    issues: list[ConfigIssue] = []
+    if "alerts" in config.raw:
+        issues += _alert_model_issues(config, source, notes)
+    if "scoring" in config.raw:
+        issues += _scoring_issues(config, source)
+    return issues, notes
+
+
+def _alert_model_issues(config: Config, source: Source, notes: list[str]) -> list[ConfigIssue]:
+    from syncer.alerts.lifecycle import KNOWN
+    from syncer.alerts.model import load_alert_settings
+
+    file = str(config.path)
+    try:
+        settings = load_alert_settings(config.raw, file)
+    except ConfigError:
+        return []  # section_issues reports them
+    try:
+        columns = set(source.columns(settings.alerts.model, config.base_dir))
+    except (ConfigError, FatalError) as exc:
+        unbuilt = _unbuilt_outputs(config, source, source.sql(settings.alerts.model, config.base_dir))
+        if unbuilt:
+            notes.append(
+                f"alerts.model reads {_names(unbuilt)}, which `syncer score` builds: checked after the first score"
+            )
+            return []
+        issues = getattr(exc, "issues", None)
+        return (
+            [ConfigIssue(file, "alerts.model", i.message) for i in issues]
+            if issues
+            else [ConfigIssue(file, "alerts.model", str(exc))]
+        )
+    issues = [
+        ConfigIssue(file, "alerts.model", f"the fired-triggers model has no `{c}` column (columns: {_names(columns)})")
+        for c in ("account_id", "trigger")
+        if c not in columns
+    ]
+    if settings.alerts.crm_url:
+        issues += _placeholder_issues(file, "alerts.crm_url", settings.alerts.crm_url, columns | ALERT_FIELDS)
+    said = set(KNOWN) | ALERT_FIELDS | {"crm_url"}  # a tier message formats the alert's own fields only
+    for tier, actions in settings.actions.tiers.items():
+        if actions.message:
+            issues += _placeholder_issues(file, f"actions.{tier}.message", actions.message, said)
+    for index, rule in enumerate(settings.routing.rules):
+        for column in ("tier", "segment"):
+            if getattr(rule, column) is not None and column not in columns:
+                why = f"the fired-triggers model has no `{column}` column: this rule never matches"
+                issues.append(ConfigIssue(file, f"routing.rules[{index}].{column}", why))
+    return issues
+
+
+def _unbuilt_outputs(config: Config, source: Source, sql: str) -> list[str]:
+    """Scoring output tables (fired triggers, scores, metrics) that `sql` names and the warehouse lacks yet."""
+    import re
+
+    import sqlalchemy as sa
+
+    tables = config.scoring.tables
+    named = [t for t in (tables.triggers, tables.scores, tables.metrics) if re.search(rf"\b{re.escape(t)}\b", sql)]
+    inspector = sa.inspect(source.engine)
+    return [t for t in named if not inspector.has_table(t, schema=tables.schema_)]
+
+
+def _placeholder_issues(file: str, key: str, template: str, known: set[str] | frozenset[str]) -> list[ConfigIssue]:
+    """`{name}` fields of a format string that name nothing the alert has, or a template `str.format` refuses."""
+    import string
+
+    try:
+        names = {field.split(".")[0].split("[")[0] for _, field, _, _ in string.Formatter().parse(template) if field}
+    except ValueError as exc:
+        return [ConfigIssue(file, key, f"not a format string: {exc}")]
+    missing = sorted(n for n in names if n not in known)
+    if not missing:
+        return []
+    return [ConfigIssue(file, key, f"names {_names(missing)}, which the alert does not have: it would always be "
+                        f"left out (alert model columns and fields: {_names(known)})")]  # fmt: skip
+
+
+def _scoring_issues(config: Config, source: Source) -> list[ConfigIssue]:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from syncer.scoring import check_triggers
+    from syncer.scoring.execution import WarehouseSession
+
+    file, tables = str(config.path), config.scoring.tables
+    inputs = {"accounts": tables.accounts, "usage_daily": tables.usage_daily, "events": tables.events}
+    issues: list[ConfigIssue] = []
+    with source.engine.connect() as conn:
+        session = WarehouseSession(conn, tables.schema_)
+        for key, name in [*inputs.items(), ("metrics", tables.metrics)]:
+            if name is None:
+                continue
+            try:
+                conn.exec_driver_sql(f"SELECT * FROM {session.table(name)} WHERE 1 = 0").close()
+            except sa.exc.DBAPIError as exc:
+                conn.rollback()
+                if key == "metrics":  # built by the first `syncer score`: its triggers are checked from then on
+                    return issues
+                first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                issues.append(ConfigIssue(file, f"scoring.tables.{key}", f"input table {name!r}: {first}"))
+    if issues:
+        return issues
+    today = dt.datetime.now(dt.UTC).date()
+    return [ConfigIssue(file, i.key, i.message) for i in check_triggers(source.engine, config.scoring, today)]
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items)) or "none"

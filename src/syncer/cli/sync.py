@@ -93,9 +93,18 @@ def check(config: ConfigOpt = None) -> int:
     finally:
         warehouse.close()
     if reachable:  # the sync log's schema and tables: created when the user may, else the missing grant
+        from syncer.config_check import warehouse_issues
         from syncer.synclog_grants import config_issues
 
         problems += [str(i) for i in config_issues(cfg)]
+        warehouse = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+        try:  # what only `alerts run` / `score` would find: the alert model, the scoring tables and triggers
+            issues, notes = warehouse_issues(cfg, warehouse)
+            problems += [str(i) for i in issues]
+            for note in notes:
+                out.print(f"[yellow]note[/yellow] {escape(note)}")
+        finally:
+            warehouse.close()
     connectors = ConnectorVerdicts(cfg)
     for name in cfg.syncs if reachable else []:
         job = SyncJob(cfg, name, state)
