@@ -49,6 +49,12 @@ class Escalated:
     delivered: Delivered = field(default_factory=Delivered)
     priority_raised: int = 0
     priority_unsupported: int = 0
+    priority_rejected: int = 0
+
+    @property
+    def undelivered(self) -> int:
+        """Escalation messages and priority raises not delivered (rejected or failed): `alerts escalate` exits 1."""
+        return self.delivered.undelivered + self.priority_rejected
 
 
 class Escalations:
@@ -146,6 +152,7 @@ class Escalations:
         for key in where_keys:
             if answers.get(key):
                 self._set([key], "rejected", answers[key], now)
+                done.priority_rejected += 1
         done.priority_raised = len(ok)
 
     def _set(self, keys: list[str], status: str, reason: str | None, now: dt.datetime) -> None:

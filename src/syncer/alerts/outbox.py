@@ -57,6 +57,11 @@ class Delivered:
     def add(self, kind: str, n: int = 1) -> None:
         self.sent[kind] = self.sent.get(kind, 0) + n
 
+    @property
+    def undelivered(self) -> int:
+        """Rows this pass did not deliver: rejected (never will be as they are) or failed (retried later)."""
+        return self.rejected + self.failed
+
 
 def enqueue(
     conn: sa.Connection,

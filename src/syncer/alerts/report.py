@@ -21,6 +21,11 @@ class Report:
     emails: Delivered = field(default_factory=Delivered)
     webhooks: Delivered = field(default_factory=Delivered)
 
+    @property
+    def undelivered(self) -> int:
+        """Pings, tasks, emails and webhooks this run did not deliver (rejected or failed): `alerts run` exits 1."""
+        return sum(d.undelivered for d in (self.pings, self.tasks, self.emails, self.webhooks))
+
     def as_dict(self) -> dict[str, Any]:
         ev = self.evaluation
         return {
@@ -43,6 +48,7 @@ class Report:
             "ping_failed": self.pings.failed,
             "tasks": self.tasks.sent.get("task", 0),
             "task_rejected": self.tasks.rejected,
+            "task_failed": self.tasks.failed,
             "sdr_tasks": self.tasks.sent.get("sdr_task", 0),
             "emails": self.emails.sent.get("email", 0),
             "email_rejected": self.emails.rejected,

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, one_of, out
+from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, one_of, out
 from syncer.errors import UsageError
 from syncer.tables import more_line, print_table
 from syncer.wording import plural, readable
@@ -191,9 +191,22 @@ def alerts_run(
         _print_json(plan) if as_json else _print_plan(plan, names)
         return 0
     with _alert_engine(config) as engine:
-        report = engine.evaluate_and_deliver().as_dict()
+        done = engine.evaluate_and_deliver()
+    report = done.as_dict()
     _print_json(report) if as_json else out.print(escape(_json(report)))
-    return 0
+    return _undelivered(done.undelivered)
+
+
+def _undelivered(count: int) -> int:
+    """Exit 1 (README "Exit codes": records failed or rejected) when something was not delivered, saying so on
+    stderr; 0 otherwise. Failed rows are retried by the next run; `syncer alerts --wide` shows each problem."""
+    if not count:
+        return 0
+    err.print(
+        f"[yellow]not delivered[/yellow] {plural(count, 'message or task')} failed or were rejected: failed ones are "
+        "retried by the next run, `syncer alerts --wide` shows why"
+    )
+    return 1
 
 
 def _print_plan(plan: dict[str, Any], names: dict[str, str]) -> None:
@@ -301,11 +314,14 @@ def alerts_escalate(config: ConfigOpt = None) -> int:
     """Escalate high alerts whose CRM task is still open past the SLA (each at most once)."""
     with _alert_engine(config) as engine:
         done = engine.escalate()
+    sent = done.delivered.sent.get("escalation", 0)
     out.print(
         f"checked {done.checked}, worked {done.worked}, escalated {len(done.escalated)}, "
-        f"task priority raised {done.priority_raised} (unsupported {done.priority_unsupported})"
+        f"escalation messages delivered {sent} (failed {done.delivered.failed}, rejected {done.delivered.rejected}), "
+        f"task priority raised {done.priority_raised} (rejected {done.priority_rejected}, "
+        f"unsupported {done.priority_unsupported})"
     )
-    return 0
+    return _undelivered(done.undelivered)
 
 
 @app.command()
@@ -339,7 +355,7 @@ def digest(
             return 0
         result = engine.send_due_digests(recipient=recipient)
     out.print(escape(_json(result)), highlight=False)
-    return 1 if result.get("rejected") or result.get("failed") else 0
+    return _undelivered(sum(int(result.get(k) or 0) for k in ("rejected", "failed", "email_rejected", "email_failed")))
 
 
 def _print_previews(previews: dict[str, list[tuple[str, list[dict[str, Any]]]]], names: dict[str, str]) -> None:
