@@ -42,12 +42,13 @@ def _key_values() -> None:  # as `score` prints its summary: a table without hea
 # surface -> what prints it, with the headers the test expects among what it prints
 SURFACES: dict[str, tuple[Callable[[], Any], tuple[str, ...]]] = {
     "plan": (_plan, ("source rows", "held (rejected before)", "API calls", "duration (s)", "out of sync: null key")),
-    "alerts sla": (lambda: alerts_cli._print_sla({"escalate": SLA}, {"high": SLA}, {}), ("PQL tier", "SLA (h)",
+    "alerts sla": (lambda: alerts_cli._print_sla({"escalate": SLA}, {"high": SLA}, {}), ("action tier", "SLA (h)",
                                                                                         "p50 (h)", "max (h)")),
     "alerts sla lanes": (lambda: alerts_cli._print_lanes({"intraday": {"alerts": 2, "p50_seconds": 1.25,
                                                                        "p95_seconds": 3.0, "max_seconds": 4.0}}),
                          ("p50 (s)", "p95 (s)")),
-    "alerts --wide": (lambda: alerts_cli._print_alerts([ALERT], wide=True), ("PQL tier", "to action (h)", "age (h)")),
+    "alerts --wide": (lambda: alerts_cli._print_alerts([ALERT], wide=True),
+                      ("action tier", "to action (h)", "age (h)")),
     "alerts": (lambda: alerts_cli._print_alerts([ALERT], wide=False), ("age", "account", "trigger")),
     "key/value table": (_key_values, ("accounts scored", "PQL tiers", "rows fetched")),
 }  # fmt: skip

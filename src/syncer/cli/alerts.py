@@ -135,7 +135,9 @@ def _print_alerts(shown: list[dict[str, Any]], wide: bool, names: dict[str, str]
     print_table(table)
 
 
-WIDE = ("alert", "trigger", "priority", "PQL tier", "state", "owner", "age (h)", "task", "route", "SLA",
+# "action tier": the tier whose actions ran ([actions]; the row's `tier` when [actions] configures it, else
+# by_priority[priority]), not the account's PQL tier (adv6 #9: a warehouse `escalate` account showed as nurture)
+WIDE = ("alert", "trigger", "priority", "action tier", "state", "owner", "age (h)", "task", "route", "SLA",
         "to action (h)", "fallback / delivery problem")  # fmt: skip
 
 
@@ -249,11 +251,12 @@ def alerts_sla(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
 
 
 def _print_sla(report: dict[str, dict[str, Any]], worked: dict[str, dict[str, Any]], lanes: dict[str, Any]) -> None:
-    """The `alerts sla` tables: per PQL tier (delivered), per priority (worked), per lane."""
+    """The `alerts sla` tables: per action tier (delivered), per priority (worked), per lane."""
     if not report:
-        out.print("no tier actions with an SLA yet (see [actions] in docs/tier-actions.md)")
+        out.print(escape("no tier actions with an SLA yet (see [actions] in docs/tier-actions.md)"))
     else:
-        table = Table("PQL tier", *SLA_COLUMNS, title="delivered: signal to every PQL tier action acknowledged")
+        title = "delivered: signal to every action of the alert's tier acknowledged (tier: [actions], else by priority)"
+        table = Table("action tier", *SLA_COLUMNS, title=title)
         for tier, row in report.items():
             table.add_row(escape(str(tier)), *(escape(_cell(row.get(c))) for c in SLA_COLUMNS))
         print_table(table)
