@@ -160,3 +160,24 @@ def test_a_crash_between_state_commit_and_sidecar_write_converges(tmp_path: Path
     assert receiver.write_calls == sent + 1
     code, run, _ = project.cli("run", "accounts", "--json")
     assert (run["changed"], run["unchanged"]) == (0, ROWS) and receiver.write_calls == sent + 1
+
+
+@pytest.mark.parametrize("keys", [True, False])
+def test_a_sidecar_loads_with_or_without_its_key_hashes(tmp_path: Path, keys: bool) -> None:
+    """A plan outside the `updated_at` window leaves the key hashes on disk (8 bytes a record); the
+    checks it reads are the same, and a truncated file is still refused."""
+    import numpy as np
+
+    from syncer.columnar.sidecar import Sidecar, load
+
+    check1 = np.array([3, 5, 9], dtype=np.uint64)
+    written = Sidecar("m", 7, check1, check1 + np.uint64(1), np.array([1, 2, 4, 8], dtype=np.uint64), 4)
+    path = tmp_path / "m.arrow"
+    written.write(path)
+    found = load(path, "m", 7, keys=keys)
+    assert found is not None and found.records == 4
+    assert (found.check1.tolist(), found.check2.tolist()) == ([3, 5, 9], [4, 6, 10])
+    assert (found.keys.tolist() if found.keys is not None else None) == ([1, 2, 4, 8] if keys else None)
+    assert load(path, "m", 8, keys=keys) is None  # another token
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert load(path, "m", 7, keys=keys) is None

@@ -14,10 +14,11 @@ Per batch the vectorised part (`_prepare`: keys, hashes, fingerprints, the sidec
 rows it leaves) runs ahead on a thread (`read_ahead`), while the batches before are mapped; everything
 that counts, rejects or reads state stays on the caller's thread, in stream order.
 
-Removed records: one 8-byte hash per seen key (sorted once after the stream), compared with
-state's keys streamed in chunks -- memory is 8 bytes per model row, not the keys themselves. A
-plan whose key checks run in the stream (`key_repeats`) keeps 8 more bytes a row (match values)
-and tests both sorted arrays for repeats before it reports removals.
+Removed records: one 8-byte hash per seen key, written to a temporary file as the stream goes
+(`hash_spill`) and read back sorted only when state held a record the stream did not find, then
+compared with state's keys streamed in chunks. A plan whose key checks run in the stream
+(`key_repeats`) spills the match values' hashes too and tests both for repeats, a bucket at a
+time, before it reports removals.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ import pyarrow.compute as pc
 from syncer import failpoints
 from syncer.columnar import kernels, sidecar
 from syncer.columnar.batches import RowBatch
-from syncer.columnar.key_repeats import HashBuffer, KeyRepeats
+from syncer.columnar.hash_spill import SpilledHashes, has_repeat
+from syncer.columnar.key_repeats import KeyRepeats
 from syncer.columnar.sidecar import Sidecar
 from syncer.columnar.state_columns import StateReader, known_records, stored_source_fps, synced_keys
 from syncer.diff import CHUNK, Change, Differ, Replan
@@ -55,6 +57,7 @@ class ColumnarDiffer(Differ):
     """
 
     counts_state = False  # counted when the stream starts: a current sidecar knows it (1M: 0.06 s saved)
+    sidecar_keys = False  # the sidecar's key hashes are not read (8 bytes a record): only the window asks
 
     def __init__(
         self,
@@ -74,7 +77,7 @@ class ColumnarDiffer(Differ):
         self._sidecar_written = False  # the file on disk is the sidecar in memory
         self.window: Window | None = None  # a model with `updated_at`: its watermark (`columnar.window`)
         self.updated_at: str | None = None  # that column, as the batches name it
-        self._hashes = HashBuffer(0)  # every seen key's 64-bit hash: removed records, repeated keys
+        self._hashes = SpilledHashes()  # every seen key's 64-bit hash: removed records, repeated keys
         self._seen_sorted: np.ndarray | None = None
         problems = set(self.keys.duplicate_keys) | set(getattr(self.keys, "match_collisions", {}))
         self._problems = pl.Series("problem", sorted(problems), dtype=pl.String)
@@ -85,9 +88,9 @@ class ColumnarDiffer(Differ):
             if not self.full:  # before this run writes anything: the first batch is not yet diffed
                 self.sidecar = self._open_sidecar()
             self._state_count = self.sidecar.records if self.sidecar is not None else self.state.count_synced(self.sync)
-            self._hashes = HashBuffer(self._state_count)
+            self._hashes = SpilledHashes()
             if self.repeats is not None:
-                self.repeats.expect(self._state_count)
+                self.repeats.start()
             for prepared in read_ahead(batches, self._prepare, _Prepared.light):
                 yield from self._batch(prepared)
             if self.window is not None:
@@ -96,17 +99,22 @@ class ColumnarDiffer(Differ):
         finally:
             self._reader.close()
         if self.repeats is not None:
-            report = self.repeats.verdict(self._sorted_hashes(), self.tally.out_of_sync.get("bad_key", 0))
+            key_repeat = has_repeat(self._seen_sorted) if self._seen_sorted is not None else self._hashes.has_repeat()
+            report = self.repeats.verdict(key_repeat, self.tally.out_of_sync.get("bad_key", 0))
             if report is not None:
                 raise Replan(*self.repeats.replan(report))
-        yield from self._removed()
+        try:
+            yield from self._removed()
+        finally:
+            self._hashes.close()
+            self._seen_sorted = None
 
     def _after_stream(self) -> Iterator[Change]:
         """After the last batch, state still open (the `updated_at` window reads rows again here)."""
         return iter(())
 
     def _sorted_hashes(self) -> np.ndarray:
-        """The stream's key hashes, sorted (once): for repeats and for removed records."""
+        """The stream's key hashes, sorted (read back once, 8 bytes a row): removed records, the window."""
         if self._seen_sorted is None:
             self._seen_sorted = self._hashes.sorted()
         return self._seen_sorted
@@ -116,7 +124,7 @@ class ColumnarDiffer(Differ):
         if self.sidecar_path is None:
             return None
         token = self.state.generation(self.sync)
-        found = sidecar.load(self.sidecar_path, self.sync, token)
+        found = sidecar.load(self.sidecar_path, self.sync, token, keys=self.sidecar_keys)
         self._sidecar_written = found is not None
         return found if found is not None or token is None else sidecar.build(self.state, self.sync)
 
@@ -231,7 +239,7 @@ class ColumnarDiffer(Differ):
             return  # every record state held when the diff began is still in the model: skip the walk
         seen = self._sorted_hashes()
         self._seen_sorted = None
-        self._hashes = HashBuffer(0)
+        self._hashes.close()
 
         def gone() -> Iterator[tuple[str, Known]]:
             for keys in synced_keys(self.state, self.sync):

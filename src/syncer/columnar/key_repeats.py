@@ -5,9 +5,9 @@ match values that collide at the destination): at 1M rows about a quarter of a p
 columnar mode skips them and proves instead, from hashes the stream computes anyway, that they
 would have found nothing:
 
-    per batch   key hash      (already kept, 8 bytes a row, for removed-record detection)
+    per batch   key hash      (already kept for removed-record detection)
                 match hash    64 bits of the match value's comparison form, for rows with a key
-    after       both sorted once; any equal neighbours = a repeat
+    after       both read back sorted, a bucket at a time (`hash_spill`); equal neighbours = a repeat
 
 No repeat in either means no two rows share a canonical key and no two rows share a comparison
 form of their match value, so the exact checks would report nothing and the plan already made is
@@ -32,6 +32,7 @@ import polars as pl
 
 from syncer.columnar import kernels
 from syncer.columnar.batches import RowBatch
+from syncer.columnar.hash_spill import SpilledHashes
 from syncer.diff import Change, Differ
 from syncer.keycheck import KeyReport, MatchRule
 
@@ -50,7 +51,7 @@ class KeyRepeats:
     match: MatchRule
     exact: Callable[[], KeyReport]
     replan: Callable[[KeyReport], tuple[Differ, Iterator[Change]]]
-    _hashes: HashBuffer = field(default_factory=lambda: HashBuffer(0))
+    _hashes: SpilledHashes = field(default_factory=SpilledHashes)
 
     def hashes(self, batch: RowBatch, keys: pl.Series) -> np.ndarray:
         """The hash of the comparison form of the match value of every row with a key (n rows in,
@@ -61,53 +62,24 @@ class KeyRepeats:
         wanted = keys.is_not_null() & values.is_not_null()
         return kernels.match_hashes(values.filter(wanted)).to_numpy()
 
-    def expect(self, rows: int) -> None:
-        """Reserve room for about `rows` rows (state's record count: the model's size last time)."""
-        self._hashes = HashBuffer(rows)
+    def start(self) -> None:
+        """Forget the hashes of an earlier stream."""
+        self._hashes.close()
+        self._hashes = SpilledHashes()
 
     def keep(self, hashes: np.ndarray) -> None:
         """Keep one batch's `hashes` for the verdict."""
         self._hashes.append(hashes)
 
-    def verdict(self, sorted_key_hashes: np.ndarray, refused_keys: int) -> KeyReport | None:
-        """None when the plan stands (no repeat, or the exact checks found nothing); else their report."""
-        match = self._hashes.sorted()
-        self._hashes = HashBuffer(0)
-        if not (refused_keys or has_repeat(sorted_key_hashes) or has_repeat(match)):
+    def verdict(self, key_repeat: bool, refused_keys: int) -> KeyReport | None:
+        """None when the plan stands (no repeat, or the exact checks found nothing); else their report.
+        `key_repeat`: a key hash came twice in the stream; `refused_keys`: keys `row_key` refused."""
+        match_repeat = self._hashes.has_repeat()
+        self._hashes.close()
+        if not (refused_keys or key_repeat or match_repeat):
             return None
         report = self.exact()
         return report if report.duplicate_keys or report.match_collisions else None
-
-
-class HashBuffer:
-    """UInt64 hashes appended batch by batch into one array, sorted in place once at the end: no
-    list of per-batch arrays to concatenate (that copy doubled the peak: 8 more bytes a row). The
-    array is reserved at `expected` rows plus an eighth (pages never written cost no memory)
-    and grows by half when a model outgrows it."""
-
-    def __init__(self, expected: int) -> None:
-        self._data = np.empty(expected + expected // 8 + 65_536, dtype=np.uint64)
-        self._size = 0
-
-    def append(self, hashes: np.ndarray) -> None:
-        end = self._size + len(hashes)
-        if end > len(self._data):
-            grown = np.empty(max(end, len(self._data) * 3 // 2), dtype=np.uint64)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size : end] = hashes
-        self._size = end
-
-    def sorted(self) -> np.ndarray:
-        """The hashes, sorted (a view: the buffer is not to be appended to afterwards)."""
-        view = self._data[: self._size]
-        view.sort()
-        return view
-
-
-def has_repeat(ordered: np.ndarray) -> bool:
-    """Any two equal neighbours in a sorted array."""
-    return bool(len(ordered) > 1 and np.any(ordered[1:] == ordered[:-1]))
 
 
 def python_lower(values: pl.Series) -> pl.Series:

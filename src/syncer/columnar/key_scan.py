@@ -32,7 +32,8 @@ import polars as pl
 
 from syncer.columnar import kernels
 from syncer.columnar.batches import RowBatch
-from syncer.columnar.key_repeats import HashBuffer, python_lower
+from syncer.columnar.hash_spill import HashBuffer
+from syncer.columnar.key_repeats import python_lower
 from syncer.errors import FatalError
 from syncer.keycheck import MAX_DUPLICATE_KEYS, MatchRule, collision_reasons
 

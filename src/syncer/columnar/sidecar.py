@@ -56,7 +56,7 @@ class Sidecar:
     token: int
     check1: np.ndarray
     check2: np.ndarray
-    keys: np.ndarray  # every record's key hash, sorted
+    keys: np.ndarray | None  # every record's key hash, sorted (None: loaded without, `load(keys=False)`)
     records: int  # every record state holds for the sync (check1 leaves out those without a columnar fp)
 
     def __len__(self) -> int:
@@ -76,10 +76,12 @@ class Sidecar:
 
     def holds_sorted(self, key_hashes: np.ndarray) -> np.ndarray:
         """Boolean per key hash (`kernels.key_hashes`, sorted ascending): state holds a record with it."""
+        assert self.keys is not None, "sidecar loaded without its key hashes"
         return kernels.in_sorted(key_hashes, self.keys)
 
     def write(self, path: Path) -> None:
         """Write atomically: a reader sees the old file or the new one, never half of one."""
+        assert self.keys is not None, "sidecar loaded without its key hashes"
         path.parent.mkdir(parents=True, exist_ok=True)
         pad = np.zeros(len(self.keys) - len(self), dtype=np.uint64)  # one length for every column
         table = pa.Table.from_arrays(
@@ -111,14 +113,20 @@ def path_for(data_dir: Path, sync: str) -> Path:
     return data_dir / "sidecars" / f"{readable}-{digest}.arrow"
 
 
-def load(path: Path, sync: str, token: int | None) -> Sidecar | None:
+def load(path: Path, sync: str, token: int | None, keys: bool = True) -> Sidecar | None:
     """The sidecar at `path` if it is current (same sync, token and polars version), else None.
-    Missing, unreadable and truncated files are None: they are rebuilt, never trusted."""
+    Missing, unreadable and truncated files are None: they are rebuilt, never trusted. `keys=False`
+    leaves the key hashes on disk (8 bytes a record: only the `updated_at` window asks them)."""
     if token is None:
         return None
+    fields = [0, 1, 2] if keys else [0, 1]
     try:
-        # read, not mapped: a file truncated under a mapping would kill the process (SIGBUS)
-        table = pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
+        # read, not mapped: a file truncated under a mapping would kill the process (SIGBUS); and
+        # only the columns asked, not the whole file first (that copy was 24 bytes a record)
+        with pa.OSFile(str(path)) as file:
+            reader = pa.ipc.open_file(file, options=pa.ipc.IpcReadOptions(included_fields=fields))
+            table = reader.read_all()
+            size = table.num_rows
         meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
         if (meta.get("format"), meta.get("sync"), meta.get("token"), meta.get("polars")) != (
             FORMAT,
@@ -127,13 +135,13 @@ def load(path: Path, sync: str, token: int | None) -> Sidecar | None:
             pl.__version__,
         ):
             return None
-        arrays = [_uint64(table.column(c)) for c in ("check1", "check2", "keys")]
+        arrays = [_uint64(table.column(c)) for c in ("check1", "check2", "keys")[: len(fields)]]
         records, checks = int(meta["records"]), int(meta["checks"])
-        if not 0 <= checks <= len(arrays[2]):
+        if not 0 <= checks <= size:
             return None
     except (OSError, pa.ArrowException, KeyError, ValueError, UnicodeDecodeError):
         return None
-    return Sidecar(sync, token, arrays[0][:checks], arrays[1][:checks], arrays[2], records)
+    return Sidecar(sync, token, arrays[0][:checks], arrays[1][:checks], arrays[2] if keys else None, records)
 
 
 def _arrow_uint64(values: np.ndarray) -> pa.Array:

@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from syncer.columnar import kernels, native_postgres
 from syncer.columnar.batches import RowBatch, _from_arrow
 from syncer.columnar.differ import ColumnarDiffer, _none, _Prepared, read_ahead
-from syncer.columnar.key_repeats import HashBuffer
+from syncer.columnar.hash_spill import HashBuffer
 from syncer.diff import Change
 from syncer.errors import FatalError
 from syncer.keycheck import KeyReport
@@ -280,6 +280,8 @@ class WindowDiffer(ColumnarDiffer):
     the model's key hashes (kept anyway) against the sidecar's, less the window's own new keys. Probing
     the sidecar batch by batch cost 0.18 s of 1M rows (sort + search per batch); once, sorted against
     sorted, about 0.02 s."""
+
+    sidecar_keys = True  # `_after_stream` asks which keys state holds
 
     def __init__(self, *args: Any, rescan: Callable[[], Iterable[RowBatch]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
