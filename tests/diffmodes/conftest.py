@@ -1,17 +1,20 @@
-"""The engine tests' receiver fixture, for the diff-mode tests; and a tiny hash block, so every
-columnar diff here writes its key and match hashes to disk as a big model's does (hash_spill)."""
+"""The engine tests' receiver fixture, for the diff-mode tests; and tiny spill blocks and sidecar
+windows, so every columnar diff here keeps its hashes on disk and probes its sidecar from a mapped
+copy, as a big model's does (hash_spill, mapped_checks)."""
 
 from collections.abc import Iterator
 
 import pytest
 
-from syncer.columnar import hash_spill
+from syncer.columnar import hash_spill, mapped_checks
 from tests.engine.conftest import receiver
 
 __all__ = ["receiver"]
 
 
 @pytest.fixture(autouse=True)
-def spilled_hashes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def big_model_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(hash_spill, "BLOCK", 3)
+    monkeypatch.setattr(mapped_checks, "RESIDENT_BYTES", 0)
+    monkeypatch.setattr(mapped_checks, "WINDOW", 2)
     yield

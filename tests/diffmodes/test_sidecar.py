@@ -181,3 +181,49 @@ def test_a_sidecar_loads_with_or_without_its_key_hashes(tmp_path: Path, keys: bo
     assert load(path, "m", 8, keys=keys) is None  # another token
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     assert load(path, "m", 7, keys=keys) is None
+
+
+def _probe_cases() -> dict[str, tuple[list[int], list[int], list[tuple[int, int]]]]:
+    """(check1 sorted, check2, probes (check1, check2)) with WINDOW = 3 checks."""
+    c1 = [2, 4, 6, 6, 6, 9, 11, 11, 15, 20]  # 6 straddles windows 0|1, 11 fills window 2's start
+    c2 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    pairs = list(zip(c1, c2, strict=True))
+    return {
+        "every stored pair": (c1, c2, pairs),
+        "below, between and above every check": (c1, c2, [(0, 1), (5, 2), (21, 10), (2**64 - 1, 10)]),
+        "a check1 that straddles a window edge: only its first check2 counts": (c1, c2, [(6, 3), (6, 4), (6, 5)]),
+        "the right check1 with another check2": (c1, c2, [(9, 7), (15, 10), (20, 9)]),
+        "a window's last and the next one's first": (c1, c2, [(6, 3), (9, 6), (11, 7), (15, 9)]),
+        "one check": ([7], [1], [(7, 1), (7, 2), (6, 1), (8, 1)]),
+        "a multiple of the window": (c1[:9], c2[:9], [*pairs[:9], (16, 9), (0, 0)]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_probe_cases()))
+def test_mapped_checks_answer_as_the_checks_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A sidecar over RESIDENT_BYTES is probed from a mapped copy, a window at a time (mapped_checks):
+    every probe gets the answer one search over the whole array in memory gives."""
+    import numpy as np
+    import polars as pl
+
+    from syncer.columnar import mapped_checks
+    from syncer.columnar.sidecar import Sidecar, load
+
+    c1, c2, probes = _probe_cases()[name]
+    keys = np.arange(len(c1), dtype=np.uint64)
+    memory = Sidecar("m", 1, np.array(c1, dtype=np.uint64), np.array(c2, dtype=np.uint64), keys, len(c1))
+    path = tmp_path / "m.arrow"
+    memory.write(path)
+    monkeypatch.setattr(mapped_checks, "RESIDENT_BYTES", 0)
+    monkeypatch.setattr(mapped_checks, "WINDOW", 3)
+    mapped = load(path, "m", 1, keys=False)
+    assert mapped is not None and mapped.mapped is not None
+    assert load(path, "m", 1, keys=True).mapped is None  # type: ignore[union-attr]  # the window reads it
+    wanted1 = pl.Series([p[0] for p in probes], dtype=pl.UInt64)
+    wanted2 = pl.Series([p[1] for p in probes], dtype=pl.UInt64)
+    expected = memory.unchanged(wanted1, wanted2).tolist()
+    assert mapped.unchanged(wanted1, wanted2).tolist() == expected
+    first = {c: c2[c1.index(c)] for c in c1}  # a check1 stored twice: its first check2 is the one asked
+    assert expected == [first.get(p[0]) == p[1] for p in probes]
