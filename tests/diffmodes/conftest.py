@@ -17,4 +17,5 @@ def big_model_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(hash_spill, "BLOCK", 3)
     monkeypatch.setattr(mapped_checks, "RESIDENT_BYTES", 0)
     monkeypatch.setattr(mapped_checks, "WINDOW", 2)
+    monkeypatch.setattr(mapped_checks, "KEEP", 0)
     yield

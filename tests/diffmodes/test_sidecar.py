@@ -218,6 +218,7 @@ def test_mapped_checks_answer_as_the_checks_in_memory(
     memory.write(path)
     monkeypatch.setattr(mapped_checks, "RESIDENT_BYTES", 0)
     monkeypatch.setattr(mapped_checks, "WINDOW", 3)
+    monkeypatch.setattr(mapped_checks, "KEEP", 3)  # window 0 stays mapped, the others are dropped after use
     mapped = load(path, "m", 1, keys=False)
     assert mapped is not None and mapped.mapped is not None
     assert load(path, "m", 1, keys=True).mapped is None  # type: ignore[union-attr]  # the window reads it
@@ -225,5 +226,6 @@ def test_mapped_checks_answer_as_the_checks_in_memory(
     wanted2 = pl.Series([p[1] for p in probes], dtype=pl.UInt64)
     expected = memory.unchanged(wanted1, wanted2).tolist()
     assert mapped.unchanged(wanted1, wanted2).tolist() == expected
+    assert mapped.unchanged(wanted1, wanted2).tolist() == expected  # again, over dropped pages
     first = {c: c2[c1.index(c)] for c in c1}  # a check1 stored twice: its first check2 is the one asked
     assert expected == [first.get(p[0]) == p[1] for p in probes]

@@ -145,16 +145,21 @@ class ColumnarDiffer(Differ):
         """The batch's vectorised work (keys, hashes, fingerprints, the sidecar's verdict): reads
         nothing the diff changes, so it runs on the read-ahead thread while the last batch maps."""
         keys = kernels.record_keys(batch, self.primary_key)
-        key_hashes, match_hashes = self._key_hashes(batch, keys)
+        self._keep_hashes(*self._key_hashes(batch, keys))
         flagged, frame, vouched = self._to_diff(batch, keys)
-        return _Prepared(
-            batch, batch.data.num_rows, key_hashes, match_hashes, flagged, frame, vouched, self._newest(batch)
-        )
+        return _Prepared(batch, batch.data.num_rows, flagged, frame, vouched, self._newest(batch))
 
     def _key_hashes(self, batch: RowBatch, keys: pl.Series) -> tuple[np.ndarray, np.ndarray | None]:
         """(hashes of the batch's non-NULL keys, of its match values when the stream checks keys)."""
         key_hashes = kernels.key_hashes(keys).filter(keys.is_not_null()).to_numpy()
         return key_hashes, self.repeats.hashes(batch, keys) if self.repeats is not None else None
+
+    def _keep_hashes(self, key_hashes: np.ndarray, match_hashes: np.ndarray | None) -> None:
+        """Spill one batch's hashes, on the read-ahead thread (their only writer while the stream runs;
+        the caller reads them after it): queued batches then hold no hashes."""
+        self._hashes.append(key_hashes)
+        if self.repeats is not None and match_hashes is not None:
+            self.repeats.keep(match_hashes)
 
     def _to_diff(self, batch: RowBatch, keys: pl.Series) -> tuple[pl.Series, pl.DataFrame, int]:
         """(which of them `_key` must judge, (row, key, source_fp) of the rows the sidecar does not
@@ -186,9 +191,6 @@ class ColumnarDiffer(Differ):
         if prepared.n == 0:
             return
         self.tally.source_rows += prepared.n
-        self._hashes.append(prepared.key_hashes)
-        if self.repeats is not None and prepared.match_hashes is not None:
-            self.repeats.keep(prepared.match_hashes)
         if self.window is not None:
             self.window.read(prepared.newest)
         yield from self._diff_rows(prepared.batch, prepared.flagged, prepared.frame, prepared.vouched)
@@ -267,14 +269,12 @@ class ColumnarDiffer(Differ):
 
 @dataclass
 class _Prepared:
-    """One batch after `ColumnarDiffer._prepare` (n rows): key hashes of its non-NULL keys, match
-    hashes (plans that check keys in the stream), and `_to_diff`'s verdicts: (row, key, source_fp)
-    of the rows the sidecar does not vouch for, which of those `_key` must judge, how many it vouches for."""
+    """One batch after `ColumnarDiffer._prepare` (n rows; its hashes already spilled, `_keep_hashes`):
+    `_to_diff`'s verdicts: (row, key, source_fp) of the rows the sidecar does not vouch for, which of
+    those `_key` must judge, how many it vouches for."""
 
     batch: RowBatch
     n: int
-    key_hashes: np.ndarray
-    match_hashes: np.ndarray | None
     flagged: pl.Series
     frame: pl.DataFrame
     vouched: int

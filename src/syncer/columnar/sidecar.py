@@ -26,7 +26,7 @@ between the state commit and the write leaves a stale file the next diff rebuild
 
 Memory: a diff outside the `updated_at` window reads check1 and check2 only; above
 `mapped_checks.RESIDENT_BYTES` it probes them from a mapped private copy a window at a time, so
-the plan does not hold them (16 bytes a record: 80 MB at 5M records).
+the plan holds at most `mapped_checks.KEEP` of them (16 bytes a record: 80 MB at 5M records).
 """
 
 from __future__ import annotations

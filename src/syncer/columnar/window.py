@@ -294,8 +294,10 @@ class WindowDiffer(ColumnarDiffer):
         batch, inside = split(batch)
         keys = kernels.record_keys(batch, self.primary_key)
         hashes = kernels.key_hashes(keys)
-        key_hashes = hashes.filter(keys.is_not_null()).to_numpy()
-        match_hashes = self.repeats.hashes(batch, keys) if self.repeats is not None else None
+        self._keep_hashes(
+            hashes.filter(keys.is_not_null()).to_numpy(),
+            self.repeats.hashes(batch, keys) if self.repeats is not None else None,
+        )
         window_keys = keys.filter(inside)
         window_hashes = hashes.filter(inside).filter(window_keys.is_not_null()).to_numpy()
         refused = keys.filter(~inside).null_count()  # (a NULL key column puts a row in the window)
@@ -305,7 +307,7 @@ class WindowDiffer(ColumnarDiffer):
         flagged, frame, vouched = self._to_diff(rows, window_keys) if len(window_keys) else _NOTHING
         newest = self._newest(rows)
         n = batch.data.num_rows
-        return _Prepared(rows, n, key_hashes, match_hashes, flagged, frame, vouched, newest, outside, window_hashes)
+        return _Prepared(rows, n, flagged, frame, vouched, newest, outside, window_hashes)
 
     def _batch(self, prepared: _Prepared) -> Iterator[Change]:
         if prepared.n:
@@ -342,7 +344,7 @@ class WindowDiffer(ColumnarDiffer):
                 mask |= keys.is_null()
             rows = subset(batch, mask)
             flagged, frame, vouched = self._to_diff(rows, keys.filter(mask))
-            return _Prepared(rows, rows.data.num_rows, np.empty(0, np.uint64), None, flagged, frame, vouched)
+            return _Prepared(rows, rows.data.num_rows, flagged, frame, vouched)
 
         for prepared in read_ahead(self.rescan(), prepare):
             self.read_again += prepared.n
