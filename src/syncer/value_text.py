@@ -15,6 +15,7 @@ carried it, and no digit is lost on the way (API-FACTS "Decimal precision": keep
                                          0.30000000000000004, 0.0000001 (1e-07), 1 followed by 300 zeros
     date, time                           ISO 8601: 2026-03-08, 23:30:00
     datetime with a time zone            the instant in UTC, ISO 8601: 2026-03-09T04:30:00.000Z
+                                         (microseconds when it has them: values.iso_instant)
     datetime without one                 as the warehouse wrote it: 2026-03-08T23:30:00
     UUID                                 its canonical text
     bytes                                the text they hold when UTF-8
