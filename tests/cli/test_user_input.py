@@ -82,6 +82,19 @@ CASES: list[tuple[str, str, tuple[str, ...], str]] = [
         "alerts.model",
     ),
     ("[alerts.model] key of one column", MODEL + 'primary_key = ["account_id"]', ("check",), "alerts.model"),
+    (
+        "[alerts.model] table missing",
+        MODEL.replace("fired_triggers", "no_such") + 'primary_key = ["account_id", "trigger"]',
+        ("alerts", "run"),
+        "alerts.model",
+    ),
+    (
+        "[alerts.model] without a trigger column",
+        '[alerts.model]\nquery = "SELECT account_id, plan_tier AS priority FROM accounts"\n'
+        'primary_key = ["account_id", "trigger"]',
+        ("alerts", "run"),
+        "alerts.model",
+    ),
     ("trigger threshold nan", "\n" + TRIGGER_TOML + "threshold = nan", ("check",), "scoring.triggers.0.threshold"),
     (
         "canary threshold inf",

@@ -4,15 +4,16 @@ build the Slack, CRM task, email and tier-webhook connectors and the fired-trigg
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 from syncer import registry
 from syncer.alerts.activation import fingerprint
 from syncer.alerts.budget import prior_rate
 from syncer.alerts.model import AlertSettings, check_connectors, load_alert_settings
-from syncer.config import Config
+from syncer.config import Config, ModelConfig
 from syncer.connector import Connector, Destination
+from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.intraday.settings import intraday_settings
 from syncer.outcomes.model import load_outcome_settings
 from syncer.ratelimit import RateLimiter
@@ -80,7 +81,7 @@ def engine_from_config(
         state,
         slack,
         crm,  # type: ignore[arg-type]  # a salesforce/hubspot connector: has task_status
-        rows=lambda: source.stream(model, config.base_dir),
+        rows=lambda: model_rows(source, model, config),
         clock=clock,
         email=email,
         webhooks=hooks,  # type: ignore[arg-type]  # connectors are Senders
@@ -94,3 +95,19 @@ def engine_from_config(
     if intraday_settings(config.raw) is not None:  # [daemon.intraday]: these triggers belong to that lane
         engine.intraday = frozenset(t.name for t in config.scoring.triggers if t.lane == "intraday")
     return engine
+
+
+def model_rows(source: Source, model: ModelConfig, config: Config) -> Iterator[dict[str, Any]]:
+    """The fired-trigger rows of `[alerts.model]`, after one zero-row probe: a query the warehouse refuses, or one
+    without `account_id` / `trigger`, is the user's to fix (ConfigError on key `alerts.model`, exit 2), not a
+    KeyError deep in the evaluation (adv6 #5)."""
+    try:
+        columns = set(source.columns(model, config.base_dir))
+    except FatalError as exc:
+        raise ConfigError([ConfigIssue(str(config.path), "alerts.model", str(exc))]) from None
+    missing = [c for c in ("account_id", "trigger") if c not in columns]
+    if missing:
+        found = ", ".join(sorted(columns)) or "none"
+        why = f"the fired-triggers model has no {' or '.join(missing)} column (columns: {found})"
+        raise ConfigError([ConfigIssue(str(config.path), "alerts.model", why)])
+    yield from source.stream(model, config.base_dir)
