@@ -216,7 +216,8 @@ def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequen
     warehouse prints them (`syncer.float32`), not widened. Only the fetch is guarded: what the caller does
     with each partition (state lookups, sends) keeps its own errors."""
     partitions = result.partitions(size)
-    float32s = float32.narrowing(result.cursor.description) if result.cursor is not None else None
+    cursor = getattr(result, "cursor", None)  # a result that never had a cursor (no rows) has no description
+    float32s = float32.narrowing(cursor.description) if cursor is not None else None
     while True:
         try:
             partition = next(partitions)
