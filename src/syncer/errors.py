@@ -49,7 +49,9 @@ class FatalError(SyncerError):
 
 class WarehouseError(FatalError):
     """The warehouse refused a query or a connection: a missing table or column, a wrong password,
-    missing grants. The runner adds the mapping file and model key that named the query."""
+    missing grants. The runner adds the mapping file and model key that named the query (once: `located`)."""
+
+    located = False
 
 
 class StateError(FatalError):

@@ -158,7 +158,13 @@ class SyncJob:
         self.max_removed: int | None = None  # the delete guard of the current diff (mirror mode)
 
     def validate_columns(self) -> None:
-        columns = self.source.columns(self.sync.model, self.mapping_dir)
+        """Every column the mapping names exists in the model (ConfigError, with "did you mean"), and the
+        model's columns can be read by name (WarehouseError naming the file and model key: a failing query,
+        two columns of one name). Every mode and `check` start here, so each refuses a model alike."""
+        try:
+            columns = self.source.columns(self.sync.model, self.mapping_dir)
+        except WarehouseError as exc:
+            raise self.located(exc) from exc
         issues = unknown_column_issues(self.config.sync_files[self.sync.name], self.sync, columns)
         if issues:
             raise ConfigError(issues)
@@ -389,7 +395,7 @@ class SyncJob:
 
     def located(self, exc: FatalError) -> FatalError:
         """A warehouse error names the mapping file and model key whose query failed, and the fix."""
-        if not isinstance(exc, WarehouseError) or "warehouse.url" in str(exc):
+        if not isinstance(exc, WarehouseError) or exc.located or "warehouse.url" in str(exc):
             return exc
         model = self.sync.model
         key = "model.table" if model.table else "model.query" if model.query else "model.sql_file"
@@ -397,7 +403,7 @@ class SyncJob:
             f"{self.config.sync_files[self.sync.name]}: {key}: {exc} (check that the {key.split('.')[1]} "
             "is right and the warehouse user may read it; `syncer check` tests every model)"
         )
-        located.__cause__ = exc
+        located.__cause__, located.located = exc, True
         return located
 
     def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:

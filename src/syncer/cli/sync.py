@@ -28,7 +28,7 @@ from syncer.cli.base import (
     out,
 )
 from syncer.config import Config, ignored_updated_at
-from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError
+from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError, WarehouseError
 from syncer.local_time import local_stamp, team_zone
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
@@ -112,6 +112,7 @@ def check(config: ConfigOpt = None) -> int:
         if ignored:
             warnings.append(f"{cfg.sync_files[name]}: {ignored}")
         try:
+            job.validate_columns()  # the model's own problems first: the checks below query its columns
             problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
             warnings += [f"{cfg.sync_files[name]}: {w}" for w in check_warnings(job)]
             connector = job.connector()
@@ -132,6 +133,8 @@ def check(config: ConfigOpt = None) -> int:
                 )
         except ConfigError as exc:
             problems += [str(i) for i in exc.issues]
+        except WarehouseError as exc:  # the model's query, not the connector: named by its file and key
+            problems.append(str(job.located(exc)))
         except DestinationUnreachable as exc:  # the connector's problem, not the sync's: reported once below
             connectors.failed(name, exc)
         except SyncerError as exc:  # auth refused, a destination failing after retries: the connector's too

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from syncer.source import query_failed
+
 # PostgreSQL type OIDs (pg_type.dat) hashed as they are: int8, int2, int4, bool, date, timestamp, uuid;
 # float4, float8 with their sign. Text is hashed through `Dialect.text`: its collation may not be binary
 POSTGRESQL_HASHABLE = frozenset({"20", "21", "23", "16", "1082", "1114", "2950"})
@@ -155,16 +157,33 @@ def dialect_of(name: str) -> Dialect:
     return DIALECTS[name]
 
 
-def column_types(engine: sa.Engine, dialect: Dialect, model_sql: str) -> dict[str, str] | None:
-    """Model column (as the driver names it) -> type, as `Dialect.hashable` spells types; None where
-    the dialect has no row hash (or PostgreSQL before 14, which lacks `hash_record_extended`)."""
+def model_types(engine: sa.Engine, dialect: Dialect, model_sql: str) -> dict[str, str]:
+    """Model column (as the driver names it) -> type as the warehouse says it: DuckDB type names
+    (DESCRIBE: `DECIMAL(10,2)`, `VARCHAR`), elsewhere the driver's type code as text (PostgreSQL
+    type OIDs, pg_type.dat). One statement that reads no rows; WarehouseError when the warehouse refuses it."""
+    try:
+        with engine.connect() as conn:
+            if dialect.name == "duckdb":
+                described = conn.exec_driver_sql(f"DESCRIBE SELECT * FROM ({model_sql}) AS m")
+                return {str(r[0]): str(r[1]) for r in described}
+            result = conn.exec_driver_sql(f"SELECT * FROM ({model_sql}) AS m LIMIT 0")
+            description = result.cursor.description if result.cursor is not None else None
+            return {str(c[0]): str(c[1]) for c in description or ()}
+    except sa.exc.SQLAlchemyError as exc:
+        raise query_failed(exc) from exc
+
+
+def column_types_hashable(engine: sa.Engine, dialect: Dialect) -> bool:
+    """Does the dialect hash values by their type (`Dialect.hashable`)? Not without a row hash, nor
+    on PostgreSQL before 14, which lacks `hash_record_extended`."""
     if dialect.row_hash is None:
-        return None
-    with engine.connect() as conn:
-        if dialect.name == "duckdb":
-            return {str(r[0]): str(r[1]) for r in conn.exec_driver_sql(f"DESCRIBE SELECT * FROM ({model_sql}) AS m")}
-        if (conn.dialect.server_version_info or (0,)) < (14,):
-            return None
-        result = conn.exec_driver_sql(f"SELECT * FROM ({model_sql}) AS m LIMIT 0")
-        description = result.cursor.description if result.cursor is not None else None
-        return {str(c[0]): str(c[1]) for c in description or ()}
+        return False
+    if dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return (conn.dialect.server_version_info or (0,)) >= (14,)
+    return True
+
+
+def column_types(engine: sa.Engine, dialect: Dialect, model_sql: str) -> dict[str, str] | None:
+    """`model_types` where the dialect hashes values by their type (`column_types_hashable`), else None."""
+    return model_types(engine, dialect, model_sql) if column_types_hashable(engine, dialect) else None

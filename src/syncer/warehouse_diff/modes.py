@@ -15,15 +15,13 @@ from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from syncer import failpoints
 from syncer.config import UPDATED_AT_MODES
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.keycheck import KeyReport
 from syncer.state import utcnow
 from syncer.warehouse_diff import future_dated
-from syncer.warehouse_diff.dialects import DIALECTS, Dialect, column_types, dialect_of
+from syncer.warehouse_diff.dialects import DIALECTS, Dialect, column_types_hashable, dialect_of, model_types
 from syncer.warehouse_diff.differ import Statement, WarehouseDiffer, plan_sql
 from syncer.warehouse_diff.grants import missing_grants
 from syncer.warehouse_diff.snapshot import Snapshot
@@ -86,10 +84,10 @@ def check_problems(job: SyncJob) -> list[str]:
     return problems
 
 
-def model_column_types(job: SyncJob, dialect: Dialect) -> dict[str, str] | None:
-    """The model's column types (`column_types`: one introspection query of the warehouse). A diff
+def model_column_types(job: SyncJob, dialect: Dialect) -> dict[str, str]:
+    """The model's column types (`model_types`: one introspection query of the warehouse). A diff
     reads them once and passes them to `column_type` and `fingerprint_parts`."""
-    return column_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir))
+    return model_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir))
 
 
 def column_type(job: SyncJob, types: Mapping[str, str] | None, column: str) -> str | None:
@@ -105,8 +103,7 @@ def check_warnings(job: SyncJob) -> list[str]:
     if (job.sync.diff or job.config.warehouse.diff) not in UPDATED_AT_MODES or not column:
         return []
     model_sql = job.source.sql(model, job.mapping_dir)
-    with job.source.engine.connect() as conn:
-        newest = conn.execute(sa.text(f"SELECT MAX(m.{quoted_columns(job, [column])[0]}) FROM ({model_sql}) AS m"))
+    with job.source._query(f"SELECT MAX(m.{quoted_columns(job, [column])[0]}) FROM ({model_sql}) AS m") as newest:
         value = newest.scalar()
     if not isinstance(value, dt.date):  # NULL everywhere, or not a timestamp (`check_problems` says so)
         return []
@@ -201,14 +198,24 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
 def fingerprint_parts(
     job: SyncJob, spec: Any, inputs: list[str], types: Mapping[str, str] | None
 ) -> tuple[str, list[str], list[str], dict[str, str] | None]:
-    """(prefix, quoted primary key, quoted inputs, input types) for `Dialect.key` / `Dialect.fingerprint`;
-    `types`: `model_column_types`, None where the warehouse does not say."""
-    prefix = hashlib.blake2b(repr(spec).encode(), digest_size=16).hexdigest()
+    """(prefix, quoted primary key, quoted inputs, input types or None where the dialect does not hash by
+    type) for `Dialect.key` / `Dialect.fingerprint`; `types`: `model_column_types`.
+
+    The prefix digests the mapping spec and the warehouse's type of every key and input column: the
+    fingerprint hashes most values as their text, which a type change can leave as it was (DECIMAL
+    1.50 -> VARCHAR '1.50', text -> JSON) while the payload changes (a number becomes a string). A type
+    change so makes every row's fingerprint new once: each row is mapped again and sent only when its
+    payload changed, as the rows mode would (and a `model.updated_at` window closes: its digest
+    holds the prefix)."""
     pk, columns = quoted_columns(job, job.sync.model.primary_key), quoted_columns(job, inputs)
-    if types is not None:
-        names = job.source._column_names(job.sync.model, job.mapping_dir)
-        types = {q: types.get(names.get(c, c), "") for c, q in zip(inputs, columns, strict=True)}
-    return prefix, pk, columns, types
+    names = job.source._column_names(job.sync.model, job.mapping_dir)
+    described = types or {}
+    typed = [(c, described.get(names.get(c, c), "")) for c in [*job.sync.model.primary_key, *inputs]]
+    prefix = hashlib.blake2b(repr((spec, typed)).encode(), digest_size=16).hexdigest()
+    hashed = None
+    if types is not None and column_types_hashable(job.source.engine, dialect_of(job.source.engine.dialect.name)):
+        hashed = {q: described.get(names.get(c, c), "") for c, q in zip(inputs, columns, strict=True)}
+    return prefix, pk, columns, hashed
 
 
 def quoted_columns(job: SyncJob, columns: list[str]) -> list[str]:
