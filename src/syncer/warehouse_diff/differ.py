@@ -16,8 +16,9 @@ held rejections). Rows not returned are unchanged: they are counted, never fetch
 memory are proportional to the returned rows. They come sorted by key, the order of state's index:
 each chunk's state lookup then reads neighbouring pages (1M rows, 20% changed: the lookups 1.2 s
 instead of 3.7 s in hash order, 2.4 s in model order; measured under cProfile). Every returned key
-is checked against `row_key`: a key type whose SQL text differs from Python's (e.g. a FLOAT key)
-stops the run with a message.
+is checked against `row_key`: a row whose key the warehouse writes unlike syncer (a DOUBLE key's
+1e20) never joins its snapshot row, so it is diffed by syncer's key on every run and its snapshot
+row is not taken for a removed one (`WarehouseDiffer._keyed`).
 
 Duplicated keys without a GROUP BY over the model (`repeats`): snapshot keys are unique, so every
 model row the join matched matched one snapshot row, and no snapshot key matched two model rows
@@ -34,21 +35,24 @@ before the chunk is handed on (see `snapshot`), so a crash anywhere leaves the l
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from syncer.columnar.state_columns import StateReader, known_records
 from syncer.diff import CHUNK, Change, Differ
-from syncer.errors import FatalError
+from syncer.identity import IdentityError
 from syncer.keycheck import KeyReport
-from syncer.source import Source, column_names, fetched
+from syncer.source import Source, column_names, fetched, row_key
 from syncer.state import Known
 from syncer.warehouse_diff.dialects import Dialect
 from syncer.warehouse_diff.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from syncer.warehouse_diff.watermark import Window
+
+log = logging.getLogger("syncer.warehouse_diff")
 
 KEY, FP, SNAPSHOT_KEY = "syncer_key__", "syncer_fp__", "syncer_snapshot_key__"
 KEY_ROWS, MOST_KEY_ROWS = "syncer_key_rows__", "syncer_most_key_rows__"
@@ -177,6 +181,7 @@ class WarehouseDiffer(Differ):
         self.model_keys: Callable[[], KeyReport] | None = None  # a window's keys checked only in it: the model's
         self.window: Window | None = None  # with `model.updated_at` (set by `modes.warehouse_sql`)
         self.healed = False  # a run healed the snapshot first: no window this time (`watermark`)
+        self.rekeyed: set[str] = set()  # syncer's keys of rows whose warehouse key differs (`_keyed`)
 
     def merge(self, run_id: int | None) -> int:
         """After the run: the pending keys, as state now has them, into the snapshot."""
@@ -218,6 +223,7 @@ class WarehouseDiffer(Differ):
 
     def _changes_read(self, source: Source, sql: str, check: bool) -> Iterator[Change]:
         returned, removed, total = 0, [], 0
+        self.rekeyed = set()
         chunk: list[tuple[str, dict[str, Any], str]] = []
         with source._query(sql, stream=True) as result:
             names = column_names(list(result.keys()), source.engine.dialect.name)
@@ -252,25 +258,41 @@ class WarehouseDiffer(Differ):
                         chunk = []
         yield from self._noted(self._compare(chunk))
         self.tally.unchanged += total - returned
-        yield from self._removed_keys(sorted(removed))
+        if self.rekeyed:
+            log.warning(
+                "sync %s: the warehouse writes %d key(s) of %s unlike syncer (e.g. %r): their rows are diffed "
+                "outside the warehouse on every run; cast the key to text in the model's query, or use "
+                'diff = "columnar" (`syncer check` names the column)',
+                self.sync,
+                len(self.rekeyed),
+                ", ".join(self.primary_key),
+                min(self.rekeyed),
+            )
+        yield from self._removed_keys(sorted(k for k in removed if k not in self.rekeyed))
 
     def _keyed(
         self, values: dict[str, Any], warehouse_key: Any, fingerprint: Any
     ) -> tuple[str, dict[str, Any], str] | None:
         """The row path's own `_key` of the model's columns (NULL, non-canonical, duplicated keys,
-        colliding match values are rejected there), then the warehouse's key checked against it and
-        the statement's fingerprint kept."""
+        colliding match values are rejected there) and the statement's fingerprint kept. A key the
+        warehouse writes unlike syncer (a DOUBLE 1e20 as '1e+20', a char(3) 'a' without its padding,
+        a timestamp with a space for the 'T') never joins its snapshot row: the row is returned on
+        every run and diffed here by syncer's key, as the rows mode does, and its snapshot row (which
+        the join returns as removed) is kept (`rekeyed`)."""
         keyed = self._key(values, fingerprint=False)  # the statement's fingerprint is the one kept
+        key = keyed[0] if keyed is not None else self._own_key(values)
+        if key is not None and key != warehouse_key:
+            self.rekeyed.add(key)
         if keyed is None:
             return None
-        key = keyed[0]
-        if key != warehouse_key:
-            raise FatalError(
-                f'diff = "warehouse": the warehouse writes key {warehouse_key!r} where syncer writes {key!r}; '
-                f"it needs integer or text primary-key columns ({', '.join(self.primary_key)}): "
-                'use diff = "columnar" for this sync'
-            )
-        return key, values, str(fingerprint)  # state keeps text; DuckDB's is an integer
+        return keyed[0], values, str(fingerprint)  # state keeps text; DuckDB's is an integer
+
+    def _own_key(self, values: dict[str, Any]) -> str | None:
+        """syncer's key of a row `_key` rejected (a repeated key still names its record), if it has one."""
+        try:
+            return row_key(self._pk_values(values))
+        except IdentityError:
+            return None
 
     def _noted(self, changes: Iterable[Change], also: Iterable[str] = ()) -> Iterator[Change]:
         """A chunk's changes, after a run has noted as pending their keys, the keys whose source

@@ -96,19 +96,54 @@ def column_type(job: SyncJob, types: Mapping[str, str] | None, column: str) -> s
     return (types or {}).get(job.source._column_names(job.sync.model, job.mapping_dir).get(column, column))
 
 
-def check_warnings(job: SyncJob) -> list[str]:
-    """What `syncer check` warns of for a sync's diff: the newest `model.updated_at` more than
-    `updated_at_lookback` in the future (`future_dated`: a run holds the watermark at now)."""
-    model, column = job.sync.model, job.sync.model.updated_at
-    if (job.sync.diff or job.config.warehouse.diff) not in UPDATED_AT_MODES or not column:
+# primary-key column types whose every value the warehouse writes as text exactly as syncer writes the key
+# (`identity.canonical_identity`): DuckDB type names; PostgreSQL type OIDs (pg_type.dat: int2, int4, int8,
+# text, varchar, uuid, date, bool). Others (floats' 1e+20, char(n) without its padding, a timestamp's space
+# for 'T', numerics' trailing zeros) are diffed outside the warehouse, row by row (`WarehouseDiffer._keyed`)
+KEY_TYPES = frozenset(
+    {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"}
+    | {"UHUGEINT", "VARCHAR", "UUID", "DATE", "BOOLEAN"}
+    | {"20", "21", "23", "25", "1043", "2950", "1082", "16"}
+)
+
+
+def key_warnings(job: SyncJob) -> list[str]:
+    """Warehouse mode: each primary-key column whose type the warehouse may write unlike syncer (`KEY_TYPES`):
+    its rows then never join the snapshot, and each run diffs them outside the warehouse."""
+    if (job.sync.diff or job.config.warehouse.diff) != "warehouse" or job.source.engine.dialect.name not in (
+        "duckdb",
+        "postgresql",
+    ):
         return []
+    dialect = dialect_of(job.source.engine.dialect.name)
+    types = model_types(job.source.engine, dialect, job.source.sql(job.sync.model, job.mapping_dir))
+    names = job.source._column_names(job.sync.model, job.mapping_dir)
+    found = [(c, types.get(names.get(c, c), "")) for c in job.sync.model.primary_key]
+    return [
+        f"model.primary_key: column {c!r} is {_type_name(t)}, whose values the warehouse may write unlike syncer "
+        "(a float's 1e+20, char(n) without its padding, a timestamp's space for 'T'): such rows never match the "
+        "snapshot and are diffed outside the warehouse on every run; use an integer or text key column (cast it "
+        'in the model\'s query) or set diff = "columnar"'
+        for c, t in found
+        if t and t.upper() not in KEY_TYPES
+    ]
+
+
+def check_warnings(job: SyncJob) -> list[str]:
+    """What `syncer check` warns of for a sync's diff: a warehouse-mode key type the warehouse may write
+    unlike syncer (`key_warnings`); the newest `model.updated_at` more than `updated_at_lookback` in the
+    future (`future_dated`: a run holds the watermark at now)."""
+    model, column = job.sync.model, job.sync.model.updated_at
+    keys = key_warnings(job)
+    if (job.sync.diff or job.config.warehouse.diff) not in UPDATED_AT_MODES or not column:
+        return keys
     model_sql = job.source.sql(model, job.mapping_dir)
     with job.source._query(f"SELECT MAX(m.{quoted_columns(job, [column])[0]}) FROM ({model_sql}) AS m") as newest:
         value = newest.scalar()
     if not isinstance(value, dt.date):  # NULL everywhere, or not a timestamp (`check_problems` says so)
-        return []
+        return keys
     distance = future_dated.ahead(value, utcnow())
-    return (
+    return keys + (
         [future_dated.warning(job.sync.name, column, value, distance)] if distance > model.updated_at_lookback else []
     )
 
@@ -116,7 +151,8 @@ def check_warnings(job: SyncJob) -> list[str]:
 def _type_name(found: str) -> str:
     """A type as `column_types` gives it, for a person (PostgreSQL gives type OIDs)."""
     names = {"16": "boolean", "20": "bigint", "21": "smallint", "23": "integer", "25": "text", "700": "real"}
-    names |= {"701": "double precision", "1043": "varchar", "1700": "numeric", "1083": "time"}
+    names |= {"701": "double precision", "1043": "varchar", "1700": "numeric", "1083": "time", "1042": "character(n)"}
+    names |= {"1114": "timestamp", "1184": "timestamptz"}
     return names.get(found, f"type {found}" if found.isdigit() else found)
 
 

@@ -2,8 +2,9 @@
 
 Tables, in the schema syncer owns (`warehouse.snapshot_schema`, default "syncer"):
   snapshot(sync, key, fingerprint)          one row per acknowledged record; PRIMARY KEY (sync, key)
-                                            where the warehouse enforces one cheaply (PostgreSQL,
-                                            Snowflake); DuckDB and BigQuery scan and hash-join it
+                                            on Snowflake, a UNIQUE index on (sync, md5(key)) on
+                                            PostgreSQL (a key of any length: `keyed_by_digest`);
+                                            DuckDB and BigQuery scan and hash-join it
   snapshot_marker(sync, run_id, dirty_run)  run_id: the last run whose acknowledgements it holds;
                                             dirty_run: the run that may have changed state since
 
@@ -69,12 +70,43 @@ class Snapshot:
 
     def ddl(self) -> list[str]:
         t, fp = self.dialect.text_type, self.dialect.fingerprint_type or self.dialect.text_type
-        key = ", PRIMARY KEY (sync, key)" if self.dialect.name not in ("bigquery", "duckdb") else ""
+        key = ", PRIMARY KEY (sync, key)" if self.dialect.name == "snowflake" else ""
         return [
             f"CREATE SCHEMA IF NOT EXISTS {self.dialect.ident(self.schema)}",
             f"CREATE TABLE IF NOT EXISTS {self.table} (sync {t} NOT NULL, key {t} NOT NULL, fingerprint {fp}{key})",
             f"CREATE TABLE IF NOT EXISTS {self.meta} (sync {t} NOT NULL, run_id BIGINT, dirty_run BIGINT)",
         ]
+
+    def keyed_by_digest(self) -> None:
+        """PostgreSQL: the snapshot unique on (sync, md5(key)), not on (sync, key). A B-tree entry holds at
+        most about 2.7 KB (PostgreSQL docs, 67.4 "B-Tree Implementation": a third of a page), so a key
+        longer than that failed every run on "snapshot_pkey"; its 32-hex-digit digest always fits, and
+        the replay's DELETE finds rows through it. A table an older release made with the primary key
+        has it replaced (its rows stay). A no-op elsewhere and once done."""
+        if self.dialect.name != "postgresql":
+            return
+        index = self.dialect.ident("snapshot_key_digest")
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = :schema AND tablename = 'snapshot'"),
+                {"schema": self.schema},
+            ).scalars()
+            names = set(found)
+            if "snapshot_key_digest" in names and "snapshot_pkey" not in names:
+                return
+            try:
+                if "snapshot_pkey" in names:
+                    conn.execute(sa.text(f"ALTER TABLE {self.table} DROP CONSTRAINT snapshot_pkey"))
+                if "snapshot_key_digest" not in names:
+                    conn.execute(sa.text(f"CREATE UNIQUE INDEX {index} ON {self.table} (sync, md5(key))"))
+            except sa.exc.DBAPIError as exc:  # not the table's owner: it works as it is, but for keys over 2.7 KB
+                log.warning(
+                    "warehouse snapshot %s keeps its primary key on (sync, key), which refuses a key longer than "
+                    "about 2.7 KB: %s (the table's owner can drop it: ALTER TABLE %s DROP CONSTRAINT snapshot_pkey)",
+                    self.table,
+                    str(getattr(exc, "orig", None) or exc).splitlines()[0],
+                    self.table,
+                )
 
     def ensure(self) -> None:
         with self.engine.begin() as conn:
@@ -101,6 +133,7 @@ class Snapshot:
                     conn.execute(sa.text(statement))
             if current:
                 conn.execute(sa.text(f"USE SCHEMA {self.dialect.ident(current)}"))
+        self.keyed_by_digest()
 
     def _fingerprint_type(self, conn: sa.Connection) -> str | None:
         """The snapshot's fingerprint column type as the warehouse names it (information_schema, not
@@ -132,6 +165,8 @@ class Snapshot:
     def heal(self, sync: str, state: StateStore, previous: int | None) -> Action:
         """Bring the snapshot level with local state as of run `previous` (see `decide`)."""
         action = decide(self.marker(sync), previous, state.snapshot_pending(sync))
+        if action != "rebuild":  # (a rebuild's `ensure` does it)
+            self.keyed_by_digest()
         if action == "rebuild":
             written = self.rebuild(sync, state, previous)
             log.info("sync %s: warehouse snapshot rebuilt from local state (%d records)", sync, written)
@@ -223,8 +258,11 @@ class Snapshot:
             self._insert(conn, sync, [(k, fp) for k, fp in rows if fp is not None])
 
     def _apply_stage(self, conn: sa.Connection, stage: str, params: dict[str, str]) -> None:
+        # PostgreSQL finds the rows through its (sync, md5(key)) index (`keyed_by_digest`)
+        digest = f" AND md5(key) IN (SELECT md5(key) FROM {stage})" if self.dialect.name == "postgresql" else ""
         conn.execute(
-            sa.text(f"DELETE FROM {self.table} WHERE sync = :sync AND key IN (SELECT key FROM {stage})"), params
+            sa.text(f"DELETE FROM {self.table} WHERE sync = :sync{digest} AND key IN (SELECT key FROM {stage})"),
+            params,
         )
         conn.execute(
             sa.text(
