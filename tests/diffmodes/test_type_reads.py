@@ -22,7 +22,7 @@ WITHOUT_UPDATED_AT = MAPPING.replace('updated_at = "updated_at"\n', "")
 
 
 def _is_type_read(statement: str) -> bool:
-    """`dialects.column_types`' query: DuckDB's DESCRIBE, PostgreSQL's zero-row read of the whole model
+    """`dialects.model_types`' query: DuckDB's DESCRIBE, PostgreSQL's zero-row read of the whole model
     (other zero-row probes of the model say `WHERE 1 = 0`)."""
     text = " ".join(statement.split())
     return text.startswith("DESCRIBE SELECT * FROM (") or (

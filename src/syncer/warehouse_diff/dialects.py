@@ -51,7 +51,7 @@ class Dialect:
     quote: str = '"'
     bulk_rows: int = 1000  # rows per INSERT when loading the snapshot through SQLAlchemy
     row_hash: str | None = None  # format string: {0} is a comma-separated list of expressions
-    hashable: frozenset[str] = frozenset()  # column types (as `column_types` names them) hashed as they are
+    hashable: frozenset[str] = frozenset()  # column types (as `model_types` names them) hashed as they are
     floats: frozenset[str] = frozenset()  # float types: hashed as they are, with `sign` beside them
     sign: str = ""  # format string: {0} is a float; tells -0.0 from 0.0 (NULL or a constant otherwise)
     fingerprint_type: str | None = None  # the row hash's own SQL type, kept as it is; None: text
@@ -182,8 +182,3 @@ def column_types_hashable(engine: sa.Engine, dialect: Dialect) -> bool:
         with engine.connect() as conn:
             return (conn.dialect.server_version_info or (0,)) >= (14,)
     return True
-
-
-def column_types(engine: sa.Engine, dialect: Dialect, model_sql: str) -> dict[str, str] | None:
-    """`model_types` where the dialect hashes values by their type (`column_types_hashable`), else None."""
-    return model_types(engine, dialect, model_sql) if column_types_hashable(engine, dialect) else None

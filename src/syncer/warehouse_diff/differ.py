@@ -67,8 +67,9 @@ OURS = frozenset({KEY, FP, SNAPSHOT_KEY, KEY_ROWS, MAX_UPDATED, *COUNTS, *KEY_SU
 @dataclass(frozen=True)
 class Statement:
     """What a diff statement is made of (`plan_sql`, `watermark.window_sql`): `prefix` is a hex digest
-    of the mapping spec, `primary_key` and `inputs` quoted columns, `types` the inputs' types
-    (`dialects.column_types`), `updated_at` the quoted `model.updated_at` column or None."""
+    of the mapping spec and column types, `primary_key` and `inputs` quoted columns, `types` the inputs'
+    types (`dialects.model_types`, None where the dialect does not hash by type), `updated_at` the quoted
+    `model.updated_at` column or None."""
 
     dialect: Dialect
     snapshot: Snapshot

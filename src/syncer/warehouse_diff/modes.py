@@ -149,7 +149,7 @@ def check_warnings(job: SyncJob) -> list[str]:
 
 
 def _type_name(found: str) -> str:
-    """A type as `column_types` gives it, for a person (PostgreSQL gives type OIDs)."""
+    """A type as `model_types` gives it, for a person (PostgreSQL gives type OIDs)."""
     names = {"16": "boolean", "20": "bigint", "21": "smallint", "23": "integer", "25": "text", "700": "real"}
     names |= {"701": "double precision", "1043": "varchar", "1700": "numeric", "1083": "time", "1042": "character(n)"}
     names |= {"1114": "timestamp", "1184": "timestamptz"}
