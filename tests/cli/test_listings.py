@@ -4,15 +4,18 @@ preview says when the last digest went out and when the next is due). Real proce
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
 from syncer_connectors.slack.emulator import SlackEmulator
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
+from syncer.alerts.store import digest_queue
 from tests.daemon.test_alert_jobs import SLACK_TOKEN, alert_project, fired_triggers
 from tests.engine.conftest import SECRET, Project
 
@@ -27,6 +30,17 @@ def _syncer(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
     )
     assert done.returncode == 0, (args, done.stdout, done.stderr)
     return done
+
+
+def _yesterday(project: Project) -> None:
+    """The queued alerts as if queued a day earlier: a digest lists only what was queued before the
+    day's send instant (syncer.alerts.digest), and the test cannot wait for tomorrow's."""
+    engine = sa.create_engine(f"sqlite:///{project.root / 'data' / 'state.sqlite'}")
+    with engine.begin() as conn:
+        for alert_id, queued_at in conn.execute(sa.select(digest_queue.c.alert_id, digest_queue.c.queued_at)).all():
+            earlier = digest_queue.update().where(digest_queue.c.alert_id == alert_id)
+            conn.execute(earlier.values(queued_at=queued_at - dt.timedelta(days=1)))
+    engine.dispose()
 
 
 def test_alert_listing_defaults_filters_and_empty_results(
@@ -60,6 +74,7 @@ def test_alert_listing_defaults_filters_and_empty_results(
     none = _syncer(project, "alerts", "--status", "ping", "--account", "acct-7").stdout
     assert "no open alert matches --status ping --account acct-7 (25 open alerts: drop a filter" in none, none
 
+    _yesterday(project)  # queued before today's send instant (00:00 UTC): today's digest takes them
     _syncer(project, "digest")  # the digests go out: nothing is queued any more
     after = _syncer(project, "digest", "--preview").stdout
     assert "no alert is queued for a digest: the last digests went out" in after, after
