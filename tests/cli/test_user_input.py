@@ -75,6 +75,7 @@ CASES: list[tuple[str, str, tuple[str, ...], str]] = [
     ("audit --limit negative", "", ("audit", "--limit", "-1"), "--limit"),
     ("alerts list --limit negative", "", ("alerts", "list", "--limit", "-2"), "--limit"),
     ("demo --accounts 0", "", ("demo", "--accounts", "0", "--dir", "{root}/demo"), "--accounts"),
+    ("run --wait nan", "", ("run", "accounts", "--wait", "nan"), "--wait"),
     (
         "[alerts.model] key of other columns",
         MODEL + 'primary_key = ["acct", "trig"]',
