@@ -57,6 +57,8 @@ class HubSpotConnector(Connector):
     # HubSpot documents no case rule for unique property values; treat 'Acme' and 'acme' as one
     # record (the safe side: a false collision is a visible rejection, a missed one a silent merge).
     match_key_casefold: ClassVar[bool] = True
+    # a task's match value is the company it is associated with: many tasks share one company
+    parent_match_objects: ClassVar[frozenset[str]] = frozenset({"tasks"})
 
     def __init__(
         self,
@@ -114,7 +116,7 @@ class HubSpotConnector(Connector):
     def write(self, batch: Sequence[Record]) -> list[Result]:
         deletes = [r for r in batch if r.op == "delete"]
         changes = [r for r in batch if r.op != "delete"]
-        writer = self.tasks if self.destination.object == "tasks" else self.fields
+        writer = self.fields if self.match_identifies(self.destination.object) else self.tasks
         results: dict[str, Result] = {}
         if changes:
             results |= {res.key: res for res in writer.write(changes)}

@@ -42,6 +42,8 @@ class SalesforceConnector(Connector):
     # External IDs match case-insensitively unless the field is "Unique, case sensitive" (describe
     # `caseSensitive`); Apex/DML docs and API-FACTS "Salesforce duplicate external IDs".
     match_key_casefold: ClassVar[bool] = True
+    # a Task's match value is its Account's external ID (WhatId): many tasks share one account
+    parent_match_objects: ClassVar[frozenset[str]] = frozenset({"Task"})
 
     def __init__(
         self,
@@ -73,7 +75,7 @@ class SalesforceConnector(Connector):
 
     @property
     def is_task_sync(self) -> bool:
-        return self.destination.object == "Task"
+        return not self.match_identifies(self.destination.object)
 
     def field_types(self) -> dict[str, FieldType]:
         """Each mapped field's type from describe, read once per run. Task fields: tasks.py formats them."""

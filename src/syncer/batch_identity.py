@@ -1,6 +1,7 @@
 """The engine's last guard against two records for one destination identity, applied to every batch
-the runner sends (and so to every half `Connector.send`'s split retry sends). Only the sync path:
-alert tasks share a match value (the owner) on purpose.
+the runner sends (and so to every half `Connector.send`'s split retry sends). Only the sync path,
+and only for objects whose match value identifies the record: a task's names the account it
+attaches to (`Connector.parent_match_objects`), which many tasks share on purpose.
 
 The warehouse check (syncer.keycheck) compares match values as the model's column holds them, in
 SQL. This guard compares the match values as they go on the wire (`Record.match_value`, canonical),

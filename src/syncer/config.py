@@ -240,7 +240,8 @@ class SyncConfig(_Strict):
     """Destination object: `Account` (Salesforce), `companies` / `contacts` (HubSpot), anything for a webhook."""
     mode: Mode = "upsert"
     """`upsert` creates or updates; `update` never creates; `insert` never modifies; `mirror` also deletes records whose
-    row left the model (guarded by `max_delete_share`).
+    row left the model (guarded by `max_delete_share`). Task objects (Salesforce `Task`, HubSpot `tasks`) take `insert`
+    only: their match value is the account the task attaches to, and each row is one task, created once by its key.
     """
     model: SyncModelConfig
     """Where the rows come from: a table, an inline query or a .sql file, and the primary key."""
@@ -533,13 +534,17 @@ def _load_syncs(
             continue
         entry_type = (connectors.get(sync.connector) or {}).get("type", sync.connector)
         if sync.connector in connectors and entry_type in registry.available():
-            modes = registry.load(entry_type).modes
+            connector_class = registry.load(entry_type)
+            modes = connector_class.modes_for(sync.object)
             if sync.mode not in modes:
+                what = f"connector {entry_type!r}"
+                if not connector_class.match_identifies(sync.object):
+                    what += (
+                        f" object {sync.object!r} (its match value is the parent record it attaches to, not the"
+                        " record; each row is created once, by its primary key)"
+                    )
                 c.add(
-                    shown,
-                    "mode",
-                    f"connector {entry_type!r} does not support mode {sync.mode!r} "
-                    f"(supported: {', '.join(sorted(modes))})",
+                    shown, "mode", f"{what} does not support mode {sync.mode!r} (supported: {', '.join(sorted(modes))})"
                 )
         if sync.connector not in connectors:
             c.add(

@@ -24,6 +24,7 @@ from syncer.wording import plural
 
 Mode = Literal["upsert", "update", "insert", "mirror"]
 Op = Literal["insert", "update", "upsert", "delete"]
+PARENT_MATCH_MODES = frozenset({"insert"})  # see Connector.parent_match_objects
 T = TypeVar("T")
 
 # What syncer asks of the destination for a record that is not a deletion, by sync mode
@@ -154,6 +155,11 @@ class Connector(abc.ABC):
     # How the destination compares match values: True when 'SF-1' and 'sf-1' are one record there.
     # The engine rejects rows whose match values collide under this comparison before sending.
     match_key_casefold: ClassVar[bool] = False
+    # Objects whose match value names the parent record a new record attaches to, not the record:
+    # a CRM task's is its account's external ID, which many tasks share. Such a record's identity is
+    # its primary key (the connector stores it in a task key field and creates it once), so the engine
+    # checks no match-value collisions for these objects and they take mode "insert" only.
+    parent_match_objects: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -206,6 +212,21 @@ class Connector(abc.ABC):
         the class's `match_key_casefold`; a connector that can ask the destination (e.g. a field's
         describe) overrides this."""
         return self.match_key_casefold
+
+    @final
+    @classmethod
+    def match_identifies(cls, object_name: str) -> bool:
+        """Whether `object_name`'s match value identifies its record (an Account's external ID: two
+        rows holding it are one record) rather than the parent it attaches to (a Task's account)."""
+        return object_name not in cls.parent_match_objects
+
+    @final
+    @classmethod
+    def modes_for(cls, object_name: str) -> frozenset[str]:
+        """The sync modes `object_name` supports: every mode of the connector, or, where the match
+        value names a parent (`parent_match_objects`), "insert" only: update, upsert and mirror find
+        the record by its match value, which there is the parent's."""
+        return cls.modes if cls.match_identifies(object_name) else cls.modes & PARENT_MATCH_MODES
 
     def preferred_batch_size(self, total_changes: int) -> int:
         """Batch size for a run with this many changes (at least); e.g. a bulk API above a threshold."""

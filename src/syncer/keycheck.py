@@ -13,7 +13,9 @@ BigQuery), so mixed-case and reserved-word columns work everywhere: never interp
 Match values collide when two different primary keys carry match values the destination treats
 as one record: the same canonical value, or, for a destination that compares case-insensitively,
 the same value up to case. Every row of such a group is rejected (the destination would merge
-them, or refuse them all), with every key of the group named in the reason.
+them, or refuse them all), with every key of the group named in the reason. An object whose match
+value names a parent (a task's account: `Connector.parent_match_objects`) has no match rule and no
+collision check.
 """
 
 from __future__ import annotations

@@ -224,8 +224,15 @@ class SyncJob:
         self.learn_match_rule(connector)
         return self.key_report(duplicates)
 
-    def learn_match_rule(self, connector: Connector | None = None) -> MatchRule:
-        """How the destination compares match values (the connector says), kept in `match_rule`."""
+    def learn_match_rule(self, connector: Connector | None = None) -> MatchRule | None:
+        """How the destination compares match values (the connector says), kept in `match_rule`; None
+        when the object's match value names the parent a record attaches to (a task's account:
+        `Connector.parent_match_objects`), so rows sharing it are separate records, and no check of
+        colliding match values applies."""
+        entry = self.config.connectors[self.sync.connector]
+        if not registry.load(entry.type).match_identifies(self.sync.object):
+            self.match_rule = None
+            return None
         if connector is None:
             connector = self.connector()
             try:
@@ -408,7 +415,9 @@ class SyncJob:
 
     def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:
         moves = self.identity_moves(connector, differ.tally)
-        guard = IdentityGuard(self.sync.match.field, connector.match_casefold())  # one record per identity
+        guard = None  # one record per identity; none to guard where the match value names the parent (tasks)
+        if connector.match_identifies(self.sync.object):
+            guard = IdentityGuard(self.sync.match.field, connector.match_casefold())
 
         def to_send() -> Iterator[Change]:
             for change in moves.now(changes):
@@ -436,13 +445,19 @@ class SyncJob:
         return IdentityMoves(connector.match_casefold(), mirror, tally, self.max_removed if mirror else None)
 
     def _send(
-        self, connector: Connector, guard: IdentityGuard, differ: Differ, changes: Iterator[Change], summary: Summary
+        self,
+        connector: Connector,
+        guard: IdentityGuard | None,
+        differ: Differ,
+        changes: Iterator[Change],
+        summary: Summary,
     ) -> FatalError | None:
         """Send `changes` in the connector's batches, up to its concurrency; every acknowledged batch is
         recorded in state before the next is collected. Returns the first fatal error, after recording
         what was in flight."""
         inflight: dict[Future[list[Result]], list[Change]] = {}
         fatal: FatalError | None = None
+        send = guard.send if guard is not None else Connector.send  # no guard: see `_apply`
         with ThreadPoolExecutor(connector.effective_concurrency, thread_name_prefix=f"sync-{self.sync.name}") as pool:
             try:
                 for batch in _sized_batches(connector, changes):
@@ -454,7 +469,7 @@ class SyncJob:
                         break
                     records = [self._record(c) for c in batch]
                     failpoints.hit("before_send")
-                    inflight[pool.submit(guard.send, connector, records)] = batch
+                    inflight[pool.submit(send, connector, records)] = batch
                     failpoints.hit("in_flight")
             finally:  # the stream may fail (a warehouse error mid-model): what was sent is still recorded
                 while inflight:

@@ -48,14 +48,16 @@ class KeyRepeats:
     `exact`: today's key checks (the aggregates); `replan(report)`: a fresh (differ, changes) pair
     using that report."""
 
-    match: MatchRule
+    match: MatchRule | None  # None: the match value names a parent (tasks), only keys are checked
     exact: Callable[[], KeyReport]
     replan: Callable[[KeyReport], tuple[Differ, Iterator[Change]]]
     _hashes: SpilledHashes = field(default_factory=SpilledHashes)
 
     def hashes(self, batch: RowBatch, keys: pl.Series) -> np.ndarray:
         """The hash of the comparison form of the match value of every row with a key (n rows in,
-        at most n out); reads nothing else, so it runs on the read-ahead thread."""
+        at most n out; none without a match rule); reads nothing else, so it runs on the read-ahead thread."""
+        if self.match is None:
+            return np.empty(0, dtype=np.uint64)
         values = kernels.record_keys(batch, [self.match.column])  # canonical_identity, None if it has none
         if self.match.casefold:
             values = python_lower(values)

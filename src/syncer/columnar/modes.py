@@ -107,7 +107,8 @@ def open_diff(job: SyncJob, **kwargs: Any) -> tuple[Differ, Iterator[Change]]:
         release_duckdb_memory(job.source.engine)  # after the aggregates, as above
         return columnar(report, None)
 
-    assert job.match_rule is not None  # learned before the diff opens (SyncJob.differ)
+    # job.match_rule: learned before the diff opens (SyncJob.differ); None where the match value names
+    # the parent a record attaches to (tasks): the stream then checks repeated keys only
     return columnar(KeyReport(), KeyRepeats(job.match_rule, job.key_report, replan))
 
 

@@ -221,8 +221,10 @@ def warehouse_sql(job: SyncJob, differ: WarehouseDiffer, spec: Any, inputs: list
     differ.window = window
     if window.since is not None:
         bound = bound_literal(dialect, window.since, model.updated_at_lookback)
-        assert job.match_rule is not None  # learned before the diff opens (SyncJob.differ)
-        if job.source.shares_match_values(model, job.mapping_dir, job.match_rule, window_rows(statement, bound)):
+        rule = job.match_rule  # learned before the diff opens (SyncJob.differ); None: a parent's (tasks)
+        if rule is not None and job.source.shares_match_values(
+            model, job.mapping_dir, rule, window_rows(statement, bound)
+        ):
             window.close("a match value updated since the last run is shared with another row")
     if window.since is None:
         differ.keys = job.key_report(duplicates=False)

@@ -1,0 +1,211 @@
+"""Task syncs against the CRM emulators: a task's match value is the account it attaches to.
+
+`syncer run` runs in-process (the CLI) against the Salesforce and HubSpot emulators started here.
+Table-driven: every case is a (connector, object, mode) or a row the task syncs send, with the
+outcome each connector must give it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from syncer_connectors.hubspot.emulator import HubSpotEmulator
+from syncer_connectors.salesforce.emulator import SalesforceEmulator
+from syncer_connectors.salesforce.emulator_writes import create_one
+
+from syncer.config import load_config
+from syncer.errors import ConfigError
+from tests.engine.conftest import Project
+
+ENV = {"HS_TOKEN": "hs-task-token-31", "SF_USER": "tasks@x.example", "SF_PASS": "pw-tasks-5", "SF_TOKEN": "tok-77"}
+
+SYNCS = {
+    "sf_tasks": """
+        connector = "salesforce"
+        object = "Task"
+        mode = "{mode}"
+        [model]
+        table = "alerts"
+        primary_key = "alert_id"
+        [match]
+        field = "External_Id__c"
+        column = "ext"
+        [fields]
+        Subject = "subject"
+        owner_email = "owner"
+    """,
+    "hs_tasks": """
+        connector = "hubspot"
+        object = "tasks"
+        mode = "{mode}"
+        [model]
+        table = "alerts"
+        primary_key = "alert_id"
+        [match]
+        field = "product_account_id"
+        column = "ext"
+        [fields]
+        subject = "subject"
+        owner_email = "owner"
+    """,
+    "hs_companies": """
+        connector = "hubspot"
+        object = "companies"
+        mode = "{mode}"
+        [model]
+        table = "alerts"
+        primary_key = "alert_id"
+        [match]
+        field = "product_account_id"
+        column = "ext"
+        [fields]
+        name = "subject"
+    """,
+}
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Iterator[tuple[Project, HubSpotEmulator, SalesforceEmulator]]:
+    """Both CRMs with account ACC-1 (and ACC-2) and the owner ae@x.example; an empty alerts table."""
+    hubspot = HubSpotEmulator(plan="pro", token=ENV["HS_TOKEN"])
+    hubspot.store.define("companies", "product_account_id", "string", unique=True)
+    hubspot.store.define("tasks", "syncer_key", "string")
+    hubspot.add_owner("ae@x.example")
+    salesforce = SalesforceEmulator()
+    salesforce.add_login(ENV["SF_USER"], ENV["SF_PASS"], ENV["SF_TOKEN"])
+    salesforce.add_user("ae@x.example")
+    salesforce.add_user("gone@x.example", active=False)
+    hs_url = hubspot.start()
+    sf_url, ca_bundle = salesforce.start_tls(tmp_path)
+    httpx.post(
+        f"{hs_url}/crm/v3/objects/companies/batch/create",
+        headers={"Authorization": f"Bearer {ENV['HS_TOKEN']}"},
+        json={"inputs": [{"properties": {"product_account_id": e}} for e in ("ACC-1", "ACC-2")]},
+    ).raise_for_status()
+    for ext in ("ACC-1", "ACC-2"):
+        create_one(salesforce.store, "Account", {"Name": ext, "External_Id__c": ext})
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE alerts (alert_id TEXT, ext TEXT, subject TEXT, owner TEXT)"))
+    engine.dispose()
+    project = Project(tmp_path, url, env=ENV)
+    project.config.write_text(
+        textwrap.dedent(f"""
+        [syncer]
+        data_dir = "data"
+        [warehouse]
+        url = "{url}"
+        [connectors.hook]
+        type = "webhook"
+        url = "http://127.0.0.1:9/hooks"
+        signing_secret = "${{HOOK_SECRET}}"
+        [connectors.hubspot]
+        base_url = "{hs_url}"
+        access_token = "${{HS_TOKEN}}"
+        plan_tier = "pro"
+        [connectors.salesforce]
+        instance_url = "{sf_url}"
+        login_url = "{sf_url}"
+        ca_bundle = "{ca_bundle}"
+        auth = "password"
+        username = "${{SF_USER}}"
+        password = "${{SF_PASS}}"
+        security_token = "${{SF_TOKEN}}"
+        """)
+    )
+    (tmp_path / "mappings").mkdir()
+    yield project, hubspot, salesforce
+    hubspot.stop()
+    salesforce.stop()
+
+
+def alerts(project: Project, rows: list[tuple[str, str | None, str, str | None]]) -> None:
+    engine = sa.create_engine(project.warehouse_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM alerts"))
+        conn.execute(
+            sa.text("INSERT INTO alerts VALUES (:a, :e, :s, :o)"),
+            [dict(zip("aeso", r, strict=True)) for r in rows],
+        )
+    engine.dispose()
+
+
+def mapping(project: Project, name: str, mode: str) -> None:
+    (project.root / "mappings" / f"{name}.toml").write_text(textwrap.dedent(SYNCS[name].format(mode=mode)))
+
+
+# (sync, mode) -> the words of the config error, None: accepted
+MODES = {
+    ("sf_tasks", "insert"): None,
+    ("hs_tasks", "insert"): None,
+    ("sf_tasks", "upsert"): "object 'Task' (its match value is the parent record",
+    ("sf_tasks", "update"): "object 'Task' (its match value is the parent record",
+    ("sf_tasks", "mirror"): "object 'Task' (its match value is the parent record",
+    ("hs_tasks", "upsert"): "object 'tasks' (its match value is the parent record",
+    ("hs_tasks", "mirror"): "object 'tasks' (its match value is the parent record",
+    ("hs_companies", "upsert"): None,
+    ("hs_companies", "mirror"): None,
+}
+
+
+@pytest.mark.parametrize(("sync", "mode"), sorted(MODES))
+def test_a_task_object_takes_insert_only(sync: str, mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """update / upsert / mirror find a record by its match value; a task's names its account."""
+    for var, value in {**ENV, "HOOK_SECRET": "whsec-x"}.items():
+        monkeypatch.setenv(var, value)
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / f"{sync}.toml").write_text(textwrap.dedent(SYNCS[sync].format(mode=mode)))
+    (tmp_path / "config.toml").write_text(
+        textwrap.dedent("""
+        [warehouse]
+        url = "sqlite:///w.sqlite"
+        [connectors.hubspot]
+        access_token = "${HS_TOKEN}"
+        [connectors.salesforce]
+        instance_url = "https://127.0.0.1:9"
+        auth = "password"
+        username = "u@x.example"
+        password = "${SF_PASS}"
+        security_token = "${SF_TOKEN}"
+        """)
+    )
+    expected = MODES[(sync, mode)]
+    if expected is None:
+        load_config(tmp_path / "config.toml")
+        return
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.toml")
+    [issue] = caught.value.issues
+    assert issue.key == "mode" and expected in issue.message and "supported: insert" in issue.message, issue
+
+
+@pytest.mark.parametrize("sync", ["sf_tasks", "hs_tasks"])
+def test_alerts_sharing_an_account_each_get_one_task(
+    sync: str, crm: tuple[Project, HubSpotEmulator, SalesforceEmulator]
+) -> None:
+    """Two alerts on ACC-1 and one on ACC-2: three tasks, each attached to its account; the next run
+    creates none (before: both ACC-1 rows were rejected as match_collision and no task was made)."""
+    project, hubspot, salesforce = crm
+    alerts(
+        project,
+        [("al-1", "ACC-1", "one", "ae@x.example"), ("al-2", "ACC-1", "two", None), ("al-3", "ACC-2", "three", None)],
+    )
+    mapping(project, sync, "insert")
+    code, out, err = project.cli("run", sync, "--json")
+    assert code == 0 and out["succeeded"] == 3 and out["bad_rows"] == 0, (out, err)
+    if sync == "sf_tasks":
+        accounts = {a["Id"]: a["External_Id__c"] for a in salesforce.records("Account")}
+        made = {t["Syncer_Key__c"]: accounts[t["WhatId"]] for t in salesforce.records("Task")}
+    else:
+        companies = {oid: o.properties["product_account_id"] for oid, o in hubspot.store.objects["companies"].items()}
+        keys = {oid: t.properties["syncer_key"] for oid, t in hubspot.store.objects["tasks"].items()}
+        made = {keys[t_id]: companies[c_id] for f, t_id, _to, c_id, _type in hubspot.associations if f == "tasks"}
+    assert sorted(made.values()) == ["ACC-1", "ACC-1", "ACC-2"], made
+    code, out, err = project.cli("run", sync, "--json")
+    assert code == 0 and out["added"] == 0 and out["succeeded"] == 0, (out, err)
