@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
 from syncer.escaping import html_lines, one_line
+from syncer.owner_email import owner_lookup_email
 
 from .api import HubSpotApi
 from .batch import map_results, to_property_value, trace_id
@@ -120,7 +121,10 @@ class TaskWriter:
                 return tasks
 
     def owner_id(self, email: str) -> str | None:
-        folded = email.strip().lower()
+        """The owner id of `email` (`syncer.owner_email`: trimmed, any case), None when no owner has it."""
+        folded = owner_lookup_email(email)
+        if folded is None:
+            return None
         if folded not in self._owners:
             body = self.api.json("GET", "/crm/v3/owners", "look up owner", params={"email": folded, "limit": "1"})
             results = body.get("results") or []
@@ -194,10 +198,15 @@ class TaskWriter:
             "hs_task_status": "NOT_STARTED",
         }
         owner = fields.get("owner_id")
-        if not owner and fields.get("owner_email"):
-            owner = self.owner_id(str(fields["owner_email"]))
-            if owner is None:
-                return f"no HubSpot owner with email {fields['owner_email']!r}"
+        email = owner_lookup_email(fields.get("owner_email"))
+        if not owner and email is not None:
+            owner = self.owner_id(email)
+            if owner is None:  # a task without hubspot_owner_id is unassigned: not the owner the row named
+                return (
+                    f"owner_email {fields['owner_email']!r}: no HubSpot owner has email {email!r} (trimmed, "
+                    "compared case-insensitively); without an owner HubSpot would leave the task unassigned, so it "
+                    "is not created"
+                )
         if owner:
             props["hubspot_owner_id"] = str(owner)
         association = {

@@ -10,7 +10,10 @@ Record.fields for a Task: Subject, Description, ActivityDate, Priority (and any 
 field, e.g. Status), plus two lookup keys that are not Task fields:
   account_external_id  the Account's value of `destination.match_field` -> WhatId (falls back
                        to Record.match_value)
-  owner_email          the owner's User.Email -> OwnerId; unknown -> the integration user owns it
+  owner_email          the owner's User.Email -> OwnerId (syncer.owner_email: trimmed, compared
+                       case-insensitively, as SOQL compares User.Email); no active user with it ->
+                       rejected: Salesforce would give the task to the user creating it (the
+                       integration user), which is no owner the row asked for
 
 `raise_priority` (alert escalation) finds the tasks by the same key and PATCHes `Priority` by Id.
 """
@@ -26,6 +29,7 @@ from typing import Any, Literal
 from syncer.connector import Destination, Record, Result
 from syncer.escaping import one_line, plain_text
 from syncer.identity import canonical_identity, match_comparison_key
+from syncer.owner_email import owner_lookup_email
 
 from .client import SalesforceClient
 from .sobjects import COLLECTION_CAP, chunks, item_outcome, item_result, jsonable
@@ -63,7 +67,8 @@ class TaskWriter:
         self.account_field = destination.match_field
         self.key_field = key_field
         self.accounts: dict[str, str | None] = {}  # lower-cased external id -> Account Id (None: not found)
-        self.owners: dict[str, str | None] = {}  # lower-cased email -> User Id (None: unknown)
+        self.owners: dict[str, str | None] = {}  # owner_lookup_email -> active User Id (None: none)
+        self.inactive: set[str] = set()  # owner_lookup_email of users found but inactive
 
     def existing(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         select = f"Id, {self.key_field}, IsClosed, Status, CompletedDateTime, Priority"
@@ -91,13 +96,17 @@ class TaskWriter:
         self._resolve_accounts(
             {self._account_value(r) for r in records if _folded(self._account_value(r)) not in self.accounts}
         )
-        self._resolve_owners({str(r.fields[OWNER_KEY]).lower() for r in records if r.fields.get(OWNER_KEY)})
+        self._resolve_owners({e for r in records if (e := owner_lookup_email(r.fields.get(OWNER_KEY)))})
         ready: list[tuple[Record, dict[str, Any]]] = []
         for r in records:
             account_id = self.accounts.get(_folded(self._account_value(r)))
             if account_id is None:
                 value = self._account_value(r)
                 results[r.key] = Result.rejected(r, f"NOT_FOUND: no Account with {self.account_field} = {value!r}")
+                continue
+            unowned = self._owner_problem(r)
+            if unowned is not None:
+                results[r.key] = Result.rejected(r, unowned)
                 continue
             ready.append((r, self._body(r, account_id)))
         if ready:
@@ -128,10 +137,27 @@ class TaskWriter:
             body[name] = value
         body["WhatId"] = account_id
         body[self.key_field] = task_key(record.key)
-        owner = self.owners.get(str(record.fields.get(OWNER_KEY) or "").lower())
-        if owner:
-            body["OwnerId"] = owner
+        email = owner_lookup_email(record.fields.get(OWNER_KEY))
+        if email is not None:
+            body["OwnerId"] = self.owners[email]
         return body
+
+    def _owner_problem(self, record: Record) -> str | None:
+        """Why the task cannot have the owner its row names (None: it can, or it names none). Without
+        OwnerId Salesforce gives a new Task to the user creating it (Task.OwnerId, SOAP API Developer
+        Guide), here the integration user: not the owner asked for, so the row is rejected instead."""
+        email = owner_lookup_email(record.fields.get(OWNER_KEY))
+        if email is None or self.owners.get(email):
+            return None
+        given = record.fields.get(OWNER_KEY)
+        if email in self.inactive:
+            why = f"the Salesforce user with Email {email!r} is inactive"
+        else:
+            why = f"no Salesforce user has Email {email!r} (trimmed, compared case-insensitively)"
+        return (
+            f"owner_email {given!r}: {why}; without an owner Salesforce would assign the task to the user "
+            "creating it (the integration user), so it is not created"
+        )
 
     def _resolve_accounts(self, values: set[str]) -> None:
         values.discard("")
@@ -151,8 +177,13 @@ class TaskWriter:
         for email in emails:
             self.owners[email] = None
         for row in rows:
+            found = owner_lookup_email(row["Email"])
+            if found is None:
+                continue
             if row.get("IsActive", True):
-                self.owners[str(row["Email"]).lower()] = str(row["Id"])
+                self.owners[found] = str(row["Id"])
+            else:
+                self.inactive.add(found)
 
     def raise_priority(self, keys: Sequence[str], priority: str) -> list[Result]:
         """Set `Priority` on the tasks of these Record.keys; one Result per distinct key.

@@ -27,6 +27,7 @@ from slack_sdk.web import SlackResponse
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
 from syncer.errors import RejectedError, RetryableError, SyncerError
 from syncer.non_finite import json_safe
+from syncer.owner_email import owner_lookup_email
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -168,7 +169,12 @@ class SlackConnector(Connector):
         return dict(self._retrying(lambda: self.api("auth_test")))
 
     def lookup_user_by_email(self, email: str) -> str | None:
-        """The Slack user ID for an email (for <@U...> mentions), or None when no such user."""
+        """The Slack user ID for an email (for <@U...> mentions), or None when no such user. The email is
+        looked up trimmed and lower-cased (`syncer.owner_email`, the rule every connector's owner lookup uses)."""
+        found = owner_lookup_email(email)
+        if found is None:
+            return None
+        email = found
         if email in self._emails:
             return self._emails[email]
 

@@ -57,12 +57,13 @@ def test_creates_tasks_linked_to_account_and_owner(org: Harness) -> None:
     results = connector.send(
         [task("a1:seat_limit", "ext-1"), task("a2:seat_limit", "ext-2", owner="nobody@acme.example")]
     )
-    assert [r.status for r in results] == ["ok", "ok"]
+    assert [r.status for r in results] == ["ok", "rejected"]
+    assert "no Salesforce user has Email 'nobody@acme.example'" in (results[1].reason or "")
     account_ids = {row["External_Id__c"]: row["Id"] for row in org.emulator.records("Account")}
     by_key = {row["Syncer_Key__c"]: row for row in tasks(org)}
     assert by_key["a1:seat_limit"]["WhatId"] == account_ids["ext-1"]
     assert by_key["a1:seat_limit"]["OwnerId"] == owner  # matched case-insensitively by email
-    assert "OwnerId" not in by_key["a2:seat_limit"]  # unknown owner: the integration user keeps it
+    assert "a2:seat_limit" not in by_key  # unknown owner: not given to the integration user
     assert by_key["a1:seat_limit"]["ActivityDate"] == "2026-01-09"
     assert results[0].dest_id == by_key["a1:seat_limit"]["Id"]
 

@@ -181,6 +181,15 @@ def test_lookup_user_by_email(emu: SlackEmulator, clock: Any) -> None:
     assert slack.auth_test()["user_id"] == "U0SYNCERBOT"
 
 
+@pytest.mark.parametrize(
+    ("email", "user"),
+    [("anna@example.com", "U0ANNA"), (" Anna@Example.COM\t", "U0ANNA"), ("  ", None), ("ghost@example.com", None)],
+)
+def test_lookup_user_by_email_trims(emu: SlackEmulator, clock: Any, email: str, user: str | None) -> None:
+    """The owner-lookup rule of every connector (syncer.owner_email): trimmed, any case; blank is nobody."""
+    assert connector(emu, clock).lookup_user_by_email(email) == user
+
+
 @pytest.mark.parametrize("token_error", [None, "token_revoked", "account_inactive"])
 def test_bad_token_is_fatal(emu: SlackEmulator, clock: Any, token_error: str | None) -> None:
     emu.token_error = token_error

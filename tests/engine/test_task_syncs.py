@@ -15,6 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
+from syncer_connectors.hubspot.tasks import task_key as hs_task_key
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 from syncer_connectors.salesforce.emulator_writes import create_one
 
@@ -209,3 +210,55 @@ def test_alerts_sharing_an_account_each_get_one_task(
     assert sorted(made.values()) == ["ACC-1", "ACC-1", "ACC-2"], made
     code, out, err = project.cli("run", sync, "--json")
     assert code == 0 and out["added"] == 0 and out["succeeded"] == 0, (out, err)
+
+
+# owner_email as the warehouse holds it -> what both CRMs must make of it (the one rule, syncer.owner_email:
+# trimmed, any case): ("owner", the owner's email), ("none", ""): no owner asked for, or ("rejected", words)
+OWNERS = {
+    "ae@x.example": ("owner", "ae@x.example"),
+    "AE@X.EXAMPLE ": ("owner", "ae@x.example"),
+    "\tAe@x.Example\n": ("owner", "ae@x.example"),
+    "   ": ("none", ""),  # blank: as NULL
+    "nobody@x.example": ("rejected", "has email 'nobody@x.example' (trimmed, compared case-insensitively)"),
+    " Nobody@X.example": ("rejected", "has email 'nobody@x.example' (trimmed, compared case-insensitively)"),
+}
+INACTIVE = {"gone@x.example": ("rejected", "the salesforce user with email 'gone@x.example' is inactive")}
+WITHOUT = {
+    "sf_tasks": "without an owner Salesforce would assign the task to the user creating it (the integration user)",
+    "hs_tasks": "without an owner HubSpot would leave the task unassigned",
+}
+
+
+@pytest.mark.parametrize("sync", ["sf_tasks", "hs_tasks"])
+def test_one_owner_rule_for_every_crm(sync: str, crm: tuple[Project, HubSpotEmulator, SalesforceEmulator]) -> None:
+    """Every owner email of OWNERS on both CRMs: found trimmed and in any case, or the row rejected
+    saying what the CRM would have done without an owner (before: Salesforce gave 'AE@X.EXAMPLE '
+    and unknown owners to the integration user, with status ok). An inactive Salesforce user is
+    refused too (Salesforce cannot assign a task to one)."""
+    project, hubspot, salesforce = crm
+    cases = {**OWNERS, **(INACTIVE if sync == "sf_tasks" else {})}
+    owners = list(cases)
+    alerts(project, [(f"al-{i}", "ACC-1", f"task {i}", owner) for i, owner in enumerate(owners)])
+    mapping(project, sync, "insert")
+    code, _out, err = project.cli("run", sync, "--json")
+    assert code in (0, 1), err  # 1: some rows were rejected
+    _, audit, err = project.cli("audit", sync, "--json", "--all")
+    outcome = {row["key"]: row for row in audit}
+    if sync == "sf_tasks":
+        users = {u["Id"]: u["Email"] for u in salesforce.records("User")}
+        got = {t["Syncer_Key__c"]: users.get(t.get("OwnerId") or "", "") for t in salesforce.records("Task")}
+    else:
+        emails = {oid: o["email"] for oid, o in hubspot.owners.items()}
+        keys = {hs_task_key(f"al-{i}"): f"al-{i}" for i in range(len(owners))}
+        got = {
+            keys[t.properties["syncer_key"]]: emails.get(t.properties.get("hubspot_owner_id") or "", "")
+            for t in hubspot.store.objects["tasks"].values()
+        }
+    for i, owner in enumerate(owners):
+        key, (kind, want) = f"al-{i}", cases[owner]
+        reason = outcome[key]["reason"] or ""
+        if kind == "rejected":
+            assert key not in got and outcome[key]["status"] == "rejected", (owner, outcome[key])
+            assert want in reason.lower() and WITHOUT[sync] in reason, (owner, reason)
+        else:
+            assert got.get(key) == want and outcome[key]["status"] == "ok", (owner, got.get(key), outcome[key])

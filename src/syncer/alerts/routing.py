@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from syncer.alerts.model import AlertSettings
 from syncer.alerts.store import aware, slack_users
+from syncer.owner_email import owner_lookup_email
 
 Lookup = Callable[[str], str | None]
 
@@ -55,7 +56,10 @@ class UserDirectory:
         self._memo: dict[str, tuple[str | None, dt.datetime]] = {}
 
     def user_id(self, email: str, now: dt.datetime) -> str | None:
-        email = email.strip().lower()
+        found = owner_lookup_email(email)  # the lookup rule of every connector
+        if found is None:
+            return None
+        email = found
         memo = self._memo.get(email)
         if memo is not None and now - memo[1] < (self.hit_ttl if memo[0] else self.miss_ttl) and now >= memo[1]:
             return memo[0]
