@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from syncer.identity import IdentityError
+from syncer.identity import IdentityError, is_blank
 from syncer.keycheck import KeyReport
 from syncer.mapping import Mapper, RowRejected
 from syncer.source import row_key
@@ -51,8 +51,9 @@ class BadRow:
 class Tally:
     """Counts of one diff. `out_of_sync` splits every row that is in the model but not in sync with the
     destination by reason: null_key, bad_key, duplicate_key, match_collision (syncer's own key checks),
-    conversion (a value the mapping or the destination's type refuses), null_match, and
-    destination_rejected (the destination refused it earlier and the row has not changed since)."""
+    conversion (a value the mapping or the destination's type refuses), null_match, blank_match (an empty or
+    whitespace-only match value: `identity.is_blank`), and destination_rejected (the destination refused it
+    earlier and the row has not changed since)."""
 
     source_rows: int = 0
     added: int = 0
@@ -220,6 +221,11 @@ class Differ:
             return None
         if match_value is None:
             self._reject(key, row, "match column is NULL: the destination record cannot be identified", "null_match")
+            return None
+        if is_blank(match_value):  # docs/input-contract.md: identifies nothing, as NULL
+            column = self.mapper.match_column
+            reason = f"match column {column!r} is blank ({match_value!r}): the destination record cannot be identified"
+            self._reject(key, row, reason, "blank_match")
             return None
         return match_value, fields, self.mapper.fingerprint(match_value, fields)
 

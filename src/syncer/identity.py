@@ -25,8 +25,11 @@ The canonical form (also in docs/input-contract.md, "Record identities"):
     bytes, bytearray, memoryview    lower-case hex                 b'\\x01\\xab' -> '01ab'
     anything else                   str(value)
 
-Refused (IdentityError): None, NaN and infinities. A composite key is its parts' canonical strings
-joined by U+001F (the unit separator), in primary-key order.
+Refused (IdentityError): None, NaN and infinities. A match value whose canonical string is blank
+(empty, or only whitespace as `str.strip` sees it: spaces, tabs, newlines, NO-BREAK SPACE...)
+identifies nothing either (`is_blank`): the diff rejects its row, the collision checks skip it.
+A composite key is its parts' canonical strings joined by U+001F (the unit separator), in
+primary-key order.
 
 Strings are kept exact on purpose: trimming or case-folding here would merge records the
 destination keeps apart. Where the destination itself compares match values more loosely (e.g.
@@ -118,6 +121,13 @@ def composite_identity(values: Sequence[Any]) -> str:
     if len(values) == 1:
         return canonical_identity(values[0])
     return KEY_SEPARATOR.join(canonical_identity(v) for v in values)
+
+
+def is_blank(canonical: str) -> bool:
+    """A canonical match value that identifies no record: empty or only whitespace (`str.strip`'s,
+    the same in every diff mode). Salesforce stores '' as NULL (API-FACTS "Salesforce empty vs null"),
+    so an upsert by it creates a record every time; HubSpot refuses it; neither should see it."""
+    return not canonical.strip()
 
 
 def match_comparison_key(canonical: str, casefold: bool) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.errors import FatalError
-from syncer.identity import IdentityError, canonical_identity, composite_identity, match_comparison_key
+from syncer.identity import IdentityError, canonical_identity, composite_identity, is_blank, match_comparison_key
 
 MAX_DUPLICATE_KEYS = 100_000
 # a predicate true for text holding a non-ASCII character, per dialect: there SQL's LOWER() may not be
@@ -180,8 +180,8 @@ def collision_reasons(groups: dict[str, dict[str, str]], match: MatchRule) -> di
     collisions: dict[str, str] = {}
     how = "case-insensitively" if match.casefold else "exactly"
     for members in groups.values():
-        if len(members) < 2:
-            continue
+        if len(members) < 2 or is_blank(next(iter(members.values()))):
+            continue  # one key; or a blank value, which identifies nothing: the diff rejects it as blank
         keys = sorted(members)
         for key in keys:
             others = [k for k in keys if k != key]

@@ -364,6 +364,11 @@ class Mapper:
                 )
         return issues
 
+    @property
+    def match_column(self) -> str:
+        """The model column holding the match value."""
+        return self._match_column
+
     def reads(self, primary_key: list[str]) -> list[str] | None:
         """The columns `map` and `source_fingerprint` read, with the primary key's: a row holding only
         these maps as the whole row does. None when a field is a template: a template's row is every

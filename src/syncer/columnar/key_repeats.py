@@ -61,7 +61,7 @@ class KeyRepeats:
         values = kernels.record_keys(batch, [self.match.column])  # canonical_identity, None if it has none
         if self.match.casefold:
             values = python_lower(values)
-        wanted = keys.is_not_null() & values.is_not_null()
+        wanted = keys.is_not_null() & values.is_not_null() & (values != "")  # as `key_scan._forms`
         return kernels.match_hashes(values.filter(wanted)).to_numpy()
 
     def start(self) -> None:

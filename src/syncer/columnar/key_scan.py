@@ -82,11 +82,14 @@ def _forms(
 ) -> tuple[pl.Series, pl.Series | None, pl.Series | None]:
     """Each row's canonical key (None: NULL or refused), canonical match value and its comparison
     form (`identity.match_comparison_key`; None: no match rule, or a NULL / NaN value the mapper
-    rejects on its own)."""
+    rejects on its own; and '', which the diff rejects as blank)."""
     keys = kernels.record_keys(batch, primary_key)
     if match is None:
         return keys, None, None
     values = kernels.record_keys(batch, [match.column])
+    values = values.set(
+        values == "", None
+    )  # '' identifies nothing (the diff rejects it); other blanks: `collision_reasons`
     return keys, values, python_lower(values) if match.casefold else values
 
 
