@@ -28,6 +28,8 @@ def _failing(result: Any, size: int) -> Iterator[Any]:
     (the identity checks' key scan reads two columns and is left alone)."""
 
     class Dropped:
+        cursor = result.cursor  # `fetched` reads its description (float32 columns)
+
         def partitions(self, n: int) -> Iterator[Any]:
             for i, part in enumerate(result.partitions(n)):
                 if i == 30 and len(result.keys()) > 2:
