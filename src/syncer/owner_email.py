@@ -7,10 +7,10 @@
 Why: warehouses hand emails back as they were typed or padded ('AE@X.EXAMPLE ', CHAR(n) columns),
 and the directories we look owners up in compare addresses without regard to case: Salesforce SOQL
 `=` / `IN` on a text field that is not unique-case-sensitive (SOQL and SOSL Reference, "Comparison
-Operators"; User.Email is not), HubSpot's `GET /crm/v3/owners?email=` (owners are portal users, whose
-login email HubSpot treats case-insensitively), Slack `users.lookupByEmail`. None of them trims, so
-syncer does, once, here; lower-casing is then the directories' own comparison made explicit, so a
-cache keyed by the lookup form never holds one owner twice.
+Operators"; User.Email is not), HubSpot's `GET /crm/v3/owners?email=` and Slack `users.lookupByEmail`
+(neither documents a case rule; syncer lower-cases before asking them, as it always did, and their
+emulators compare without case). None of them trims, so syncer does, once, here; lower-casing also
+keeps a cache keyed by the lookup form from holding one owner twice.
 
 An email that still finds nobody is never silently given to someone else: each connector says what
 its API would do without an owner and rejects the row with that reason (see their READMEs).
