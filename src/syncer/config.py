@@ -242,6 +242,7 @@ class SyncConfig(_Strict):
     """`upsert` creates or updates; `update` never creates; `insert` never modifies; `mirror` also deletes records whose
     row left the model (guarded by `max_delete_share`). Task objects (Salesforce `Task`, HubSpot `tasks`) take `insert`
     only: their match value is the account the task attaches to, and each row is one task, created once by its key.
+    Left out, a connector object that takes `insert` only (tasks, Slack, email) takes `insert`.
     """
     model: SyncModelConfig
     """Where the rows come from: a table, an inline query or a .sql file, and the primary key."""
@@ -511,6 +512,19 @@ def _validate(c: _Collector, file: str, key: str, model: type[Any], raw: Any) ->
         return None
 
 
+def _default_mode(raw: dict[str, Any], connectors: dict[str, Any]) -> None:
+    """A mapping without `mode` takes `upsert`, unless its connector object takes one other mode only
+    (task objects, Slack and email: `insert`), which it then takes: leaving `mode` out is never an error."""
+    if "mode" in raw or not isinstance(raw.get("connector"), str) or not isinstance(raw.get("object"), str):
+        return
+    entry_type = (connectors.get(raw["connector"]) or {}).get("type", raw["connector"])
+    if entry_type not in registry.available():
+        return
+    modes = registry.load(entry_type).modes_for(raw["object"])
+    if "upsert" not in modes and len(modes) == 1:
+        raw["mode"] = next(iter(modes))
+
+
 def _load_syncs(
     c: _Collector, config_path: Path, app: AppSettings | None, connectors: dict[str, Any]
 ) -> tuple[dict[str, SyncConfig], dict[str, str]]:
@@ -526,6 +540,7 @@ def _load_syncs(
         if raw is None:
             continue
         raw.setdefault("name", file.stem)
+        _default_mode(raw, connectors)
         sync = _validate(c, shown, "", SyncConfig, raw)
         if sync is None:
             continue

@@ -138,7 +138,7 @@ def alerts(project: Project, rows: list[tuple[str, str | None, str, str | None]]
 
 
 def mapping(project: Project, name: str, mode: str) -> None:
-    (project.root / "mappings" / f"{name}.toml").write_text(textwrap.dedent(SYNCS[name].format(mode=mode)))
+    (project.root / "mappings" / f"{name}.toml").write_text(_mapping_text(name, mode))
 
 
 # (sync, mode) -> the words of the config error, None: accepted
@@ -152,7 +152,16 @@ MODES = {
     ("hs_tasks", "mirror"): "object 'tasks' (its match value is the parent record",
     ("hs_companies", "upsert"): None,
     ("hs_companies", "mirror"): None,
+    ("sf_tasks", ""): None,  # mode left out: the one mode the object takes
+    ("hs_tasks", ""): None,
+    ("hs_companies", ""): None,  # left out: upsert
 }
+LEFT_OUT = {"sf_tasks": "insert", "hs_tasks": "insert", "hs_companies": "upsert"}
+
+
+def _mapping_text(sync: str, mode: str) -> str:
+    text = textwrap.dedent(SYNCS[sync].format(mode=mode))
+    return text if mode else text.replace('mode = ""\n', "")
 
 
 @pytest.mark.parametrize(("sync", "mode"), sorted(MODES))
@@ -161,7 +170,7 @@ def test_a_task_object_takes_insert_only(sync: str, mode: str, tmp_path: Path, m
     for var, value in {**ENV, "HOOK_SECRET": "whsec-x"}.items():
         monkeypatch.setenv(var, value)
     (tmp_path / "mappings").mkdir()
-    (tmp_path / "mappings" / f"{sync}.toml").write_text(textwrap.dedent(SYNCS[sync].format(mode=mode)))
+    (tmp_path / "mappings" / f"{sync}.toml").write_text(_mapping_text(sync, mode))
     (tmp_path / "config.toml").write_text(
         textwrap.dedent("""
         [warehouse]
@@ -178,7 +187,8 @@ def test_a_task_object_takes_insert_only(sync: str, mode: str, tmp_path: Path, m
     )
     expected = MODES[(sync, mode)]
     if expected is None:
-        load_config(tmp_path / "config.toml")
+        loaded = load_config(tmp_path / "config.toml")
+        assert loaded.sync(sync).mode == (mode or LEFT_OUT[sync])
         return
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "config.toml")
