@@ -5,10 +5,11 @@ A destination record's identity is its match value as the destination compares i
 remembers, per primary key, the identity it last wrote and the record's id. Two moves need more
 than "delete what left the model":
 
-- **Handover.** A primary key leaves the model while another row (added, or changed to it) holds
-  its identity: a re-keyed account. The upsert by match value already writes that record, so the
-  removed key's delete by record id would delete the live row's record (and leave state saying it
-  is in sync). The removed key is forgotten instead; nothing is deleted.
+- **Handover.** A primary key leaves the model while another row (added, or changed to it, in this
+  run or in an earlier one whose upsert state recorded) holds its identity: a re-keyed account.
+  The upsert by match value writes that record, so the removed key's delete by record id would
+  delete the live row's record (and leave state saying it is in sync). The removed key is
+  forgotten instead; nothing is deleted.
 - **Re-key.** A row's own match value changes (`SF-1` -> `SF-9`): the upsert by the new value
   writes another record, and the old one is no longer any row's. In mirror mode (the destination
   equals the model) the old record is deleted first, by its id, and the row is upserted only once
@@ -38,11 +39,19 @@ from syncer.identity import match_comparison_key
 class IdentityMoves:
     """One run's (or plan's) identity bookkeeping over its change stream."""
 
-    def __init__(self, casefold: bool, mirror: bool, tally: Tally, max_removed: int | None) -> None:
+    def __init__(
+        self,
+        casefold: bool,
+        mirror: bool,
+        tally: Tally,
+        max_removed: int | None,
+        holders: Callable[[set[str]], dict[str, set[str]]] | None = None,
+    ) -> None:
         self.casefold = casefold
         self.mirror = mirror
         self.tally = tally
         self.max_removed = max_removed
+        self.holders = holders  # identity -> keys state holds it for (StateStore.match_holders)
         self.forget: list[str] = []  # keys dropped from state without a destination write
         self.deferred: list[Change] = []  # mirror re-keys: upserted once their old record's delete is acked
         self._live: set[str] = set()  # identities this run upserts
@@ -75,7 +84,23 @@ class IdentityMoves:
             yield change
         yield from self._removals(removed, retired)
 
+    def _held_elsewhere(self, removed: list[Change], retired: list[Change]) -> None:
+        """Add to the live identities those that a record state keeps is holding: a row whose upsert
+        an earlier run acknowledged (a handover that spans runs: the old key's removal was held by
+        the delete guard, or a crash came between the two). Records leaving their identity in this
+        run (removed, re-keyed) hold nothing."""
+        if not (self.mirror and self.holders and (removed or retired)):
+            return
+        leaving = {c.key for c in removed} | {c.key for c in retired}
+        wanted = {self._identity(c.match_value) for c in removed}
+        wanted |= {self._identity(c.known.match_value) for c in retired if c.known}
+        wanted.discard(None)
+        for identity, keys in self.holders({i for i in wanted if i is not None}).items():
+            if keys - leaving:
+                self._live.add(identity)
+
     def _removals(self, removed: list[Change], retired: list[Change]) -> Iterator[Change]:
+        self._held_elsewhere(removed, retired)
         for change in removed:
             if self.mirror and self._identity(change.match_value) in self._live:
                 self.tally.handed_over += 1

@@ -311,7 +311,7 @@ class SyncJob:
                     break
                 except Replan as again:  # the stream's key checks found a problem: the plan again, exactly
                     differ, changes, samples = again.differ, again.changes, []
-                    moves = IdentityMoves(moves.casefold, moves.mirror, differ.tally, moves.max_removed)
+                    moves = IdentityMoves(moves.casefold, moves.mirror, differ.tally, moves.max_removed, moves.holders)
         except WarehouseError as exc:
             raise self.located(exc) from exc
         summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)
@@ -441,8 +441,12 @@ class SyncJob:
 
     def identity_moves(self, connector: Connector, tally: Tally) -> IdentityMoves:
         """The run's (or plan's) handovers and re-keys (syncer.rekeys), under the delete guard."""
-        mirror = self.sync.mode == "mirror"
-        return IdentityMoves(connector.match_casefold(), mirror, tally, self.max_removed if mirror else None)
+        mirror, casefold = self.sync.mode == "mirror", connector.match_casefold()
+
+        def holders(identities: set[str]) -> dict[str, set[str]]:
+            return self.state.match_holders(self.sync.name, identities, casefold)
+
+        return IdentityMoves(casefold, mirror, tally, self.max_removed if mirror else None, holders)
 
     def _send(
         self,

@@ -259,6 +259,37 @@ class StateStore:
             return {"keys": json.dumps(list(keys))}
         return {"keys": list(keys)}
 
+    def match_holders(self, sync: str, identities: set[str], casefold: bool) -> dict[str, set[str]]:
+        """identity -> the keys of this sync's records whose match value has that identity (the value
+        itself, or lower-cased when `casefold`: `identity.match_comparison_key`). Asked only for the
+        identities a mirror run would delete (syncer.rekeys). SQL narrows by the value (SQLite's
+        LOWER folds ASCII only, so a non-ASCII identity reads every record of the sync); Python decides."""
+        from syncer.identity import match_comparison_key
+
+        if not identities:
+            return {}
+        column = "lower(match_value)" if casefold else "match_value"
+        narrow = all(i.isascii() for i in identities) or not casefold
+        where = (
+            f" AND {column} IN (SELECT value FROM json_each(:ids))"
+            if self.engine.dialect.name == "sqlite"
+            else (f" AND {column} = ANY(CAST(:ids AS TEXT[]))")
+        )
+        sql = "SELECT key, match_value FROM synced_records WHERE sync = :sync AND match_value IS NOT NULL"
+        params: dict[str, Any] = {"sync": sync}
+        if narrow:
+            sql += where
+            params["ids"] = (
+                json.dumps(sorted(identities)) if self.engine.dialect.name == "sqlite" else sorted(identities)
+            )
+        held: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            for key, value in conn.execute(sa.text(sql), params):
+                identity = match_comparison_key(value, casefold)
+                if identity in identities:
+                    held.setdefault(identity, set()).add(key)
+        return held
+
     def payloads(self, sync: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -197,3 +197,34 @@ def test_a_crash_between_the_delete_and_the_upsert_converges(world: World, point
     assert "SF-1" not in world.records("hubspot")  # the delete went out
     after = synced(world, "hubspot", rows)
     assert {ext: num for ext, (_, num) in after.items()} == {ext: float(num) for _, ext, num in rows}
+
+
+def test_a_handover_across_runs_keeps_the_record(world: World) -> None:
+    """The new holder's upsert was acknowledged in an earlier run (the delete guard held the old key's
+    removal): the removal, applied later, must not delete the record the live row holds."""
+    write_mapping(world.project, "salesforce", "mirror", share=0.25)
+    before = synced(world, "salesforce", START)
+    rows = [(99, "SF-1", 99), (3, "SF-3", 30), (4, "SF-4", 40)]  # 1 and 2 leave: 2 > 25% of 4, held
+    set_rows(world.project.warehouse_url, rows)
+    code, summary, _ = world.project.cli("run", "salesforce", "--json")
+    assert code == 1 and summary["held_deletes"] == 2, summary
+    code, summary, _ = world.project.cli("run", "salesforce", "--allow-deletes", "--json")
+    assert code == 0 and summary["handed_over"] == 1 and summary["succeeded"] == 1, summary
+    after = world.records("salesforce")
+    assert {ext: num for ext, (_, num) in after.items()} == {"SF-1": 99.0, "SF-3": 30.0, "SF-4": 40.0}
+    assert after["SF-1"][0] == before["SF-1"][0]  # the same record
+
+
+@pytest.mark.parametrize("point", ["after_ack:1", "after_state:1"])
+def test_a_crash_after_the_new_holder_s_upsert_keeps_the_record(world: World, point: str) -> None:
+    """Killed once the upsert of the row taking SF-1 is acknowledged (its batch comes before the
+    removals): the rerun finds the old key removed and the identity held by a row state records."""
+    write_mapping(world.project, "hubspot", "mirror")
+    synced(world, "hubspot", START)
+    rows = [(99, "SF-1", 99), *START[1:]]
+    set_rows(world.project.warehouse_url, rows)
+    proc = world.project.subprocess("run", "hubspot", "--json", env={"SYNCER_FAILPOINT": point})
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
+    after = synced(world, "hubspot", rows)
+    assert {ext: num for ext, (_, num) in after.items()} == {ext: float(num) for _, ext, num in rows}
