@@ -8,8 +8,10 @@ that shortest decimal, then as a 64-bit float: 82.3. PostgreSQL `real` needs not
 parses the server's text); Snowflake and BigQuery have no 32-bit float.
 
 Shapes: `shortest(value: float) -> float`; `narrowing(description) -> positions | None` for a
-DB-API description (DuckDB type codes `FLOAT`, `FLOAT[]`); `narrow_rows(rows, positions)`;
-`arrow(batch) -> batch` with float32 (and list<float32>) columns as float64 of their shortest text.
+DB-API description (DuckDB type codes `FLOAT`, `FLOAT[]`, `FLOAT[3]`); `narrow_rows(rows, positions)`;
+`arrow(batch) -> batch` with float32 (and list / fixed-size list of float32) columns as float64 of
+their shortest text. Not narrowed yet: float32 inside a STRUCT, MAP or UNION (a mixed struct needs
+the type of each field, not of the column).
 """
 
 from __future__ import annotations
@@ -29,15 +31,18 @@ def shortest(value: float) -> float:
         return value
     for digits in range(1, 10):  # 9 significant digits always round-trip a float32 (IEEE 754)
         text = f"{value:.{digits}g}"
-        if _F32.unpack(_F32.pack(float(text)))[0] == value:
-            return float(text)
+        try:
+            if _F32.unpack(_F32.pack(float(text)))[0] == value:
+                return float(text)
+        except OverflowError:  # rounded past the largest float32 (3.4028235e38 from FLT_MAX): more digits
+            continue
     return value
 
 
 def _narrow(value: Any) -> Any:
     if isinstance(value, float):
         return shortest(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_narrow(v) for v in value]
     return value
 
@@ -69,6 +74,8 @@ def arrow(batch: Any) -> Any:
             return pa.float64(), pa.string()
         if (pa.types.is_list(t) or pa.types.is_large_list(t)) and pa.types.is_float32(t.value_type):
             return pa.list_(pa.float64()), pa.list_(pa.string())
+        if pa.types.is_fixed_size_list(t) and pa.types.is_float32(t.value_type):
+            return pa.list_(pa.float64(), t.list_size), pa.list_(pa.string(), t.list_size)
         return None
 
     plans = [wider(f.type) for f in batch.schema]

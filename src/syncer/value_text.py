@@ -29,6 +29,7 @@ never a float.
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import string
 from collections.abc import Callable, Mapping
@@ -58,6 +59,8 @@ def text_form(value: Any) -> str:
 def _formatted(value: Any, spec: str) -> str:
     if value is None:
         value = ""
+    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)  # `{ts:%H:%M}` reads the UTC instant, whatever the session's zone
     elif isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral_value():
         value = int(value)  # exact, and int takes every spec a number does (`:d`, `:,`, `:.2f`)
     return format(value, spec)

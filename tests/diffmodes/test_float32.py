@@ -32,6 +32,7 @@ CASES = {
     "negative": ("-2.5", -2.5),
     "a third": ("1/3", 0.33333334),
     "zero": ("0", 0.0),
+    "the largest float32 (rounding up would overflow)": ("3.4028235e38", 3.4028235e38),
 }
 
 
@@ -39,6 +40,7 @@ MAPPING = hook_mapping(
     """\
 v = "v"
 l = "l"
+f = "f"
 """
 )
 
@@ -64,9 +66,10 @@ def test_shortest_reads_back_as_the_same_float32(value: float, expected: float) 
 def test_every_mode_sends_the_warehouse_s_float32(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE model (a INTEGER, m VARCHAR, v REAL, l REAL[])")
+    con.execute("CREATE TABLE model (a INTEGER, m VARCHAR, v REAL, l REAL[], f REAL[2])")
     for i, (literal, _) in enumerate(CASES.values()):
-        con.execute(f"INSERT INTO model VALUES ({i}, 'x{i}', ({literal})::REAL, [({literal})::REAL, 0.1::REAL])")
+        pair = f"[({literal})::REAL, 0.1::REAL]"
+        con.execute(f"INSERT INTO model VALUES ({i}, 'x{i}', ({literal})::REAL, {pair}, {pair})")
     con.close()
     sent = {}
     for mode in ("columnar", "rows", "warehouse"):
@@ -80,6 +83,8 @@ def test_every_mode_sends_the_warehouse_s_float32(tmp_path: Path) -> None:
         finally:
             job.close()
             job.state.close()
-    expected = {str(i): {"v": value, "l": [value, 0.1]} for i, (_, value) in enumerate(CASES.values())}
+    expected = {
+        str(i): {"v": value, "l": [value, 0.1], "f": [value, 0.1]} for i, (_, value) in enumerate(CASES.values())
+    }
     assert sent["columnar"] == expected
     assert sent["rows"] == sent["warehouse"] == sent["columnar"]

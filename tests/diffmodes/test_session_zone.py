@@ -28,6 +28,7 @@ hm = { column = "at", format = "%Y-%m-%d %H:%M" }
 text = { column = "at", cast = "str" }
 berlin = { column = "at", tz = "Europe/Berlin", format = "%Y-%m-%d %H:%M" }
 note = { template = "at {at}" }
+spec = { template = "on {at:%Y-%m-%d %H:%M}" }
 """
 )
 
@@ -38,6 +39,7 @@ EXPECTED = {
     "text": "2026-03-09T02:30:00.000Z",
     "berlin": "2026-03-09 03:30",
     "note": "at 2026-03-09T02:30:00.000Z",
+    "spec": "on 2026-03-09 02:30",
 }
 
 
