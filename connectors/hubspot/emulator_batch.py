@@ -162,6 +162,9 @@ class BatchRoutes:
 
         def check(item: dict[str, Any]) -> Problem | None:
             problem = self._problems(obj, item, None)
+            if problem is None and obj == "tasks" and not (item.get("properties") or {}).get("hs_timestamp"):
+                # HubSpot tasks guide: hs_timestamp is required; HubSpot answers VALIDATION_ERROR, context hs_timestamp
+                return ("Error creating TASK. Some required properties were not set.", "VALIDATION_ERROR", [])
             if problem is None:
                 for assoc in item.get("associations") or []:
                     type_id = (assoc.get("types") or [{}])[0].get("associationTypeId")

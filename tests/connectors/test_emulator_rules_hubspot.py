@@ -224,3 +224,20 @@ def test_one_batch_naming_a_contact_twice_is_refused_under_hubspots_comparison(h
     assert response.status_code == 400
     assert response.json()["message"] == "Duplicate IDs found in batch input: Ada@Example.com, ada@example.com"
     assert hubspot.stored("contacts", "email") == {}
+
+
+@pytest.mark.parametrize(
+    ("properties", "created"),
+    [
+        ({"hs_task_subject": "Call", "hs_timestamp": "2026-03-08T00:00:00.000Z"}, True),
+        ({"hs_task_subject": "Call"}, False),  # HubSpot tasks guide: hs_timestamp is required
+        ({"hs_task_subject": "Call", "hs_timestamp": ""}, False),
+    ],
+)
+def test_a_task_needs_hs_timestamp(hubspot: HubSpotEmulator, properties: dict[str, str], created: bool) -> None:
+    body = {"inputs": [{"properties": properties, "objectWriteTraceId": "0"}]}
+    response = post(hubspot, "/crm/v3/objects/tasks/batch/create", body)
+    assert (response.status_code == 201) is created, response.text
+    if not created:
+        assert response.json()["errors"][0]["category"] == "VALIDATION_ERROR"
+    assert len(hubspot.store.live("tasks")) == int(created)
