@@ -376,7 +376,7 @@ class Demo:
         self.console.print("Explore what happened (from this folder; no venv activation needed):")
         commands = ["runs", "audit hubspot_companies --limit 5", "alerts", "digest --preview"]
         if serving:  # these talk to the emulators, which stay up only while serving
-            commands += ["report", "run hubspot_companies"]
+            commands += ["report", "run hubspot_companies --wait 120"]  # waits out the daemon's own run
         for command in commands:
             self.console.print(f"  {env} {program} {command} -c {config}config.toml", soft_wrap=True)
         if not serving:
