@@ -1,60 +1,110 @@
-"""`syncer check` for Slack: the token works, has the scopes syncer needs, and every configured
-channel exists, is not archived and has the bot as a member (history lookups need membership)."""
+"""`syncer check` for Slack: the token works, has the scope of every Web API call syncer will make, and
+every configured channel exists, is not archived and has the bot as a member (history lookups need it).
+
+The calls follow from who is messaged: the connector's `channels` and `fallback_channel`, and the
+destination's `recipients` (alert routing, escalation, ops alerts). A channel is posted to
+(chat.postMessage), read for the dedupe lookup (conversations.history) and named (conversations.info);
+a user ID is first opened as a DM (conversations.open); an owner is first found by email
+(users.lookupByEmail). Each missing scope is one problem naming the calls that need it, who they are
+for and the fix.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from slack_sdk.web import SlackResponse
 
-from syncer.connector import check_problem
+from syncer.connector import OWNER_DM, OWNER_NAMED, check_problem
 from syncer.errors import RejectedError, SyncerError
+
+from .error_mapping import SCOPE_FIX, MissingScope
 
 Api = Callable[..., dict[str, Any]]
 ApiResponse = Callable[..., SlackResponse]
+Kind = Literal["public", "private", "im"]
 
-BASE_SCOPES = ("chat:write", "channels:read", "channels:history", "users:read", "users:read.email")
-PRIVATE_SCOPES = ("groups:read", "groups:history")
-DM_SCOPES = ("im:write", "im:history")
+# The bot scope each call syncer makes needs, by conversation kind (docs.slack.dev/reference/methods/<method>,
+# "Scopes"; the emulator's emulator_scopes.py encodes the same pages independently).
+CALL_SCOPES: dict[str, dict[Kind, str]] = {
+    "chat.postMessage": {"public": "chat:write", "private": "chat:write", "im": "chat:write"},
+    "conversations.history": {"public": "channels:history", "private": "groups:history", "im": "im:history"},
+    "conversations.info": {"public": "channels:read", "private": "groups:read", "im": "im:read"},
+    "conversations.open": {"im": "im:write"},
+    "users.lookupByEmail": {"public": "users:read.email", "private": "users:read.email", "im": "users:read.email"},
+}
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
+Needs = dict[str, dict[str, list[str]]]  # scope -> call -> what for ("DM U0ANNA (routing.default_to)")
 
-def check_workspace(api_response: ApiResponse, api: Api, channels: Iterable[str | None]) -> list[str]:
-    """Return every problem found, each naming the setting or channel it is about."""
+
+def check_workspace(api_response: ApiResponse, api: Api, channels: Iterable[tuple[str | None, str]]) -> list[str]:
+    """Every problem found, each naming the setting or channel it is about. `channels` are (recipient, config
+    key) pairs: a channel or user ID, OWNER_DM (an owner found by email, messaged) or OWNER_NAMED (found, named)."""
     try:
         auth = api_response("auth_test")
     except SyncerError as exc:
         return [check_problem(exc, f"slack bot_token: auth.test failed: {exc}")]
     header = {k.lower(): v for k, v in (auth.headers or {}).items()}.get("x-oauth-scopes")
     granted = {s.strip() for s in header.split(",")} if header else None
-    needed = set(BASE_SCOPES)
+    needs: Needs = {}
     problems: list[str] = []
-    for channel in dict.fromkeys(c for c in channels if c):
-        if _USER_ID.match(channel):
-            needed.update(DM_SCOPES)
-            continue
-        if not _CHANNEL_ID.match(channel):
-            problems.append(f"slack channel {channel!r}: use the channel ID (C.../G...), not its name")
-            continue
-        try:
-            info = api("conversations_info", channel=channel)["channel"]
-        except RejectedError as exc:
-            problems.append(f"slack channel {channel}: {exc}")
-            continue
-        except SyncerError as exc:
-            problems.append(check_problem(exc, f"slack channel {channel}: conversations.info failed: {exc}"))
-            continue
-        if info.get("is_private"):
-            needed.update(PRIVATE_SCOPES)
-        if info.get("is_archived"):
-            problems.append(f"slack channel {channel}: archived")
-        elif not info.get("is_member", False):
-            problems.append(f"slack channel {channel}: the bot is not a member (invite it to the channel)")
-    if granted is not None:
-        missing = sorted(needed - granted)
-        if missing:
-            problems.append(f"slack bot_token: missing scopes {', '.join(missing)}")
+    for channel, key in dict.fromkeys((c, k) for c, k in channels if c):
+        problems += _reach(api, channel, key, needs)
+    for scope, calls in needs.items():
+        if granted is not None and scope not in granted:
+            problems.append(_missing(scope, calls))
     return problems
+
+
+def _reach(api: Api, target: str, key: str, needs: Needs) -> list[str]:
+    """Note the calls messaging `target` (named by config `key`) takes; the problems found on the way."""
+
+    def need(call: str, kind: Kind, what: str) -> None:
+        needs.setdefault(CALL_SCOPES[call][kind], {}).setdefault(call, []).append(f"{what} ({key})")
+
+    if target in (OWNER_DM, OWNER_NAMED):
+        need("users.lookupByEmail", "im", "find account owners by email")
+        if target == OWNER_NAMED:
+            return []
+        target, what = "", "DM account owners"
+    elif _USER_ID.match(target):
+        what = f"DM {target}"
+    else:
+        return _channel(api, target, key, need)
+    for call in ("conversations.open", "conversations.history", "chat.postMessage"):
+        need(call, "im", what)
+    return []
+
+
+def _channel(api: Api, channel: str, key: str, need: Callable[[str, Kind, str], None]) -> list[str]:
+    if not _CHANNEL_ID.match(channel):
+        return [f"slack channel {channel!r} ({key}): use the channel ID (C.../G...), not its name"]
+    what = f"post to {channel}"
+    try:
+        info = api("conversations_info", channel=channel)["channel"]
+    except MissingScope as exc:  # the check's own call: its scope is one of the needs, reported with them
+        kind: Kind = "im" if channel.startswith("D") else "private" if "groups" in exc.needed else "public"
+        need("conversations.info", kind, f"name {channel}")
+        return []
+    except RejectedError as exc:
+        return [f"slack channel {channel} ({key}): {exc}"]
+    except SyncerError as exc:
+        return [check_problem(exc, f"slack channel {channel} ({key}): conversations.info failed: {exc}")]
+    kind = "im" if info.get("is_im") else "private" if info.get("is_private") else "public"
+    need("conversations.info", kind, f"name {channel}")
+    need("conversations.history", kind, what)
+    need("chat.postMessage", kind, what)
+    if info.get("is_archived"):
+        return [f"slack channel {channel} ({key}): archived"]
+    if not info.get("is_member", False) and kind != "im":
+        return [f"slack channel {channel} ({key}): the bot is not a member (invite it to the channel)"]
+    return []
+
+
+def _missing(scope: str, calls: dict[str, list[str]]) -> str:
+    uses = "; ".join(f"{call} to {', '.join(dict.fromkeys(whats))}" for call, whats in calls.items())
+    return f"slack bot_token: missing scope {scope}, needed by {uses}; {SCOPE_FIX}"

@@ -143,7 +143,9 @@ class SlackConnector(Connector):
         return {name: TEXT_FIELDS[name] for name in self.destination.fields if name in TEXT_FIELDS}
 
     def check(self) -> list[str]:
-        channels = [*self.settings.channels, self.settings.fallback_channel]
+        """checks.check_workspace for the configured channels, the fallback and the destination's recipients."""
+        channels: list[tuple[str | None, str]] = [(c, "channels") for c in self.settings.channels]
+        channels += [(self.settings.fallback_channel, "fallback_channel"), *self.destination.recipients]
         return check_workspace(self.api_response, self.api, channels)
 
     def write(self, batch: Sequence[Record]) -> list[Result]:

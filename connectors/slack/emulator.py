@@ -20,11 +20,26 @@ from urllib.parse import parse_qs
 from syncer.emulator import Emulator, InvalidJson, Request, Response, strict_json
 
 from .block_limits import message_errors
-from .checks import BASE_SCOPES, DM_SCOPES, PRIVATE_SCOPES
 from .emulator_channels import Channel, page
+from .emulator_scopes import Kind, missing_scope
 
 BOT_USER = "U0SYNCERBOT"
-ALL_SCOPES = (*BASE_SCOPES, *PRIVATE_SCOPES, *DM_SCOPES)
+# every scope a method the emulator serves can need (emulator_scopes.METHOD_SCOPES): the default grant
+ALL_SCOPES = (
+    "chat:write",
+    "channels:read",
+    "channels:history",
+    "groups:read",
+    "groups:history",
+    "im:read",
+    "im:write",
+    "im:history",
+    "mpim:read",
+    "mpim:write",
+    "mpim:history",
+    "users:read",
+    "users:read.email",
+)
 
 
 class SlackEmulator(Emulator):
@@ -131,21 +146,27 @@ class SlackEmulator(Emulator):
             return _fail("invalid_auth")
         if self.token_error:
             return _fail(self.token_error)
-        handler = self._methods.get(match.group("method"))
+        method = match.group("method")
+        handler = self._methods.get(method)
         if handler is None:
             return _fail("unknown_method")
         with self.lock:
-            response = handler(params)
+            refused = missing_scope(method, "any", self.scopes)  # methods that need a scope whatever the target
+            response = Response(200, refused) if refused else handler(params)
         response.headers.setdefault("x-oauth-scopes", ",".join(self.scopes))
         return response
 
-    def _channel(self, ref: Any, *, member: bool = True) -> Channel | Response:
+    def _channel(self, ref: Any, method: str, *, member: bool = True) -> Channel | Response:
+        """The conversation `ref` names, or Slack's refusal: not found, the token lacks the scope `method`
+        needs on this kind of conversation (emulator_scopes), the bot is not a member."""
         ref = str(ref or "").lstrip("#")
         channel = self.channels.get(ref) or next((c for c in self.channels.values() if c.name == ref), None)
         if channel is None and ref in self.users:
             channel = self._im(ref)
         if channel is None:
             return _fail("channel_not_found")
+        if refused := missing_scope(method, channel.kind, self.scopes):
+            return Response(200, refused)
         if member and not channel.is_member:
             return _fail("not_in_channel")
         return channel
@@ -155,6 +176,12 @@ class SlackEmulator(Emulator):
         if dm not in self.channels:
             self.channels[dm] = Channel(dm, dm.lower(), is_private=True, is_im=True)
         return self.channels[dm]
+
+    def _mpim(self, user_ids: list[str]) -> Channel:
+        group = "G" + "".join(sorted(u[1:] for u in user_ids))[:20]
+        if group not in self.channels:
+            self.channels[group] = Channel(group, "mpdm-" + group.lower(), is_private=True, is_mpim=True)
+        return self.channels[group]
 
     # -- methods -------------------------------------------------------------------------------
 
@@ -169,7 +196,7 @@ class SlackEmulator(Emulator):
         )
 
     def _post_message(self, params: dict[str, Any]) -> Response:
-        channel = self._channel(params.get("channel"))
+        channel = self._channel(params.get("channel"), "chat.postMessage")
         if isinstance(channel, Response):
             return channel
         if channel.is_archived:
@@ -206,30 +233,35 @@ class SlackEmulator(Emulator):
         return _ok(channel=channel.id, ts=message["ts"], message=message)
 
     def _history(self, params: dict[str, Any]) -> Response:
-        channel = self._channel(params.get("channel"))
+        channel = self._channel(params.get("channel"), "conversations.history")
         if isinstance(channel, Response):
             return channel
         found = channel.history(float(params.get("oldest") or 0))
         return _ok(**page(found, params))
 
     def _replies(self, params: dict[str, Any]) -> Response:
-        channel = self._channel(params.get("channel"))
+        channel = self._channel(params.get("channel"), "conversations.replies")
         if isinstance(channel, Response):
             return channel
         thread = channel.replies(str(params.get("ts")), float(params.get("oldest") or 0))
         return _fail("thread_not_found") if thread is None else _ok(**page(thread, params))
 
     def _info(self, params: dict[str, Any]) -> Response:
-        channel = self._channel(params.get("channel"), member=False)
+        channel = self._channel(params.get("channel"), "conversations.info", member=False)
         if isinstance(channel, Response):
             return channel
         return _ok(channel=channel.info())
 
     def _open(self, params: dict[str, Any]) -> Response:
-        user = str(params.get("users") or "")
-        if user not in self.users:
+        users = [u.strip() for u in str(params.get("users") or "").split(",") if u.strip()]
+        kind: Kind = "mpim" if len(users) > 1 else "im"  # conversations.open: several users open a group DM
+        if refused := missing_scope("conversations.open", kind, self.scopes):
+            return Response(200, refused)
+        if not users or any(u not in self.users for u in users):
             return _fail("user_not_found")
-        return _ok(channel={"id": self._im(user).id})
+        if kind == "mpim":
+            return _ok(channel={"id": self._mpim(users).id})
+        return _ok(channel={"id": self._im(users[0]).id})
 
     def _lookup_by_email(self, params: dict[str, Any]) -> Response:
         email = str(params.get("email") or "").lower()

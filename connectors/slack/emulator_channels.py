@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .emulator_scopes import Kind
+
 Message = dict[str, Any]
 
 
@@ -18,15 +20,26 @@ class Channel:
     is_archived: bool = False
     is_private: bool = False
     is_im: bool = False
+    is_mpim: bool = False
     messages: list[Message] = field(default_factory=list)
     posted_at: list[float] = field(default_factory=list)  # emulator clock, for the rate limit
+
+    @property
+    def kind(self) -> Kind:
+        """What scopes are about (emulator_scopes): a DM, a group DM, a private or a public channel."""
+        if self.is_im:
+            return "im"
+        if self.is_mpim:
+            return "mpim"
+        return "private" if self.is_private else "public"
 
     def info(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
-            "is_channel": not self.is_im,
+            "is_channel": not (self.is_im or self.is_mpim),
             "is_im": self.is_im,
+            "is_mpim": self.is_mpim,
             "is_private": self.is_private,
             "is_archived": self.is_archived,
             "is_member": self.is_member,

@@ -63,6 +63,17 @@ UNDELIVERABLE_CODES = frozenset(
     }
 )
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
+SCOPE_FIX = "add it to the Slack app's Bot Token Scopes (OAuth & Permissions) and reinstall the app"
+
+
+class MissingScope(FatalError):
+    """Slack refused `call` with `missing_scope`: the bot token lacks `needed` (Slack's `needed`, one scope or
+    several comma-separated); `provided` is what it has. Fatal: nothing changes until the app is reinstalled."""
+
+    def __init__(self, call: str, needed: str, provided: str) -> None:
+        self.call, self.needed, self.provided = call, needed, provided
+        has = f" (it has {provided})" if provided else ""
+        super().__init__(f"{call}: missing_scope: the bot token lacks {needed or 'a scope'}{has}; {SCOPE_FIX}")
 
 
 def is_undeliverable(reason: str | None) -> bool:
@@ -98,8 +109,11 @@ def to_syncer_error(exc: BaseException, what: str, url: str | None = None) -> Sy
             return error
         if action is Action.FATAL:
             return FatalError(f"{what}: HTTP {status} {code}")
+    if code == "missing_scope":
+        data: Any = exc.response.data
+        return MissingScope(what, str(data.get("needed") or ""), str(data.get("provided") or ""))
     if code in FATAL_CODES:
-        return FatalError(f"{what}: {code}{_needed(exc)}")
+        return FatalError(f"{what}: {code}")
     if code in RETRY_CODES:
         error = RetryableError(f"{what}: {code}", parse_retry_after(headers.get("retry-after")))
         error.throttled = code in ("ratelimited", "rate_limited")  # type: ignore[attr-defined]
@@ -116,9 +130,3 @@ def _detail(exc: SlackApiError) -> str:
         return ""
     details = data.get("errors") or (data.get("response_metadata") or {}).get("messages") or []
     return (": " + "; ".join(str(d) for d in details))[:500] if details else ""
-
-
-def _needed(exc: SlackApiError) -> str:
-    data: Any = exc.response.data
-    needed = data.get("needed") if isinstance(data, dict) else None
-    return f" (needed scope: {needed})" if needed else ""

@@ -69,7 +69,8 @@ def connector_uses(config: Config) -> dict[str, tuple[str, Destination]]:
     except ConfigError:
         return uses
     if daemon.ops_alert_channel:
-        uses["daemon.ops_alert_slack"] = (daemon.ops_alert_slack, Destination("message", "key"))
+        recipients = ((daemon.ops_alert_channel, "daemon.ops_alert_channel"),)
+        uses["daemon.ops_alert_slack"] = (daemon.ops_alert_slack, Destination("message", "key", recipients=recipients))
     return uses
 
 

@@ -106,12 +106,20 @@ def check_problem(exc: BaseException, text: str) -> str:
 
 @dataclass(frozen=True)
 class Destination:
-    """Where a sync writes: the object, the field that matches records, the mode, the mapped fields."""
+    """Where a sync writes: the object, the field that matches records, the mode, the mapped fields; for a
+    messaging connector used outside the syncs (alerts, ops alerts), the `recipients` its messages go to."""
 
     object: str
     match_field: str
     mode: Mode = "upsert"
     fields: dict[str, str] = field(default_factory=dict)  # destination field -> mapping key
+    # (recipient, the config key sending there): a channel or user ID, OWNER_DM or OWNER_NAMED; `check` verifies
+    # the connector can reach each (the Slack scopes of every call it takes)
+    recipients: tuple[tuple[str, str], ...] = ()
+
+
+OWNER_DM = "owner"  # a recipient: a person found by email (users.lookupByEmail) and messaged directly
+OWNER_NAMED = "owner_named"  # a recipient: a person found by email to be named (mentioned) in a message
 
 
 @dataclass

@@ -209,7 +209,7 @@ def test_check_reports_every_problem(emu: SlackEmulator, clock: Any) -> None:
     assert any("C0OLD" in p and "archived" in p for p in problems)
     assert any("C0MISSING" in p and "channel_not_found" in p for p in problems)
     assert any("'#alerts'" in p and "channel ID" in p for p in problems)
-    assert any("missing scopes" in p and "channels:history" in p for p in problems)
+    assert any("missing scope channels:history" in p and "conversations.history" in p for p in problems)
     assert len(problems) == 5
 
 
@@ -263,9 +263,8 @@ def test_message_too_long_rejected(emu: SlackEmulator, clock: Any) -> None:
 
 
 def test_missing_history_scope_is_fatal(emu: SlackEmulator, clock: Any) -> None:
-    body = {"ok": False, "error": "missing_scope", "needed": "channels:history"}
-    emu.faults.add(Fault("status", path=r"conversations\.history$", status=200, body=body))
-    with pytest.raises(FatalError, match="needed scope: channels:history"):
+    emu.scopes = tuple(s for s in emu.scopes if s != "channels:history")
+    with pytest.raises(FatalError, match=r"conversations\.history: missing_scope: the bot token lacks channels:hist"):
         connector(emu, clock).send([message("alert-1")])
 
 

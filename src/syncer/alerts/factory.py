@@ -12,7 +12,7 @@ from syncer.alerts.activation import fingerprint
 from syncer.alerts.budget import prior_rate
 from syncer.alerts.model import AlertSettings, check_connectors, load_alert_settings
 from syncer.config import Config, ModelConfig
-from syncer.connector import Connector, Destination
+from syncer.connector import OWNER_DM, OWNER_NAMED, Connector, Destination
 from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.intraday.settings import intraday_settings
 from syncer.outcomes.model import load_outcome_settings
@@ -35,7 +35,8 @@ def alert_destinations(settings: AlertSettings, config: Config) -> dict[str, tup
     """Config key -> (connector name, destination) of every connector the alert engine (alerts, digests,
     escalation, tier actions) sends through, the connectors checked (`check_connectors`)."""
     message = Destination("message", "key", "insert")
-    uses = {"alerts.slack": (settings.alerts.slack, message)}
+    slack = Destination("message", "key", "insert", recipients=slack_recipients(settings))
+    uses = {"alerts.slack": (settings.alerts.slack, slack)}
     tasks = settings.alerts.tasks
     if tasks is not None:
         obj = tasks.object or ("tasks" if config.connectors[tasks.connector].type == "hubspot" else "Task")
@@ -46,6 +47,35 @@ def alert_destinations(settings: AlertSettings, config: Config) -> dict[str, tup
         if actions.webhook is not None:
             uses[f"actions.{tier}.webhook"] = (actions.webhook, Destination("pql_action", "key", "insert"))
     return uses
+
+
+def slack_recipients(settings: AlertSettings) -> tuple[tuple[str, str], ...]:
+    """(recipient, config key) of everyone the alert engine's Slack messages can go to (routing, fallback,
+    escalation): `syncer check` verifies the Slack scopes of every call that takes (connectors/slack/checks.py).
+    An owner is looked up by email whenever an alert goes to Slack (routing.Router names them), messaged
+    directly when a rule or `default_to` says `owner`; escalation managers are found and messaged the same way."""
+    routing, alerts = settings.routing, settings.alerts
+
+    def by_slack(channel: str | None) -> bool:
+        return alerts.email is None or (channel or routing.channel) != "email"
+
+    targets = [(routing.default_to, "routing.default_to", by_slack(None))]
+    targets += [(r.to, f"routing.rules[{i}].to", by_slack(r.channel)) for i, r in enumerate(routing.rules)]
+    found: list[tuple[str, str]] = []
+    for to, key, slack in targets:
+        if to == "owner":  # a recipient's own preference can choose Slack whatever the rule's channel
+            found.append((OWNER_DM, key))
+        elif slack:
+            found.append((to, key))
+    if any(slack for _, _, slack in targets) or any(to == "owner" for to, _, _ in targets):
+        found.insert(0, (OWNER_NAMED, "alerts.model owner_email"))
+    if routing.fallback_channel:
+        found.append((routing.fallback_channel, "routing.fallback_channel"))
+    if alerts.escalation_channel:
+        found.append((alerts.escalation_channel, "alerts.escalation_channel"))
+    if alerts.managers:
+        found.append((OWNER_DM, "alerts.managers"))
+    return tuple(found)
 
 
 def engine_from_config(
