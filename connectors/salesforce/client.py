@@ -106,11 +106,7 @@ class SalesforceClient:
     def _raise_for(self, response: requests.Response, what: str) -> None:
         status = response.status_code
         if status == 403 and error_code(response) == "REQUEST_LIMIT_EXCEEDED":
-            usage = f"api-usage {self.api_usage[0]}/{self.api_usage[1]}" if self.api_usage else "usage unknown"
-            raise FatalError(
-                f"Salesforce daily API quota exhausted ({usage}): {detail(response)}; nothing was lost, "
-                "unsynced records wait for the next run"
-            )
+            raise request_limit_error(what, detail(response), self.api_usage)
         action = classify(status)
         if action is Action.OK:
             return
@@ -154,6 +150,27 @@ class SalesforceClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def request_limit_error(what: str, detail: str, usage: tuple[int, int] | None) -> FatalError | RetryableError:
+    """403 REQUEST_LIMIT_EXCEEDED is several limits under one code ("API Request Limits and Allocations"): the
+    org's 24-hour allocation ("TotalRequests Limit exceeded.": fatal, nothing can succeed until usage rolls off)
+    and the concurrent long-running request limit ("ConcurrentPerOrgLongTxn Limit exceeded.", "ConcurrentRequests
+    ... Limit exceeded.": new requests are refused only until fewer run, so retried with backoff, like
+    UNABLE_TO_LOCK_ROW). Another message is told apart by the latest Sforce-Limit-Info api-usage (`usage`, read
+    from this answer when it carries one): below the allocation it is another per-period limit (retried), at it
+    or unknown the daily quota (fatal: stopping loses nothing)."""
+    shown = f"api-usage {usage[0]}/{usage[1]}" if usage else "usage unknown"
+    daily = "TotalRequests" in detail or ("Concurrent" not in detail and (usage is None or usage[0] >= usage[1]))
+    if daily:
+        return FatalError(
+            f"Salesforce daily API quota exhausted ({shown}): {detail}; nothing was lost, "
+            "unsynced records wait for the next run"
+        )
+    limit = "concurrent long-running request limit" if "Concurrent" in detail else "a request limit"
+    return RetryableError(
+        f"{what}: Salesforce {limit} reached, not the daily quota ({shown}): {detail}; retried with backoff"
+    )
 
 
 def soql_literal(value: str) -> str:

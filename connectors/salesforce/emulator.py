@@ -4,7 +4,8 @@ It serves what syncer and simple-salesforce call: SOAP and OAuth logins (passwor
 client credentials), describe, SOQL queries (the subset syncer sends), sObject Collections
 upsert/create/update/delete (200 cap, per-record errors), single-record upsert (300 on duplicate
 external IDs), Bulk API 2.0 ingest, the daily API quota (403 REQUEST_LIMIT_EXCEEDED and the
-Sforce-Limit-Info header) and session expiry on demand (401 INVALID_SESSION_ID).
+Sforce-Limit-Info header), the concurrent long-running request limit (`long_requests`: the same
+403 code, another message) and session expiry on demand (401 INVALID_SESSION_ID).
 
     emu = SalesforceEmulator()
     base_url, ca_bundle = emu.start_tls(tmp_path)     # simple-salesforce only speaks https
@@ -18,6 +19,7 @@ import re
 import secrets
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -41,9 +43,19 @@ def _fail(status: int, code: str, message: str) -> Response:
 
 
 class SalesforceEmulator(AuthMixin, Emulator):
-    def __init__(self, latency: float = 0.0, daily_limit: int = 100_000, query_page_size: int = 2000) -> None:
-        super().__init__(latency=latency)
+    def __init__(
+        self,
+        latency: float = 0.0,
+        daily_limit: int = 100_000,
+        query_page_size: int = 2000,
+        concurrent_limit: int = 25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(latency=latency, clock=clock)
         self.default_daily_limit = daily_limit
+        # "API Request Limits and Allocations": at most 25 concurrent requests lasting 20 s or longer (5 in
+        # Developer Edition and trial orgs); past it REQUEST_LIMIT_EXCEEDED until fewer are running
+        self.default_concurrent_limit = concurrent_limit
         self.query_page_size = query_page_size
         self.init_auth()
         self.reset()
@@ -71,6 +83,8 @@ class SalesforceEmulator(AuthMixin, Emulator):
             self.store = Store()
             self.daily_limit = self.default_daily_limit
             self.api_used = 0
+            self.concurrent_limit = self.default_concurrent_limit
+            self.long_running: list[float] = []  # when each long-running request in the org ends (emulator clock)
             self.bulk = BulkJobs(
                 self.store.objects.keys(),  # a live view: objects a test adds later take Bulk jobs too
                 lambda o, e, v: upsert_one(self.store, o, e, v),
@@ -109,9 +123,16 @@ class SalesforceEmulator(AuthMixin, Emulator):
                 token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
                 if token not in self.sessions:
                     return _fail(401, "INVALID_SESSION_ID", "Session expired or invalid")
+                now = self.clock()
+                self.long_running = [end for end in self.long_running if end > now]
+                if len(self.long_running) >= self.concurrent_limit:  # refused, not processed: not counted
+                    response = _fail(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
+                    response.headers.update(self._usage())
+                    return response
                 self.api_used += 1
-                usage = {"Sforce-Limit-Info": f"api-usage={min(self.api_used, self.daily_limit)}/{self.daily_limit}"}
+                usage = self._usage()
                 if self.api_used > self.daily_limit:
+                    # "API Request Limits and Allocations": the org's 24-hour total allocation is used up
                     response = _fail(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
                 else:
                     response = handler(request, match)
@@ -119,6 +140,16 @@ class SalesforceEmulator(AuthMixin, Emulator):
                 return response
 
         self.route(method, DATA + pattern, guarded)
+
+    def _usage(self) -> dict[str, str]:
+        # REST API Developer Guide "Response Headers": Sforce-Limit-Info api-usage=used/allocation on every answer
+        return {"Sforce-Limit-Info": f"api-usage={min(self.api_used, self.daily_limit)}/{self.daily_limit}"}
+
+    def long_requests(self, count: int, seconds: float) -> None:
+        """`count` requests in the org (other integrations, reports) that run `seconds` longer, on the emulator's
+        clock; while `concurrent_limit` of them run, every new request gets the concurrent-limit 403."""
+        with self.lock:
+            self.long_running += [self.clock() + seconds] * count
 
     def error_body(self, status: int) -> Any:
         code = "SERVER_UNAVAILABLE" if status >= 500 else "REQUEST_LIMIT_EXCEEDED" if status == 429 else "ERROR"
