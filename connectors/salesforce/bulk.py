@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from syncer.connector import Record, Result
 from syncer.errors import RetryableError
@@ -22,6 +22,12 @@ from .client import SalesforceClient
 from .sobjects import TRANSIENT_CODES, jsonable
 
 FINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+# A Failed job's errorMessage starts with a Bulk API 2.0 error code ("Errors"). These may clear on their own
+# (a 24-hour job/batch allocation, a timeout, lock contention, an unknown server-side cause): the job's
+# unprocessed records are `failed` and sent again. Every other code (InvalidBatch: a column that names no
+# field the user can write, ClientInputError, InvalidJob, InvalidOperation, InvalidUser, FeatureNotEnabled ...)
+# says the job as sent can never succeed: its unprocessed records are rejected with the message.
+TRANSIENT_JOB_ERRORS = frozenset({"ExceededQuota", "Timeout", "TooManyLockFailure", "InternalServerError", "Unknown"})
 NULL = "#N/A"  # Bulk 2.0 CSV ("Prepare CSV Files"): an empty cell leaves a field alone, #N/A clears it
 
 
@@ -105,7 +111,7 @@ class BulkUpserter:
         )
         self.client.json("PATCH", f"jobs/ingest/{job_id}", f"bulk close {job_id}", json={"state": "UploadComplete"})
         self.last_job = self._wait(job_id)
-        return self._results(job_id, batch)
+        return self._results(job_id, batch, self.last_job)
 
     def _wait(self, job_id: str) -> dict[str, Any]:
         waited = 0.0
@@ -125,7 +131,9 @@ class BulkUpserter:
         )
         return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
 
-    def _results(self, job_id: str, batch: Sequence[Record]) -> list[Result]:
+    def _results(self, job_id: str, batch: Sequence[Record], job: dict[str, Any]) -> list[Result]:
+        """One Result per record, joined on the external ID: successfulResults ok, failedResults by sf__Error, the
+        rest (unprocessedrecords, or missing) as the job's final state says (`unprocessed`)."""
         by_value: dict[str, Result | None] = {}
         for row in self._rows(job_id, "successfulResults/"):
             by_value[row[self.match]] = Result("", "ok", row.get("sf__Id") or None)
@@ -133,14 +141,33 @@ class BulkUpserter:
             by_value[row[self.match]] = _failure(row.get("sf__Error", ""))
         for row in self._rows(job_id, "unprocessedrecords/"):
             by_value.setdefault(row[self.match], None)
+        status, reason = unprocessed(job_id, job)
         results = []
         for r in batch:
             found = by_value.get(str(r.match_value))
             if found is None:
-                results.append(Result.failed(r, f"bulk job {job_id}: record not processed"))
+                results.append(Result(r.key, status, r.dest_id, reason))
             else:
                 results.append(Result(r.key, found.status, found.dest_id or r.dest_id, found.reason))
         return results
+
+
+def unprocessed(job_id: str, job: dict[str, Any]) -> tuple[Literal["failed", "rejected"], str]:
+    """What a record the job did not process ends as, from the job's final `state` and `errorMessage` (Bulk API
+    2.0 "Job States": JobComplete, the job was processed; Failed, it couldn't be, successfully processed data is
+    not rolled back; Aborted, canceled by its creator or a user with Manage Data Integrations).
+
+    JobComplete or Aborted: `failed` (sent again; an abort is someone's decision about that job, not about the
+    records). Failed: `rejected` with the job's errorMessage, unless its code is in TRANSIENT_JOB_ERRORS."""
+    state = str(job.get("state") or "")
+    message = str(job.get("errorMessage") or "").strip()
+    if state == "Failed":
+        code = message.split(":", 1)[0].strip()
+        reason = f"bulk job {job_id} Failed: {message or 'no errorMessage'}"
+        return ("failed" if code in TRANSIENT_JOB_ERRORS else "rejected"), reason
+    if state == "Aborted":
+        return "failed", f"bulk job {job_id} Aborted (by its creator or a user with Manage Data Integrations)"
+    return "failed", f"bulk job {job_id}: record not processed"
 
 
 def _failure(error: str) -> Result:

@@ -73,8 +73,11 @@ class SalesforceEmulator(AuthMixin, Emulator):
         self._data("GET", r"jobs/ingest/(?P<job>\w+)/?", lambda r, m: self.bulk.get(m["job"]))
         self._data(
             "GET",
-            r"jobs/ingest/(?P<job>\w+)/(?P<kind>successfulResults|failedResults|unprocessedrecords)/?",
-            lambda r, m: self.bulk.results(m["job"], m["kind"]),
+            # Bulk API 2.0 "Get Job Unprocessed Record Results" spells it unprocessedrecords; simple-salesforce's
+            # get_unprocessed_records asks for unprocessedRecords: both are served (whether the real path is
+            # case-insensitive is unverified; syncer's own client uses the documented spelling)
+            r"jobs/ingest/(?P<job>\w+)/(?P<kind>successfulResults|failedResults|unprocessed[rR]ecords)/?",
+            lambda r, m: self.bulk.results(m["job"], m["kind"].replace("R", "r") if m["kind"][0] == "u" else m["kind"]),
         )
 
     def reset(self) -> None:
@@ -89,6 +92,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
                 self.store.objects.keys(),  # a live view: objects a test adds later take Bulk jobs too
                 lambda o, e, v: upsert_one(self.store, o, e, v),
                 lambda o, e, chunk: duplicate_external_ids(self.store, o, e, chunk),
+                lambda o: self.store.objects[o].fields.keys(),
             )
             self._cursors: dict[str, list[dict[str, Any]]] = {}
             self.sessions.clear()

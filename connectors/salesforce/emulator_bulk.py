@@ -1,4 +1,5 @@
-"""Bulk API 2.0 ingest jobs for the emulator: Open -> UploadComplete -> InProgress -> JobComplete.
+"""Bulk API 2.0 ingest jobs for the emulator: Open -> UploadComplete -> InProgress -> JobComplete, or Failed
+with the job's `errorMessage` when the job as a whole cannot be processed (a column that names no field).
 
 A job advances one state per poll, so clients must really poll. Result files list rows in a
 shuffled order (as the real service does not keep input order), which catches clients that
@@ -37,8 +38,11 @@ class Job:
     failed: list[dict[str, str]] = field(default_factory=list)
     unprocessed: list[dict[str, str]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    error_message: str | None = None  # why a Failed job failed ("InvalidBatch : Field name not found : X")
+    aborted: bool = False
 
     def info(self) -> dict[str, Any]:
+        extra = {"errorMessage": self.error_message} if self.error_message else {}
         return {
             "id": self.id,
             "object": self.object,
@@ -50,6 +54,7 @@ class Job:
             "apiVersion": float(self.api_version),
             "numberRecordsProcessed": len(self.success) + len(self.failed),
             "numberRecordsFailed": len(self.failed),
+            **extra,
         }
 
 
@@ -58,12 +63,23 @@ def _error(status: int, code: str, message: str) -> Response:
 
 
 class BulkJobs:
-    def __init__(self, objects: Collection[str], upsert: Upsert, duplicates: Duplicates | None = None) -> None:
+    def __init__(
+        self,
+        objects: Collection[str],
+        upsert: Upsert,
+        duplicates: Duplicates | None = None,
+        fields: Callable[[str], Collection[str]] = lambda _obj: (),
+    ) -> None:
         self.objects = objects
+        self.fields = fields  # object -> its field names (describe); empty: every column is taken
         self.upsert = upsert
         self.duplicates = duplicates or (lambda o, e, c: {})
         self.jobs: dict[str, Job] = {}
         self.leave_unprocessed = 0  # the last N rows of each job stay unprocessed (a test knob)
+        # test knobs: the next jobs end Failed with these errorMessages ("Timeout : ...", "InvalidBatch : ..."),
+        # or Aborted (as a user with Manage Data Integrations aborts a job), before processing any row
+        self.fail_jobs: list[str] = []
+        self.abort_jobs = 0
         self._ids = itertools.count(1)
 
     def create(self, request: Request, version: str) -> Response:
@@ -101,7 +117,7 @@ class BulkJobs:
             job.state = "InProgress"
         elif job.state == "InProgress":
             self._process(job)
-            job.state = "JobComplete"
+            job.state = "Aborted" if job.aborted else "Failed" if job.error_message else "JobComplete"
         return Response(200, job.info())
 
     def _process(self, job: Job) -> None:
@@ -110,6 +126,20 @@ class BulkJobs:
             reader = csv.DictReader(io.StringIO(chunk.decode("utf-8")))
             job.columns = list(reader.fieldnames or [])
             rows.extend(reader)
+        if self.fail_jobs or self.abort_jobs:
+            job.error_message = self.fail_jobs.pop(0) if self.fail_jobs else None
+            job.aborted = job.error_message is None
+            self.abort_jobs -= job.aborted
+            job.unprocessed = rows
+            return
+        known = {f.lower() for f in self.fields(job.object)}
+        unknown = [c for c in job.columns if known and c.lower() not in known | {"id"}]
+        if unknown:
+            # Bulk API 2.0 "Job States": Failed, the job couldn't be processed; its job info's errorMessage says why
+            # (Bulk API 2.0 "Errors": InvalidBatch, e.g. a CSV header naming a field the object or the user lacks)
+            job.error_message = f"InvalidBatch : Field name not found : {unknown[0]}"
+            job.unprocessed = rows
+            return
         cut = len(rows) - min(self.leave_unprocessed, len(rows))
         job.unprocessed = rows[cut:]
         todo = rows[:cut]

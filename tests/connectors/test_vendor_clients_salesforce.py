@@ -13,7 +13,11 @@ import pytest
 import requests
 import simple_salesforce.bulk2
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceMoreThanOneRecord
+from simple_salesforce.exceptions import (
+    SalesforceMalformedRequest,
+    SalesforceMoreThanOneRecord,
+    SalesforceOperationError,
+)
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 
 COLLECTIONS = "composite/sobjects/Account/External_Id__c"
@@ -100,6 +104,17 @@ def test_single_upsert_and_its_300(sf: Salesforce, emu: SalesforceEmulator) -> N
     with pytest.raises(SalesforceMalformedRequest) as refused:
         sf.Account.upsert("External_Id__c/SF-7", {"Name": "a", "Plan__c": "Platinum"})
     assert refused.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_bulk2_job_with_a_column_naming_no_field_ends_failed(sf: Salesforce, emu: SalesforceEmulator) -> None:
+    """Bulk API 2.0 "Job States": Failed, with the reason in the job info's errorMessage (simple-salesforce raises it);
+    the unprocessed records are readable and nothing was written."""
+    records = [{"External_Id__c": "SF-1", "Name": "a", "Bogus__c": "x"}]
+    with pytest.raises(SalesforceOperationError, match="InvalidBatch : Field name not found : Bogus__c"):
+        sf.bulk2.Account.upsert(records=records, external_id_field="External_Id__c", wait=0)
+    [job_id] = emu.bulk.jobs
+    assert "SF-1" in sf.bulk2.Account.get_unprocessed_records(job_id)
+    assert emu.records("Account") == []
 
 
 def test_bulk2_upsert_results_and_na(sf: Salesforce, emu: SalesforceEmulator) -> None:
