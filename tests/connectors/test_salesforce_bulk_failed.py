@@ -8,7 +8,7 @@ naming no field (InvalidBatch : Field name not found : X), and on demand (`bulk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,23 +19,19 @@ from syncer_connectors.salesforce.settings import SalesforceSettings
 
 from syncer.connector import Destination, Record
 from syncer.retry import no_wait
+from tests.connectors.test_salesforce import running_org
 from tests.contract.harness_salesforce import Harness
 
 ATTEMPTS = 3  # the retry policy's: at most this many jobs for one send
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    harness = Harness()
-    harness.start(tmp_path_factory.mktemp("sf-bulk-failed"))
-    yield harness
-    harness.stop()
+__all__ = ["running_org"]  # the module's HTTPS emulator, shared with test_salesforce.py
 
 
 @pytest.fixture
-def org(running: Harness) -> Harness:
-    running.emulator.reset()
-    return running
+def org(running_org: Harness) -> Harness:
+    running_org.emulator.reset()
+    return running_org
 
 
 def rec(i: int, **extra: Any) -> Record:

@@ -20,38 +20,24 @@ from syncer.connector import Destination, Record
 from syncer.emulator import Fault
 from syncer.errors import FatalError
 from syncer.retry import RetryPolicy
+from tests.alerts.support import Clock
+from tests.connectors.test_salesforce import running_org
 from tests.contract.harness_salesforce import Harness
 
 ACCOUNT = Destination("Account", "External_Id__c", fields={"Name": "n"})
 COLLECTIONS = r"/composite/sobjects/Account/External_Id__c"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    harness = Harness()
-    harness.start(tmp_path_factory.mktemp("sf-limits"))
-    yield harness
-    harness.stop()
+__all__ = ["running_org"]  # the module's HTTPS emulator, shared with test_salesforce.py
 
 
 @pytest.fixture
-def org(running: Harness) -> Iterator[tuple[Harness, FakeClock]]:
-    running.emulator.reset()
-    clock = FakeClock()
-    real, running.emulator.clock = running.emulator.clock, clock
-    yield running, clock
-    running.emulator.clock = real
+def org(running_org: Harness) -> Iterator[tuple[Harness, Clock]]:
+    running_org.emulator.reset()
+    clock = Clock()
+    real, running_org.emulator.clock = running_org.emulator.clock, clock
+    yield running_org, clock
+    running_org.emulator.clock = real
 
 
 def rec(i: int) -> Record:
@@ -106,7 +92,7 @@ CASES: dict[str, Case] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_request_limit_exceeded_is_told_apart(org: tuple[Harness, FakeClock], case: str) -> None:
+def test_request_limit_exceeded_is_told_apart(org: tuple[Harness, Clock], case: str) -> None:
     harness, clock = org
     c = CASES[case]
     policy = RetryPolicy(max_attempts=4, initial_wait=2.0, max_wait=30.0, sleep=clock.sleep)
@@ -132,7 +118,7 @@ def test_request_limit_exceeded_is_told_apart(org: tuple[Harness, FakeClock], ca
         assert sorted(harness.stored()) == ["ext-1", "ext-2", "ext-3"]
 
 
-def test_concurrent_limit_answer_reads_like_salesforce_in_simple_salesforce(org: tuple[Harness, FakeClock]) -> None:
+def test_concurrent_limit_answer_reads_like_salesforce_in_simple_salesforce(org: tuple[Harness, Clock]) -> None:
     """simple-salesforce maps a 403 to SalesforceRefusedRequest; its content is Salesforce's error list."""
     import requests
     from simple_salesforce import Salesforce
