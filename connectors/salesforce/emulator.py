@@ -3,7 +3,7 @@
 It serves what syncer and simple-salesforce call: SOAP and OAuth logins (password, JWT bearer,
 client credentials), describe, SOQL queries (the subset syncer sends), sObject Collections
 upsert/create/update/delete (200 cap, per-record errors), single-record upsert (300 on duplicate
-external IDs), Bulk API 2.0 ingest, the daily API quota (403 REQUEST_LIMIT_EXCEEDED and the
+external IDs), single-record create / read / update / delete by Id and read by external ID, Bulk API 2.0 ingest, the daily API quota (403 REQUEST_LIMIT_EXCEEDED and the
 Sforce-Limit-Info header), the concurrent long-running request limit (`long_requests`: the same
 403 code, another message) and session expiry on demand (401 INVALID_SESSION_ID).
 
@@ -42,6 +42,12 @@ def _fail(status: int, code: str, message: str) -> Response:
     return Response(status, [{"message": message, "errorCode": code}])
 
 
+def _rest_error(error: dict[str, Any]) -> dict[str, Any]:
+    """A record error (`{statusCode, message, fields}`) as single-record REST reports it: `{message,
+    errorCode, fields}` ("Status Codes and Error Responses")."""
+    return {"message": error["message"], "errorCode": error["statusCode"], "fields": error.get("fields", [])}
+
+
 class SalesforceEmulator(AuthMixin, Emulator):
     def __init__(
         self,
@@ -67,6 +73,14 @@ class SalesforceEmulator(AuthMixin, Emulator):
         self._data("PATCH", r"composite/sobjects", self._collection_update)
         self._data("DELETE", r"composite/sobjects", self._collection_delete)
         self._data("PATCH", r"sobjects/(?P<obj>\w+)/(?P<ext>\w+)/(?P<value>[^/]+)", self._single_upsert)
+        # single-record sObject REST (REST API Developer Guide, "sObject Basic Information" and "sObject Rows"),
+        # the calls people and tools make by hand: create, read, update and delete one record by its Id, and
+        # read one by external ID ("sObject Rows by External ID")
+        self._data("POST", r"sobjects/(?P<obj>\w+)/?", self._single_create)
+        self._data("GET", r"sobjects/(?P<obj>\w+)/(?P<id>\w{15}|\w{18})", self._single_get)
+        self._data("PATCH", r"sobjects/(?P<obj>\w+)/(?P<id>\w{15}|\w{18})", self._single_update)
+        self._data("DELETE", r"sobjects/(?P<obj>\w+)/(?P<id>\w{15}|\w{18})", self._single_delete)
+        self._data("GET", r"sobjects/(?P<obj>\w+)/(?P<ext>\w+)/(?P<value>[^/]+)", self._get_by_external_id)
         self._data("POST", r"jobs/ingest/?", lambda r, m: self.bulk.create(r, m["ver"]))
         self._data("PUT", r"jobs/ingest/(?P<job>\w+)/batches/?", lambda r, m: self.bulk.upload(r, m["job"]))
         self._data("PATCH", r"jobs/ingest/(?P<job>\w+)/?", lambda r, m: self.bulk.patch(r, m["job"]))
@@ -95,6 +109,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
                 lambda o: self.store.objects[o].fields.keys(),
             )
             self._cursors: dict[str, list[dict[str, Any]]] = {}
+            self.deleted_ids: set[str] = set()  # deleted one at a time: a second DELETE says ENTITY_IS_DELETED
             self.sessions.clear()
             self.login_count = 0
             self.faults.clear()
@@ -154,6 +169,12 @@ class SalesforceEmulator(AuthMixin, Emulator):
         clock; while `concurrent_limit` of them run, every new request gets the concurrent-limit 403."""
         with self.lock:
             self.long_running += [self.clock() + seconds] * count
+
+    def not_found_body(self, request: Request) -> Any:
+        # REST API Developer Guide "Status Codes and Error Responses": 404 NOT_FOUND, "The requested resource
+        # does not exist"; the route is named too, so a test that calls an endpoint we lack says which
+        return [{"message": f"The requested resource does not exist: {request.method} {request.path}",
+                 "errorCode": "NOT_FOUND"}]
 
     def error_body(self, status: int) -> Any:
         code = "SERVER_UNAVAILABLE" if status >= 500 else "REQUEST_LIMIT_EXCEEDED" if status == 429 else "ERROR"
@@ -289,6 +310,106 @@ class SalesforceEmulator(AuthMixin, Emulator):
                 sobject.remove(row_id)
                 items.append({"id": row_id, "success": True, "errors": []})
         return Response(200, items)
+
+    def _sobject(self, match: re.Match[str]) -> tuple[Any, Response | None]:
+        obj = self.store.objects.get(match["obj"])
+        if obj is None:  # "sObject Basic Information": an unknown sObject type is 404 NOT_FOUND
+            return None, _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        return obj, None
+
+    def _row(self, obj: Any, row_id: str, version: str, request: Request) -> dict[str, Any]:
+        """One record as "sObject Rows" GET returns it: attributes (type, url) and its fields, or only those
+        named by `?fields=a,b`."""
+        row = obj.rows[row_id]
+        wanted = [f for f in ",".join(request.query.get("fields", [])).split(",") if f]
+        names = wanted or ["Id", *obj.fields]
+        url = f"/services/data/v{version}/sobjects/{obj.name}/{row_id}"
+        return {"attributes": {"type": obj.name, "url": url}, **{n: row.get(n) for n in names}}
+
+    def _find_id(self, obj: Any, row_id: str) -> str | None:
+        """The stored Id for an 15- or 18-character Id ("Working with Record IDs": the 18-character form
+        adds a case-safe suffix to the 15-character one)."""
+        if row_id in obj.rows:
+            return row_id
+        return next((i for i in obj.rows if len(row_id) == 15 and i[:15] == row_id), None)
+
+    def _single_create(self, request: Request, match: re.Match[str]) -> Response:
+        """"sObject Basic Information" POST: 201 `{id, success, errors}`; a field error is 400, a list of
+        `{message, errorCode, fields}`."""
+        obj, problem = self._sobject(match)
+        if problem:
+            return problem
+        body, problem = self._body(request)
+        if problem:
+            return problem
+        values = self._fields(body or {})
+        if message := unreadable(self.store, obj.name, values):
+            return _fail(400, "JSON_PARSER_ERROR", message)
+        item = create_one(self.store, obj.name, values)
+        if not item["success"]:
+            return Response(400, [_rest_error(e) for e in item["errors"]])
+        return Response(201, {"id": item["id"], "success": True, "errors": []})
+
+    def _single_get(self, request: Request, match: re.Match[str]) -> Response:
+        """"sObject Rows" GET: the record; a deleted or unknown Id is 404 NOT_FOUND."""
+        obj, problem = self._sobject(match)
+        if problem:
+            return problem
+        row_id = self._find_id(obj, match["id"])
+        if row_id is None:
+            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        return Response(200, self._row(obj, row_id, match["ver"], request))
+
+    def _single_update(self, request: Request, match: re.Match[str]) -> Response:
+        """"sObject Rows" PATCH: 204 No Content; an unknown Id is 404 NOT_FOUND."""
+        obj, problem = self._sobject(match)
+        if problem:
+            return problem
+        row_id = self._find_id(obj, match["id"])
+        if row_id is None:
+            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        body, problem = self._body(request)
+        if problem:
+            return problem
+        values = self._fields(body or {})
+        if message := unreadable(self.store, obj.name, values):
+            return _fail(400, "JSON_PARSER_ERROR", message)
+        item = update_one(self.store, obj.name, row_id, values)
+        if not item["success"]:
+            return Response(400, [_rest_error(e) for e in item["errors"]])
+        return Response(204)
+
+    def _single_delete(self, request: Request, match: re.Match[str]) -> Response:
+        """"sObject Rows" DELETE: 204 No Content; deleting it again is 404 ENTITY_IS_DELETED, "entity is
+        deleted" (the record is in the Recycle Bin), an Id never seen 404 NOT_FOUND."""
+        obj, problem = self._sobject(match)
+        if problem:
+            return problem
+        row_id = self._find_id(obj, match["id"])
+        if row_id is None:
+            if match["id"] in self.deleted_ids:
+                return _fail(404, "ENTITY_IS_DELETED", "entity is deleted")
+            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        obj.remove(row_id)
+        self.deleted_ids.add(row_id)
+        return Response(204)
+
+    def _get_by_external_id(self, request: Request, match: re.Match[str]) -> Response:
+        """"sObject Rows by External ID" GET: the record whose external ID field has the value (under the
+        field's comparison); none is 404 NOT_FOUND, several are 300 with their URLs (as upsert answers)."""
+        obj, problem = self._sobject(match)
+        if problem:
+            return problem
+        ext, value = match["ext"], unquote(match["value"])
+        spec = obj.fields.get(ext)
+        if spec is None or not (spec.external_id or spec.unique):
+            return _fail(400, "INVALID_FIELD", f"Field name provided, {ext} is not an External ID for {obj.name}")
+        found = obj.find(ext, value)
+        if not found:
+            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        if len(found) > 1:
+            return Response(300, [f"/services/data/v{match['ver']}/sobjects/{obj.name}/{i}" for i in found])
+        return Response(200, self._row(obj, found[0], match["ver"], request))
 
     def _single_upsert(self, request: Request, match: re.Match[str]) -> Response:
         obj, ext, value = match["obj"], match["ext"], unquote(match["value"])

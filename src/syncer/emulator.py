@@ -274,7 +274,11 @@ class Emulator:
             match = pattern.match(request.path)
             if match and method == request.method:
                 return handler(request, match)
-        return Response(404, self.error_body(404))
+        return Response(404, self.not_found_body(request))
+
+    def not_found_body(self, request: Request) -> Any:
+        """The answer to a route the emulator does not serve: says so (not an injected fault's body)."""
+        return {"error": f"no such route in this emulator: {request.method} {request.path}"}
 
     def error_body(self, status: int) -> Any:
         """The service's own error shape for an injected status; subclasses override."""

@@ -17,6 +17,7 @@ from simple_salesforce.exceptions import (
     SalesforceMalformedRequest,
     SalesforceMoreThanOneRecord,
     SalesforceOperationError,
+    SalesforceResourceNotFound,
 )
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 
@@ -131,3 +132,47 @@ def test_bulk2_upsert_results_and_na(sf: Salesforce, emu: SalesforceEmulator) ->
     sf.bulk2.Account.upsert(records=change, external_id_field="External_Id__c", wait=0)
     [row] = [r for r in emu.records("Account") if r["External_Id__c"] == "SF-1"]
     assert (row["PQL_Tier__c"], row["Top_Signal__c"]) == ("hot", None)  # empty cell unchanged, #N/A cleared
+
+
+def test_single_record_rest_through_sftype(sf: Salesforce, emu: SalesforceEmulator) -> None:
+    """What a person (or a test modelling one) does to one record: create, read by Id and by external
+    ID, update, delete, delete again, restore by creating it again. Each answer is parsed by simple-salesforce
+    (REST API Developer Guide, "sObject Basic Information", "sObject Rows", "sObject Rows by External ID")."""
+    created = sf.Account.create({"Name": "Acme", "External_Id__c": "SF-0001"})
+    assert created["success"] is True and created["errors"] == []
+    row_id = created["id"]
+    by_id = sf.Account.get(row_id)
+    assert by_id["attributes"] == {"type": "Account", "url": f"/services/data/v60.0/sobjects/Account/{row_id}"}
+    assert (by_id["Id"], by_id["Name"], by_id["External_Id__c"]) == (row_id, "Acme", "SF-0001")
+    assert sf.Account.get_by_custom_id("External_Id__c", "sf-0001")["Id"] == row_id  # case-insensitive ext ID
+    assert sf.Account.update(row_id, {"Name": "Acme Inc"}) == 204
+    assert emu.records("Account")[0]["Name"] == "Acme Inc"
+    assert sf.Account.delete(row_id) == 204
+    assert emu.records("Account") == []
+    cases = [  # (call, exception simple-salesforce raises, errorCode)
+        (lambda: sf.Account.get(row_id), SalesforceResourceNotFound, "NOT_FOUND"),
+        (lambda: sf.Account.get_by_custom_id("External_Id__c", "SF-0001"), SalesforceResourceNotFound, "NOT_FOUND"),
+        (lambda: sf.Account.delete(row_id), SalesforceResourceNotFound, "ENTITY_IS_DELETED"),
+        (lambda: sf.Account.create({"Name": "x", "Nope__c": 1}), SalesforceMalformedRequest, "INVALID_FIELD"),
+        (lambda: sf.Account.get_by_custom_id("Name", "Acme"), SalesforceMalformedRequest, "INVALID_FIELD"),
+    ]
+    for call, exception, code in cases:
+        with pytest.raises(exception) as raised:
+            call()
+        assert raised.value.content[0]["errorCode"] == code
+    restored = sf.Account.create({"Name": "Acme", "External_Id__c": "SF-0001"})  # a human restores it
+    assert restored["id"] != row_id
+    assert sf.Account.get_by_custom_id("External_Id__c", "SF-0001")["Id"] == restored["id"]
+
+
+def test_unknown_route_says_so(sf: Salesforce) -> None:
+    """A route the emulator lacks is Salesforce's 404 NOT_FOUND naming the route, not an injected fault."""
+    with pytest.raises(SalesforceResourceNotFound) as raised:
+        sf.restful("sobjects/Account/listviews/recent/results", method="GET")
+    assert raised.value.content == [
+        {
+            "message": "The requested resource does not exist: GET "
+            "/services/data/v60.0/sobjects/Account/listviews/recent/results",
+            "errorCode": "NOT_FOUND",
+        }
+    ]
