@@ -3,7 +3,8 @@
 It serves what syncer and simple-salesforce call: SOAP and OAuth logins (password, JWT bearer,
 client credentials), describe, SOQL queries (the subset syncer sends), sObject Collections
 upsert/create/update/delete (200 cap, per-record errors), single-record upsert (300 on duplicate
-external IDs), single-record create / read / update / delete by Id and read by external ID, Bulk API 2.0 ingest, the daily API quota (403 REQUEST_LIMIT_EXCEEDED and the
+external IDs), single-record create / read / update / delete by Id and read by external ID, Bulk API 2.0
+ingest, the daily API quota (403 REQUEST_LIMIT_EXCEEDED and the
 Sforce-Limit-Info header), the concurrent long-running request limit (`long_requests`: the same
 403 code, another message) and session expiry on demand (401 INVALID_SESSION_ID).
 
@@ -173,8 +174,12 @@ class SalesforceEmulator(AuthMixin, Emulator):
     def not_found_body(self, request: Request) -> Any:
         # REST API Developer Guide "Status Codes and Error Responses": 404 NOT_FOUND, "The requested resource
         # does not exist"; the route is named too, so a test that calls an endpoint we lack says which
-        return [{"message": f"The requested resource does not exist: {request.method} {request.path}",
-                 "errorCode": "NOT_FOUND"}]
+        return [
+            {
+                "message": f"The requested resource does not exist: {request.method} {request.path}",
+                "errorCode": "NOT_FOUND",
+            }
+        ]
 
     def error_body(self, status: int) -> Any:
         code = "SERVER_UNAVAILABLE" if status >= 500 else "REQUEST_LIMIT_EXCEEDED" if status == 429 else "ERROR"
@@ -334,7 +339,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
         return next((i for i in obj.rows if len(row_id) == 15 and i[:15] == row_id), None)
 
     def _single_create(self, request: Request, match: re.Match[str]) -> Response:
-        """"sObject Basic Information" POST: 201 `{id, success, errors}`; a field error is 400, a list of
+        """ "sObject Basic Information" POST: 201 `{id, success, errors}`; a field error is 400, a list of
         `{message, errorCode, fields}`."""
         obj, problem = self._sobject(match)
         if problem:
@@ -351,7 +356,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
         return Response(201, {"id": item["id"], "success": True, "errors": []})
 
     def _single_get(self, request: Request, match: re.Match[str]) -> Response:
-        """"sObject Rows" GET: the record; a deleted or unknown Id is 404 NOT_FOUND."""
+        """ "sObject Rows" GET: the record; a deleted or unknown Id is 404 NOT_FOUND."""
         obj, problem = self._sobject(match)
         if problem:
             return problem
@@ -361,7 +366,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
         return Response(200, self._row(obj, row_id, match["ver"], request))
 
     def _single_update(self, request: Request, match: re.Match[str]) -> Response:
-        """"sObject Rows" PATCH: 204 No Content; an unknown Id is 404 NOT_FOUND."""
+        """ "sObject Rows" PATCH: 204 No Content; an unknown Id is 404 NOT_FOUND."""
         obj, problem = self._sobject(match)
         if problem:
             return problem
@@ -380,7 +385,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
         return Response(204)
 
     def _single_delete(self, request: Request, match: re.Match[str]) -> Response:
-        """"sObject Rows" DELETE: 204 No Content; deleting it again is 404 ENTITY_IS_DELETED, "entity is
+        """ "sObject Rows" DELETE: 204 No Content; deleting it again is 404 ENTITY_IS_DELETED, "entity is
         deleted" (the record is in the Recycle Bin), an Id never seen 404 NOT_FOUND."""
         obj, problem = self._sobject(match)
         if problem:
@@ -395,7 +400,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
         return Response(204)
 
     def _get_by_external_id(self, request: Request, match: re.Match[str]) -> Response:
-        """"sObject Rows by External ID" GET: the record whose external ID field has the value (under the
+        """ "sObject Rows by External ID" GET: the record whose external ID field has the value (under the
         field's comparison); none is 404 NOT_FOUND, several are 300 with their URLs (as upsert answers)."""
         obj, problem = self._sobject(match)
         if problem:
