@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -38,6 +38,9 @@ from syncer.mapping import FieldSpec, NullPolicy, parse_field
 from syncer.scoring.model import ScoringConfig
 from syncer.table_name import table_parts
 
+if TYPE_CHECKING:
+    from syncer.state import StateStore
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
@@ -58,6 +61,11 @@ class AppSettings(_Strict):
     """`auto`: human-readable text on a terminal, JSON lines otherwise. Secrets are masked in both."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Lowest level logged."""
+    project: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    """This project's name in every "already delivered?" identity (Slack message metadata, email Message-ID,
+    CRM task key, webhook idempotency keys). Default: a random id kept in the state DB, so two projects
+    sharing a Slack app, mailbox, CRM or webhook receiver never take each other's message as delivered.
+    Set it (unique per project) to keep those identities through a total loss of the state DB too."""
 
 
 DiffMode = Literal["columnar", "rows", "warehouse"]
@@ -319,6 +327,12 @@ class Config:
 
     def state_url(self) -> str:
         return self.app.state_url or f"sqlite:///{self.data_dir() / 'state.sqlite'}"
+
+    def open_state(self) -> StateStore:
+        """The state store, migrated, with `[syncer] project` (when set) as its project id (syncer.project)."""
+        from syncer.state import StateStore
+
+        return StateStore(self.state_url(), project=self.app.project)
 
     def sync(self, name: str) -> SyncConfig:
         if name not in self.syncs:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from syncer.connector import Connector, Record
 from syncer.escaping import slack_line
 from syncer.http import tls_context
+from syncer.project import project_id, scoped
 from syncer.secrets import mask
 from syncer.state import utcnow
 from syncer.timestamps import UtcDateTime
@@ -72,6 +73,7 @@ class OpsAlert:
     state: State
     text: str
     changed_at: dt.datetime | None = None  # when the state changed (the state row's changed_at)
+    project: str | None = None  # the state's project id (syncer.project): scopes the "already posted" identity
 
     @property
     def key(self) -> str:
@@ -118,7 +120,8 @@ class SlackNotifier:
         text = f"{icon} syncer {where} {head}: {slack_line(alert.text)}"[:3000]
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         fields = {"channel": self.channel, "text": text, "blocks": blocks}
-        record = Record(alert.key, "insert", fields, fingerprint=alert.key, idempotency_key=alert.key)
+        identity = scoped(alert.key, alert.project)  # another project's change under the same key is not this one
+        record = Record(alert.key, "insert", fields, fingerprint=identity, idempotency_key=identity)
         with self._lock:
             [result] = self.connector.send([record])
         if result.status != "ok":
@@ -250,7 +253,7 @@ class OpsAlerts:
             old = conn.scalar(sa.select(alert_state.c.state).where(alert_state.c.key == key))
             if (old or "ok") == new:
                 return []
-            changed_at = utcnow()
+            changed_at, project = utcnow(), project_id(conn)
             values = {"state": new, "detail": text, "changed_at": changed_at}
             if old is None:
                 try:
@@ -263,7 +266,7 @@ class OpsAlerts:
                 )
                 if changed.rowcount != 1:  # another replica moved it first and notified
                     return []
-        alert = OpsAlert(subject, kind, new, text, changed_at)
+        alert = OpsAlert(subject, kind, new, text, changed_at, project)
         self._deliver(alert)
         return [alert]
 

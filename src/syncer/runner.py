@@ -12,6 +12,7 @@ flight: their records are not in state, so the next run sends them again (idempo
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import sys
@@ -30,6 +31,7 @@ from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
+from syncer.project import project_id
 from syncer.ratelimit import RateLimiter
 from syncer.rekeys import IdentityMoves
 from syncer.retry import RetryPolicy
@@ -95,8 +97,10 @@ class Summary:
         return 1 if (troubled or self.failed or self.rejected or self.bad_rejected) else 0
 
 
-def idempotency_key(sync: str, key: str, fingerprint: str) -> str:
-    return hashlib.sha256(f"{sync}\x1f{key}\x1f{fingerprint}".encode()).hexdigest()[:32]
+def idempotency_key(sync: str, key: str, fingerprint: str, project: str) -> str:
+    """32 hex digits naming one version of one record of one sync of one project (syncer.project): a
+    receiver that drops a repeated key must never drop another project's record of the same sync name."""
+    return hashlib.sha256(f"{project}\x1f{sync}\x1f{key}\x1f{fingerprint}".encode()).hexdigest()[:32]
 
 
 def _batched(items: Iterator[Change], size: int) -> Iterator[list[Change]]:
@@ -168,6 +172,12 @@ class SyncJob:
         issues = unknown_column_issues(self.config.sync_files[self.sync.name], self.sync, columns)
         if issues:
             raise ConfigError(issues)
+
+    @functools.cached_property
+    def project(self) -> str:
+        """The state's project id (syncer.project), read once per job."""
+        with self.state.engine.begin() as conn:
+            return project_id(conn)
 
     def connector(self) -> Connector:
         entry = self.config.connectors[self.sync.connector]
@@ -480,14 +490,24 @@ class SyncJob:
                     fatal = self._collect(inflight, summary) or fatal
         return fatal
 
+    @functools.cached_property
+    def record_key_scope(self) -> str | None:
+        """For a task object (`Connector.parent_match_objects`: the CRM finds a task by a key syncer stores
+        on it, not by its match value) the scope of that key, `<sync>@<project>`: another sync or project
+        with the same row key must not find this one's task and skip its own (syncer.project). None:
+        records are found by their match value, Record.key is the state key."""
+        kind = registry.load(self.config.connectors[self.sync.connector].type)
+        return None if kind.match_identifies(self.sync.object) else f"{self.sync.name}@{self.project}"
+
     def _record(self, change: Change) -> Record:
         known = change.known
+        scope = self.record_key_scope
         return Record(
-            key=change.key,
+            key=change.key if scope is None else f"{change.key}@{scope}",
             op=op_of(self.sync.mode, change.kind == "removed"),
             fields=change.fields,
             fingerprint=change.fingerprint,
-            idempotency_key=idempotency_key(self.sync.name, change.key, change.fingerprint),
+            idempotency_key=idempotency_key(self.sync.name, change.key, change.fingerprint, self.project),
             match_value=change.match_value,
             dest_id=known.dest_id if known else None,
         )

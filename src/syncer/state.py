@@ -172,7 +172,9 @@ def newest_revision() -> str:
 
 
 class StateStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, project: str | None = None) -> None:
+        """Open (and migrate) the state at `url`; `project`: the configured project id to keep in it
+        (`[syncer] project`, syncer.project), None keeps the one it has."""
         self.url = url
         self.location = describe_location(url)
         if url.startswith("sqlite:///"):
@@ -185,6 +187,10 @@ class StateStore:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         install_health_hook(self.engine, self.location)
         self.migrate()
+        if project is not None:
+            from syncer.project import bind_project
+
+            bind_project(self.engine, project)
 
     def _at_head(self) -> bool:
         with self.engine.connect() as conn:

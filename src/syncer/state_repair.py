@@ -203,6 +203,8 @@ def _copy_rows(old: Path, new: Path, report: Rebuilt) -> None:
         target.close()
         return
     try:
+        with target:  # the old state's project id, not the fresh file's (syncer.project): same identities
+            target.execute("DELETE FROM project_identity")
         for name, columns in tables.items():
             copied, failed = _copy_table(source, target, name, columns)
             report.copied[name] = copied

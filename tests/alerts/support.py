@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import SecretStr
 from syncer_connectors.hubspot.api import SEARCH_LIMIT
 from syncer_connectors.hubspot.connector import HubSpotConnector, HubSpotSettings
@@ -146,9 +147,14 @@ def all_keys(emu: SlackEmulator) -> list[str]:
     return [k for channel in list(emu.channels) for k in keys_in(emu, channel)]
 
 
-def complete_task(emu: HubSpotEmulator, alert_key: str, when: dt.datetime) -> bool:
+def complete_task(emu: HubSpotEmulator, alert_key: str, when: dt.datetime, state: sa.Engine) -> bool:
+    """Mark the alert's task completed, as a rep would; `state`: the alert state, which knows the key the
+    task was created under (the alert key in its project: syncer.project)."""
+    from syncer.alerts.outbox import task_keys
+
+    [crm_key] = task_keys(state, [alert_key]).values()
     with emu.lock:
-        obj = emu.store.find("tasks", "syncer_key", task_key(alert_key))
+        obj = emu.store.find("tasks", "syncer_key", task_key(crm_key))
         if obj is None or obj.properties.get("hs_task_status") == "COMPLETED":
             return False
         emu.store.apply("tasks", obj, {"hs_task_status": "COMPLETED", "hs_task_completion_date": when.isoformat()})

@@ -91,7 +91,7 @@ def test_worked_rate_drop_rolls_back(tmp_path: Path, slack: SlackEmulator, crm: 
         keys = conn.exec_driver_sql("SELECT key, canary FROM alerts").all()
     for n, (key, canary) in enumerate(keys):  # reps work every current alert within the SLA, one canary in four
         if canary == "" or n % 4 == 0:
-            complete_task(crm, key, T0 + dt.timedelta(hours=3))
+            complete_task(crm, key, T0 + dt.timedelta(hours=3), eng.engine)
     sync_task_states(eng.engine, eng.crm, T0 + dt.timedelta(hours=5))  # type: ignore[arg-type]
     hours = dict(OutcomesConfig().sla_hours)  # [outcomes] sla_hours: the report's hours, high 24 h
     for at, decided in ((T0 + dt.timedelta(hours=6), {}), (T0 + dt.timedelta(hours=25), {TRIGGER: "rolled_back"})):

@@ -109,6 +109,7 @@ def test_message_identity_by_kind(
 def sa_row(kind: str, key: str, payload: str) -> sa.Row[object]:
     """An outbox row as the delivery reads it."""
     columns = [sa.literal(kind).label("kind"), sa.literal(key).label("key"), sa.literal(payload).label("payload")]
+    columns.append(sa.literal("0a1b2c3d4e5f6071").label("scope"))  # one project (test_project_identity: two)
     with sa.create_engine("sqlite://").connect() as conn:
         return conn.execute(sa.select(*columns)).one()
 

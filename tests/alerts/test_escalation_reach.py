@@ -57,7 +57,7 @@ def test_open_task_past_the_sla_escalates_whatever_the_delivery(
     with sa.create_engine(url).connect() as conn:
         opened = list(conn.execute(sa.select(alerts.c.key, alerts.c.delivery, alerts.c.task_state)))
     assert {(d, t) for _, d, t in opened} == {(delivery, "open")}, case
-    assert complete_task(crm, opened[0].key, T0 + dt.timedelta(hours=2))  # worked: never escalated
+    assert complete_task(crm, opened[0].key, T0 + dt.timedelta(hours=2), eng.engine)  # worked: never escalated
 
     later = T0 + dt.timedelta(hours=25)
     done = eng.escalate(later)

@@ -104,7 +104,7 @@ def test_thirty_days_of_flapping_scores(
         fake.now += 3600 * STEP
         for key, at in opened_at.items():  # reps work even accounts' tasks after 12 h
             if int(key.split(":")[0].split("-")[1]) % 2 == 0 and now - at >= dt.timedelta(hours=WORK_AFTER):
-                complete_task(crm, key, now)
+                complete_task(crm, key, now, eng.engine)
         report = eng.evaluate_and_deliver(now, rows=rows_at(h))
         walls.append(report.seconds)
         for key in report.evaluation.opened_keys:

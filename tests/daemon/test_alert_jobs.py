@@ -309,13 +309,20 @@ def test_ops_alert_over_slack_once_on_failure_once_on_recovery(
     stored = daemon.alerts.states()
     assert stored["accounts:failed"] == "ok"
     notifier = SlackNotifier(fresh, OPS)
-    replay = OpsAlert("accounts", "failed", "ok", "recovered", _changed_at(daemon))
+    replay = OpsAlert("accounts", "failed", "ok", "recovered", _changed_at(daemon), _project(daemon))
     notifier.notify(replay)
     assert keys(slack, OPS) == [firing, resolved] and replay.key == resolved
     notifier.notify(again)  # a different change: its own message
     assert len(keys(slack, OPS)) == 3
     notifier.close()
     daemon.close()
+
+
+def _project(daemon: Daemon) -> str:
+    from syncer.project import project_id
+
+    with daemon.state.engine.connect() as conn:
+        return project_id(conn)
 
 
 def _changed_at(daemon: Daemon) -> dt.datetime:

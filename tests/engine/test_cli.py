@@ -26,7 +26,8 @@ def state_counts(project: Project) -> dict[str, int]:
     db = sqlite3.connect(path)
     try:
         tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables if t != "alembic_version"}
+        created = ("alembic_version", "project_identity")  # written with the schema (migrations), not by a command
+        return {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables if t not in created}
     finally:
         db.close()
 

@@ -21,6 +21,7 @@ from syncer_connectors.salesforce.emulator_writes import create_one
 
 from syncer.config import load_config
 from syncer.errors import ConfigError
+from syncer.project import project_id
 from tests.engine.conftest import Project
 
 ENV = {"HS_TOKEN": "hs-task-token-31", "SF_USER": "tasks@x.example", "SF_PASS": "pw-tasks-5", "SF_TOKEN": "tok-77"}
@@ -222,6 +223,36 @@ def test_alerts_sharing_an_account_each_get_one_task(
     assert code == 0 and out["added"] == 0 and out["succeeded"] == 0, (out, err)
 
 
+def crm_tasks(sync: str, hubspot: HubSpotEmulator, salesforce: SalesforceEmulator) -> int:
+    return len(salesforce.records("Task")) if sync == "sf_tasks" else len(hubspot.store.objects["tasks"])
+
+
+@pytest.mark.parametrize("sync", ["sf_tasks", "hs_tasks"])
+@pytest.mark.parametrize("other", ["another sync", "another project"])
+def test_another_sync_or_project_with_the_same_row_keys_gets_its_own_tasks(
+    sync: str, other: str, crm: tuple[Project, HubSpotEmulator, SalesforceEmulator]
+) -> None:
+    """The CRM finds a task by the key syncer stores on it: a key of the row key alone made a second task
+    sync (or a second project's) with the same alert ids find the first one's tasks and create none (data
+    lost). Scoped by sync and project (syncer.project), each creates its own; a rerun creates none."""
+    project, hubspot, salesforce = crm
+    alerts(project, [("al-1", "ACC-1", "one", None), ("al-2", "ACC-2", "two", None)])
+    mapping(project, sync, "insert")
+    assert project.cli("run", sync, "--json")[1]["succeeded"] == 2
+    if other == "another sync":
+        (project.root / "mappings" / f"{sync}_copy.toml").write_text(_mapping_text(sync, "insert"))
+        second = (f"{sync}_copy",)
+    else:
+        text = project.config.read_text().replace('data_dir = "data"', 'data_dir = "data2"')
+        project.config.write_text(text)  # the same config with another state store: another project
+        second = (sync,)
+    code, out, err = project.cli("run", *second, "--json")
+    made = crm_tasks(sync, hubspot, salesforce)
+    print(f"\n{sync}, {other}: {out.get('succeeded')} sent, {made} tasks in the CRM")
+    assert code == 0 and made == 4, (out, err)  # two each
+    assert project.cli("run", *second, "--json")[1]["added"] == 0 and crm_tasks(sync, hubspot, salesforce) == 4
+
+
 # owner_email as the warehouse holds it -> what both CRMs must make of it (the one rule, syncer.owner_email:
 # trimmed, any case): ("owner", the owner's email), ("none", ""): no owner asked for, or ("rejected", words)
 OWNERS = {
@@ -256,10 +287,13 @@ def test_one_owner_rule_for_every_crm(sync: str, crm: tuple[Project, HubSpotEmul
     outcome = {row["key"]: row for row in audit}
     if sync == "sf_tasks":
         users = {u["Id"]: u["Email"] for u in salesforce.records("User")}
-        got = {t["Syncer_Key__c"]: users.get(t.get("OwnerId") or "", "") for t in salesforce.records("Task")}
+        got = {  # the task key is the row key in its sync and project (syncer.project)
+            t["Syncer_Key__c"].split("@")[0]: users.get(t.get("OwnerId") or "", "") for t in salesforce.records("Task")
+        }
     else:
         emails = {oid: o["email"] for oid, o in hubspot.owners.items()}
-        keys = {hs_task_key(f"al-{i}"): f"al-{i}" for i in range(len(owners))}
+        scope = f"{sync}@{project_of(project)}"  # the task key is the row key in its sync and project
+        keys = {hs_task_key(f"al-{i}@{scope}"): f"al-{i}" for i in range(len(owners))}
         got = {
             keys[t.properties["syncer_key"]]: emails.get(t.properties.get("hubspot_owner_id") or "", "")
             for t in hubspot.store.objects["tasks"].values()
@@ -272,3 +306,13 @@ def test_one_owner_rule_for_every_crm(sync: str, crm: tuple[Project, HubSpotEmul
             assert want in reason.lower() and WITHOUT[sync] in reason, (owner, reason)
         else:
             assert got.get(key) == want and outcome[key]["status"] == "ok", (owner, got.get(key), outcome[key])
+
+
+def project_of(project: Project) -> str:
+    """The project id the state holds (syncer.project)."""
+    engine = sa.create_engine(f"sqlite:///{project.root / 'data' / 'state.sqlite'}")
+    try:
+        with engine.connect() as conn:
+            return project_id(conn)
+    finally:
+        engine.dispose()

@@ -74,7 +74,7 @@ def run_world(tmp: Path, accounts: int = ACCOUNTS, seed: int = SEED) -> World:
         sim = simulate(
             warehouse,
             engine,
-            lambda key, when: complete_task(crm, key, when),
+            lambda key, when: complete_task(crm, key, when, state.engine),
             first_day=FIRST_EVAL,
             weeks=WEEKS,
             seed=seed,

@@ -52,12 +52,13 @@ def tier_engine(
     hubspot_url: str | None = None,
     smtp: dict[str, Any] | None = None,
     hooks: dict[str, str] | None = None,
+    project: str | None = None,
     **sections: Any,
 ) -> AlertEngine:
     alerts = {"email": "email" if smtp else None, "crm_url": CRM_URL, **sections.pop("alerts", {})}
     return AlertEngine(
         settings(alerts=alerts, **sections),
-        StateStore(state_url),
+        StateStore(state_url, project=project),  # project: `[syncer] project` (None: the state's own id)
         slack_connector(slack_url, slack_token, clock, fast=True),
         hubspot_connector(hubspot_url, clock) if hubspot_url else None,
         email=email_connector(smtp) if smtp else None,

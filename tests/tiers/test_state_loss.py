@@ -3,7 +3,10 @@
 Slack, HubSpot and SMTP are the loopback emulators; the state is a real SQLite file that is deleted
 (or whose alert tables are made unreadable and then moved aside by `syncer state rebuild`) between
 the runs. The connectors find what the first run created by the alert's stable key (account,
-trigger, episode date: lifecycle.alert_key), so nothing is created twice.
+trigger, episode date: lifecycle.alert_key) in its project (syncer.project), so nothing is created
+twice. A deleted state keeps its project only by name (`[syncer] project`); a rebuilt one keeps the
+id it had. (A deleted state without a name is a new project: its open episodes are sent once more,
+a duplicate rather than the loss of another project's alert.)
 """
 
 from __future__ import annotations
@@ -70,7 +73,9 @@ def corrupt_and_rebuild(state: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("loss", [lose_all, corrupt_and_rebuild], ids=["deleted", "rebuilt"])
+@pytest.mark.parametrize(
+    ("loss", "project"), [(lose_all, "acme-prod"), (corrupt_and_rebuild, None)], ids=["deleted", "rebuilt"]
+)
 @pytest.mark.parametrize("quiet", [True, False], ids=["quiet-activation", "loud-activation"])
 def test_a_second_alert_run_after_total_state_loss_duplicates_nothing(
     tmp_path: Path,
@@ -79,6 +84,7 @@ def test_a_second_alert_run_after_total_state_loss_duplicates_nothing(
     crm: HubSpotEmulator,
     smtp: SmtpEmulator,
     loss: Any,
+    project: str | None,
     quiet: bool,
 ) -> None:
     state = tmp_path / "state.sqlite"
@@ -93,6 +99,7 @@ def test_a_second_alert_run_after_total_state_loss_duplicates_nothing(
             hubspot_url=crm.base_url,
             smtp={"port": smtp.port},
             alerts=alerts,
+            project=project,
         )
         eng.evaluate_and_deliver(at, rows=fired)
 

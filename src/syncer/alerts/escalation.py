@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from syncer.alerts.lifecycle import AlertRenderer, StatusReader, refresh_tasks
 from syncer.alerts.model import AlertSettings
-from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue
+from syncer.alerts.outbox import Delivered, Outbox, Sender, enqueue, task_keys
 from syncer.alerts.people import owner_name
 from syncer.alerts.routing import UserDirectory
 from syncer.alerts.store import alerts, outbox
@@ -146,7 +146,9 @@ class Escalations:
             self._set(where_keys, "unsupported", reason, now)
             done.priority_unsupported = len(rows)
             return
-        answers = self.raise_priority(where_keys, self.settings.alerts.escalated_priority)
+        crm_keys = task_keys(self.engine, where_keys)  # the key each task was created under (its project's)
+        raised = self.raise_priority(list(dict.fromkeys(crm_keys.values())), self.settings.alerts.escalated_priority)
+        answers = {key: raised[crm_keys[key]] for key in where_keys if crm_keys[key] in raised}
         ok = [k for k in where_keys if k in answers and answers[k] is None]
         self._set(ok, "delivered", None, now)
         for key in where_keys:

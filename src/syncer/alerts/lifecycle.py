@@ -28,7 +28,7 @@ from syncer.alerts.budget import ConversionRates, apply_budget
 from syncer.alerts.canary import CANARY, keep_row, statuses
 from syncer.alerts.holdout import is_held_out
 from syncer.alerts.model import AlertSettings
-from syncer.alerts.outbox import enqueue
+from syncer.alerts.outbox import enqueue, task_keys
 from syncer.alerts.routing import Router
 from syncer.alerts.store import CHUNK, alerts, aware, digest_queue, dumps, email_queue, evaluations, pairs
 from syncer.alerts.tasks import TaskState, sdr_title
@@ -477,10 +477,11 @@ class Lifecycle:
 
 def refresh_tasks(engine: sa.Engine, read: StatusReader, rows: Sequence[sa.Row[Any]], now: dt.datetime) -> None:
     """Read task status back from the CRM; a completed task marks its alert worked (when completed)."""
-    states = read([r.key for r in rows])
+    crm_keys = task_keys(engine, [str(r.key) for r in rows])
+    states = read(list(dict.fromkeys(crm_keys.values())))
     with engine.begin() as conn:
         for row in rows:
-            state = states.get(row.key)
+            state = states.get(crm_keys[str(row.key)])
             if state is None:
                 continue
             values: dict[str, Any] = {"task_state": state.state, "task_checked_at": now}

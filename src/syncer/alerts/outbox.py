@@ -14,6 +14,13 @@ CRM tasks are covered the same way by the connectors' task-key lookup. The chann
 the row, so a rerun never posts to a different channel than the first attempt (which would defeat
 the per-channel history lookup); it changes only when Slack said the first one is undeliverable,
 i.e. nothing was posted there.
+
+Every identity a destination sees is scoped by the project id frozen in the row (`scope`,
+syncer.project): the Slack fingerprint, hence the email Message-ID, the CRM task key and the webhook
+idempotency key. An alert key repeats in every project sharing an account id; without the scope a
+second project posting through the same Slack app, mailbox, CRM or receiver is answered "already
+delivered" and its alert is lost. A row frozen before the scope existed (NULL) keeps the old identity,
+so a rerun after an upgrade finds what the previous release posted.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import sqlalchemy as sa
 from syncer import failpoints
 from syncer.alerts.store import alerts, dumps, outbox
 from syncer.connector import Record, Result
+from syncer.project import project_id, scoped
 
 UNDELIVERABLE = "undeliverable:"
 SLOT_KINDS = frozenset({"digest", "email_digest"})  # keys naming a slot (recipient, day, part), not one message
@@ -80,28 +88,56 @@ def enqueue(
     if conn.execute(found).first() is not None:
         return False
     row: dict[str, Any] = {"key": key, "kind": kind, "alert_id": alert_id, "recipient": recipient, "seq": seq}
-    row.update(payload=dumps(payload), status=status, attempts=0, created_at=now)
+    row.update(payload=dumps(payload), status=status, attempts=0, created_at=now, scope=project_id(conn))
     conn.execute(outbox.insert(), row)
     return True
 
 
-def record_of(key: str, payload: dict[str, Any], match_value: str | None = None) -> Record:
-    fingerprint = hashlib.sha256(dumps(payload).encode()).hexdigest()[:32]
-    return Record(key, "insert", payload, fingerprint, key, match_value=match_value)  # a key is delivered once, ever
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def delivered_key(row: sa.Row[Any]) -> str:
+    """The key a destination stores for this row (CRM task key, webhook idempotency key): its key in
+    its project (syncer.project.scoped); the bare key for a row frozen before 0013."""
+    return scoped(str(row.key), row.scope)
+
+
+def record_of(row: sa.Row[Any], key: str, match_value: str | None = None) -> Record:
+    """The Record of a task or webhook outbox row, under `key`; its idempotency key is `delivered_key(row)`."""
+    payload = json.loads(row.payload)
+    return Record(key, "insert", payload, _hash(dumps(payload)), delivered_key(row), match_value=match_value)
 
 
 def message_record(row: sa.Row[Any]) -> Record:
     """The Record of a Slack or email outbox row. Its fingerprint is what makes a message found under
-    the row's key *this* row's (the Slack history lookup, the email Message-ID): for a slot key
-    (`digest:<recipient>:<local date>:<n>`, `email-digest:<address>:<date>`) the frozen payload, since a
-    rebuilt state or another project sharing the Slack app fills the same slot with other alerts; for
-    an alert's key the key alone, since it names one episode even after a state loss whose re-opened
-    alert renders a moved value (lifecycle.alert_key)."""
+    the row's key *this* row's (the Slack history lookup, the email Message-ID): the project id (another
+    project sharing the Slack app or mailbox repeats the key: the same account, trigger and window) and,
+    for a slot key (`digest:<recipient>:<local date>:<n>`, `email-digest:<address>:<date>`), the frozen
+    payload, since a rebuilt state fills the same slot with other alerts; for an alert's key nothing
+    more, since it names one episode even when a re-opened alert renders a moved value
+    (lifecycle.alert_key). A row frozen before 0013 (no scope) keeps the previous release's fingerprint,
+    so a rerun after the upgrade finds the message that release posted."""
     payload = json.loads(row.payload)
-    if row.kind in SLOT_KINDS:
-        return record_of(row.key, payload)
-    identity = hashlib.sha256(str(row.key).encode()).hexdigest()[:32]
+    content = dumps(payload) if row.kind in SLOT_KINDS else None
+    if row.scope is None:  # the previous release's identity: payload for slots, else the key alone
+        identity = _hash(content if content is not None else str(row.key))
+    else:
+        identity = _hash("\n".join([str(row.scope), str(row.key), content or ""]))
     return Record(row.key, "insert", payload, identity, row.key)
+
+
+def task_keys(engine: sa.Engine, keys: Sequence[str]) -> dict[str, str]:
+    """Alert key -> the key its CRM task was created under (`delivered_key` of its `task` row: the status
+    read-back and the priority raise must name the task the create made). A key without a task row maps
+    to itself."""
+    found: dict[str, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(keys), 900):
+            part = list(keys[start : start + 900])
+            query = sa.select(outbox.c.key, outbox.c.scope).where(outbox.c.kind == "task", outbox.c.key.in_(part))
+            found.update((str(r.key), delivered_key(r)) for r in conn.execute(query))
+    return {key: found.get(key, key) for key in keys}
 
 
 def pending_rows(engine: sa.Engine, kinds: Sequence[str], statuses: Sequence[str] = ("pending",)) -> list[sa.Row[Any]]:
@@ -205,7 +241,7 @@ class Outbox:
             size = max(1, crm.effective_batch_size)
             for start in range(0, len(rows), size):
                 chunk = rows[start : start + size]
-                records = [record_of(r.key, json.loads(r.payload), r.recipient) for r in chunk]
+                records = [record_of(r, delivered_key(r), r.recipient) for r in chunk]  # the CRM task key
                 results = crm.send(records)
                 failpoints.hit("task_after_create")
                 retry += self._settle_tasks(chunk, results, now, done)
@@ -262,7 +298,7 @@ class Outbox:
             size = max(1, hook.effective_batch_size)
             for start in range(0, len(group), size):
                 chunk = group[start : start + size]
-                results = hook.send([record_of(r.key, json.loads(r.payload), r.key) for r in chunk])
+                results = hook.send([record_of(r, r.key, r.key) for r in chunk])
                 failpoints.hit("webhook_after_ack")
                 with self.engine.begin() as conn:
                     for row, result in zip(chunk, results, strict=True):

@@ -21,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 from syncer.alerts.lifecycle import Lifecycle
 from syncer.alerts.routing import Router, UserDirectory
 from syncer.alerts.store import alerts, metadata
+from syncer.project import project_identity
 
 if TYPE_CHECKING:
     from syncer.alerts.engine import AlertEngine
@@ -29,9 +30,10 @@ KINDS = ("ping", "deferred", "backlog", "digest", "holdout")
 
 
 def empty_state() -> sa.Engine:
-    """An in-memory SQLite database with the alert tables, empty."""
+    """An in-memory SQLite database with the alert tables and the project identity (syncer.project), empty."""
     target = sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     metadata.create_all(target)
+    project_identity.create(target)
     return target
 
 
@@ -39,7 +41,7 @@ def copy_state(source: sa.Engine) -> sa.Engine:
     """An in-memory SQLite database holding a copy of every alert table."""
     target = empty_state()
     with source.connect() as read, target.begin() as write:
-        for table in metadata.sorted_tables:
+        for table in [*metadata.sorted_tables, project_identity]:
             rows = [dict(r._mapping) for r in read.execute(sa.select(table))]
             if rows:
                 write.execute(table.insert(), rows)

@@ -96,6 +96,8 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer),
     sa.Column("created_at", TS),
     sa.Column("delivered_at", TS),
+    # 0013: the project id the row was frozen under (syncer.project); NULL: frozen before 0013
+    sa.Column("scope", sa.String(64)),
 )
 digest_queue = sa.Table(
     "alert_digest_queue",

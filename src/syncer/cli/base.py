@@ -131,7 +131,7 @@ def _open(config_path: Path | None) -> tuple[Config, StateStore]:
     config = load_config(config_path)
     _OPENED[:] = [config.base_dir]
     setup_logging(config.app.log_format, config.app.log_level)
-    return config, StateStore(config.state_url())
+    return config, config.open_state()
 
 
 def bad_option(option: str, message: str) -> ConfigError:

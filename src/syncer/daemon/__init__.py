@@ -199,7 +199,7 @@ def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
     config = load_config(config_path)
     settings = load_settings(config)
     setup_logging(config.app.log_format, config.app.log_level)
-    daemon = Daemon(config, settings, StateStore(config.state_url()))
+    daemon = Daemon(config, settings, config.open_state())
     wake = threading.Event()
     flags = {"term": False, "hup": False}
 

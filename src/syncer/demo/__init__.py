@@ -42,7 +42,6 @@ from syncer.runner import Runtime, Summary, SyncJob
 from syncer.scoring.model import ScoringConfig
 from syncer.scoring.refresh import ScoreSummary, refresh_scores
 from syncer.scoring.synthetic import REALISTIC_MIX, build_world
-from syncer.state import StateStore
 from syncer.tables import print_table
 from syncer.wording import plural
 
@@ -194,7 +193,7 @@ class Demo:
             "(triggers in bulk in the warehouse, alerts in state, deliveries to an in-process ledger)"
         )
         config = load_config(config_path)
-        state = StateStore(config.state_url())
+        state = config.open_state()
         engine = AlertEngine.from_config(config, state)
         try:
             self.history = replay(engine, warehouse, scoring, days, DIGEST_ZONE, seed=self.seed)
@@ -209,7 +208,7 @@ class Demo:
         from syncer.alerts import AlertEngine
 
         config = load_config(config_path)
-        state = StateStore(config.state_url())
+        state = config.open_state()
         engine = AlertEngine.from_config(config, state)
         try:
             morning = dt.datetime.combine(day, dt.time(8), DIGEST_ZONE)
@@ -230,7 +229,7 @@ class Demo:
 
     def _syncs(self, config_path: Path, label: str, show_plan: bool, day: date) -> None:
         config = load_config(config_path)
-        state = StateStore(config.state_url())
+        state = config.open_state()
         try:
             for name in SYNC_ORDER:
                 job = SyncJob(config, name, state, Runtime())
@@ -265,7 +264,7 @@ class Demo:
 
         morning = dt.datetime.combine(day, dt.time(8, 0), DIGEST_ZONE)
         config = load_config(config_path)
-        state = StateStore(config.state_url())
+        state = config.open_state()
         engine = AlertEngine.from_config(config, state)
         try:
             self.sim_now = morning
@@ -310,7 +309,7 @@ class Demo:
 
         config_path.write_text(config_path.read_text(encoding="utf-8") + CHURN_CONFIG, encoding="utf-8")
         config = load_config(config_path)
-        state = StateStore(config.state_url())
+        state = config.open_state()
         path = self.folder / "report.html"
         now = self._report_time(day - timedelta(days=1))
         engine = sa.create_engine(warehouse_url)

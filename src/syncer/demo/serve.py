@@ -22,7 +22,6 @@ from typing import Any
 from syncer.config import load_config
 from syncer.daemon import Daemon, load_settings
 from syncer.server import DaemonHTTPServer
-from syncer.state import StateStore
 
 
 def command_prefix(folder: Path) -> tuple[str, str]:
@@ -52,7 +51,7 @@ def serve(
     """Run the daemon and its pages until Ctrl-C / SIGTERM (or `stop_event`, for tests)."""
     config = load_config(config_path)
     settings = load_settings(config)
-    daemon = Daemon(config, settings, StateStore(config.state_url()))
+    daemon = Daemon(config, settings, config.open_state())
     server = DaemonHTTPServer(
         "127.0.0.1",
         port,
