@@ -27,12 +27,13 @@ from syncer.cli.base import (
     one_of,
     out,
 )
-from syncer.config import Config, ignored_updated_at
+from syncer.config import Config, SyncConfig, ignored_updated_at
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError, WarehouseError
 from syncer.local_time import local_stamp, team_zone
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
+from syncer.state import Known
 from syncer.tables import more_line, print_table
 from syncer.warehouse_diff.modes import check_problems, check_warnings
 from syncer.wording import plural
@@ -446,18 +447,14 @@ def forget(
 
     cfg, state = _open(config)
     syncs = [cfg.sync(sync).name] if sync else syncs_holding(state.engine, key)
-    held = [s for s in syncs if state.lookup(s, [key])]
+    held = {s: known for s in syncs if (known := state.lookup(s, [key]).get(key)) is not None}
     removed = state.forget(key, sync)
     out.print(
         f"forgot {key!r}: {removed['state']} state, {removed['rejected']} rejected, {removed['audit']} audit rows"
     )
-    for name in held:
+    for name, known in held.items():
         if cfg.sync(name).mode == "mirror":  # its delete needed state's record: that record is gone now
-            out.print(
-                f"warning: sync {name} mirrors its model, but the record stays at its destination: syncer no longer "
-                "knows it, so removing the row from the model will not delete it there. Delete it at the "
-                f"destination, or next time remove the row first and run `syncer run {name}` before forgetting"
-            )
+            out.print(f"warning: {escape(orphan_words(cfg.sync(name), known, suppress))}", highlight=False)
     if not suppress:
         out.print(
             "the next run sends it again (as added) if its row is still in the model: erase the source row too, "
@@ -472,3 +469,27 @@ def forget(
         "the suppression is lifted on the first run after the row has left it"
     )
     return 0
+
+
+def orphan_words(sync: SyncConfig, known: Known, suppressed: bool) -> str:
+    """What a forgotten record of a mirror sync leaves at its destination, and how to remove it.
+
+    A mirror deletes a record whose row left the model through state's record of it (its match value
+    and destination id); `forget` erased that, so no later run deletes it, in any diff mode (the
+    warehouse snapshot is rebuilt from state, the columnar sidecar is invalidated with it). The words
+    name the record as the destination knows it, so the user can delete it there; or, unless the key
+    is suppressed, let the sync learn it again (a run while its row is in the model sends it as added)
+    and then remove the row, so the mirror deletes it."""
+    where = f"{sync.connector} {sync.object} with {sync.match.field} = {known.match_value!r}"
+    if known.dest_id:
+        where += f" (id {known.dest_id})"
+    words = (
+        f"sync {sync.name} mirrors its model, but its record stays at the destination: {where}. syncer no longer "
+        "knows it, so no run deletes it, even after its row leaves the model. To remove it, delete it there"
+    )
+    if suppressed:
+        return words + " (the key is suppressed: runs skip its row until the row has left the model)"
+    return (
+        words + f", or, while its row is still in the model, run `syncer run {sync.name}` (the record is sent "
+        "and known again), then remove the row and run again: the mirror deletes it"
+    )
