@@ -140,6 +140,7 @@ class Differ:
         full: bool = False,
         max_removed: int | None = None,
         remember_sources: bool = False,
+        retry_rejected: bool = False,
     ) -> None:
         self.sync = sync
         self.primary_key = primary_key
@@ -161,7 +162,8 @@ class Differ:
         self._found = 0  # source keys that state knows: if it equals what state held, nothing was removed
         # before this run writes anything; a differ that finds removals another way skips the count
         self._state_count = state.count_synced(sync) if self.counts_state else 0
-        self._rejected = state.rejected_fingerprints(sync)
+        # rows rejected with the data they hold now wait for a change, unless retried on request
+        self._rejected = {} if retry_rejected else state.rejected_fingerprints(sync)
 
     def changes(self, rows: Iterable[dict[str, Any]]) -> Iterator[Change]:
         """Yield every added, changed and (after the rows end) removed record, in stream order."""

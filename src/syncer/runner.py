@@ -159,6 +159,9 @@ class SyncJob:
         # `plan/run --full-diff`: this diff compares the whole model (the `updated_at` window is not used), sends
         # only what changed and records the watermark as a full diff does (syncer.warehouse_diff.watermark)
         self.full_diff = False
+        # `plan/run --retry-rejected`: rows the destination rejected before are sent again though unchanged
+        # (the cause was fixed at the destination: a field created, a record restored, a rule relaxed)
+        self.retry_rejected = False
         self.max_removed: int | None = None  # the delete guard of the current diff (mirror mode)
 
     def validate_columns(self) -> None:
@@ -286,6 +289,7 @@ class SyncJob:
             full=full,
             max_removed=max_removed,
             remember_sources=for_run,
+            retry_rejected=self.retry_rejected,
         )
 
     def close(self) -> None:
@@ -293,10 +297,10 @@ class SyncJob:
 
     # -- plan ---------------------------------------------------------------------------------
 
-    def plan(self, show: int = 0, full: bool = False, full_diff: bool = False) -> Summary:
-        """Count what a run would do; write nothing anywhere. `full_diff`: see `__init__`."""
+    def plan(self, show: int = 0, full: bool = False, full_diff: bool = False, retry_rejected: bool = False) -> Summary:
+        """Count what a run would do; write nothing anywhere. `full_diff`, `retry_rejected`: see `__init__`."""
         started = time.monotonic()
-        self.full_diff = full_diff
+        self.full_diff, self.retry_rejected = full_diff, retry_rejected
         connector = self.connector()  # only read: field types and the match comparison
         try:
             self.learn_types(connector)
@@ -347,10 +351,13 @@ class SyncJob:
 
     # -- run ----------------------------------------------------------------------------------
 
-    def run(self, full: bool = False, allow_deletes: bool = False, full_diff: bool = False) -> Summary:
-        """Send what changed; `full` re-sends every record, `full_diff` (see `__init__`) only compares all of them."""
+    def run(
+        self, full: bool = False, allow_deletes: bool = False, full_diff: bool = False, retry_rejected: bool = False
+    ) -> Summary:
+        """Send what changed; `full` re-sends every record, `full_diff` (see `__init__`) only compares all of them,
+        `retry_rejected` also sends the rows rejected before and unchanged since."""
         started = time.monotonic()
-        self.full_diff = full_diff
+        self.full_diff, self.retry_rejected = full_diff, retry_rejected
         connector = self.connector()
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
@@ -374,7 +381,8 @@ class SyncJob:
                 summary.error = (
                     f"{held} records held back ({reasons}): rejected earlier and unchanged since, so "
                     f"the destination is out of sync for them; `syncer audit {self.sync.name} --status rejected` "
-                    "says why; fix the rows (or the mapping) and the next run sends them"
+                    "says why; a fixed row or mapping is sent by the next run, and once the cause is fixed at the "
+                    f"destination `syncer run {self.sync.name} --retry-rejected` sends them again"
                 )
             if differ.tally.held_deletes:
                 summary.status = "partial"

@@ -243,6 +243,15 @@ def _progress() -> Iterator[Callable[[str, int], None] | None]:
 
 
 AUDIT_STATUSES = ("ok", "rejected", "failed")
+RetryRejectedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--retry-rejected",
+        help="also send the rows the destination rejected before and that have not changed since (after fixing "
+        "the cause at the destination: a missing field created, a record restored); `audit SYNC --status "
+        "rejected` lists them",
+    ),
+]
 FullDiffOpt = Annotated[
     bool,
     typer.Option(
@@ -305,10 +314,16 @@ def plan(
     show: Annotated[int, typer.Option(help="show N sample changes with their field-level diffs", min=0)] = 0,
     full: Annotated[bool, typer.Option("--full", help="plan as if everything must be re-sent")] = False,
     full_diff: FullDiffOpt = False,
+    retry_rejected: RetryRejectedOpt = False,
     as_json: JsonOpt = False,
 ) -> int:
     """Show what `run` would change. Writes nothing anywhere."""
-    code = _with_job(config, sync, lambda job: job.plan(show=show, full=full, full_diff=full_diff), as_json)
+    code = _with_job(
+        config,
+        sync,
+        lambda job: job.plan(show=show, full=full, full_diff=full_diff, retry_rejected=retry_rejected),
+        as_json,
+    )
     return 0 if code == 1 else code  # bad rows are reported, but a plan itself succeeded
 
 
@@ -319,6 +334,7 @@ def run(
     config: ConfigOpt = None,
     full: Annotated[bool, typer.Option("--full", help="re-send every record, not only changes")] = False,
     full_diff: FullDiffOpt = False,
+    retry_rejected: RetryRejectedOpt = False,
     allow_deletes: Annotated[
         bool, typer.Option("--allow-deletes", help="mirror: apply a mass removal that max_delete_share held back")
     ] = False,
@@ -338,7 +354,7 @@ def run(
     return _with_job(
         config,
         sync,
-        lambda job: job.run(full=full, allow_deletes=allow_deletes, full_diff=full_diff),
+        lambda job: job.run(full=full, allow_deletes=allow_deletes, full_diff=full_diff, retry_rejected=retry_rejected),
         as_json,
         lease=True,
         wait=wait,
