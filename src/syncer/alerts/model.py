@@ -110,7 +110,8 @@ class AlertsConfig(_Strict):
     """Trigger name -> its own `hysteresis_margin`."""
     sla_hours: float = Field(default=24.0, gt=0)
     """A high alert whose CRM task is still open after this many hours is escalated, once: the task's priority is raised
-    to `escalated_priority` and the owner's manager / `escalation_channel` is told.
+    to `escalated_priority` and the owner's manager / `escalation_channel` is told. The same hours as `[outcomes]
+    sla_hours.high` (the report, dashboard and `alerts sla`): set either; both, with different values, is refused.
     """
     escalation_channel: str | None = None
     """Slack channel ID (C...) told about escalations, besides the manager."""
@@ -318,8 +319,11 @@ class AlertSettings(_Strict):
 
 
 def load_alert_settings(raw: dict[str, Any], file: str = "config.toml") -> AlertSettings:
-    """Validate `config.raw`'s alerts/routing/digest sections; every problem in one ConfigError."""
-    issues: list[ConfigIssue] = []
+    """Validate `config.raw`'s alerts/routing/digest sections; every problem in one ConfigError. The high
+    alert's SLA is `outcomes.model.high_sla_hours`: `[outcomes] sla_hours.high` when `[alerts]` sets none."""
+    from syncer.outcomes.model import high_sla_hours
+
+    high, issues = high_sla_hours(raw, file)
     parts: dict[str, Any] = {}
     models: dict[str, type[BaseModel]] = {
         "alerts": AlertsConfig,
@@ -334,6 +338,8 @@ def load_alert_settings(raw: dict[str, Any], file: str = "config.toml") -> Alert
             continue
         if section == "actions":
             body = actions_body(body)
+        if section == "alerts" and high is not None:
+            body = {**body, "sla_hours": high}
         try:
             parts[section] = model.model_validate(body)
         except ValidationError as exc:

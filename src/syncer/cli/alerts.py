@@ -273,6 +273,8 @@ def _cell(value: Any) -> str:
     as they are, none as "-"; --json keeps every digit."""
     if value is None:
         return "-"
+    if isinstance(value, float) and 0 < abs(value) < 0.1:  # an SLA of 0.02 h is not "0.0"
+        return f"{value:.2g}"
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 

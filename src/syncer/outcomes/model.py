@@ -71,7 +71,8 @@ class OutcomesConfig(_Strict):
     sla_hours: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: {"high": 24.0, "medium": 48.0, "low": 168.0}
     )
-    """Priority -> hours to act before an alert counts as late (more than 0)."""
+    """Priority -> hours to act before an alert counts as late (more than 0). `high` is `[alerts] sla_hours` (the
+    escalation's hours) when not given here; both given, with different values, is refused."""
     target_conversion: float = Field(default=0.25, ge=0, le=1)
     """KPI target: alert-to-conversion rate (seed 002: > 25%)."""
     target_accuracy: float = Field(default=0.75, ge=0, le=1)
@@ -117,9 +118,32 @@ class OutcomeSettings(_Strict):
     """The `[report]` section."""
 
 
+def _hours(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def high_sla_hours(raw: dict[str, Any], file: str = "config.toml") -> tuple[float | None, list[ConfigIssue]]:
+    """The one SLA of a high alert, in hours, as written: `[alerts] sla_hours` (escalation) or `[outcomes]
+    sla_hours.high` (the report, the dashboard, `alerts sla`, the canary); None when neither is set (both
+    defaults are 24). Both set to different values is an issue: they are the same promise, and each reader
+    honoured its own (`alerts sla` showed 24.0 while `alerts escalate` escalated after 0.02 h)."""
+    alerts = raw.get("alerts") if isinstance(raw.get("alerts"), dict) else {}
+    outcomes = raw.get("outcomes") if isinstance(raw.get("outcomes"), dict) else {}
+    by_priority = outcomes.get("sla_hours") if isinstance(outcomes.get("sla_hours"), dict) else {}
+    escalation, report = _hours(alerts.get("sla_hours")), _hours(by_priority.get("high"))
+    if escalation is not None and report is not None and escalation != report:
+        why = (
+            f"{escalation:g} h here but outcomes.sla_hours.high is {report:g} h: both are the SLA of a high alert "
+            "(escalation, and the report / dashboard / `alerts sla`); set it once, in either place"
+        )
+        return None, [ConfigIssue(file, "alerts.sla_hours", why)]
+    return (escalation if escalation is not None else report), []
+
+
 def load_outcome_settings(raw: dict[str, Any], file: str = "config.toml") -> OutcomeSettings:
-    """Validate `config.raw`'s [outcomes] and [report]; every problem in one ConfigError."""
-    issues: list[ConfigIssue] = []
+    """Validate `config.raw`'s [outcomes] and [report]; every problem in one ConfigError. A high alert's
+    SLA is `high_sla_hours`: `[alerts] sla_hours` when `[outcomes] sla_hours` does not name `high`."""
+    high, issues = high_sla_hours(raw, file)
     parts: dict[str, Any] = {}
     models: dict[str, type[BaseModel]] = {"outcomes": OutcomesConfig, "report": ReportConfig}
     for section, model in models.items():
@@ -127,6 +151,10 @@ def load_outcome_settings(raw: dict[str, Any], file: str = "config.toml") -> Out
         if not isinstance(body, dict):
             issues.append(ConfigIssue(file, section, "must be a table"))
             continue
+        if section == "outcomes" and high is not None:
+            given = body.get("sla_hours")
+            by_priority = dict(given) if isinstance(given, dict) else dict(OutcomesConfig().sla_hours)
+            body = {**body, "sla_hours": {**by_priority, "high": high}}
         try:
             parts[section] = model.model_validate(body)
         except ValidationError as exc:
