@@ -118,6 +118,10 @@ class OutcomeSettings(_Strict):
     """The `[report]` section."""
 
 
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _hours(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -127,9 +131,8 @@ def high_sla_hours(raw: dict[str, Any], file: str = "config.toml") -> tuple[floa
     sla_hours.high` (the report, the dashboard, `alerts sla`, the canary); None when neither is set (both
     defaults are 24). Both set to different values is an issue: they are the same promise, and each reader
     honoured its own (`alerts sla` showed 24.0 while `alerts escalate` escalated after 0.02 h)."""
-    alerts = raw.get("alerts") if isinstance(raw.get("alerts"), dict) else {}
-    outcomes = raw.get("outcomes") if isinstance(raw.get("outcomes"), dict) else {}
-    by_priority = outcomes.get("sla_hours") if isinstance(outcomes.get("sla_hours"), dict) else {}
+    alerts, outcomes = _table(raw.get("alerts")), _table(raw.get("outcomes"))
+    by_priority = _table(outcomes.get("sla_hours"))
     escalation, report = _hours(alerts.get("sla_hours")), _hours(by_priority.get("high"))
     if escalation is not None and report is not None and escalation != report:
         why = (
