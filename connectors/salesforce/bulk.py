@@ -3,11 +3,18 @@
 A job costs about 6 + polls API calls whatever its size (create, upload, close, poll, three
 result reads), against 50 collections calls for 10,000 records. Results come back in no
 particular order, so they are joined on the external-ID column, never by position.
+
+Salesforce processes every job that is closed (UploadComplete), whether or not its client ever polls
+it, so a batch is uploaded once: when a later call of the job (close, poll, a result read) fails, or
+the job outlasts `bulk_timeout`, the send's retry resumes that same job; a new job is created only for
+a batch whose job ended (Failed or Aborted) or whose upload failed (that job is aborted first).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Callable, Sequence
@@ -15,19 +22,31 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from syncer.connector import Record, Result
-from syncer.errors import RetryableError
+from syncer.errors import RetryableError, SyncerError
 from syncer.values import plain
 
 from .client import SalesforceClient
 from .sobjects import TRANSIENT_CODES, jsonable
 
 FINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
-# A Failed job's errorMessage starts with a Bulk API 2.0 error code ("Errors"). These may clear on their own
-# (a 24-hour job/batch allocation, a timeout, lock contention, an unknown server-side cause): the job's
-# unprocessed records are `failed` and sent again. Every other code (InvalidBatch: a column that names no
-# field the user can write, ClientInputError, InvalidJob, InvalidOperation, InvalidUser, FeatureNotEnabled ...)
-# says the job as sent can never succeed: its unprocessed records are rejected with the message.
-TRANSIENT_JOB_ERRORS = frozenset({"ExceededQuota", "Timeout", "TooManyLockFailure", "InternalServerError", "Unknown"})
+# A Failed job's errorMessage starts with a Bulk API 2.0 error code ("Errors"). These codes say the job as sent can
+# never succeed (a CSV column naming no field the user can write, a malformed job or request, a user without the
+# permission, Bulk API 2.0 off for the org): the job's unprocessed records are rejected with the message. Any
+# other cause, documented as one that clears (ExceededQuota, Timeout, TooManyLockFailure, Unknown) or not
+# recognised at all (an empty errorMessage, "UNKNOWN_EXCEPTION : ..."), fails them: sent again within the retry
+# policy, then by the next run. Nothing is given up on for a cause nobody documented as final.
+PERMANENT_JOB_ERRORS = frozenset(
+    {
+        "ClientInputError",
+        "FeatureNotEnabled",
+        "InvalidBatch",
+        "InvalidJob",
+        "InvalidOperation",
+        "InvalidUrl",
+        "InvalidUser",
+        "InvalidXML",
+    }
+)
 NULL = "#N/A"  # Bulk 2.0 CSV ("Prepare CSV Files"): an empty cell leaves a field alone, #N/A clears it
 
 
@@ -50,6 +69,8 @@ class BulkUpserter:
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.last_job: dict[str, Any] | None = None
+        # sha256 of an uploaded CSV -> (its job id, whether it was closed): jobs whose results are not read yet
+        self._unfinished: dict[str, tuple[str, bool]] = {}
 
     def to_csv(self, batch: Sequence[Record]) -> bytes:
         columns = [self.match, *dict.fromkeys(k for r in batch for k in r.fields if k not in ("Id", self.match))]
@@ -89,6 +110,27 @@ class BulkUpserter:
         return str(value)
 
     def upsert(self, batch: Sequence[Record]) -> list[Result]:
+        """Upsert `batch` through one job and read its results. A RetryableError from any call after the
+        upload leaves the job remembered: the same batch sent again (the send's retry) resumes that job
+        instead of uploading the rows again. Raises RetryableError (transient, incl. `bulk_timeout`),
+        FatalError / RejectedError (the request as a whole) from the calls."""
+        data = self.to_csv(batch)
+        digest = hashlib.sha256(data).hexdigest()
+        known = self._unfinished.get(digest)
+        job_id, closed = known or (self._upload(data), False)
+        self._unfinished[digest] = (job_id, closed)
+        if not closed:
+            self._close(job_id, resumed=known is not None)
+            self._unfinished[digest] = (job_id, True)
+        self.last_job = self._wait(job_id)
+        results = self._results(job_id, batch, self.last_job)
+        del self._unfinished[digest]
+        return results
+
+    def _upload(self, data: bytes) -> str:
+        """Create a job and upload `data`; the job id. A job whose upload fails is aborted (Bulk API 2.0 "Close or
+        Abort a Job": an aborted job is not processed) before the error is raised, so a retry's new job is the
+        only one that can write these rows."""
         job = self.client.json(
             "POST",
             "jobs/ingest",
@@ -101,27 +143,45 @@ class BulkUpserter:
                 "lineEnding": "LF",
             },
         )
-        job_id = job["id"]
-        self.client.request(
-            "PUT",
-            f"jobs/ingest/{job_id}/batches",
-            f"bulk upload {job_id}",
-            data=self.to_csv(batch),
-            headers={"Content-Type": "text/csv"},
-        )
+        job_id: str = job["id"]
+        try:
+            self.client.request(
+                "PUT",
+                f"jobs/ingest/{job_id}/batches",
+                f"bulk upload {job_id}",
+                data=data,
+                headers={"Content-Type": "text/csv"},
+            )
+        except SyncerError:
+            with contextlib.suppress(SyncerError):  # an Open job left behind is never processed either
+                self.client.json("PATCH", f"jobs/ingest/{job_id}", f"bulk abort {job_id}", json={"state": "Aborted"})
+            raise
+        return job_id
+
+    def _close(self, job_id: str, resumed: bool) -> None:
+        """Mark the upload complete. Resuming after a close whose answer was lost, ask the job first: a job that
+        is no longer Open was closed and must not be closed again (409 InvalidJobState)."""
+        if resumed and self._poll(job_id)["state"] != "Open":
+            return
         self.client.json("PATCH", f"jobs/ingest/{job_id}", f"bulk close {job_id}", json={"state": "UploadComplete"})
-        self.last_job = self._wait(job_id)
-        return self._results(job_id, batch, self.last_job)
+
+    def _poll(self, job_id: str) -> dict[str, Any]:
+        info: dict[str, Any] = self.client.json("GET", f"jobs/ingest/{job_id}", f"bulk poll {job_id}")
+        return info
 
     def _wait(self, job_id: str) -> dict[str, Any]:
         waited = 0.0
         while True:
-            info: dict[str, Any] = self.client.json("GET", f"jobs/ingest/{job_id}", f"bulk poll {job_id}")
+            info = self._poll(job_id)
             if info["state"] in FINAL_STATES:
                 return info
             if waited >= self.timeout:
-                # the upsert is idempotent: resending these records later is safe
-                raise RetryableError(f"bulk job {job_id} still {info['state']} after {waited:.0f}s")
+                # Salesforce goes on processing the job: the send's retry polls it again (upsert() resumes it);
+                # if the retries run out too, the records stay failed and a later run sends them again
+                raise RetryableError(
+                    f"bulk job {job_id} still {info['state']} after {waited:.0f}s (bulk_timeout); "
+                    "Salesforce keeps processing it"
+                )
             self.sleep(self.poll_interval)
             waited += self.poll_interval
 
@@ -158,13 +218,14 @@ def unprocessed(job_id: str, job: dict[str, Any]) -> tuple[Literal["failed", "re
     not rolled back; Aborted, canceled by its creator or a user with Manage Data Integrations).
 
     JobComplete or Aborted: `failed` (sent again; an abort is someone's decision about that job, not about the
-    records). Failed: `rejected` with the job's errorMessage, unless its code is in TRANSIENT_JOB_ERRORS."""
+    records). Failed: `failed` with the job's errorMessage, `rejected` only when its code is in
+    PERMANENT_JOB_ERRORS."""
     state = str(job.get("state") or "")
     message = str(job.get("errorMessage") or "").strip()
     if state == "Failed":
         code = message.split(":", 1)[0].strip()
         reason = f"bulk job {job_id} Failed: {message or 'no errorMessage'}"
-        return ("failed" if code in TRANSIENT_JOB_ERRORS else "rejected"), reason
+        return ("rejected" if code in PERMANENT_JOB_ERRORS else "failed"), reason
     if state == "Aborted":
         return "failed", f"bulk job {job_id} Aborted (by its creator or a user with Manage Data Integrations)"
     return "failed", f"bulk job {job_id}: record not processed"

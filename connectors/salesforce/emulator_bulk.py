@@ -1,7 +1,10 @@
 """Bulk API 2.0 ingest jobs for the emulator: Open -> UploadComplete -> InProgress -> JobComplete, or Failed
 with the job's `errorMessage` when the job as a whole cannot be processed (a column that names no field).
 
-A job advances one state per poll, so clients must really poll. Result files list rows in a
+A job's rows are written when the client closes it (UploadComplete), as Salesforce queues every closed job
+for processing whether or not anyone polls it ("Bulk API 2.0 Ingest": close the job, Salesforce processes
+it): a client that uploads the same rows twice writes them twice (`rows_written` counts them). Its state
+still advances one step per poll, so clients must really poll. Result files list rows in a
 shuffled order (as the real service does not keep input order), which catches clients that
 join results by position instead of by the external ID.
 """
@@ -38,11 +41,11 @@ class Job:
     failed: list[dict[str, str]] = field(default_factory=list)
     unprocessed: list[dict[str, str]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
-    error_message: str | None = None  # why a Failed job failed ("InvalidBatch : Field name not found : X")
-    aborted: bool = False
+    error_message: str | None = None  # why a Failed job failed ("InvalidBatch : Field name not found : X"; may be "")
+    outcome: str = "JobComplete"  # the final state, decided when the job is processed
 
     def info(self) -> dict[str, Any]:
-        extra = {"errorMessage": self.error_message} if self.error_message else {}
+        extra = {"errorMessage": self.error_message} if self.error_message is not None else {}
         return {
             "id": self.id,
             "object": self.object,
@@ -76,10 +79,12 @@ class BulkJobs:
         self.duplicates = duplicates or (lambda o, e, c: {})
         self.jobs: dict[str, Job] = {}
         self.leave_unprocessed = 0  # the last N rows of each job stay unprocessed (a test knob)
-        # test knobs: the next jobs end Failed with these errorMessages ("Timeout : ...", "InvalidBatch : ..."),
-        # or Aborted (as a user with Manage Data Integrations aborts a job), before processing any row
+        # test knobs: the next jobs end Failed with these errorMessages ("Timeout : ...", "InvalidBatch : ...", or ""
+        # as Salesforce sometimes leaves it), or Aborted (as a user with Manage Data Integrations aborts a job),
+        # before processing any row
         self.fail_jobs: list[str] = []
         self.abort_jobs = 0
+        self.rows_written = 0  # rows every processed job wrote (ok or failed), over all jobs
         self._ids = itertools.count(1)
 
     def create(self, request: Request, version: str) -> Response:
@@ -107,6 +112,8 @@ class BulkJobs:
         if state not in ("UploadComplete", "Aborted") or job.state != "Open":
             return _error(409, "INVALIDJOBSTATE", f"cannot move job from {job.state} to {state}")
         job.state = state
+        if state == "UploadComplete":
+            self._process(job)
         return Response(200, job.info())
 
     def get(self, job_id: str) -> Response:
@@ -116,8 +123,7 @@ class BulkJobs:
         if job.state == "UploadComplete":
             job.state = "InProgress"
         elif job.state == "InProgress":
-            self._process(job)
-            job.state = "Aborted" if job.aborted else "Failed" if job.error_message else "JobComplete"
+            job.state = job.outcome
         return Response(200, job.info())
 
     def _process(self, job: Job) -> None:
@@ -128,8 +134,8 @@ class BulkJobs:
             rows.extend(reader)
         if self.fail_jobs or self.abort_jobs:
             job.error_message = self.fail_jobs.pop(0) if self.fail_jobs else None
-            job.aborted = job.error_message is None
-            self.abort_jobs -= job.aborted
+            job.outcome = "Aborted" if job.error_message is None else "Failed"
+            self.abort_jobs -= job.outcome == "Aborted"
             job.unprocessed = rows
             return
         known = {f.lower() for f in self.fields(job.object)}
@@ -138,6 +144,7 @@ class BulkJobs:
             # Bulk API 2.0 "Job States": Failed, the job couldn't be processed; its job info's errorMessage says why
             # (Bulk API 2.0 "Errors": InvalidBatch, e.g. a CSV header naming a field the object or the user lacks)
             job.error_message = f"InvalidBatch : Field name not found : {unknown[0]}"
+            job.outcome = "Failed"
             job.unprocessed = rows
             return
         cut = len(rows) - min(self.leave_unprocessed, len(rows))
@@ -158,6 +165,7 @@ class BulkJobs:
                     else self.upsert(job.object, job.external_id, values)
                 )
                 self._record(job, todo[start + offset], item)
+        self.rows_written += len(todo)
 
     @staticmethod
     def _record(job: Job, row: dict[str, str], item: dict[str, Any]) -> None:

@@ -80,6 +80,26 @@ CASES = {
         ATTEMPTS,
         lambda emu: emu.bulk.fail_jobs.extend(["ExceededQuota : daily batch allocation exceeded"] * 10),
     ),
+    "bulk: Failed with an empty errorMessage once (cause unknown): failed, the next job lands": Case(
+        "bulk", "ok", "", 2, lambda emu: emu.bulk.fail_jobs.append("")
+    ),
+    "bulk: Failed by an unrecognised cause every time: failed with it, bounded by the retry policy": Case(
+        "bulk",
+        "failed",
+        "Failed: UNKNOWN_EXCEPTION : An unexpected error occurred",
+        ATTEMPTS,
+        lambda emu: emu.bulk.fail_jobs.extend(["UNKNOWN_EXCEPTION : An unexpected error occurred"] * 10),
+    ),
+    "bulk: Failed with an empty errorMessage every time: failed, saying so": Case(
+        "bulk", "failed", "Failed: no errorMessage", ATTEMPTS, lambda emu: emu.bulk.fail_jobs.extend([""] * 10)
+    ),
+    "bulk: ClientInputError (documented: the input as sent): rejected": Case(
+        "bulk",
+        "rejected",
+        "Failed: ClientInputError",
+        1,
+        lambda emu: emu.bulk.fail_jobs.append("ClientInputError : bad"),
+    ),
     "bulk: Aborted once, sent again": Case("bulk", "ok", "", 2, lambda emu: setattr(emu.bulk, "abort_jobs", 1)),
     "bulk: nothing wrong": Case("bulk", "ok", "", 1),
 }
