@@ -2,11 +2,12 @@
 every configured channel exists, is not archived and has the bot as a member (history lookups need it).
 
 The calls follow from who is messaged: the connector's `channels` and `fallback_channel`, and the
-destination's `recipients` (alert routing, escalation, ops alerts). A channel is posted to
-(chat.postMessage), read for the dedupe lookup (conversations.history) and named (conversations.info);
-a user ID is first opened as a DM (conversations.open); an owner is first found by email
-(users.lookupByEmail). Each missing scope is one problem naming the calls that need it, who they are
-for and the fix.
+destination's `recipients` (alert routing, escalation, ops alerts; a Slack sync's `channel` column, every
+distinct value). A channel is posted to (chat.postMessage), read for the dedupe lookup
+(conversations.history) and named (conversations.info); a user ID is first opened as a DM
+(conversations.open); an owner is first found by email (users.lookupByEmail). Each missing scope is one
+problem naming the calls that need it, who they are for and the fix, located at the `bot_token` setting
+(the token the scopes belong to); a channel's problem is located at the key naming the channel.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 from slack_sdk.web import SlackResponse
 
-from syncer.connector import OWNER_DM, OWNER_NAMED, check_problem
+from syncer.connector import OWNER_DM, OWNER_NAMED, SettingProblem, check_problem
 from syncer.errors import RejectedError, SyncerError
 
 from .error_mapping import SCOPE_FIX, MissingScope
@@ -39,15 +40,25 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 Needs = dict[str, dict[str, list[str]]]  # scope -> call -> what for ("DM U0ANNA (routing.default_to)")
+SYNC_FIELD = "fields."  # a recipient key naming a sync's mapped field: its problems belong to the mapping file
+SHOWN = 3  # targets named per call in a missing-scope problem; the rest are counted
 
 
-def check_workspace(api_response: ApiResponse, api: Api, channels: Iterable[tuple[str | None, str]]) -> list[str]:
-    """Every problem found, each naming the setting or channel it is about. `channels` are (recipient, config
-    key) pairs: a channel or user ID, OWNER_DM (an owner found by email, messaged) or OWNER_NAMED (found, named)."""
+def check_workspace(
+    api_response: ApiResponse,
+    api: Api,
+    channels: Iterable[tuple[str | None, str]],
+    token_key: str = "bot_token",
+) -> list[str]:
+    """Every problem found, each a SettingProblem at the config key it is about (`token_key` for the token and
+    its scopes, a recipient's key for its channel), or a plain problem naming a sync's mapped field (a key
+    starting "fields."). `channels` are (recipient, config key) pairs: a channel or user ID, OWNER_DM (an owner
+    found by email, messaged) or OWNER_NAMED (found, named)."""
     try:
         auth = api_response("auth_test")
     except SyncerError as exc:
-        return [check_problem(exc, f"slack bot_token: auth.test failed: {exc}")]
+        problem = check_problem(exc, f"slack auth.test failed: {exc}")
+        return [problem if type(problem) is not str else SettingProblem(token_key, problem)]
     header = {k.lower(): v for k, v in (auth.headers or {}).items()}.get("x-oauth-scopes")
     granted = {s.strip() for s in header.split(",")} if header else None
     needs: Needs = {}
@@ -56,8 +67,13 @@ def check_workspace(api_response: ApiResponse, api: Api, channels: Iterable[tupl
         problems += _reach(api, channel, key, needs)
     for scope, calls in needs.items():
         if granted is not None and scope not in granted:
-            problems.append(_missing(scope, calls))
+            problems.append(SettingProblem(token_key, _missing(scope, calls)))
     return problems
+
+
+def _at(key: str, text: str) -> str:
+    """A problem with one recipient, located at `key`: the mapping's field for a sync's column, else config.toml's."""
+    return f"{text} ({key})" if key.startswith(SYNC_FIELD) else SettingProblem(key, text)
 
 
 def _reach(api: Api, target: str, key: str, needs: Needs) -> list[str]:
@@ -82,29 +98,39 @@ def _reach(api: Api, target: str, key: str, needs: Needs) -> list[str]:
 
 def _channel(api: Api, channel: str, key: str, need: Callable[[str, Kind, str], None]) -> list[str]:
     if not _CHANNEL_ID.match(channel):
-        return [f"slack channel {channel!r} ({key}): use the channel ID (C.../G...), not its name"]
-    what = f"post to {channel}"
+        return [_at(key, f"slack channel {channel!r}: use the channel ID (C.../G...), not its name")]
     try:
         info = api("conversations_info", channel=channel)["channel"]
-    except MissingScope as exc:  # the check's own call: its scope is one of the needs, reported with them
+    except MissingScope as exc:  # the check's own call: the scope it lacks says the channel's kind
         kind: Kind = "im" if channel.startswith("D") else "private" if "groups" in exc.needed else "public"
-        need("conversations.info", kind, f"name {channel}")
+        _needs(channel, kind, need)  # every call messaging it, so one reinstall grants them all
         return []
     except RejectedError as exc:
-        return [f"slack channel {channel} ({key}): {exc}"]
+        return [_at(key, f"slack channel {channel}: {exc}")]
     except SyncerError as exc:
-        return [check_problem(exc, f"slack channel {channel} ({key}): conversations.info failed: {exc}")]
+        problem = check_problem(exc, f"slack channel {channel} ({key}): conversations.info failed: {exc}")
+        return [problem if type(problem) is not str else _at(key, f"slack channel {channel}: {problem}")]
     kind = "im" if info.get("is_im") else "private" if info.get("is_private") else "public"
-    need("conversations.info", kind, f"name {channel}")
-    need("conversations.history", kind, what)
-    need("chat.postMessage", kind, what)
+    _needs(channel, kind, need)
     if info.get("is_archived"):
-        return [f"slack channel {channel} ({key}): archived"]
+        return [_at(key, f"slack channel {channel}: archived")]
     if not info.get("is_member", False) and kind != "im":
-        return [f"slack channel {channel} ({key}): the bot is not a member (invite it to the channel)"]
+        return [_at(key, f"slack channel {channel}: the bot is not a member (invite it to the channel)")]
     return []
 
 
+def _needs(channel: str, kind: Kind, need: Callable[[str, Kind, str], None]) -> None:
+    """The calls a message to `channel` (of `kind`) takes: named, looked up for the dedupe, posted."""
+    need("conversations.info", kind, f"name {channel}")
+    need("conversations.history", kind, f"post to {channel}")
+    need("chat.postMessage", kind, f"post to {channel}")
+
+
 def _missing(scope: str, calls: dict[str, list[str]]) -> str:
-    uses = "; ".join(f"{call} to {', '.join(dict.fromkeys(whats))}" for call, whats in calls.items())
-    return f"slack bot_token: missing scope {scope}, needed by {uses}; {SCOPE_FIX}"
+    def listed(whats: list[str]) -> str:
+        unique = list(dict.fromkeys(whats))
+        more = f" and {len(unique) - SHOWN} more" if len(unique) > SHOWN else ""
+        return ", ".join(unique[:SHOWN]) + more
+
+    uses = "; ".join(f"{call} to {listed(whats)}" for call, whats in calls.items())
+    return f"missing scope {scope}, needed by {uses}; {SCOPE_FIX}"

@@ -33,7 +33,7 @@ from syncer.retry import RetryPolicy
 from syncer.values import FieldType
 
 from .checks import check_workspace
-from .error_mapping import TRANSPORT_ERRORS, UNDELIVERABLE_PREFIX, to_syncer_error
+from .error_mapping import TRANSPORT_ERRORS, UNDELIVERABLE_PREFIX, MissingScope, to_syncer_error
 from .history import find_keys
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -103,6 +103,7 @@ class SlackConnector(Connector):
     rate_limit = RateLimit(calls=100, per_seconds=60)  # workspace-wide budget for every method
     max_concurrency = 1  # digest parts must land in order; Slack allows ~1 msg/s/channel anyway
     modes = frozenset({"insert"})  # a key posts once: a changed row would be acknowledged unposted
+    recipient_fields = ("channel",)  # a sync's channel column: channels and users (DMs), each checked by `check`
 
     def __init__(
         self,
@@ -144,9 +145,9 @@ class SlackConnector(Connector):
 
     def check(self) -> list[str]:
         """checks.check_workspace for the configured channels, the fallback and the destination's recipients."""
-        channels: list[tuple[str | None, str]] = [(c, "channels") for c in self.settings.channels]
-        channels += [(self.settings.fallback_channel, "fallback_channel"), *self.destination.recipients]
-        return check_workspace(self.api_response, self.api, channels)
+        channels: list[tuple[str | None, str]] = [(c, self.setting("channels")) for c in self.settings.channels]
+        channels += [(self.settings.fallback_channel, self.setting("fallback_channel")), *self.destination.recipients]
+        return check_workspace(self.api_response, self.api, channels, self.setting("bot_token"))
 
     def write(self, batch: Sequence[Record]) -> list[Result]:
         results: dict[str, Result] = {}
@@ -240,6 +241,18 @@ class SlackConnector(Connector):
         return None
 
     def _write_group(self, channel: str, thread: str | None, records: list[Record]) -> list[Result]:
+        """Post `records` to one conversation. A scope only this kind of conversation needs (im:write to open a DM,
+        groups:history to read a private channel) fails these records with Slack's words (`later`: not retried in
+        this send, the next run sends them, by when the app may be reinstalled); a scope every message needs
+        (chat:write) stops the batch."""
+        try:
+            return self._deliver(channel, thread, records)
+        except MissingScope as exc:
+            if exc.every_message:
+                raise
+            return [Result(r.key, "failed", r.dest_id, str(exc), later=True) for r in records]
+
+    def _deliver(self, channel: str, thread: str | None, records: list[Record]) -> list[Result]:
         try:
             channel_id = self._resolve(channel)
             oldest = self._wall() - self.settings.history_lookback_hours * 3600

@@ -4,7 +4,8 @@ Slack answers most failures with HTTP 200 and `{"ok": false, "error": "<code>"}`
 status table (`syncer.http.classify`) only decides for non-200 answers (429, 5xx); the Slack error
 code decides the rest:
 
-    fatal           invalid_auth, token_revoked, missing_scope ...   stop the sync (credentials/scopes)
+    fatal           invalid_auth, token_revoked, missing_scope ...   stop the sync (credentials/scopes; a scope of
+                                                                     one conversation kind fails those messages)
     retry           ratelimited (+ Retry-After), internal_error ...  transient, maybe already applied
     undeliverable   channel_not_found, not_in_channel, is_archived   rejected "undeliverable:<code>", so
                                                                      the alert layer reroutes to a fallback
@@ -66,14 +67,27 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPEx
 SCOPE_FIX = "add it to the Slack app's Bot Token Scopes (OAuth & Permissions) and reinstall the app"
 
 
+# chat.postMessage needs chat:write whatever the conversation (docs.slack.dev/reference/methods/chat.postMessage):
+# without it no message can go anywhere. Every other scope syncer uses is one conversation kind's (im:write and
+# im:history for DMs, groups:history for private channels ...): only the messages to that kind are held back.
+EVERY_MESSAGE_SCOPES = frozenset({"chat:write"})
+
+
 class MissingScope(FatalError):
     """Slack refused `call` with `missing_scope`: the bot token lacks `needed` (Slack's `needed`, one scope or
-    several comma-separated); `provided` is what it has. Fatal: nothing changes until the app is reinstalled."""
+    several comma-separated); `provided` is what it has. Nothing changes until the app is reinstalled: fatal for a
+    scope every message needs (`every_message`), else the messages to that kind of conversation fail with it (the
+    connector's write) and the rest are sent."""
 
     def __init__(self, call: str, needed: str, provided: str) -> None:
         self.call, self.needed, self.provided = call, needed, provided
         has = f" (it has {provided})" if provided else ""
         super().__init__(f"{call}: missing_scope: the bot token lacks {needed or 'a scope'}{has}; {SCOPE_FIX}")
+
+    @property
+    def every_message(self) -> bool:
+        """Whether every message needs the missing scope (or Slack did not say which it is)."""
+        return not self.needed or bool(set(self.needed.split(",")) & EVERY_MESSAGE_SCOPES)
 
 
 def is_undeliverable(reason: str | None) -> bool:

@@ -86,15 +86,16 @@ class ConnectorAnswer:
 
 
 def other_connectors(config: Config, skip: set[str]) -> list[ConnectorAnswer]:
-    """`connector_uses` but those in `skip` (the syncs' connectors, checked with them), each contacted the
-    way `check` contacts a sync's (`runner.destination_problems`), in config-key order."""
+    """`connector_uses` but those in `skip` (the syncs' connectors, checked with them) unless they message
+    recipients a sync does not (alert routing, ops alerts), each contacted the way `check` contacts a sync's
+    (`runner.destination_problems`), in config-key order."""
     from syncer.daemon import build_connector
     from syncer.runner import Runtime, destination_problems
 
     answers = []
     runtime = Runtime()
     for key, (name, destination) in sorted(connector_uses(config).items()):
-        if name in skip:
+        if name in skip and not destination.recipients:  # whom alerts message: a sync's check does not know them
             continue
         answer = ConnectorAnswer(key, name, [])
         try:

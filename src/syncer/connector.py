@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict
 
-from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError
+from syncer.errors import ConfigIssue, DestinationUnreachable, FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -61,6 +61,9 @@ class Result:
     status: Literal["ok", "rejected", "failed"]
     dest_id: str | None = None
     reason: str | None = None
+    # failed for a cause no retry within this run can clear (a Slack scope the app lacks until it is reinstalled):
+    # `send` does not retry it now; the next run sends it again, as any failed record
+    later: bool = False
 
     @classmethod
     def ok(cls, record: Record, dest_id: str | None = None) -> Result:
@@ -81,6 +84,33 @@ class TransientProblem(str):
     a field missing, read-only or not unique) is final and never retried."""
 
     __slots__ = ()
+
+
+class _NotThisRun(Exception):
+    """Every record still pending failed `later`: retrying now would only wait (Connector.settle)."""
+
+
+class SettingProblem(str):
+    """A `check` problem about a key of config.toml the user edits (a connector's `bot_token`, `fallback_channel`,
+    `signing_secret`; `routing.default_to`), not about the sync's mapping file: `key` is that dotted key as
+    `Connector.setting` spells it ("connectors.slack.bot_token"). `check`, `plan` and `run` name the connector's
+    file with it (`located`)."""
+
+    __slots__ = ("key",)
+    key: str
+
+    def __new__(cls, key: str, text: str) -> SettingProblem:
+        problem = super().__new__(cls, text)
+        problem.key = key
+        return problem
+
+
+def located(problem: str, sync_file: str, connector_file: str) -> ConfigIssue:
+    """Where the user fixes `problem`: a SettingProblem at its key in the connector's file, any other problem of a
+    sync (a mapped field the destination lacks) in the sync's mapping file."""
+    if isinstance(problem, SettingProblem):
+        return ConfigIssue(connector_file, problem.key, str(problem))
+    return ConfigIssue(sync_file, "", str(problem))
 
 
 class UnreachableProblem(str):
@@ -168,6 +198,10 @@ class Connector(abc.ABC):
     # its primary key (the connector stores it in a task key field and creates it once), so the engine
     # checks no match-value collisions for these objects and they take mode "insert" only.
     parent_match_objects: ClassVar[frozenset[str]] = frozenset()
+    # Destination fields whose values say who a message goes to (Slack's `channel`: a channel or a user ID): `check`
+    # reads their distinct values from the sync's model and hands them to `check()` as `destination.recipients`,
+    # so the calls each kind of recipient takes are checked too (SyncJob.model_recipients).
+    recipient_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -181,6 +215,14 @@ class Connector(abc.ABC):
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter(self.rate_limit)
         self.stats = CallStats()
+        # "connectors.<name>", the section of config.toml holding `settings`: set by whoever builds the connector from
+        # a config (SyncJob.connector, build_connector, the alert factory), so problems name the key the user edits
+        self.section = ""
+
+    @final
+    def setting(self, key: str) -> str:
+        """`key` of this connector's settings as config.toml spells it: "connectors.slack.bot_token"."""
+        return f"{self.section}.{key}" if self.section else key
 
     # -- hooks a connector implements ---------------------------------------------------------
 
@@ -294,11 +336,13 @@ class Connector(abc.ABC):
             pending = [k for k in pending if k not in settled]
             if pending:
                 reason = failed[0].reason if failed else "no result"
+                if failed and len(failed) == len(pending) and all(r.later for r in failed):
+                    raise _NotThisRun(f"{len(pending)} record(s) failed: {reason}")
                 raise RetryableError(f"{len(pending)} record(s) failed: {reason}")
 
         try:
             self.retry.run(attempt, on_retry=self._note_retry)
-        except RetryableError as exc:
+        except (RetryableError, _NotThisRun) as exc:
             return settled, str(exc)
         return settled, None
 

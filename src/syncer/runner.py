@@ -26,7 +26,7 @@ from typing import Any
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
 from syncer.config import Config, SyncConfig, ignored_updated_at, unknown_column_issues
-from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem, op_of
+from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem, located, op_of
 from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
@@ -41,6 +41,8 @@ from syncer.state import Outcome, StateStore
 from syncer.typecheck import type_issues
 
 log = logging.getLogger("syncer.runner")
+
+RECIPIENTS_CHECKED = 200  # distinct recipient values `check` reads from a messaging sync's model
 
 
 @dataclass
@@ -182,11 +184,15 @@ class SyncJob:
         with self.state.engine.begin() as conn:
             return project_id(conn)
 
-    def connector(self) -> Connector:
+    def connector(self, recipients: tuple[tuple[str, str], ...] = ()) -> Connector:
+        """The sync's connector; `recipients` (`model_recipients`, for `check`) are checked as reachable too."""
         entry = self.config.connectors[self.sync.connector]
         cls = registry.load(entry.type)
         limiter = RateLimiter(cls.rate_limit, clock=self.runtime.clock, sleep=self.runtime.sleep)
-        return cls(entry.settings, self.sync.destination(), retry=self.runtime.retry, limiter=limiter)
+        destination = replace(self.sync.destination(), recipients=recipients)
+        connector = cls(entry.settings, destination, retry=self.runtime.retry, limiter=limiter)
+        connector.section = f"connectors.{self.sync.connector}"
+        return connector
 
     def learn_types(self, connector: Connector | None = None) -> None:
         """Ask the destination what each mapped field takes (cached by the connector for the run), so
@@ -203,6 +209,32 @@ class SyncJob:
             where = self.config.sync_files[self.sync.name]
             raise ConfigError([ConfigIssue(where, f"fields.{name}", why) for name, why in moved.items()])
 
+    def model_recipients(self, limit: int = RECIPIENTS_CHECKED) -> tuple[tuple[str, str], ...]:
+        """(value, "fields.<field> in <mapping file>") for each distinct value of a mapped recipient field
+        (`Connector.recipient_fields`: a Slack sync's `channel`) in the model, for `check` (one pass over the
+        model, as `type_issues` makes). The first `limit` distinct values are kept: a channel costs one lookup at
+        the destination, and what the scopes depend on is the kinds of recipient (user IDs, public or private
+        channels), which a few values show."""
+        cls = registry.load(self.config.connectors[self.sync.connector].type)
+        fields = [f for f in cls.recipient_fields if f in self.sync.fields]
+        if not fields:
+            return ()
+        where = self.config.sync_files[self.sync.name]
+        found: dict[tuple[str, str], None] = {}
+        rows = self.source.stream(self.sync.model, self.mapping_dir)
+        try:
+            for row in rows:
+                computed = self.mapper.computed(row)
+                for name in fields:
+                    value = str(computed.get(name) or "").strip()
+                    if value and len(found) < limit:
+                        found.setdefault((value, f"fields.{name} in {where}"))
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
+        return tuple(found)
+
     def destination_problems(self, connector: Connector) -> list[str]:
         """What `check` verifies about the destination (match field unique and writable, mapped fields
         exist, permissions). A verdict is final and costs one check; only when a problem is a
@@ -214,7 +246,8 @@ class SyncJob:
         configuration error (exit 2) before anything is sent."""
         found = self.destination_problems(connector)
         if found:
-            raise ConfigError([ConfigIssue(self.config.sync_files[self.sync.name], "", p) for p in found])
+            where = self.config.sync_files[self.sync.name], self.config.connectors[self.sync.connector].file
+            raise ConfigError(list(dict.fromkeys(located(p, *where) for p in found)))
 
     def type_issues(self, connector: Connector) -> tuple[list[str], list[str]]:
         """(problems, warnings): mapped values the destination's field types cannot take (`check`)."""

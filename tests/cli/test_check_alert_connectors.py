@@ -5,6 +5,7 @@ at the first alert. Each such connector is named by the config key that uses it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _dead() -> str:
 ALERTS = "\n[alerts]\n"
 TIER = '\n[actions.pql_hot]\nwebhook = "tierhook"\n'
 OPS = '\n[daemon]\nops_alert_channel = "C0OPSALRT"\n'
-REVOKED = "slack bot_token: auth.test failed"
+REVOKED = "config.toml: connectors.slack.bot_token: slack auth.test failed"  # the file and key to edit
 UNREACHABLE = "destination not reachable at http://127.0.0.1:"
 
 
@@ -83,6 +84,7 @@ def test_check_contacts_the_connectors_only_alerts_use(
     project = _project(tmp_path, receiver, None if c.slack == "down" else slack, c.slack == "up", c.tier_up, c.extra)
     proc = project.subprocess("check")
     out, err = proc.communicate(timeout=120)
+    err = re.sub(r"/\S*/config\.toml", "config.toml", err)  # the project's folder
     shown = f"exit {proc.returncode}\nstdout: {out}\nstderr: {err}"
     problems = any(line.startswith("problem") for line in c.expect)
     assert proc.returncode == (2 if problems else 0) and "Traceback" not in err, shown

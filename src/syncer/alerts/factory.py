@@ -56,11 +56,13 @@ def slack_recipients(settings: AlertSettings) -> tuple[tuple[str, str], ...]:
     directly when a rule or `default_to` says `owner`; escalation managers are found and messaged the same way."""
     routing, alerts = settings.routing, settings.alerts
 
-    def by_slack(channel: str | None) -> bool:
-        return alerts.email is None or (channel or routing.channel) != "email"
+    def by_slack(channel: str | None, email_to: object) -> bool:
+        # routing.Router._route: email only with an email connector, channel "email" and addresses to send to; a
+        # rule saying email without `email_to` (default_to has none) falls back to Slack (docs/tier-actions.md)
+        return alerts.email is None or (channel or routing.channel) != "email" or not email_to
 
-    targets = [(routing.default_to, "routing.default_to", by_slack(None))]
-    targets += [(r.to, f"routing.rules[{i}].to", by_slack(r.channel)) for i, r in enumerate(routing.rules)]
+    targets = [(routing.default_to, "routing.default_to", by_slack(None, ()))]
+    targets += [(r.to, f"routing.rules[{i}].to", by_slack(r.channel, r.email_to)) for i, r in enumerate(routing.rules)]
     found: list[tuple[str, str]] = []
     for to, key, slack in targets:
         if to == "owner":  # a recipient's own preference can choose Slack whatever the rule's channel
@@ -94,7 +96,9 @@ def engine_from_config(
         entry = config.connectors[name]
         kind = registry.load(entry.type)
         limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
-        return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
+        connector = kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
+        connector.section = f"connectors.{name}"
+        return connector
 
     uses = alert_destinations(settings, config)
     built = {key: build(name, destination) for key, (name, destination) in uses.items()}

@@ -28,6 +28,7 @@ from syncer.cli.base import (
     out,
 )
 from syncer.config import Config, SyncConfig, ignored_updated_at
+from syncer.connector import located
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError, WarehouseError
 from syncer.local_time import local_stamp, team_zone
 from syncer.runner import Runtime, Summary, SyncJob
@@ -116,10 +117,11 @@ def check(config: ConfigOpt = None) -> int:
             job.validate_columns()  # the model's own problems first: the checks below query its columns
             problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
             warnings += [f"{cfg.sync_files[name]}: {w}" for w in check_warnings(job)]
-            connector = job.connector()
+            connector = job.connector(job.model_recipients())  # a Slack sync's channel column: each kind checked
             try:
                 keys = job.preflight(connector)  # exactly the warehouse queries `plan` runs
-                found = [f"{cfg.sync_files[name]}: {p}" for p in job.destination_problems(connector)]
+                where = cfg.sync_files[name], cfg.connectors[cfg.syncs[name].connector].file
+                found = [str(located(p, *where)) for p in job.destination_problems(connector)]
                 problems += found
                 if not found:  # values the destination's types cannot take (syncer.typecheck)
                     type_problems, type_warnings = job.type_issues(connector)
@@ -148,7 +150,7 @@ def check(config: ConfigOpt = None) -> int:
 
     for answer in other_connectors(cfg, {s.connector for s in cfg.syncs.values()}):  # alerts, digests, ops alerts
         connectors.heard(answer.key, answer.connector, answer.problems, answer.error)
-    problems = connectors.problems() + problems
+    problems = list(dict.fromkeys(connectors.problems() + problems))  # one connector's setting, met by two syncs
     for warning in warnings:
         err.print(f"[yellow]warning[/yellow] {escape(mask(warning))}")
     for problem in problems:
@@ -190,8 +192,14 @@ class ConnectorVerdicts:
         """A connector no sync uses, named by config `key`, answered with `problems` (or stopped at `error`)."""
         self.syncs.setdefault(connector, []).append(key)
         self.keys.add(key)
-        for problem in [error] if error is not None else problems:
-            self._met(connector, key, problem)
+        for problem in [error] if error is not None else problems:  # a setting's problem names its file and key
+            self._met(
+                connector, key, problem if isinstance(problem, SyncerError) else self._located(connector, problem)
+            )
+
+    def _located(self, connector: str, problem: str) -> str:
+        file = self.cfg.connectors[connector].file
+        return str(located(problem, file, file))
 
     def _met(self, connector: str, user: str, problem: SyncerError | str) -> None:
         if isinstance(problem, DestinationUnreachable):

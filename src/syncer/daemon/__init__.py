@@ -64,7 +64,9 @@ def build_connector(config: Config, name: str, runtime: Runtime, destination: De
     entry = config.connectors[name]
     kind = registry.load(entry.type)
     limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
-    return kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
+    connector = kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
+    connector.section = f"connectors.{name}"
+    return connector
 
 
 class Daemon(SlotRunner, SyncRunner, BuiltinJobs):

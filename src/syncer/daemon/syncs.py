@@ -37,8 +37,8 @@ class StoppableJob(SyncJob):
         self.stopped = False
         self.last_connector: Connector | None = None
 
-    def connector(self) -> Connector:
-        self.last_connector = super().connector()
+    def connector(self, recipients: tuple[tuple[str, str], ...] = ()) -> Connector:
+        self.last_connector = super().connector(recipients)
         return self.last_connector
 
     def differ(self, full: bool, allow_deletes: bool = False, for_run: bool = False) -> tuple[Differ, Iterator[Change]]:
