@@ -140,6 +140,8 @@ class EmailConnector(Connector):
     """Sends multipart (text + HTML) emails; Record.fields = {to, subject, text, html}."""
 
     name = "email"
+    # none: the recipients are the destination, the SMTP relay only the route (a new relay re-sends no mail)
+    address_settings = ()
     settings_model = EmailSettings
     batch_size = 100  # messages per SMTP connection at most; the setting defaults to 50
     max_concurrency = 1  # digest parts go out in order; mail servers limit connections per client

@@ -50,6 +50,7 @@ class HubSpotSettings(ConnectorSettings):
 
 class HubSpotConnector(Connector):
     name: ClassVar[str] = "hubspot"
+    address_settings = ("base_url",)  # the portal is the token's: a new token for it re-sends nothing
     settings_model: ClassVar[type[ConnectorSettings]] = HubSpotSettings
     batch_size: ClassVar[int] = 100
     rate_limit: ClassVar[RateLimit | None] = RateLimit(100, 10.0)

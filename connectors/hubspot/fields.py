@@ -6,7 +6,8 @@
   (HubSpot's primary store, no search-index lag), then `batch/update` the ids found; records not
   in HubSpot are rejected with a reason saying so.
 - insert: must never modify. `batch/read` first; records already there are acknowledged with their
-  id (a resend of a create whose answer was lost lands here), the rest go to `batch/create`.
+  id and the audit reason "already existed, not updated" (a resend of a create whose answer was lost
+  lands here too), the rest go to `batch/create`.
 - delete: `batch/archive` by dest_id (looked up by the match property when unknown); archiving a
   record that is already gone is success.
 """
@@ -101,7 +102,7 @@ class FieldWriter:
 
     def insert(self, records: Sequence[Record]) -> list[Result]:
         ids = self.lookup([r.match_value for r in records if r.match_value is not None])
-        results: dict[str, Result] = {r.key: Result.ok(r, ids[r.match_value]) for r in records if r.match_value in ids}
+        results = {r.key: Result.existed(r, ids[r.match_value]) for r in records if r.match_value in ids}
         missing = [r for r in records if r.key not in results]
         if missing:
             prop = self.destination.match_field

@@ -35,6 +35,7 @@ from .tasks import ACCOUNT_KEY, OWNER_KEY, TaskStatus, TaskWriter
 
 class SalesforceConnector(Connector):
     name: ClassVar[str] = "salesforce"
+    address_settings = ("instance_url", "login_url", "domain")  # sandbox -> production moves one of them
     settings_model = SalesforceSettings
     batch_size: ClassVar[int] = COLLECTION_CAP
     rate_limit = None  # no short-window limit; the daily quota is watched through Sforce-Limit-Info

@@ -118,14 +118,15 @@ class SObjectWriter:
         return [results[r.key] for r in batch]
 
     def insert(self, batch: Sequence[Record]) -> list[Result]:
-        """Create-only: records that already exist are acknowledged with their Id and left alone."""
+        """Create-only: records that already exist are acknowledged with their Id, left alone, and audited
+        as such (`Result.existed`)."""
         results: dict[str, Result] = {}
         for chunk in chunks(batch):
             found = self.existing_ids(chunk)
             missing = []
             for r in chunk:
                 if self._k(r.match_value) in found:
-                    results[r.key] = Result.ok(r, found[self._k(r.match_value)])
+                    results[r.key] = Result.existed(r, found[self._k(r.match_value)])
                 else:
                     missing.append(r)
             if missing:

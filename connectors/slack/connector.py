@@ -98,6 +98,7 @@ class SlackConnector(Connector):
     """Posts Block Kit messages; Record.fields = {channel, text, blocks?, thread_ts?}."""
 
     name = "slack"
+    address_settings = ("base_url",)  # the workspace is the token's (not recorded: a token is a secret)
     settings_model = SlackSettings
     batch_size = 20
     rate_limit = RateLimit(calls=100, per_seconds=60)  # workspace-wide budget for every method

@@ -118,6 +118,8 @@ class WebhookConnector(Connector):
     """POST batches to `url`; a 2xx reply may carry per-record results, absent means all ok."""
 
     name = "webhook"
+    address_settings = ("url",)
+    finds_by_match_value = False  # the receiver applies `op` by the record's key (README "Request")
     settings_model = WebhookSettings
     batch_size = 1000  # hard cap; the setting defaults to 100
     modes = frozenset({"upsert", "update", "insert", "mirror"})
@@ -209,6 +211,8 @@ class WebhookConnector(Connector):
                 results.append(Result.rejected(record, reason or "rejected by the receiver"))
             elif status == "failed":
                 results.append(Result.failed(record, reason or "receiver asked for a retry"))
+            elif item.get("existed") and record.op == "insert":
+                results.append(Result.existed(record, dest_id))
             else:
                 results.append(Result.ok(record, dest_id))
         return results

@@ -209,7 +209,7 @@ class WebhookReceiver(Emulator):
             if problem:
                 results.append({"key": key, "status": "rejected", "error": problem})
                 continue
-            op = record["op"]
+            op, existed = record["op"], False
             self.operations.append((key, op))
             if op == "update" and key not in self.records:  # update never creates (README "Request")
                 results.append({"key": key, "status": "rejected", "error": f"no record {key!r} to update"})
@@ -218,10 +218,12 @@ class WebhookReceiver(Emulator):
                 self.records.pop(key, None)
             elif op != "insert" or key not in self.records:  # insert never modifies: a resend is a no-op
                 self.records[key] = fields
+            else:
+                existed = True
             applied = (key, str(record.get("fingerprint")))
             self.applied[applied] += 1
             touched.append(applied)
-            results.append({"key": key, "status": "ok", "id": key})
+            results.append({"key": key, "status": "ok", "id": key, **({"existed": True} if existed else {})})
         if delivery:
             self.deliveries[delivery] += 1
         if self._state is not None:

@@ -32,6 +32,11 @@ T = TypeVar("T")
 WRITE_OP: dict[str, Op] = {"insert": "insert", "update": "update", "upsert": "upsert", "mirror": "upsert"}
 
 
+# the audit reason of an insert the destination already held (`Result.existed`): a record made by someone
+# else, or by an earlier insert whose answer was lost; either way this payload was not written
+EXISTED = "already existed, not updated (mode insert)"
+
+
 def op_of(mode: str, removed: bool = False) -> Op:
     """The operation syncer performs on one record of a `mode` sync: "delete" for a removed row (only
     mirror sends those), else `WRITE_OP[mode]`. It is what a connector that carries an operation
@@ -68,6 +73,12 @@ class Result:
     @classmethod
     def ok(cls, record: Record, dest_id: str | None = None) -> Result:
         return cls(record.key, "ok", dest_id if dest_id is not None else record.dest_id)
+
+    @classmethod
+    def existed(cls, record: Record, dest_id: str | None = None) -> Result:
+        """An insert the destination already held a record for: acknowledged (insert mode never modifies),
+        and the audit says so (`EXISTED`) instead of claiming the payload was written."""
+        return cls(record.key, "ok", dest_id if dest_id is not None else record.dest_id, EXISTED)
 
     @classmethod
     def rejected(cls, record: Record, reason: str) -> Result:
@@ -202,6 +213,14 @@ class Connector(abc.ABC):
     # reads their distinct values from the sync's model and hands them to `check()` as `destination.recipients`,
     # so the calls each kind of recipient takes are checked too (SyncJob.model_recipients).
     recipient_fields: ClassVar[tuple[str, ...]] = ()
+    # The settings that say WHERE the destination is (non-secret: a base URL, an instance URL, a webhook
+    # URL): state remembers them per record (syncer.destinations), and a change is a new destination to
+    # which every record is sent. Credentials are never listed: a rotated token reaches the same place.
+    address_settings: ClassVar[tuple[str, ...]] = ()
+    # Does the destination find a record by its match value (a CRM's upsert by external ID or unique
+    # property)? Then a changed match field moves every record's identity (syncer.rekeys). False where
+    # records are addressed by syncer's key (a webhook receiver applies `op` by `key`).
+    finds_by_match_value: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -262,6 +281,12 @@ class Connector(abc.ABC):
         the class's `match_key_casefold`; a connector that can ask the destination (e.g. a field's
         describe) overrides this."""
         return self.match_key_casefold
+
+    @final
+    @classmethod
+    def addresses(cls, settings: ConnectorSettings) -> list[str]:
+        """The values of `address_settings` in `settings` ("" for one left out), in that order."""
+        return [str(getattr(settings, name, None) or "") for name in cls.address_settings]
 
     @final
     @classmethod

@@ -67,6 +67,9 @@ class Tally:
     bad_rows: int = 0
     bad_samples: list[BadRow] = field(default_factory=list)
     out_of_sync: dict[str, int] = field(default_factory=dict)  # reason -> rows in the model not in sync
+    # reason ("destination changed: address from X to Y") -> records planned again because state holds
+    # them under another destination definition (syncer.destinations), counted in `changed` too
+    redirected: dict[str, int] = field(default_factory=dict)
 
     def count_out_of_sync(self, reason: str) -> None:
         """One more model row the destination lacks, for `reason` (see OUT_OF_SYNC_REASONS)."""
@@ -141,6 +144,8 @@ class Differ:
         max_removed: int | None = None,
         remember_sources: bool = False,
         retry_rejected: bool = False,
+        destination: str | None = None,
+        redirected: Callable[[str | None], str] | None = None,
     ) -> None:
         self.sync = sync
         self.primary_key = primary_key
@@ -162,8 +167,13 @@ class Differ:
         self._found = 0  # source keys that state knows: if it equals what state held, nothing was removed
         # before this run writes anything; a differ that finds removals another way skips the count
         self._state_count = state.count_synced(sync) if self.counts_state else 0
-        # rows rejected with the data they hold now wait for a change, unless retried on request
-        self._rejected = {} if retry_rejected else state.rejected_fingerprints(sync)
+        # the digest of the sync's destination definition (syncer.destinations); a record state holds
+        # under another is planned again, whatever the mode. None: not checked (a differ built alone)
+        self.destination = destination
+        self.redirected = redirected or (lambda old: "destination changed")  # old digest -> the reason
+        # rows rejected with the data they hold now (under this definition) wait for a change, unless retried
+        # on request
+        self._rejected = {} if retry_rejected else state.rejected_fingerprints(sync, destination)
 
     def changes(self, rows: Iterable[dict[str, Any]]) -> Iterator[Change]:
         """Yield every added, changed and (after the rows end) removed record, in stream order."""
@@ -255,7 +265,13 @@ class Differ:
         self._found += len(known)
         for key, row, source_fp in chunk:
             before = known.get(key)
-            if before is not None and (self.insert_only or (before.source_fp == source_fp and not self.full)):
+            moved = self._moved(before)
+            if before is not None and not moved and self.insert_only:
+                self.tally.unchanged += 1  # inserted already, where it goes now: insert mode never updates
+                if self.remember_sources and before.source_fp != source_fp:
+                    self.refreshed.append((key, source_fp))  # so the fast paths skip it next time
+                continue
+            if before is not None and not moved and before.source_fp == source_fp and not self.full:
                 self.tally.unchanged += 1  # same inputs, same mapping: same payload, no need to map it
                 continue
             mapped = self._map(key, row)
@@ -264,7 +280,7 @@ class Differ:
             match_value, fields, fingerprint = mapped
             if before is None:
                 kind: Kind = "added"
-            elif before.fingerprint == fingerprint and not self.full:
+            elif before.fingerprint == fingerprint and not self.full and not moved:
                 self.tally.unchanged += 1
                 if self.remember_sources:
                     self.refreshed.append((key, source_fp))
@@ -276,7 +292,17 @@ class Differ:
                 self.tally.count_out_of_sync("destination_rejected")
                 continue
             setattr(self.tally, kind, getattr(self.tally, kind) + 1)
+            if moved:
+                assert before is not None
+                reason = self.redirected(before.destination)
+                self.tally.redirected[reason] = self.tally.redirected.get(reason, 0) + 1
             yield Change(kind, key, fingerprint, match_value, fields, before, source_fp)
+
+    def _moved(self, before: Known | None) -> bool:
+        """Was the record written under another destination definition than the sync's now?"""
+        if before is None or self.destination is None or before.destination is None:
+            return False  # None: recorded before migration 0014, taken as the current one
+        return before.destination != self.destination
 
     def _lookup(self, keys: list[str]) -> dict[str, Known]:
         """What state holds for these keys (a differ with its own connection to state overrides it)."""

@@ -325,9 +325,10 @@ class Mapper:
         null_policy: NullPolicy = "skip",
         scope: str = "",
         types: Mapping[str, FieldType] | None = None,
+        destination: str = "",
     ) -> None:
         types = types or {}
-        self._specs = (dict(fields), match_column, null_policy, scope)
+        self._specs = (dict(fields), match_column, null_policy, scope, destination)
         self._fields = [
             (
                 name,
@@ -344,6 +345,8 @@ class Mapper:
         self._inputs = operator.itemgetter(*used) if len(used) > 1 else (lambda row: (row[used[0]],))
         spec = [scope, match_column, null_policy, {n: s.model_dump(mode="json") for n, s in fields.items()}]
         spec.append({n: t.describe() for n, t in sorted(types.items())})  # a destination type change re-maps
+        if destination:  # where and how it writes (syncer.destinations): a change re-plans every record
+            spec.append(destination)
         # any edit of the mapping changes every source fingerprint: the spec is hashed in first
         self._spec_hash = hashlib.blake2b(_ENCODER.encode(spec).encode(), digest_size=16)
 
@@ -418,8 +421,8 @@ class Mapper:
 
     def with_types(self, types: Mapping[str, FieldType]) -> Mapper:
         """The same mapping, converting each value to its destination field's type."""
-        fields, match_column, null_policy, scope = self._specs
-        return Mapper(fields, match_column, null_policy, scope, types)
+        fields, match_column, null_policy, scope, destination = self._specs
+        return Mapper(fields, match_column, null_policy, scope, types, destination)
 
     def source_fingerprint(self, row: Mapping[str, Any]) -> str:
         """A hash of the source values this mapping reads (and of the mapping itself): when it is the

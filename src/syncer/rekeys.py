@@ -18,6 +18,12 @@ than "delete what left the model":
   handed over instead. In the other modes the old record stays, as any record that leaves the
   model does; the count says how many moved (`Tally.rekeyed`).
 
+A record's identity is (object, match field, value): when the sync's `match.field` changes, every
+record state holds under the old field (its destination definition, syncer.destinations, says which)
+is re-keyed though its value stays -- in mirror mode deleted by id and created under the new field,
+never handed over (no live row upserts by the old field). Upsert mode is refused before it starts
+unless each record already carries the new field (`SyncJob.refuse_duplicating_moves`).
+
 The mirror re-keys count against the sync's delete guard (`max_delete_share`): more than it
 allows holds them back whole, with their upserts, as a mass removal is (`Tally.held_deletes`).
 
@@ -46,12 +52,20 @@ class IdentityMoves:
         tally: Tally,
         max_removed: int | None,
         holders: Callable[[set[str]], dict[str, set[str]]] | None = None,
+        refielded: set[str] | None = None,
+        elsewhere: set[str] | None = None,
     ) -> None:
         self.casefold = casefold
         self.mirror = mirror
         self.tally = tally
         self.max_removed = max_removed
         self.holders = holders  # identity -> keys state holds it for (StateStore.match_holders)
+        # digests of destination definitions (syncer.destinations) that matched records on another field:
+        # a record state holds under one of them moves to a new identity even when its value stays
+        self.refielded = refielded or set()
+        # digests of definitions that wrote another destination or object: their records are not here, so
+        # they move nothing here (a first write there) and a removed one is only forgotten
+        self.elsewhere = elsewhere or set()
         self.forget: list[str] = []  # keys dropped from state without a destination write
         self.deferred: list[Change] = []  # mirror re-keys: upserted once their old record's delete is acked
         self._live: set[str] = set()  # identities this run upserts
@@ -74,7 +88,14 @@ class IdentityMoves:
             if mirror:
                 live.add(self._identity(change.match_value) or "")
             known = change.known
-            if kind == "changed" and known is not None and known.match_value != change.match_value:
+            if known is not None and known.destination in self.elsewhere:
+                pass  # written to another destination: here it is a first write, no identity moves
+            elif kind == "changed" and known is not None and known.destination in self.refielded:
+                self.tally.rekeyed += 1  # (object, match field, value): the field moved
+                if mirror:
+                    retired.append(change)
+                    continue
+            elif kind == "changed" and known is not None and known.match_value != change.match_value:
                 old = self._identity(known.match_value)
                 if old is not None and old != self._identity(change.match_value):
                     self.tally.rekeyed += 1
@@ -93,7 +114,7 @@ class IdentityMoves:
             return
         leaving = {c.key for c in removed} | {c.key for c in retired}
         wanted = {self._identity(c.match_value) for c in removed}
-        wanted |= {self._identity(c.known.match_value) for c in retired if c.known}
+        wanted |= {self._identity(c.known.match_value) for c in retired if c.known and not self._refielded(c)}
         wanted.discard(None)
         for identity, keys in self.holders({i for i in wanted if i is not None}).items():
             if keys - leaving:
@@ -102,12 +123,18 @@ class IdentityMoves:
     def _removals(self, removed: list[Change], retired: list[Change]) -> Iterator[Change]:
         self._held_elsewhere(removed, retired)
         for change in removed:
-            if self.mirror and self._identity(change.match_value) in self._live:
+            if change.known is not None and change.known.destination in self.elsewhere:
+                self.forget.append(change.key)  # its record is at the other destination: nothing here to delete
+            elif self.mirror and self._identity(change.match_value) in self._live:
                 self.tally.handed_over += 1
                 self.forget.append(change.key)
             else:
                 yield change  # the runner deletes it in mirror mode, forgets it in the others
-        moving = {c.key for c in retired if c.known and self._identity(c.known.match_value) not in self._live}
+        moving = {
+            c.key
+            for c in retired
+            if c.known and (self._refielded(c) or self._identity(c.known.match_value) not in self._live)
+        }
         if self.max_removed is not None and len(moving) > self.max_removed:
             self.tally.held_deletes += len(moving)  # a mass re-key: held back whole, upserts too
             retired = [c for c in retired if c.key not in moving]
@@ -121,6 +148,11 @@ class IdentityMoves:
             else:
                 self.deferred.append(upsert)
                 yield Change("removed", change.key, known.fingerprint, known.match_value, {}, known)
+
+    def _refielded(self, change: Change) -> bool:
+        """Was the record matched on another field? Then no live row holds its old identity (every row
+        upserts by the current field), so its old record is deleted, never handed over."""
+        return change.known is not None and change.known.destination in self.refielded
 
     def after_deletes(self, still_held: Callable[[list[str]], set[str]]) -> Iterator[Change]:
         """The deferred re-key upserts whose old record's delete was acknowledged (state dropped the

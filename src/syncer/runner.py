@@ -27,6 +27,7 @@ from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
 from syncer.config import Config, SyncConfig, ignored_updated_at, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem, located, op_of
+from syncer.destinations import DestinationDefinition, SyncDestination
 from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
 from syncer.keycheck import KeyReport, MatchRule
@@ -77,6 +78,7 @@ class Summary:
         out: dict[str, Any] = {"sync": self.sync, **self.tally.as_dict()}
         out["out_of_sync"] = dict(sorted(self.tally.out_of_sync.items()))  # reason -> rows (plan and run)
         out["bad_row_samples"] = [{"key": b.key, "reason": b.reason} for b in self.tally.bad_samples]
+        out["destination_changed"] = dict(sorted(self.tally.redirected.items()))  # reason -> records re-planned
         if self.run_id is not None:
             out.update(
                 run_id=self.run_id,
@@ -155,8 +157,23 @@ class SyncJob:
         self.source = Source(config.warehouse, config.base_dir, config.path.name)
         self.mapping_dir = config.base_dir / config.app.mappings
         scope = f"{self.sync.connector}:{self.sync.object}:{self.sync.match.field}"
-        self.mapper = Mapper(self.sync.fields, self.sync.match.column, self.sync.null_policy, scope)
+        entry = config.connectors[self.sync.connector]
+        definition = DestinationDefinition.of(
+            entry.type,
+            registry.load(entry.type).addresses(entry.settings),
+            self.sync.object,
+            self.sync.mode,
+            self.sync.match.field,
+        )
+        # where and how it writes; a match field names records only where the destination finds them by it
+        self.destination = SyncDestination(
+            state, self.sync.name, definition, registry.load(entry.type).finds_by_match_value
+        )
+        self.mapper = Mapper(
+            self.sync.fields, self.sync.match.column, self.sync.null_policy, scope, destination=definition.digest
+        )
         self._sending: Connector | None = None  # set while run() sends
+        self._elsewhere: set[str] = set()  # digests of definitions of other destinations (set by `_apply`)
         self.match_rule: MatchRule | None = None  # the destination's comparison of match values, set by preflight
         # `plan/run --full-diff`: this diff compares the whole model (the `updated_at` window is not used), sends
         # only what changed and records the watermark as a full diff does (syncer.warehouse_diff.watermark)
@@ -248,6 +265,36 @@ class SyncJob:
         if found:
             where = self.config.sync_files[self.sync.name], self.config.connectors[self.sync.connector].file
             raise ConfigError(list(dict.fromkeys(located(p, *where) for p in found)))
+        self.refuse_duplicating_moves()
+
+    def refuse_duplicating_moves(self) -> None:
+        """An upsert sync whose `match.field` changed: ConfigError (exit 2) naming the file, `match.field`
+        and the fixes while a record syncer wrote does not carry the new field with its match value --
+        the upsert by the new field would create a second record for it and abandon the first. Mirror
+        mode deletes the old record first (a re-key, syncer.rekeys); update mode never creates; insert
+        mode matches nothing. A record that carries it (mapped as a field by an earlier run) is updated
+        in place by the upsert."""
+        if self.sync.mode != "upsert":
+            return
+        moved = self.destination.field_moves()
+        missing, example, old = self.destination.duplicating_moves(moved) if moved else (0, None, None)
+        if not missing:
+            return
+        new, column = self.sync.match.field, self.sync.match.column
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    self.config.sync_files[self.sync.name],
+                    "match.field",
+                    f"changed from {old!r} to {new!r}, but {missing} record(s) syncer wrote to {self.sync.object} "
+                    f"(e.g. key {example!r}) do not hold {new}: an upsert by {new} finds no record holding the value "
+                    "and creates a second one, abandoning the first. Put match.field back to "
+                    f'{old!r} and map the new field first (fields.{new} = "{column}"), run once so every record '
+                    f'holds it, then set match.field = {new!r}; or run once with mode = "mirror" (each record is '
+                    "deleted and created again under the new field)",
+                )
+            ]
+        )
 
     def type_issues(self, connector: Connector) -> tuple[list[str], list[str]]:
         """(problems, warnings): mapped values the destination's field types cannot take (`check`)."""
@@ -319,6 +366,8 @@ class SyncJob:
             mapper=self.mapper,
             state=self.state,
             insert_only=self.sync.mode == "insert",
+            destination=self.destination.digest,
+            redirected=self.destination.reason,
             full=full,
             max_removed=max_removed,
             remember_sources=for_run,
@@ -358,7 +407,15 @@ class SyncJob:
                     break
                 except Replan as again:  # the stream's key checks found a problem: the plan again, exactly
                     differ, changes, samples = again.differ, again.changes, []
-                    moves = IdentityMoves(moves.casefold, moves.mirror, differ.tally, moves.max_removed, moves.holders)
+                    moves = IdentityMoves(
+                        moves.casefold,
+                        moves.mirror,
+                        differ.tally,
+                        moves.max_removed,
+                        moves.holders,
+                        moves.refielded,
+                        moves.elsewhere,
+                    )
         except WarehouseError as exc:
             raise self.located(exc) from exc
         summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)
@@ -370,6 +427,9 @@ class SyncJob:
         described = []
         for c in samples:
             item: dict[str, Any] = {"kind": c.kind, "key": c.key, "match": c.match_value}
+            moved_from = c.known.destination if c.known is not None else None
+            if moved_from is not None and moved_from != self.destination.digest:
+                item["destination"] = self.destination.reason(moved_from)
             if c.kind == "added":
                 item["fields"] = c.fields
             elif c.kind == "changed":
@@ -399,6 +459,7 @@ class SyncJob:
             self.learn_types(connector)
             self.verify_destination(connector)
             checked = connector.stats.calls  # api_calls counts the writes, not the schema check before them
+            self.destination.adopt()  # records an older release wrote: taken as written here (no re-send)
             self._sending = connector  # the run's connector answers the match comparison; no second one
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
@@ -466,6 +527,7 @@ class SyncJob:
 
     def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:
         moves = self.identity_moves(connector, differ.tally)
+        self._elsewhere = moves.elsewhere
         guard = None  # one record per identity; none to guard where the match value names the parent (tasks)
         if connector.match_identifies(self.sync.object):
             guard = IdentityGuard(self.sync.match.field, connector.match_casefold())
@@ -497,7 +559,10 @@ class SyncJob:
         def holders(identities: set[str]) -> dict[str, set[str]]:
             return self.state.match_holders(self.sync.name, identities, casefold)
 
-        return IdentityMoves(casefold, mirror, tally, self.max_removed if mirror else None, holders)
+        refielded = self.destination.field_moves()  # records matched on another field before (syncer.rekeys)
+        elsewhere = self.destination.elsewhere()  # records written to another destination or object
+        guard = self.max_removed if mirror else None
+        return IdentityMoves(casefold, mirror, tally, guard, holders, refielded, elsewhere)
 
     def _send(
         self,
@@ -543,6 +608,8 @@ class SyncJob:
     def _record(self, change: Change) -> Record:
         known = change.known
         scope = self.record_key_scope
+        if known is not None and known.destination in self._elsewhere:
+            known = None  # its record id is the other destination's: never sent here
         return Record(
             key=change.key if scope is None else f"{change.key}@{scope}",
             op=op_of(self.sync.mode, change.kind == "removed"),
@@ -578,6 +645,7 @@ class SyncJob:
                         result.reason,
                         change.fields if op != "delete" else None,
                         change.source_fp,
+                        self.destination.digest,
                     )
                 )
                 setattr(summary, _COUNTER[result.status], getattr(summary, _COUNTER[result.status]) + 1)
@@ -598,10 +666,14 @@ class SyncJob:
         if not differ.bad:
             return
         bad, differ.bad = differ.bad, []
+        dest = self.destination.digest
         self.state.record(
             self.sync.name,
             summary.run_id or 0,
-            [Outcome(b.key, op_of(self.sync.mode), "rejected", b.fingerprint, None, None, b.reason, None) for b in bad],
+            [
+                Outcome(b.key, op_of(self.sync.mode), "rejected", b.fingerprint, None, None, b.reason, None, None, dest)
+                for b in bad
+            ],
         )
         summary.bad_rejected += len(bad)
 

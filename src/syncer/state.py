@@ -45,6 +45,7 @@ synced = sa.Table(
     sa.Column("run_id", sa.Integer),
     sa.Column("synced_at", TS),
     sa.Column("source_fp", sa.String(64)),
+    sa.Column("destination", sa.String(32)),  # digest of the definition it was written under (syncer.destinations)
 )
 # one token per sync, replaced by a trigger on every write to its synced_records (migration 0011)
 synced_generations = sa.Table(
@@ -62,6 +63,15 @@ rejected = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("run_id", sa.Integer),
     sa.Column("rejected_at", TS),
+    sa.Column("destination", sa.String(32)),
+)
+sync_destinations = sa.Table(  # digest -> the definition it stands for, per sync (migration 0014)
+    "sync_destinations",
+    metadata,
+    sa.Column("sync", sa.String(200), primary_key=True),
+    sa.Column("digest", sa.String(32), primary_key=True),
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("first_used", TS, nullable=False),
 )
 COUNTERS = (
     "source_rows",
@@ -141,6 +151,7 @@ class Known:
     dest_id: str | None
     match_value: str | None
     source_fp: str | None = None
+    destination: str | None = None  # digest of the definition it was written under (None: before 0014)
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,7 @@ class Outcome:
     reason: str | None
     payload: dict[str, Any] | None
     source_fp: str | None = None
+    destination: str | None = None  # digest of the sync's destination definition (syncer.destinations)
 
 
 def _dumps(payload: dict[str, Any] | None) -> str | None:
@@ -241,10 +253,10 @@ class StateStore:
         """What state holds for these keys: one indexed query per chunk, keys passed as one parameter."""
         found: dict[str, Known] = {}
         with self.engine.connect() as conn:
-            for key, fp, dest_id, match_value, source_fp in conn.execute(
+            for key, fp, dest_id, match_value, source_fp, destination in conn.execute(
                 self._lookup_sql, {"sync": sync, **self._keys(keys)}
             ).all():
-                found[key] = Known(fp, dest_id, match_value, source_fp)
+                found[key] = Known(fp, dest_id, match_value, source_fp, destination)
         return found
 
     @property
@@ -255,7 +267,7 @@ class StateStore:
             "postgresql": "key = ANY(CAST(:keys AS TEXT[]))",
         }.get(self.engine.dialect.name, "key IN :keys")
         sql = sa.text(
-            "SELECT key, fingerprint, dest_id, match_value, source_fp FROM synced_records "
+            "SELECT key, fingerprint, dest_id, match_value, source_fp, destination FROM synced_records "
             f"WHERE sync = :sync AND {where}"
         )
         return sql.bindparams(sa.bindparam("keys", expanding=" IN :keys" in where))
@@ -303,20 +315,72 @@ class StateStore:
             )
             return {k: json.loads(p) if p else {} for k, p in rows}
 
-    def rejected_fingerprints(self, sync: str) -> dict[str, str]:
+    def rejected_fingerprints(self, sync: str, destination: str | None = None) -> dict[str, str]:
+        """key -> fingerprint of the sync's rejected records; with `destination`, only those rejected
+        under that definition (or before 0014 recorded one): a rejection under another definition
+        (NOT_FOUND in update mode, now upsert) is no verdict on this one."""
+        query = sa.select(rejected.c.key, rejected.c.fingerprint).where(rejected.c.sync == sync)
+        if destination is not None:
+            query = query.where(sa.or_(rejected.c.destination.is_(None), rejected.c.destination == destination))
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(rejected.c.key, rejected.c.fingerprint).where(rejected.c.sync == sync))
-            return dict(rows.all())  # type: ignore[arg-type]
+            return dict(conn.execute(query).all())  # type: ignore[arg-type]
+
+    # -- destination definitions (syncer.destinations) ----------------------------------------
+
+    def destination_definitions(self, sync: str) -> dict[str, str]:
+        """digest -> definition (JSON text) of every definition the sync has written under."""
+        query = sa.select(sync_destinations.c.digest, sync_destinations.c.definition)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query.where(sync_destinations.c.sync == sync)).all())  # type: ignore[arg-type]
+
+    def destination_counts(self, sync: str) -> dict[str | None, int]:
+        """digest (None: written before 0014) -> how many of the sync's records state holds under it."""
+        query = (
+            sa.select(synced.c.destination, sa.func.count()).where(synced.c.sync == sync).group_by(synced.c.destination)
+        )
+        with self.engine.connect() as conn:
+            return {d: int(n) for d, n in conn.execute(query)}
+
+    def adopt_destination(self, sync: str, digest: str, definition: str) -> None:
+        """Note the definition a run writes under. The sync's first run under migration 0014 takes
+        every record and rejection an older release wrote (NULL) as written under it: the upgrade
+        alone re-sends nothing (and the NULLs are gone, so a later change is seen)."""
+        with self.engine.begin() as conn:
+            known = set(conn.scalars(sa.select(sync_destinations.c.digest).where(sync_destinations.c.sync == sync)))
+            if digest in known:
+                return
+            if not known:
+                for table in (synced, rejected):
+                    conn.execute(
+                        table.update()
+                        .where(table.c.sync == sync, table.c.destination.is_(None))
+                        .values(destination=digest)
+                    )
+            conn.execute(
+                sync_destinations.insert().values(sync=sync, digest=digest, definition=definition, first_used=utcnow())
+            )
+
+    def payloads_under(
+        self, sync: str, destinations: Sequence[str]
+    ) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+        """(key, match value, payload) of the sync's records written under these definitions, streamed."""
+        query = sa.select(synced.c.key, synced.c.match_value, synced.c.payload).where(
+            synced.c.sync == sync, synced.c.destination.in_(list(destinations))
+        )
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(query)
+            for key, match_value, payload in result:
+                yield key, match_value, json.loads(payload) if payload else {}
 
     def iter_synced(self, sync: str, batch: int = 5000) -> Iterator[tuple[str, Known]]:
         """Every record state holds for a sync, streamed."""
-        query = sa.select(synced.c.key, synced.c.fingerprint, synced.c.dest_id, synced.c.match_value).where(
-            synced.c.sync == sync
-        )
+        query = sa.select(
+            synced.c.key, synced.c.fingerprint, synced.c.dest_id, synced.c.match_value, synced.c.destination
+        ).where(synced.c.sync == sync)
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-            for key, fp, dest_id, match_value in result:
-                yield key, Known(fp, dest_id, match_value)
+            for key, fp, dest_id, match_value, destination in result:
+                yield key, Known(fp, dest_id, match_value, None, destination)
 
     def generation(self, sync: str, conn: sa.Connection | None = None) -> int | None:
         """The sync's generation token: replaced by a trigger whenever any of its synced records is
@@ -405,6 +469,7 @@ class StateStore:
                             "run_id": run_id,
                             "synced_at": now,
                             "source_fp": o.source_fp,
+                            "destination": o.destination,
                         }
                     )
             elif o.status == "rejected":
@@ -416,6 +481,7 @@ class StateStore:
                         "reason": mask(o.reason or ""),
                         "run_id": run_id,
                         "rejected_at": now,
+                        "destination": o.destination,
                     }
                 )
         with self.engine.begin() as conn:

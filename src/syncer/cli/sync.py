@@ -67,6 +67,8 @@ def _summary_table(summary: Summary) -> None:
             table.add_row(key, str(data[key]))
     for reason, rows in data["out_of_sync"].items():  # every model row the destination lacks, by reason
         table.add_row(f"out_of_sync {reason}", str(rows))
+    for reason, rows in data["destination_changed"].items():  # records state holds under another definition
+        table.add_row(mask(reason), f"{rows} (sent again)")
     print_table(table)
     for sample in data.get("samples", []):
         out.print(mask(_json(sample)), highlight=False, markup=False)
@@ -127,6 +129,7 @@ def check(config: ConfigOpt = None) -> int:
                     type_problems, type_warnings = job.type_issues(connector)
                     problems += type_problems
                     warnings += type_warnings
+                job.refuse_duplicating_moves()  # as plan and run: a match.field change that would duplicate
             finally:
                 connector.close()
             if keys.rejected_rows:

@@ -4,7 +4,7 @@ Per batch (n rows): keys and source fingerprints are computed in native code. Ro
 NULL, not canonical or known bad (duplicated, colliding match value) are flagged in bulk and
 judged one by one by the row path's own `Differ._key`, so they are rejected exactly as there.
 State's stored source fingerprint is read for every key in one query and joined in polars. Rows
-whose stored fingerprint matches (or that exist at all, for insert-only syncs) are counted
+whose stored fingerprint matches (insert-only syncs too: the fingerprint holds the destination's digest) are counted
 unchanged without becoming Python objects. The rest -- new keys, changed inputs, records never
 fingerprinted, or every row under `full` -- are materialised and handed, 2,000 at a time, to
 the row path's own comparison (`Differ._compare`), so mapping, payload fingerprints, held
@@ -226,9 +226,7 @@ class ColumnarDiffer(Differ):
         stored = stored_source_fps(self._reader, self.sync, frame["key"]).with_columns(known=pl.lit(True))
         joined = frame.join(stored, on="key", how="left", maintain_order="left")
         known = joined["known"].fill_null(False)
-        if self.insert_only:
-            skip = known
-        elif self.full:
+        if self.full and not self.insert_only:
             skip = _none(len(joined))
         else:
             skip = known & (joined["state_fp"] == joined["source_fp"]).fill_null(False)

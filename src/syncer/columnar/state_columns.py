@@ -61,14 +61,16 @@ def known_records(reader: StateReader, sync: str, keys: list[str]) -> dict[str, 
     cursor = reader.raw.cursor()
     try:
         rows = cursor.execute(
-            "SELECT key, fingerprint, dest_id, match_value, source_fp FROM synced_records "
+            "SELECT key, fingerprint, dest_id, match_value, source_fp, destination FROM synced_records "
             "WHERE sync = ? AND key IN (SELECT value FROM json_each(?))",
             (sync, json.dumps(keys)),
         ).fetchall()
     finally:
         cursor.close()
     reader.raw.rollback()  # end the read transaction, as above
-    return {key: Known(fp, dest_id, match_value, source_fp) for key, fp, dest_id, match_value, source_fp in rows}
+    return {
+        key: Known(fp, dest_id, match_value, source_fp, dest) for key, fp, dest_id, match_value, source_fp, dest in rows
+    }
 
 
 def _json(keys: pl.Series) -> str:

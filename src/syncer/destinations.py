@@ -1,0 +1,190 @@
+"""Where and how a sync writes: the destination definition state remembers with every record.
+
+A record is "already sent" only where it was sent. Its payload fingerprint says WHAT was written;
+this definition says WHERE and HOW, and state keeps its digest per record (`synced_records.destination`,
+`rejected_records.destination`; migration 0014):
+
+    key          what it is                                   example
+    connector    the connector's type                         "hubspot"
+    address      its non-secret address (`Connector.address_settings`: base URL, instance URL,
+                 webhook URL), without user info or query     "https://api.hubapi.com"
+    address_fp   a digest of the whole address (a query or user-info change is a change too)
+    object       the destination object                       "companies"
+    op           what a record's write does (`connector.WRITE_OP[mode]`): insert, update, upsert
+                 (mirror and upsert both upsert: switching between them re-sends nothing)
+    match_field  the field records are matched on; None in insert mode, where nothing is
+                 matched (a task's match value names its parent)
+
+Tokens, passwords and other credentials are not in it: a rotated token reaches the same destination
+and re-sends nothing. The connector's NAME is not either: renaming it moves nothing. A record whose
+stored digest differs from the sync's current one is planned again (`syncer.diff.Differ`) and sent,
+whatever the mode: a changed address or object is a new destination (an insert-only destination --
+tasks, Slack, email -- gets its records there once); a changed `op` re-plans every record (insert ->
+upsert updates what insert mode left alone; update -> upsert releases NOT_FOUND rejections); a
+changed match field is an identity move (syncer.rekeys). A NULL digest (a record written before
+0014) is taken as the current definition (`StateStore.adopt_destination`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+from syncer.connector import WRITE_OP
+from syncer.identity import identity_text
+from syncer.secrets import mask
+
+if TYPE_CHECKING:
+    from syncer.state import StateStore
+
+LABELS = {
+    "connector": "connector",
+    "address": "address",
+    "object": "object",
+    "op": "write (mode)",
+    "match_field": "match field",
+}
+
+
+def display_address(value: str) -> str:
+    """A URL without user info, query or fragment (those may hold credentials); other text as is."""
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.netloc:
+        return value
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class DestinationDefinition:
+    """One sync's destination definition (see the module docstring); `digest` is what state keeps."""
+
+    connector: str
+    address: str
+    address_fp: str
+    object: str
+    op: str
+    match_field: str | None
+
+    @classmethod
+    def of(
+        cls, connector_type: str, addresses: list[str], object_name: str, mode: str, match_field: str
+    ) -> DestinationDefinition:
+        """The definition of a sync writing `object_name` in `mode` through a connector of
+        `connector_type` whose address settings hold `addresses` (in `address_settings` order)."""
+        whole = "\x1f".join(addresses)
+        shown = " ".join(display_address(a) for a in addresses if a)
+        op = WRITE_OP[mode]
+        return cls(
+            connector_type,
+            shown,
+            hashlib.blake2b(whole.encode(), digest_size=8).hexdigest(),
+            object_name,
+            op,
+            None if op == "insert" else match_field,
+        )
+
+    def as_json(self) -> str:
+        return json.dumps(vars(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DestinationDefinition:
+        return cls(**json.loads(text))
+
+    @property
+    def digest(self) -> str:
+        return hashlib.blake2b(self.as_json().encode(), digest_size=16).hexdigest()
+
+    def same_place(self, other: DestinationDefinition) -> bool:
+        """Do both write the same object of the same destination (only the write or match field may differ)?"""
+        return (self.connector, self.address_fp, self.object) == (other.connector, other.address_fp, other.object)
+
+    def changes_since(self, old: DestinationDefinition | None) -> str:
+        """Why a record written under `old` is planned again: "destination changed: address from X to Y"."""
+        if old is None:
+            return "destination changed (its earlier definition is unknown)"
+        moved = []
+        for name, label in LABELS.items():
+            before, now = getattr(old, name), getattr(self, name)
+            if before != now:
+                moved.append(f"{label} from {_shown(before)} to {_shown(now)}")
+        if not moved and old.address_fp != self.address_fp:
+            moved.append("address (its user info or query part)")
+        return mask("destination changed: " + "; ".join(moved or ["definition"]))
+
+
+def _shown(value: str | None) -> str:
+    return "(none)" if value is None else repr(value)
+
+
+class SyncDestination:
+    """One sync's current definition against what state holds (a `SyncJob` opens one)."""
+
+    def __init__(
+        self, state: StateStore, sync: str, definition: DestinationDefinition, by_match_value: bool = True
+    ) -> None:
+        self.state = state
+        self.by_match_value = by_match_value  # `Connector.finds_by_match_value`
+        self.sync = sync
+        self.definition = definition
+        self.digest = definition.digest
+        self._known: dict[str, DestinationDefinition] | None = None
+        self._reasons: dict[str | None, str] = {}
+
+    def known(self) -> dict[str, DestinationDefinition]:
+        """digest -> definition of every definition the sync has written under (read once)."""
+        if self._known is None:
+            found = self.state.destination_definitions(self.sync)
+            self._known = {d: DestinationDefinition.from_json(text) for d, text in found.items()}
+        return self._known
+
+    def adopt(self) -> None:
+        """A run writes under the current definition (`StateStore.adopt_destination`)."""
+        self.state.adopt_destination(self.sync, self.digest, self.definition.as_json())
+        self._known = None
+
+    def reason(self, old: str | None) -> str:
+        """Why a record state holds under digest `old` is planned again (`Differ.redirected`)."""
+        if old not in self._reasons:
+            self._reasons[old] = self.definition.changes_since(self.known().get(old or ""))
+        return self._reasons[old]
+
+    def field_moves(self) -> set[str]:
+        """Digests of the definitions that wrote this object of this destination matched on another field:
+        their records move to another identity (object, match field, value) -- syncer.rekeys."""
+        now = self.definition
+        if not self.by_match_value:
+            return set()  # records are found by syncer's key: a new match field moves no identity
+        return {
+            digest
+            for digest, old in self.known().items()
+            if digest != self.digest
+            and old.same_place(now)
+            and None not in (old.match_field, now.match_field)
+            and old.match_field != now.match_field
+        }
+
+    def elsewhere(self) -> set[str]:
+        """Digests of the definitions that wrote another destination or object (address, object or connector
+        type differ): their records are not here, so their record ids mean nothing here and a row that left
+        the model has nothing here to delete."""
+        return {d for d, old in self.known().items() if d != self.digest and not old.same_place(self.definition)}
+
+    def duplicating_moves(self, moved: set[str]) -> tuple[int, str | None, str | None]:
+        """(how many, one key, the old field) of the records written under `moved` whose acknowledged payload
+        does not carry the current match field with their match value: an upsert by that field finds no
+        record holding the value and creates a second one (HubSpot batch upsert by idProperty; Salesforce
+        upsert by external ID)."""
+        field = self.definition.match_field
+        missing, example = 0, None
+        for key, match_value, payload in self.state.payloads_under(self.sync, sorted(moved)):
+            value = payload.get(field or "")
+            if value is None or identity_text(value) != match_value:
+                missing += 1
+                example = example or key
+        olds = sorted({d.match_field or "" for g, d in self.known().items() if g in moved})
+        return missing, example, ", ".join(olds) or None

@@ -1,0 +1,434 @@
+"""State remembers WHERE and HOW each record was written (syncer.destinations), so editing the destination
+definition never duplicates, no-ops or mis-reports.
+
+Table-driven through the CLI (`plan`, `run`) against loopback emulators (HubSpot, Salesforce, two webhook
+receivers): a sync runs, one piece of its destination definition is edited (match field, endpoint, mode,
+token, connector name), then the plan must say what the run does, the run must do it, and the next plan
+must find nothing left. `test_the_upgrade_re_sends_nothing` writes state the way the previous release did
+(schema 0012, source fingerprints of the old scope) and checks the first run after the upgrade sends nothing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from syncer_connectors.hubspot.emulator import HubSpotEmulator
+from syncer_connectors.salesforce.emulator import SalesforceEmulator
+from syncer_connectors.salesforce.emulator_schema import FieldSpec
+from syncer_connectors.webhook.emulator import WebhookReceiver
+
+from syncer.connector import EXISTED
+from syncer.state import MIGRATIONS
+from tests.engine.conftest import SECRET, Project
+
+TOKEN = "hs-destid-token-1"
+SF = {"SF_USER": "destid@example.com", "SF_PASS": "pw-destid-2", "SF_TOKEN": "tok-destid-3"}
+ROWS = [(1, "A-1", 10), (2, "A-2", 20), (3, "A-3", 30), (4, "A-4", 40)]
+OBJECTS = {  # connector -> (object, match field, the other unique field, number field, extra fields)
+    "hubspot": ("companies", "syncer_account_id", "alt_id", "pql_score", ""),
+    "salesforce": ("Account", "External_Id__c", "Alt_Id__c", "Num__c", 'Name = "ext"\n'),
+    "hook": ("accounts", "ext", "alt", "num", ""),
+}
+
+
+@dataclass
+class World:
+    project: Project
+    hubspot: dict[str, HubSpotEmulator]  # "sandbox", "production"
+    hooks: dict[str, WebhookReceiver]
+    salesforce: SalesforceEmulator
+    env: dict[str, str] = field(default_factory=dict)
+
+    def records(self, connector: str, where: str = "sandbox") -> dict[str, tuple[str, float]]:
+        """ext value (under either match field) -> (record id, number) at the destination."""
+        _, match, other, number, _ = OBJECTS[connector]
+        if connector == "hubspot":
+            live = self.hubspot[where].store.live("companies")
+            return {r.properties.get(match) or r.properties[other]: (r.id, float(r.properties[number])) for r in live}
+        if connector == "salesforce":
+            return {(r.get(match) or r[other]): (r["Id"], float(r[number])) for r in self.salesforce.records("Account")}
+        return {f"A-{k}": (k, float(v["num"])) for k, v in self.hooks[where].records.items()}  # keyed by id
+
+    def count(self, connector: str, where: str = "sandbox") -> int:
+        if connector == "hubspot":
+            return len(self.hubspot[where].store.live("companies"))
+        if connector == "salesforce":
+            return len(self.salesforce.records("Account"))
+        return len(self.hooks[where].records)
+
+    def sent(self, where: str = "sandbox") -> int:
+        """Records delivered to a webhook receiver so far (every operation, resends included)."""
+        return len(self.hooks[where].operations)
+
+    def cli(self, *args: str) -> tuple[int, Any, str]:
+        self.project.env.update(self.env)
+        return self.project.cli(*args)
+
+
+def set_rows(url: str, rows: list[tuple[int, str, int]]) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS accounts"))
+        conn.execute(sa.text("CREATE TABLE accounts (id INTEGER, ext TEXT, num INTEGER)"))
+        values = [{"i": i, "e": e, "n": n} for i, e, n in rows]
+        conn.execute(sa.text("INSERT INTO accounts VALUES (:i, :e, :n)"), values)
+    engine.dispose()
+
+
+def config_text(url: str, sf_url: str, ca: str) -> str:
+    return textwrap.dedent(f"""
+        [syncer]
+        data_dir = "data"
+        [warehouse]
+        url = "{url}"
+        [connectors.hubspot]
+        base_url = "${{HS_URL}}"
+        access_token = "${{HS_TOKEN}}"
+        plan_tier = "increase"
+        rate_limit_margin = 0.0
+        [connectors.salesforce]
+        instance_url = "{sf_url}"
+        login_url = "{sf_url}"
+        auth = "password"
+        username = "${{SF_USER}}"
+        password = "${{SF_PASS}}"
+        security_token = "${{SF_TOKEN}}"
+        ca_bundle = "{ca}"
+        [connectors.hook]
+        type = "webhook"
+        url = "${{HOOK_URL}}"
+        signing_secret = "${{HOOK_SECRET}}"
+        [connectors.hook_renamed]
+        type = "webhook"
+        url = "${{HOOK_URL}}"
+        signing_secret = "${{HOOK_SECRET}}"
+        """)
+
+
+def write_mapping(
+    project: Project,
+    connector: str,
+    mode: str,
+    match: str | None = None,
+    carry: str | None = None,
+    via: str = "",
+    name: str = "s",
+) -> None:
+    """The sync `s` writing `connector`'s object in `mode`, matched on `match` (default: its usual field);
+    `carry`: also map that field from the match column; `via`: the connector entry (default `connector`)."""
+    obj, usual, _, number, extra = OBJECTS[connector]
+    carried = f'{carry} = "ext"\n' if carry else ""
+    (project.root / "mappings" / f"{name}.toml").write_text(
+        textwrap.dedent(f"""
+        connector = "{via or connector}"
+        object = "{obj}"
+        mode = "{mode}"
+        max_delete_share = 1.0
+        [model]
+        table = "accounts"
+        primary_key = "id"
+        [match]
+        field = "{match or usual}"
+        column = "ext"
+        [fields]
+        {number} = "num"
+        """)
+        + extra
+        + carried
+    )
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    hubspot = {}
+    for where in ("sandbox", "production"):
+        hs = HubSpotEmulator(plan="increase", token=TOKEN)
+        hs.store.define("companies", "syncer_account_id", "string", unique=True)
+        hs.store.define("companies", "alt_id", "string", unique=True)
+        hs.store.define("companies", "pql_score", "number")
+        hubspot[where] = hs
+    salesforce = SalesforceEmulator()
+    salesforce.add_login(SF["SF_USER"], SF["SF_PASS"], SF["SF_TOKEN"])
+    salesforce.store.objects["Account"].define(FieldSpec("Num__c", "double"))
+    salesforce.store.objects["Account"].define(FieldSpec("Alt_Id__c", "string", length=40, external_id=True))
+    hooks = {where: WebhookReceiver(SECRET).__enter__() for where in ("sandbox", "production")}
+    sf_url, ca = salesforce.start_tls(tmp_path)
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    env = {"HS_URL": hubspot["sandbox"].start(), "HS_TOKEN": TOKEN, "HOOK_URL": f"{hooks['sandbox'].base_url}/hooks"}
+    project = Project(tmp_path, url, env={**SF, **env})
+    (tmp_path / "mappings").mkdir()
+    project.config.write_text(config_text(url, sf_url, ca))
+    set_rows(url, ROWS)
+    world = World(project, hubspot, hooks, salesforce, env)
+    yield world
+    for hs in hubspot.values():
+        hs.stop()
+    for rx in hooks.values():
+        rx.__exit__(None, None, None)
+    salesforce.stop()
+
+
+def to_production(world: World, connector: str) -> None:
+    """The endpoint moves from sandbox to production (the same credentials)."""
+    if connector == "hubspot":
+        world.env["HS_URL"] = world.hubspot["production"].start()
+    else:
+        world.env["HOOK_URL"] = f"{world.hooks['production'].base_url}/hooks"
+
+
+def rotate_secret(world: World, secret: str) -> None:
+    """The webhook's signing secret is rotated, at the receiver and in the environment."""
+    world.env["HOOK_SECRET"] = secret
+    world.hooks["sandbox"].secret = secret
+
+
+@dataclass
+class Case:
+    connector: str
+    before: dict[str, Any]  # write_mapping arguments of the first runs
+    after: dict[str, Any]  # ... after the edit
+    plan: dict[str, int]  # counts the plan after the edit must show
+    reason: str = ""  # a part of the plan's `destination_changed` reason ("" : none)
+    edit: Callable[[World], None] | None = None  # besides the mapping
+    where: str = "sandbox"  # the destination that must hold the model afterwards
+    kept_ids: bool = True  # the records written before are the ones updated (same ids)
+    sends: int | None = None  # webhook: deliveries the run after the edit makes
+
+
+CASES = {
+    # 1. the match field moves: an identity move (syncer.rekeys), never a silent second record
+    "match field, mirror: deleted and created under the new field": Case(
+        "hubspot",
+        {"mode": "mirror"},
+        {"mode": "mirror", "match": "alt_id"},
+        {"changed": 4, "rekeyed": 4},
+        reason="match field from 'syncer_account_id' to 'alt_id'",
+        kept_ids=False,
+    ),
+    "match field, upsert, the records carry it: updated in place": Case(
+        "hubspot",
+        {"mode": "upsert", "carry": "alt_id"},
+        {"mode": "upsert", "match": "alt_id", "carry": "alt_id"},
+        {"changed": 4, "rekeyed": 4},
+        reason="match field",
+    ),
+    "match field, salesforce mirror": Case(
+        "salesforce",
+        {"mode": "mirror"},
+        {"mode": "mirror", "match": "Alt_Id__c"},
+        {"changed": 4, "rekeyed": 4},
+        reason="match field from 'External_Id__c' to 'Alt_Id__c'",
+        kept_ids=False,
+    ),
+    "match field, salesforce upsert, the records carry it": Case(
+        "salesforce",
+        {"mode": "upsert", "carry": "Alt_Id__c"},
+        {"mode": "upsert", "match": "Alt_Id__c", "carry": "Alt_Id__c"},
+        {"changed": 4, "rekeyed": 4},
+        reason="match field",
+    ),
+    # 2. the endpoint moves: a new destination, sent everything, the reason shown
+    "hubspot base URL, sandbox -> production": Case(
+        "hubspot",
+        {"mode": "upsert"},
+        {"mode": "upsert"},
+        {"changed": 4},
+        reason="address from",
+        edit=lambda w: to_production(w, "hubspot"),
+        where="production",
+        kept_ids=False,
+    ),
+    "webhook URL moves, insert mode: inserted there once": Case(
+        "hook",
+        {"mode": "insert"},
+        {"mode": "insert"},
+        {"changed": 4},
+        reason="address from",
+        edit=lambda w: to_production(w, "hook"),
+        where="production",
+        sends=4,
+    ),
+    "webhook signing secret rotated: nothing re-sent": Case(
+        "hook",
+        {"mode": "insert"},
+        {"mode": "insert"},
+        {"changed": 0, "added": 0},
+        edit=lambda w: rotate_secret(w, "whsec-rotated-99"),
+        sends=0,
+    ),
+    "connector renamed, insert mode: nothing re-sent": Case(
+        "hook",
+        {"mode": "insert"},
+        {"mode": "insert", "via": "hook_renamed"},
+        {"changed": 0, "added": 0},
+        sends=0,
+    ),
+    # 3. the mode moves: every record planned again
+    "mode insert -> upsert: the rows insert mode left alone are updated": Case(
+        "hook",
+        {"mode": "insert"},
+        {"mode": "upsert"},
+        {"changed": 4},
+        reason="write (mode) from 'insert' to 'upsert'",
+        edit=lambda w: set_rows(w.project.warehouse_url, [(i, e, n + 1) for i, e, n in ROWS]),
+        sends=4,
+    ),
+}
+
+
+def model(world: World) -> dict[str, float]:
+    engine = sa.create_engine(world.project.warehouse_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT ext, num FROM accounts")).all()
+    engine.dispose()
+    return {e: float(n) for e, n in rows}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_an_edited_destination_is_planned_and_sent(world: World, name: str) -> None:
+    case = CASES[name]
+    write_mapping(world.project, case.connector, **case.before)
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0 and summary["status"] == "ok", (summary, err)
+    before = world.records(case.connector)
+    if case.edit is not None:
+        case.edit(world)
+    write_mapping(world.project, case.connector, **case.after)
+    sent = world.sent(case.where) if case.connector == "hook" else 0
+
+    code, planned, err = world.cli("plan", "s", "--json", "--show", "10")
+    assert code == 0, (planned, err)
+    assert {k: planned[k] for k in case.plan} == case.plan, planned
+    reasons = planned["destination_changed"]
+    if case.reason:
+        assert [n for r, n in reasons.items() if case.reason in r] == [4], reasons
+        assert all(case.reason in s.get("destination", "") for s in planned["samples"]), planned["samples"]
+    else:
+        assert reasons == {}, reasons
+
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0 and summary["status"] == "ok", (summary, err)
+    assert {k: summary[k] for k in case.plan} == case.plan, summary
+    after = world.records(case.connector, case.where)
+    assert {e: n for e, (_, n) in after.items()} == model(world), after
+    assert world.count(case.connector, case.where) == len(ROWS)  # no second record for any row
+    if case.kept_ids:
+        assert {e: i for e, (i, _) in after.items()} == {e: i for e, (i, _) in before.items()}
+    if case.sends is not None:
+        assert world.sent(case.where) - sent == case.sends
+    code, again, _ = world.cli("plan", "s", "--json")
+    assert code == 0 and again["added"] == again["changed"] == again["removed"] == 0, again
+
+
+@pytest.mark.parametrize("connector", ["hubspot", "salesforce"])
+def test_a_match_field_change_in_upsert_mode_is_refused(world: World, connector: str) -> None:
+    """HubSpot batch upsert (and Salesforce upsert by external ID) creates a record when none holds the new
+    field's value: the plan and the run exit 2 naming the file, `match.field` and the fix; nothing is written."""
+    other = OBJECTS[connector][2]
+    write_mapping(world.project, connector, "upsert")
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0, (summary, err)
+    before = world.records(connector)
+    write_mapping(world.project, connector, "upsert", match=other)
+    for command_name in ("check", "plan", "run"):
+        code, _, err = world.cli(command_name, "s", "--json") if command_name != "check" else world.cli("check")
+        assert code == 2, err
+        assert "s.toml" in err and "match.field" in err and f"fields.{other}" in err, err
+    assert world.records(connector) == before and world.count(connector) == len(ROWS)
+
+
+def test_mode_update_to_upsert_releases_not_found_rejections(world: World) -> None:
+    """Update mode never creates: the rows are rejected and held. Their rejection's advice (change the mode)
+    must work: under upsert they are planned and created."""
+    write_mapping(world.project, "hook", "update")
+    code, summary, _ = world.cli("run", "s", "--json")
+    assert code == 1 and summary["rejected"] == 4 and world.count("hook") == 0, summary
+    code, summary, _ = world.cli("plan", "s", "--json")
+    assert summary["held_rejected"] == 4 and summary["added"] == 0, summary  # held while nothing changes
+    write_mapping(world.project, "hook", "upsert")
+    code, planned, _ = world.cli("plan", "s", "--json")
+    assert code == 0 and planned["added"] == 4 and planned["held_rejected"] == 0, planned
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0 and summary["succeeded"] == 4, (summary, err)
+    assert {e: n for e, (_, n) in world.records("hook").items()} == model(world)
+
+
+def downgrade_to_0012(state_url: str) -> None:
+    """State as the previous release left it: schema 0012 (no destination per record) and source
+    fingerprints of its scope (here: other than this release's, so every row is mapped again once)."""
+    engine = sa.create_engine(state_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+        conn.execute(sa.text("UPDATE synced_records SET source_fp = 'old-scope-' || key"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("mode", ["insert", "upsert"])
+def test_the_upgrade_re_sends_nothing(world: World, mode: str) -> None:
+    """The first run after the upgrade maps every row again (the fingerprint's scope now holds the
+    destination) but sends nothing -- no re-sent inserts above all; a later endpoint change is then seen."""
+    write_mapping(world.project, "hook", mode)
+    code, summary, _ = world.cli("run", "s", "--json")
+    assert code == 0 and world.sent() == 4, summary
+    state_url = f"sqlite:///{world.project.root / 'data' / 'state.sqlite'}"
+    downgrade_to_0012(state_url)
+    code, planned, _ = world.cli("plan", "s", "--json")
+    assert code == 0 and planned["added"] == planned["changed"] == 0 and planned["unchanged"] == 4, planned
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0 and summary["succeeded"] == 0 and summary["api_calls"] == 0, (summary, err)
+    assert world.sent() == 4  # nothing delivered again
+    to_production(world, "hook")
+    code, summary, _ = world.cli("run", "s", "--json")
+    assert code == 0 and summary["changed"] == 4 and world.sent("production") == 4, summary
+
+
+@pytest.mark.parametrize("connector", ["hubspot", "salesforce", "hook"])
+def test_insert_mode_audits_a_record_that_already_existed(world: World, connector: str) -> None:
+    """Insert mode never modifies: where the destination already holds the record (written by another sync
+    here), the run acknowledges it and the audit says it was not updated, not `insert ok` with the payload."""
+    write_mapping(world.project, connector, "upsert", name="earlier")
+    code, summary, err = world.cli("run", "earlier", "--json")
+    assert code == 0, (summary, err)
+    held = world.records(connector)
+    set_rows(world.project.warehouse_url, [(i, e, n + 5) for i, e, n in ROWS])
+    write_mapping(world.project, connector, "insert")
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0 and summary["succeeded"] == 4, (summary, err)
+    assert world.records(connector) == held  # left alone
+    code, rows, _ = world.cli("audit", "s", "--json")
+    assert [(r["op"], r["status"], r["reason"]) for r in rows] == [("insert", "ok", EXISTED)] * 4, rows
+
+
+def test_a_new_endpoint_is_written_by_match_value_only(world: World) -> None:
+    """Record ids state holds belong to the old destination: after a move, a mirror run neither deletes by
+    them nor writes through them at the new one (which here holds other companies under the same ids), and a
+    row that left the model has nothing to delete there (its record is the old destination's)."""
+    write_mapping(world.project, "hubspot", "mirror")
+    code, summary, _ = world.cli("run", "s", "--json")
+    assert code == 0, summary
+    sandbox = world.records("hubspot")
+    production = world.hubspot["production"].store
+    others = {
+        production.create("companies", {"syncer_account_id": f"OTHER-{i}", "pql_score": "1"}).id for i in range(4)
+    }
+    assert others == {i for i, _ in sandbox.values()}  # the same ids, other companies
+    to_production(world, "hubspot")
+    set_rows(world.project.warehouse_url, ROWS[:3])  # row 4 leaves the model as the endpoint moves
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0 and summary["status"] == "ok", (summary, err)
+    after = world.records("hubspot", "production")
+    assert {e: n for e, (_, n) in after.items()} == {**{f"OTHER-{i}": 1.0 for i in range(4)}, **model(world)}
+    assert world.records("hubspot") == sandbox  # the old destination is left alone
+    code, again, _ = world.cli("plan", "s", "--json")
+    assert code == 0 and again["added"] == again["changed"] == again["removed"] == 0, again
