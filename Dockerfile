@@ -17,8 +17,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    SYNCER_CONFIG=/etc/syncer/config.toml \
-    SYNCER_PORT=9108
+    SYNCER_CONFIG=/etc/syncer/config.toml
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels /wheels/*.whl \
  && groupadd --system --gid "${UID}" syncer \
@@ -30,7 +29,8 @@ WORKDIR /var/lib/syncer
 VOLUME ["/var/lib/syncer"]
 USER ${UID}:${UID}
 EXPOSE 9108
-# No curl in slim images: the probe is Python's urllib (exit 0 on HTTP 200 from /healthz).
+# No curl in slim images: the probe is Python's urllib (exit 0 on HTTP 200 from /healthz), at the
+# [daemon] host and port of $SYNCER_CONFIG: the address the daemon listens on (syncer.server.probe_url).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-m", "syncer.server", "probe"]
 # SIGTERM: running syncs finish their current batch, then exit 0 (daemon.grace_seconds, default 30 s;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import fnmatch
 import os
 import re
 import tomllib
@@ -66,6 +67,24 @@ class AppSettings(_Strict):
     CRM task key, webhook idempotency keys). Default: a random id kept in the state DB, so two projects
     sharing a Slack app, mailbox, CRM or webhook receiver never take each other's message as delivered.
     Set it (unique per project) to keep those identities through a total loss of the state DB too."""
+
+    @field_validator("state_url")
+    @classmethod
+    def _usable_url(cls, value: str | None) -> str | None:
+        """A URL SQLAlchemy parses, of a dialect it has (its driver is imported when the store opens); an unset
+        ${NAME} is reported once, as itself."""
+        if value is None or "${" in value:
+            return value
+        from sqlalchemy.engine import make_url
+
+        try:
+            make_url(value).get_dialect()
+        except Exception as exc:  # ArgumentError (not a URL), NoSuchModuleError (no such dialect)
+            raise ValueError(
+                f"not a usable SQLAlchemy URL ({type(exc).__name__}: {secrets.mask(str(exc))}): write"
+                ' "postgresql+psycopg://USER:${PASSWORD}@HOST:5432/DB", or leave state_url out for SQLite in data_dir'
+            ) from None
+        return value
 
 
 DiffMode = Literal["columnar", "rows", "warehouse"]
@@ -419,22 +438,53 @@ class _Collector:
         return None
 
     def resolve_refs(self, value: Any, file: str, key: str, secret_keys: frozenset[str] = frozenset()) -> Any:
-        """Resolve ${NAME} in every string of a parsed TOML tree, reporting missing names. Values of the
-        dotted keys in `secret_keys` are masked from now on (syncer.secrets states the rule)."""
+        """Resolve ${NAME} in every string of a parsed TOML tree, reporting missing and empty names (a blank
+        variable or /run/secrets file is a deployment mistake; `${NAME:-}` says empty on purpose). The dotted
+        keys matching `secret_keys` (`*`: any one name or index) must be one `${NAME}` of at least
+        secrets.MIN_LENGTH characters; their values are masked from now on (syncer.secrets states the rule)."""
         if isinstance(value, dict):
             return {k: self.resolve_refs(v, file, f"{key}.{k}" if key else k, secret_keys) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve_refs(v, file, f"{key}.{i}", secret_keys) for i, v in enumerate(value)]
-        if isinstance(value, str) and "${" in value:
-            resolved, missing = secrets.resolve(value, secret=key in secret_keys)
-            for name in missing:
+        secret = any(fnmatch.fnmatchcase(key, pattern) for pattern in secret_keys)
+        if secret and not (isinstance(value, str) and secrets.is_reference(value)):
+            if isinstance(value, str):
+                secrets.mask.add(value.strip())  # never echoed, whatever prints this section later
+            leaf = key.rsplit(".", 1)[-1]
+            self.add(
+                file,
+                key,
+                f'secrets may not be written in TOML; write {leaf} = "${{{leaf.upper()}}}" (or any ${{ENV_NAME}}) '
+                f"and set it in the environment or {secrets.secrets_dir()}/ENV_NAME",
+            )
+            return value
+        if not (isinstance(value, str) and "${" in value):
+            return value
+        for name in sorted({m.group(1) for m in secrets.REFERENCE.finditer(value) if m.group(2) is None}):
+            found = secrets.lookup(name)
+            if found is not None and not found.strip():
                 self.add(
                     file,
                     key,
-                    f"${{{name}}} is not set (environment variable or {secrets.secrets_dir()}/{name})",
+                    f"${{{name}}} is set but empty (environment variable or {secrets.secrets_dir()}/{name}): give it"
+                    f" its value (a blank Kubernetes Secret key or an empty file is empty too)"
+                    + ("" if secret else f", or write ${{{name}:-}} where empty is meant"),
                 )
-            return resolved
-        return value
+        resolved, missing = secrets.resolve(value, secret=secret)
+        for name in missing:
+            self.add(
+                file,
+                key,
+                f"${{{name}}} is not set (environment variable or {secrets.secrets_dir()}/{name})",
+            )
+        if secret and not missing and 0 < len(resolved.strip()) < secrets.MIN_LENGTH:
+            self.add(
+                file,
+                key,
+                f"{value.strip()} is {len(resolved.strip())} character(s): a secret shorter than"
+                f" {secrets.MIN_LENGTH} cannot be masked in logs without mangling them; use the real credential",
+            )
+        return resolved
 
 
 def _secret_fields(model: type[BaseModel]) -> set[str]:
@@ -453,18 +503,9 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
         c.add(file, f"{key}.type", str(exc))
         return None
     body = {k: v for k, v in raw.items() if k != "type"}
-    ok = True
-    for secret in sorted(_secret_fields(cls.settings_model) & body.keys()):
-        value = body[secret]
-        if not (isinstance(value, str) and secrets.is_reference(value)):
-            c.add(
-                file,
-                f"{key}.{secret}",
-                "secrets may not be written in TOML; use ${ENV_NAME} "
-                "(read from the environment or /run/secrets/ENV_NAME)",
-            )
-            ok = False
+    before = len(c.issues)
     resolved = c.resolve_refs(body, file, key, frozenset(f"{key}.{s}" for s in _secret_fields(cls.settings_model)))
+    ok = len(c.issues) == before
     try:
         settings = cls.settings_model.model_validate(resolved)
     except ValidationError as exc:
@@ -474,8 +515,21 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
 
 
 EXTENSION_SECTIONS = frozenset({"alerts", "routing", "digest", "daemon", "actions", "outcomes", "report"})
-# their secrets (x-secret fields, and the ops webhook, whose URL is the credential): masked once resolved
-EXTENSION_SECRETS = frozenset({"daemon.viewer_token", "daemon.ops_alert_webhook"})
+
+
+def section_secrets() -> frozenset[str]:
+    """The dotted keys of every secret in config.toml's sections (`*` for a table name or list index): each
+    field config_reference.is_secret marks (a SecretStr, or `x-secret`), so the docs, the JSON Schema and
+    the loader's refusal of a literal secret read one list. The connectors' are per entry (_connector_entry)."""
+    from syncer.config_reference import rows
+    from syncer.config_schema import SECTIONS
+
+    return frozenset(
+        re.sub(r"<[^>]+>", "*", row.key).replace("[]", ".*")
+        for section, model in SECTIONS.items()
+        for row in rows(model, section + ".")
+        if row.secret
+    )
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -491,8 +545,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     allowed = {"syncer", "warehouse", "connectors", "scoring", *EXTENSION_SECTIONS}
     for key in raw.keys() - allowed:
         c.add(shown, key, f"unknown section{_did_you_mean(key, allowed)}")
-    app = _validate(c, shown, "syncer", AppSettings, raw.get("syncer", {}))
-    warehouse_raw = c.resolve_refs(raw.get("warehouse"), shown, "warehouse")
+    # every section but [connectors] (resolved per entry, against its type's secrets) with ${NAME} resolved
+    secret_keys = section_secrets()
+    resolved = {k: v if k == "connectors" else c.resolve_refs(v, shown, k, secret_keys) for k, v in raw.items()}
+    app = _validate(c, shown, "syncer", AppSettings, resolved.get("syncer", {}))
+    warehouse_raw = resolved.get("warehouse")
     if warehouse_raw is None:
         c.add(shown, "warehouse", "required section is missing")
     warehouse = _validate(c, shown, "warehouse", WarehouseConfig, warehouse_raw) if warehouse_raw else None
@@ -502,11 +559,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         if entry is not None:
             connectors[name] = entry
     syncs, sync_files = _load_syncs(c, path, app, raw.get("connectors") or {})
-    scoring = _validate(c, shown, "scoring", ScoringConfig, raw.get("scoring") or {})
-    # sections the alert, daemon and outcome modules validate themselves: hand them over with ${NAME} resolved
-    resolved = {
-        k: c.resolve_refs(v, shown, k, EXTENSION_SECRETS) if k in EXTENSION_SECTIONS else v for k, v in raw.items()
-    }
+    scoring = _validate(c, shown, "scoring", ScoringConfig, resolved.get("scoring") or {})
     if c.issues or app is None or warehouse is None or scoring is None:
         # the core sections failed: still report every other section's problems in the same error
         from syncer.daemon.settings import daemon_issues, section_issues

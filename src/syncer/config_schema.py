@@ -8,8 +8,8 @@ where the TOML a user writes is wider than the validated model:
 - TOML has no null: optional keys are simply absent, so `null` is removed from every type.
 - Shorthands the loader expands: a string for a list (`primary_key = "id"`, routing rule
   conditions), a string for a field spec (`name = "column"`), `[actions.<tier>]` tables.
-- `${NAME}` references: every key outside `[syncer]` and `[scoring]` may be a `${NAME}`
-  reference resolved at load time, whatever its type; a secret key must be exactly one.
+- `${NAME}` references: every key of config.toml may be a `${NAME}` reference resolved at load
+  time, whatever its type; a secret key must be exactly one.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "outcomes": OutcomesConfig,
     "report": ReportConfig,
 }
-UNRESOLVED = ("syncer", "scoring")  # sections read as written: no ${NAME} resolution
 
 # (model, key) -> a shape the loader also accepts besides the model's own type
 _STRING = {"type": "string"}
@@ -120,13 +119,10 @@ def config_schema() -> dict[str, Any]:
         connectors["properties"][kind] = {"anyOf": [{"$ref": f"#/$defs/{title}Named"}, any_entry]}
     _tiers_as_tables(schema)
     _finish(schema)
-    unresolved = set().union(*(_reachable(schema, SECTIONS[s].__name__) for s in UNRESOLVED))
-    for name, model in defs.items():
-        if name not in unresolved:
-            _accept_references(model)
+    for model in defs.values():  # every key of config.toml may be a ${NAME} (config.load_config resolves them)
+        _accept_references(model)
     for name in ("syncer", "warehouse", "connectors", *SECTIONS):
-        if name not in UNRESOLVED:
-            _accept_references_property(schema["properties"], name)
+        _accept_references_property(schema["properties"], name)
     return {"$schema": SCHEMA_DRAFT, "$id": "config.schema.json", **schema}
 
 
@@ -206,30 +202,6 @@ def _accept_references_property(properties: dict[str, Any], key: str) -> None:
 
 def _is_plain_string(prop: dict[str, Any]) -> bool:
     return prop.get("type") == "string" and not ({"enum", "pattern", "const"} & prop.keys())
-
-
-def _reachable(schema: dict[str, Any], start: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in schema["$defs"]:
-            continue
-        seen.add(name)
-        todo += [ref.rsplit("/", 1)[1] for ref in _refs(schema["$defs"][name])]
-    return seen
-
-
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from _refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
 
 
 def _nodes(node: Any) -> Iterator[dict[str, Any]]:

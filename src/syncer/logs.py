@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import Any
 
-from syncer.secrets import mask
+from syncer.secrets import mask, mask_tree
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -24,7 +24,9 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return mask(json.dumps(entry, default=str))
+        # masked before serialising too: json.dumps escapes a secret's quotes and backslashes
+        plain = json.loads(json.dumps(entry, default=str))
+        return mask(json.dumps(mask_tree(plain)))
 
 
 class TextFormatter(logging.Formatter):

@@ -3,12 +3,13 @@
 Names and labels (all counters also export `_created`):
 
     syncer_records_total{sync, connector, outcome}       outcome = succeeded | failed | rejected
-    syncer_runs_total{sync, status}                       ok | partial | failed | stopped | error (daemon jobs too)
+    syncer_runs_total{sync, status}                       ok | partial | out_of_sync | failed | stopped | error;
+                                                          daemon jobs too (and guarded | skipped for `score`)
     syncer_api_calls_total{connector}                     write requests made (a run's api_calls)
     syncer_api_throttled_total{connector}                 429 / throttled retries (connector.stats.throttled)
     syncer_run_duration_seconds{sync}                     histogram (syncs and daemon jobs: score, alerts, ...)
     syncer_last_success_timestamp_seconds{sync}           unix time of the last ok/partial run (or job)
-    syncer_source_rows{sync}                              rows in the model at the last run
+    syncer_source_rows{sync}                              rows in the model at the last run that read it
     syncer_api_quota_used_ratio{connector}                daily quota used (connectors with `api_usage`)
     syncer_alerts_fired_total{trigger, priority}          revenue alerts opened (the daemon's alerts job)
     syncer_alerts_pinged_total{channel}                   immediate alert messages sent: slack | email
@@ -18,7 +19,8 @@ Names and labels (all counters also export `_created`):
     syncer_alerts_suppressed_total{reason}                firing rows not pinged: cooldown | worked_cooldown |
                                                           task_open | backlog (quiet activation) | holdout
     syncer_ops_alerts_total{kind, state}                  ops alerts sent (firing | resolved)
-    syncer_data_quality_guard_ok                          1 when the scoring guard passed, 0 when failing
+    syncer_data_quality_guard_ok                          1 when the scoring guard passed, 0 when failing; no
+                                                          sample until a score job ran the guard
     syncer_lease_takeovers_total{job}                     slots this replica took over from a dead one
     syncer_daemon_up                                      1 while the scheduler runs
     syncer_event_to_action_seconds{lane, trigger}         histogram: alert's event (signal_at) to its last action
@@ -33,6 +35,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+SUCCESS_STATUSES = ("ok", "partial")  # what syncer_last_success_timestamp_seconds counts (docs/operations.md)
 DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 # event to action: the intraday budget (300 s) and its neighbours, then the daily lane's hours and days
 LATENCY_BUCKETS = (10, 30, 60, 120, 180, 240, 300, 450, 600, 1800, 3600, 4 * 3600, 12 * 3600, 86400, 2 * 86400)
@@ -67,9 +70,12 @@ class Metrics:
         self.alerts_deferred = Counter("syncer_alerts_deferred", "Pings deferred to the digest (budget)", registry=r)
         self.alerts_suppressed = Counter("syncer_alerts_suppressed", "Firing rows not pinged", ["reason"], registry=r)
         self.ops_alerts = Counter("syncer_ops_alerts", "Ops alerts sent", ["kind", "state"], registry=r)
+        # registered by the first `record_guard`: without a guard (no [scoring], or no score run yet) there is no
+        # sample, rather than a 0 that reads "the guard failed"
         self.guard_ok = Gauge(
-            "syncer_data_quality_guard_ok", "1 when the scoring data-quality guard passed", registry=r
+            "syncer_data_quality_guard_ok", "1 when the scoring data-quality guard passed", registry=None
         )
+        self._guard_seen = False
         self.takeovers = Counter("syncer_lease_takeovers", "Slots taken over from a dead replica", ["job"], registry=r)
         self.up = Gauge("syncer_daemon_up", "1 while the scheduler is running", registry=r)
         self.event_to_action = Histogram(
@@ -94,11 +100,12 @@ class Metrics:
             self.records.labels(sync, connector_name, outcome).inc(value)
         self.runs.labels(sync, summary.status).inc()
         self.duration.labels(sync).observe(summary.duration_s)
-        self.source_rows.labels(sync).set(summary.tally.source_rows)
+        if summary.status not in ("failed", "error") or summary.tally.source_rows:  # a run that read the model
+            self.source_rows.labels(sync).set(summary.tally.source_rows)
         if stats is not None:
             self.api_calls.labels(connector_name).inc(summary.api_calls)  # as `syncer runs` counts them
             self.api_throttled.labels(connector_name).inc(stats.throttled)
-        if summary.status in ("ok", "partial", "out_of_sync"):
+        if summary.status in SUCCESS_STATUSES:
             self.last_success.labels(sync).set(time.time())
         if api_usage and api_usage[1]:
             self.quota.labels(connector_name).set(api_usage[0] / api_usage[1])
@@ -107,8 +114,15 @@ class Metrics:
         """A daemon job that is not a sync (score, alerts, digest, escalate, report)."""
         self.runs.labels(name, status).inc()
         self.duration.labels(name).observe(seconds)
-        if status in ("ok", "partial"):
+        if status in SUCCESS_STATUSES:
             self.last_success.labels(name).set(time.time())
+
+    def record_guard(self, state: str) -> None:
+        """The scoring data-quality guard's verdict ("ok" or "failing") of the score job that just ran."""
+        self.guard_ok.set(1 if state == "ok" else 0)
+        if not self._guard_seen:
+            self._guard_seen = True
+            self.registry.register(self.guard_ok)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,50 +4,115 @@ A TOML value `${NAME}` (or `${NAME:-default}` for a non-secret setting) is resol
 environment variable NAME, else from the file
 `$SYNCER_SECRETS_DIR/NAME` (default `/run/secrets/NAME`, where Docker and Kubernetes mount them).
 Every log line, error message and audit row passes through `mask()` before it leaves the process.
-What is masked (the rule): the value of every `${NAME}` written in a secret field (a `SecretStr`, or
-one marked `x-secret`: `resolve(text, secret=True)`), and the password of any URL a setting resolves
-to (`postgresql://user:PASSWORD@host`). A setting's value is not masked otherwise, even from
-`${NAME}`: a base URL, a host or a channel ID is no secret, and masking "127.0.0.1" or a rate of
-"1000" would mangle every message and row that contains it.
+What is masked (the rule):
+- the value of every `${NAME}` written in a secret field (a `SecretStr`, or one marked `x-secret`:
+  `resolve(text, secret=True)`); a secret must be at least MIN_LENGTH characters (config.py refuses
+  an empty or shorter one: it could not be masked without mangling every message holding its text);
+- the value of every query parameter of a URL that came from `${NAME}` (`?token=...`: the webhook
+  README's advice), one shorter than MIN_LENGTH only where it stands as that parameter's value;
+- the password of any URL in any text (`scheme://user:PASSWORD@host`), whatever its length.
+Each value is masked in every form output gives it (`forms()`): as itself, JSON-escaped (once or
+twice: an API error body quoted inside our JSON), percent-encoded, HTML-escaped, Python repr.
+A setting's value is not masked otherwise, even from `${NAME}`: a base URL, a host or a channel ID
+is no secret, and masking "127.0.0.1" or a rate of "1000" would mangle every message and row that
+contains it.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME} or ${NAME:-default}
 MASK = "***"
+MIN_LENGTH = 4  # shorter text is too common to mask wherever it appears ("1", "on", "abc")
+# the password of a URL: `scheme://user:PASSWORD@`, masked in any text whatever its length
+# (a `${NAME}` written there is no secret: it is shown as written)
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@\"'\\]*:)(?!\$\{)[^\s/?#@\"'\\]+(?=@)")
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+def forms(value: str) -> set[str]:
+    """Every text `value` can take in output: itself, JSON-escaped (ASCII or not, `/` as `\\/` too, and
+    escaped twice: an error body quoted inside a JSON log line), percent-encoded (path, component and
+    form encodings, upper- and lower-case hex), HTML-escaped and as Python's repr writes it."""
+    once = {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    once |= {f.replace("/", "\\/") for f in once}
+    twice = {json.dumps(f, ensure_ascii=False)[1:-1] for f in once}
+    encoded = {quote(value, safe=""), quote(value), quote_plus(value)}
+    encoded |= {_PERCENT.sub(lambda m: m.group(0).lower(), e) for e in encoded}
+    return {value, *once, *twice, *encoded, html.escape(value), repr(value)[1:-1]}
 
 
 class SecretMask:
-    """The set of secret values this process knows; replaces them with *** in any text."""
+    """The secret values this process knows; replaces each, in every form (`forms`), with *** in any text,
+    and the password of any URL."""
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._params: set[tuple[str, str]] = set()  # (query parameter, short value): masked there only
         self._pattern: re.Pattern[str] | None = None
+        self._param_pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
-        if len(value) < 4:  # too short to mask without mangling ordinary text
+        """Mask `value` from now on (every form of it); shorter than MIN_LENGTH: ignored (see the module doc)."""
+        if len(value) < MIN_LENGTH:
             return
         with self._lock:
             if value not in self._values:
                 self._values.add(value)
-                ordered = sorted(self._values, key=len, reverse=True)
+                texts = {f for v in self._values for f in forms(v) if len(f) >= MIN_LENGTH}
+                ordered = sorted(texts, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
+    def add_query_value(self, name: str, value: str) -> None:
+        """Mask a query parameter's value: everywhere when it is MIN_LENGTH or longer, else as `name=value`."""
+        if len(value) >= MIN_LENGTH:
+            self.add(value)
+            return
+        if not value:
+            return
+        with self._lock:
+            self._params.add((name, value))
+            alternatives = [
+                f"(?<=[?&]{re.escape(n)}=){re.escape(f)}(?=[&#\\s\"'\\\\]|$)"
+                for n, v in self._params
+                for f in {v, quote(v, safe=""), quote_plus(v)}
+            ]
+            self._param_pattern = re.compile("|".join(alternatives))
+
     def __call__(self, text: str) -> str:
-        pattern = self._pattern
-        return pattern.sub(MASK, text) if pattern is not None else text
+        pattern, params = self._pattern, self._param_pattern
+        if pattern is not None:
+            text = pattern.sub(MASK, text)
+        if params is not None:
+            text = params.sub(MASK, text)
+        return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text) if "://" in text else text
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
-            self._pattern = None
+            self._params.clear()
+            self._pattern = self._param_pattern = None
+
+
+def mask_tree(value: Any) -> Any:
+    """`value` with every string in it (dict keys too, lists and tuples followed) masked: mask before
+    serialising, so that no escaping can hide a secret from the mask."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask_tree(k): mask_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_tree(v) for v in value]
+    return value
 
 
 mask = SecretMask()
@@ -70,9 +135,10 @@ def lookup(name: str) -> str | None:
 def resolve(text: str, secret: bool = True) -> tuple[str, list[str]]:
     """Replace every ${NAME} in text; return the result and the names that could not be found.
 
-    `secret`: text is a secret field's value, so each value read is masked from now on; otherwise
-    only the password of the URL it resolves to is (see the module docstring for the rule)."""
+    `secret`: text is a secret field's value, so each value read is masked from now on. Either way the
+    password and the query values of a URL that came from `${NAME}` are (see the module docstring)."""
     missing: list[str] = []
+    read: list[str] = []
 
     def substitute(match: re.Match[str]) -> str:
         value = lookup(match.group(1))
@@ -82,13 +148,16 @@ def resolve(text: str, secret: bool = True) -> tuple[str, list[str]]:
                 return match.group(2)
             missing.append(match.group(1))
             return match.group(0)
+        if not setting:
+            read.append(value)
         if secret and not setting:  # a setting's value ("1000", a host) would mangle every row containing it
             mask.add(value)
         return value
 
     resolved = REFERENCE.sub(substitute, text)
-    if not secret:
-        mask_url_password(resolved)
+    mask_url_password(resolved)
+    if read:
+        mask_url_query(resolved)
     return resolved, missing
 
 
@@ -100,6 +169,17 @@ def mask_url_password(text: str) -> None:
         return
     if password:
         mask.add(password)
+
+
+def mask_url_query(text: str) -> None:
+    """Mask every query parameter's value of `text` when it is a URL (`https://host/hook?token=VALUE`)."""
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return
+    if parts.scheme and parts.netloc and parts.query:
+        for name, value in parse_qsl(parts.query, keep_blank_values=False):
+            mask.add_query_value(name, value)  # its percent-encoded forms too (`forms`)
 
 
 def is_reference(text: str) -> bool:

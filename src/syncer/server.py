@@ -195,12 +195,37 @@ def probe(url: str, timeout: float = 3.0) -> int:
         return 1
 
 
-if __name__ == "__main__":  # python -m syncer.server probe [URL]
+DEFAULT_HOST = "0.0.0.0"  # DaemonSettings.host's default
+DEFAULT_PORT = 9108  # DaemonSettings.port's default (the Dockerfile EXPOSEs it)
+
+
+def probe_url(config_path: str | None = None) -> str:
+    """The /healthz URL of the daemon that `config_path` (default: $SYNCER_CONFIG, else config.toml) starts: its
+    `[daemon] host` and `port` (`${NAME}` resolved as load_config does), the wildcard host probed on loopback.
+    Read without validating the rest of the config, so a probe stays fast: the daemon refuses a bad value at
+    start, and then there is nothing to probe. Raises OSError (unreadable), tomllib.TOMLDecodeError, ValueError."""
     import os
+    import tomllib
+
+    from syncer import secrets
+
+    path = config_path or os.environ.get("SYNCER_CONFIG") or "config.toml"
+    with open(path, "rb") as file:
+        daemon = tomllib.load(file).get("daemon") or {}
+
+    def setting(key: str, default: object) -> str:
+        value = daemon.get(key, default)
+        return secrets.resolve(value, secret=False)[0] if isinstance(value, str) else str(value)
+
+    host, port = setting("host", DEFAULT_HOST), int(setting("port", DEFAULT_PORT))
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/healthz"
+
+
+if __name__ == "__main__":  # python -m syncer.server probe [URL]
     import sys
 
-    default = f"http://127.0.0.1:{os.environ.get('SYNCER_PORT', '9108')}/healthz"
     args = sys.argv[1:]
     if not args or args[0] != "probe":
-        sys.exit("usage: python -m syncer.server probe [URL]")
-    sys.exit(probe(args[1] if len(args) > 1 else default))
+        sys.exit("usage: python -m syncer.server probe [URL]   (default: [daemon] host and port of $SYNCER_CONFIG)")
+    sys.exit(probe(args[1] if len(args) > 1 else probe_url()))

@@ -31,6 +31,16 @@ def row_key(values: Sequence[Any]) -> str:
     return composite_identity(values)
 
 
+def warehouse_engine(warehouse: WarehouseConfig, file: str, **options: Any) -> sa.Engine:
+    """The SQLAlchemy engine of `[warehouse]` (`options`: create_engine's, e.g. a pool class). A bad dialect, a
+    missing driver or missing cloud credentials raise ConfigError keyed `warehouse.url` (exit 2): all config."""
+    try:
+        return sa.create_engine(warehouse.url, connect_args=warehouse.connect_args, hide_parameters=True, **options)
+    except Exception as exc:
+        issue = ConfigIssue(file, "warehouse.url", f"cannot use {mask(warehouse.url)!r}: {mask(str(exc))}")
+        raise ConfigError([issue]) from exc
+
+
 class Source:
     def __init__(self, warehouse: WarehouseConfig, base_dir: Path, config_file: str = "config.toml") -> None:
         self._config = warehouse
@@ -42,17 +52,7 @@ class Source:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            try:
-                self._engine = sa.create_engine(
-                    self._config.url, connect_args=self._config.connect_args, hide_parameters=True
-                )
-            except Exception as exc:  # bad dialect, missing driver, missing cloud credentials: all config
-                issue = ConfigIssue(
-                    self._where.split(": ")[0],
-                    "warehouse.url",
-                    f"cannot use {mask(self._config.url)!r}: {mask(str(exc))}",
-                )
-                raise ConfigError([issue]) from exc
+            self._engine = warehouse_engine(self._config, self._where.split(": ")[0])
             if self._engine.dialect.driver == "psycopg":
                 sa.event.listen(self._engine, "connect", _psycopg_reading)
         return self._engine

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from syncer.errors import StateError
-from syncer.secrets import mask
+from syncer.secrets import mask, mask_tree
 from syncer.state_health import (
     FOLDER_REMEDY,
     describe_location,
@@ -171,7 +171,14 @@ class Outcome:
 
 
 def _dumps(payload: dict[str, Any] | None) -> str | None:
-    return None if payload is None else mask(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False))
+    """The audit payload as stored, secrets masked. A text json.dumps escaped (a backslash in the result) is masked
+    before serialising too: escaping a text that holds a secret already escaped would hide it from the mask."""
+    if payload is None:
+        return None
+    text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    if "\\" in text:
+        text = json.dumps(mask_tree(payload), sort_keys=True, default=str, ensure_ascii=False)
+    return mask(text)
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -157,7 +157,7 @@ def test_check_as_a_process_reports_every_unreachable_connector_at_once(tmp_path
     then called it "auth.test failed: URLError ..." and its connector "answered")."""
     project, origins = _world(tmp_path, {kind: kind for kind in CONNECTORS})
     slept = tmp_path / "slept.json"
-    env = {**os.environ, "HOOK_SECRET": "x", "SYNCER_CONFIG": str(project.config), **project.env}
+    env = {**os.environ, "HOOK_SECRET": "whsec-unreachable-1", "SYNCER_CONFIG": str(project.config), **project.env}
     done = subprocess.run(
         [sys.executable, "-c", NO_SLEEP, "check"],
         env={**env, "SLEPT_FILE": str(slept)},
@@ -240,7 +240,7 @@ def test_every_connector_classifies_an_unreachable_destination_alike(
     """Each connector, each way nothing answers: `check` reports it at once (no wait), while a run's write
     still retries it with the policy's backoff (RetryPolicy: a refused connection is a RetryableError)."""
     project, origins = _world(tmp_path, {"dest": kind})
-    for name, value in {**project.env, "HOOK_SECRET": "x"}.items():
+    for name, value in {**project.env, "HOOK_SECRET": "whsec-unreachable-1"}.items():
         monkeypatch.setenv(name, value)
     port = int(origins["dest"].rsplit(":", 1)[1])
     where, error = SOCKET_FAILURES[reason]

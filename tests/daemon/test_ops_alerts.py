@@ -50,10 +50,14 @@ def hook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def test_failure_fires_once_recovery_fires_once_over_a_webhook(
-    project: Project, receiver: WebhookReceiver, hook: tuple[str, list[dict[str, Any]]]
+    project: Project,
+    receiver: WebhookReceiver,
+    hook: tuple[str, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, received = hook
-    configure(project, daemon=f'ops_alert_webhook = "{url}"\n')
+    configure(project, daemon='ops_alert_webhook = "${OPS_ALERT_WEBHOOK}"\n')  # a secret: never literal
+    monkeypatch.setenv("OPS_ALERT_WEBHOOK", url)
     daemon = make_daemon(project)
     slots = (T0 + dt.timedelta(minutes=5 * i) for i in range(100))
     assert daemon.run_slot("accounts", next(slots)).status == "ok"

@@ -130,34 +130,3 @@ def test_without_a_token_loopback_is_served(pages: dict[str, Path]) -> None:
         assert code == 200 and SECRET_DATA.encode() in body
     finally:
         server.stop()
-
-
-@pytest.mark.parametrize(
-    ("value", "env", "expected"),
-    [
-        ("literal-token", {}, "secrets may not be written in TOML"),
-        ("${SYNCER_VIEWER_TOKEN}", {}, "${SYNCER_VIEWER_TOKEN} is not set"),
-        ("${SYNCER_VIEWER_TOKEN:-fallback}", {}, "secrets may not be written in TOML"),  # no default for a secret
-        ("${SYNCER_VIEWER_TOKEN}", {"SYNCER_VIEWER_TOKEN": TOKEN}, None),
-    ],
-)
-def test_viewer_token_is_a_secret_reference(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, env: dict[str, str], expected: str | None
-) -> None:
-    from syncer.daemon.settings import load_settings
-    from syncer.errors import ConfigError
-    from tests.outcomes.support import make_config
-
-    monkeypatch.delenv("SYNCER_VIEWER_TOKEN", raising=False)
-    monkeypatch.setenv("SYNCER_SECRETS_DIR", str(tmp_path / "no-secrets"))
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    config = make_config(tmp_path, "sqlite://", raw={"daemon": {"viewer_token": value}})
-    if expected is None:
-        assert load_settings(config).viewer_token == TOKEN
-        return
-    with pytest.raises(ConfigError) as info:
-        load_settings(config)
-    issues = [(i.key, i.message) for i in info.value.issues]
-    assert any(key == "daemon.viewer_token" and expected in message for key, message in issues), issues
-    assert "literal-token" not in str(info.value)

@@ -21,7 +21,7 @@ from rich.markup import escape
 from syncer.config import Config, _did_you_mean, load_config, openable
 from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, ExitCode, SyncerError, UsageError
 from syncer.logs import setup_logging
-from syncer.secrets import mask
+from syncer.secrets import mask, mask_tree
 from syncer.state import StateStore
 
 # Plain (click) help: it wraps to the terminal, pipes as plain text and shows a flag as a flag, not `<bool>`.
@@ -170,7 +170,7 @@ def known_sync(cfg: Config, sync: str | None, recorded: bool) -> None:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(mask(_json(data)) + "\n")
+    sys.stdout.write(mask(_json(mask_tree(data))) + "\n")  # masked before serialising (escaping), and after
 
 
 def _json(data: Any) -> str:

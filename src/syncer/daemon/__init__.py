@@ -24,6 +24,7 @@ is as safe as SIGKILL: state only holds acknowledged batches, and its lease expi
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import signal
@@ -43,7 +44,7 @@ from syncer.daemon.jobs import BuiltinJobs, Counts
 from syncer.daemon.settings import DaemonSettings, load_settings
 from syncer.daemon.slots import OK_STATUSES, SLOT_RETENTION, Outcome, SlotRunner
 from syncer.daemon.syncs import StoppableJob, SyncRunner
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, ConfigIssue
 from syncer.lease import LeaseStore
 from syncer.logs import setup_logging
 from syncer.metrics import Metrics
@@ -53,6 +54,7 @@ from syncer.ratelimit import RateLimiter
 from syncer.runner import Runtime
 from syncer.scheduler import RETRY_PREFIX, JobSpec, apply_jobs, job_specs, new_scheduler
 from syncer.secrets import mask
+from syncer.source import warehouse_engine
 from syncer.state import StateStore, utcnow
 from syncer.synclog import SyncLog
 
@@ -94,13 +96,7 @@ class Daemon(SlotRunner, SyncRunner, BuiltinJobs):
         self.alerts = OpsAlerts(state.engine, notifiers, settings.ops_alerts, self.metrics)
         # DuckDB locks its file per process: hold no idle connection, or every CLI command is locked out
         pool = {"poolclass": sa.pool.NullPool} if config.warehouse.url.startswith("duckdb") else {}
-        self.warehouse = sa.create_engine(
-            config.warehouse.url,
-            connect_args=config.warehouse.connect_args,
-            pool_pre_ping=True,
-            hide_parameters=True,
-            **pool,
-        )
+        self.warehouse = warehouse_engine(config.warehouse, str(config.path), pool_pre_ping=True, **pool)
         self.synclog = SyncLog(self.warehouse, settings.synclog) if settings.synclog else None
         self.stopping = threading.Event()
         self.scheduler: BackgroundScheduler | None = None
@@ -211,20 +207,30 @@ def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    server = DaemonHTTPServer(
-        settings.host,
-        settings.port,
-        daemon.readiness,
-        daemon.metrics.exposition,
-        daemon.report_file,
-        viewer_token=settings.viewer_token,
-    ).start()
+    try:
+        server = DaemonHTTPServer(
+            settings.host,
+            settings.port,
+            daemon.readiness,
+            daemon.metrics.exposition,
+            daemon.report_file,
+            viewer_token=settings.viewer_token,
+        )
+    except OSError as exc:
+        daemon.close()
+        raise ConfigError([listen_issue(str(config.path), settings.host, settings.port, exc)]) from None
+    try:
+        _write_port_file(server.port)
+    except OSError as exc:
+        server.server_close()
+        daemon.close()
+        raise ConfigError([ConfigIssue("environment", "SYNCER_PORT_FILE", f"cannot write it ({exc})")]) from None
+    server.start()
     ids = daemon.start_scheduler()
     log.info(
         "daemon %s up: http on %s:%d, %d scheduled job(s): %s",
         daemon.owner, settings.host, server.port, len(ids), ", ".join(ids) or "none",
     )  # fmt: skip
-    _write_port_file(server.port)
     while True:
         wake.wait()
         wake.clear()
@@ -243,6 +249,23 @@ def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
     daemon.close()
     log.info("stopped")
     return 0
+
+
+def listen_issue(file: str, host: str, port: int, exc: OSError) -> ConfigIssue:
+    """Why the daemon cannot serve /healthz on `host:port`, naming the key to change (exit 2: the environment)."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        if exc.errno == errno.EADDRINUSE:
+            fix = "another process listens there: stop it, or set [daemon] port to a free one"
+        else:
+            fix = "ports below 1024 need privileges: set [daemon] port to 1024 or above"
+        return ConfigIssue(file, "daemon.port", f"cannot listen on {host}:{port} ({reason}): {fix}")
+    return ConfigIssue(
+        file,
+        "daemon.host",
+        f"cannot listen on {host!r} ({reason}): set [daemon] host to an address of this machine"
+        " (0.0.0.0: every interface, 127.0.0.1: this host only)",
+    )
 
 
 def _write_port_file(port: int) -> None:

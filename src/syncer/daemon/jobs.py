@@ -205,7 +205,7 @@ class BuiltinJobs:
             log.error("score refresh failed: %s", error)
             self.alerts.observe_run(Observation(SCORE_JOB, "error", error, 0, 0, 0, None, None, "warehouse", None))
             return "error"
-        self.metrics.guard_ok.set(1 if result.guard.state == "ok" else 0)
+        self.metrics.record_guard(result.guard.state)
         self.alerts.observe_run(Observation(SCORE_JOB, "ok", None, 0, 0, 0, None, None, "warehouse", None))
         self.alerts.observe_guard(result.guard.state, result.guard.reasons)
         log.info("score refresh as of %s: %s, %d accounts", as_of, result.guard.state, result.accounts_scored)

@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer import secrets
 from syncer.config import Config, ScheduleConfig
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.intraday.settings import IntradaySettings
 from syncer.ops_alerts import OpsAlertSettings
 from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, INTRADAY_JOB, REPORT_JOB
+from syncer.server import DEFAULT_HOST, DEFAULT_PORT
 from syncer.synclog import SynclogSettings
 
 
@@ -21,11 +21,11 @@ class DaemonSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    host: str = "0.0.0.0"
+    host: str = DEFAULT_HOST
     """Address the health/metrics server listens on."""
     viewer_token: str | None = Field(default=None, json_schema_extra={"x-secret": True})
     """Token (a `${SECRET}` reference) a viewer must present for /report and other account data."""
-    port: int = Field(default=9108, ge=0, le=65535)
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     """Port of /healthz, /readyz, /metrics and /report (0: a free port)."""
     lease_ttl_seconds: float = Field(default=60.0, ge=1)
     """A job lease not renewed for this long is taken over by another replica."""
@@ -41,8 +41,9 @@ class DaemonSettings(BaseModel):
     """When the `score` job (the in-warehouse score refresh) runs; syncs with `after = ["score"]` follow it."""
     score_lag_days: int = Field(default=1, ge=0)
     """Score usage up to this many days before today."""
-    ops_alert_webhook: str | None = None
-    """URL that gets ops alerts (sync failed / recovered, rejects, quota); may be a `${SECRET}` reference."""
+    ops_alert_webhook: str | None = Field(default=None, json_schema_extra={"x-secret": True})
+    """URL that gets ops alerts (sync failed / recovered, rejects, quota): a `${SECRET}` reference (the URL is the
+    credential, as a Slack incoming webhook's is)."""
     ops_alert_channel: str | None = None
     """Slack channel ID for ops alerts."""
     ops_alert_slack: str = "slack"
@@ -100,23 +101,8 @@ def load_settings(config: Config) -> DaemonSettings:
 
 def daemon_issues(raw_config: dict[str, Any], file: str) -> tuple[DaemonSettings | None, list[ConfigIssue]]:
     """[daemon] of a parsed config.toml validated alone: (settings or None when invalid, every issue)."""
-    raw = dict(raw_config.get("daemon") or {})
+    raw = dict(raw_config.get("daemon") or {})  # ${NAME} resolved and literal secrets refused: config.load_config
     issues: list[ConfigIssue] = []
-    hook = raw.get("ops_alert_webhook")
-    if isinstance(hook, str) and "${" in hook:
-        resolved, missing = secrets.resolve(hook)
-        issues += [ConfigIssue(file, "daemon.ops_alert_webhook", f"${{{m}}} is not set") for m in missing]
-        raw["ops_alert_webhook"] = resolved
-    token = raw.get("viewer_token")
-    if token is not None:
-        if not (isinstance(token, str) and secrets.is_reference(token)):
-            fix = 'write viewer_token = "${SYNCER_VIEWER_TOKEN}" and set it in the environment or /run/secrets'
-            issues.append(ConfigIssue(file, "daemon.viewer_token", f"secrets may not be written in TOML; {fix}"))
-            raw.pop("viewer_token")
-        else:
-            resolved, missing = secrets.resolve(token)
-            issues += [ConfigIssue(file, "daemon.viewer_token", f"${{{m}}} is not set") for m in missing]
-            raw["viewer_token"] = resolved
     try:
         return DaemonSettings.model_validate(raw), issues
     except ValidationError as exc:
