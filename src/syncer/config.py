@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
+import functools
 import os
 import re
 import tomllib
@@ -517,6 +518,7 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
 EXTENSION_SECTIONS = frozenset({"alerts", "routing", "digest", "daemon", "actions", "outcomes", "report"})
 
 
+@functools.cache
 def section_secrets() -> frozenset[str]:
     """The dotted keys of every secret in config.toml's sections (`*` for a table name or list index): each
     field config_reference.is_secret marks (a SecretStr, or `x-secret`), so the docs, the JSON Schema and
