@@ -69,6 +69,9 @@ def test_probes_point_at_the_daemon_endpoints() -> None:
         yaml.safe_load((REPO / "deploy" / "k8s" / "configmap.yaml").read_text())["data"]["config.toml"]
     )
     assert grace > config["daemon"]["grace_seconds"]  # k8s must not SIGKILL before the daemon's grace ends
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert container["livenessProbe"]["httpGet"]["port"] == "http"  # probes follow the named port...
+    assert ports["http"] == config["daemon"]["port"]  # ...which is where [daemon] port makes the daemon listen
 
 
 def test_compose_file_validates_against_the_compose_spec() -> None:
