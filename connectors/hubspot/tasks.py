@@ -152,7 +152,9 @@ class TaskWriter:
     def write(self, records: Sequence[Record]) -> list[Result]:
         existing = self.find([r.key for r in records])
         results: dict[str, Result] = {
-            r.key: Result.ok(r, str(existing[task_key(r.key)]["id"])) for r in records if task_key(r.key) in existing
+            r.key: Result.existed(r, str(existing[task_key(r.key)]["id"]))
+            for r in records
+            if task_key(r.key) in existing
         }
         missing = [r for r in records if r.key not in results]
         companies = self.company_ids([c for r in missing if (c := self._company(r))])

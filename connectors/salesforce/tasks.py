@@ -82,7 +82,9 @@ class TaskWriter:
             missing = []
             for r in chunk:
                 row = found.get(task_key(r.key))
-                if r.op == "delete" or row is not None:  # tasks are history: a cleared alert keeps its task
+                if row is not None and r.op != "delete":  # made already (a lost answer, or another run)
+                    results[r.key] = Result.existed(r, str(row["Id"]))
+                elif r.op == "delete" or row is not None:  # tasks are history: a cleared alert keeps its task
                     results[r.key] = Result.ok(r, str(row["Id"]) if row else None)
                 else:
                     missing.append(r)

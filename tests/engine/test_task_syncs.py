@@ -20,6 +20,7 @@ from syncer_connectors.salesforce.emulator import SalesforceEmulator
 from syncer_connectors.salesforce.emulator_writes import create_one
 
 from syncer.config import load_config
+from syncer.connector import EXISTED
 from syncer.errors import ConfigError
 from syncer.project import project_id
 from tests.engine.conftest import Project
@@ -251,6 +252,27 @@ def test_another_sync_or_project_with_the_same_row_keys_gets_its_own_tasks(
     print(f"\n{sync}, {other}: {out.get('succeeded')} sent, {made} tasks in the CRM")
     assert code == 0 and made == 4, (out, err)  # two each
     assert project.cli("run", *second, "--json")[1]["added"] == 0 and crm_tasks(sync, hubspot, salesforce) == 4
+
+
+@pytest.mark.parametrize("sync", ["sf_tasks", "hs_tasks"])
+def test_a_task_the_crm_already_holds_is_audited_as_not_updated(
+    sync: str, crm: tuple[Project, HubSpotEmulator, SalesforceEmulator]
+) -> None:
+    """State lost a task's record after the CRM made it (deleted here by hand; as a crash between the answer and
+    state): the rerun finds the task by its key, makes none, and the audit says it already existed instead of
+    claiming the payload was written (mode insert never modifies)."""
+    project, hubspot, salesforce = crm
+    alerts(project, [("al-1", "ACC-1", "one", None)])
+    mapping(project, sync, "insert")
+    assert project.cli("run", sync, "--json")[1]["succeeded"] == 1
+    engine = sa.create_engine(f"sqlite:///{project.root / 'data' / 'state.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM synced_records WHERE sync = :s"), {"s": sync})
+    engine.dispose()
+    code, out, err = project.cli("run", sync, "--json")
+    assert code == 0 and out["succeeded"] == 1 and crm_tasks(sync, hubspot, salesforce) == 1, (out, err)
+    _, audit, _ = project.cli("audit", sync, "--json", "--run", str(out["run_id"]))
+    assert [(r["op"], r["status"], r["reason"]) for r in audit] == [("insert", "ok", EXISTED)], audit
 
 
 # owner_email as the warehouse holds it -> what both CRMs must make of it (the one rule, syncer.owner_email:
