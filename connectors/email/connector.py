@@ -31,7 +31,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, check_problem
+from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, SettingProblem, check_problem
 from syncer.errors import FatalError, RejectedError, RetryableError, SyncerError
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
@@ -188,14 +188,16 @@ class EmailConnector(Connector):
         try:
             smtp = self.connect()
         except SyncerError as exc:
-            return [*problems, check_problem(exc, f"{self.where}: {exc}")]
+            problem = check_problem(exc, f"{self.where}: {exc}")
+            return [*problems, problem if type(problem) is not str else SettingProblem(self.section, problem)]
         try:
             code, reply = smtp.mail(self.settings.sender)
             if code != 250:
-                problems.append(f"{self.where}: MAIL FROM:<{self.settings.sender}> refused: {code} {reply_text(reply)}")
+                refused = f"{self.where}: MAIL FROM:<{self.settings.sender}> refused: {code} {reply_text(reply)}"
+                problems.append(SettingProblem(self.setting("from_address"), refused))
             smtp.rset()
         except (OSError, smtplib.SMTPException) as exc:
-            problems.append(f"{self.where}: {transport_error(exc, 'mail', self.where)}")
+            problems.append(SettingProblem(self.section, f"{self.where}: {transport_error(exc, 'mail', self.where)}"))
         finally:
             _close(smtp)
         return problems

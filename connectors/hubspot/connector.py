@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 import httpx
 from pydantic import SecretStr
 
-from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result
+from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, SettingProblem
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -96,7 +96,17 @@ class HubSpotConnector(Connector):
         return RateLimit(PLAN_CALLS_PER_10S[settings.plan_tier], 10.0 + settings.rate_limit_margin)
 
     def check(self) -> list[str]:
-        return check_destination(self.api, self.destination, self.hubspot.task_key_property)
+        """schema.check_destination; a problem with a setting (the token, `task_key_property`) is located there."""
+        problems = check_destination(self.api, self.destination, self.hubspot.task_key_property)
+        key = "task_key_property: "
+        return [
+            SettingProblem(self.setting(key[:-2]), p.removeprefix(key))
+            if type(p) is str and p.startswith(key)
+            else SettingProblem(self.setting("access_token"), p)
+            if type(p) is str and p.startswith("hubspot: ")  # the API refused the token as a whole
+            else p
+            for p in problems
+        ]
 
     def field_types(self) -> dict[str, FieldType]:
         """Each mapped property's type, read once per run from GET /crm/v3/properties/{object}.

@@ -168,9 +168,7 @@ def request_limit_error(what: str, detail: str, usage: tuple[int, int] | None) -
             "unsynced records wait for the next run"
         )
     limit = "concurrent long-running request limit" if "Concurrent" in detail else "a request limit"
-    return RetryableError(
-        f"{what}: Salesforce {limit} reached, not the daily quota ({shown}): {detail}; retried with backoff"
-    )
+    return RetryableError(f"{what}: Salesforce {limit} reached, not the daily quota ({shown}): {detail}")
 
 
 def soql_literal(value: str) -> str:

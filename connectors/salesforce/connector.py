@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
-from syncer.connector import Connector, Destination, Record, Result, check_problem
+from syncer.connector import Connector, Destination, Record, Result, SettingProblem, check_problem
 from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
@@ -169,8 +169,8 @@ class SalesforceConnector(Connector):
             return problems
         except RetryableError as exc:  # 5xx, timeout: no verdict on the config; plan/run ask again
             return [check_problem(exc, f"salesforce: {exc}")]
-        except FatalError as exc:
-            return [f"auth: {exc}"]
+        except FatalError as exc:  # the credentials of [connectors.<name>]
+            return [SettingProblem(self.section, f"auth: {exc}")]
 
     def _describe(self, obj: str) -> dict[str, dict[str, Any]] | None:
         try:

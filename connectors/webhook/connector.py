@@ -19,7 +19,16 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, TransientProblem, check_problem
+from syncer.connector import (
+    Connector,
+    ConnectorSettings,
+    Destination,
+    Record,
+    Result,
+    SettingProblem,
+    TransientProblem,
+    check_problem,
+)
 from syncer.errors import FatalError, RetryableError
 from syncer.http import raise_for_response, retryable_from_transport, tls_context
 from syncer.non_finite import json_safe
@@ -229,11 +238,16 @@ class WebhookConnector(Connector):
             return [check_problem(exc, f"webhook receiver not reachable: {exc}")]
         status = response.status_code
         if status in (401, 403):
-            return [f"webhook receiver refused the signature (HTTP {status}): check signing_secret"]
+            return [
+                SettingProblem(
+                    self.setting("signing_secret"), f"webhook receiver refused the signature (HTTP {status})"
+                )
+            ]
         if status >= 500 or status == 429:  # no verdict on the config: plan/run ask again
             return [TransientProblem(f"webhook receiver at {self._where} answered HTTP {status}")]
         if status == 404 or (status >= 400 and self.config.check_url):
-            return [f"webhook receiver at {self._where} answered HTTP {status}"]
+            key = self.setting("check_url" if self.config.check_url else "url")
+            return [SettingProblem(key, f"webhook receiver at {self._where} answered HTTP {status}")]
         try:
             reply = response.json()
         except ValueError:

@@ -137,3 +137,14 @@ class DestinationUnreachable(RetryableError):
 
     def __str__(self) -> str:
         return self.line()
+
+
+def described(exc: BaseException) -> str:
+    """How a failure that ended a run reads where the user sees it (`syncer runs`, the daemon's log and ops
+    alerts): a syncer error in its own words, a transient one (RetryableError, raised only once the retry
+    policy gave up) saying so and that the next run tries again; anything else is a bug, named by its class."""
+    if isinstance(exc, RetryableError) and not isinstance(exc, DestinationUnreachable):  # that one says itself
+        return f"{exc} (still failing after the retries; the next run tries again)"
+    if isinstance(exc, SyncerError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

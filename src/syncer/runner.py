@@ -29,7 +29,15 @@ from syncer.config import Config, SyncConfig, ignored_updated_at, unknown_column
 from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem, located, op_of
 from syncer.destinations import DestinationDefinition, SyncDestination
 from syncer.diff import Change, Differ, Replan, Tally
-from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, RetryableError, WarehouseError
+from syncer.errors import (
+    ConfigError,
+    ConfigIssue,
+    DestinationUnreachable,
+    FatalError,
+    RetryableError,
+    WarehouseError,
+    described,
+)
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.project import project_id
@@ -260,11 +268,16 @@ class SyncJob:
 
     def verify_destination(self, connector: Connector) -> None:
         """`destination_problems` at the start of every plan and run: a problem stops the sync as a
-        configuration error (exit 2) before anything is sent."""
+        configuration error (exit 2) before anything is sent, each at the file and key to edit (`located`); a
+        destination that only answered transiently (5xx, 429, timeout) past the retries is a RetryableError
+        (exit 1, README "Exit codes"), no verdict on the configuration."""
         found = self.destination_problems(connector)
-        if found:
+        verdicts = [p for p in found if not isinstance(p, TransientProblem)]
+        if verdicts:
             where = self.config.sync_files[self.sync.name], self.config.connectors[self.sync.connector].file
-            raise ConfigError(list(dict.fromkeys(located(p, *where) for p in found)))
+            raise ConfigError(list(dict.fromkeys(located(p, *where) for p in verdicts)))
+        if found:  # no verdict on the configuration: a transient outage that outlasted the retries (exit 1)
+            raise RetryableError("; ".join(found))
         self.refuse_duplicating_moves()
 
     def refuse_duplicating_moves(self) -> None:
@@ -491,7 +504,7 @@ class SyncJob:
             summary.fatal = self.located(exc)
             summary.status, summary.error = "failed", mask(str(summary.fatal))
         except BaseException as exc:  # a crash of ours or the warehouse's: record it, then let it surface
-            summary.status, summary.error = "failed", mask(f"{type(exc).__name__}: {exc}")
+            summary.status, summary.error = "failed", mask(described(exc))
             raise
         finally:
             # api_calls counts writes: a run stopped before writing (a config error) made none

@@ -147,9 +147,10 @@ def test_check_for_tasks(emu: HubSpotEmulator, clock: Any) -> None:
     assert make_connector(emu, clock, TASKS).check() == []
     problems = make_connector(emu, clock, TASKS, task_key_property="alert_key").check()
     assert problems == [
-        "task_key_property: tasks has no property 'alert_key'; create a single-line text property "
+        "tasks has no property 'alert_key'; create a single-line text property "
         "with that name on tasks (see the connector README)"
     ]
+    assert [getattr(p, "key", None) for p in problems] == ["task_key_property"]  # a setting: config.toml's
 
 
 UPDATE = r"/crm/v3/objects/tasks/batch/update"

@@ -28,8 +28,17 @@ from syncer.cli.base import (
     out,
 )
 from syncer.config import Config, SyncConfig, ignored_updated_at
-from syncer.connector import located
-from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, FatalError, SyncerError, WarehouseError
+from syncer.connector import TransientProblem, located
+from syncer.errors import (
+    ConfigError,
+    ConfigIssue,
+    DestinationUnreachable,
+    ExitCode,
+    FatalError,
+    RetryableError,
+    SyncerError,
+    WarehouseError,
+)
 from syncer.local_time import local_stamp, team_zone
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
@@ -123,8 +132,11 @@ def check(config: ConfigOpt = None) -> int:
             try:
                 keys = job.preflight(connector)  # exactly the warehouse queries `plan` runs
                 where = cfg.sync_files[name], cfg.connectors[cfg.syncs[name].connector].file
-                found = [str(located(p, *where)) for p in job.destination_problems(connector)]
-                problems += found
+                found = job.destination_problems(connector)
+                problems += [str(located(p, *where)) for p in found if not isinstance(p, TransientProblem)]
+                for p in found:  # the connector's, not the sync's: nothing to edit, ask again later
+                    if isinstance(p, TransientProblem):
+                        connectors.no_answer(name, p)
                 if not found:  # values the destination's types cannot take (syncer.typecheck)
                     type_problems, type_warnings = job.type_issues(connector)
                     problems += type_problems
@@ -154,14 +166,21 @@ def check(config: ConfigOpt = None) -> int:
     for answer in other_connectors(cfg, {s.connector for s in cfg.syncs.values()}):  # alerts, digests, ops alerts
         connectors.heard(answer.key, answer.connector, answer.problems, answer.error)
     problems = list(dict.fromkeys(connectors.problems() + problems))  # one connector's setting, met by two syncs
+    transient = connectors.problems(transient=True)  # no verdict on the configuration (exit 1)
     for warning in warnings:
         err.print(f"[yellow]warning[/yellow] {escape(mask(warning))}")
     for problem in problems:
         err.print(f"[red]problem[/red] {escape(mask(problem))}")
+    for line in transient:  # README "Exit codes": a transient outage that outlasted the retries is exit 1
+        err.print(
+            f"[yellow]no answer[/yellow] {escape(mask(line))}; still failing after the retries, check again later"
+        )
     for line in connectors.fine():
         out.print(escape(line), highlight=False)
     if problems:
         return 2
+    if transient:
+        return int(ExitCode.ROWS)
     out.print(f"ok: {plural(len(cfg.syncs), 'sync')}, {plural(len(cfg.connectors), 'connector')}, warehouse reachable")
     return 0
 
@@ -179,6 +198,7 @@ class ConnectorVerdicts:
         self.syncs: dict[str, list[str]] = {}
         self.errors: dict[str, dict[str, list[str]]] = {}  # connector -> problem text -> syncs (or keys) that met it
         self.keys: set[str] = set()  # the config keys among them
+        self.transient: set[str] = set()  # problem texts that are no verdict (a 5xx, 429, timeout outlasting retries)
 
     def _of(self, sync: str) -> str:
         connector = self.cfg.syncs[sync].connector
@@ -191,26 +211,33 @@ class ConnectorVerdicts:
     def failed(self, sync: str, exc: SyncerError) -> None:
         self._met(self._of(sync), sync, exc)
 
+    def no_answer(self, sync: str, problem: str) -> None:
+        """The connector did not answer `sync`'s check in time (a TransientProblem past the retries)."""
+        self._met(self._of(sync), sync, str(problem), transient=True)
+
     def heard(self, key: str, connector: str, problems: list[str], error: SyncerError | None) -> None:
         """A connector no sync uses, named by config `key`, answered with `problems` (or stopped at `error`)."""
         self.syncs.setdefault(connector, []).append(key)
         self.keys.add(key)
         for problem in [error] if error is not None else problems:  # a setting's problem names its file and key
-            self._met(
-                connector, key, problem if isinstance(problem, SyncerError) else self._located(connector, problem)
-            )
+            if isinstance(problem, SyncerError):
+                self._met(connector, key, problem)
+            else:
+                self._met(connector, key, self._located(connector, problem), isinstance(problem, TransientProblem))
 
     def _located(self, connector: str, problem: str) -> str:
         file = self.cfg.connectors[connector].file
         return str(located(problem, file, file))
 
-    def _met(self, connector: str, user: str, problem: SyncerError | str) -> None:
+    def _met(self, connector: str, user: str, problem: SyncerError | str, transient: bool = False) -> None:
         if isinstance(problem, DestinationUnreachable):
             hint = "; " + DEMO_HINT if in_demo_folder() else ""
             text = f"destination not reachable at {problem.url} ({problem.reason}){hint}"
         else:
             text = str(problem)
         self.errors.setdefault(connector, {}).setdefault(text, []).append(user)
+        if transient or (isinstance(problem, RetryableError) and not isinstance(problem, DestinationUnreachable)):
+            self.transient.add(text)
 
     def _syncs(self, names: list[str]) -> str:
         """`sync a`, `syncs a, b`, a config key as itself: `sync a; alerts.slack`."""
@@ -218,12 +245,14 @@ class ConnectorVerdicts:
         said = [f"{'sync' if len(syncs) == 1 else 'syncs'} {', '.join(syncs)}"] if syncs else []
         return "; ".join(said + keys)
 
-    def problems(self) -> list[str]:
-        """One line per connector and problem, naming the syncs that met it."""
+    def problems(self, transient: bool = False) -> list[str]:
+        """One line per connector and problem, naming the syncs that met it: the verdicts on the configuration, or
+        (`transient`) the failures that are none (a 5xx, 429 or timeout that outlasted the retries)."""
         return [
             f"connector {connector!r} ({self._syncs(syncs)}): {text}"
             for connector, found in self.errors.items()
             for text, syncs in found.items()
+            if (text in self.transient) == transient
         ]
 
     def fine(self) -> list[str]:

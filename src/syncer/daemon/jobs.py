@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from syncer.config import Config
+from syncer.errors import described
 from syncer.metrics import Metrics
 from syncer.ops_alerts import Observation, OpsAlerts
 from syncer.runner import Runtime
@@ -63,7 +64,7 @@ class BuiltinJobs:
             try:
                 status, (sent, failed, rejected) = jobs[name]() if name in jobs else self._report()
             except Exception as exc:  # Slack/CRM fatal errors, an unreachable warehouse, a bug
-                error = mask(f"{type(exc).__name__}: {exc}")
+                error = mask(described(exc))
                 log.error("%s job failed: %s", name, error)
                 self.alerts.observe_run(Observation(name, "error", error, 0, 0, 0, None, None, name, None))
                 status = "error"
@@ -201,7 +202,7 @@ class BuiltinJobs:
             as_of = self.clock().astimezone(tz).date() - dt.timedelta(days=self.settings.score_lag_days)
             result = refresh_scores(self.warehouse, cfg, as_of)
         except Exception as exc:
-            error = mask(f"{type(exc).__name__}: {exc}")
+            error = mask(described(exc))
             log.error("score refresh failed: %s", error)
             self.alerts.observe_run(Observation(SCORE_JOB, "error", error, 0, 0, 0, None, None, "warehouse", None))
             return "error"

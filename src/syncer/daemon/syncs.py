@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from syncer.config import Config
 from syncer.connector import Connector
 from syncer.diff import Change, Differ
+from syncer.errors import described
 from syncer.lease import Lease
 from syncer.metrics import Metrics
 from syncer.ops_alerts import Observation, OpsAlerts
@@ -77,7 +78,7 @@ class SyncRunner:
             job = StoppableJob(self.config, name, self.state, self.runtime(), stop)
             summary = job.run()
         except Exception as exc:
-            error = mask(f"{type(exc).__name__}: {exc}")
+            error = mask(described(exc))
             log.error("sync %s crashed: %s", name, error)
             run_id = self._close_running(name, error)
             self.metrics.runs.labels(name, "error").inc()
