@@ -9,7 +9,6 @@ Before: check said ok, the run died at the DM (exit 2), the public post was neve
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,24 +17,9 @@ from syncer_connectors.slack.emulator import ALL_SCOPES, SlackEmulator
 from typer.testing import CliRunner
 
 from syncer.cli import app
+from tests.connectors.test_slack_scopes import PRIVATE, PUBLIC, USER, running, slack
 
-PUBLIC, PRIVATE, USER = "C0PUBLIC", "G0PRIVATE", "U0ADA"
-FIX = "reinstall the app"
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[SlackEmulator]:
-    with SlackEmulator(channel_burst=1000) as emu:
-        yield emu  # type: ignore[misc]
-
-
-@pytest.fixture
-def slack(running: SlackEmulator) -> SlackEmulator:
-    running.reset()
-    running.add_channel(PUBLIC, "public")
-    running.add_channel(PRIVATE, "private", private=True)
-    running.add_user(USER, "ada@example.com")
-    return running
+__all__ = ["running", "slack"]  # the module's Slack emulator and its workspace, shared with test_slack_scopes
 
 
 def project(tmp: Path, slack: SlackEmulator, fallback: str = PUBLIC) -> dict[str, str]:
