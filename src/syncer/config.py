@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
-import functools
 import os
 import re
 import tomllib
@@ -518,20 +517,11 @@ def _connector_entry(c: _Collector, file: str, name: str, raw: Any) -> Connector
 EXTENSION_SECTIONS = frozenset({"alerts", "routing", "digest", "daemon", "actions", "outcomes", "report"})
 
 
-@functools.cache
-def section_secrets() -> frozenset[str]:
-    """The dotted keys of every secret in config.toml's sections (`*` for a table name or list index): each
-    field config_reference.is_secret marks (a SecretStr, or `x-secret`), so the docs, the JSON Schema and
-    the loader's refusal of a literal secret read one list. The connectors' are per entry (_connector_entry)."""
-    from syncer.config_reference import rows
-    from syncer.config_schema import SECTIONS
-
-    return frozenset(
-        re.sub(r"<[^>]+>", "*", row.key).replace("[]", ".*")
-        for section, model in SECTIONS.items()
-        for row in rows(model, section + ".")
-        if row.secret
-    )
+# the dotted keys of every secret in config.toml's sections (`*`: any table name or list index); the connectors'
+# are per entry (_connector_entry). Written out, not derived from the models at load time (that imports every
+# section's model, ~0.4 s on each command): test_config_references holds it equal to
+# config_reference.section_secrets(), the fields the models mark secret (SecretStr or `x-secret`) and the docs show.
+SECTION_SECRETS = frozenset({"daemon.viewer_token", "daemon.ops_alert_webhook"})
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -548,7 +538,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     for key in raw.keys() - allowed:
         c.add(shown, key, f"unknown section{_did_you_mean(key, allowed)}")
     # every section but [connectors] (resolved per entry, against its type's secrets) with ${NAME} resolved
-    secret_keys = section_secrets()
+    secret_keys = SECTION_SECRETS
     resolved = {k: v if k == "connectors" else c.resolve_refs(v, shown, k, secret_keys) for k, v in raw.items()}
     app = _validate(c, shown, "syncer", AppSettings, resolved.get("syncer", {}))
     warehouse_raw = resolved.get("warehouse")

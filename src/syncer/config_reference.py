@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,6 +157,17 @@ def rows(model: type[BaseModel], prefix: str) -> Iterator[Row]:
             yield from rows(inner, key + suffix)
     if model is ActionsConfig:
         yield from rows(TierActions, prefix + "<tier>.")
+
+
+def section_secrets() -> frozenset[str]:
+    """The dotted keys of every secret of config.toml's sections, as the models mark them (`is_secret`), `*` for a
+    table name or list index: what config.SECTION_SECRETS must list."""
+    return frozenset(
+        re.sub(r"<[^>]+>", "*", row.key).replace("[]", ".*")
+        for section, model in SECTIONS.items()
+        for row in rows(model, section + ".")
+        if row.secret
+    )
 
 
 def is_secret(field: FieldInfo) -> bool:
