@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from syncer.outcomes.report import build_report
 from tests.outcomes.support import World
 
 # trigger key -> the words in the report's trigger column
@@ -57,3 +58,14 @@ def test_the_trigger_column_says_what_other_tables_say(key: str, printed: tuple[
     assert len(rows) == 1, "\n".join(table)
     assert not any(line.startswith(key) for line in table), "\n".join(table)
     assert key in {t["trigger"] for t in data["triggers"]}  # type: ignore[attr-defined,index]
+
+
+def test_a_report_built_without_a_source_closes_the_warehouse(world: World) -> None:
+    """`build_report` opened the warehouse itself and never closed it: this process kept the DuckDB file's lock,
+    and a `syncer report` process run after it (the test above, in whatever order tests ran) exited 2."""
+    build_report(world.config, world.state, world.sim.report_at)
+    world.warehouse.dispose()
+    path = world.warehouse.url.database
+    probe = f"import duckdb; duckdb.connect({path!r}).close()"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -248,11 +248,17 @@ def build_report(
     source: Source | None = None,
     settings: OutcomeSettings | None = None,
 ) -> Report:
-    """Everything the report shows, computed at `now` (default: the current time)."""
+    """Everything the report shows, computed at `now` (default: the current time). Without `source`, the
+    warehouse is opened for this call and closed before it returns (a DuckDB file admits one process)."""
+    if source is None:
+        source = Source(config.warehouse, config.base_dir, config.path.name)
+        try:
+            return build_report(config, state, now, source=source, settings=settings)
+        finally:
+            source.close()
     now = now or dt.datetime.now(dt.UTC)
     settings = settings or load_outcome_settings(config.raw, str(config.path))
     state_engine = state.engine if isinstance(state, StateStore) else state
-    source = source or Source(config.warehouse, config.base_dir, config.path.name)
     oc = settings.outcomes
     records = load_alerts(state_engine)
     expansions = parse_expansions(source.stream(oc.expansions, config.base_dir))
