@@ -62,6 +62,9 @@ class Tally:
     unchanged: int = 0
     held_rejected: int = 0  # rejected before with the same data: not re-sent until it changes
     held_deletes: int = 0  # removals not applied: more than the sync's max_delete_share left the model at once
+    # records state keeps as departed: they left the model outside mirror mode and are still at the destination,
+    # not sent, not live; a mirror run deletes them (syncer.departed). A plan: as the run would leave them
+    departed: int = 0
     rekeyed: int = 0  # changed rows whose match value moved to another destination identity (syncer.rekeys)
     handed_over: int = 0  # records not deleted because a live row now holds their identity (syncer.rekeys)
     bad_rows: int = 0

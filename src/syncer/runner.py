@@ -27,6 +27,7 @@ from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
 from syncer.config import Config, SyncConfig, ignored_updated_at, unknown_column_issues
 from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem, located, op_of
+from syncer.departed import DEPARTED_REASON, Departed, restore_all
 from syncer.destinations import DestinationDefinition, SyncDestination
 from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import (
@@ -40,6 +41,7 @@ from syncer.errors import (
 )
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
+from syncer.ownership import verify_owner
 from syncer.project import project_id
 from syncer.ratelimit import RateLimiter
 from syncer.rekeys import IdentityMoves
@@ -367,8 +369,9 @@ class SyncJob:
                 "sync %s: --full-diff: this sync compares the whole model on every diff already", self.sync.name
             )
         max_removed = None
-        if self.sync.mode == "mirror" and not allow_deletes:
-            max_removed = int(self.sync.max_delete_share * self.state.count_synced(self.sync.name))
+        if self.sync.mode == "mirror" and not allow_deletes:  # a plan: the departed records a run puts back too
+            held = self.state.count_synced(self.sync.name) + self.state.count_departed(self.sync.name)
+            max_removed = int(self.sync.max_delete_share * held)
         self.max_removed = max_removed
         from syncer.columnar.modes import open_diff  # numpy, pyarrow, polars: loaded by the commands that diff
 
@@ -396,6 +399,7 @@ class SyncJob:
         """Count what a run would do; write nothing anywhere. `full_diff`, `retry_rejected`: see `__init__`."""
         started = time.monotonic()
         self.full_diff, self.retry_rejected = full_diff, retry_rejected
+        verify_owner(self.state, self.sync.name, self.config, claim=False)  # one state store per project
         connector = self.connector()  # only read: field types and the match comparison
         try:
             self.learn_types(connector)
@@ -409,10 +413,11 @@ class SyncJob:
             self._sending = None
             connector.close()
         samples: list[Change] = []
+        departed = Departed(self.state, self.sync.name, self.sync.mode == "insert")
         try:
             while True:
                 try:
-                    for change in moves.now(changes):
+                    for change in moves.now(departed.returning(changes, differ.tally)):
                         if len(samples) < show:
                             samples.append(change)
                         if self.runtime.progress:
@@ -420,6 +425,7 @@ class SyncJob:
                     break
                 except Replan as again:  # the stream's key checks found a problem: the plan again, exactly
                     differ, changes, samples = again.differ, again.changes, []
+                    departed = Departed(self.state, self.sync.name, self.sync.mode == "insert")
                     moves = IdentityMoves(
                         moves.casefold,
                         moves.mirror,
@@ -431,9 +437,24 @@ class SyncJob:
                     )
         except WarehouseError as exc:
             raise self.located(exc) from exc
+        self._plan_departed(differ.tally, departed.remaining())
         summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)
         summary.samples = self._describe(samples)
         return summary
+
+    def _plan_departed(self, tally: Tally, remaining: int) -> None:
+        """A plan's departed count as the run would leave it: a mirror run puts the departed records back
+        and deletes them with the diff's removals, under the same delete guard (`differ` counts them in its
+        `max_removed`); another mode keeps them, and this plan's removals join them."""
+        if self.sync.mode != "mirror":
+            tally.departed = remaining + tally.removed
+            return
+        tally.departed = remaining
+        if not remaining:
+            return
+        tally.removed += remaining
+        if tally.held_deletes or (self.max_removed is not None and tally.removed > self.max_removed):
+            tally.held_deletes = tally.removed
 
     def _describe(self, samples: list[Change]) -> list[dict[str, Any]]:
         before = self.state.payloads(self.sync.name, [c.key for c in samples if c.kind == "changed"])
@@ -469,11 +490,14 @@ class SyncJob:
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
         checked: int | None = None  # calls made before the first write (type and schema reads)
         try:
+            verify_owner(self.state, self.sync.name, self.config, claim=True)  # one state store per project
             self.learn_types(connector)
             self.verify_destination(connector)
             checked = connector.stats.calls  # api_calls counts the writes, not the schema check before them
             self.destination.adopt()  # records an older release wrote: taken as written here (no re-send)
             self._sending = connector  # the run's connector answers the match comparison; no second one
+            if self.sync.mode == "mirror":  # departed records are deleted like any removal (syncer.departed)
+                restore_all(self.state, self.sync.name)
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
             self._apply(connector, differ, changes, summary)
@@ -545,19 +569,27 @@ class SyncJob:
         if connector.match_identifies(self.sync.object):
             guard = IdentityGuard(self.sync.match.field, connector.match_casefold())
 
+        departed = Departed(self.state, self.sync.name, self.sync.mode == "insert")
+        departing: list[str] = []  # left the model, kept at the destination: kept in state too (syncer.departed)
+
         def to_send() -> Iterator[Change]:
-            for change in moves.now(changes):
+            for change in moves.now(departed.returning(changes, differ.tally)):
                 if change.kind != "removed" or moves.mirror:  # the connector finds the record by match value if need be
                     yield change
                 else:
-                    moves.forget.append(change.key)
+                    departing.append(change.key)
 
         fatal = self._send(connector, guard, differ, to_send(), summary)
         self._record_bad(differ, summary)
         self._refresh_sources(differ, at_least=1)
+        departed.restore_back()
+        if departing:
+            reason = DEPARTED_REASON.format(mode=self.sync.mode)
+            self.state.depart(self.sync.name, summary.run_id or 0, departing, reason)
+        differ.tally.departed = self.state.count_departed(self.sync.name)
         if fatal:
             raise fatal
-        if moves.forget:
+        if moves.forget:  # handed over (mirror): a live row's record is theirs, only state lets go of them
             self.state.forget_removed(self.sync.name, moves.forget)
         if moves.deferred:  # mirror re-keys: upserted once their old record's delete is acknowledged
             held = moves.after_deletes(lambda keys: set(self.state.lookup(self.sync.name, keys)))

@@ -47,6 +47,23 @@ synced = sa.Table(
     sa.Column("source_fp", sa.String(64)),
     sa.Column("destination", sa.String(32)),  # digest of the definition it was written under (syncer.destinations)
 )
+# records whose row left the model while the sync's mode does not delete: still at the destination (0015,
+# syncer.departed); same columns as synced_records, plus when it left
+departed = sa.Table(
+    "departed_records",
+    metadata,
+    *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in synced.columns),
+    sa.Column("departed_at", TS),
+)
+# per sync, the project that runs it (0015, syncer.ownership)
+sync_owners = sa.Table(
+    "sync_owners",
+    metadata,
+    sa.Column("sync", sa.String(200), primary_key=True),
+    sa.Column("project", sa.String(64), nullable=False),
+    sa.Column("described", sa.String(500), nullable=False),
+    sa.Column("claimed_at", TS, nullable=False),
+)
 # one token per sync, replaced by a trigger on every write to its synced_records (migration 0011)
 synced_generations = sa.Table(
     "synced_generations",
@@ -493,6 +510,8 @@ class StateStore:
                 )
         with self.engine.begin() as conn:
             self._delete_keys(conn, synced, sync, [r["key"] for r in ok_rows] + delete_keys)
+            # a departed record sent again (its row came back) or deleted (mirror) is departed no more
+            self._delete_keys(conn, departed, sync, clear_rejects)
             if ok_rows:
                 conn.execute(synced.insert(), ok_rows)
             self._delete_keys(conn, rejected, sync, clear_rejects + [r["key"] for r in reject_rows])
@@ -558,9 +577,106 @@ class StateStore:
                 conn.execute(diff_watermarks.insert().values(**values))
 
     def forget_removed(self, sync: str, keys: Sequence[str]) -> None:
-        """Drop state for records that left the model in a mode that does not delete them."""
+        """Drop state for records handed over to a live row (syncer.rekeys): its record is theirs now."""
         with self.engine.begin() as conn:
             self._delete_keys(conn, synced, sync, keys)
+
+    # -- records that left the model outside mirror mode (syncer.departed) --------------------
+
+    def depart(self, sync: str, run_id: int, keys: Sequence[str], reason: str) -> None:
+        """Move these records from synced to departed in one transaction, one audit row each (op
+        "depart", `reason`): their rows left the model and the sync's mode does not delete them."""
+        now = utcnow()
+        columns = [c.name for c in synced.columns]
+        with self.engine.begin() as conn:
+            for i in range(0, len(keys), LOOKUP_CHUNK):
+                chunk = keys[i : i + LOOKUP_CHUNK]
+                held = sa.select(*synced.columns, sa.literal(now, TS).label("departed_at")).where(
+                    synced.c.sync == sync, synced.c.key.in_(chunk)
+                )
+                self._delete_keys(conn, departed, sync, chunk)
+                conn.execute(departed.insert().from_select([*columns, "departed_at"], held))
+                self._delete_keys(conn, synced, sync, chunk)
+                conn.execute(
+                    audit.insert(),
+                    [
+                        {
+                            "run_id": run_id,
+                            "sync": sync,
+                            "key": k,
+                            "op": "depart",
+                            "status": "ok",
+                            "reason": reason,
+                            "at": now,
+                        }
+                        for k in chunk
+                    ],
+                )
+
+    def restore_departed(self, sync: str, keys: Sequence[str] | None = None) -> list[str]:
+        """Move departed records (these keys, or all the sync's) back to synced, in one transaction; returns
+        the keys moved. The warehouse snapshot is told (they are pending keys)."""
+        columns = [c.name for c in synced.columns]
+        with self.engine.begin() as conn:
+            query = sa.select(departed.c.key).where(departed.c.sync == sync)
+            found = list(conn.scalars(query)) if keys is None else list(keys)
+            for i in range(0, len(found), LOOKUP_CHUNK):
+                chunk = found[i : i + LOOKUP_CHUNK]
+                back = sa.select(*(departed.c[c] for c in columns)).where(
+                    departed.c.sync == sync, departed.c.key.in_(chunk)
+                )
+                self._delete_keys(conn, synced, sync, chunk)
+                conn.execute(synced.insert().from_select(columns, back))
+                self._delete_keys(conn, departed, sync, chunk)
+        self.add_snapshot_pending(sync, found)
+        return found
+
+    def departed_records(self, sync: str) -> dict[str, Known]:
+        """key -> what state holds of each departed record of the sync."""
+        query = sa.select(
+            departed.c.key,
+            departed.c.fingerprint,
+            departed.c.dest_id,
+            departed.c.match_value,
+            departed.c.source_fp,
+            departed.c.destination,
+        ).where(departed.c.sync == sync)
+        with self.engine.connect() as conn:
+            return {row[0]: Known(*row[1:]) for row in conn.execute(query)}
+
+    def count_departed(self, sync: str) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).where(departed.c.sync == sync)) or 0)
+
+    def held_syncs(self) -> dict[str, tuple[int, int]]:
+        """sync -> (synced records, departed records), for every sync state holds records of."""
+        held: dict[str, list[int]] = {}
+        with self.engine.connect() as conn:
+            for at, table in enumerate((synced, departed)):
+                query = sa.select(table.c.sync, sa.func.count()).group_by(table.c.sync)
+                for name, count in conn.execute(query):
+                    held.setdefault(name, [0, 0])[at] = int(count)
+        return {name: (live, gone) for name, (live, gone) in sorted(held.items())}
+
+    def forget_sync(self, sync: str) -> dict[str, int]:
+        """Drop everything state holds for a sync no mapping defines any more (syncer.orphans): its records
+        (live and departed), rejects, warehouse-snapshot bookkeeping, watermark, suppressions and owner, in one
+        transaction. Its runs and audit rows stay: the history of what was sent. Returns counts by kind."""
+        from syncer.suppression import suppressed_keys
+
+        removed: dict[str, int] = {}
+        with self.engine.begin() as conn:
+            for name, table in (
+                ("records", synced),
+                ("departed", departed),
+                ("rejected", rejected),
+                ("pending", snapshot_pending),
+                ("watermark", diff_watermarks),
+                ("suppressed", suppressed_keys),
+                ("owner", sync_owners),
+            ):
+                removed[name] = int(conn.execute(table.delete().where(table.c.sync == sync)).rowcount or 0)
+        return removed
 
     @staticmethod
     def _delete_keys(conn: sa.Connection, table: sa.Table, sync: str, keys: Sequence[str]) -> None:
@@ -603,21 +719,28 @@ class StateStore:
 
     def forget(self, key: str, sync: str | None = None) -> dict[str, int]:
         """Erase every trace of a record (GDPR): state, rejects and audit rows. Returns counts."""
-        removed = {}
+        removed: dict[str, int] = {}
         with self.engine.begin() as conn:
-            held = sa.select(synced.c.sync).where(synced.c.key == key).distinct()
-            holders = conn.scalars(held if sync is None else held.where(synced.c.sync == sync)).all()
+            holders = sorted(
+                {
+                    holder
+                    for table in (synced, departed)
+                    for holder in conn.scalars(
+                        sa.select(table.c.sync).where(table.c.key == key, *([table.c.sync == sync] if sync else []))
+                    )
+                }
+            )
             # the key must not stay behind as a pending key: its syncs' warehouse snapshots are rebuilt
             conn.execute(snapshot_pending.delete().where(snapshot_pending.c.key == key))
             for holder in holders:
                 pending = snapshot_pending.c.sync == holder, snapshot_pending.c.key == SNAPSHOT_REBUILD
                 conn.execute(snapshot_pending.delete().where(*pending))
                 conn.execute(snapshot_pending.insert().values(sync=holder, key=SNAPSHOT_REBUILD))
-            for name, table in (("state", synced), ("rejected", rejected), ("audit", audit)):
+            for name, table in (("state", synced), ("state", departed), ("rejected", rejected), ("audit", audit)):
                 query = table.delete().where(table.c.key == key)
                 if sync:
                     query = query.where(table.c.sync == sync)
-                removed[name] = int(conn.execute(query).rowcount or 0)
+                removed[name] = removed.get(name, 0) + int(conn.execute(query).rowcount or 0)
         return removed
 
 

@@ -136,18 +136,21 @@ def test_full_resends_everything(project: Project, receiver: WebhookReceiver) ->
     assert run["unchanged"] == 300 and run["api_calls"] == 0, run
 
 
-def test_removed_rows_in_upsert_mode_are_forgotten_without_calls(project: Project, receiver: WebhookReceiver) -> None:
+def test_removed_rows_in_upsert_mode_are_kept_as_departed_without_calls(
+    project: Project, receiver: WebhookReceiver
+) -> None:
     assert project.cli("run", "accounts", "--json")[0] == 0
     calls = receiver.write_calls
     execute(project, "DELETE FROM accounts WHERE account_id > 290")
     code, run, _ = project.cli("run", "accounts", "--json")
-    assert code == 0 and run["removed"] == 10 and run["unchanged"] == 290, run
+    assert code == 0 and run["removed"] == 10 and run["unchanged"] == 290 and run["departed"] == 10, run
     assert receiver.write_calls == calls and len(receiver.records) == 300  # the destination keeps them
     code, run, _ = project.cli("run", "accounts", "--json")
-    assert run["removed"] == 0, run  # state forgot them
+    assert run["removed"] == 0 and run["departed"] == 10, run  # not live, not forgotten (syncer.departed)
     execute(project, "INSERT INTO accounts VALUES (300, 'Back', 'acct300.example.com', 1, 'monitor')")
     code, run, _ = project.cli("run", "accounts", "--json")
-    assert run["added"] == 1 and receiver.records["300"]["name"] == "Back", run
+    assert run["added"] == 0 and run["changed"] == 1 and run["departed"] == 9, run  # matched to its record
+    assert receiver.records["300"]["name"] == "Back"
 
 
 def test_removed_rows_in_mirror_mode_are_deleted(project: Project, receiver: WebhookReceiver) -> None:

@@ -53,7 +53,8 @@ def test_each_mode_sends_the_operation_it_performs(project: Project, receiver: W
     assert set(receiver.records) == held
     assert (receiver.records["1"]["name"] == "Renamed") is (mode != "insert")  # insert never modifies
     code, audit, _ = project.cli("audit", "accounts", "--json")
-    assert {(r["key"], r["op"]) for r in audit} == {*first.items(), *second.items()}  # the audit says the same
+    departed = set() if mode == "mirror" else {("3", "depart")}  # kept at the destination (syncer.departed)
+    assert {(r["key"], r["op"]) for r in audit} == {*first.items(), *second.items(), *departed}  # the audit agrees
 
 
 @pytest.mark.parametrize(

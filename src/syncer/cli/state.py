@@ -1,4 +1,5 @@
-"""State commands: state check, state rebuild. They open the state store without migrating it first."""
+"""State commands: state check, state rebuild (they open the state store without migrating it first), state
+takeover."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from syncer.config import load_config
 from syncer.errors import ExitCode
 from syncer.tables import print_table
 
-state_app = typer.Typer(help="The state store: check its health, rebuild a damaged one.")
+state_app = typer.Typer(help="The state store: check its health, rebuild a damaged one, take a sync over.")
 app.add_typer(state_app, name="state")
 
 
@@ -56,4 +57,20 @@ def state_rebuild(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     print_table(table)
     for note in report.next_run():
         out.print(f"next run: {escape(note)}")
+    return 0
+
+
+@state_app.command("takeover")
+@_command
+def state_takeover(sync: str, config: ConfigOpt = None) -> int:
+    """Make this project the owner of SYNC in its state store (one state store per project: README): after a
+    change of its warehouse URL or `[syncer] project`, when a run is refused as another project's."""
+    from syncer.cli.base import _open
+    from syncer.ownership import project_of, take_over
+
+    cfg, state = _open(config)
+    cfg.sync(sync)  # a sync this config defines
+    before = take_over(state, sync, cfg)
+    was = f" (it was {before})" if before else " (nobody owned it)"
+    out.print(escape(f"sync {sync} now belongs to this project ({project_of(cfg).described}){was}"), highlight=False)
     return 0

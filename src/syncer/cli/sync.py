@@ -1,11 +1,11 @@
-"""Sync commands: check, plan, run, runs, audit, forget."""
+"""Sync commands: check, plan, run, runs, audit, forget, status."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -21,6 +21,7 @@ from syncer.cli.base import (
     _open,
     _print_json,
     app,
+    bad_option,
     err,
     in_demo_folder,
     known_sync,
@@ -36,14 +37,17 @@ from syncer.errors import (
     ExitCode,
     FatalError,
     RetryableError,
+    StateError,
     SyncerError,
     WarehouseError,
 )
 from syncer.local_time import local_stamp, team_zone
+from syncer.orphans import orphaned_syncs
+from syncer.ownership import verify_owner
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
-from syncer.state import Known
+from syncer.state import Known, StateStore
 from syncer.tables import more_line, print_table
 from syncer.warehouse_diff.modes import check_problems, check_warnings
 from syncer.wording import plural
@@ -60,6 +64,7 @@ def _summary_table(summary: Summary) -> None:
         "unchanged",
         "held_rejected",
         "held_deletes",
+        "departed",
         "rekeyed",
         "handed_over",
         "bad_rows",
@@ -124,6 +129,10 @@ def check(config: ConfigOpt = None) -> int:
         ignored = ignored_updated_at(cfg.syncs[name], cfg.warehouse)
         if ignored:
             warnings.append(f"{cfg.sync_files[name]}: {ignored}")
+        try:  # one state store per project (syncer.ownership): the sync's problem, not its connector's
+            verify_owner(state, name, cfg, claim=False)
+        except StateError as exc:
+            problems.append(str(exc))
         try:
             job.validate_columns()  # the model's own problems first: the checks below query its columns
             problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
@@ -167,6 +176,7 @@ def check(config: ConfigOpt = None) -> int:
         connectors.heard(answer.key, answer.connector, answer.problems, answer.error)
     problems = list(dict.fromkeys(connectors.problems() + problems))  # one connector's setting, met by two syncs
     transient = connectors.problems(transient=True)  # no verdict on the configuration (exit 1)
+    problems += [orphan.advice(cfg) for orphan in orphaned_syncs(cfg, state)]
     for warning in warnings:
         err.print(f"[yellow]warning[/yellow] {escape(mask(warning))}")
     for problem in problems:
@@ -489,7 +499,7 @@ def audit(
 @app.command()
 @_command
 def forget(
-    key: str,
+    key: Annotated[str | None, typer.Argument(help="the record's primary key; none: the whole --sync")] = None,
     config: ConfigOpt = None,
     sync: Annotated[str | None, typer.Option(help="only in this sync")] = None,
     suppress: Annotated[
@@ -497,11 +507,13 @@ def forget(
     ] = False,
 ) -> int:
     """Erase a record from state, audit and rejects (GDPR erasure); says how many rows went and what
-    the next run does with the key."""
+    the next run does with the key. `forget --sync NAME` alone: drop a sync no mapping defines any more."""
     from syncer.suppression import suppress as suppress_key
     from syncer.suppression import syncs_holding
 
     cfg, state = _open(config)
+    if key is None:
+        return _forget_sync(cfg, state, sync, suppress)
     syncs = [cfg.sync(sync).name] if sync else syncs_holding(state.engine, key)
     held = {s: known for s in syncs if (known := state.lookup(s, [key]).get(key)) is not None}
     removed = state.forget(key, sync)
@@ -549,3 +561,77 @@ def orphan_words(sync: SyncConfig, known: Known, suppressed: bool) -> str:
         words + f", or, while its row is still in the model, run `syncer run {sync.name}` (the record is sent "
         "and known again), then remove the row and run again: the mirror deletes it"
     )
+
+
+def _forget_sync(cfg: Config, state: StateStore, sync: str | None, suppress: bool) -> int:
+    """`syncer forget --sync NAME`: drop an orphaned sync's state (syncer.orphans). Refused for a sync the config
+    defines (its next run would send every row again as new) and without --sync."""
+    if sync is None or suppress:
+        why = "give a KEY, or --sync NAME alone to forget a sync no mapping defines"
+        raise bad_option("--sync" if sync is None else "--suppress", why)
+    if sync in cfg.syncs:
+        raise bad_option(
+            "--sync",
+            f"sync {sync!r} is defined by {cfg.sync_files[sync]}: forgetting its state would send every row again "
+            "as new. Remove (or rename) the mapping first; `syncer status` lists syncs no mapping defines",
+        )
+    held = state.held_syncs().get(sync)
+    if held is None:
+        names = ", ".join(o.sync for o in orphaned_syncs(cfg, state)) or "none"
+        raise bad_option("--sync", f"state holds no records of a sync {sync!r}; syncs no mapping defines: {names}")
+    removed = state.forget_sync(sync)
+    out.print(
+        f"forgot sync {sync!r}: {removed['records']} records, {removed['departed']} departed, {removed['rejected']} "
+        "rejected dropped from state; its runs and audit rows stay. The records stay at their destination: "
+        "syncer no longer knows them",
+        highlight=False,
+    )
+    return 0
+
+
+@app.command()
+@_command
+def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
+    """Per sync: records in state, records that left the model but stay at the destination (departed), the last
+    run; and syncs state holds records of that no mapping defines (exit 1 when there are any)."""
+    cfg, state = _open(config)
+    held = state.held_syncs()
+    orphans = orphaned_syncs(cfg, state)
+    last = {r["sync"]: r for r in reversed(state.recent_runs(limit=1000))}
+    rows: list[dict[str, Any]] = []
+    for name in [*cfg.syncs, *(o.sync for o in orphans)]:
+        live, gone = held.get(name, (0, 0))
+        run = last.get(name)
+        if run is None:  # not among the newest 1,000 runs
+            found = state.recent_runs(name, 1)
+            run = found[0] if found else None
+        rows.append(
+            {
+                "sync": name,
+                "mode": cfg.syncs[name].mode if name in cfg.syncs else None,
+                "records": live,
+                "departed": gone,
+                "defined": name in cfg.syncs,
+                "last_run": None if not run else {k: run[k] for k in ("id", "status", "started_at", "finished_at")},
+            }
+        )
+    if as_json:
+        _print_json({"syncs": rows, "orphaned": [o.advice(cfg) for o in orphans]})
+        return 1 if orphans else 0
+    zone = team_zone(cfg.raw)
+    table = Table("sync", "mode", "records", "departed (still at destination)", "last run")
+    for r in rows:
+        run = r["last_run"]
+        when = f"{run['id']} {run['status']} {local_stamp(run['started_at'], zone)}" if run else "-"
+        table.add_row(r["sync"], r["mode"] or "[red]no mapping[/red]", str(r["records"]), str(r["departed"]), when)
+    print_table(table)
+    for r in rows:
+        if r["departed"] and r["defined"] and r["mode"] != "mirror":
+            out.print(
+                f"sync {r['sync']}: {plural(r['departed'], 'record')} left the model and stay at the destination "
+                f"(mode {r['mode']} does not delete); in mirror mode the next run deletes them (max_delete_share)",
+                highlight=False,
+            )
+    for orphan in orphans:
+        err.print(f"[red]problem[/red] {escape(orphan.advice(cfg))}")
+    return 1 if orphans else 0
