@@ -258,7 +258,8 @@ def test_check_reports_problems_without_raising(receiver: WebhookReceiver, clock
     url = f"{receiver.base_url}/hooks"
     wrong_secret = WebhookSettings.model_validate({"url": url, "signing_secret": "nope"})
     problems = WebhookConnector(wrong_secret, DEST, retry=no_wait()).check()
-    assert len(problems) == 1 and "signing_secret" in problems[0]
+    assert len(problems) == 1 and "refused the signature" in problems[0]
+    assert getattr(problems[0], "key", None) == "signing_secret"  # located at config.toml's setting (vendorfix2 3)
     assert "404" in connector(f"{receiver.base_url}/nowhere", clock).check()[0]
     receiver.faults.add(Fault("status", path="/hooks", method="GET", status=503))
     assert "503" in connector(f"{receiver.base_url}/hooks", clock).check()[0]
