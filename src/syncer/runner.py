@@ -485,12 +485,14 @@ class SyncJob:
         `retry_rejected` also sends the rows rejected before and unchanged since."""
         started = time.monotonic()
         self.full_diff, self.retry_rejected = full_diff, retry_rejected
+        # one state store per project, checked before anything is written: a refused run leaves no trace in
+        # the owner's history (syncer.ownership)
+        verify_owner(self.state, self.sync.name, self.config, claim=True)
         connector = self.connector()
         run_id = self.state.start_run(self.sync.name, full)
         summary = Summary(self.sync.name, Tally(), run_id=run_id, status="running")
         checked: int | None = None  # calls made before the first write (type and schema reads)
         try:
-            verify_owner(self.state, self.sync.name, self.config, claim=True)  # one state store per project
             self.learn_types(connector)
             self.verify_destination(connector)
             checked = connector.stats.calls  # api_calls counts the writes, not the schema check before them

@@ -99,7 +99,9 @@ def test_the_adversarys_run_as_processes(project: Project, receiver: WebhookRece
     code, said = syncer("run", "accounts", "--json")
     assert code == 0 and '"removed": 1' in said and '"departed": 1' in said and "1" in receiver.records, said
     code, said = syncer("status")
-    assert code == 0 and "accounts upsert 299 1" in said and "1 record left the model and stay" in said, said
+    assert (
+        code == 0 and "accounts upsert 299 1" in said and "1 record left the model, still at the destination" in said
+    ), said
     mapping = project.root / "mappings" / "accounts.toml"
     mapping.write_text(mapping.read_text().replace('mode = "upsert"', 'mode = "mirror"'))
     code, said = syncer("run", "accounts", "--json")

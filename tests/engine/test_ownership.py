@@ -71,6 +71,8 @@ def test_a_second_project_on_one_state_store_is_refused(tmp_path: Path, receiver
         assert got == code, (what, got, said)
         assert all(w in said for w in words), (what, said)
         assert len(receiver.records) == records, what
+    got, runs, err = a.cli("runs", "--json")
+    assert [r["status"] for r in runs] == ["ok", "ok"], runs  # B's refused run left nothing in A's history
     shutil.copytree(tmp_path / "a", moved)  # A's folder moved (the warehouse named by its absolute path)
     moved_a = Project(moved, a.warehouse_url, hook_url=a.hook_url)
     got, out, err = moved_a.cli("run", "accounts", "--json")

@@ -75,7 +75,10 @@ def assert_no_secret(text: str, *secrets: str) -> None:
 def configure(project: Project, log_format: str, url_query: str = "") -> None:
     project.write()
     text = project.config.read_text()
-    text = text.replace('data_dir = "data"', f'data_dir = "data"\nlog_format = "{log_format}"\nlog_level = "debug"')
+    # a named project: the warehouse URLs below change, the project stays (syncer.ownership)
+    text = text.replace(
+        'data_dir = "data"', f'data_dir = "data"\nlog_format = "{log_format}"\nlog_level = "debug"\nproject = "secrets"'
+    )
     text = text.replace(f'url = "{project.hook_url}"', f'url = "{project.hook_url}{url_query}"')
     project.config.write_text(text)
 

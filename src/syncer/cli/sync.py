@@ -628,7 +628,7 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     for r in rows:
         if r["departed"] and r["defined"] and r["mode"] != "mirror":
             out.print(
-                f"sync {r['sync']}: {plural(r['departed'], 'record')} left the model and stay at the destination "
+                f"sync {r['sync']}: {plural(r['departed'], 'record')} left the model, still at the destination "
                 f"(mode {r['mode']} does not delete); in mirror mode the next run deletes them (max_delete_share)",
                 highlight=False,
             )
