@@ -331,6 +331,19 @@ class SalesforceEmulator(AuthMixin, Emulator):
         url = f"/services/data/v{version}/sobjects/{obj.name}/{row_id}"
         return {"attributes": {"type": obj.name, "url": url}, **{n: row.get(n) for n in names}}
 
+    def _record(self, match: re.Match[str], recycled: bool = False) -> tuple[Any, str, Response | None]:
+        """(sObject, stored Id, None) of the record the path names, or the 404 "sObject Rows" answers: NOT_FOUND,
+        or (`recycled`: a DELETE) ENTITY_IS_DELETED "entity is deleted" for a record in the Recycle Bin."""
+        obj, problem = self._sobject(match)
+        if problem:
+            return None, "", problem
+        row_id = self._find_id(obj, match["id"])
+        if row_id is None:
+            if recycled and match["id"] in self.deleted_ids:
+                return obj, "", _fail(404, "ENTITY_IS_DELETED", "entity is deleted")
+            return obj, "", _fail(404, "NOT_FOUND", "The requested resource does not exist")
+        return obj, row_id, None
+
     def _find_id(self, obj: Any, row_id: str) -> str | None:
         """The stored Id for an 15- or 18-character Id ("Working with Record IDs": the 18-character form
         adds a case-safe suffix to the 15-character one)."""
@@ -357,22 +370,16 @@ class SalesforceEmulator(AuthMixin, Emulator):
 
     def _single_get(self, request: Request, match: re.Match[str]) -> Response:
         """ "sObject Rows" GET: the record; a deleted or unknown Id is 404 NOT_FOUND."""
-        obj, problem = self._sobject(match)
+        obj, row_id, problem = self._record(match)
         if problem:
             return problem
-        row_id = self._find_id(obj, match["id"])
-        if row_id is None:
-            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
         return Response(200, self._row(obj, row_id, match["ver"], request))
 
     def _single_update(self, request: Request, match: re.Match[str]) -> Response:
         """ "sObject Rows" PATCH: 204 No Content; an unknown Id is 404 NOT_FOUND."""
-        obj, problem = self._sobject(match)
+        obj, row_id, problem = self._record(match)
         if problem:
             return problem
-        row_id = self._find_id(obj, match["id"])
-        if row_id is None:
-            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
         body, problem = self._body(request)
         if problem:
             return problem
@@ -387,14 +394,9 @@ class SalesforceEmulator(AuthMixin, Emulator):
     def _single_delete(self, request: Request, match: re.Match[str]) -> Response:
         """ "sObject Rows" DELETE: 204 No Content; deleting it again is 404 ENTITY_IS_DELETED, "entity is
         deleted" (the record is in the Recycle Bin), an Id never seen 404 NOT_FOUND."""
-        obj, problem = self._sobject(match)
+        obj, row_id, problem = self._record(match, recycled=True)
         if problem:
             return problem
-        row_id = self._find_id(obj, match["id"])
-        if row_id is None:
-            if match["id"] in self.deleted_ids:
-                return _fail(404, "ENTITY_IS_DELETED", "entity is deleted")
-            return _fail(404, "NOT_FOUND", "The requested resource does not exist")
         obj.remove(row_id)
         self.deleted_ids.add(row_id)
         return Response(204)
