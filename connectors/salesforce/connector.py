@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
-from syncer.connector import Connector, Destination, Record, Result, SettingProblem, check_problem
+from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, SettingProblem, check_problem
 from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
@@ -45,6 +45,14 @@ class SalesforceConnector(Connector):
     match_key_casefold: ClassVar[bool] = True
     # a Task's match value is its Account's external ID (WhatId): many tasks share one account
     parent_match_objects: ClassVar[frozenset[str]] = frozenset({"Task"})
+
+    @classmethod
+    def addresses(cls, settings: ConnectorSettings) -> list[str]:
+        """The one org records are written to: `instance_url` when set (every request goes there, whatever
+        the login), else the login endpoint that names it: `login_url`, else https://{domain}.salesforce.com
+        (the URL simple-salesforce logs in at; "test" is a sandbox) -- connectors/salesforce/auth.py."""
+        sf = cast(SalesforceSettings, settings)
+        return [str(sf.instance_url or sf.login_url or f"https://{sf.domain}.salesforce.com")]
 
     def __init__(
         self,

@@ -282,10 +282,10 @@ class Connector(abc.ABC):
         describe) overrides this."""
         return self.match_key_casefold
 
-    @final
     @classmethod
     def addresses(cls, settings: ConnectorSettings) -> list[str]:
-        """The values of `address_settings` in `settings` ("" for one left out), in that order."""
+        """The values of `address_settings` in `settings` ("" for one left out), in that order. A connector
+        whose settings name one address several ways (Salesforce) overrides this to return that one."""
         return [str(getattr(settings, name, None) or "") for name in cls.address_settings]
 
     @final

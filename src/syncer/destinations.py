@@ -6,23 +6,25 @@ this definition says WHERE and HOW, and state keeps its digest per record (`sync
 
     key          what it is                                   example
     connector    the connector's type                         "hubspot"
-    address      its non-secret address (`Connector.address_settings`: base URL, instance URL,
-                 webhook URL), without user info or query     "https://api.hubapi.com"
-    address_fp   a digest of the whole address (a query or user-info change is a change too)
+    address      its non-secret address (`Connector.addresses`: base URL, instance URL, webhook URL),
+                 normalised (`normal_address`) and shown as scheme://host:port with only a digest
+                 of its path (`shown_address`)                "https://api.hubapi.com:443"
+    address_fp   a digest of the whole normalised address
     object       the destination object                       "companies"
     op           what a record's write does (`connector.WRITE_OP[mode]`): insert, update, upsert
                  (mirror and upsert both upsert: switching between them re-sends nothing)
     match_field  the field records are matched on; None in insert mode, where nothing is
                  matched (a task's match value names its parent)
 
-Tokens, passwords and other credentials are not in it: a rotated token reaches the same destination
-and re-sends nothing. The connector's NAME is not either: renaming it moves nothing. A record whose
-stored digest differs from the sync's current one is planned again (`syncer.diff.Differ`) and sent,
-whatever the mode: a changed address or object is a new destination (an insert-only destination --
-tasks, Slack, email -- gets its records there once); a changed `op` re-plans every record (insert ->
-upsert updates what insert mode left alone; update -> upsert releases NOT_FOUND rejections); a
-changed match field is an identity move (syncer.rekeys). A NULL digest (a record written before
-0014) is taken as the current definition (`StateStore.adopt_destination`).
+Tokens, passwords and other credentials are not in it: a rotated token -- in a header, or in the URL's user
+info or query -- reaches the same destination and re-sends nothing; the URL's path, which may be the secret
+itself (Slack incoming webhooks), is kept and shown only as a digest. The connector's NAME is not in it
+either: renaming it moves nothing. A record whose stored digest differs from the sync's current one is planned
+again (`syncer.diff.Differ`) and sent, whatever the mode: a changed address or object is a new destination (an
+insert-only destination -- tasks, Slack, email -- gets its records there once); a changed `op` re-plans every
+record (insert -> upsert updates what insert mode left alone; update -> upsert releases NOT_FOUND rejections);
+a changed match field is an identity move (syncer.rekeys). A NULL digest (a record written before 0014) is
+taken as the current definition (`StateStore.adopt_destination`).
 """
 
 from __future__ import annotations
@@ -49,14 +51,40 @@ LABELS = {
 }
 
 
-def display_address(value: str) -> str:
-    """A URL without user info, query or fragment (those may hold credentials); other text as is."""
-    parts = urlsplit(value)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normal_address(value: str) -> str:
+    """The address a URL names, as two spellings of it compare equal (RFC 3986 §6.2.2, syntax- and
+    scheme-based normalisation): scheme and host lower-cased, the scheme's default port made explicit,
+    user info, query and fragment dropped (they carry credentials, not a place), the path without its
+    trailing slash. "HTTP://u:pw@Hooks.Example.com/x/?token=1#f" -> "http://hooks.example.com:80/x".
+    Text that is not a URL with a host is returned stripped."""
+    parts = urlsplit(value.strip())
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: compare the text as written
+        port = None
+    if not parts.scheme or not parts.hostname:
+        return value.strip()
+    scheme = parts.scheme.lower()
+    port = port or DEFAULT_PORTS.get(scheme)
+    host = parts.hostname  # urlsplit lower-cases it
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit((scheme, f"{netloc}:{port}" if port else netloc, parts.path.rstrip("/"), "", ""))
+
+
+def shown_address(normal: str) -> str:
+    """What output and state show of a `normal_address`: scheme://host:port, and for a path only its digest
+    ("https://hooks.slack.com:443/<path 3fa1c2d9e0b4>"): a path may be the secret (Slack incoming webhooks
+    /services/T…/B…/XXXX), and the digest still tells two paths apart."""
+    parts = urlsplit(normal)
     if not parts.scheme or not parts.netloc:
-        return value
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return normal
+    base = f"{parts.scheme}://{parts.netloc}"
+    if not parts.path:
+        return base
+    return f"{base}/<path {hashlib.blake2b(parts.path.encode(), digest_size=6).hexdigest()}>"
 
 
 @dataclass(frozen=True)
@@ -76,13 +104,13 @@ class DestinationDefinition:
     ) -> DestinationDefinition:
         """The definition of a sync writing `object_name` in `mode` through a connector of
         `connector_type` whose address settings hold `addresses` (in `address_settings` order)."""
-        whole = "\x1f".join(addresses)
-        shown = " ".join(display_address(a) for a in addresses if a)
+        normal = [normal_address(a) for a in addresses]
+        shown = " ".join(shown_address(a) for a in normal if a)
         op = WRITE_OP[mode]
         return cls(
             connector_type,
             shown,
-            hashlib.blake2b(whole.encode(), digest_size=8).hexdigest(),
+            hashlib.blake2b("\x1f".join(normal).encode(), digest_size=8).hexdigest(),
             object_name,
             op,
             None if op == "insert" else match_field,
@@ -113,7 +141,7 @@ class DestinationDefinition:
             if before != now:
                 moved.append(f"{label} from {_shown(before)} to {_shown(now)}")
         if not moved and old.address_fp != self.address_fp:
-            moved.append("address (its user info or query part)")
+            moved.append("address")
         return mask("destination changed: " + "; ".join(moved or ["definition"]))
 
 

@@ -26,6 +26,7 @@ from syncer_connectors.salesforce.emulator_schema import FieldSpec
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
 from syncer.connector import EXISTED
+from syncer.destinations import DestinationDefinition, normal_address
 from syncer.state import MIGRATIONS
 from tests.engine.conftest import SECRET, Project
 
@@ -190,6 +191,31 @@ def rotate_secret(world: World, secret: str) -> None:
     world.hooks["sandbox"].secret = secret
 
 
+def respell(world: World, template: str) -> None:
+    """The webhook URL is written another way that names the same place: `template` with {scheme}, {host}
+    (host:port) and {path} of the sandbox receiver's URL."""
+    scheme, host = world.hooks["sandbox"].base_url.split("://")
+    world.env["HOOK_URL"] = template.format(scheme=scheme, host=host, path="/hooks")
+
+
+def salesforce_trailing_slash(world: World) -> None:
+    """`instance_url` and `login_url` gain a trailing slash (connectors/salesforce/auth.py strips it)."""
+    for name in ("instance_url", "login_url"):
+        text = world.project.config.read_text()
+        start = text.index(f'{name} = "') + len(f'{name} = "')
+        end = text.index('"', start)
+        world.project.config.write_text(text[:start] + text[start:end] + "/" + text[end:])
+
+
+SAME_PLACE = {  # the webhook URL written another way (RFC 3986 §6.2.2): the same destination, nothing re-sent
+    "a token in the query rotated": "{scheme}://{host}{path}?token=rotated-2",
+    "user info added": "{scheme}://hookuser:pw-rotated@{host}{path}",
+    "an empty query": "{scheme}://{host}{path}?",
+    "a fragment": "{scheme}://{host}{path}#part",
+    "the scheme in capitals": "HTTP://{host}{path}",
+}
+
+
 @dataclass
 class Case:
     connector: str
@@ -270,6 +296,24 @@ CASES = {
         {"mode": "insert", "via": "hook_renamed"},
         {"changed": 0, "added": 0},
         sends=0,
+    ),
+    **{
+        f"webhook URL respelled, insert mode: {what}": Case(
+            "hook",
+            {"mode": "insert"},
+            {"mode": "insert"},
+            {"changed": 0, "added": 0},
+            edit=lambda w, t=template: respell(w, t),  # type: ignore[misc]
+            sends=0,
+        )
+        for what, template in SAME_PLACE.items()
+    },
+    "salesforce instance and login URL with a trailing slash: nothing re-sent": Case(
+        "salesforce",
+        {"mode": "upsert"},
+        {"mode": "upsert"},
+        {"changed": 0, "added": 0},
+        edit=salesforce_trailing_slash,
     ),
     # 3. the mode moves: every record planned again
     "mode insert -> upsert: the rows insert mode left alone are updated": Case(
@@ -432,3 +476,76 @@ def test_a_new_endpoint_is_written_by_match_value_only(world: World) -> None:
     assert world.records("hubspot") == sandbox  # the old destination is left alone
     code, again, _ = world.cli("plan", "s", "--json")
     assert code == 0 and again["added"] == again["changed"] == again["removed"] == 0, again
+
+
+def test_a_secret_in_the_url_path_is_never_shown_or_stored(world: World) -> None:
+    """A webhook URL whose path is the secret (Slack incoming webhooks: /services/T…/B…/XXXX) moves to
+    another path: plan (text and JSON), run and state show scheme://host:port and a digest of the path only,
+    yet still tell the two apart."""
+    paths = {where: f"/hooks/T0-sekret{where.upper()}-Zq81x" for where in ("a", "b")}
+    receivers = {where: WebhookReceiver(SECRET, path=path).__enter__() for where, path in paths.items()}
+    try:
+        write_mapping(world.project, "hook", "upsert")
+        world.env["HOOK_URL"] = receivers["a"].base_url + paths["a"]
+        code, summary, err = world.cli("run", "s", "--json")
+        assert code == 0 and len(receivers["a"].records) == 4, (summary, err)
+        world.env["HOOK_URL"] = receivers["b"].base_url + paths["b"]
+        outputs = []
+        for args in (("plan", "s", "--json", "--show", "2"), ("plan", "s", "--show", "2"), ("run", "s")):
+            code, out, err = world.cli(*args)
+            outputs.append(f"{out}{err}")
+            if args[1:2] == ("s",) and "--json" in args:
+                assert [n for r, n in out["destination_changed"].items() if "address from" in r] == [4], out
+        assert len(receivers["b"].records) == 4
+        assert "destination changed: address from" in outputs[1], outputs[1]
+        state = world.project.root / "data" / "state.sqlite"
+        engine = sa.create_engine(f"sqlite:///{state}")
+        with engine.connect() as conn:
+            tables = [t for (t,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table'"))]
+            stored = [repr(row) for t in tables for row in conn.execute(sa.text(f'SELECT * FROM "{t}"'))]
+        engine.dispose()
+        leaks = [text for text in [*outputs, *stored] if "sekret" in text]
+        assert leaks == [], leaks[:2]
+    finally:
+        for rx in receivers.values():
+            rx.__exit__(None, None, None)
+
+
+SPELLINGS = [  # (one spelling, another, the same place?) -- RFC 3986 §6.2.2
+    ("https://hooks.example.com/svc/T0-pathtoken", "HTTPS://Hooks.Example.COM/svc/T0-pathtoken", True),
+    ("https://hooks.example.com/svc/T0-pathtoken", "https://hooks.example.com:443/svc/T0-pathtoken", True),
+    ("http://hooks.example.com/svc/T0-pathtoken", "http://hooks.example.com:80/svc/T0-pathtoken/", True),
+    ("https://hooks.example.com/svc/T0-pathtoken", "https://bot:pw@hooks.example.com/svc/T0-pathtoken?token=1#f", True),
+    ("https://hooks.example.com/svc/T0-pathtoken", "https://hooks.example.com/svc/T0-pathtoken?", True),
+    ("https://hooks.example.com/svc/T0-pathtoken", "https://hooks.example.com:8443/svc/T0-pathtoken", False),
+    ("https://hooks.example.com/svc/T0-pathtoken", "http://hooks.example.com/svc/T0-pathtoken", False),
+    # a path is case-sensitive
+    ("https://hooks.example.com/svc/T0-pathtoken", "https://hooks.example.com/SVC/T0-PATHTOKEN", False),
+    ("https://sandbox.example.com", "https://example.com", False),
+]
+
+
+@pytest.mark.parametrize(("one", "other", "same"), SPELLINGS)
+def test_an_address_is_compared_normalised(one: str, other: str, same: bool) -> None:
+    assert (normal_address(one) == normal_address(other)) is same
+    defs = [DestinationDefinition.of("webhook", [url], "accounts", "insert", "ext") for url in (one, other)]
+    assert (defs[0].digest == defs[1].digest) is same
+    for url, definition in zip((one, other), defs, strict=True):
+        assert "pathtoken" not in definition.as_json().lower(), url  # the path only as a digest
+
+
+def test_a_salesforce_address_reads_as_one_address(world: World) -> None:
+    """Salesforce writes to one org (instance_url, else the login endpoint): state and plan show that one
+    URL, not its three settings side by side ("https://… https://… login")."""
+    write_mapping(world.project, "salesforce", "upsert")
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0, (summary, err)
+    engine = sa.create_engine(f"sqlite:///{world.project.root / 'data' / 'state.sqlite'}")
+    with engine.connect() as conn:
+        stored = [
+            DestinationDefinition.from_json(t)
+            for (t,) in conn.execute(sa.text("SELECT definition FROM sync_destinations"))
+        ]
+    engine.dispose()
+    host = world.project.config.read_text().split('instance_url = "https://')[1].split('"')[0]
+    assert [d.address for d in stored] == [f"https://{host}"], stored
