@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -85,6 +86,31 @@ def shown_address(normal: str) -> str:
     if not parts.path:
         return base
     return f"{base}/<path {hashlib.blake2b(parts.path.encode(), digest_size=6).hexdigest()}>"
+
+
+def is_shown(address: str) -> bool:
+    """Is this definition `address` in `shown_address` form already (an explicit port, a path only as its digest)?"""
+    for text in address.split():
+        parts = urlsplit(text)
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        if not parts.scheme or port is None or not re.fullmatch(r"(/<path [0-9a-f]{12}>)?", parts.path):
+            return False
+    return bool(address)
+
+
+def legacy_address(connector: str, shown: str) -> list[str]:
+    """The addresses (`Connector.addresses`) behind the `address` a definition of migration 0014 showed: its
+    display form of every address setting, space-separated (Salesforce: instance_url, login_url, domain --
+    the first one set is the org; a bare domain value is https://{domain}.salesforce.com). Migration 0016."""
+    first = (shown.split() or [""])[0]
+    if is_shown(shown):
+        return []  # not 0014's: already this module's form (the caller keeps it)
+    if connector == "salesforce" and first and "://" not in first:
+        return [f"https://{first}.salesforce.com"]
+    return [first] if connector == "salesforce" else shown.split()
 
 
 @dataclass(frozen=True)

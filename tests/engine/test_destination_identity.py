@@ -10,6 +10,7 @@ must find nothing left. `test_the_upgrade_re_sends_nothing` writes state the way
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -549,3 +550,47 @@ def test_a_salesforce_address_reads_as_one_address(world: World) -> None:
     engine.dispose()
     host = world.project.config.read_text().split('instance_url = "https://')[1].split('"')[0]
     assert [d.address for d in stored] == [f"https://{host}"], stored
+
+
+def test_definitions_stored_by_0014_are_rewritten_without_re_sending(world: World) -> None:
+    """State written under migration 0014's definitions (the webhook URL whole, its token and secret path
+    included; a digest of the raw text) is rewritten by 0016: the URL leaves state, and the records stay
+    under their definition, so the next run sends nothing (insert mode: no duplicates)."""
+    path = "/hooks/T0-sekretLEGACY-Zq81x"
+    receiver = WebhookReceiver(SECRET, path=path).__enter__()
+    try:
+        write_mapping(world.project, "hook", "insert")
+        raw = f"{receiver.base_url}{path}?token=tok-sekret-1"
+        world.env["HOOK_URL"] = raw
+        code, summary, err = world.cli("run", "s", "--json")
+        assert code == 0 and len(receiver.operations) == 4, (summary, err)
+        state_url = f"sqlite:///{world.project.root / 'data' / 'state.sqlite'}"
+        engine = sa.create_engine(state_url)
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        legacy = {"connector": "webhook", "address": raw.split("?")[0], "address_fp": "0" * 16}
+        legacy.update(object="accounts", op="insert", match_field=None)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0015")
+            conn.execute(  # the source fingerprint's spec held the legacy digest: every row is mapped again
+                sa.text("UPDATE synced_records SET destination = 'legacy-digest', source_fp = 'legacy-' || key")
+            )
+            conn.execute(
+                sa.text("UPDATE sync_destinations SET digest = 'legacy-digest', definition = :d"),
+                {"d": json.dumps(legacy)},
+            )
+        engine.dispose()
+        world.env["HOOK_URL"] = raw.replace("tok-sekret-1", "tok-sekret-2")  # rotated with the upgrade
+        code, planned, err = world.cli("plan", "s", "--json")
+        assert code == 0 and planned["added"] == planned["changed"] == 0, (planned, err)
+        code, summary, err = world.cli("run", "s", "--json")
+        assert code == 0 and len(receiver.operations) == 4, (summary, err)
+        engine = sa.create_engine(state_url)
+        with engine.connect() as conn:
+            stored = [repr(r) for r in conn.execute(sa.text("SELECT * FROM sync_destinations"))]
+            digests = set(conn.scalars(sa.text("SELECT DISTINCT destination FROM synced_records")))
+        engine.dispose()
+        assert len(stored) == 1 and "sekret" not in stored[0] and len(digests) == 1, stored
+    finally:
+        receiver.__exit__(None, None, None)
