@@ -1,11 +1,13 @@
 """Email destination: one Record is one message, sent over SMTP with the stdlib `smtplib`.
 
 SMTP has no lookup and no idempotency key, so the connector's part of exactly-once is a stable
-`Message-ID` derived from the outbox key and the record's fingerprint (plus an `X-Syncer-Key`
-header): a key can repeat across states and projects, and receivers that drop a second message
-with a seen Message-ID must not drop a different message under a repeated key. A re-send after an
-ambiguous failure (connection lost after DATA was accepted, or a crash before the state write) is
-the *same* message to the receiving systems, which thread it together and often drop it as a
+`Message-ID` derived from the record's key and idempotency key (plus an `X-Syncer-Key` header): a key
+can repeat across states, projects and syncs, and receivers that drop a second message with a seen
+Message-ID must not drop a different message under a repeated key. The idempotency key names the
+project, the sync (or the alert outbox row), the key and the content (syncer.runner.idempotency_key,
+syncer.alerts.outbox.message_record), so two projects or syncs with the same mapping send two messages.
+A re-send after an ambiguous failure (connection lost after DATA was accepted, or a crash before the
+state write) is the *same* message to the receiving systems, which thread it together and often drop it as a
 duplicate. It can still arrive twice; README.md says exactly when.
 
 Replies and exceptions become syncer errors through one table (`error_mapping.py`): 4xx and lost
@@ -56,12 +58,13 @@ _DELIVERED_CACHE = 20_000
 Outgoing = tuple[Record, list[str], bytes]  # the record, its envelope recipients, the message bytes
 
 
-def message_id_for(key: str, fingerprint: str, domain: str) -> str:
-    """The Message-ID of the email for an outbox key and its content fingerprint: the same message (a
-    re-send of one frozen outbox row) always makes the same ID, a different message under a repeated
-    key (another state's digest of the same day) a different one. RFC 5322 3.6.4: a Message-ID names
-    exactly one version of one message."""
-    digest = hashlib.sha256(f"{key}\n{fingerprint}".encode()).hexdigest()[:32]
+def message_id_for(key: str, identity: str, domain: str) -> str:
+    """The Message-ID of the email for a record's key and idempotency key (`identity`): the same message (a
+    re-send of one frozen outbox row, of one version of one sync record) always makes the same ID, a
+    different message under a repeated key (another state's digest of the same day, another project's or
+    sync's row of the same key) a different one. RFC 5322 3.6.4: a Message-ID names exactly one version
+    of one message."""
+    digest = hashlib.sha256(f"{key}\n{identity}".encode()).hexdigest()[:32]
     return f"<{digest}@{domain}>"
 
 
@@ -159,7 +162,7 @@ class EmailConnector(Connector):
         super().__init__(settings, destination or Destination("message", "key", "insert"), retry, limiter)
         self.settings: EmailSettings = settings
         self.limiter.set_limit(RateLimit(1, 1.0 / settings.rate))
-        self._delivered: OrderedDict[tuple[str, str], str] = OrderedDict()  # (key, fingerprint) -> Message-ID
+        self._delivered: OrderedDict[tuple[str, str], str] = OrderedDict()  # (key, idempotency key) -> Message-ID
         self._context: ssl.SSLContext | None = None
 
     @property
@@ -206,8 +209,8 @@ class EmailConnector(Connector):
         results: dict[str, Result] = {}
         todo: list[Outgoing] = []
         for record in batch:
-            if (record.key, record.fingerprint) in self._delivered:  # acknowledged earlier in this process
-                results[record.key] = Result.ok(record, self._delivered[record.key, record.fingerprint])
+            if (record.key, record.idempotency_key) in self._delivered:  # acknowledged earlier in this process
+                results[record.key] = Result.ok(record, self._delivered[record.key, record.idempotency_key])
                 continue
             try:
                 todo.append((record, *self.build(record)))
@@ -243,7 +246,7 @@ class EmailConnector(Connector):
             message["To"] = ", ".join(str(a) for a in listed)
             message["Subject"] = " ".join(str(fields.get("subject") or "(no subject)").split())[:900]
             message["Date"] = formatdate(localtime=False)
-            message["Message-ID"] = message_id_for(record.key, record.fingerprint, self.settings.id_domain)
+            message["Message-ID"] = message_id_for(record.key, record.idempotency_key, self.settings.id_domain)
             message[KEY_HEADER] = record.key
             message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
             if self.settings.reply_to:
@@ -349,7 +352,7 @@ class EmailConnector(Connector):
             raise error from exc
         if code != 250:
             return self._settle(smtp, record, code, reply_error("data", code, reply_text(reply)))
-        message_id = message_id_for(record.key, record.fingerprint, self.settings.id_domain)
+        message_id = message_id_for(record.key, record.idempotency_key, self.settings.id_domain)
         self._remember(record, message_id)
         if refused:
             log.warning("email %s sent, but some recipients were refused: %s", record.key, reason)
@@ -371,7 +374,7 @@ class EmailConnector(Connector):
         return Result.failed(record, str(error))
 
     def _remember(self, record: Record, message_id: str) -> None:
-        self._delivered[record.key, record.fingerprint] = message_id
+        self._delivered[record.key, record.idempotency_key] = message_id
         while len(self._delivered) > _DELIVERED_CACHE:
             self._delivered.popitem(last=False)
 

@@ -1,9 +1,13 @@
 """Slack destination: one Record is one message, posted at most once per key.
 
 Slack has no idempotency key, so exactly-once is built from two parts: every message carries its
-outbox key and the record's fingerprint in message metadata, and before posting, the connector reads
-the channel's recent history (`include_all_metadata`) and treats a message with the same key *and*
-fingerprint as already delivered (history.py: a key alone can repeat across states). The lookup
+key and the record's idempotency key in message metadata (`event_payload.key`, `.fingerprint`), and
+before posting, the connector reads the channel's recent history (`include_all_metadata`) and treats a
+message with the same key *and* idempotency key as already delivered (history.py). A key alone repeats
+across projects and syncs (row `n1` of the same mapping); the idempotency key names the project, the
+sync, the key and the content (syncer.runner.idempotency_key; an alert outbox row's scoped identity,
+syncer.alerts.outbox.message_record), so another project's or sync's message is never taken as this
+one's. A message the previous release posted for this sync (`Record.previous`) counts as well. The lookup
 runs once per channel (or thread) per batch, always: a crash between Slack's acknowledgement and
 the state write is invisible to the next process, so "only after a failure" is not enough.
 """
@@ -133,7 +137,7 @@ class SlackConnector(Connector):
         self._channel_limits: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
         self._dm_channels: dict[str, str] = {}
-        self._delivered: OrderedDict[tuple[str, str], str] = OrderedDict()  # (key, fingerprint) -> dest_id
+        self._delivered: OrderedDict[tuple[str, str], str] = OrderedDict()  # (key, idempotency key) -> dest_id
         self._emails: dict[str, str] = {}
         self._channel_names: dict[str, str | None] = {}
 
@@ -233,8 +237,8 @@ class SlackConnector(Connector):
             return Result.rejected(record, "slack messages are never deleted by syncer")
         if record.dest_id:
             return Result.ok(record)  # the state already holds this message: a key posts once
-        if (record.key, record.fingerprint) in self._delivered:
-            return Result.ok(record, self._delivered[record.key, record.fingerprint])
+        if (record.key, record.idempotency_key) in self._delivered:
+            return Result.ok(record, self._delivered[record.key, record.idempotency_key])
         if not (record.fields.get("channel") or self.settings.fallback_channel):
             return Result.rejected(record, f"{UNDELIVERABLE_PREFIX}no_channel")
         if not (record.fields.get("text") or record.fields.get("blocks")):
@@ -261,7 +265,8 @@ class SlackConnector(Connector):
                 self.api,
                 channel_id,
                 thread,
-                {r.key: r.fingerprint for r in records},
+                {r.key: r.idempotency_key for r in records},
+                previous={r.key: r.previous for r in records if r.previous is not None},
                 oldest=oldest,
                 event_type=self.settings.event_type,
                 page_size=self.settings.history_page_size,
@@ -289,7 +294,7 @@ class SlackConnector(Connector):
             "unfurl_media": False,
             "metadata": {
                 "event_type": self.settings.event_type,
-                "event_payload": {"key": record.key, "fingerprint": record.fingerprint},
+                "event_payload": {"key": record.key, "fingerprint": record.idempotency_key},
             },
         }
         blocks = record.fields.get("blocks")
@@ -316,7 +321,7 @@ class SlackConnector(Connector):
 
     def _delivered_as(self, record: Record, dest_id: str) -> Result:
         with self._lock:
-            self._delivered[record.key, record.fingerprint] = dest_id
+            self._delivered[record.key, record.idempotency_key] = dest_id
             while len(self._delivered) > _DELIVERED_CACHE:
                 self._delivered.popitem(last=False)
         return Result.ok(record, dest_id)

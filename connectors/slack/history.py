@@ -1,12 +1,15 @@
 """Find which outbox keys already have a message in a channel (or thread): the dedupe lookup.
 
-Every message syncer posts carries `metadata.event_payload.key` and `.fingerprint` (a hash of the
-frozen payload); reading recent history with `include_all_metadata=true` shows which landed,
-including posts whose reply was lost. A message counts as this record's only when both match: a
-key can repeat across states and projects (a digest key is `digest:<recipient>:<date>:<n>`), and
-another state's message under the same key is a different message, not this one's acknowledgement.
-Messages without a fingerprint (posted before it was stored) never match: a re-post is a possible
-duplicate, taking a stranger's message as ours would lose this one.
+Every message syncer posts carries `metadata.event_payload.key` and `.fingerprint` (the record's
+idempotency key: its project, sync or outbox row, key and content); reading recent history with
+`include_all_metadata=true` shows which landed, including posts whose reply was lost. A message counts
+as this record's only when both match: a key can repeat across states, projects and syncs (a digest
+key is `digest:<recipient>:<date>:<n>`, a sync's row key `n1`), and another's message under the same
+key is a different message, not this one's acknowledgement. Messages without a fingerprint (posted
+before it was stored) never match: a re-post is a possible duplicate, taking a stranger's message as
+ours would lose this one. `previous` names, per key, the identity an earlier release gave the record
+and when this state stopped using it (Record.previous): a message under it posted before then counts
+too, so an upgrade does not post again what that release posted.
 Thread replies are not in `conversations.history`, so a thread is read with `conversations.replies`.
 """
 
@@ -28,14 +31,17 @@ def find_keys(
     event_type: str,
     page_size: int = 200,
     max_pages: int = 10,
+    previous: dict[str, tuple[str, float]] | None = None,
 ) -> dict[str, str]:
     """Return {key: ts} for the wanted keys ({key: fingerprint}) found, with that fingerprint, in messages
-    newer than `oldest` (epoch seconds).
+    newer than `oldest` (epoch seconds); or with the key's `previous` fingerprint ({key: (fingerprint,
+    epoch seconds)}) in a message posted before that moment.
 
     Stops as soon as every wanted key is found, or after `max_pages` pages (a key older than the
     lookback, or beyond the page cap in a very busy channel, is treated as not posted).
     """
     found: dict[str, str] = {}
+    previous = previous or {}
     cursor: str | None = None
     for _ in range(max_pages):
         kwargs: dict[str, Any] = {
@@ -52,12 +58,23 @@ def find_keys(
             data = api("conversations_history", **kwargs)
         for message in data.get("messages") or []:
             key, fingerprint = message_key(message, event_type)
-            if key in wanted and key not in found and fingerprint == wanted[key]:
+            if key in wanted and key not in found and _matches(message, fingerprint, wanted[key], previous.get(key)):
                 found[key] = str(message["ts"])
         cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
         if len(found) == len(wanted) or not data.get("has_more") or not cursor:
             break
     return found
+
+
+def _matches(message: dict[str, Any], fingerprint: str | None, wanted: str, previous: tuple[str, float] | None) -> bool:
+    if fingerprint == wanted:
+        return True
+    if previous is None or fingerprint != previous[0]:
+        return False
+    try:
+        return float(message["ts"]) < previous[1]
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def message_key(message: dict[str, Any], event_type: str) -> tuple[str | None, str | None]:

@@ -56,6 +56,10 @@ class Record:
     idempotency_key: str
     match_value: str | None = None
     dest_id: str | None = None
+    # (identity, epoch seconds): the "already delivered?" identity the previous release gave this record, and
+    # when this state stopped using it (syncer.project.previous_identity). A messaging connector (Slack) counts
+    # a message it finds under that identity, posted before then, as this record's; None: no such message
+    previous: tuple[str, float] | None = None
 
 
 @dataclass(frozen=True)

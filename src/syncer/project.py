@@ -56,3 +56,14 @@ def bind_project(engine: sa.Engine, project: str) -> None:
     with engine.begin() as conn:
         if project_id(conn) != project:
             conn.execute(project_identity.update().where(project_identity.c.name == NAME).values(value=project))
+
+
+SYNC_IDENTITY_SINCE = "sync_identity_since"
+
+
+def sync_identity_since(conn: sa.Connection) -> float | None:
+    """When this state stopped giving sync records at Slack and email the previous identity (row key and
+    content fingerprint alone), in epoch seconds: the moment migration 0017 upgraded a state that had runs.
+    None for a state created at or after 0017, whose messages never carried that identity."""
+    found = conn.scalar(sa.select(project_identity.c.value).where(project_identity.c.name == SYNC_IDENTITY_SINCE))
+    return None if found is None else float(found)

@@ -12,6 +12,7 @@ flight: their records are not in state, so the next run sends them again (idempo
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import hashlib
 import logging
@@ -22,6 +23,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from typing import Any
+
+import sqlalchemy as sa
 
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
@@ -42,13 +45,13 @@ from syncer.errors import (
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.ownership import verify_owner
-from syncer.project import project_id
+from syncer.project import project_id, sync_identity_since
 from syncer.ratelimit import RateLimiter
 from syncer.rekeys import IdentityMoves
 from syncer.retry import RetryPolicy
 from syncer.secrets import mask
 from syncer.source import Source
-from syncer.state import Outcome, StateStore
+from syncer.state import Outcome, StateStore, runs
 from syncer.typecheck import type_issues
 
 log = logging.getLogger("syncer.runner")
@@ -652,9 +655,25 @@ class SyncJob:
         kind = registry.load(self.config.connectors[self.sync.connector].type)
         return None if kind.match_identifies(self.sync.object) else f"{self.sync.name}@{self.project}"
 
+    @functools.cached_property
+    def previous_until(self) -> float | None:
+        """Epoch seconds until which this sync's messages carried the previous release's identity (row key and
+        content fingerprint alone, before migration 0017): set when the state was upgraded by 0017 and this
+        sync ran before that, so a message that release posted (then crashed before the state write) is still
+        found as this record's (Record.previous). None: a sync or project started under the scoped identity
+        (syncer.runner.idempotency_key), which another project's or sync's old message never matches."""
+        with self.state.engine.begin() as conn:
+            since = sync_identity_since(conn)
+            if since is None:
+                return None
+            before = dt.datetime.fromtimestamp(since, dt.UTC)
+            ran = conn.scalar(sa.select(runs.c.id).where(runs.c.sync == self.sync.name, runs.c.started_at < before))
+        return since if ran is not None else None
+
     def _record(self, change: Change) -> Record:
         known = change.known
         scope = self.record_key_scope
+        until = self.previous_until
         if known is not None and known.destination in self._elsewhere:
             known = None  # its record id is the other destination's: never sent here
         return Record(
@@ -665,6 +684,7 @@ class SyncJob:
             idempotency_key=idempotency_key(self.sync.name, change.key, change.fingerprint, self.project),
             match_value=change.match_value,
             dest_id=known.dest_id if known else None,
+            previous=None if until is None else (change.fingerprint, until),
         )
 
     def _collect(self, inflight: dict[Future[list[Result]], list[Change]], summary: Summary) -> FatalError | None:

@@ -47,7 +47,7 @@ def connector(emu: SmtpEmulator, retry: RetryPolicy | None = None, **kw: Any) ->
 
 def email(key: str, to: str | list[str] = "anna@example.com", **fields: Any) -> Record:
     body = {"to": to, "subject": f"Alert {key}", "text": f"text {key}", "html": f"<p>html {key}</p>", **fields}
-    return Record(key, "upsert", body, f"fp-{key}", key)
+    return Record(key, "upsert", body, f"fp-{key}", f"fp-{key}")  # the Message-ID's identity: its idempotency key
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_an_alert_and_a_digest_arrive_once_each_over_one_connection(emu: SmtpEmu
     ]
     results = connector(emu).send(records)
     assert [r.status for r in results] == ["ok", "ok"]
-    assert [r.dest_id for r in results] == [message_id_for(r.key, r.fingerprint, "example.com") for r in records]
+    assert [r.dest_id for r in results] == [message_id_for(r.key, r.idempotency_key, "example.com") for r in records]
     assert len(emu.stats.connections) == 1  # one SMTP connection for the batch
     first, second = emu.messages
     assert first.rcpt_tos == ["anna@example.com"] and second.rcpt_tos == ["bob@example.com"]

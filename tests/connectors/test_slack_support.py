@@ -42,7 +42,7 @@ def message(key: str, channel: str = ALERTS, text: str = "hello", **fields: Any)
         op="upsert",
         fields={"channel": channel, "text": text, **fields},
         fingerprint=f"fp-{key}",
-        idempotency_key=key,
+        idempotency_key=f"fp-{key}",  # the identity Slack finds a message by (as alerts.outbox.message_record)
     )
 
 

@@ -110,8 +110,9 @@ def record_of(row: sa.Row[Any], key: str, match_value: str | None = None) -> Rec
 
 
 def message_record(row: sa.Row[Any]) -> Record:
-    """The Record of a Slack or email outbox row. Its fingerprint is what makes a message found under
-    the row's key *this* row's (the Slack history lookup, the email Message-ID): the project id (another
+    """The Record of a Slack or email outbox row. Its fingerprint, also its idempotency key (what the Slack
+    and email connectors find a message by, as for a sync record), is what makes a message found under the
+    row's key *this* row's (the Slack history lookup, the email Message-ID): the project id (another
     project sharing the Slack app or mailbox repeats the key: the same account, trigger and window) and,
     for a slot key (`digest:<recipient>:<local date>:<n>`, `email-digest:<address>:<date>`), the frozen
     payload, since a rebuilt state fills the same slot with other alerts; for an alert's key nothing
@@ -124,7 +125,7 @@ def message_record(row: sa.Row[Any]) -> Record:
         identity = _hash(content if content is not None else str(row.key))
     else:
         identity = _hash("\n".join([str(row.scope), str(row.key), content or ""]))
-    return Record(row.key, "insert", payload, identity, row.key)
+    return Record(row.key, "insert", payload, identity, identity)  # Slack and email find it by its idempotency key
 
 
 def task_keys(engine: sa.Engine, keys: Sequence[str]) -> dict[str, str]:
