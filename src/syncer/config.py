@@ -451,12 +451,19 @@ class _Collector:
             if isinstance(value, str):
                 secrets.mask.add(value.strip())  # never echoed, whatever prints this section later
             leaf = key.rsplit(".", 1)[-1]
-            self.add(
-                file,
-                key,
-                f'secrets may not be written in TOML; write {leaf} = "${{{leaf.upper()}}}" (or any ${{ENV_NAME}}) '
-                f"and set it in the environment or {secrets.secrets_dir()}/ENV_NAME",
-            )
+            defaulted = secrets.REFERENCE.fullmatch(value.strip()) if isinstance(value, str) else None
+            if defaulted is not None:  # ${NAME:-default}: the reference is right, its default is not
+                name = defaulted.group(1)
+                problem = (
+                    f'a secret takes no default: write {leaf} = "${{{name}}}" (not ${{{name}:-...}}) and set {name} '
+                    f"in the environment or {secrets.secrets_dir()}/{name}"
+                )
+            else:
+                problem = (
+                    f'secrets may not be written in TOML; write {leaf} = "${{{leaf.upper()}}}" (or any ${{ENV_NAME}}) '
+                    f"and set it in the environment or {secrets.secrets_dir()}/ENV_NAME"
+                )
+            self.add(file, key, problem)
             return value
         if not (isinstance(value, str) and "${" in value):
             return value

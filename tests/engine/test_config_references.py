@@ -164,7 +164,8 @@ SECRET_KEYS = _every_secret_key()
 # the value written, the environment, what the one issue naming the key says (None: accepted)
 SECRET_VALUES = {
     "literal": ('"hunter2-literal"', {}, "secrets may not be written in TOML"),
-    "default form": ('"${S:-fallback-1}"', {}, "secrets may not be written in TOML"),
+    "default form": ('"${S:-fallback-1}"', {}, "a secret takes no default: write"),
+    "empty default": ('"${S:-}"', {}, "takes no default: write"),
     "unset": ('"${S}"', {}, "${S} is not set"),
     "empty": ('"${S}"', {"S": ""}, "${S} is set but empty"),
     "blank": ('"${S}"', {"S": "  "}, "${S} is set but empty"),
