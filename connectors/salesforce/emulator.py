@@ -351,22 +351,31 @@ class SalesforceEmulator(AuthMixin, Emulator):
             return row_id
         return next((i for i in obj.rows if len(row_id) == 15 and i[:15] == row_id), None)
 
-    def _single_create(self, request: Request, match: re.Match[str]) -> Response:
-        """ "sObject Basic Information" POST: 201 `{id, success, errors}`; a field error is 400, a list of
-        `{message, errorCode, fields}`."""
-        obj, problem = self._sobject(match)
-        if problem:
-            return problem
+    def _write(
+        self, request: Request, obj: Any, write: Callable[[dict[str, Any]], dict[str, Any]], status: int
+    ) -> Response:
+        """A single-record POST or PATCH body written: 400 JSON_PARSER_ERROR for a value the field cannot read,
+        400 with the field errors, else `status` (201 `{id, success, errors}` for a create, 204 for an update)."""
         body, problem = self._body(request)
         if problem:
             return problem
         values = self._fields(body or {})
         if message := unreadable(self.store, obj.name, values):
             return _fail(400, "JSON_PARSER_ERROR", message)
-        item = create_one(self.store, obj.name, values)
+        item = write(values)
         if not item["success"]:
             return Response(400, [_rest_error(e) for e in item["errors"]])
-        return Response(201, {"id": item["id"], "success": True, "errors": []})
+        if status == 201:
+            return Response(201, {"id": item["id"], "success": True, "errors": []})
+        return Response(status)
+
+    def _single_create(self, request: Request, match: re.Match[str]) -> Response:
+        """ "sObject Basic Information" POST: 201 `{id, success, errors}`; a field error is 400, a list of
+        `{message, errorCode, fields}`."""
+        obj, problem = self._sobject(match)
+        if problem:
+            return problem
+        return self._write(request, obj, lambda values: create_one(self.store, obj.name, values), 201)
 
     def _single_get(self, request: Request, match: re.Match[str]) -> Response:
         """ "sObject Rows" GET: the record; a deleted or unknown Id is 404 NOT_FOUND."""
@@ -380,16 +389,7 @@ class SalesforceEmulator(AuthMixin, Emulator):
         obj, row_id, problem = self._record(match)
         if problem:
             return problem
-        body, problem = self._body(request)
-        if problem:
-            return problem
-        values = self._fields(body or {})
-        if message := unreadable(self.store, obj.name, values):
-            return _fail(400, "JSON_PARSER_ERROR", message)
-        item = update_one(self.store, obj.name, row_id, values)
-        if not item["success"]:
-            return Response(400, [_rest_error(e) for e in item["errors"]])
-        return Response(204)
+        return self._write(request, obj, lambda values: update_one(self.store, obj.name, row_id, values), 204)
 
     def _single_delete(self, request: Request, match: re.Match[str]) -> Response:
         """ "sObject Rows" DELETE: 204 No Content; deleting it again is 404 ENTITY_IS_DELETED, "entity is
