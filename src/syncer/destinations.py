@@ -53,12 +53,28 @@ LABELS = {
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")  # RFC 3986 §2.3
+_PERCENT_ENCODED = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def normal_percent(text: str) -> str:
+    """`text` (a URL's path or query) with its percent-encodings normalised, RFC 3986 §6.2.2.1 and §6.2.2.2:
+    the hex digits upper-cased ("%2f" -> "%2F") and an encoded unreserved character decoded ("%7E" -> "~",
+    "%41" -> "A"). A reserved or other character stays encoded: "%2F" is not "/" (it does not separate
+    segments), "%3F" is not "?"."""
+
+    def one(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in UNRESERVED else f"%{match.group(1).upper()}"
+
+    return _PERCENT_ENCODED.sub(one, text) if "%" in text else text
 
 
 def normal_address(value: str) -> str:
     """The address a URL names, as two spellings of it compare equal (RFC 3986 §6.2.2, syntax- and
     scheme-based normalisation): scheme and host lower-cased, the scheme's default port made explicit,
-    user info, query and fragment dropped (they carry credentials, not a place), the path without its
+    user info, query and fragment dropped (they carry credentials, not a place), the path's percent-encodings
+    normalised (`normal_percent`: "%7e" and "~" are one address, "%2F" and "/" are not) and without its
     trailing slash. "HTTP://u:pw@Hooks.Example.com/x/?token=1#f" -> "http://hooks.example.com:80/x".
     Text that is not a URL with a host is returned stripped."""
     parts = urlsplit(value.strip())
@@ -72,7 +88,7 @@ def normal_address(value: str) -> str:
     port = port or DEFAULT_PORTS.get(scheme)
     host = parts.hostname  # urlsplit lower-cases it
     netloc = f"[{host}]" if ":" in host else host
-    return urlunsplit((scheme, f"{netloc}:{port}" if port else netloc, parts.path.rstrip("/"), "", ""))
+    return urlunsplit((scheme, f"{netloc}:{port}" if port else netloc, normal_percent(parts.path).rstrip("/"), "", ""))
 
 
 def shown_address(normal: str) -> str:

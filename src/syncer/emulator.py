@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from syncer.destinations import normal_percent
+
 FaultKind = Literal["status", "reset_before_apply", "reset_after_apply", "delay"]
 
 
@@ -224,7 +226,7 @@ class Emulator:
         body = http.rfile.read(length) if length else b""
         request = Request(
             http.command,
-            split.path,
+            normal_percent(split.path),  # RFC 3986 §6.2.2: "/a%7eb" and "/a~b" name one resource
             parse_qs(split.query),
             {k.lower(): v for k, v in http.headers.items()},
             body,

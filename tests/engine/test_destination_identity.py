@@ -214,6 +214,9 @@ SAME_PLACE = {  # the webhook URL written another way (RFC 3986 §6.2.2): the sa
     "an empty query": "{scheme}://{host}{path}?",
     "a fragment": "{scheme}://{host}{path}#part",
     "the scheme in capitals": "HTTP://{host}{path}",
+    # §6.2.2.1 and §6.2.2.2: "/hooks" with unreserved characters percent-encoded, hex in either case
+    "unreserved characters percent-encoded": "{scheme}://{host}/h%6Fok%73",
+    "percent-encoding in lower-case hex": "{scheme}://{host}/h%6fok%73",
 }
 
 
@@ -523,6 +526,20 @@ SPELLINGS = [  # (one spelling, another, the same place?) -- RFC 3986 §6.2.2
     # a path is case-sensitive
     ("https://hooks.example.com/svc/T0-pathtoken", "https://hooks.example.com/SVC/T0-PATHTOKEN", False),
     ("https://sandbox.example.com", "https://example.com", False),
+    # §6.2.2.1: the hex digits of a percent-encoding in either case
+    ("https://hooks.example.com/svc/T0-pathtoken%2fx", "https://hooks.example.com/svc/T0-pathtoken%2Fx", True),
+    ("https://hooks.example.com/svc/T0-pathtoken%3a", "https://hooks.example.com/svc/T0-pathtoken%3A", True),
+    # §6.2.2.2: an unreserved character (ALPHA DIGIT - . _ ~) percent-encoded or not
+    ("https://hooks.example.com/svc/~T0-pathtoken", "https://hooks.example.com/svc/%7eT0-pathtoken", True),
+    ("https://hooks.example.com/svc/~T0-pathtoken", "https://hooks.example.com/svc/%7ET0-pathtoken", True),
+    ("https://hooks.example.com/svc/T0-pathtoken", "https://hooks.example.com/svc/%54%30%2d%70athtoken", True),
+    ("https://hooks.example.com/svc/T0-pathtoken._", "https://hooks.example.com/svc/T0-pathtoken%2E%5f", True),
+    # a reserved (or other) character is never decoded: "%2F" is no segment separator, "%3F" no query
+    ("https://hooks.example.com/svc/T0-pathtoken/x", "https://hooks.example.com/svc/T0-pathtoken%2Fx", False),
+    ("https://hooks.example.com/svc/T0-pathtoken?x", "https://hooks.example.com/svc/T0-pathtoken%3Fx", False),
+    ("https://hooks.example.com/svc/T0-pathtoken:", "https://hooks.example.com/svc/T0-pathtoken%3A", False),
+    ("https://hooks.example.com/svc/T0-pathtoken%20", "https://hooks.example.com/svc/T0-pathtoken%2520", False),
+    ("https://hooks.example.com/svc/T0-pathtoken%7E", "https://hooks.example.com/svc/T0-pathtoken%257E", False),
 ]
 
 
@@ -533,6 +550,22 @@ def test_an_address_is_compared_normalised(one: str, other: str, same: bool) -> 
     assert (defs[0].digest == defs[1].digest) is same
     for url, definition in zip((one, other), defs, strict=True):
         assert "pathtoken" not in definition.as_json().lower(), url  # the path only as a digest
+
+
+def test_a_percent_encoded_rewrite_of_the_url_sends_nothing_as_a_process(world: World) -> None:
+    """leftovers4 #4, as the user runs it: `syncer run` processes; the webhook URL rewritten with its path
+    percent-encoded ("/hooks" as "/h%6fok%73", RFC 3986 §6.2.2.2) is the same destination: 0 records sent."""
+    write_mapping(world.project, "hook", "insert")
+    first = world.project.subprocess("run", "s", "--json", env=world.env)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0 and json.loads(out)["succeeded"] == 4, err
+    respell(world, "{scheme}://{host}/h%6fok%73")
+    second = world.project.subprocess("run", "s", "--json", env=world.env)
+    out, err = second.communicate(timeout=120)
+    summary = json.loads(out)
+    assert second.returncode == 0, err
+    assert (summary["succeeded"], summary["changed"], summary["added"], summary["api_calls"]) == (0, 0, 0, 0), summary
+    assert world.sent() == 4  # the receiver got each record once
 
 
 def test_a_salesforce_address_reads_as_one_address(world: World) -> None:
