@@ -9,7 +9,9 @@ What is masked (the rule):
   `resolve(text, secret=True)`); a secret must be at least MIN_LENGTH characters (config.py refuses
   an empty or shorter one: it could not be masked without mangling every message holding its text);
 - the value of every query parameter of a URL that came from `${NAME}` (`?token=...`: the webhook
-  README's advice), one shorter than MIN_LENGTH only where it stands as that parameter's value;
+  README's advice; `url = "${HOOK_URL}"` or `?token=${TOKEN}`), one shorter than MIN_LENGTH only where it
+  stands as that parameter's value. A query value written in config.toml itself is no secret (secrets are
+  refused there): `?sslmode=disable` next to a `${PASSWORD}` is shown as written;
 - the password of any URL in any text (`scheme://user:PASSWORD@host`), whatever its length.
 Each value is masked in every form output gives it (`forms()`): as itself, JSON-escaped (once or
 twice: an API error body quoted inside our JSON), percent-encoded, HTML-escaped, Python repr.
@@ -27,7 +29,7 @@ import re
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME} or ${NAME:-default}
 MASK = "***"
@@ -136,28 +138,31 @@ def resolve(text: str, secret: bool = True) -> tuple[str, list[str]]:
     """Replace every ${NAME} in text; return the result and the names that could not be found.
 
     `secret`: text is a secret field's value, so each value read is masked from now on. Either way the
-    password and the query values of a URL that came from `${NAME}` are (see the module docstring)."""
+    password of a URL, and each query value of a URL that came from `${NAME}`, are (see the module docstring):
+    a query value written in the TOML itself (`?sslmode=disable`) is no secret and stays as it is."""
     missing: list[str] = []
-    read: list[str] = []
-
-    def substitute(match: re.Match[str]) -> str:
+    pieces: list[str] = []
+    read: list[tuple[int, int]] = []  # where each ${NAME} value read stands in the result (start, end)
+    length = last = 0
+    for match in REFERENCE.finditer(text):
+        pieces.append(text[last : match.start()])
+        length += match.start() - last
+        last = match.end()
         value = lookup(match.group(1))
         setting = match.group(2) is not None  # ${NAME:-default}: a non-secret setting (a secret has no default)
         if value is None:
-            if setting:
-                return match.group(2)
-            missing.append(match.group(1))
-            return match.group(0)
-        if not setting:
-            read.append(value)
-        if secret and not setting:  # a setting's value ("1000", a host) would mangle every row containing it
-            mask.add(value)
-        return value
-
-    resolved = REFERENCE.sub(substitute, text)
+            if not setting:
+                missing.append(match.group(1))
+            value = match.group(2) if setting else match.group(0)
+        elif not setting:
+            read.append((length, length + len(value)))
+            if secret:  # a setting's value ("1000", a host) would mangle every row containing it
+                mask.add(value)
+        pieces.append(value)
+        length += len(value)
+    resolved = "".join([*pieces, text[last:]])
     mask_url_password(resolved)
-    if read:
-        mask_url_query(resolved)
+    mask_url_query(resolved, read)
     return resolved, missing
 
 
@@ -171,15 +176,24 @@ def mask_url_password(text: str) -> None:
         mask.add(password)
 
 
-def mask_url_query(text: str) -> None:
-    """Mask every query parameter's value of `text` when it is a URL (`https://host/hook?token=VALUE`)."""
+def mask_url_query(text: str, read: list[tuple[int, int]] | None = None) -> None:
+    """Mask the query values of `text` when it is a URL (`https://host/hook?token=VALUE`): each one that
+    overlaps a span of `read` (where `${NAME}` values stand in `text`, `resolve`), every one when `read` is None."""
     try:
         parts = urlsplit(text.strip())
     except ValueError:
         return
-    if parts.scheme and parts.netloc and parts.query:
-        for name, value in parse_qsl(parts.query, keep_blank_values=False):
-            mask.add_query_value(name, value)  # its percent-encoded forms too (`forms`)
+    if not (parts.scheme and parts.netloc and parts.query):
+        return
+    start = text.index("?") + 1  # the first "?" ends the path (and the netloc) in urlsplit too
+    for piece in parts.query.split("&"):  # parse_qsl's separator
+        name, equals, value = piece.partition("=")
+        begin = start + len(name) + len(equals)
+        start += len(piece) + 1
+        if not value or not equals:
+            continue
+        if read is None or any(a < begin + len(value) and begin < b for a, b in read):
+            mask.add_query_value(unquote_plus(name), unquote_plus(value))  # its percent-encoded forms too (`forms`)
 
 
 def is_reference(text: str) -> bool:
