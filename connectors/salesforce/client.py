@@ -18,6 +18,7 @@ import requests
 
 from syncer.errors import FatalError, RejectedError, RetryableError
 from syncer.http import Action, classify, parse_retry_after, retryable_from_transport
+from syncer.secrets import masked_cut
 from syncer.values import to_json
 
 from .auth import build_session, can_refresh, login
@@ -191,7 +192,7 @@ def detail(response: requests.Response, limit: int = 300) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:limit]
+        return masked_cut(response.text, limit)
     if isinstance(body, list) and body and isinstance(body[0], dict) and "errorCode" in body[0]:
-        return "; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in body)[:limit]
-    return response.text[:limit]
+        return masked_cut("; ".join(f"{e.get('errorCode')}: {e.get('message')}" for e in body), limit)
+    return masked_cut(response.text, limit)

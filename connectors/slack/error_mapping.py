@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError, SyncerError
 from syncer.http import Action, classify, parse_retry_after, retryable_from_transport
+from syncer.secrets import masked_cut
 
 UNDELIVERABLE_PREFIX = "undeliverable:"
 
@@ -143,4 +144,4 @@ def _detail(exc: SlackApiError) -> str:
     if not isinstance(data, dict):
         return ""
     details = data.get("errors") or (data.get("response_metadata") or {}).get("messages") or []
-    return (": " + "; ".join(str(d) for d in details))[:500] if details else ""
+    return masked_cut(": " + "; ".join(str(d) for d in details), 500) if details else ""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from syncer.config import Config
 from syncer.connector import Destination
 from syncer.errors import ConfigError, ConfigIssue, FatalError, SyncerError
+from syncer.secrets import masked_first_line
 
 if TYPE_CHECKING:
     from syncer.source import Source
@@ -221,7 +222,7 @@ def _scoring_issues(config: Config, source: Source) -> list[ConfigIssue]:
                 conn.rollback()
                 if key == "metrics":  # built by the first `syncer score`: its triggers are checked from then on
                     return issues
-                first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+                first = masked_first_line(str(exc.orig)) if exc.orig else str(exc)
                 issues.append(ConfigIssue(file, f"scoring.tables.{key}", f"input table {name!r}: {first}"))
     if issues:
         return issues

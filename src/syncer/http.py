@@ -21,6 +21,7 @@ import httpx
 import requests
 
 from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError
+from syncer.secrets import masked_cut
 
 
 def tls_context() -> ssl.SSLContext:
@@ -195,4 +196,4 @@ def _short_body(response: httpx.Response, limit: int = 300) -> str:
         text = response.text
     except Exception:  # a body we cannot decode says nothing useful
         return ""
-    return text[:limit]
+    return masked_cut(text, limit)  # masked first: a secret straddling the cut keeps no head

@@ -35,7 +35,7 @@ from syncer.connector import Connector, Record
 from syncer.escaping import slack_line
 from syncer.http import tls_context
 from syncer.project import project_id, scoped
-from syncer.secrets import mask
+from syncer.secrets import mask, masked_cut
 from syncer.state import utcnow
 from syncer.timestamps import UtcDateTime
 
@@ -117,7 +117,7 @@ class SlackNotifier:
         icon = ":red_circle:" if alert.state == "firing" else ":large_green_circle:"
         head = "firing" if alert.state == "firing" else "resolved"
         where = slack_line(f"{alert.sync}/{alert.kind}")
-        text = f"{icon} syncer {where} {head}: {slack_line(alert.text)}"[:3000]
+        text = masked_cut(f"{icon} syncer {where} {head}: {slack_line(mask(alert.text))}", 3000)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         fields = {"channel": self.channel, "text": text, "blocks": blocks}
         identity = scoped(alert.key, alert.project)  # another project's change under the same key is not this one

@@ -120,6 +120,19 @@ def mask_tree(value: Any) -> Any:
 mask = SecretMask()
 
 
+def masked_cut(text: str, limit: int) -> str:
+    """`text` masked, then cut to at most `limit` characters. In that order: cut first, a secret straddling the
+    cut keeps its head, which no later mask recognises (an API error body, a Slack text, a value's repr)."""
+    return mask(text)[:limit]
+
+
+def masked_first_line(text: str) -> str:
+    """The first line of `text`, masked first: a secret holding a line break (a PEM key) keeps its first line
+    otherwise. "" for empty text."""
+    lines = mask(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def secrets_dir() -> Path:
     return Path(os.environ.get("SYNCER_SECRETS_DIR", "/run/secrets"))
 

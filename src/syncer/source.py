@@ -22,7 +22,7 @@ from syncer.config import ModelConfig, WarehouseConfig
 from syncer.errors import ConfigError, ConfigIssue, WarehouseError
 from syncer.identity import Unrepresentable, composite_identity
 from syncer.keycheck import KeyChecker, KeyReport, MatchRule
-from syncer.secrets import mask
+from syncer.secrets import mask, masked_first_line
 from syncer.table_name import quoted_table
 
 
@@ -74,7 +74,7 @@ class Source:
         try:
             conn = self.engine.connect()
         except sa.exc.SQLAlchemyError as exc:
-            raise WarehouseError(f"{self._where}: warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+            raise WarehouseError(f"{self._where}: warehouse unreachable: {masked_first_line(str(exc))}") from exc
         try:
             if stream:
                 conn = conn.execution_options(stream_results=True, yield_per=self._config.stream_batch)
@@ -213,7 +213,7 @@ def _exact_json(dbapi_connection: Any, _record: Any) -> None:
 def query_failed(exc: sa.exc.SQLAlchemyError) -> WarehouseError:
     """A query the warehouse refused, as the error a user reads: its first line, secrets masked (the
     runner's `located` adds the mapping file and model key)."""
-    return WarehouseError(f"warehouse query failed: {mask(str(getattr(exc, 'orig', None) or exc).splitlines()[0])}")
+    return WarehouseError(f"warehouse query failed: {masked_first_line(str(getattr(exc, 'orig', None) or exc))}")
 
 
 def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequence[Any]]]:
@@ -231,7 +231,7 @@ def fetched(result: sa.CursorResult[Any], size: int) -> Iterator[Sequence[Sequen
         except StopIteration:
             return
         except sa.exc.DBAPIError as exc:
-            first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            first = masked_first_line(str(getattr(exc, "orig", None) or exc))
             raise WarehouseError(f"warehouse query failed while reading rows: {mask(first)}") from exc
         yield partition if float32s is None else float32.narrow_rows(partition, float32s)
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from syncer import failpoints
 from syncer.errors import StateError
-from syncer.secrets import mask
+from syncer.secrets import mask, masked_first_line
 
 REBUILD_REMEDY = (
     "Nothing sent to a destination is lost. `syncer state check` shows the damage; `syncer state rebuild` moves "
@@ -43,7 +43,7 @@ def describe_location(url: str) -> str:
 def named_state_error(location: str, exc: BaseException) -> StateError | None:
     """The StateError a driver error stands for, or None when it is not about the store's health."""
     module = type(exc).__module__
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = masked_first_line(str(exc)) if str(exc) else type(exc).__name__
     if module.startswith("sqlite3"):
         lowered = text.lower()
         if any(word in lowered for word in DAMAGED):
@@ -72,7 +72,7 @@ def install_health_hook(engine: sa.Engine, location: str) -> None:
 
 def leftover_step_error(location: str, exc: sa.exc.OperationalError) -> BaseException:
     """A step whose objects already exist: an older syncer (before atomic migrations) was cut off there."""
-    text = str(exc.orig or exc).splitlines()[0]
+    text = masked_first_line(str(exc.orig or exc))
     if "already exists" in text or "duplicate column" in text:
         return StateError(
             location,

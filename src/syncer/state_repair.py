@@ -25,6 +25,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
 from syncer.errors import StateError
+from syncer.secrets import masked_first_line
 from syncer.state_health import describe_location
 
 CHUNK = 500
@@ -114,7 +115,7 @@ def check_state(url: str) -> list[Check]:
                 )
             )
     except sa.exc.SQLAlchemyError as exc:
-        checks.append(Check("readable", False, str(getattr(exc, "orig", exc)).splitlines()[0]))
+        checks.append(Check("readable", False, masked_first_line(str(getattr(exc, "orig", exc)))))
     finally:
         engine.dispose()
     return checks

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
 from syncer.errors import FatalError
+from syncer.secrets import masked_first_line
 from syncer.state import COUNTERS, StateStore, audit, runs
 from syncer.timestamps import UtcDateTime
 
@@ -127,4 +128,4 @@ class SyncLog:
 
 
 def _first_line(exc: sa.exc.DBAPIError) -> str:
-    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    return masked_first_line(str(exc.orig)) if exc.orig is not None else type(exc).__name__

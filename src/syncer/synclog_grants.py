@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from syncer.config import Config
 from syncer.errors import ConfigIssue
+from syncer.secrets import masked_first_line
 from syncer.synclog import SynclogSettings
 
 
@@ -30,7 +31,7 @@ def config_issues(config: Config) -> list[ConfigIssue]:
     try:
         problems = grant_problems(warehouse, settings)
     except sa.exc.DBAPIError as exc:
-        problems = [f"cannot read the warehouse user's privileges: {str(exc.orig).strip().splitlines()[0]}"]
+        problems = [f"cannot read the warehouse user's privileges: {masked_first_line(str(exc.orig))}"]
     finally:
         warehouse.dispose()
     return [ConfigIssue(str(config.path), "daemon.synclog", p) for p in problems]

@@ -13,6 +13,7 @@ import re
 from rich.console import Console
 from rich.table import Table
 
+from syncer.secrets import mask
 from syncer.wording import plural
 
 FIELD = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
@@ -66,6 +67,7 @@ def print_table(table: Table, console: Console | None = None) -> None:
     _label_fields(table)
     for column in table.columns:
         column.overflow = "fold"
+        column._cells = [mask(c) if isinstance(c, str) else c for c in column._cells]  # before a wrap splits one
     if console.is_terminal:
         console.print(table)
         return

@@ -54,6 +54,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from syncer.secrets import mask
+
 Markup = Literal["slack", "html"]  # syncer.escaping.FOR_MARKUP
 Base = Literal["string", "number", "integer", "bool", "date", "datetime", "enumeration", "json"]
 KINDS = ("none", "bool", "int", "float", "decimal", "date", "datetime", "time", "str", "bytes")
@@ -130,8 +132,11 @@ def describe_value(value: Any) -> str:
     if kind == "datetime":
         return f"datetime {value.isoformat(sep=' ')}" + (" (naive)" if value.tzinfo is None else "")
     if kind in ("str", "bytes"):
+        size = len(value)
+        if kind == "str":  # masked before the cut: a secret straddling it would keep its head
+            value = mask(value)
         text = repr(value if len(value) <= 40 else value[:37] + ("..." if kind == "str" else b"..."))
-        return f"{kind} of {len(value)} chars {text}" if len(value) > 40 else f"{kind} {text}"
+        return f"{kind} of {size} chars {text}" if size > 40 else f"{kind} {text}"
     return f"{kind} {value}"
 
 

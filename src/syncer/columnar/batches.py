@@ -31,7 +31,7 @@ from syncer.config import ModelConfig, WarehouseConfig
 from syncer.diff import partial_row
 from syncer.errors import FatalError
 from syncer.identity import Unrepresentable
-from syncer.secrets import mask
+from syncer.secrets import masked_first_line
 from syncer.source import Source, column_names, fetched
 
 # DuckDB types whose Arrow form converts back to the value the DuckDB Python driver returns
@@ -198,12 +198,12 @@ def _native_dbapi(engine: sa.Engine, name: str, sql: str, size: int) -> Iterator
     try:
         conn = engine.raw_connection()
     except sa.exc.SQLAlchemyError as exc:
-        raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse unreachable: {masked_first_line(str(exc))}") from exc
     try:
         stream = _open_dbapi(conn.driver_connection, name, sql, size)
     except Exception as exc:  # the driver's own error types: the row path's message
         conn.close()
-        raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse query failed: {masked_first_line(str(exc))}") from exc
     if stream is None:
         conn.close()
         return None
@@ -230,12 +230,12 @@ def _native_duckdb(engine: sa.Engine, sql: str, size: int) -> Iterator[RowBatch]
     try:
         conn = engine.raw_connection()
     except sa.exc.SQLAlchemyError as exc:
-        raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse unreachable: {masked_first_line(str(exc))}") from exc
     try:
         opened = _duckdb_reader(conn.driver_connection, sql, size)
     except Exception as exc:  # the driver's own error type: same message as the row path gives
         conn.close()
-        raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse query failed: {masked_first_line(str(exc))}") from exc
     if opened is None:
         conn.close()
         return None

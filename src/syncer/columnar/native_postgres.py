@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 import sqlalchemy as sa
 
 from syncer.errors import FatalError
-from syncer.secrets import mask
+from syncer.secrets import masked_first_line
 
 SAFE = {b"int2", b"int4", b"int8", b"float8", b"text", b"varchar", b"bool", b"date", b"timestamp"}
 
@@ -46,7 +46,7 @@ def open_reader(engine: sa.Engine, connect_args: dict[str, Any], sql: str) -> tu
     try:
         conn = adbc.connect(libpq_uri(engine))
     except Exception as exc:  # the driver's own error types
-        raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse unreachable: {masked_first_line(str(exc))}") from exc
     cursor = conn.cursor()
     try:
         if not stores_utf8(cursor):
@@ -57,7 +57,7 @@ def open_reader(engine: sa.Engine, connect_args: dict[str, Any], sql: str) -> tu
         reader = cursor.fetch_record_batch()
     except Exception as exc:
         conn.close()
-        raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse query failed: {masked_first_line(str(exc))}") from exc
     if not all((field.metadata or {}).get(b"POSTGRESQL:type") in SAFE for field in reader.schema):
         reader.close()
         cursor.close()

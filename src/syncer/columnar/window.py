@@ -52,7 +52,7 @@ from syncer.columnar.hash_spill import HashBuffer
 from syncer.diff import Change
 from syncer.errors import FatalError
 from syncer.keycheck import KeyReport
-from syncer.secrets import mask
+from syncer.secrets import masked_first_line
 from syncer.source import column_names
 from syncer.warehouse_diff.dialects import dialect_of
 from syncer.warehouse_diff.modes import column_type, model_column_types
@@ -190,7 +190,7 @@ def _open_two(engine: sa.Engine, connect_args: dict[str, Any], scan: WindowScan)
     try:
         conn = adbc.connect(native_postgres.libpq_uri(engine))
     except Exception as exc:  # the driver's own error types
-        raise FatalError(f"warehouse unreachable: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse unreachable: {masked_first_line(str(exc))}") from exc
     try:
         cursor = conn.cursor()
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # ADBC opened a transaction
@@ -199,7 +199,7 @@ def _open_two(engine: sa.Engine, connect_args: dict[str, Any], scan: WindowScan)
         schema = cursor.fetch_record_batch().schema
     except Exception as exc:
         conn.close()
-        raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+        raise FatalError(f"warehouse query failed: {masked_first_line(str(exc))}") from exc
     if not utf8 or not all((f.metadata or {}).get(b"POSTGRESQL:type") in native_postgres.SAFE for f in schema):
         cursor.close()
         conn.close()
@@ -214,7 +214,7 @@ def _streamed(conn: Any, cursor: Any, statements: list[str], size: int) -> Itera
                 cursor.execute(sql)
                 reader = cursor.fetch_record_batch()
             except Exception as exc:
-                raise FatalError(f"warehouse query failed: {mask(str(exc).splitlines()[0])}") from exc
+                raise FatalError(f"warehouse query failed: {masked_first_line(str(exc))}") from exc
             names = column_names([f.name for f in reader.schema], "postgresql")  # ADBC PostgreSQL
             for batch in reader:
                 for start in range(0, batch.num_rows, size):

@@ -24,6 +24,7 @@ from syncer.scoring.metrics import metrics_select
 from syncer.scoring.model import ScoringConfig
 from syncer.scoring.quality import GuardResult, run_guard
 from syncer.scoring.scores import scores_select, triggers_select
+from syncer.secrets import masked_first_line
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def check_triggers(engine: sa.Engine, config: ScoringConfig, as_of: date) -> lis
             with engine.connect() as conn:
                 WarehouseSession(conn, config.tables.schema_).fetch(probe.where(sa.false()))
         except sa.exc.DBAPIError as exc:
-            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            message = masked_first_line(str(exc.orig)) if exc.orig else str(exc)
             issues.append(ConfigIssue("config", f"scoring.triggers.{trigger.name}", f"invalid SQL: {message}"))
     return issues
 

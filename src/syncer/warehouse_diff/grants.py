@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from syncer.secrets import mask
+from syncer.secrets import masked_first_line
 from syncer.warehouse_diff.snapshot import Snapshot
 
 TABLE_RIGHTS = ("SELECT", "INSERT", "DELETE")
@@ -34,7 +34,7 @@ def missing_grants(snapshot: Snapshot) -> list[str]:
             return _duckdb(snapshot)
         return _probe(snapshot)
     except sa.exc.SQLAlchemyError as exc:
-        return [f'diff = "warehouse": cannot check the snapshot schema: {mask(str(exc).splitlines()[0])}']
+        return [f'diff = "warehouse": cannot check the snapshot schema: {masked_first_line(str(exc))}']
 
 
 def _postgresql(snapshot: Snapshot) -> list[str]:
@@ -114,5 +114,5 @@ def _probe(snapshot: Snapshot) -> list[str]:
             finally:
                 transaction.rollback()
     except sa.exc.SQLAlchemyError as exc:
-        return [f'diff = "warehouse": {mask(str(exc).splitlines()[0])}: {hint}']
+        return [f'diff = "warehouse": {masked_first_line(str(exc))}: {hint}']
     return []

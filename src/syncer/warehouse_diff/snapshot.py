@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from syncer.secrets import masked_first_line
 from syncer.state import SNAPSHOT_REBUILD, StateStore, synced
 from syncer.warehouse_diff.dialects import Dialect
 
@@ -104,7 +105,7 @@ class Snapshot:
                     "warehouse snapshot %s keeps its primary key on (sync, key), which refuses a key longer than "
                     "about 2.7 KB: %s (the table's owner can drop it: ALTER TABLE %s DROP CONSTRAINT snapshot_pkey)",
                     self.table,
-                    str(getattr(exc, "orig", None) or exc).splitlines()[0],
+                    masked_first_line(str(getattr(exc, "orig", None) or exc)),
                     self.table,
                 )
 
