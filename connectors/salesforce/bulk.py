@@ -8,6 +8,11 @@ Salesforce processes every job that is closed (UploadComplete), whether or not i
 it, so a batch is uploaded once: when a later call of the job (close, poll, a result read) fails, or
 the job outlasts `bulk_timeout`, the send's retry resumes that same job; a new job is created only for
 a batch whose job ended (Failed or Aborted) or whose upload failed (that job is aborted first).
+
+A job can also outlive the run (still running when the retries ran out, or the process died): every job is
+recorded in the sync's ledger (syncer.open_jobs) between its creation and its upload, and forgotten once its
+results are read. The next run `resume`s the ledger's jobs before writing anything: an ended job's results are
+read, a job never closed is aborted, and one still running after `bulk_timeout` holds its records back.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
+from syncer import failpoints
 from syncer.connector import Record, Result
-from syncer.errors import RetryableError, SyncerError
+from syncer.errors import FatalError, RetryableError, SyncerError
+from syncer.open_jobs import JobLedger, OpenJob
 from syncer.values import plain
 
 from .client import SalesforceClient
@@ -61,8 +68,10 @@ class BulkUpserter:
         sleep: Callable[[float], None],
         poll_interval: float,
         timeout: float,
+        ledger: Callable[[], JobLedger | None] = lambda: None,
     ) -> None:
         self.client = client
+        self.ledger = ledger  # the sync's open-jobs ledger for this run (None: a connector used outside a run)
         self.obj = obj
         self.match = match_field
         self.sleep = sleep
@@ -117,20 +126,28 @@ class BulkUpserter:
         data = self.to_csv(batch)
         digest = hashlib.sha256(data).hexdigest()
         known = self._unfinished.get(digest)
-        job_id, closed = known or (self._upload(data), False)
+        job_id, closed = known or (self._upload(data, batch), False)
         self._unfinished[digest] = (job_id, closed)
         if not closed:
             self._close(job_id, resumed=known is not None)
             self._unfinished[digest] = (job_id, True)
+            failpoints.hit("bulk_job_closed")
         self.last_job = self._wait(job_id)
         results = self._results(job_id, batch, self.last_job)
         del self._unfinished[digest]
+        self._finished(job_id)
         return results
 
-    def _upload(self, data: bytes) -> str:
-        """Create a job and upload `data`; the job id. A job whose upload fails is aborted (Bulk API 2.0 "Close or
-        Abort a Job": an aborted job is not processed) before the error is raised, so a retry's new job is the
-        only one that can write these rows."""
+    def _finished(self, job_id: str) -> None:
+        ledger = self.ledger()
+        if ledger is not None:
+            ledger.finished(job_id)
+
+    def _upload(self, data: bytes, batch: Sequence[Record]) -> str:
+        """Create a job, record it in the ledger, then upload `data`; the job id. A job whose upload fails is
+        aborted (Bulk API 2.0 "Close or Abort a Job": an aborted job is not processed) before the error is raised,
+        so a retry's new job is the only one that can write these rows; if the abort fails too, the job stays in
+        the ledger and the next run aborts it."""
         job = self.client.json(
             "POST",
             "jobs/ingest",
@@ -144,6 +161,10 @@ class BulkUpserter:
             },
         )
         job_id: str = job["id"]
+        failpoints.hit("bulk_job_created")
+        ledger = self.ledger()
+        if ledger is not None:
+            ledger.opened(job_id, batch)
         try:
             self.client.request(
                 "PUT",
@@ -154,9 +175,68 @@ class BulkUpserter:
             )
         except SyncerError:
             with contextlib.suppress(SyncerError):  # an Open job left behind is never processed either
-                self.client.json("PATCH", f"jobs/ingest/{job_id}", f"bulk abort {job_id}", json={"state": "Aborted"})
+                self._abort(job_id)
+                self._finished(job_id)
             raise
         return job_id
+
+    def _abort(self, job_id: str) -> None:
+        self.client.json("PATCH", f"jobs/ingest/{job_id}", f"bulk abort {job_id}", json={"state": "Aborted"})
+
+    def resume(self, jobs: Sequence[OpenJob]) -> dict[str, list[Result] | str]:
+        """Settle jobs earlier runs left open (syncer.open_jobs): job id -> one Result per record once the job has
+        ended, or why its records are held. All are waited for together, up to `bulk_timeout`.
+
+        - ended (JobComplete, Failed, Aborted): its results, read as in `upsert`;
+        - Open (its run stopped before closing it): aborted, its records `failed` (sent again by this run): an
+          aborted job is not processed (Bulk API 2.0 "Close or Abort a Job");
+        - UploadComplete / InProgress past `bulk_timeout`, or not answering now: held. Not aborted: an abort
+          does not roll back what the job already wrote ("Abort a Job": no more records are processed, committed
+          changes are not rolled back), so a second job could still race the part in flight;
+        - unknown to Salesforce (404: jobs are deleted 7 days after they end): `failed`, sent again.
+        FatalError other than 404 (auth, quota) is raised."""
+        answers: dict[str, list[Result] | str] = {}
+        waiting: dict[str, tuple[OpenJob, dict[str, Any]]] = {}
+        waited = 0.0
+        pending = list(jobs)
+        while pending:
+            for job in pending:
+                info = self._ask(job, answers)
+                if info is None:
+                    continue
+                if info["state"] in FINAL_STATES:
+                    answers[job.job_id] = self._results(job.job_id, job.records, info)
+                elif info["state"] == "Open":
+                    self._abort(job.job_id)
+                    why = f"bulk job {job.job_id} was never closed (its run stopped): aborted, sent again"
+                    answers[job.job_id] = [Result(r.key, "failed", r.dest_id, why) for r in job.records]
+                else:
+                    waiting[job.job_id] = (job, info)
+            pending = [job for job, _info in waiting.values()]
+            if not pending or waited >= self.timeout:
+                break
+            waiting.clear()
+            self.sleep(self.poll_interval)
+            waited += self.poll_interval
+        for job, info in waiting.values():
+            answers[job.job_id] = (
+                f"bulk job {job.job_id} (created {job.created_at:%Y-%m-%d %H:%M:%S} UTC by run {job.run_id}) still "
+                f"{info['state']} after bulk_timeout: not written again until it ends; a later run reads its results"
+            )
+        return answers
+
+    def _ask(self, job: OpenJob, answers: dict[str, list[Result] | str]) -> dict[str, Any] | None:
+        """The job's info; None with `answers[job]` set when it cannot be had (held, or gone: sent again)."""
+        try:
+            return self._poll(job.job_id)
+        except RetryableError as exc:
+            answers[job.job_id] = f"bulk job {job.job_id} could not be asked ({exc}): not written again until it is"
+        except FatalError as exc:
+            if "NOT_FOUND" not in str(exc):
+                raise
+            why = f"bulk job {job.job_id} no longer exists at Salesforce: sent again"
+            answers[job.job_id] = [Result(r.key, "failed", r.dest_id, why) for r in job.records]
+        return None
 
     def _close(self, job_id: str, resumed: bool) -> None:
         """Mark the upload complete. Resuming after a close whose answer was lost, ask the job first: a job that

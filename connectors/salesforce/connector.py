@@ -21,6 +21,7 @@ from typing import Any, ClassVar, cast
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, SettingProblem, check_problem
 from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.open_jobs import OpenJob
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -73,6 +74,7 @@ class SalesforceConnector(Connector):
             sleep=self.retry.sleep,
             poll_interval=settings.bulk_poll_interval,
             timeout=settings.bulk_timeout,
+            ledger=lambda: self.ledger,
         )
         self._types: dict[str, FieldType] | None = None
         self._casefold: bool | None = None
@@ -147,6 +149,10 @@ class SalesforceConnector(Connector):
         if plain:
             done |= dict(zip(map(id, plain), self.bulk.upsert(plain), strict=True))
         return [done[id(r)] for r in batch]
+
+    def resume_jobs(self, jobs: Sequence[OpenJob]) -> dict[str, list[Result] | str]:
+        """The Bulk API 2.0 jobs earlier runs left open, settled (BulkUpserter.resume)."""
+        return self.bulk.resume(jobs)
 
     def task_status(self, keys: Iterable[str]) -> dict[str, TaskStatus]:
         """Record.key -> open/completed (with completion time) of the tasks this sync created."""

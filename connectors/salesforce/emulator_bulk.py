@@ -4,7 +4,10 @@ with the job's `errorMessage` when the job as a whole cannot be processed (a col
 A job's rows are written when the client closes it (UploadComplete), as Salesforce queues every closed job
 for processing whether or not anyone polls it ("Bulk API 2.0 Ingest": close the job, Salesforce processes
 it): a client that uploads the same rows twice writes them twice (`rows_written` counts them). Its state
-still advances one step per poll, so clients must really poll. Result files list rows in a
+still advances one step per poll, so clients must really poll. `hold_jobs = N` keeps the next N closed jobs
+InProgress, unprocessed, until `release()` processes them (as Salesforce does, later, whoever polls): a test
+makes a job outlive the run that created it, and a job released after a newer one lands after it (two jobs
+on the same records have no promised order). Result files list rows in a
 shuffled order (as the real service does not keep input order), which catches clients that
 join results by position instead of by the external ID.
 """
@@ -84,6 +87,8 @@ class BulkJobs:
         # before processing any row
         self.fail_jobs: list[str] = []
         self.abort_jobs = 0
+        self.hold_jobs = 0  # test knob: the next N closed jobs stay InProgress, unprocessed, until release()
+        self.held: list[Job] = []
         self.rows_written = 0  # rows every processed job wrote (ok or failed), over all jobs
         self._ids = itertools.count(1)
 
@@ -112,17 +117,31 @@ class BulkJobs:
         if state not in ("UploadComplete", "Aborted") or job.state != "Open":
             return _error(409, "INVALIDJOBSTATE", f"cannot move job from {job.state} to {state}")
         job.state = state
-        if state == "UploadComplete":
+        if state == "UploadComplete" and self.hold_jobs:
+            self.hold_jobs -= 1
+            self.held.append(job)
+        elif state == "UploadComplete":
             self._process(job)
         return Response(200, job.info())
+
+    def release(self) -> list[str]:
+        """Process the held jobs now, in the order they were closed; their ids. Each then ends as its outcome says
+        on its next poll (the knobs `fail_jobs`, `abort_jobs`, `leave_unprocessed` apply as they are now)."""
+        released, self.held = self.held, []
+        for job in released:
+            job.state = "InProgress"
+            self._process(job)
+        return [job.id for job in released]
 
     def get(self, job_id: str) -> Response:
         job = self.jobs.get(job_id)
         if job is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        # Bulk API 2.0 "Job States": UploadComplete (ready to be processed) -> InProgress (being processed) -> an
+        # outcome (JobComplete, Failed, Aborted); a held job is still being processed
         if job.state == "UploadComplete":
             job.state = "InProgress"
-        elif job.state == "InProgress":
+        elif job.state == "InProgress" and job not in self.held:
             job.state = job.outcome
         return Response(200, job.info())
 

@@ -67,7 +67,9 @@ class SalesforceSettings(ConnectorSettings):
     bulk_poll_interval: float = 2.0
     """Seconds between Bulk API 2.0 job status polls."""
     bulk_timeout: float = 1800.0
-    """Seconds a Bulk API 2.0 job may take before it is reported failed."""
+    """Seconds a Bulk API 2.0 job may take before its records are reported failed. The job is kept: the next run
+    waits for it as long again before writing anything, and holds its records back while it still runs.
+    """
     task_key_field: str = "Syncer_Key__c"
     """Custom Task text field holding syncer's task key, so a task is never created twice."""
 

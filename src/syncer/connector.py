@@ -12,7 +12,7 @@ import abc
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar, final
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +21,9 @@ from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
 from syncer.wording import plural
+
+if TYPE_CHECKING:
+    from syncer.open_jobs import JobLedger, OpenJob
 
 Mode = Literal["upsert", "update", "insert", "mirror"]
 Op = Literal["insert", "update", "upsert", "delete"]
@@ -241,6 +244,9 @@ class Connector(abc.ABC):
         # "connectors.<name>", the section of config.toml holding `settings`: set by whoever builds the connector from
         # a config (SyncJob.connector, build_connector, the alert factory), so problems name the key the user edits
         self.section = ""
+        # the sync's open jobs in state (syncer.open_jobs), set by the runner for a run: a connector whose writes
+        # are jobs the destination processes after the call returns records each before uploading its data
+        self.ledger: JobLedger | None = None
 
     @final
     def setting(self, key: str) -> str:
@@ -266,6 +272,12 @@ class Connector(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release connections."""
+
+    def resume_jobs(self, jobs: Sequence[OpenJob]) -> dict[str, list[Result] | str]:
+        """Job id -> one Result per record of the job (in `job.records` order) once it has ended, or why it is
+        still held (running). Called at the start of a run with the jobs earlier runs left open (syncer.open_jobs);
+        a job left out is held. Only a connector that records jobs in `ledger` has any."""
+        return {}
 
     def field_types(self) -> dict[str, FieldType]:
         """Destination field -> what it takes, learned from the destination (connectors cache it per

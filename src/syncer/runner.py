@@ -44,6 +44,7 @@ from syncer.errors import (
 )
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
+from syncer.open_jobs import JobLedger, hold, settle
 from syncer.ownership import verify_owner
 from syncer.project import project_id, sync_identity_since
 from syncer.ratelimit import RateLimiter
@@ -501,11 +502,14 @@ class SyncJob:
             checked = connector.stats.calls  # api_calls counts the writes, not the schema check before them
             self.destination.adopt()  # records an older release wrote: taken as written here (no re-send)
             self._sending = connector  # the run's connector answers the match comparison; no second one
+            running = self._settle_open_jobs(connector, summary)  # before this run writes anything
             if self.sync.mode == "mirror":  # departed records are deleted like any removal (syncer.departed)
                 restore_all(self.state, self.sync.name)
             differ, changes = self.differ(full, allow_deletes, for_run=True)
             summary.tally = differ.tally
-            self._apply(connector, differ, changes, summary)
+            self._apply(
+                connector, differ, hold(changes, running, functools.partial(self._record_held, summary)), summary
+            )
             from syncer.columnar.modes import after_run
 
             after_run(differ, run_id, summary.failed, summary.rejected + summary.bad_rejected)
@@ -553,6 +557,42 @@ class SyncJob:
             self._sending = None
             connector.close()
         return summary
+
+    def _settle_open_jobs(self, connector: Connector, summary: Summary) -> dict[str, str]:
+        """Give the connector the sync's job ledger and settle the jobs earlier runs left open (syncer.open_jobs):
+        ended ones are recorded in state and counted; returns the keys of those still running (key -> why)."""
+        connector.ledger = JobLedger(self.state, self.sync.name, self.destination.digest, summary.run_id)
+        settled = settle(connector.ledger, connector, summary.run_id or 0)
+        summary.succeeded += settled.counts["ok"]
+        summary.rejected += settled.counts["rejected"]
+        if settled.held:
+            log.warning(
+                "sync %s: %d records held back: %s",
+                self.sync.name,
+                len(settled.held),
+                next(iter(settled.held.values())),
+            )
+        return settled.held
+
+    def _record_held(self, summary: Summary, waiting: list[tuple[Change, str]]) -> None:
+        """The changes `hold` kept back, recorded `failed` with why: sent by a later run once their job ended."""
+        outcomes = [
+            Outcome(
+                c.key,
+                op_of(self.sync.mode, c.kind == "removed"),
+                "failed",
+                c.fingerprint,
+                c.match_value,
+                None,
+                why,
+                None,
+                c.source_fp,
+                self.destination.digest,
+            )
+            for c, why in waiting
+        ]
+        self.state.record(self.sync.name, summary.run_id or 0, outcomes)
+        summary.failed += len(outcomes)
 
     def located(self, exc: FatalError) -> FatalError:
         """A warehouse error names the mapping file and model key whose query failed, and the fix."""

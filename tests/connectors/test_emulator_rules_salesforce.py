@@ -174,6 +174,17 @@ def test_describe_carries_the_real_field_properties(sf: SalesforceEmulator) -> N
 
 
 def bulk_upsert(emu: SalesforceEmulator, rows: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    job_id = closed_job(emu, rows)
+    while call(emu, "GET", f"jobs/ingest/{job_id}").json()["state"] != "JobComplete":
+        pass
+    return {
+        kind: list(csv.DictReader(io.StringIO(call(emu, "GET", f"jobs/ingest/{job_id}/{kind}").text)))
+        for kind in ("successfulResults", "failedResults")
+    }
+
+
+def closed_job(emu: SalesforceEmulator, rows: list[dict[str, str]]) -> str:
+    """A Bulk 2.0 upsert job created, `rows` uploaded, closed (UploadComplete); its id."""
     job = call(
         emu,
         "POST",
@@ -197,12 +208,25 @@ def bulk_upsert(emu: SalesforceEmulator, rows: list[dict[str, str]]) -> dict[str
         headers={"Content-Type": "text/csv"},
     )
     call(emu, "PATCH", f"jobs/ingest/{job['id']}", json={"state": "UploadComplete"})
-    while call(emu, "GET", f"jobs/ingest/{job['id']}").json()["state"] != "JobComplete":
-        pass
-    return {
-        kind: list(csv.DictReader(io.StringIO(call(emu, "GET", f"jobs/ingest/{job['id']}/{kind}").text)))
-        for kind in ("successfulResults", "failedResults")
-    }
+    return str(job["id"])
+
+
+def test_bulk_job_states_and_a_job_held_in_progress(sf: SalesforceEmulator) -> None:
+    """Bulk API 2.0 "Job States": UploadComplete -> InProgress -> JobComplete, one step per poll; a held job
+    (`bulk.hold_jobs`) stays InProgress, its rows unwritten and its results not served, until `release()`; a job
+    closed later but not held lands first. "Close or Abort a Job": only an Open job is aborted here."""
+    sf.bulk.hold_jobs = 1
+    old = closed_job(sf, [{"External_Id__c": "SF-1", "Name": "old"}])
+    new = closed_job(sf, [{"External_Id__c": "SF-1", "Name": "new"}])
+    states = [call(sf, "GET", f"jobs/ingest/{old}").json()["state"] for _ in range(3)]
+    assert states == ["InProgress"] * 3 and sf.records("Account")[0]["Name"] == "new"
+    assert call(sf, "GET", f"jobs/ingest/{old}/successfulResults").status_code == 409
+    aborted = call(sf, "PATCH", f"jobs/ingest/{old}", json={"state": "Aborted"})
+    assert aborted.status_code == 409 and aborted.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    assert sf.bulk.release() == [old]
+    assert call(sf, "GET", f"jobs/ingest/{old}").json()["state"] == "JobComplete"
+    assert sf.records("Account")[0]["Name"] == "old"  # two jobs on one record: no promised order
+    assert [call(sf, "GET", f"jobs/ingest/{new}").json()["state"] for _ in range(2)] == ["InProgress", "JobComplete"]
 
 
 def test_bulk_empty_cell_leaves_the_field_and_na_clears_it(sf: SalesforceEmulator) -> None:
