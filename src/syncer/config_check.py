@@ -30,25 +30,12 @@ if TYPE_CHECKING:
 def section_issues(config: Config) -> list[ConfigIssue]:
     """Every problem in the non-sync sections of `config`, [] when there is none."""
     from syncer.daemon.settings import load_settings  # the daemon's own validation: one set of rules
-    from syncer.scheduler import JobSpec, job_specs, schedule_issues
 
     try:
-        settings = load_settings(config)
-    except ConfigError as exc:  # still check the syncs' own schedules (the [daemon.*] ones are in exc)
-        try:
-            job_specs(config, None, {})
-        except ConfigError as more:
-            return list(exc.issues) + [i for i in more.issues if not i.key.startswith("daemon.")]
-        return list(exc.issues)
-    try:
-        specs = job_specs(config, settings.score, settings.schedules())
+        load_settings(config)  # [daemon], the sections its jobs read, and every schedule (scheduler.job_specs)
     except ConfigError as exc:
         return list(exc.issues)
-    issues: list[ConfigIssue] = []
-    for name, schedule in settings.schedules().items():  # given, but for a job this config does not run
-        if schedule is not None and name not in specs:
-            issues += schedule_issues(JobSpec(name, schedule, (), str(config.path), builtin=True))
-    return issues
+    return []
 
 
 def connector_uses(config: Config) -> dict[str, tuple[str, Destination]]:

@@ -149,6 +149,18 @@ def slot_key(slot: dt.datetime, after: str | None = None) -> str:
     return f"{key} after {after}" if after else key
 
 
+# What a built-in job needs besides its `[daemon.<job>]` table: without it the job does not exist, and a schedule
+# given for it would schedule nothing (`daemon_jobs`).
+NEEDS = {
+    SCORE_JOB: "a [scoring] section",
+    ALERTS_JOB: "an [alerts] section",
+    DIGEST_JOB: "an [alerts] section",
+    ESCALATE_JOB: "an [alerts] section",
+    INTRADAY_JOB: "an [alerts] section",
+    REPORT_JOB: "[report] path",
+}
+
+
 def daemon_jobs(config: Config, score_schedule: ScheduleConfig | None) -> list[str]:
     """The built-in jobs this config asks for (besides the syncs)."""
     names = [SCORE_JOB] if "scoring" in config.raw else []
@@ -165,8 +177,12 @@ def job_specs(
     config: Config,
     score_schedule: ScheduleConfig | None,
     schedules: Mapping[str, ScheduleConfig | None] | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, JobSpec]:
-    """Every job the daemon knows, validated: known dependencies, valid zones and crons, no cycles.
+    """Every job the daemon knows, validated: known dependencies, valid zones and crons that fire (from `now`),
+    no cycles, and no schedule that schedules nothing (a `[daemon.<job>]` table of a job this config does not
+    run, a job that runs only after jobs that never run). `syncer check` and the daemon (start-up and SIGHUP)
+    both call it; raises one ConfigError listing every problem, each keyed by file and key.
 
     `schedules` are the `[daemon.<job>]` tables of the built-in jobs (absent: DEFAULT_SCHEDULES). The
     `alerts` job also runs after `score` when the score job is scheduled, since fired triggers change
@@ -174,8 +190,9 @@ def job_specs(
     """
     specs: dict[str, JobSpec] = {}
     issues = []
-    has_scoring = "scoring" in config.raw
+    config_file = str(config.path)
     builtin = daemon_jobs(config, score_schedule)
+    given = {SCORE_JOB: score_schedule, **(schedules or {})}
     for name in builtin:
         schedule = score_schedule
         if name != SCORE_JOB:
@@ -183,7 +200,13 @@ def job_specs(
             if name == ALERTS_JOB and score_schedule is not None and "after" not in schedule.model_fields_set:
                 schedule = schedule.model_copy(update={"after": [SCORE_JOB]})
         after = tuple(schedule.after) if schedule else ()
-        specs[name] = JobSpec(name, schedule, after, str(config.path), builtin=True)
+        specs[name] = JobSpec(name, schedule, after, config_file, builtin=True)
+    for name, schedule in given.items():
+        if schedule is not None and name not in specs:  # given for a job this config does not run
+            fix = f"add {NEEDS[name]}, or remove [daemon.{name}]"
+            issues.append(ConfigIssue(config_file, f"daemon.{name}", f"schedules nothing: the {name} job runs only "
+                                      f"with {NEEDS[name]}, which this config does not have ({fix})"))  # fmt: skip
+            issues += schedule_issues(JobSpec(name, schedule, (), config_file, builtin=True), now)
     for name, sync in config.syncs.items():
         if name in specs:
             file = config.sync_files.get(name, name)
@@ -192,24 +215,65 @@ def job_specs(
         after = tuple(sync.schedule.after) if sync.schedule else ()
         specs[name] = JobSpec(name, sync.schedule, after, config.sync_files.get(name, name))
     for spec in specs.values():
-        issues += schedule_issues(spec)
+        issues += schedule_issues(spec, now)
         for dep in spec.after:
-            if dep == SCORE_JOB and not has_scoring:
+            if dep == SCORE_JOB and SCORE_JOB not in specs:
                 issues.append(ConfigIssue(spec.file, f"{spec.key}.after", "'score' needs a [scoring] section"))
             elif dep not in specs:
                 issues.append(ConfigIssue(spec.file, f"{spec.key}.after", f"unknown job {dep!r}"))
-    if SCORE_JOB in specs and score_schedule is None and any(SCORE_JOB in s.after for s in specs.values()):
-        issues.append(ConfigIssue(str(config.path), "daemon.score", "syncs run after 'score' but it has no schedule"))
     cycle = _find_cycle(specs)
     if cycle:
         first = specs[cycle[0]]
         issues.append(ConfigIssue(first.file, f"{first.key}.after", f"dependency cycle: {' -> '.join(cycle)}"))
+    else:
+        issues += _never_run(specs)
     if issues:
         raise ConfigError(issues)
     return specs
 
 
-def schedule_issues(spec: JobSpec) -> list[ConfigIssue]:
+def _never_run(specs: dict[str, JobSpec]) -> list[ConfigIssue]:
+    """Jobs with a schedule that never run: every job they run after never runs either (no trigger of its own,
+    and none of its own `after` jobs run). A job without a schedule (a sync run from the command line) is fine."""
+    runs = {name for name, spec in specs.items() if _fires(spec)}
+    grew = True
+    while grew:
+        more = {n for n, s in specs.items() if n not in runs and any(d in runs for d in s.after)}
+        runs |= more
+        grew = bool(more)
+    issues = []
+    for spec in specs.values():
+        if spec.schedule is None or spec.name in runs or any(d not in specs for d in spec.after):
+            continue  # no schedule (command line only), runs, or its unknown job is reported already
+        idle = [d for d in spec.after if specs[d].schedule is None]
+        why = f"{_quoted(idle)}: no schedule" if idle else "each of them never runs either"
+        issues.append(
+            ConfigIssue(
+                spec.file,
+                f"{spec.key}.after",
+                f"schedules nothing: {spec.name!r} runs only after {_quoted(list(spec.after))}, which never runs "
+                f"({why}); give that job a cron or every_minutes, or give this one its own",
+            )
+        )
+    return issues
+
+
+def _fires(spec: JobSpec) -> bool:
+    """Has the job a trigger of its own? A schedule `schedule_issues` refuses counts as one (it is reported)."""
+    try:
+        return spec.trigger is not None
+    except (ValueError, OverflowError, ZoneInfoNotFoundError):
+        return True
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def schedule_issues(spec: JobSpec, now: dt.datetime | None = None) -> list[ConfigIssue]:
+    """The problems of one job's own schedule: both or neither of cron and every_minutes (without `after`), an
+    unknown time zone, a cron APScheduler refuses, or a trigger that never fires after `now` (default: the
+    current time): `0 0 31 2 *` (no 31 February), an every_minutes too large to count."""
     s = spec.schedule
     if s is None:
         return []
@@ -227,7 +291,19 @@ def schedule_issues(spec: JobSpec) -> list[ConfigIssue]:
             return [ConfigIssue(spec.file, f"{key}.cron", f"invalid cron expression: {exc}")]
     elif not s.every_minutes and not s.after:
         return [ConfigIssue(spec.file, key, "give 'cron', 'every_minutes' or 'after'")]
-    return []
+    field = f"{key}.cron" if s.cron else f"{key}.every_minutes"
+    try:
+        trigger = trigger_for(s)
+        fires = trigger is None or trigger.get_next_fire_time(None, now or dt.datetime.now(dt.UTC)) is not None
+    except (ValueError, OverflowError):  # a date past year 9999
+        fires = False
+    if fires:
+        return []
+    if s.cron:
+        why = f"{s.cron!r} matches no date (a day the month never has, such as 30 February)"
+        return [ConfigIssue(spec.file, field, f"schedules nothing: {why}; fix its day or month field")]
+    return [ConfigIssue(spec.file, field, f"schedules nothing: {s.every_minutes:g} minutes is too long to count; "
+                        "give a shorter interval, or a cron")]  # fmt: skip
 
 
 def _find_cycle(specs: dict[str, JobSpec]) -> list[str] | None:

@@ -366,7 +366,8 @@ def test_alerts_job_runs_after_the_score_refresh_and_config_is_checked_at_start(
     project.config.write_text(broken + '\n[daemon.alerts]\nevery_minutes = 10\nafter = ["nothing"]\n')
     with pytest.raises(ConfigError) as exc:
         daemon_for(project, clock, monkeypatch)
-    assert {i.key for i in exc.value.issues} == {"daemon.ops_alert_slack", "alerts.slack"}
+    # every problem at once: the schedule's unknown job too (a bad [daemon] key used to hide it)
+    assert {i.key for i in exc.value.issues} == {"daemon.ops_alert_slack", "alerts.slack", "daemon.alerts.after"}
     project.config.write_text(text + '\n[daemon.alerts]\nevery_minutes = 10\nafter = ["nothing"]\n')
     with pytest.raises(ConfigError) as exc:
         daemon_for(project, clock, monkeypatch)

@@ -227,6 +227,8 @@ def run_daemon(config_path: str | os.PathLike[str] | None) -> int:
         raise ConfigError([ConfigIssue("environment", "SYNCER_PORT_FILE", f"cannot write it ({exc})")]) from None
     server.start()
     ids = daemon.start_scheduler()
+    if not ids:  # a schedule that schedules nothing is refused (scheduler.job_specs); none given is said here
+        log.warning("nothing is scheduled: no mapping has a [schedule] and no built-in job runs; serving /healthz only")
     log.info(
         "daemon %s up: http on %s:%d, %d scheduled job(s): %s",
         daemon.owner, settings.host, server.port, len(ids), ", ".join(ids) or "none",

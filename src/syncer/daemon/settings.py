@@ -11,7 +11,7 @@ from syncer.config import Config, ScheduleConfig
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.intraday.settings import IntradaySettings
 from syncer.ops_alerts import OpsAlertSettings
-from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, INTRADAY_JOB, REPORT_JOB
+from syncer.scheduler import ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, INTRADAY_JOB, REPORT_JOB, SCORE_JOB
 from syncer.server import DEFAULT_HOST, DEFAULT_PORT
 from syncer.synclog import SynclogSettings
 
@@ -81,8 +81,9 @@ class DaemonSettings(BaseModel):
 def load_settings(config: Config) -> DaemonSettings:
     """Validate `[daemon]`; every problem is a ConfigIssue keyed `daemon.<key>`.
 
-    Raises one ConfigError listing the problems of [daemon] and of every section the daemon's jobs read
-    ([alerts] [routing] [digest] [actions] [outcomes] [report]): a bad [daemon] key hides none of the others.
+    Raises one ConfigError listing the problems of [daemon], of every section the daemon's jobs read
+    ([alerts] [routing] [digest] [actions] [outcomes] [report]) and of every schedule (`scheduling_issues`): a
+    bad [daemon] key hides none of the others. `syncer check` and the daemon's start both call it.
     """
     file = str(config.path)
     settings, issues = daemon_issues(config.raw, file)
@@ -94,9 +95,43 @@ def load_settings(config: Config) -> DaemonSettings:
                 ConfigIssue(file, "daemon.ops_alert_slack", f"no slack connector named {name!r} in [connectors]")
             )
     issues += section_issues(config.raw, file, {n: e.type for n, e in config.connectors.items()})
+    known = {i.key for i in issues}
+    issues += [i for i in scheduling_issues(config, settings) if i.key not in known]
     if issues or settings is None:
         raise ConfigError(issues)
     return settings
+
+
+def scheduling_issues(config: Config, settings: DaemonSettings | None) -> list[ConfigIssue]:
+    """What the daemon's scheduler refuses (`scheduler.job_specs`): every sync's schedule and every
+    `[daemon.<job>]` table, read alone when [daemon] as a whole is invalid (`settings` None), so that a bad
+    [daemon] key hides no schedule that schedules nothing."""
+    from syncer.scheduler import job_specs
+
+    if settings is not None:
+        score, schedules = settings.score, settings.schedules()
+    else:
+        score, schedules = _tables_alone(config.raw.get("daemon") or {})
+    try:
+        job_specs(config, score, schedules)
+    except ConfigError as exc:
+        return list(exc.issues)
+    return []
+
+
+def _tables_alone(daemon: dict[str, Any]) -> tuple[ScheduleConfig | None, dict[str, ScheduleConfig | None]]:
+    """The `[daemon.<job>]` schedules that are valid on their own (the others are reported by daemon_issues)."""
+    tables: dict[str, ScheduleConfig | None] = {}
+    for name in (SCORE_JOB, ALERTS_JOB, DIGEST_JOB, ESCALATE_JOB, REPORT_JOB, INTRADAY_JOB):
+        try:
+            if name == INTRADAY_JOB:
+                lane = daemon.get(name)
+                tables[name] = IntradaySettings.model_validate(lane).schedule() if lane is not None else None
+            else:
+                tables[name] = ScheduleConfig.model_validate(daemon[name]) if name in daemon else None
+        except ValidationError:
+            tables[name] = None
+    return tables.pop(SCORE_JOB), tables
 
 
 def daemon_issues(raw_config: dict[str, Any], file: str) -> tuple[DaemonSettings | None, list[ConfigIssue]]:
