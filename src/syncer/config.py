@@ -666,13 +666,10 @@ def _config_fix() -> str:
 
 
 def openable(path: Path) -> str:
-    """`path` as the user can open it from where they ran syncer: relative to the working directory
-    when it lies below it (`syncer-demo/mappings/a.toml`), else absolute."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
+    """`path` as the user gave it (`-c`, SYNCER_CONFIG; a mapping: below the config's folder as given), which
+    opens from where they ran syncer: every command and every section names a file this one way, relative
+    when given relative, absolute when given absolute."""
+    return str(path)
 
 
 def unknown_column_issues(file: str, sync: SyncConfig, columns: Iterable[str]) -> list[ConfigIssue]:

@@ -168,7 +168,7 @@ class SyncJob:
         self.sync: SyncConfig = config.sync(name)
         self.state = state
         self.runtime = runtime or Runtime()
-        self.source = Source(config.warehouse, config.base_dir, config.path.name)
+        self.source = Source(config.warehouse, config.base_dir, str(config.path))
         self.mapping_dir = config.base_dir / config.app.mappings
         scope = f"{self.sync.connector}:{self.sync.object}:{self.sync.match.field}"
         entry = config.connectors[self.sync.connector]

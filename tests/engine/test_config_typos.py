@@ -95,7 +95,7 @@ def test_one_typo_is_one_issue_with_did_you_mean(
     assert old in path.read_text()  # the fixture changed: the case would test nothing
     path.write_text(path.read_text().replace(old, new, 1))
     with pytest.raises(ConfigError) as raised:
-        load_config(config)
+        load_config(Path("proj") / "config.toml")  # named as given (an absolute path: absolute)
     issues = [f"{i.key}: {i.message}" for i in raised.value.issues]
     assert issues == [expected], issues
     assert raised.value.issues[0].file == str(Path("proj") / file), raised.value.issues[0].file

@@ -104,7 +104,7 @@ def engine_from_config(
     built = {key: build(name, destination) for key, (name, destination) in uses.items()}
     slack, crm, email = built["alerts.slack"], built.get("alerts.tasks.connector"), built.get("alerts.email")
     hooks = {uses[key][0]: built[key] for key in uses if key.startswith("actions.")}
-    source = Source(config.warehouse, config.base_dir, config.path.name)
+    source = Source(config.warehouse, config.base_dir, str(config.path))
     default = settings.alerts.budget.default_conversion
     unrelated = {"source", "canary", "lane"}  # not part of what the trigger decides
     definitions = {t.name: fingerprint(t.model_dump(exclude=unrelated)) for t in config.scoring.triggers}

@@ -30,7 +30,7 @@ def score(
     cfg, _ = _open(config)
     # as_of is the last complete usage day: with daily loads, yesterday
     day = _day(as_of) if as_of else dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    source = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+    source = Source(cfg.warehouse, cfg.base_dir, str(cfg.path))
     try:
         summary = refresh_scores(source.engine, cfg.scoring, day)
     finally:

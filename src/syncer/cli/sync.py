@@ -100,7 +100,7 @@ def check(config: ConfigOpt = None) -> int:
     problems: list[str] = [str(issue) for issue in section_issues(cfg)]
     warnings: list[str] = []
     reachable = False
-    warehouse = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+    warehouse = Source(cfg.warehouse, cfg.base_dir, str(cfg.path))
     try:
         warehouse.ping()
         reachable = True
@@ -115,7 +115,7 @@ def check(config: ConfigOpt = None) -> int:
         from syncer.synclog_grants import config_issues
 
         problems += [str(i) for i in config_issues(cfg)]
-        warehouse = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+        warehouse = Source(cfg.warehouse, cfg.base_dir, str(cfg.path))
         try:  # what only `alerts run` / `score` would find: the alert model, the scoring tables and triggers
             issues, notes = warehouse_issues(cfg, warehouse)
             problems += [str(i) for i in issues]

@@ -95,7 +95,7 @@ def backtest(
     _changed(definition, changes)
     settings = load_alert_settings(cfg.raw, str(cfg.path))
     outcomes = load_outcome_settings(cfg.raw, str(cfg.path)).outcomes
-    source = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+    source = Source(cfg.warehouse, cfg.base_dir, str(cfg.path))
     try:
         last = last_usage_day(source.engine, cfg.scoring)
         if last is None:
@@ -234,7 +234,7 @@ def _expansions(cfg: Config, model: Any) -> dict[str, list[dt.datetime]]:
     from syncer.outcomes.tracking import as_datetime
     from syncer.source import Source
 
-    source = Source(cfg.warehouse, cfg.base_dir, cfg.path.name)
+    source = Source(cfg.warehouse, cfg.base_dir, str(cfg.path))
     try:
         by_account: dict[str, list[dt.datetime]] = {}
         for row in _expansion_rows(source, cfg, model):

@@ -85,7 +85,7 @@ class BuiltinJobs:
     def _alerts(self) -> tuple[str, Counts]:
         now = self.clock()
         engine = self._alert_engine()
-        source = Source(self.config.warehouse, self.config.base_dir, self.config.path.name)
+        source = Source(self.config.warehouse, self.config.base_dir, str(self.config.path))
         rows = cast(Generator[dict[str, Any]], source.stream(engine.settings.alerts.model, self.config.base_dir))
         try:
             report = engine.evaluate_and_deliver(now, rows=rows)

@@ -60,7 +60,7 @@ def produce(config: Config, state: StateStore, now: dt.datetime | None = None, *
     settings = load_outcome_settings(config.raw, str(config.path))
     if refresh:
         refresh_worked(config, state, now)
-    source = Source(config.warehouse, config.base_dir, config.path.name)
+    source = Source(config.warehouse, config.base_dir, str(config.path))
     try:
         report = build_report(config, state, now, source=source, settings=settings)
         record_rates(state.engine, report.triggers, now)  # the ping budget's measured conversion

@@ -251,7 +251,7 @@ def build_report(
     """Everything the report shows, computed at `now` (default: the current time). Without `source`, the
     warehouse is opened for this call and closed before it returns (a DuckDB file admits one process)."""
     if source is None:
-        source = Source(config.warehouse, config.base_dir, config.path.name)
+        source = Source(config.warehouse, config.base_dir, str(config.path))
         try:
             return build_report(config, state, now, source=source, settings=settings)
         finally:

@@ -45,9 +45,9 @@ def snapshot_for(job: SyncJob) -> Snapshot:
     try:
         dialect = dialect_of(job.source.engine.dialect.name)
     except KeyError as exc:
-        file, key = job.config.sync_files.get(job.sync.name, job.config.path.name), "diff"
+        file, key = job.config.sync_files.get(job.sync.name, str(job.config.path)), "diff"
         if job.sync.diff is None:
-            file, key = job.config.path.name, "warehouse.diff"
+            file, key = str(job.config.path), "warehouse.diff"
         raise ConfigError([ConfigIssue(file, key, f'{exc.args[0]}: set diff = "columnar"')]) from exc
     return Snapshot(job.source.engine, dialect, job.config.warehouse.snapshot_schema)
 
@@ -179,7 +179,7 @@ def open_warehouse_diff(job: SyncJob, spec: Any, inputs: list[str], **kwargs: An
     else:  # before anything is sent: a right missing would fail the snapshot's merge after the sends
         problems = missing_grants(snapshot)
         if problems:
-            file = job.config.sync_files.get(job.sync.name, job.config.path.name)
+            file = job.config.sync_files.get(job.sync.name, str(job.config.path))
             raise ConfigError([ConfigIssue(file, "diff", problem) for problem in problems])
         healed = snapshot.heal(job.sync.name, job.state, previous) != "use"
         snapshot.mark_dirty(job.sync.name, current)
