@@ -50,20 +50,14 @@ BAD = {
     "[daemon.score], no [scoring]": Bad(
         "daemon.score", "add a [scoring] section", daemon='[daemon.score]\ncron = "0 5 * * *"'
     ),
-    "[daemon.alerts], no [alerts]": Bad(
-        "daemon.alerts", "an [alerts] section", daemon="[daemon.alerts]\nevery_minutes = 5"
-    ),
-    "[daemon.digest], no [alerts]": Bad(
-        "daemon.digest", "an [alerts] section", daemon="[daemon.digest]\nevery_minutes = 5"
-    ),
-    "[daemon.escalate], no [alerts]": Bad(
-        "daemon.escalate", "an [alerts] section", daemon="[daemon.escalate]\nevery_minutes = 5"
-    ),
+    **{
+        f"[daemon.{job}], no [alerts]": Bad(
+            f"daemon.{job}", "an [alerts] section", daemon=f"[daemon.{job}]\nevery_minutes = 5"
+        )
+        for job in ("alerts", "digest", "escalate", "intraday")
+    },
     "[daemon.report], no [report] path": Bad(
         "daemon.report", "[report] path", daemon='[daemon.report]\ncron = "0 6 * * *"'
-    ),
-    "[daemon.intraday], no [alerts]": Bad(
-        "daemon.intraday", "an [alerts] section", daemon="[daemon.intraday]\nevery_minutes = 2"
     ),
     "[daemon.score] cron that never fires": Bad(
         "daemon.score.cron", "matches no date", daemon='[daemon.score]\ncron = "0 0 30 2 *"', more=_scoring
