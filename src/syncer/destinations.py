@@ -70,13 +70,14 @@ def normal_percent(text: str) -> str:
     return _PERCENT_ENCODED.sub(one, text) if "%" in text else text
 
 
-def normal_address(value: str) -> str:
+def normal_address(value: str, percent: bool = True) -> str:
     """The address a URL names, as two spellings of it compare equal (RFC 3986 §6.2.2, syntax- and
     scheme-based normalisation): scheme and host lower-cased, the scheme's default port made explicit,
     user info, query and fragment dropped (they carry credentials, not a place), the path's percent-encodings
     normalised (`normal_percent`: "%7e" and "~" are one address, "%2F" and "/" are not) and without its
     trailing slash. "HTTP://u:pw@Hooks.Example.com/x/?token=1#f" -> "http://hooks.example.com:80/x".
-    Text that is not a URL with a host is returned stripped."""
+    Text that is not a URL with a host is returned stripped. `percent=False`: the path's percent-encodings as
+    written (the form releases before leftovers4 compared; `DestinationDefinition.earlier`)."""
     parts = urlsplit(value.strip())
     try:
         port = parts.port
@@ -88,7 +89,15 @@ def normal_address(value: str) -> str:
     port = port or DEFAULT_PORTS.get(scheme)
     host = parts.hostname  # urlsplit lower-cases it
     netloc = f"[{host}]" if ":" in host else host
-    return urlunsplit((scheme, f"{netloc}:{port}" if port else netloc, normal_percent(parts.path).rstrip("/"), "", ""))
+    return urlunsplit(
+        (
+            scheme,
+            f"{netloc}:{port}" if port else netloc,
+            (normal_percent(parts.path) if percent else parts.path).rstrip("/"),
+            "",
+            "",
+        )
+    )
 
 
 def shown_address(normal: str) -> str:
@@ -142,11 +151,17 @@ class DestinationDefinition:
 
     @classmethod
     def of(
-        cls, connector_type: str, addresses: list[str], object_name: str, mode: str, match_field: str
+        cls,
+        connector_type: str,
+        addresses: list[str],
+        object_name: str,
+        mode: str,
+        match_field: str,
+        percent: bool = True,
     ) -> DestinationDefinition:
         """The definition of a sync writing `object_name` in `mode` through a connector of
         `connector_type` whose address settings hold `addresses` (in `address_settings` order)."""
-        normal = [normal_address(a) for a in addresses]
+        normal = [normal_address(a, percent) for a in addresses]
         shown = " ".join(shown_address(a) for a in normal if a)
         op = WRITE_OP[mode]
         return cls(
@@ -195,9 +210,17 @@ class SyncDestination:
     """One sync's current definition against what state holds (a `SyncJob` opens one)."""
 
     def __init__(
-        self, state: StateStore, sync: str, definition: DestinationDefinition, by_match_value: bool = True
+        self,
+        state: StateStore,
+        sync: str,
+        definition: DestinationDefinition,
+        by_match_value: bool = True,
+        earlier: str | None = None,
     ) -> None:
         self.state = state
+        # the digest the previous release gave this very definition (its path's percent-encodings as written):
+        # records state holds under it were written here, and `adopt` takes them as written under this one
+        self.earlier = earlier if earlier != definition.digest else None
         self.by_match_value = by_match_value  # `Connector.finds_by_match_value`
         self.sync = sync
         self.definition = definition
@@ -212,9 +235,17 @@ class SyncDestination:
             self._known = {d: DestinationDefinition.from_json(text) for d, text in found.items()}
         return self._known
 
+    @property
+    def compared(self) -> str:
+        """The digest state's records are compared with: this definition's, or until the first run after the
+        upgrade the `earlier` one it replaces (a plan then says what that run does: `adopt` moves them)."""
+        known = self.known()
+        return self.earlier if self.earlier in known and self.digest not in known else self.digest
+
     def adopt(self) -> None:
         """A run writes under the current definition (`StateStore.adopt_destination`)."""
-        self.state.adopt_destination(self.sync, self.digest, self.definition.as_json())
+        earlier = [self.earlier] if self.earlier else []
+        self.state.adopt_destination(self.sync, self.digest, self.definition.as_json(), earlier)
         self._known = None
 
     def reason(self, old: str | None) -> str:
@@ -242,7 +273,8 @@ class SyncDestination:
         """Digests of the definitions that wrote another destination or object (address, object or connector
         type differ): their records are not here, so their record ids mean nothing here and a row that left
         the model has nothing here to delete."""
-        return {d for d, old in self.known().items() if d != self.digest and not old.same_place(self.definition)}
+        here = {self.digest, self.compared}
+        return {d for d, old in self.known().items() if d not in here and not old.same_place(self.definition)}
 
     def duplicating_moves(self, moved: set[str]) -> tuple[int, str | None, str | None]:
         """(how many, one key, the old field) of the records written under `moved` whose acknowledged payload

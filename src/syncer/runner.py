@@ -172,16 +172,12 @@ class SyncJob:
         self.mapping_dir = config.base_dir / config.app.mappings
         scope = f"{self.sync.connector}:{self.sync.object}:{self.sync.match.field}"
         entry = config.connectors[self.sync.connector]
-        definition = DestinationDefinition.of(
-            entry.type,
-            registry.load(entry.type).addresses(entry.settings),
-            self.sync.object,
-            self.sync.mode,
-            self.sync.match.field,
-        )
+        where = (entry.type, registry.load(entry.type).addresses(entry.settings), self.sync.object, self.sync.mode)
+        definition = DestinationDefinition.of(*where, self.sync.match.field)
+        earlier = DestinationDefinition.of(*where, self.sync.match.field, percent=False).digest
         # where and how it writes; a match field names records only where the destination finds them by it
         self.destination = SyncDestination(
-            state, self.sync.name, definition, registry.load(entry.type).finds_by_match_value
+            state, self.sync.name, definition, registry.load(entry.type).finds_by_match_value, earlier
         )
         self.mapper = Mapper(
             self.sync.fields, self.sync.match.column, self.sync.null_policy, scope, destination=definition.digest
@@ -386,7 +382,7 @@ class SyncJob:
             mapper=self.mapper,
             state=self.state,
             insert_only=self.sync.mode == "insert",
-            destination=self.destination.digest,
+            destination=self.destination.compared,
             redirected=self.destination.reason,
             full=full,
             max_removed=max_removed,

@@ -365,15 +365,30 @@ class StateStore:
         with self.engine.connect() as conn:
             return {d: int(n) for d, n in conn.execute(query)}
 
-    def adopt_destination(self, sync: str, digest: str, definition: str) -> None:
+    def adopt_destination(self, sync: str, digest: str, definition: str, earlier: Sequence[str] = ()) -> None:
         """Note the definition a run writes under. The sync's first run under migration 0014 takes
         every record and rejection an older release wrote (NULL) as written under it: the upgrade
-        alone re-sends nothing (and the NULLs are gone, so a later change is seen)."""
+        alone re-sends nothing (and the NULLs are gone, so a later change is seen). `earlier`: digests
+        an older release gave this same definition (syncer.destinations `normal_percent`); what state holds
+        under them moves to `digest` and they are forgotten."""
         with self.engine.begin() as conn:
             known = set(conn.scalars(sa.select(sync_destinations.c.digest).where(sync_destinations.c.sync == sync)))
             if digest in known:
                 return
-            if not known:
+            moved = [d for d in earlier if d in known]
+            for table in (synced, rejected, departed) if moved else ():
+                conn.execute(
+                    table.update()
+                    .where(table.c.sync == sync, table.c.destination.in_(moved))
+                    .values(destination=digest)
+                )
+            if moved:
+                conn.execute(
+                    sync_destinations.delete().where(
+                        sync_destinations.c.sync == sync, sync_destinations.c.digest.in_(moved)
+                    )
+                )
+            elif not known:
                 for table in (synced, rejected):
                     conn.execute(
                         table.update()

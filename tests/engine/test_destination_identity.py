@@ -11,6 +11,7 @@ must find nothing left. `test_the_upgrade_re_sends_nothing` writes state the way
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -566,6 +567,43 @@ def test_a_percent_encoded_rewrite_of_the_url_sends_nothing_as_a_process(world: 
     assert second.returncode == 0, err
     assert (summary["succeeded"], summary["changed"], summary["added"], summary["api_calls"]) == (0, 0, 0, 0), summary
     assert world.sent() == 4  # the receiver got each record once
+
+
+@pytest.mark.parametrize("path", ["/h%6fok%73", "/h%6Fok%73"])
+def test_the_upgrade_to_percent_normal_addresses_re_sends_nothing(world: World, path: str) -> None:
+    """State the previous release wrote for a URL whose path holds a percent-encoded unreserved character: its
+    digest compared the path as written. The first run after the upgrade takes those records as written under
+    the normalised address (`SyncDestination.earlier`), as a process: 0 sent."""
+    write_mapping(world.project, "hook", "insert")
+    respell(world, "{scheme}://{host}" + path)
+    code, summary, err = world.cli("run", "s", "--json")
+    assert code == 0 and world.sent() == 4, (summary, err)
+    url = world.env["HOOK_URL"]
+    now = DestinationDefinition.of("webhook", [url], "accounts", "insert", "ext")
+    before = DestinationDefinition.of("webhook", [url], "accounts", "insert", "ext", percent=False)
+    assert before.digest != now.digest  # the case this test is about
+    engine = sa.create_engine(f"sqlite:///{world.project.root / 'data' / 'state.sqlite'}")
+    with engine.begin() as conn:  # as the previous release left it
+        for table in ("synced_records", "rejected_records"):
+            conn.execute(sa.text(f"UPDATE {table} SET destination = :old"), {"old": before.digest})
+        # its source fingerprints' scope held that digest (`Mapper(destination=)`): every row is mapped again
+        conn.execute(sa.text("UPDATE synced_records SET source_fp = 'old-scope-' || key"))
+        conn.execute(
+            sa.text("UPDATE sync_destinations SET digest = :old, definition = :text"),
+            {"old": before.digest, "text": before.as_json()},
+        )
+    engine.dispose()
+    shutil.rmtree(world.project.root / "data" / "sidecars", ignore_errors=True)  # rebuilt from that state
+    code, planned, _ = world.cli("plan", "s", "--json")  # says what the run does
+    assert code == 0 and planned["changed"] == 0 and planned["destination_changed"] == {}, planned
+    proc = world.project.subprocess("run", "s", "--json", env=world.env)
+    out, err = proc.communicate(timeout=120)
+    summary = json.loads(out)
+    assert proc.returncode == 0, err
+    assert (summary["succeeded"], summary["api_calls"]) == (0, 0), summary
+    assert world.sent() == 4  # nothing delivered again
+    code, planned, _ = world.cli("plan", "s", "--json")
+    assert code == 0 and planned["added"] == planned["changed"] == 0, planned
 
 
 def test_a_salesforce_address_reads_as_one_address(world: World) -> None:
