@@ -74,6 +74,21 @@ tier = {{ column = "tier", case = "upper" }}
 """
 
 
+# a Salesforce Account sync of warehouse table `t` (id, ext, name): Name from `name`, matched on External_Id__c
+SF_ACCOUNTS_T = """
+connector = "salesforce"
+object = "Account"
+[model]
+table = "t"
+primary_key = "id"
+[match]
+field = "External_Id__c"
+column = "ext"
+[fields]
+Name = "name"
+"""
+
+
 @dataclass
 class Project:
     """A syncer project on disk: config.toml + mappings/ + a warehouse, driven through the CLI."""

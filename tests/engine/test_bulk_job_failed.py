@@ -5,13 +5,11 @@ uploaded a new job on every retry."""
 
 from __future__ import annotations
 
-import textwrap
-
 import sqlalchemy as sa
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 
-from tests.engine.conftest import Project
+from tests.engine.conftest import SF_ACCOUNTS_T, Project
 from tests.engine.test_task_syncs import crm
 
 __all__ = ["crm"]
@@ -29,20 +27,7 @@ def test_a_failed_bulk_job_is_rejected_with_its_reason_in_audit(
         conn.execute(sa.text("CREATE TABLE t (id TEXT, ext TEXT, name TEXT)"))
         conn.execute(sa.text("INSERT INTO t VALUES ('1', 'SF-1', 'a'), ('2', 'SF-2', 'b'), ('3', 'SF-3', 'c')"))
     engine.dispose()
-    (project.root / "mappings" / "accounts.toml").write_text(
-        textwrap.dedent("""
-        connector = "salesforce"
-        object = "Account"
-        [model]
-        table = "t"
-        primary_key = "id"
-        [match]
-        field = "External_Id__c"
-        column = "ext"
-        [fields]
-        Name = "name"
-        """)
-    )
+    (project.root / "mappings" / "accounts.toml").write_text(SF_ACCOUNTS_T)
     salesforce.bulk.fail_jobs.append(REASON)  # the integration user cannot see Name in this org
     before = len(salesforce.records("Account"))
     code, out, err = project.cli("run", "accounts", "--json")

@@ -30,24 +30,12 @@ from syncer.open_jobs import JobLedger
 from syncer.retry import no_wait
 from syncer.runner import Runtime, Summary, SyncJob
 from syncer.state import StateStore
-from tests.engine.conftest import SECRET, Project
+from tests.engine.conftest import SECRET, SF_ACCOUNTS_T, Project
 from tests.engine.test_task_syncs import ENV, crm
 
 __all__ = ["crm"]
 
 KEYS = ("1", "2", "3")
-MAPPING = """
-connector = "salesforce"
-object = "Account"
-[model]
-table = "t"
-primary_key = "id"
-[match]
-field = "External_Id__c"
-column = "ext"
-[fields]
-Name = "name"
-"""
 
 
 @dataclass(frozen=True)
@@ -99,7 +87,7 @@ class World:
         project.config.write_text(
             project.config.read_text() + "bulk_threshold = 1\nbulk_poll_interval = 1.0\nbulk_timeout = 2.0\n"
         )
-        (project.root / "mappings" / "accounts.toml").write_text(MAPPING)
+        (project.root / "mappings" / "accounts.toml").write_text(SF_ACCOUNTS_T)
         self.fill()
 
     def values(self) -> dict[str, str]:
