@@ -291,15 +291,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(kind: str, config: Path) -> dict[str, Any]:
-    """One measurement; `plan` and `profile` check the destination first, so a receiver answers."""
-    if kind in ("plan", "profile"):
-        from syncer_connectors.webhook.emulator import WebhookReceiver
+@contextmanager
+def receiver() -> Iterator[Any]:
+    """The webhook receiver every measurement writes to, on one port for the whole benchmark
+    (`BENCH_HOOK_PORT`, chosen once): the port is part of the destination's address (syncer.destinations),
+    so a receiver on a new port each time is a moved destination and every record would be planned again."""
+    from syncer_connectors.webhook.emulator import WebhookReceiver
 
-        with WebhookReceiver(SECRET) as receiver:
-            os.environ["BENCH_HOOK_URL"] = f"{receiver.base_url}/hooks"
-            return _measure(kind, config)
-    return _measure(kind, config)
+    port = os.environ.setdefault("BENCH_HOOK_PORT", str(_free_port()))
+    hook = WebhookReceiver(SECRET)
+    hook.start(port=int(port))
+    os.environ["BENCH_HOOK_URL"] = f"{hook.base_url}/hooks"
+    try:
+        yield hook
+    finally:
+        hook.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def preload(kind: str, url: str) -> None:
@@ -323,7 +335,8 @@ def preload(kind: str, url: str) -> None:
         import syncer.warehouse_diff.modes  # noqa: F401
 
 
-def _measure(kind: str, config: Path) -> dict[str, Any]:
+def measure(kind: str, config: Path) -> dict[str, Any]:
+    """One measurement (`plan`, `profile` and `run-nochange` write to `receiver()`)."""
     import resource
 
     job = open_job(config)
@@ -349,10 +362,8 @@ def _measure(kind: str, config: Path) -> dict[str, Any]:
                     rows += batch.num_rows
         out.update(wall=time.perf_counter() - started, rows=rows)
     elif kind == "plan":
-        from syncer_connectors.webhook.emulator import WebhookReceiver
-
-        with WebhookReceiver(SECRET) as receiver:  # a plan checks the destination is reachable
-            job = reopen_job(job, config, receiver)
+        with receiver() as hook:  # a plan checks the destination is reachable
+            job = reopen_job(job, config, hook)
             started = time.perf_counter()
             summary = job.plan()
             out.update(wall=time.perf_counter() - started, tally=summary.tally.as_dict(), mode=job.sync.diff)
@@ -361,10 +372,8 @@ def _measure(kind: str, config: Path) -> dict[str, Any]:
         import io
         import pstats
 
-        from syncer_connectors.webhook.emulator import WebhookReceiver
-
-        with WebhookReceiver(SECRET) as receiver:
-            job = reopen_job(job, config, receiver)
+        with receiver() as hook:  # a plan checks the destination is reachable
+            job = reopen_job(job, config, hook)
             profiler = cProfile.Profile()
             profiler.enable()
             job.plan()
@@ -373,15 +382,13 @@ def _measure(kind: str, config: Path) -> dict[str, Any]:
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(12)
         out["profile"] = text.getvalue()
     elif kind == "run-nochange":
-        from syncer_connectors.webhook.emulator import WebhookReceiver
-
-        with WebhookReceiver(SECRET) as receiver:
-            job = reopen_job(job, config, receiver)
+        with receiver() as hook:  # a plan checks the destination is reachable
+            job = reopen_job(job, config, hook)
             started = time.perf_counter()
             summary = job.run()
             out.update(
                 wall=time.perf_counter() - started,
-                write_calls=receiver.write_calls,
+                write_calls=hook.write_calls,
                 status=summary.status,
                 tally=summary.tally.as_dict(),
             )
@@ -395,11 +402,11 @@ def _measure(kind: str, config: Path) -> dict[str, Any]:
     return out
 
 
-def reopen_job(job: Any, config: Path, receiver: Any) -> Any:
-    """The job again, its webhook pointed at `receiver`."""
+def reopen_job(job: Any, config: Path, hook: Any) -> Any:
+    """The job again, its webhook pointed at `hook`."""
     job.close()
     job.state.close()
-    os.environ["BENCH_HOOK_URL"] = f"{receiver.base_url}/hooks"
+    os.environ["BENCH_HOOK_URL"] = f"{hook.base_url}/hooks"
     return open_job(config)
 
 
@@ -516,6 +523,7 @@ def main() -> int:
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ.setdefault("BENCH_HOOK_PORT", str(_free_port()))  # every measurement's receiver (`receiver`)
     if args.measure:
         print(json.dumps(measure(args.measure, args.config)))
         return 0

@@ -51,8 +51,6 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
-    from syncer_connectors.webhook.emulator import WebhookReceiver
-
     from syncer import diff
     from syncer.columnar.state_columns import StateReader, known_records
 
@@ -66,8 +64,7 @@ def main() -> int:
         return compare(differ, chunk)
 
     diff.Differ._compare = keep  # type: ignore[method-assign]
-    with WebhookReceiver(bench_plan.SECRET) as receiver:
-        os.environ["BENCH_HOOK_URL"] = f"{receiver.base_url}/hooks"
+    with bench_plan.receiver():
         job = bench_plan.open_job(args.config)
         bench_plan.preload("plan", job.config.warehouse.url)
         started = time.perf_counter()
