@@ -5,11 +5,12 @@
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
 COPY connectors ./connectors
 # Extras: postgres for the state DB; add snowflake / bigquery here when the warehouse needs them.
-RUN pip wheel --wheel-dir /wheels ".[postgres]"
+# constraints.txt: the versions the test suite passed on (make constraints).
+RUN pip wheel --wheel-dir /wheels -c constraints.txt ".[postgres]"
 
 FROM python:3.11-slim AS runtime
 ARG UID=10001

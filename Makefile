@@ -8,13 +8,19 @@ BIN := $(VENV)/bin
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev]" -c constraints.txt
 	touch $@
 
-setup: $(VENV)/.installed ## create .venv and install syncer with every extra and the dev tools
+setup: $(VENV)/.installed ## create .venv and install syncer with every extra and the dev tools (pinned: constraints.txt)
+
+constraints: ## re-pin constraints.txt to the newest releases pyproject.toml allows (then run `make test`)
+	rm -rf .venv-pin && python3 -m venv .venv-pin && .venv-pin/bin/pip install -q --upgrade pip
+	.venv-pin/bin/pip install -q -e ".[dev]"
+	head -3 constraints.txt > constraints.new && .venv-pin/bin/pip freeze --exclude-editable >> constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-pin
 
 postgres: ## make sure PostgreSQL server binaries exist (the tests start their own server)
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
@@ -47,4 +53,4 @@ docs: setup ## regenerate docs/reference/ and schema/ from the config models
 bench: setup ## run the benchmarks (slow; prints tables)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
-.PHONY: help setup postgres chromium demo test lint docs bench
+.PHONY: help setup constraints postgres chromium demo test lint docs bench

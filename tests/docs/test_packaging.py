@@ -47,3 +47,42 @@ def test_every_folder_is_a_package_and_every_data_file_is_package_data() -> None
 def test_the_license_is_an_spdx_expression() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["license"] == "Apache-2.0"  # a table ({text = ...}) is deprecated by setuptools (PEP 639)
+
+
+def _pins() -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    pairs = [line.split("==") for line in lines if line and not line.startswith("#")]
+    assert all(len(pair) == 2 for pair in pairs), "constraints.txt holds only name==version lines"
+    return {canonicalize_name(name): version for name, version in pairs}
+
+
+def test_every_dependency_is_pinned_to_a_version_its_range_allows() -> None:
+    """`make setup`, CI and the container install the tested set: each requirement of pyproject.toml (runtime,
+    every extra, dev) has a pin in constraints.txt, and the pin is inside the range pyproject allows."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"]) + [r for extra in project["optional-dependencies"].values() for r in extra]
+    pins = _pins()
+    problems = []
+    for text in wanted:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        if name == "syncer":  # the project's own extras (dev = syncer[postgres,...])
+            continue
+        if name not in pins:
+            problems.append(f"{requirement.name}: not pinned")
+        elif not requirement.specifier.contains(pins[name], prereleases=True):
+            problems.append(f"{requirement.name}: pinned {pins[name]}, pyproject allows {requirement.specifier}")
+    assert not problems, f"constraints.txt out of step with pyproject.toml (run `make constraints`): {problems}"
+
+
+def test_setup_and_the_container_install_with_the_constraints() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-e ".[dev]" -c constraints.txt' in makefile
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "-c constraints.txt" in dockerfile and "constraints.txt ./" in dockerfile
+    assert "!constraints.txt" in (ROOT / ".dockerignore").read_text().splitlines()
