@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import sqlalchemy as sa
 
 from syncer.state import Known, StateStore, synced
 
-SCHEMA = {"key": pl.String, "state_fp": pl.String}
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def stored_source_fps(reader: StateReader, sync: str, keys: pl.Series) -> pl.DataFrame:
     """DataFrame(key, state_fp) for the keys state holds (state_fp may be NULL: never recorded)."""
+    import polars as pl  # not at module level: warehouse mode and every command import this module (#16 notes)
+
+    schema = {"key": pl.String, "state_fp": pl.String}
     if keys.is_empty():
-        return pl.DataFrame(schema=SCHEMA)
+        return pl.DataFrame(schema=schema)
     state = reader.state
     dialect = state.engine.dialect.name
     base = "SELECT key, source_fp FROM synced_records WHERE sync = :sync AND "
@@ -37,7 +40,7 @@ def stored_source_fps(reader: StateReader, sync: str, keys: pl.Series) -> pl.Dat
         finally:
             cursor.close()
         reader.raw.rollback()  # end the read transaction: state is written while the diff streams
-        return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+        return pl.DataFrame(rows, schema=schema, orient="row")
     if dialect == "sqlite":
         sql = sa.text(base + "key IN (SELECT value FROM json_each(:keys))")
         params: dict[str, object] = {"sync": sync, "keys": _json(keys)}
@@ -49,7 +52,7 @@ def stored_source_fps(reader: StateReader, sync: str, keys: pl.Series) -> pl.Dat
         params = {"sync": sync, "keys": keys.to_list()}
     with state.engine.connect() as conn:
         rows = conn.execute(sql, params).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=SCHEMA, orient="row")
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
 def known_records(reader: StateReader, sync: str, keys: list[str]) -> dict[str, Known] | None:
@@ -96,6 +99,8 @@ class StateReader:
 
 def synced_keys(state: StateStore, sync: str, chunk: int = 50_000) -> Iterator[pl.Series]:
     """Every key state holds for the sync, `chunk` at a time (pl.String series)."""
+    import polars as pl
+
     query = sa.select(synced.c.key).where(synced.c.sync == sync)
     with state.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(query)
