@@ -33,12 +33,32 @@ def row_key(values: Sequence[Any]) -> str:
 
 def warehouse_engine(warehouse: WarehouseConfig, file: str, **options: Any) -> sa.Engine:
     """The SQLAlchemy engine of `[warehouse]` (`options`: create_engine's, e.g. a pool class). A bad dialect, a
-    missing driver or missing cloud credentials raise ConfigError keyed `warehouse.url` (exit 2): all config."""
+    missing driver, missing cloud credentials or a SQLite/DuckDB file that does not exist raise ConfigError keyed
+    `warehouse.url` (exit 2): all config."""
     try:
-        return sa.create_engine(warehouse.url, connect_args=warehouse.connect_args, hide_parameters=True, **options)
+        engine = sa.create_engine(warehouse.url, connect_args=warehouse.connect_args, hide_parameters=True, **options)
     except Exception as exc:
         issue = ConfigIssue(file, "warehouse.url", f"cannot use {mask(warehouse.url)!r}: {mask(str(exc))}")
         raise ConfigError([issue]) from exc
+    missing = _missing_file(engine.url)
+    if missing is not None:
+        engine.dispose()
+        fix = "check the path (a relative one is relative to the directory syncer runs in)"
+        issue = ConfigIssue(file, "warehouse.url", f"no database file at {missing}: {fix}")
+        raise ConfigError([issue])
+    return engine
+
+
+def _missing_file(url: sa.URL) -> str | None:
+    """The path of a SQLite or DuckDB warehouse file that does not exist, else None. Both drivers create an empty
+    database at a path that does not exist (SQLite "URI Filenames", DuckDB "Connect": a new file is made), so a
+    mistyped path would be read as an empty warehouse, and a file left behind."""
+    database = url.database or ""
+    if url.get_backend_name() not in ("sqlite", "duckdb") or database in ("", ":memory:"):
+        return None
+    if database.startswith(("file:", "md:", "motherduck:")) or url.query.get("uri") == "true":
+        return None  # URI filenames and MotherDuck: their own rules, not a plain path
+    return None if Path(database).exists() else database
 
 
 class Source:

@@ -16,6 +16,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from dockerfile_parse import DockerfileParser
 
@@ -35,6 +36,7 @@ def taken_port() -> Iterator[int]:
 
 def _config(tmp_path: Path, state_url: str = "", warehouse: str = "", daemon: str = "port = 0") -> Path:
     (tmp_path / "mappings").mkdir(exist_ok=True)
+    duckdb.connect(str(tmp_path / "wh.duckdb")).close()  # the default warehouse: a file that exists
     config = tmp_path / "config.toml"
     state = f'state_url = "{state_url}"' if state_url else ""
     config.write_text(

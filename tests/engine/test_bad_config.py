@@ -293,7 +293,7 @@ CASES = [
     Case(
         "warehouse-unreachable",
         warehouse("sqlite:////nonexistent-dir/warehouse.sqlite"),
-        (f"{CFG}: warehouse.url:", "unable to open database file"),
+        (f"{CFG}: warehouse.url:", "no database file at /nonexistent-dir/warehouse.sqlite", "check the path"),
         CHECK,
     ),
     Case(

@@ -33,6 +33,7 @@ def test_a_failed_statement_names_no_parameter(engine_of: str, tmp_path: Path) -
         store = StateStore(url)
         engine = store.engine
     else:
+        (tmp_path / "db.sqlite").touch()  # a warehouse file must exist (an empty one is an empty SQLite database)
         engine = Source(WarehouseConfig(url=url), tmp_path).engine
     message = _fails_with(engine)
     assert "no_such_table" in message and VALUE not in message
