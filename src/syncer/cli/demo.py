@@ -19,7 +19,10 @@ def demo(
     ),
     accounts: Annotated[int, typer.Option(help="synthetic accounts (40 owners)", min=1)] = 1000,
     days: Annotated[
-        int, typer.Option(help="days of usage (the alerts replay all but the first 31, daily)", min=2)
+        int,
+        typer.Option(
+            help="days of usage, to yesterday (alerts replay daily from day 30: each looks back 30 days)", min=2
+        ),
     ] = 181,
     seed: int = 1,
     serve: Annotated[

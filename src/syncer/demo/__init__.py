@@ -3,8 +3,14 @@
 It builds a synthetic DuckDB warehouse, scores it in the warehouse, starts loopback emulators of
 HubSpot, Salesforce (HTTPS), Slack and an in-app messaging webhook, then runs the example
 config (`config.example.toml` + `mappings/`) exactly as a user would: plan, run, advance one
-simulated day, plan and run again to show that only the changes move. Everything it made stays in
-the demo folder, so `syncer runs`, `syncer audit` and friends can be pointed at it afterwards.
+simulated day, plan and run again to show that only the changes move. Everything it made stays in the
+demo folder, so `syncer runs`, `syncer audit` and friends can be pointed at it afterwards.
+
+Simulated time is always in the past. The live days end with the alert report at REPORT_TIME local
+(`DIGEST_ZONE`) the day after the last scored day; `last_scored_day` picks the latest day whose schedule
+(07:10 syncs, 08:00 alerts, 09:01 digests, 10:00 escalations, 12:00 report) is over by the real now, so no
+age `syncer alerts` shows is negative and no digest or report is dated in the future. The synthetic usage
+always runs to yesterday (what a served daemon scores next); before noon the live days are a day older.
 """
 
 from __future__ import annotations
@@ -48,6 +54,17 @@ from syncer.wording import plural
 EXAMPLES = Path(__file__).parent.parent / "examples"
 SYNC_ORDER = ("hubspot_companies", "salesforce_accounts", "inapp_low_tier")
 DIGEST_ZONE = ZoneInfo("America/New_York")
+REPORT_TIME = dt.time(12, 0)  # the last simulated instant: the report, the day after the last scored day
+HISTORY_WINDOW = 30  # each evaluation scores this many days of usage up to it (so the first is day 30 of the world)
+
+
+def last_scored_day(now: dt.datetime, zone: ZoneInfo = DIGEST_ZONE) -> date:
+    """The last day the live demo scores, for a real aware `now`: the latest day D such that the next day's
+    schedule, up to the report at D + 1 REPORT_TIME in `zone`, is over by `now` (yesterday from noon local,
+    the day before yesterday before it). Every simulated instant is then in the past."""
+    local = now.astimezone(zone)
+    report_day = (local - dt.timedelta(hours=REPORT_TIME.hour, minutes=REPORT_TIME.minute)).date()
+    return report_day - timedelta(days=1)
 
 
 def pings_per_rep(state: sa.Engine, opened_at: dt.datetime) -> dict[str, int]:
@@ -89,7 +106,9 @@ class Demo:
         self.history: History | None = None
         self.churn: list[dict[str, Any]] = []
         self.reps = 0  # account owners in the synthetic world
-        self.sim_now = dt.datetime.now(dt.UTC)  # the live days' simulated clock (Slack message times)
+        self.started = dt.datetime.now(dt.UTC)  # the real now: every simulated instant is before it
+        self.sim_now = self.started  # the live days' simulated clock (Slack message times)
+        self.world_start = date.min  # the synthetic usage's first day (set by run)
         self.timeline: list[tuple[dt.datetime, str]] = []  # what happened in the live days, simulated local time
 
     def step(self, text: str) -> None:
@@ -106,8 +125,8 @@ class Demo:
         self.step(
             f"building a synthetic warehouse: {plural(self.accounts, 'account')} x {plural(self.days, 'day')} (DuckDB)"
         )
-        today = dt.datetime.now(DIGEST_ZONE).date()  # the world ends yesterday, so a served daemon's jobs make sense
-        last_day = build_world(
+        today = self.started.astimezone(DIGEST_ZONE).date()
+        world_end = build_world(  # the usage runs to yesterday, so a served daemon's jobs make sense
             engine,
             accounts=self.accounts,
             days=self.days,
@@ -115,6 +134,8 @@ class Demo:
             as_of=today - timedelta(days=1),
             mix=REALISTIC_MIX,
         )
+        self.world_start = world_end - timedelta(days=self.days - 1)
+        last_day = min(world_end, last_scored_day(self.started))  # the live days' schedule is in the past
         scoring = ScoringConfig()
         first_day = last_day - timedelta(days=1)
         name_accounts(engine)
@@ -163,11 +184,12 @@ class Demo:
         return 0
 
     def _history_days(self, first_live: date) -> list[date]:
-        span = self.days - 31  # each evaluation scores 30 days of usage before it
-        return [first_live - timedelta(days=n) for n in range(span, 0, -1)]
+        """Every day from the first with HISTORY_WINDOW days of usage up to it, to the day before `first_live`."""
+        first = self.world_start + timedelta(days=HISTORY_WINDOW - 1)
+        return [first + timedelta(days=n) for n in range((first_live - first).days)]
 
     def _report_time(self, last_day: date) -> dt.datetime:
-        return dt.datetime.combine(last_day + timedelta(days=1), dt.time(12, 0), DIGEST_ZONE)
+        return dt.datetime.combine(last_day + timedelta(days=1), REPORT_TIME, DIGEST_ZONE)
 
     def _churn(self, warehouse: sa.Engine, first_live: date, last_day: date) -> None:
         """The world's churn over the replayed span, drawn before anything reads the usage: a cancelled account
