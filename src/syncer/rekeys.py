@@ -18,6 +18,12 @@ than "delete what left the model":
   handed over instead. In the other modes the old record stays, as any record that leaves the
   model does; the count says how many moved (`Tally.rekeyed`).
 
+Where the destination finds a record by syncer's key instead (`Connector.finds_by_match_value` False: a
+webhook receiver applies `op` by `key`), the key is the identity: a match value there is a field like
+any other, so nothing is handed over or re-keyed, and a key that left the model is deleted in mirror
+mode even when a live row holds its match value (a handover there would leave the old key's record
+beside the new one's).
+
 A record's identity is (object, match field, value): when the sync's `match.field` changes, every
 record state holds under the old field (its destination definition, syncer.destinations, says which)
 is re-keyed though its value stays -- in mirror mode deleted by id and created under the new field,
@@ -54,8 +60,10 @@ class IdentityMoves:
         holders: Callable[[set[str]], dict[str, set[str]]] | None = None,
         refielded: set[str] | None = None,
         elsewhere: set[str] | None = None,
+        by_key: bool = False,
     ) -> None:
         self.casefold = casefold
+        self.by_key = by_key  # records are found by syncer's key (not `Connector.finds_by_match_value`)
         self.mirror = mirror
         self.tally = tally
         self.max_removed = max_removed
@@ -70,6 +78,19 @@ class IdentityMoves:
         self.deferred: list[Change] = []  # mirror re-keys: upserted once their old record's delete is acked
         self._live: set[str] = set()  # identities this run upserts
 
+    def renewed(self, tally: Tally) -> IdentityMoves:
+        """The same bookkeeping, started afresh over a new tally (a plan that starts again: `Replan`)."""
+        return IdentityMoves(
+            self.casefold,
+            self.mirror,
+            tally,
+            self.max_removed,
+            self.holders,
+            self.refielded,
+            self.elsewhere,
+            self.by_key,
+        )
+
     def _identity(self, value: str | None) -> str | None:
         return None if value is None else match_comparison_key(value, self.casefold)
 
@@ -79,6 +100,14 @@ class IdentityMoves:
         last already; holding them makes the handover independent of that order)."""
         removed: list[Change] = []
         retired: list[Change] = []
+        if self.by_key:  # the key is the identity: no move to make, removals still go last
+            for change in changes:
+                if change.kind == "removed":
+                    removed.append(change)
+                else:
+                    yield change
+            yield from self._removals(removed, retired)
+            return
         mirror, live = self.mirror, self._live  # per change: only mirror mode deletes, so only it needs `live`
         for change in changes:
             kind = change.kind
@@ -110,7 +139,7 @@ class IdentityMoves:
         an earlier run acknowledged (a handover that spans runs: the old key's removal was held by
         the delete guard, or a crash came between the two). Records leaving their identity in this
         run (removed, re-keyed) hold nothing."""
-        if not (self.mirror and self.holders and (removed or retired)):
+        if self.by_key or not (self.mirror and self.holders and (removed or retired)):
             return
         leaving = {c.key for c in removed} | {c.key for c in retired}
         wanted = {self._identity(c.match_value) for c in removed}

@@ -426,15 +426,7 @@ class SyncJob:
                 except Replan as again:  # the stream's key checks found a problem: the plan again, exactly
                     differ, changes, samples = again.differ, again.changes, []
                     departed = Departed(self.state, self.sync.name, self.sync.mode == "insert")
-                    moves = IdentityMoves(
-                        moves.casefold,
-                        moves.mirror,
-                        differ.tally,
-                        moves.max_removed,
-                        moves.holders,
-                        moves.refielded,
-                        moves.elsewhere,
-                    )
+                    moves = moves.renewed(differ.tally)
         except WarehouseError as exc:
             raise self.located(exc) from exc
         self._plan_departed(differ.tally, departed.remaining())
@@ -648,7 +640,10 @@ class SyncJob:
         refielded = self.destination.field_moves()  # records matched on another field before (syncer.rekeys)
         elsewhere = self.destination.elsewhere()  # records written to another destination or object
         guard = self.max_removed if mirror else None
-        return IdentityMoves(casefold, mirror, tally, guard, holders, refielded, elsewhere)
+        # the record's identity is syncer's key where the destination finds records by it (a webhook receiver),
+        # or where the match value names the parent the record attaches to (a task)
+        by_key = not (connector.finds_by_match_value and connector.match_identifies(self.sync.object))
+        return IdentityMoves(casefold, mirror, tally, guard, holders, refielded, elsewhere, by_key)
 
     def _send(
         self,
