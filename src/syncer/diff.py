@@ -158,6 +158,9 @@ class Differ:
         self.insert_only = insert_only
         self.full = full
         self.max_removed = max_removed
+        # would this removal delete a record at the destination? (the runner's IdentityMoves.deletes: a
+        # record a live row holds is handed over, one written elsewhere is forgotten; neither is a delete)
+        self.deletes: Callable[[Known], bool] = lambda known: True
         self._pk_values = (
             operator.itemgetter(*primary_key) if len(primary_key) > 1 else (lambda row: (row[primary_key[0]],))
         )
@@ -311,6 +314,19 @@ class Differ:
         """What state holds for these keys (a differ with its own connection to state overrides it)."""
         return self.state.lookup(self.sync, keys)
 
+    def holds_removals(self, removals: Iterable[Known]) -> bool:
+        """The delete guard, counted before any removal is yielded (a mass removal is held back whole, never
+        half-applied): True, with `tally.removed` and `tally.held_deletes` set, when more than `max_removed`
+        of `removals` would delete a record (`deletes`). Called once the upserts have streamed, so `deletes`
+        knows every identity a live row holds."""
+        if self.max_removed is None:
+            return False
+        count = sum(1 for known in removals if self.deletes(known))
+        if count <= self.max_removed:
+            return False
+        self.tally.removed = self.tally.held_deletes = count
+        return True
+
     def _removed(self) -> Iterator[Change]:
         if self._found >= self._state_count:
             return  # every record state held when the diff began is still in the model: skip the walk
@@ -324,11 +340,8 @@ class Differ:
                 if i >= len(seen) or seen[i] != h:
                     yield key, known
 
-        if self.max_removed is not None:  # count first: a mass removal is held back whole, not half-applied
-            count = sum(1 for _ in gone())
-            if count > self.max_removed:
-                self.tally.removed = self.tally.held_deletes = count
-                return
+        if self.holds_removals(known for _, known in gone()):
+            return
         for key, known in gone():
             self.tally.removed += 1
             yield Change("removed", key, known.fingerprint, known.match_value, {}, known)

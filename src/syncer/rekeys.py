@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from syncer.diff import Change, Tally
 from syncer.identity import match_comparison_key
+from syncer.state import Known
 
 
 class IdentityMoves:
@@ -90,6 +91,16 @@ class IdentityMoves:
             self.elsewhere,
             self.by_key,
         )
+
+    def deletes(self, known: Known) -> bool:
+        """Would this removed record be deleted at the destination? Not when it was written to another
+        destination or object (only forgotten), nor in mirror mode when a row this run upserts holds its
+        identity (handed over). The differ's delete guard asks (`Differ.deletes`) once the upserts have
+        streamed, so every live identity is known; a holder an earlier run recorded is not (counted as a delete:
+        the guard errs on holding back)."""
+        if known.destination in self.elsewhere:
+            return False
+        return not (self.mirror and self._identity(known.match_value) in self._live)
 
     def _identity(self, value: str | None) -> str | None:
         return None if value is None else match_comparison_key(value, self.casefold)

@@ -406,7 +406,7 @@ class SyncJob:
             self.verify_destination(connector)
             self._sending = connector
             differ, changes = self.differ(full)
-            moves = self.identity_moves(connector, differ.tally)
+            moves = self.identity_moves(connector, differ)
         except WarehouseError as exc:
             raise self.located(exc) from exc
         finally:
@@ -427,6 +427,7 @@ class SyncJob:
                     differ, changes, samples = again.differ, again.changes, []
                     departed = Departed(self.state, self.sync.name, self.sync.mode == "insert")
                     moves = moves.renewed(differ.tally)
+                    differ.deletes = moves.deletes
         except WarehouseError as exc:
             raise self.located(exc) from exc
         self._plan_departed(differ.tally, departed.remaining())
@@ -445,7 +446,8 @@ class SyncJob:
         if not remaining:
             return
         tally.removed += remaining
-        if tally.held_deletes or (self.max_removed is not None and tally.removed > self.max_removed):
+        deleting = tally.removed - tally.handed_over  # a handover deletes nothing (syncer.rekeys)
+        if tally.held_deletes or (self.max_removed is not None and deleting > self.max_removed):
             tally.held_deletes = tally.removed
 
     def _describe(self, samples: list[Change]) -> list[dict[str, Any]]:
@@ -596,7 +598,7 @@ class SyncJob:
         return located
 
     def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:
-        moves = self.identity_moves(connector, differ.tally)
+        moves = self.identity_moves(connector, differ)
         self._elsewhere = moves.elsewhere
         guard = None  # one record per identity; none to guard where the match value names the parent (tasks)
         if connector.match_identifies(self.sync.object):
@@ -630,8 +632,9 @@ class SyncJob:
             if fatal:
                 raise fatal
 
-    def identity_moves(self, connector: Connector, tally: Tally) -> IdentityMoves:
-        """The run's (or plan's) handovers and re-keys (syncer.rekeys), under the delete guard."""
+    def identity_moves(self, connector: Connector, differ: Differ) -> IdentityMoves:
+        """The run's (or plan's) handovers and re-keys (syncer.rekeys), under the delete guard; `differ`'s guard
+        then counts only the removals that delete a record (`IdentityMoves.deletes`)."""
         mirror, casefold = self.sync.mode == "mirror", connector.match_casefold()
 
         def holders(identities: set[str]) -> dict[str, set[str]]:
@@ -643,7 +646,9 @@ class SyncJob:
         # the record's identity is syncer's key where the destination finds records by it (a webhook receiver),
         # or where the match value names the parent the record attaches to (a task)
         by_key = not (connector.finds_by_match_value and connector.match_identifies(self.sync.object))
-        return IdentityMoves(casefold, mirror, tally, guard, holders, refielded, elsewhere, by_key)
+        moves = IdentityMoves(casefold, mirror, differ.tally, guard, holders, refielded, elsewhere, by_key)
+        differ.deletes = moves.deletes
+        return moves
 
     def _send(
         self,

@@ -99,7 +99,7 @@ def set_rows(url: str, rows: list[tuple[int, str, int]]) -> None:
     engine.dispose()
 
 
-def write_mapping(project: Project, connector: str, mode: str, share: float = 1.0) -> None:
+def write_mapping(project: Project, connector: str, mode: str, share: float = 1.0, primary_key: str = "id") -> None:
     obj, match, number = OBJECTS[connector]
     name = '\nName = "ext"' if connector == "salesforce" else ""
     (project.root / "mappings" / f"{connector}.toml").write_text(
@@ -110,7 +110,7 @@ def write_mapping(project: Project, connector: str, mode: str, share: float = 1.
         max_delete_share = {share}
         [model]
         table = "accounts"
-        primary_key = "id"
+        primary_key = "{primary_key}"
         [match]
         field = "{match}"
         column = "ext"
@@ -188,15 +188,48 @@ def test_a_handover_across_runs_keeps_the_record(world: World) -> None:
     removal): the removal, applied later, must not delete the record the live row holds."""
     write_mapping(world.project, "salesforce", "mirror", share=0.25)
     before = synced(world, "salesforce", START)
-    rows = [(99, "SF-1", 99), (3, "SF-3", 30), (4, "SF-4", 40)]  # 1 and 2 leave: 2 > 25% of 4, held
+    rows = [(99, "SF-1", 99), (4, "SF-4", 40)]  # 1, 2 and 3 leave: 2 deletes (1 is handed over) > 25% of 4, held
     set_rows(world.project.warehouse_url, rows)
     code, summary, _ = world.project.cli("run", "salesforce", "--json")
     assert code == 1 and summary["held_deletes"] == 2, summary
     code, summary, _ = world.project.cli("run", "salesforce", "--allow-deletes", "--json")
-    assert code == 0 and summary["handed_over"] == 1 and summary["succeeded"] == 1, summary
+    assert code == 0 and summary["handed_over"] == 1 and summary["succeeded"] == 2, summary
     after = world.records("salesforce")
-    assert {ext: num for ext, (_, num) in after.items()} == {"SF-1": 99.0, "SF-3": 30.0, "SF-4": 40.0}
+    assert {ext: num for ext, (_, num) in after.items()} == {"SF-1": 99.0, "SF-4": 40.0}
     assert after["SF-1"][0] == before["SF-1"][0]  # the same record
+
+
+GUARDED = {  # the model after the edit, its primary key -> (deletes held back, handed over) under a 25% guard
+    "the primary key moves to another column: every record is handed over": (START, "ext", 0, 4),
+    "three keys renamed, their match values stay": ([(i + 10, e, n) for i, e, n in START[:3]] + START[3:], "id", 0, 3),
+    "two rows leave, one re-keyed account takes a value": ([(99, "SF-1", 99), *START[2:]], "id", 0, 1),
+    "three rows leave": (START[3:], "id", 3, 0),
+}
+
+
+@pytest.mark.parametrize("connector", sorted(OBJECTS))
+@pytest.mark.parametrize("name", sorted(GUARDED))
+def test_the_delete_guard_counts_deletes_not_handovers(world: World, connector: str, name: str) -> None:
+    """A handover deletes nothing, so the delete guard (max_delete_share) does not count it: plan and run
+    agree, and what they hold back is what `--allow-deletes` then deletes."""
+    rows, primary_key, held, handed_over = GUARDED[name]
+    write_mapping(world.project, connector, "mirror", share=0.25)
+    before = synced(world, connector, START)
+    set_rows(world.project.warehouse_url, rows)
+    write_mapping(world.project, connector, "mirror", share=0.25, primary_key=primary_key)
+    code, planned, _ = world.project.cli("plan", connector, "--json")
+    assert code == 0
+    code, summary, _ = world.project.cli("run", connector, "--json")
+    assert code == (1 if held else 0), summary
+    for count, expected in {"held_deletes": held, "handed_over": 0 if held else handed_over}.items():
+        assert planned[count] == summary[count] == expected, (count, planned, summary)
+    after = world.records(connector)
+    if not held:
+        assert {ext: num for ext, (_, num) in after.items()} == {ext: float(num) for _, ext, num in rows}
+        kept = {ext for _, ext, _ in rows}
+        assert {ext: after[ext][0] for ext in kept} == {ext: before[ext][0] for ext in kept}  # the same records
+    else:
+        assert after == before  # nothing deleted while held
 
 
 CRASHES = {  # the model after the edit, and an identity the killed run has already deleted

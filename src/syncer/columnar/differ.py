@@ -255,11 +255,8 @@ class ColumnarDiffer(Differ):
                         if key in known:
                             yield key, known[key]
 
-        if self.max_removed is not None:  # count first: a mass removal is held back whole, not half-applied
-            count = sum(1 for _ in gone())
-            if count > self.max_removed:
-                self.tally.removed = self.tally.held_deletes = count
-                return
+        if self.holds_removals(known for _, known in gone()):
+            return
         for key, known in gone():
             self.tally.removed += 1
             yield Change("removed", key, known.fingerprint, known.match_value, {}, known)

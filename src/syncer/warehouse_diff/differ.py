@@ -312,8 +312,8 @@ class WarehouseDiffer(Differ):
     def _removed_keys(self, keys: list[str]) -> Iterator[Change]:
         """Snapshot keys that left the model: removed if state knows them. The others (a snapshot row
         state no longer has) are noted as pending, so the merge deletes them from the snapshot."""
-        if self.max_removed is not None and len(keys) > self.max_removed:
-            self.tally.removed = self.tally.held_deletes = len(keys)
+        chunks = range(0, len(keys), CHUNK)
+        if self.holds_removals(k for i in chunks for k in self.state.lookup(self.sync, keys[i : i + CHUNK]).values()):
             return
         for i in range(0, len(keys), CHUNK):
             known = self.state.lookup(self.sync, keys[i : i + CHUNK])
