@@ -54,6 +54,20 @@ def create_accounts(url: str, n: int, start: int = 1, score_offset: int = 0, ext
     engine.dispose()
 
 
+def replace_table(url: str, columns: dict[str, str], rows: list[tuple[Any, ...]], table: str = "accounts") -> None:
+    """(Re)create `table` with `columns` (name -> SQL type, in order) holding `rows`, in any SQLAlchemy warehouse."""
+    names = list(columns)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+        conn.execute(sa.text(f"CREATE TABLE {table} ({', '.join(f'{n} {t}' for n, t in columns.items())})"))
+        values = ", ".join(f":{n}" for n in names)
+        conn.execute(
+            sa.text(f"INSERT INTO {table} VALUES ({values})"), [dict(zip(names, r, strict=True)) for r in rows]
+        )
+    engine.dispose()
+
+
 MAPPING = """
 connector = "hook"
 object = "accounts"

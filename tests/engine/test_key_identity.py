@@ -16,10 +16,9 @@ import textwrap
 from dataclasses import dataclass
 
 import pytest
-import sqlalchemy as sa
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
-from tests.engine.conftest import Project
+from tests.engine.conftest import Project, replace_table
 
 START = [(1, "a.example", 10), (2, "b.example", 20), (3, "c.example", 30), (4, "d.example", 40)]
 
@@ -44,14 +43,7 @@ CASES = {
 
 
 def set_rows(url: str, rows: list[tuple[int, str, int]]) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS accounts"))
-        conn.execute(sa.text("CREATE TABLE accounts (id INTEGER, domain TEXT, score INTEGER)"))
-        conn.execute(
-            sa.text("INSERT INTO accounts VALUES (:i, :d, :s)"), [{"i": i, "d": d, "s": s} for i, d, s in rows]
-        )
-    engine.dispose()
+    replace_table(url, {"id": "INTEGER", "domain": "TEXT", "score": "INTEGER"}, rows)
 
 
 def mapping(primary_key: str) -> str:

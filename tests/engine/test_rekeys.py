@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from syncer_connectors.hubspot.emulator import HubSpotEmulator
 from syncer_connectors.salesforce.emulator import SalesforceEmulator
 from syncer_connectors.salesforce.emulator_schema import FieldSpec
 
-from tests.engine.conftest import Project, crm_config
+from tests.engine.conftest import Project, crm_config, replace_table
 
 ENV = {"HS_TOKEN": "hs-rekey-token-1", "SF_USER": "rekey@example.com", "SF_PASS": "pw-rk-2", "SF_TOKEN": "tok-rk-3"}
 START = [(1, "SF-1", 10), (2, "SF-2", 20), (3, "SF-3", 30), (4, "SF-4", 40)]
@@ -89,14 +88,7 @@ class World:
 
 
 def set_rows(url: str, rows: list[tuple[int, str, int]]) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS accounts"))
-        conn.execute(sa.text("CREATE TABLE accounts (id INTEGER, ext TEXT, num INTEGER)"))
-        conn.execute(
-            sa.text("INSERT INTO accounts VALUES (:i, :e, :n)"), [{"i": i, "e": e, "n": n} for i, e, n in rows]
-        )
-    engine.dispose()
+    replace_table(url, {"id": "INTEGER", "ext": "TEXT", "num": "INTEGER"}, rows)
 
 
 def write_mapping(project: Project, connector: str, mode: str, share: float = 1.0, primary_key: str = "id") -> None:
