@@ -146,6 +146,8 @@ class EmailConnector(Connector):
     # none: the recipients are the destination, the SMTP relay only the route (a new relay re-sends no mail)
     address_settings = ()
     settings_model = EmailSettings
+    credential_settings = ("password",)
+    credential_noun = "SMTP password (or app password) of `username`"
     batch_size = 100  # messages per SMTP connection at most; the setting defaults to 50
     max_concurrency = 1  # digest parts go out in order; mail servers limit connections per client
     modes = frozenset({"insert"})  # an email cannot be changed once sent: one key, one message
@@ -196,7 +198,11 @@ class EmailConnector(Connector):
         try:
             code, reply = smtp.mail(self.settings.sender)
             if code != 250:
-                refused = f"{self.where}: MAIL FROM:<{self.settings.sender}> refused: {code} {reply_text(reply)}"
+                refused = (
+                    f"{self.where}: MAIL FROM:<{self.settings.sender}> refused: {code} {reply_text(reply)}: give "
+                    "the account permission to send as this address at the mail server, or set from_address to "
+                    "one it may send from"
+                )
                 problems.append(SettingProblem(self.setting("from_address"), refused))
             smtp.rset()
         except (OSError, smtplib.SMTPException) as exc:

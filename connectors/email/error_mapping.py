@@ -16,7 +16,14 @@ import smtplib
 import ssl
 from typing import Literal
 
-from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError, SyncerError
+from syncer.errors import (
+    CredentialRefused,
+    DestinationUnreachable,
+    FatalError,
+    RejectedError,
+    RetryableError,
+    SyncerError,
+)
 from syncer.http import unreachable_reason
 
 Phase = Literal["connect", "ehlo", "starttls", "auth", "mail", "rcpt", "data"]
@@ -34,8 +41,16 @@ PERMANENT: dict[Phase, type[SyncerError]] = {
 OVERRIDES: dict[tuple[Phase, int], type[SyncerError]] = {("mail", 552): RejectedError}  # SIZE= too big
 
 
+# 5xx to AUTH that say the credential is wrong (RFC 4954: 535 "authentication credentials invalid"); 534 (mechanism
+# too weak) and 538 (encryption required) are settings of the connection, not the credential
+REFUSED_AUTH = frozenset({535})
+
+
 def reply_error(phase: Phase, code: int, text: str) -> SyncerError:
-    """The syncer error for an SMTP reply that is not success, per the table above."""
+    """The syncer error for an SMTP reply that is not success, per the table above (CredentialRefused for a
+    refused password: `REFUSED_AUTH`)."""
+    if phase == "auth" and code in REFUSED_AUTH:
+        return CredentialRefused("SMTP AUTH", f"{code} {text}".strip(), status=code)
     kind: type[SyncerError] = RetryableError
     if code >= 500 or code < 400:
         kind = OVERRIDES.get((phase, code), PERMANENT[phase])

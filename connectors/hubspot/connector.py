@@ -60,6 +60,13 @@ class HubSpotConnector(Connector):
     match_key_casefold: ClassVar[bool] = True
     # a task's match value is the company it is associated with: many tasks share one company
     parent_match_objects: ClassVar[frozenset[str]] = frozenset({"tasks"})
+    credential_settings = ("access_token",)
+    credential_noun = "private app access token"
+    # HubSpot answers 403 MISSING_SCOPES when the private app lacks a scope the call needs
+    permission_fix = (
+        "add the scopes syncer needs to the private app (HubSpot: Settings > Integrations > Private apps > Scopes; "
+        "README.md lists them)"
+    )
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
-from syncer.errors import FatalError, RetryableError
+from syncer.errors import CredentialRefused, RetryableError
 from syncer.http import retryable_from_transport
 
 from .settings import SalesforceSettings
@@ -82,7 +82,7 @@ def login(settings: SalesforceSettings, session: requests.Session) -> tuple[str,
     try:
         session_id, instance = SalesforceLogin(**kwargs)
     except SalesforceAuthenticationFailed as exc:
-        raise FatalError(f"Salesforce login ({flow}) failed: {exc.code}: {exc.message}") from exc
+        raise CredentialRefused(f"Salesforce login ({flow})", str(exc.code)) from exc
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise retryable_from_transport(exc, f"Salesforce login ({flow})") or RetryableError(
             f"Salesforce login ({flow}): {type(exc).__name__}: {exc}"

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import requests
 
-from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.errors import CredentialRefused, FatalError, RejectedError, RetryableError
 from syncer.http import Action, classify, parse_retry_after, retryable_from_transport
 from syncer.secrets import masked_cut
 from syncer.values import to_json
@@ -63,11 +63,17 @@ class SalesforceClient:
         response = self._send(method, path, token, what, extra, kwargs)
         if response.status_code == 401 and error_code(response) == "INVALID_SESSION_ID":
             if not can_refresh(self.settings):
-                raise FatalError(f"{what}: Salesforce session expired and flow 'session' cannot log in again")
+                raise CredentialRefused(
+                    what,
+                    "HTTP 401 INVALID_SESSION_ID (the session expired; auth 'session' cannot log in again)",
+                    status=401,
+                )
             response = self._send(method, path, self._login(token), what, extra, kwargs)
             if response.status_code == 401:
-                raise FatalError(
-                    f"{what}: Salesforce refused the session right after a fresh login: {detail(response)}"
+                raise CredentialRefused(
+                    what,
+                    f"HTTP 401 {error_code(response) or ''} right after a fresh login".replace("  ", " "),
+                    status=401,
                 )
         self._raise_for(response, what)
         return response
@@ -108,6 +114,9 @@ class SalesforceClient:
         status = response.status_code
         if status == 403 and error_code(response) == "REQUEST_LIMIT_EXCEEDED":
             raise request_limit_error(what, detail(response), self.api_usage)
+        if status in (401, 403):  # INVALID_SESSION_ID; API_DISABLED_FOR_ORG, INSUFFICIENT_ACCESS ...
+            code = error_code(response)
+            raise CredentialRefused(what, f"HTTP {status}{f' {code}' if code else ''}", status == 403, status)
         action = classify(status)
         if action is Action.OK:
             return

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, cast
 
 from syncer.connector import Connector, ConnectorSettings, Destination, Record, Result, SettingProblem, check_problem
-from syncer.errors import FatalError, RejectedError, RetryableError
+from syncer.errors import CredentialRefused, FatalError, RejectedError, RetryableError
 from syncer.open_jobs import OpenJob
 from syncer.ratelimit import RateLimiter
 from syncer.retry import RetryPolicy
@@ -29,7 +29,7 @@ from syncer.values import FieldType
 from .bulk import BulkUpserter
 from .client import SalesforceClient
 from .describe import field_types
-from .settings import SalesforceSettings
+from .settings import FLOW_SECRET, SalesforceSettings
 from .sobjects import COLLECTION_CAP, SObjectWriter
 from .tasks import ACCOUNT_KEY, OWNER_KEY, TaskStatus, TaskWriter
 
@@ -46,6 +46,12 @@ class SalesforceConnector(Connector):
     match_key_casefold: ClassVar[bool] = True
     # a Task's match value is its Account's external ID (WhatId): many tasks share one account
     parent_match_objects: ClassVar[frozenset[str]] = frozenset({"Task"})
+    credential_noun = "credential for the `auth` flow configured"
+    # 403: the integration user lacks a permission (API_DISABLED_FOR_ORG, INSUFFICIENT_ACCESS ...)
+    permission_fix = (
+        "give the integration user the permission the call needs (its profile or a permission set: API Enabled, "
+        "and read/edit access to the object and its fields)"
+    )
 
     @classmethod
     def addresses(cls, settings: ConnectorSettings) -> list[str]:
@@ -169,6 +175,10 @@ class SalesforceConnector(Connector):
         settled, _failure = self.settle(keys, lambda pending: self.tasks.raise_priority(pending, priority))
         return {key: result.reason for key, result in settled.items()}  # unsettled keys: retried next escalate()
 
+    def credential_setting(self) -> str:
+        """The secret the configured `auth` flow logs in with (password flow: `password`)."""
+        return FLOW_SECRET[self.sf_settings.auth]
+
     def check(self) -> list[str]:
         """Describe the object(s) and report each mapped field that is missing or not writable."""
         try:
@@ -183,6 +193,8 @@ class SalesforceConnector(Connector):
             return problems
         except RetryableError as exc:  # 5xx, timeout: no verdict on the config; plan/run ask again
             return [check_problem(exc, f"salesforce: {exc}")]
+        except CredentialRefused as exc:  # worded by the runner: the setting holding the credential and the fix
+            return [check_problem(exc, f"auth: {exc}")]
         except FatalError as exc:  # the credentials of [connectors.<name>]
             return [SettingProblem(self.section, f"auth: {exc}")]
 

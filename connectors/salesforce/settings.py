@@ -22,6 +22,15 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# the secret each flow logs in with: what a refused login or session names (Connector.refused)
+FLOW_SECRET: dict[str, str] = {
+    "password": "password",
+    "jwt": "private_key",
+    "client_credentials": "consumer_secret",
+    "session": "session_id",
+}
+
+
 class SalesforceSettings(ConnectorSettings):
     """Everything the connector reads from `config.toml` (secrets resolved from the environment)."""
 

@@ -21,7 +21,7 @@ from slack_sdk.web import SlackResponse
 from syncer.connector import OWNER_DM, OWNER_NAMED, SettingProblem, check_problem
 from syncer.errors import RejectedError, SyncerError
 
-from .error_mapping import SCOPE_FIX, MissingScope
+from .error_mapping import EVERY_MESSAGE_SCOPES, SCOPE_FIX, MissingScope
 
 Api = Callable[..., dict[str, Any]]
 ApiResponse = Callable[..., SlackResponse]
@@ -65,6 +65,8 @@ def check_workspace(
     problems: list[str] = []
     for channel, key in dict.fromkeys((c, k) for c, k in channels if c):
         problems += _reach(api, channel, key, needs)
+    for scope in sorted(EVERY_MESSAGE_SCOPES):  # whatever the recipient: checked when none is known too (a plan)
+        needs.setdefault(scope, {"chat.postMessage": ["every message"]})
     for scope, calls in needs.items():
         if granted is not None and scope not in granted:
             problems.append(SettingProblem(token_key, _missing(scope, calls)))

@@ -37,7 +37,7 @@ from syncer.retry import RetryPolicy
 from syncer.values import FieldType
 
 from .checks import check_workspace
-from .error_mapping import TRANSPORT_ERRORS, UNDELIVERABLE_PREFIX, MissingScope, to_syncer_error
+from .error_mapping import SCOPE_FIX, TRANSPORT_ERRORS, UNDELIVERABLE_PREFIX, MissingScope, to_syncer_error
 from .history import find_keys
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -103,6 +103,9 @@ class SlackConnector(Connector):
 
     name = "slack"
     address_settings = ("base_url",)  # the workspace is the token's (not recorded: a token is a secret)
+    credential_settings = ("bot_token",)
+    credential_noun = "bot token (xoxb-..., OAuth & Permissions of the Slack app)"
+    permission_fix = SCOPE_FIX
     settings_model = SlackSettings
     batch_size = 20
     rate_limit = RateLimit(calls=100, per_seconds=60)  # workspace-wide budget for every method

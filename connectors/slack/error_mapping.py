@@ -24,25 +24,29 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError, SyncerError
+from syncer.errors import (
+    CredentialRefused,
+    DestinationUnreachable,
+    FatalError,
+    RejectedError,
+    RetryableError,
+    SyncerError,
+)
 from syncer.http import Action, classify, parse_retry_after, retryable_from_transport
 from syncer.secrets import masked_cut
 
 UNDELIVERABLE_PREFIX = "undeliverable:"
 
-FATAL_CODES = frozenset(
-    {
-        "not_authed",
-        "invalid_auth",
-        "token_revoked",
-        "token_expired",
-        "account_inactive",
+# the token itself is refused (HTTP 401's meaning) / taken but not allowed this call (HTTP 403's): CredentialRefused
+REFUSED_CODES = frozenset({"not_authed", "invalid_auth", "token_revoked", "token_expired", "account_inactive"})
+FORBIDDEN_CODES = frozenset(
+    {"no_permission", "org_login_required", "team_access_not_granted", "ekm_access_denied", "not_allowed_token_type"}
+)
+FATAL_CODES = (
+    REFUSED_CODES
+    | FORBIDDEN_CODES
+    | {
         "missing_scope",
-        "no_permission",
-        "org_login_required",
-        "team_access_not_granted",
-        "ekm_access_denied",
-        "not_allowed_token_type",
         "invalid_arguments",  # our request shape is wrong: a bug, not a record problem
     }
 )
@@ -74,7 +78,7 @@ SCOPE_FIX = "add it to the Slack app's Bot Token Scopes (OAuth & Permissions) an
 EVERY_MESSAGE_SCOPES = frozenset({"chat:write"})
 
 
-class MissingScope(FatalError):
+class MissingScope(CredentialRefused):
     """Slack refused `call` with `missing_scope`: the bot token lacks `needed` (Slack's `needed`, one scope or
     several comma-separated); `provided` is what it has. Nothing changes until the app is reinstalled: fatal for a
     scope every message needs (`every_message`), else the messages to that kind of conversation fail with it (the
@@ -83,7 +87,7 @@ class MissingScope(FatalError):
     def __init__(self, call: str, needed: str, provided: str) -> None:
         self.call, self.needed, self.provided = call, needed, provided
         has = f" (it has {provided})" if provided else ""
-        super().__init__(f"{call}: missing_scope: the bot token lacks {needed or 'a scope'}{has}; {SCOPE_FIX}")
+        super().__init__(call, f"missing_scope: the bot token lacks {needed or 'a scope'}{has}", True, fix=SCOPE_FIX)
 
     @property
     def every_message(self) -> bool:
@@ -122,11 +126,15 @@ def to_syncer_error(exc: BaseException, what: str, url: str | None = None) -> Sy
             error = RetryableError(f"{what}: HTTP {status} {code}", hint)
             error.throttled = status == 429  # type: ignore[attr-defined]
             return error
+        if status in (401, 403):
+            return CredentialRefused(what, f"HTTP {status} {code}", status == 403, status)
         if action is Action.FATAL:
             return FatalError(f"{what}: HTTP {status} {code}")
     if code == "missing_scope":
         data: Any = exc.response.data
         return MissingScope(what, str(data.get("needed") or ""), str(data.get("provided") or ""))
+    if code in REFUSED_CODES or code in FORBIDDEN_CODES:
+        return CredentialRefused(what, code, code in FORBIDDEN_CODES)
     if code in FATAL_CODES:
         return FatalError(f"{what}: {code}")
     if code in RETRY_CODES:

@@ -24,12 +24,13 @@ from syncer.connector import (
     ConnectorSettings,
     Destination,
     Record,
+    RefusedProblem,
     Result,
     SettingProblem,
     TransientProblem,
     check_problem,
 )
-from syncer.errors import FatalError, RetryableError
+from syncer.errors import CredentialRefused, FatalError, RetryableError
 from syncer.http import raise_for_response, retryable_from_transport, tls_context
 from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
@@ -128,6 +129,11 @@ class WebhookConnector(Connector):
 
     name = "webhook"
     address_settings = ("url",)
+    credential_settings = ("signing_secret",)
+    credential_noun = "signing secret (the one the receiver verifies)"
+    permission_fix = (
+        "allow syncer at the receiver (its access rules or IP allow-list), or check that `url` is its endpoint"
+    )
     finds_by_match_value = False  # the receiver applies `op` by the record's key (README "Request")
     settings_model = WebhookSettings
     batch_size = 1000  # hard cap; the setting defaults to 100
@@ -238,11 +244,8 @@ class WebhookConnector(Connector):
             return [check_problem(exc, f"webhook receiver not reachable: {exc}")]
         status = response.status_code
         if status in (401, 403):
-            return [
-                SettingProblem(
-                    self.setting("signing_secret"), f"webhook receiver refused the signature (HTTP {status})"
-                )
-            ]
+            refused = CredentialRefused(f"webhook GET {self._where}", f"HTTP {status}", status == 403, status)
+            return [RefusedProblem(refused, f"webhook receiver refused the signature (HTTP {status})")]
         if status >= 500 or status == 429:  # no verdict on the config: plan/run ask again
             return [TransientProblem(f"webhook receiver at {self._where} answered HTTP {status}")]
         if status == 404 or (status >= 400 and self.config.check_url):

@@ -467,6 +467,8 @@ class _Collector:
             return value
         if not (isinstance(value, str) and "${" in value):
             return value
+        if secret:
+            secrets.note_reference(key, value)
         for name in sorted({m.group(1) for m in secrets.REFERENCE.finditer(value) if m.group(2) is None}):
             found = secrets.lookup(name)
             if found is not None and not found.strip():

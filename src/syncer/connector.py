@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict
 
-from syncer.errors import ConfigIssue, DestinationUnreachable, FatalError, RejectedError, RetryableError
+from syncer import secrets
+from syncer.errors import (
+    ConfigIssue,
+    CredentialRefused,
+    DestinationUnreachable,
+    FatalError,
+    RejectedError,
+    RetryableError,
+)
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import FieldType
@@ -144,11 +152,26 @@ class UnreachableProblem(str):
         return problem
 
 
+class RefusedProblem(str):
+    """A `check` problem saying the destination refused the credential (or a permission): `error`. The runner
+    (`destination_problems`) words it as the connector does for a run (`Connector.refused`): the setting and fix."""
+
+    __slots__ = ("error",)
+    error: CredentialRefused
+
+    def __new__(cls, error: CredentialRefused, text: str) -> RefusedProblem:
+        problem = super().__new__(cls, text)
+        problem.error = error
+        return problem
+
+
 def check_problem(exc: BaseException, text: str) -> str:
-    """`text` about `exc`: an UnreachableProblem when nothing listens at the destination, marked
-    TransientProblem when `exc` is another RetryableError."""
+    """`text` about `exc`: an UnreachableProblem when nothing listens at the destination, a RefusedProblem when
+    it refused the credential, marked TransientProblem when `exc` is another RetryableError."""
     if isinstance(exc, DestinationUnreachable):
         return UnreachableProblem(exc)
+    if isinstance(exc, CredentialRefused):
+        return RefusedProblem(exc, text)
     return TransientProblem(text) if isinstance(exc, RetryableError) else text
 
 
@@ -228,6 +251,11 @@ class Connector(abc.ABC):
     # property)? Then a changed match field moves every record's identity (syncer.rekeys). False where
     # records are addressed by syncer's key (a webhook receiver applies `op` by `key`).
     finds_by_match_value: ClassVar[bool] = True
+    # The settings holding the credential, the first one set is named when the destination refuses it (Salesforce
+    # names its flow's: `credential_setting`); what the credential is, and how to grant a missing permission (403)
+    credential_settings: ClassVar[tuple[str, ...]] = ()
+    credential_noun: ClassVar[str] = "credential"
+    permission_fix: ClassVar[str] = "grant the permission the call needs to the user or app the credential belongs to"
 
     def __init__(
         self,
@@ -252,6 +280,32 @@ class Connector(abc.ABC):
     def setting(self, key: str) -> str:
         """`key` of this connector's settings as config.toml spells it: "connectors.slack.bot_token"."""
         return f"{self.section}.{key}" if self.section else key
+
+    def credential_setting(self) -> str:
+        """The key of this connector's settings holding the credential the destination checks: the first of
+        `credential_settings` that is set ("" when none is)."""
+        return next((k for k in self.credential_settings if getattr(self.settings, k, None) is not None), "")
+
+    @final
+    def refused(self, error: CredentialRefused) -> SettingProblem:
+        """`error` as the user reads it: the setting of config.toml holding the credential (`setting`), that the
+        destination refused it (or, `forbidden`, a permission the call needs) and how to fix it; never its value."""
+        leaf = self.credential_setting()
+        key = self.setting(leaf) if leaf else self.section
+        where = secrets.where_set(key) if leaf else "the credential"
+        seen = f"{error.detail} on {error.what}"
+        if error.forbidden:
+            fix = error.fix or self.permission_fix
+            text = (
+                f"{self.name} took the credential but refused the call for a missing permission or scope ({seen}): "
+                f"{fix}; if that issues a new {self.credential_noun}, set {where} to it"
+            )
+        else:
+            text = (
+                f"{self.name} refused the credential ({seen}): set {where} to a valid {self.credential_noun}, "
+                f"or rotate it at {self.name} and set the new one there"
+            )
+        return SettingProblem(key, text)
 
     # -- hooks a connector implements ---------------------------------------------------------
 

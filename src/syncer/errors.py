@@ -7,6 +7,9 @@
      |    +-- WarehouseError    exit 2  a missing table, wrong password, missing grants (file and model key)
      |    +-- StateError        exit 2  the state store is damaged or unreadable (names it, says what to do)
      |    +-- UsageError        exit 2  a command-line value that names nothing (a sync, a status): the valid ones
+     |    +-- CredentialRefused exit 2  the destination refused the credential (401, INVALID_LOGIN, invalid_auth,
+     |                                  SMTP 535) or what it may do (403, a scope or permission missing); the
+     |                                  connector names the setting and the fix (Connector.refused)
      +-- LeaseHeld              exit 3  another process runs this sync now (names host, pid, since)
      +-- RetryableError         exit 1  a transient failure (429, 5xx, timeout): back off and try again
      |    +-- DestinationUnreachable exit 2  nothing answers at the destination's address (refused, no such
@@ -42,9 +45,25 @@ class SyncerError(Exception):
 
 
 class FatalError(SyncerError):
-    """Stop the sync: retrying cannot help (auth, config, daily quota exhausted, missing table)."""
+    """Stop the sync: retrying cannot help (auth, config, daily quota exhausted, missing table). `status`: the
+    HTTP status (or SMTP reply code) of the answer that stopped it, when one did (`syncer.http.raise_for_response`)."""
 
     exit_code = ExitCode.CONFIG
+    status: int | None = None
+
+
+class CredentialRefused(FatalError):
+    """The destination refused the connector's credential (HTTP 401 or the vendor's word for it: Salesforce
+    INVALID_LOGIN / INVALID_SESSION_ID, Slack invalid_auth, SMTP 535), or, `forbidden`, took it but refused the
+    call for a missing scope or permission (HTTP 403, Slack missing_scope). `what`: the call refused; `detail`: the
+    status and the vendor's error code, never the body (it may echo the credential); `fix`: a remedy the answer
+    itself tells (a Slack scope to add), else the connector's (`Connector.refused` names the setting)."""
+
+    def __init__(
+        self, what: str, detail: str, forbidden: bool = False, status: int | None = None, fix: str = ""
+    ) -> None:
+        self.what, self.detail, self.forbidden, self.status, self.fix = what, detail, forbidden, status, fix
+        super().__init__(f"{what}: {detail}" + (f"; {fix}" if fix else ""))
 
 
 class WarehouseError(FatalError):

@@ -11,6 +11,7 @@ import email.utils
 import errno
 import functools
 import os
+import re
 import socket
 import ssl
 import time
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import requests
 
-from syncer.errors import DestinationUnreachable, FatalError, RejectedError, RetryableError
+from syncer.errors import CredentialRefused, DestinationUnreachable, FatalError, RejectedError, RetryableError
 from syncer.secrets import masked_cut
 
 
@@ -106,18 +107,51 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def raise_for_response(response: httpx.Response, what: str) -> None:
-    """Raise the syncer error this response stands for; return if it is a success."""
-    action = classify(response.status_code)
+    """Raise the syncer error this response stands for; return if it is a success.
+
+    401/403: CredentialRefused (`forbidden` for 403) with the status and the vendor's error code, not the body;
+    any other FatalError keeps the status too (`FatalError.status`). RetryableError, RejectedError otherwise."""
+    status = response.status_code
+    action = classify(status)
     if action is Action.OK:
         return
+    if status in (401, 403):
+        code = vendor_code(_json_or_none(response))
+        raise CredentialRefused(what, f"HTTP {status}{f' {code}' if code else ''}", status == 403, status)
     detail = f"{what}: HTTP {response.status_code} {_short_body(response)}"
     if action is Action.RETRY:
         error = RetryableError(detail, parse_retry_after(response.headers.get("Retry-After")))
         error.throttled = response.status_code == 429  # type: ignore[attr-defined]
         raise error
     if action is Action.FATAL:
-        raise FatalError(detail)
+        fatal = FatalError(detail)
+        fatal.status = status
+        raise fatal
     raise RejectedError(detail)
+
+
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{1,60}")
+CODE_KEYS = ("category", "errorCode", "error", "code", "subCategory")  # HubSpot, Salesforce, Slack / OAuth, others
+
+
+def vendor_code(body: object) -> str:
+    """The error code a JSON error body names (HubSpot `category`, Salesforce `errorCode`, Slack/OAuth `error`), or
+    "": one word of the vendor's vocabulary is what a user searches for; the body's prose may echo what was sent."""
+    item = body[0] if isinstance(body, list) and body else body
+    if not isinstance(item, dict):
+        return ""
+    for key in CODE_KEYS:
+        value = item.get(key)
+        if isinstance(value, str) and _CODE.fullmatch(value):
+            return value
+    return ""
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def origin(url: str) -> str:

@@ -29,13 +29,23 @@ import sqlalchemy as sa
 from syncer import failpoints, registry
 from syncer.batch_identity import IdentityGuard
 from syncer.config import Config, SyncConfig, ignored_updated_at, unknown_column_issues
-from syncer.connector import Connector, Record, Result, TransientProblem, UnreachableProblem, located, op_of
+from syncer.connector import (
+    Connector,
+    Record,
+    RefusedProblem,
+    Result,
+    TransientProblem,
+    UnreachableProblem,
+    located,
+    op_of,
+)
 from syncer.departed import DEPARTED_REASON, Departed, restore_all
 from syncer.destinations import DestinationDefinition, SyncDestination
 from syncer.diff import Change, Differ, Replan, Tally
 from syncer.errors import (
     ConfigError,
     ConfigIssue,
+    CredentialRefused,
     DestinationUnreachable,
     FatalError,
     RetryableError,
@@ -157,7 +167,7 @@ def destination_problems(connector: Connector, policy: RetryPolicy) -> list[str]
         replace(policy, max_attempts=min(4, policy.max_attempts)).run(attempt)
     if unreachable:
         raise unreachable[0]
-    return found
+    return [connector.refused(p.error) if isinstance(p, RefusedProblem) else p for p in found]
 
 
 class SyncJob:
@@ -407,8 +417,11 @@ class SyncJob:
             self._sending = connector
             differ, changes = self.differ(full)
             moves = self.identity_moves(connector, differ)
-        except WarehouseError as exc:
-            raise self.located(exc) from exc
+        except FatalError as exc:
+            named = self.located(exc, connector)
+            if named is exc:
+                raise
+            raise named from exc
         finally:
             self._sending = None
             connector.close()
@@ -524,7 +537,7 @@ class SyncJob:
                 )
                 log.warning("sync %s: %s", self.sync.name, summary.error)
         except FatalError as exc:  # reported once, by the caller (CLI error path, daemon log)
-            summary.fatal = self.located(exc)
+            summary.fatal = self.located(exc, connector)
             summary.status, summary.error = "failed", mask(str(summary.fatal))
         except BaseException as exc:  # a crash of ours or the warehouse's: record it, then let it surface
             summary.status, summary.error = "failed", mask(described(exc))
@@ -584,18 +597,24 @@ class SyncJob:
         self.state.record(self.sync.name, summary.run_id or 0, outcomes)
         summary.failed += len(outcomes)
 
-    def located(self, exc: FatalError) -> FatalError:
-        """A warehouse error names the mapping file and model key whose query failed, and the fix."""
+    def located(self, exc: FatalError, connector: Connector | None = None) -> FatalError:
+        """A warehouse error names the mapping file and model key whose query failed, and the fix; a refused
+        credential (`connector`'s) is a ConfigError at the setting holding it in the connector's file, with the fix."""
+        if isinstance(exc, CredentialRefused) and connector is not None:
+            where = self.config.sync_files[self.sync.name], self.config.connectors[self.sync.connector].file
+            error = ConfigError([located(connector.refused(exc), *where)])
+            error.status = exc.status
+            return error
         if not isinstance(exc, WarehouseError) or exc.located or "warehouse.url" in str(exc):
             return exc
         model = self.sync.model
         key = "model.table" if model.table else "model.query" if model.query else "model.sql_file"
-        located = WarehouseError(
+        named = WarehouseError(
             f"{self.config.sync_files[self.sync.name]}: {key}: {exc} (check that the {key.split('.')[1]} "
             "is right and the warehouse user may read it; `syncer check` tests every model)"
         )
-        located.__cause__, located.located = exc, True
-        return located
+        named.__cause__, named.located = exc, True
+        return named
 
     def _apply(self, connector: Connector, differ: Differ, changes: Iterator[Change], summary: Summary) -> None:
         moves = self.identity_moves(connector, differ)

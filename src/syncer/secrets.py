@@ -209,6 +209,27 @@ def mask_url_query(text: str, read: list[tuple[int, int]] | None = None) -> None
             mask.add_query_value(unquote_plus(name), unquote_plus(value))  # its percent-encoded forms too (`forms`)
 
 
+# dotted config key of a secret -> NAME of the ${NAME} it is read from ("connectors.hubspot.access_token" ->
+# "HUBSPOT_TOKEN"), recorded as config.toml is loaded: a refused credential names the variable to set
+_references: dict[str, str] = {}
+
+
+def note_reference(key: str, text: str) -> None:
+    """Remember that secret `key` is read from the one `${NAME}` of `text` (no-op for any other text)."""
+    match = REFERENCE.fullmatch(text.strip())
+    if match is not None:
+        _references[key] = match.group(1)
+
+
+def where_set(key: str) -> str:
+    """Where the user sets secret `key`: "DEST_SECRET (environment variable or /run/secrets/DEST_SECRET)", or the
+    key's own name when config.toml was not loaded in this process."""
+    name = _references.get(key)
+    if name is None:
+        return f"the secret `{key.rsplit('.', 1)[-1]}` reads"
+    return f"{name} (environment variable or {secrets_dir()}/{name})"
+
+
 def is_reference(text: str) -> bool:
     """True when the whole value is one ${NAME} reference (the only accepted form for a secret; no default)."""
     match = REFERENCE.fullmatch(text.strip())

@@ -47,7 +47,7 @@ def _dead() -> str:
 ALERTS = "\n[alerts]\n"
 TIER = '\n[actions.pql_hot]\nwebhook = "tierhook"\n'
 OPS = '\n[daemon]\nops_alert_channel = "C0OPSALRT"\n'
-REVOKED = "config.toml: connectors.slack.bot_token: slack auth.test failed"  # the file and key to edit
+REVOKED = "config.toml: connectors.slack.bot_token: slack refused the credential ("  # the file and key to edit
 UNREACHABLE = "destination not reachable at http://127.0.0.1:"
 
 

@@ -70,7 +70,7 @@ def test_wrong_password_is_fatal(org: Harness) -> None:
     connector = connect(org, password="nope")
     with pytest.raises(FatalError, match="INVALID_LOGIN"):
         connector.send([rec(1)])
-    assert connector.check()[0].startswith("auth: Salesforce login (password) failed")
+    assert connector.check()[0].startswith("auth: Salesforce login (password): INVALID_LOGIN")
 
 
 def _rsa_pair() -> tuple[str, str]:

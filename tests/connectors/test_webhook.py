@@ -33,7 +33,7 @@ from syncer_connectors.webhook.emulator import (
     load_receiver_state,
 )
 
-from syncer.connector import Destination, Record, Result
+from syncer.connector import Destination, Record, RefusedProblem, Result
 from syncer.emulator import Fault
 from syncer.errors import FatalError
 from syncer.ratelimit import RateLimit, RateLimiter
@@ -257,9 +257,13 @@ def test_check_reports_problems_without_raising(receiver: WebhookReceiver, clock
     assert "not reachable" in connector(dead, clock).check()[0]
     url = f"{receiver.base_url}/hooks"
     wrong_secret = WebhookSettings.model_validate({"url": url, "signing_secret": "nope"})
-    problems = WebhookConnector(wrong_secret, DEST, retry=no_wait()).check()
+    hook = WebhookConnector(wrong_secret, DEST, retry=no_wait())
+    problems = hook.check()
     assert len(problems) == 1 and "refused the signature" in problems[0]
-    assert getattr(problems[0], "key", None) == "signing_secret"  # located at config.toml's setting (vendorfix2 3)
+    assert isinstance(
+        problems[0], RefusedProblem
+    )  # plan, run and check word it as the connector does (Connector.refused)
+    assert hook.refused(problems[0].error).key == "signing_secret"  # located at config.toml's setting (vendorfix2 3)
     assert "404" in connector(f"{receiver.base_url}/nowhere", clock).check()[0]
     receiver.faults.add(Fault("status", path="/hooks", method="GET", status=503))
     assert "503" in connector(f"{receiver.base_url}/hooks", clock).check()[0]
