@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer import float32
-from syncer.config import ModelConfig, WarehouseConfig
+from syncer.config import ModelConfig, WarehouseConfig, _did_you_mean
 from syncer.errors import ConfigError, ConfigIssue, WarehouseError
 from syncer.identity import Unrepresentable, composite_identity
 from syncer.keycheck import KeyChecker, KeyReport, MatchRule
@@ -37,6 +37,8 @@ def warehouse_engine(warehouse: WarehouseConfig, file: str, **options: Any) -> s
     `warehouse.url` (exit 2): all config."""
     try:
         engine = sa.create_engine(warehouse.url, connect_args=warehouse.connect_args, hide_parameters=True, **options)
+    except sa.exc.NoSuchModuleError as exc:
+        raise ConfigError([ConfigIssue(file, "warehouse.url", _unknown_dialect(warehouse.url))]) from exc
     except Exception as exc:
         issue = ConfigIssue(file, "warehouse.url", f"cannot use {mask(warehouse.url)!r}: {mask(str(exc))}")
         raise ConfigError([issue]) from exc
@@ -47,6 +49,21 @@ def warehouse_engine(warehouse: WarehouseConfig, file: str, **options: Any) -> s
         issue = ConfigIssue(file, "warehouse.url", f"no database file at {missing}: {fix}")
         raise ConfigError([issue])
     return engine
+
+
+#: the URL schemes syncer is tested with and installs the drivers of (pyproject.toml extras)
+DIALECTS = ("sqlite", "duckdb", "postgresql", "snowflake", "bigquery")
+
+
+def _unknown_dialect(url: str) -> str:
+    """Why SQLAlchemy has no dialect (or driver) for `url`'s scheme: the scheme as written, the dialects syncer
+    reads, and the closest one (a typo such as `sqlit`). The URL's credentials are never shown."""
+    scheme = url.split("://", 1)[0]
+    dialect, _, driver = scheme.partition("+")
+    known = ", ".join(DIALECTS)
+    if driver and dialect in DIALECTS:
+        return f"no driver {driver!r} for {dialect}: write {dialect}://... (syncer installs its driver)"
+    return f"unknown warehouse dialect {dialect!r}{_did_you_mean(dialect, DIALECTS)}: syncer reads {known}"
 
 
 def _missing_file(url: sa.URL) -> str | None:
