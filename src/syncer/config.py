@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
+import json
 import os
 import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -404,19 +405,41 @@ def pydantic_issues(
             message = "unknown key" + (f" (did you mean {meant!r}?)" if meant else "")
         elif err["type"] == "missing":
             message = "required key is missing"
+        elif err["type"] == "model_type" and err.get("ctx", {}).get("class_name") == "FieldSpec":
+            name, given = str(loc[-1]), json.dumps(err["input"], default=str)
+            message = (
+                f'a field is a column name or a table, not {given}: write {name} = "{name}_column" '
+                f"or {name} = {{ const = {given} }} for a constant"
+            )
         issues.append((loc, ConfigIssue(file, _loc([prefix, *loc] if prefix else loc), message)))
     return [issue for loc, issue in issues if loc not in folded]
 
 
 def _keys_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
-    """The keys `model` accepts at `loc` (nested models followed through their fields; [] when unknown)."""
+    """The keys `model` accepts at `loc` ([] when unknown): nested models are followed through their fields, and
+    through a table of them (`fields.score`: a key of `dict[str, FieldSpec]` leads to FieldSpec's keys)."""
+    annotation: Any = model
     for part in loc:
-        field = model.model_fields.get(str(part)) if model is not None else None
-        if field is None:
+        annotation = _step(annotation, str(part))
+        if annotation is None:
             return []
-        nested = [a for a in (field.annotation, *get_args(field.annotation)) if isinstance(a, type)]
-        model = next((a for a in nested if issubclass(a, BaseModel)), None)
-    return list(model.model_fields) if model is not None else []
+    found = _model_in(annotation)
+    return list(found.model_fields) if found is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model `annotation` is, or one of its union members / arguments is; else None."""
+    candidates = (annotation, *get_args(annotation))
+    return next((a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None)
+
+
+def _step(annotation: Any, part: str) -> Any:
+    """The annotation one level down `part`: a model's field, or any key of a dict's values; None if neither."""
+    model = _model_in(annotation)
+    if model is not None and part in model.model_fields:
+        return model.model_fields[part].annotation
+    table = next((a for a in (annotation, *get_args(annotation)) if get_origin(a) is dict), None)
+    return get_args(table)[1] if table is not None else None
 
 
 class _Collector:

@@ -74,6 +74,26 @@ CASES = {
         'colum = "account_id"',
         "match.colum: unknown key (did you mean 'column'?)",
     ),
+    "field-spec-key": (  # a key of a table of models (fields: dict[str, FieldSpec])
+        MAP,
+        'name = "name"',
+        'name = { column = "name", cst = "str" }',
+        "fields.name.cst: unknown key (did you mean 'cast'?)",
+    ),
+    "field-spec-number": (
+        MAP,
+        'name = "name"',
+        "name = 5",
+        'fields.name: a field is a column name or a table, not 5: write name = "name_column" or name = { const = 5 }'
+        " for a constant",
+    ),
+    "field-spec-boolean": (
+        MAP,
+        'name = "name"',
+        "name = true",
+        'fields.name: a field is a column name or a table, not true: write name = "name_column" or '
+        "name = { const = true } for a constant",
+    ),
 }
 
 
