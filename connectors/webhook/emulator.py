@@ -140,6 +140,7 @@ class WebhookReceiver(Emulator):
         self.applied: Counter[AppliedKey] = Counter()
         self.deliveries: Counter[str] = Counter()  # Idempotency-Key -> times applied
         self.operations: list[tuple[str, str]] = []  # (key, op) of every record delivered, in order
+        self.received: list[dict[str, Any]] = []  # every record delivered as sent (key, op, fields), in order
         self.last_delivery: dict[str, Any] | None = None  # headers and payload, for payload-shape tests
         self._recent: list[float] = []
         self._state = _StateFile(state_file) if state_file is not None else None
@@ -211,6 +212,7 @@ class WebhookReceiver(Emulator):
                 continue
             op, existed = record["op"], False
             self.operations.append((key, op))
+            self.received.append(record)
             if op == "update" and key not in self.records:  # update never creates (README "Request")
                 results.append({"key": key, "status": "rejected", "error": f"no record {key!r} to update"})
                 continue

@@ -65,6 +65,9 @@ class Tally:
     # records state keeps as departed: they left the model outside mirror mode and are still at the destination,
     # not sent, not live; a mirror run deletes them (syncer.departed). A plan: as the run would leave them
     departed: int = 0
+    # rows that left the model in this diff outside mirror mode: their records stay at the destination (not
+    # deleted, counted in `departed` too); in mirror mode such rows are `removed` (deleted)
+    left_model: int = 0
     rekeyed: int = 0  # changed rows whose match value moved to another destination identity (syncer.rekeys)
     handed_over: int = 0  # records not deleted because a live row now holds their identity (syncer.rekeys)
     bad_rows: int = 0

@@ -131,6 +131,13 @@ def idempotency_key(sync: str, key: str, fingerprint: str, project: str) -> str:
     return hashlib.sha256(f"{project}\x1f{sync}\x1f{key}\x1f{fingerprint}".encode()).hexdigest()[:32]
 
 
+def _no_deletes_outside_mirror(mode: str, tally: Tally) -> None:
+    """Outside mirror mode nothing is deleted: the diff's removals are rows that left the model and whose
+    records stay at the destination (syncer.departed), counted as `left_model`, not `removed`."""
+    if mode != "mirror":
+        tally.left_model, tally.removed = tally.left_model + tally.removed, 0
+
+
 def _batched(items: Iterator[Change], size: int) -> Iterator[list[Change]]:
     while batch := list(islice(items, size)):
         yield batch
@@ -430,8 +437,10 @@ class SyncJob:
         try:
             while True:
                 try:
-                    for change in moves.now(departed.returning(changes, differ.tally)):
-                        if len(samples) < show:
+                    taken: dict[str, int] = {}
+                    for change in self._would_send(moves, departed, changes, differ.tally):
+                        if taken.get(change.kind, 0) < show:  # up to `show` of each kind: deletes come last
+                            taken[change.kind] = taken.get(change.kind, 0) + 1
                             samples.append(change)
                         if self.runtime.progress:
                             self.runtime.progress("planned", 1)
@@ -443,45 +452,81 @@ class SyncJob:
                     differ.deletes = moves.deletes
         except WarehouseError as exc:
             raise self.located(exc) from exc
-        self._plan_departed(differ.tally, departed.remaining())
+        if self.sync.mode != "mirror":
+            differ.tally.departed = departed.remaining() + differ.tally.removed
+        elif differ.tally.held_deletes:  # the guard holds every removal back (a run sends none of them)
+            deferred = {c.key for c in moves.deferred}
+            samples = [c for c in samples if c.kind != "removed" or c.key in deferred]
+        _no_deletes_outside_mirror(self.sync.mode, differ.tally)
         summary = Summary(self.sync.name, differ.tally, duration_s=time.monotonic() - started)
         summary.samples = self._describe(samples)
         return summary
 
-    def _plan_departed(self, tally: Tally, remaining: int) -> None:
-        """A plan's departed count as the run would leave it: a mirror run puts the departed records back
-        and deletes them with the diff's removals, under the same delete guard (`differ` counts them in its
-        `max_removed`); another mode keeps them, and this plan's removals join them."""
-        if self.sync.mode != "mirror":
-            tally.departed = remaining + tally.removed
-            return
-        tally.departed = remaining
+    def _would_send(
+        self, moves: IdentityMoves, departed: Departed, changes: Iterator[Change], tally: Tally
+    ) -> Iterator[Change]:
+        """A plan's changes as a run sends them, in its order: the stream's upserts, its removals (a mirror run
+        deletes them; another mode keeps them), then the re-keyed upserts a mirror run sends once their old
+        record's delete is acknowledged. A mirror run first puts every departed record back (`restore_all`) and
+        deletes those still out of the model with the diff's removals, under the same delete guard: a plan,
+        which writes nothing, adds them after the stream."""
+        stream: Iterator[Change] = departed.returning(changes, tally)
+        if moves.mirror:
+            stream = chain(stream, self._departed_removals(departed, tally))
+        yield from moves.now(stream)
+        yield from moves.deferred
+
+    def _departed_removals(self, departed: Departed, tally: Tally) -> Iterator[Change]:
+        """The departed records whose row did not come back (read once the stream ended), as the removals a
+        mirror run makes of them; none when the delete guard holds the removals back (`Tally.held_deletes`)."""
+        remaining = departed.known
         if not remaining:
             return
-        tally.removed += remaining
+        tally.removed += len(remaining)
         deleting = tally.removed - tally.handed_over  # a handover deletes nothing (syncer.rekeys)
         if tally.held_deletes or (self.max_removed is not None and deleting > self.max_removed):
             tally.held_deletes = tally.removed
+            return
+        for key, known in remaining.items():
+            yield Change("removed", key, known.fingerprint, known.match_value, {}, known)
 
     def _describe(self, samples: list[Change]) -> list[dict[str, Any]]:
+        """Each sampled change as a run sends it: {"kind", "op", "key", "match"} and, for an upsert, the `fields`
+        sent (added) or `changes` {field: {"from", "to"}} (changed); a field the run leaves out (a NULL under
+        `null_policy = "skip"`, a field no longer mapped) is {"from", "skipped": why}, never `to: null`. A removal
+        is a delete with the record's id in mirror mode; in another mode it is kind "left_model", op None: the
+        record stays at the destination."""
         before = self.state.payloads(self.sync.name, [c.key for c in samples if c.kind == "changed"])
+        mirror = self.sync.mode == "mirror"
         described = []
         for c in samples:
-            item: dict[str, Any] = {"kind": c.kind, "key": c.key, "match": c.match_value}
+            removed = c.kind == "removed"
+            item: dict[str, Any] = {"kind": c.kind, "op": op_of(self.sync.mode, removed), "key": c.key}
+            item["match"] = c.match_value
             moved_from = c.known.destination if c.known is not None else None
             if moved_from is not None and moved_from != self.destination.digest:
                 item["destination"] = self.destination.reason(moved_from)
-            if c.kind == "added":
+            if removed and mirror:
+                item["id"] = c.known.dest_id if c.known is not None else None
+            elif removed:
+                item.update(kind="left_model", op=None, note=DEPARTED_REASON.format(mode=self.sync.mode))
+            elif c.kind == "added":
                 item["fields"] = c.fields
             elif c.kind == "changed":
                 old = before.get(c.key, {})
                 item["changes"] = {
-                    f: {"from": old.get(f), "to": c.fields.get(f)}
+                    f: {"from": old.get(f), "to": c.fields[f]} if f in c.fields else self._left_out(f, old.get(f))
                     for f in sorted(set(old) | set(c.fields))
-                    if old.get(f) != c.fields.get(f)
+                    if f not in c.fields or old.get(f) != c.fields[f]
                 }
             described.append(item)
         return described
+
+    def _left_out(self, field: str, old: Any) -> dict[str, Any]:
+        """A field a run does not send, though the destination holds a value for it: it keeps that value."""
+        if field in self.sync.fields:
+            return {"from": old, "skipped": "null (null_policy skip: not sent, the destination keeps its value)"}
+        return {"from": old, "skipped": "no longer mapped (not sent, the destination keeps its value)"}
 
     # -- run ----------------------------------------------------------------------------------
 
@@ -641,6 +686,7 @@ class SyncJob:
             reason = DEPARTED_REASON.format(mode=self.sync.mode)
             self.state.depart(self.sync.name, summary.run_id or 0, departing, reason)
         differ.tally.departed = self.state.count_departed(self.sync.name)
+        _no_deletes_outside_mirror(self.sync.mode, differ.tally)
         if fatal:
             raise fatal
         if moves.forget:  # handed over (mirror): a live row's record is theirs, only state lets go of them

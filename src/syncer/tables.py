@@ -23,6 +23,7 @@ LABELS = {
     "duration_s": "duration (s)",
     "held_rejected": "held (rejected before)",
     "held_deletes": "deletes held back",
+    "left_model": "left the model (kept at the destination)",
     "out_of_sync": "out of sync:",
     "triggers_by_name": "triggers fired, by trigger",
 }

@@ -1,7 +1,9 @@
 """Records that left the model outside mirror mode (adv9w #1): a webhook sync in `mode = "upsert"` whose
 row leaves the model keeps its record at the destination, so state keeps it too, as departed (not sent,
 not live); a later switch to mirror deletes it under the delete guard, a row that comes back is matched to
-its record, and `plan` / `run` / `status` say how many remain. Before, the run said `removed 1, succeeded 0`,
+its record, and `plan` / `run` / `status` say how many remain (a run outside mirror mode counts such a row as
+`left_model`, never `removed`: nothing is deleted; a mirror plan says `departed 0`, as its run leaves it).
+Before, the run said `removed 1, succeeded 0`,
 state forgot the record and the mirror switch deleted nothing: it stayed at the destination for good.
 
 Every case in every diff mode (DuckDB warehouse, webhook receiver) on SQLite state, and on PostgreSQL state.
@@ -52,7 +54,13 @@ ANY = lambda rx: True  # noqa: E731
 CASES: dict[str, list[Step]] = {
     "upsert, a row leaves, switch to mirror: the record is deleted then": [
         ("remove row 3", _sql("DELETE FROM accounts WHERE account_id = 3"), 0, {}, ANY),
-        ("upsert run keeps it", ("run", "accounts"), 0, {"removed": 1, "departed": 1, "succeeded": 0}, _has("3")),
+        (
+            "upsert run keeps it",
+            ("run", "accounts"),
+            0,
+            {"removed": 0, "left_model": 1, "departed": 1, "succeeded": 0},
+            _has("3"),
+        ),
         ("plan says it remains", ("plan", "accounts"), 0, {"removed": 0, "departed": 1}, _has("3")),
         (
             "upsert run again: not live",
@@ -62,13 +70,13 @@ CASES: dict[str, list[Step]] = {
             _has("3"),
         ),
         ("switch to mirror", _mode("mirror"), 0, {}, ANY),
-        ("mirror plan", ("plan", "accounts"), 0, {"removed": 1, "departed": 1, "held_deletes": 0}, _has("3")),
+        ("mirror plan", ("plan", "accounts"), 0, {"removed": 1, "departed": 0, "held_deletes": 0}, _has("3")),
         ("mirror run deletes it", ("run", "accounts"), 0, {"removed": 1, "succeeded": 1, "departed": 0}, _lacks("3")),
         ("and later runs agree", ("run", "accounts"), 0, {"removed": 0, "added": 0, "departed": 0}, _lacks("3")),
     ],
     "a departed row comes back unchanged: matched to its record, nothing sent": [
         ("remove row 3", _sql("DELETE FROM accounts WHERE account_id = 3"), 0, {}, ANY),
-        ("upsert run keeps it", ("run", "accounts"), 0, {"removed": 1, "departed": 1}, _has("3")),
+        ("upsert run keeps it", ("run", "accounts"), 0, {"removed": 0, "left_model": 1, "departed": 1}, _has("3")),
         ("row 3 is back", _sql(f"INSERT INTO accounts VALUES {ROW_3}"), 0, {}, ANY),
         ("plan: not added", ("plan", "accounts"), 0, {"added": 0, "changed": 0, "departed": 0}, ANY),
         ("run: matched", ("run", "accounts"), 0, {"added": 0, "changed": 0, "succeeded": 0, "departed": 0}, _has("3")),
@@ -77,7 +85,7 @@ CASES: dict[str, list[Step]] = {
     ],
     "a departed row comes back changed: sent to its record as a change": [
         ("remove row 3", _sql("DELETE FROM accounts WHERE account_id = 3"), 0, {}, ANY),
-        ("upsert run keeps it", ("run", "accounts"), 0, {"removed": 1, "departed": 1}, _has("3")),
+        ("upsert run keeps it", ("run", "accounts"), 0, {"removed": 0, "left_model": 1, "departed": 1}, _has("3")),
         (
             "row 3 is back, renamed",
             _sql(f"INSERT INTO accounts VALUES {ROW_3.replace('Account 3', 'Back 3')}"),
@@ -95,9 +103,9 @@ CASES: dict[str, list[Step]] = {
     ],
     "many left in upsert mode: the mirror switch is held by the delete guard": [
         ("remove 90 rows (30%)", _sql("DELETE FROM accounts WHERE account_id <= 90"), 0, {}, ANY),
-        ("upsert run keeps them", ("run", "accounts"), 0, {"removed": 90, "departed": 90}, _has("1", "90")),
+        ("upsert run keeps them", ("run", "accounts"), 0, {"left_model": 90, "departed": 90}, _has("1", "90")),
         ("switch to mirror", _mode("mirror"), 0, {}, ANY),
-        ("mirror plan: held", ("plan", "accounts"), 0, {"held_deletes": 90, "departed": 90}, ANY),
+        ("mirror plan: held", ("plan", "accounts"), 0, {"held_deletes": 90, "departed": 0}, ANY),
         ("mirror run: held", ("run", "accounts"), 1, {"held_deletes": 90, "succeeded": 0}, _has("1", "90")),
         (
             "--allow-deletes",
@@ -110,7 +118,7 @@ CASES: dict[str, list[Step]] = {
     "insert mode: a departed row that comes back is not inserted twice": [
         ("switch to insert", _mode("insert"), 0, {}, ANY),
         ("remove row 3", _sql("DELETE FROM accounts WHERE account_id = 3"), 0, {}, ANY),
-        ("insert run keeps it", ("run", "accounts"), 0, {"removed": 1, "departed": 1}, _has("3")),
+        ("insert run keeps it", ("run", "accounts"), 0, {"removed": 0, "left_model": 1, "departed": 1}, _has("3")),
         (
             "row 3 is back, renamed",
             _sql(f"INSERT INTO accounts VALUES {ROW_3.replace('Account 3', 'Back 3')}"),

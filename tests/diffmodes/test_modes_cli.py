@@ -90,7 +90,7 @@ def test_warehouse_mode_rebuilds_a_dropped_schema(tmp_path: Path, receiver: Webh
     sql(project, "DELETE FROM accounts WHERE account_id = 300")
     calls = receiver.write_calls
     code, run, err = project.cli("run", "accounts", "--json")
-    assert code == 0 and (run["changed"], run["removed"], run["unchanged"]) == (4, 1, ROWS - 5), err
+    assert code == 0 and (run["changed"], run["left_model"], run["unchanged"]) == (4, 1, ROWS - 5), err
     assert receiver.write_calls == calls + 1  # the 4 changes in one batch; the removal is forgotten (upsert mode)
     assert sql(project, "SELECT COUNT(*) FROM syncer.snapshot") == [(ROWS - 1,)]
     code, again, _ = project.cli("run", "accounts", "--json")

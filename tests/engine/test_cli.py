@@ -143,7 +143,13 @@ def test_removed_rows_in_upsert_mode_are_kept_as_departed_without_calls(
     calls = receiver.write_calls
     execute(project, "DELETE FROM accounts WHERE account_id > 290")
     code, run, _ = project.cli("run", "accounts", "--json")
-    assert code == 0 and run["removed"] == 10 and run["unchanged"] == 290 and run["departed"] == 10, run
+    assert (
+        code == 0
+        and run["removed"] == 0
+        and run["left_model"] == 10
+        and run["unchanged"] == 290
+        and run["departed"] == 10
+    ), run
     assert receiver.write_calls == calls and len(receiver.records) == 300  # the destination keeps them
     code, run, _ = project.cli("run", "accounts", "--json")
     assert run["removed"] == 0 and run["departed"] == 10, run  # not live, not forgotten (syncer.departed)

@@ -61,6 +61,7 @@ def _summary_table(summary: Summary) -> None:
         "added",
         "changed",
         "removed",
+        "left_model",
         "unchanged",
         "held_rejected",
         "held_deletes",
@@ -361,7 +362,13 @@ def _with_job(
 def plan(
     sync: str,
     config: ConfigOpt = None,
-    show: Annotated[int, typer.Option(help="show N sample changes with their field-level diffs", min=0)] = 0,
+    show: Annotated[
+        int,
+        typer.Option(
+            help="show up to N sample changes of each kind (added, changed, removed, left_model), as a run sends them",
+            min=0,
+        ),
+    ] = 0,
     full: Annotated[bool, typer.Option("--full", help="plan as if everything must be re-sent")] = False,
     full_diff: FullDiffOpt = False,
     retry_rejected: RetryRejectedOpt = False,
