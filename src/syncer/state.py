@@ -707,18 +707,38 @@ class StateStore:
         run_id: int | None = None,
         status: str | None = None,
         limit: int = 100,
+        current: bool = False,
     ) -> list[dict[str, Any]]:
-        query = sa.select(audit).order_by(audit.c.id.desc()).limit(limit)
+        """Audit rows, newest first, each with `resolved`: for a rejection, True once it is no longer the record's
+        current one (a later run sent the row, or rejected it again: `rejected_records` holds the current
+        rejection of each key); None for every other row. `current`: only the rejections still current."""
+        held = sa.exists().where(
+            rejected.c.sync == audit.c.sync, rejected.c.key == audit.c.key, rejected.c.run_id == audit.c.run_id
+        )
+        query = sa.select(audit, held.label("is_current")).order_by(audit.c.id.desc()).limit(limit)
         for column, value in (
             (audit.c.sync, sync),
             (audit.c.key, key),
             (audit.c.run_id, run_id),
-            (audit.c.status, status),
+            (audit.c.status, "rejected" if current else status),
         ):
             if value is not None:
                 query = query.where(column == value)
+        if current:
+            query = query.where(held)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            is_current = row.pop("is_current")
+            row["resolved"] = None if row["status"] != "rejected" else not is_current
+        return rows
+
+    def rejected_counts(self) -> dict[str, int]:
+        """sync -> rows whose latest outcome is a rejection (`rejected_records`): what `audit --status rejected`
+        lists by default."""
+        query = sa.select(rejected.c.sync, sa.func.count()).group_by(rejected.c.sync)
+        with self.engine.connect() as conn:
+            return {name: int(n) for name, n in conn.execute(query)}
 
     def rejected_rows(self, sync: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query = sa.select(rejected).order_by(rejected.c.rejected_at.desc()).limit(limit)

@@ -464,16 +464,29 @@ def audit(
     config: ConfigOpt = None,
     key: Annotated[str | None, typer.Option(help="one record's primary key")] = None,
     run: Annotated[int | None, typer.Option("--run", help="one run id", min=1)] = None,
-    status: Annotated[str | None, typer.Option(help="ok, rejected or failed")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="ok, rejected or failed; rejected: the rows rejected now (a rejection the row's later run resolved "
+            "is left out; --history lists it too)"
+        ),
+    ] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="with --status rejected: also the rejections later runs resolved")
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="show at most this many rows, newest first", min=0)] = 50,
     show_all: Annotated[bool, typer.Option("--all", help="every row")] = False,
     as_json: JsonOpt = False,
 ) -> int:
-    """What was sent for records, when, and what the destination said."""
+    """What was sent for records, when, and what the destination said. A rejection a later run resolved (the row
+    was sent, or rejected again) is marked `resolved`."""
     one_of("--status", status, AUDIT_STATUSES)
+    if history and status != "rejected":
+        raise bad_option("--history", "lists resolved rejections: give it with --status rejected")
     cfg, state = _open(config)
     zone = team_zone(cfg.raw)  # the table a person reads; the audit rows and --json stay UTC ISO
-    rows = state.audit_rows(sync, key, run, status, 1_000_000_000 if show_all else limit + 1)
+    current = status == "rejected" and not history
+    rows = state.audit_rows(sync, key, run, status, 1_000_000_000 if show_all else limit + 1, current=current)
     known_sync(cfg, sync, recorded=bool(rows) or bool(state.audit_rows(sync, None, None, None, 1)))
     rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
     if as_json:
@@ -482,6 +495,8 @@ def audit(
     if not rows:
         filters = " ".join(f"--{k} {v}" for k, v in (("key", key), ("run", run), ("status", status)) if v is not None)
         why = f"no audit rows for {sync} match {filters}" if filters else f"no audit rows for {sync} yet"
+        if current:
+            why = f"no rows of {sync} are rejected now ({filters}; --history adds the rejections later runs resolved)"
         out.print(escape(f"{why}: every record a run sends is audited (`syncer runs` lists the runs)"), highlight=False)
         return 0
     table = Table("run", "at", "key", "op", "status", "dest id", "reason", "payload")
@@ -491,7 +506,7 @@ def audit(
             local_stamp(r["at"], zone),
             r["key"],
             r["op"],
-            r["status"],
+            f"{r['status']} (resolved)" if r["resolved"] else r["status"],
             r["dest_id"],
             r["reason"],
             r["payload"],
@@ -603,6 +618,7 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     run; and syncs state holds records of that no mapping defines (exit 1 when there are any)."""
     cfg, state = _open(config)
     held = state.held_syncs()
+    rejected = state.rejected_counts()
     orphans = orphaned_syncs(cfg, state)
     last = {r["sync"]: r for r in reversed(state.recent_runs(limit=1000))}
     rows: list[dict[str, Any]] = []
@@ -618,6 +634,7 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
                 "mode": cfg.syncs[name].mode if name in cfg.syncs else None,
                 "records": live,
                 "departed": gone,
+                "rejected": rejected.get(name, 0),  # rejected now: `audit NAME --status rejected` lists them
                 "defined": name in cfg.syncs,
                 "last_run": None if not run else {k: run[k] for k in ("id", "status", "started_at", "finished_at")},
             }
@@ -626,11 +643,12 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
         _print_json({"syncs": rows, "orphaned": [o.advice(cfg) for o in orphans]})
         return 1 if orphans else 0
     zone = team_zone(cfg.raw)
-    table = Table("sync", "mode", "records", "departed (still at destination)", "last run")
+    table = Table("sync", "mode", "records", "departed (still at destination)", "rejected now", "last run")
     for r in rows:
         run = r["last_run"]
         when = f"{run['id']} {run['status']} {local_stamp(run['started_at'], zone)}" if run else "-"
-        table.add_row(r["sync"], r["mode"] or "[red]no mapping[/red]", str(r["records"]), str(r["departed"]), when)
+        mode = r["mode"] or "[red]no mapping[/red]"
+        table.add_row(r["sync"], mode, str(r["records"]), str(r["departed"]), str(r["rejected"]), when)
     print_table(table)
     for r in rows:
         if r["departed"] and r["defined"] and r["mode"] != "mirror":
