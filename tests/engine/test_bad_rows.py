@@ -23,7 +23,7 @@ def execute(project: Project, *statements: str) -> None:
 
 
 def rejected_audit(project: Project) -> list[dict[str, Any]]:
-    code, rows, err = project.cli("audit", "accounts", "--status", "rejected", "--json", "--limit", "1000")
+    code, rows, err = project.cli("audit", "accounts", "--status", "rejected", "--history", "--json", "--limit", "1000")
     assert code == 0, err
     assert isinstance(rows, list), rows
     return rows

@@ -97,10 +97,10 @@ def test_the_adversarys_run_as_processes(project: Project, receiver: WebhookRece
     assert syncer("run", "accounts")[0] == 0
     create_accounts(project.warehouse_url, 299, start=2)  # account 1 leaves the model
     code, said = syncer("run", "accounts", "--json")
-    assert code == 0 and '"removed": 1' in said and '"departed": 1' in said and "1" in receiver.records, said
+    assert code == 0 and '"left_model": 1' in said and '"departed": 1' in said and "1" in receiver.records, said
     code, said = syncer("status")
     assert (
-        code == 0 and "accounts upsert 299 1" in said and "1 record left the model, still at the destination" in said
+        code == 0 and "accounts upsert 299 1 0" in said and "1 record left the model, still at the destination" in said
     ), said
     mapping = project.root / "mappings" / "accounts.toml"
     mapping.write_text(mapping.read_text().replace('mode = "upsert"', 'mode = "mirror"'))
