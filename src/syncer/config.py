@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
+import sqlalchemy as sa
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -666,6 +667,18 @@ def _load_syncs(
     return syncs, files
 
 
+# the warehouses whose `updated_at` window syncer reads (warehouse_diff.dialects.DIALECTS; SQLite has none)
+WINDOW_WAREHOUSES = ("bigquery", "duckdb", "postgresql", "snowflake")
+
+
+def warehouse_backend(url: str) -> str:
+    """The SQLAlchemy backend of a warehouse URL (`sqlite`, `duckdb`, `postgresql`, ...); "" when it is not one."""
+    try:
+        return sa.engine.make_url(url).get_backend_name()
+    except sa.exc.ArgumentError:
+        return ""
+
+
 UPDATED_AT_MODES = ("columnar", "warehouse")  # the diff modes that read `model.updated_at` (see their windows)
 
 
@@ -674,7 +687,16 @@ def ignored_updated_at(sync: SyncConfig, warehouse: WarehouseConfig) -> str | No
     fix; None when it is read or not set. A warning, not an error: every mode plans the same changes,
     so a sync switched to another mode for a while stays correct, only slower."""
     mode = sync.diff or warehouse.diff
-    if not sync.model.updated_at or mode in UPDATED_AT_MODES:
+    if not sync.model.updated_at:
+        return None
+    backend = warehouse_backend(warehouse.url)
+    if mode in UPDATED_AT_MODES and backend not in WINDOW_WAREHOUSES:
+        return (
+            f"model.updated_at: ignored on {backend} (it keeps timestamps as text, so no window is read): every diff "
+            "reads the whole model; remove updated_at, or use a warehouse that reads it "
+            f"({', '.join(WINDOW_WAREHOUSES)})"
+        )
+    if mode in UPDATED_AT_MODES:
         return None
     where = "this mapping's diff" if sync.diff else "[warehouse] diff in config.toml"
     return (

@@ -139,8 +139,9 @@ def check(config: ConfigOpt = None) -> int:
             problems += [f"{cfg.sync_files[name]}: {p}" for p in check_problems(job)]
             warnings += [f"{cfg.sync_files[name]}: {w}" for w in check_warnings(job)]
             connector = job.connector(job.model_recipients())  # a Slack sync's channel column: each kind checked
+            found: list[str] = []
             try:
-                keys = job.preflight(connector)  # exactly the warehouse queries `plan` runs
+                job.preflight(connector)  # exactly the warehouse queries `plan` runs
                 where = cfg.sync_files[name], cfg.connectors[cfg.syncs[name].connector].file
                 found = job.destination_problems(connector)
                 problems += [str(located(p, *where)) for p in found if not isinstance(p, TransientProblem)]
@@ -154,10 +155,11 @@ def check(config: ConfigOpt = None) -> int:
                 job.refuse_duplicating_moves()  # as plan and run: a match.field change that would duplicate
             finally:
                 connector.close()
-            if keys.rejected_rows:
+            rejected = None if found else _rejected_rows(job)
+            if rejected:
                 out.print(
-                    f"[yellow]note[/yellow] sync {escape(name)}: {keys.rejected_rows} row(s) will be rejected "
-                    f"(NULL or duplicated keys, colliding match values); `syncer plan {escape(name)}` lists them"
+                    f"[yellow]note[/yellow] sync {escape(name)}: {escape(rejected)}; `syncer plan {escape(name)}` "
+                    "lists them"
                 )
         except ConfigError as exc:
             problems += [str(i) for i in exc.issues]
@@ -194,6 +196,16 @@ def check(config: ConfigOpt = None) -> int:
         return int(ExitCode.ROWS)
     out.print(f"ok: {plural(len(cfg.syncs), 'sync')}, {plural(len(cfg.connectors), 'connector')}, warehouse reachable")
     return 0
+
+
+def _rejected_rows(job: SyncJob) -> str | None:
+    """ "N row(s) will be rejected (n reason, ...)" as `plan` counts them (its diff, run here: one set of rules), or
+    None when no row will be. Rows the destination rejected before and unchanged since are `plan`'s held ones."""
+    tally = job.plan().tally
+    if not tally.bad_rows:
+        return None
+    reasons = ", ".join(f"{n} {why}" for why, n in sorted(tally.out_of_sync.items()) if why != "destination_rejected")
+    return f"{tally.bad_rows} row(s) will be rejected ({reasons})"
 
 
 class ConnectorVerdicts:

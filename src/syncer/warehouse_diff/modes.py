@@ -140,6 +140,11 @@ def check_warnings(job: SyncJob) -> list[str]:
     model_sql = job.source.sql(model, job.mapping_dir)
     with job.source._query(f"SELECT MAX(m.{quoted_columns(job, [column])[0]}) FROM ({model_sql}) AS m") as newest:
         value = newest.scalar()
+    if isinstance(value, str):  # SQLite keeps a TIMESTAMP as text
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return keys
     if not isinstance(value, dt.date):  # NULL everywhere, or not a timestamp (`check_problems` says so)
         return keys
     distance = future_dated.ahead(value, utcnow())
