@@ -36,7 +36,7 @@ CASES = [
         {"accounts": "accounts_v2"},
         ("status", "--json"),
         1,
-        ["'sync': 'accounts', 'mode': None, 'records': 300, 'departed': 0, 'defined': False"],
+        ["'sync': 'accounts', 'mode': None, 'records': 300, 'departed': 0, 'rejected': 0, 'defined': False"],
     ),
     (
         "forget --sync of a defined sync is refused",
