@@ -1,4 +1,5 @@
-"""Tables people read in a terminal or a pipe: never cut with `…`, never capped at 80 columns, headed in words.
+"""Tables people read in a terminal or a pipe: never cut with `…`, never capped at 80 columns, headed in words; a
+value longer than LONG_TEXT characters is shown by its start and its length (`shown`), in tables and previews.
 
 A header (or, in a key/value table without headers, a row's key) that is a snake_case field name, such as
 `sla_hours` or `api_calls`, is shown as people say it (`SLA (h)`, `API calls`): `field_label` is the one rule,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -29,6 +31,22 @@ LABELS = {
 }
 UNITS = {"hours": "(h)", "seconds": "(s)", "s": "(s)"}
 WORDS = {"api": "API", "sla": "SLA", "pql": "PQL", "id": "ID", "crm": "CRM", "url": "URL"}
+
+
+LONG_TEXT = 1000  # characters of one value a table or preview prints; the rest is counted, not printed
+
+
+def shown(value: Any, limit: int = LONG_TEXT) -> Any:
+    """`value` as a display prints it: text longer than `limit` characters cut to its start and counted,
+    `'abc…' (70,000 chars)`; the items of a dict, list or tuple each so; anything else as it is. The one rule for
+    every table (`print_table`) and preview (`plan --show`); `--json` output is never cut."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"'{value[:limit]}…' ({len(value):,} chars)"
+    if isinstance(value, dict):
+        return {k: shown(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [shown(v, limit) for v in value]
+    return value
 
 
 def field_label(text: str) -> str:
@@ -68,7 +86,8 @@ def print_table(table: Table, console: Console | None = None) -> None:
     _label_fields(table)
     for column in table.columns:
         column.overflow = "fold"
-        column._cells = [mask(c) if isinstance(c, str) else c for c in column._cells]  # before a wrap splits one
+        # masked before a wrap splits a secret; a long value cut to its start and counted (`shown`)
+        column._cells = [shown(mask(c)) if isinstance(c, str) else c for c in column._cells]
     if console.is_terminal:
         console.print(table)
         return

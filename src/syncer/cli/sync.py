@@ -48,7 +48,7 @@ from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
 from syncer.state import Known, StateStore
-from syncer.tables import more_line, print_table
+from syncer.tables import more_line, print_table, shown
 from syncer.warehouse_diff.modes import check_problems, check_warnings
 from syncer.wording import plural
 
@@ -86,9 +86,10 @@ def _summary_table(summary: Summary) -> None:
         table.add_row(mask(reason), f"{rows} (sent again)")
     print_table(table)
     for sample in data.get("samples", []):
-        out.print(mask(_json(sample)), highlight=False, markup=False)
+        out.print(mask(_json(shown(sample))), highlight=False, markup=False)
     for bad in data["bad_row_samples"]:
-        out.print(f"[yellow]bad row[/yellow] {escape(bad['key'])}: {escape(mask(bad['reason']))}", highlight=False)
+        reason = shown(mask(bad["reason"]))
+        out.print(f"[yellow]bad row[/yellow] {escape(shown(bad['key']))}: {escape(reason)}", highlight=False)
 
 
 @app.command()
