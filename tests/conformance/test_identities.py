@@ -436,8 +436,9 @@ def test_check_runs_exactly_the_warehouse_queries_plan_runs(tmp_path: Path, rece
     finally:
         sa.event.remove(sa.Engine, "before_cursor_execute", listen)
     # column probe, NULL keys, the key and match columns (duplicate keys and match collisions, on the
-    # canonical forms: columnar.key_scan), then the rows (check: for the type check)
-    assert len(checked) == 4, checked
+    # canonical forms: columnar.key_scan), then the rows (check: for the type check), then plan's own diff
+    # (check counts the rows it rejects by running it: one set of rules)
+    assert len(checked) == 5 and checked[-1] == checked[-2], checked
     assert checked[2] == 'SELECT "AcctNo", "order" FROM (SELECT * FROM quoted_accounts) AS m', checked
     # A plan checks keys in its stream and runs the three key queries only on a repeat
     # (syncer/columnar/key_repeats.py): the probe and the rows, quoted exactly as check quoted them.

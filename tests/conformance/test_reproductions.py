@@ -233,7 +233,13 @@ def test_repro_7_a_mapping_edit_resends_only_records_whose_sent_values_change(cr
     code, plan, err = crm.project.cli("plan", "hs_named", "--show", "5", "--json")
     assert code == 0 and plan["changed"] == 1 and plan["unchanged"] == 1, (plan, err)
     assert plan["samples"] == [
-        {"kind": "changed", "key": "a2", "match": "HS-2", "changes": {"pql_score": {"from": "24.5", "to": "25"}}}
+        {
+            "kind": "changed",
+            "op": "upsert",
+            "key": "a2",
+            "match": "HS-2",
+            "changes": {"pql_score": {"from": "24.5", "to": "25"}},
+        }
     ]
     code, run = crm.run("hs_named")
     assert code == 0 and run["succeeded"] == 1, run
