@@ -277,7 +277,8 @@ def _scenario(project: Project, receiver: WebhookReceiver, url: str) -> None:
     assert code == 0 and sent == sorted(str(i) for i in escalate_ids), summary
     execute(url, "UPDATE accounts SET tier = 'nurture' WHERE account_id = 2")  # leaves the model
     esc = plan(project, receiver, "escalations", show=5)
-    assert (esc["added"], esc["changed"], esc["removed"]) == (0, 0, 1) and esc["samples"][0]["key"] == "2"
+    assert (esc["added"], esc["changed"], esc["removed"], esc["left_model"]) == (0, 0, 0, 1)  # kept, not deleted
+    assert [(s["key"], s["kind"]) for s in esc["samples"]] == [("2", "left_model")]
 
 
 def _score(i: int) -> float:
