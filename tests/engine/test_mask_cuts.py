@@ -33,7 +33,7 @@ from syncer.http import raise_for_response
 from syncer.ops_alerts import OpsAlert, SlackNotifier
 from syncer.secrets import mask
 from syncer.source import query_failed
-from syncer.tables import print_table
+from syncer.tables import MESSAGE, brief, print_table
 from syncer.values import describe_value
 
 SECRET = "Zq9-cut-sekret-Xw7"
@@ -120,6 +120,8 @@ CUTS = {
     "ops alert Slack text (3000)": Cut(_ops_alert, 3000),
     "a driver error's first line": Cut(_driver_error, 0, PEM),
     "a table cell wrapped to the terminal": Cut(_table_cell, 20),
+    "a table's message (tables.brief, 100)": Cut(lambda text: brief(text).plain, MESSAGE),
+    "a table's message put on one line": Cut(lambda text: brief(text).plain, 0, PEM),
 }
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _json, _open, _print_json, app, err, one_of, out
 from syncer.errors import UsageError
-from syncer.tables import more_line, print_table
+from syncer.tables import Message, brief, more_line, print_table
 from syncer.wording import plural, readable
 
 alerts_app = typer.Typer(help="Alerts from fired triggers: list, evaluate and deliver, escalate.")
@@ -131,7 +131,7 @@ def _print_alerts(shown: list[dict[str, Any]], wide: bool, names: dict[str, str]
         name = r.get("account_name") or r.get("account_id")
         owner = r.get("owner_name") or r.get("owner")  # a person reads a name; --json keeps the email
         cells = _wide(r, names or {}) if wide else (_age(r.get("age_hours")), short, name, trigger, owner)
-        table.add_row(*(escape(str(c)) if c is not None else "" for c in cells))
+        table.add_row(*(c if isinstance(c, Message) else escape(str(c)) if c is not None else "" for c in cells))
     print_table(table)
 
 
@@ -151,7 +151,7 @@ def _wide(r: dict[str, Any], names: dict[str, str]) -> tuple[Any, ...]:
     trigger = readable(str(r.get("trigger") or ""))
     return (r.get("id"), trigger, r.get("priority"), r.get("tier"), shown(r.get("state"), names), owner,
             f"{r.get('age_hours') or 0:.1f}", r.get("task"), shown(r.get("route"), names), r.get("sla"),
-            f"{to_action:.2f}" if isinstance(to_action, int | float) else None, problem)  # fmt: skip
+            f"{to_action:.2f}" if isinstance(to_action, int | float) else None, brief(problem))  # fmt: skip
 
 
 def _no_alerts(total: int, filters: str) -> str:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, bad_option, err, out
 from syncer.source import Source
-from syncer.tables import print_table
+from syncer.tables import brief, print_table
 
 
 @app.command()
@@ -52,7 +52,7 @@ def score(
     else:
         table = Table(title=f"scores as of {day}", show_header=False)
         for key, value in result.items():
-            table.add_row(key, escape(str(value)))
+            table.add_row(key, brief("; ".join(summary.guard.reasons)) if key == "reasons" else escape(str(value)))
         print_table(table)
     for reason in summary.guard.reasons:
         err.print(f"[yellow]data-quality guard[/yellow] {escape(reason)}")

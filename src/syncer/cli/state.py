@@ -10,7 +10,7 @@ from rich.table import Table
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _print_json, app, err, out
 from syncer.config import load_config
 from syncer.errors import ExitCode
-from syncer.tables import print_table
+from syncer.tables import brief, print_table
 
 state_app = typer.Typer(help="The state store: check its health, rebuild a damaged one, take a sync over.")
 app.add_typer(state_app, name="state")
@@ -32,7 +32,7 @@ def state_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     else:
         table = Table("check", "ok", "detail", title=f"state {escape(describe_location(url))}", expand=False)
         for c in checks:
-            table.add_row(c.name, "yes" if c.ok else "NO", escape(c.detail))
+            table.add_row(c.name, "yes" if c.ok else "NO", brief(c.detail))
         print_table(table)
         if damaged:
             err.print("the state is damaged: `syncer state rebuild` moves it aside and keeps every readable row")
@@ -53,7 +53,7 @@ def state_rebuild(config: ConfigOpt = None, as_json: JsonOpt = False) -> int:
     out.print(f"moved the old state to {escape(report.moved_to)} (keep it until the next runs are fine)")
     table = Table("table", "rows copied", "lost")
     for name, copied in sorted(report.copied.items()):
-        table.add_row(name, str(copied), escape(report.lost.get(name, "")))
+        table.add_row(name, str(copied), brief(report.lost.get(name)))
     print_table(table)
     for note in report.next_run():
         out.print(f"next run: {escape(note)}")

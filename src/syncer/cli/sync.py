@@ -49,14 +49,14 @@ from syncer.runner import Runtime, Summary, SyncJob
 from syncer.secrets import mask
 from syncer.source import Source
 from syncer.state import Known, StateStore
-from syncer.tables import more_line, print_table, shown
+from syncer.tables import Message, brief, more_line, print_table, shown
 from syncer.warehouse_diff.modes import check_problems, check_warnings
 from syncer.wording import plural
 
 
 def _summary_table(summary: Summary) -> None:
     data = summary.as_dict()
-    table = Table(title=f"sync {summary.sync}", show_header=False)
+    table = Table("key", "value", title=f"sync {summary.sync}", show_header=False)
     for key in (
         "source_rows",
         "added",
@@ -80,11 +80,11 @@ def _summary_table(summary: Summary) -> None:
         "error",
     ):
         if key in data and data[key] is not None:
-            table.add_row(key, str(data[key]))
+            table.add_row(key, brief(data[key]) if key == "error" else str(data[key]))
     for reason, rows in data["out_of_sync"].items():  # every model row the destination lacks, by reason
         table.add_row(f"out_of_sync {reason}", str(rows))
     for reason, rows in data["destination_changed"].items():  # records state holds under another definition
-        table.add_row(mask(reason), f"{rows} (sent again)")
+        table.add_row(brief(reason), f"{rows} (sent again)")
     print_table(table)
     for sample in data.get("samples", []):
         out.print(mask(_json(shown(sample))), highlight=False, markup=False)
@@ -467,7 +467,7 @@ def runs(
             local_stamp(r["started_at"], zone),
             f"{secs:.1f}" if secs is not None else "-",
             *(str(r[k]) for k in ("added", "changed", "removed", "succeeded", "failed", "rejected")),
-            r["status"] + (f": {r['error']}" if r["error"] else ""),
+            brief(r["status"] + (f": {r['error']}" if r["error"] else "")),
         )
     print_table(table)
     if older:
@@ -526,10 +526,10 @@ def audit(
             r["op"],
             f"{r['status']} (resolved)" if r["resolved"] else r["status"],
             r["dest_id"],
-            r["reason"],
+            brief(r["reason"]),
             r["payload"],
         )
-        table.add_row(*(escape(mask(str(c))) if c is not None else "" for c in cells))
+        table.add_row(*(c if isinstance(c, Message) else escape(mask(str(c))) if c is not None else "" for c in cells))
     print_table(table)
     if older:
         out.print(more_line(len(rows), None, "audit row", limit), highlight=False)
