@@ -12,7 +12,7 @@ import abc
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, final
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, final
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +24,7 @@ from syncer.errors import (
     FatalError,
     RejectedError,
     RetryableError,
+    SyncerError,
 )
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
@@ -139,30 +140,33 @@ def located(problem: str, sync_file: str, connector_file: str) -> ConfigIssue:
     return ConfigIssue(sync_file, "", str(problem))
 
 
-class UnreachableProblem(str):
+class ErrorProblem(str):
+    """A `check` problem that carries the error it reports, `error`, for the command to word or raise; its text is
+    `text`, else the error's own."""
+
+    __slots__ = ("error",)
+    error: SyncerError
+
+    def __new__(cls, error: SyncerError, text: str | None = None) -> Self:
+        problem = super().__new__(cls, str(error) if text is None else text)
+        problem.error = error
+        return problem
+
+
+class UnreachableProblem(ErrorProblem):
     """A `check` problem saying nothing listens at the destination's address: not worth asking again
     in a plan or check; the command reports `error` (a DestinationUnreachable) naming the sync."""
 
-    __slots__ = ("error",)
+    __slots__ = ()
     error: DestinationUnreachable
 
-    def __new__(cls, error: DestinationUnreachable) -> UnreachableProblem:
-        problem = super().__new__(cls, str(error))
-        problem.error = error
-        return problem
 
-
-class RefusedProblem(str):
+class RefusedProblem(ErrorProblem):
     """A `check` problem saying the destination refused the credential (or a permission): `error`. The runner
     (`destination_problems`) words it as the connector does for a run (`Connector.refused`): the setting and fix."""
 
-    __slots__ = ("error",)
+    __slots__ = ()
     error: CredentialRefused
-
-    def __new__(cls, error: CredentialRefused, text: str) -> RefusedProblem:
-        problem = super().__new__(cls, text)
-        problem.error = error
-        return problem
 
 
 def check_problem(exc: BaseException, text: str) -> str:
