@@ -220,7 +220,9 @@ def mapping_page() -> str:
         f"{HEADER}\n\n# Mapping files (`mappings/*.toml`)\n\n"
         "One file per sync; the file name is the sync name. Values are read as written (no `${NAME}`).\n"
         'A field is `name = "column"` or a table of the `fields.<name>.` keys below; transforms apply in a fixed '
-        "order: cast, round, case, date format (in `tz`). Column names are matched as the warehouse returns them, "
+        "order: `tz` (a timestamp is converted to the zone first, so the zone decides the day), cast, round, date "
+        'format, case; a combination where an option could never apply (`tz` with `cast = "int"`) is a '
+        "configuration error. Column names are matched as the warehouse returns them, "
         "except that all-upper-case names (Snowflake's unquoted identifiers) are read in lower case.\n\n"
         f"{table(SyncConfig, '')}\n\nJSON Schema: `schema/mapping.schema.json`.\n"
     )

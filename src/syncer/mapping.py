@@ -1,7 +1,9 @@
 """Mapping: a source row -> the fields a destination receives, plus their fingerprint.
 
 A field is a column, a constant or a template, followed by optional transforms applied in a fixed
-order: cast -> round -> case -> date/time format (in a time zone). Then each value is converted
+order: time zone (`tz`) -> cast -> round -> date/time format -> case (syncer.field_dates: the zone the
+user named decides the day a cast or a format takes; a combination where an option could never
+apply is a configuration error). Then each value is converted
 to the destination field's type by the one conversion table (syncer.values): a value the field
 cannot take exactly rejects the row, naming the field. The fingerprint is a hash of exactly what
 goes on the wire (object, match value and converted fields), so a mapping edit changes the
@@ -23,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from syncer import field_dates
 from syncer.escaping import FOR_MARKUP
 from syncer.identity import IdentityError, Unrepresentable, canonical_identity
 from syncer.value_text import Template, text_form
@@ -56,8 +59,9 @@ class FieldSpec(BaseModel):
     """Convert the value first: `int` rounds a fractional value half away from zero (2.5 -> 3, -2.5 -> -3, like SQL
     ROUND) and reads text as the exact number it spells (never through a float), `str` gives the value's exact
     text (as a template does), `float` a binary float (about 17 significant digits), `bool` accepts true/t/yes/y/1
-    and false/f/no/n/0/empty, `date` keeps the day of a timestamp. A value that does not convert rejects the row,
-    naming the field.
+    and false/f/no/n/0/empty, `date` keeps the day of a timestamp (in `tz` when the field has one, else the UTC day;
+    ISO text is read as a date or timestamp), `datetime` makes a date its midnight (in `tz` when given). A value
+    that does not convert rejects the row, naming the field.
     """
     round: int | None = None
     """Round to this many decimal places after the cast, half away from zero on the value's shortest decimal form, as
@@ -65,18 +69,23 @@ class FieldSpec(BaseModel):
     number it spells). `0` gives an integer.
     """
     case: Literal["lower", "upper"] | None = None
-    """Lower- or upper-case the value (after cast and round). Match values and field names are otherwise sent as
-    written.
+    """Lower- or upper-case the value, last (after cast, round and format: `%b` with `upper` gives `MAR`). Match
+    values and field names are otherwise sent as written.
     """
     format: str | None = None
-    """strftime pattern for a date or timestamp, e.g. `%Y-%m-%d`. Without it dates are sent in ISO 8601. On a non-date
-    value the row is rejected. On a destination field that holds an instant (a HubSpot or Salesforce datetime, a
+    """strftime pattern for a date or timestamp, e.g. `%Y-%m-%d`, applied after cast and round, in `tz` when given.
+    Without it dates are sent in ISO 8601. ISO 8601 text (SQLite's dates) is read as a date or timestamp; on any
+    other value the row is rejected. With a `cast` to `int`, `float` or `bool`, or with `round`, it is a configuration
+    error (it could never apply). On a destination field that holds an instant (a HubSpot or Salesforce datetime, a
     task's due time) the pattern must keep the UTC offset (`%z`), else `plan`, `run` and `check` stop with a
     configuration error naming the field: text without an offset is read as UTC and the time would move.
     """
     tz: str | None = None
-    """IANA time zone a timestamp is converted to before formatting; a naive timestamp is taken as UTC. Into a datetime
-    field without `format` the instant is kept (sent in UTC)."""
+    """IANA time zone a timestamp is converted to first, before cast and format: the day `cast = "date"` or a
+    `format` takes is the day in this zone. A naive timestamp is taken as UTC; a date is kept (a day has no
+    instant); ISO 8601 text is read as a date or timestamp; a number or boolean rejects the row. With a `cast` to
+    `str`, `int`, `float` or `bool`, or with `round`, it is a configuration error (it could never apply). Into a
+    datetime field without `format` the instant is kept (sent in UTC)."""
     default: str | int | float | bool | None = None
     """Sent as written instead of a NULL, e.g. `default = "none"` (no cast, round, case or format is applied to it); the
     field's NULL policy then no longer applies.
@@ -93,6 +102,9 @@ class FieldSpec(BaseModel):
             given.append("const")
         if len(given) != 1:
             raise ValueError("give exactly one of 'column', 'const' or 'template'")
+        reasons = field_dates.conflicts(self.cast, self.round, self.format, self.tz)
+        if reasons:
+            raise ValueError("; ".join(reasons))
         return self
 
     @field_validator("tz")
@@ -141,7 +153,7 @@ def _number_of(text: str) -> Decimal:
         raise ValueError(f"not a number: {text!r}") from None
 
 
-def _cast(value: Any, to: Cast) -> Any:
+def _cast(value: Any, to: Cast, zone: str | None = None) -> Any:
     if to == "str":
         return text_form(value)
     if to == "int":
@@ -161,16 +173,8 @@ def _cast(value: Any, to: Cast) -> Any:
             raise ValueError(f"not a boolean: {value!r}")
         return bool(value)
     if to == "date":
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        return dt.date.fromisoformat(str(value)[:10])
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    return dt.datetime.fromisoformat(str(value))
+        return field_dates.to_date(value)
+    return field_dates.to_datetime(value, zone)
 
 
 _WHOLE = (int, float)  # exact types `_round(value, 0)` answers without Decimal when whole and below 2**53
@@ -200,22 +204,6 @@ def _utc(value: Any) -> Any:
     does (syncer.values), and a restart under another TZ changes nothing."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.UTC)
-    return value
-
-
-def _format(value: Any, fmt: str | None, tz: str | None, typed: bool = False) -> Any:
-    if isinstance(value, dt.datetime):
-        value = _utc(value)
-        if tz is not None:
-            aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-            value = aware.astimezone(ZoneInfo(tz))
-        if typed and not fmt:
-            return value
-        return value.strftime(fmt) if fmt else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.strftime(fmt) if fmt else value.isoformat()
-    if fmt is not None:
-        raise ValueError(f"cannot apply date format to {type(value).__name__} {value!r}")
     return value
 
 
@@ -284,14 +272,16 @@ def compile_field(
         value = _utc(read(row))
         if value is None:
             return default
+        if tz is not None:  # first: the zone the user named decides the day a cast or format takes
+            value = field_dates.in_zone(value, tz)
         if cast is not None:
-            value = _cast(value, cast)
+            value = _cast(value, cast, tz)
         if places is not None:
             value = _round(value if isinstance(value, int | float | Decimal) else _number_of(str(value)), places)
+        if zoned:
+            value = field_dates.formatted(value, fmt, typed and case is None)  # case needs the text
         if case is not None:
             value = text_form(value).lower() if case == "lower" else text_form(value).upper()
-        if zoned:
-            value = _format(value, fmt, tz, typed)
         return value if typed else _plain(value)
 
     return compute

@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from syncer.field_dates import conflicts, formatted, in_zone
 from syncer.mapping import (
     _ENCODER,
     FieldSpec,
@@ -24,7 +25,6 @@ from syncer.mapping import (
     _cast,
     _encode,
     _escape_for,
-    _format,
     _number_of,
     _plain,
     _round,
@@ -66,7 +66,8 @@ SPECS = st.builds(
     tz=st.sampled_from([None, None, "Europe/Berlin"]),
     default=st.sampled_from([None, None, "none", 0, 1.5]),
     null=st.sampled_from([None, "send", "skip"]),
-).map(lambda spec: FieldSpec(**{k: v for k, v in spec.items() if v is not None}))
+).filter(lambda spec: not conflicts(spec["cast"], spec["round"], spec["format"], spec["tz"]))  # else a config error
+SPECS = SPECS.map(lambda spec: FieldSpec(**{k: v for k, v in spec.items() if v is not None}))
 
 
 def general_round(value: Any, places: int) -> Any:
@@ -79,11 +80,11 @@ def general_round(value: Any, places: int) -> Any:
     return int(rounded) if places <= 0 else rounded
 
 
-def general_cast(value: Any, to: Any) -> Any:
+def general_cast(value: Any, to: Any, zone: str | None) -> Any:
     if to == "int":  # the one cast that rounds
         number = _number_of(value) if isinstance(value, str) else value  # text: the number it spells, exactly
         return general_round(number, 0) if isinstance(number, float | Decimal) else int(number)
-    return _cast(value, to)
+    return _cast(value, to, zone)
 
 
 def general_field(spec: FieldSpec, typed: bool, escape: Any) -> Callable[[Mapping[str, Any]], Any]:
@@ -95,15 +96,17 @@ def general_field(spec: FieldSpec, typed: bool, escape: Any) -> Callable[[Mappin
         value = row[spec.column or ""]
         if value is None:
             return spec.default
+        if spec.tz is not None:  # first: the zone decides the day (syncer.field_dates)
+            value = in_zone(value, spec.tz)
         if spec.cast is not None:
-            value = general_cast(value, spec.cast)
+            value = general_cast(value, spec.cast, spec.tz)
         if spec.round is not None:
             number = value if isinstance(value, int | float | Decimal) else _number_of(str(value))
             value = general_round(number, spec.round)
-        if spec.case is not None:  # on the value's one exact text (syncer.value_text)
-            value = text_form(value).lower() if spec.case == "lower" else text_form(value).upper()
         if spec.format is not None or spec.tz is not None:
-            value = _format(value, spec.format, spec.tz, typed)
+            value = formatted(value, spec.format, typed and spec.case is None)
+        if spec.case is not None:  # last, on the value's one exact text (syncer.value_text)
+            value = text_form(value).lower() if spec.case == "lower" else text_form(value).upper()
         return value if typed else _plain(value)
 
     return compute
