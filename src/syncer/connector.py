@@ -9,6 +9,8 @@ destination rejects as a whole, so every connector gets the same guarantees.
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -169,6 +171,21 @@ class RefusedProblem(ErrorProblem):
     error: CredentialRefused
 
 
+def _wording_refusals(method: Callable[..., T]) -> Callable[..., T]:
+    """`method` of a connector, setting `issue` on a CredentialRefused it raises (Connector.__init_subclass__)."""
+
+    @functools.wraps(method)
+    def wording(self: Connector, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except CredentialRefused as exc:
+            if exc.issue is None and self.section:
+                exc.issue = located(self.refused(exc), "", self.file)
+            raise
+
+    return wording
+
+
 def check_problem(exc: BaseException, text: str) -> str:
     """`text` about `exc`: an UnreachableProblem when nothing listens at the destination, a RefusedProblem when
     it refused the credential, marked TransientProblem when `exc` is another RetryableError."""
@@ -273,12 +290,23 @@ class Connector(abc.ABC):
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter(self.rate_limit)
         self.stats = CallStats()
-        # "connectors.<name>", the section of config.toml holding `settings`: set by whoever builds the connector from
-        # a config (SyncJob.connector, build_connector, the alert factory), so problems name the key the user edits
+        # "connectors.<name>", the section of config.toml holding `settings`, and that file: set by the one builder
+        # (registry.build_connector: syncs, check, alerts, ops alerts), so problems name the key the user edits
         self.section = ""
+        self.file = ""
         # the sync's open jobs in state (syncer.open_jobs), set by the runner for a run: a connector whose writes
         # are jobs the destination processes after the call returns records each before uploading its data
         self.ledger: JobLedger | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every public method a connector defines words a CredentialRefused escaping it at the setting to fix
+        (`CredentialRefused.issue`, from `refused`), wherever the connector is used: a sync's run, and the alert
+        engine, digest, escalation and ops alerts, which call it outside the runner (send, lookup_user_by_email,
+        task_status, ...). The innermost connector's wording stands."""
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(value) and not inspect.isgeneratorfunction(value):
+                setattr(cls, name, _wording_refusals(value))
 
     @final
     def setting(self, key: str) -> str:

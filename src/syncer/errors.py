@@ -57,7 +57,11 @@ class CredentialRefused(FatalError):
     INVALID_LOGIN / INVALID_SESSION_ID, Slack invalid_auth, SMTP 535), or, `forbidden`, took it but refused the
     call for a missing scope or permission (HTTP 403, Slack missing_scope). `what`: the call refused; `detail`: the
     status and the vendor's error code, never the body (it may echo the credential); `fix`: a remedy the answer
-    itself tells (a Slack scope to add), else the connector's (`Connector.refused` names the setting)."""
+    itself tells (a Slack scope to add), else the connector's (`Connector.refused` names the setting). `issue`: the
+    same refusal at the setting to fix in config.toml, set by the connector it escapes from when a config built that
+    connector (`Connector.__init_subclass__`); the CLI prints it as a config error and `described` reads it."""
+
+    issue: ConfigIssue | None = None
 
     def __init__(
         self, what: str, detail: str, forbidden: bool = False, status: int | None = None, fix: str = ""
@@ -164,6 +168,8 @@ def described(exc: BaseException) -> str:
     policy gave up) saying so and that the next run tries again; anything else is a bug, named by its class."""
     if isinstance(exc, RetryableError) and not isinstance(exc, DestinationUnreachable):  # that one says itself
         return f"{exc} (still failing after the retries; the next run tries again)"
+    if isinstance(exc, CredentialRefused) and exc.issue is not None:  # the setting to fix (Connector.refused)
+        return str(exc.issue)
     if isinstance(exc, SyncerError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

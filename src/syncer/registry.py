@@ -1,4 +1,5 @@
-"""Connector discovery through the `syncer.connectors` entry-point group.
+"""Connector discovery through the `syncer.connectors` entry-point group, and the one builder of a connector from
+config.toml (`build_connector`).
 
 The engine never imports a connector by name: any installed package can add one by declaring an
 entry point. Loading checks that what it found is a Connector subclass.
@@ -8,9 +9,15 @@ from __future__ import annotations
 
 import functools
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
-from syncer.connector import Connector
+from syncer.connector import Connector, Destination
 from syncer.errors import FatalError
+from syncer.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from syncer.config import Config
+    from syncer.runner import Runtime
 
 GROUP = "syncer.connectors"
 
@@ -44,3 +51,16 @@ def _load(entry: EntryPoint) -> type[Connector]:
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
         raise FatalError(f"connector {name!r} ({entry.value}) is not a syncer Connector subclass")
     return cls
+
+
+def build_connector(config: Config, name: str, runtime: Runtime, destination: Destination) -> Connector:
+    """The connector `[connectors.<name>]` of `config` defines, writing to `destination`, with `runtime`'s retry
+    policy and clock. Every connector is built here (a sync's runner, `check`, the alert engine, the daemon's ops
+    alerts), so each knows its section and file (`Connector.section`, `.file`) and a refused credential names the
+    setting to fix wherever it is used (`Connector.refused`)."""
+    entry = config.connectors[name]
+    kind = load(entry.type)
+    limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
+    connector = kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
+    connector.section, connector.file = f"connectors.{name}", entry.file
+    return connector

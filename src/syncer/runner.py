@@ -57,7 +57,6 @@ from syncer.mapping import Mapper
 from syncer.open_jobs import JobLedger, hold, settle
 from syncer.ownership import verify_owner
 from syncer.project import project_id, sync_identity_since
-from syncer.ratelimit import RateLimiter
 from syncer.rekeys import IdentityMoves
 from syncer.retry import RetryPolicy
 from syncer.secrets import mask
@@ -230,13 +229,8 @@ class SyncJob:
 
     def connector(self, recipients: tuple[tuple[str, str], ...] = ()) -> Connector:
         """The sync's connector; `recipients` (`model_recipients`, for `check`) are checked as reachable too."""
-        entry = self.config.connectors[self.sync.connector]
-        cls = registry.load(entry.type)
-        limiter = RateLimiter(cls.rate_limit, clock=self.runtime.clock, sleep=self.runtime.sleep)
         destination = replace(self.sync.destination(), recipients=recipients)
-        connector = cls(entry.settings, destination, retry=self.runtime.retry, limiter=limiter)
-        connector.section = f"connectors.{self.sync.connector}"
-        return connector
+        return registry.build_connector(self.config, self.sync.connector, self.runtime, destination)
 
     def learn_types(self, connector: Connector | None = None) -> None:
         """Ask the destination what each mapped field takes (cached by the connector for the run), so

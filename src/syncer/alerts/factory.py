@@ -7,16 +7,15 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
-from syncer import registry
 from syncer.alerts.activation import fingerprint
 from syncer.alerts.budget import prior_rate
 from syncer.alerts.model import AlertSettings, check_connectors, load_alert_settings
 from syncer.config import Config, ModelConfig
-from syncer.connector import OWNER_DM, OWNER_NAMED, Connector, Destination
+from syncer.connector import OWNER_DM, OWNER_NAMED, Destination
 from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.intraday.settings import intraday_settings
 from syncer.outcomes.model import load_outcome_settings
-from syncer.ratelimit import RateLimiter
+from syncer.registry import build_connector
 from syncer.runner import Runtime
 from syncer.source import Source
 from syncer.state import StateStore
@@ -92,16 +91,8 @@ def engine_from_config(
     settings = load_alert_settings(config.raw, str(config.path))
     check_connectors(settings, {n: e.type for n, e in config.connectors.items()}, str(config.path))
 
-    def build(name: str, destination: Destination) -> Connector:
-        entry = config.connectors[name]
-        kind = registry.load(entry.type)
-        limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
-        connector = kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
-        connector.section = f"connectors.{name}"
-        return connector
-
     uses = alert_destinations(settings, config)
-    built = {key: build(name, destination) for key, (name, destination) in uses.items()}
+    built = {key: build_connector(config, name, runtime, destination) for key, (name, destination) in uses.items()}
     slack, crm, email = built["alerts.slack"], built.get("alerts.tasks.connector"), built.get("alerts.email")
     hooks = {uses[key][0]: built[key] for key in uses if key.startswith("actions.")}
     source = Source(config.warehouse, config.base_dir, str(config.path))

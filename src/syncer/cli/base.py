@@ -19,7 +19,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from syncer.config import Config, _did_you_mean, load_config, openable
-from syncer.errors import ConfigError, ConfigIssue, DestinationUnreachable, ExitCode, SyncerError, UsageError, described
+from syncer.errors import (
+    ConfigError,
+    ConfigIssue,
+    CredentialRefused,
+    DestinationUnreachable,
+    ExitCode,
+    SyncerError,
+    UsageError,
+    described,
+)
 from syncer.logs import setup_logging
 from syncer.secrets import mask, mask_tree
 from syncer.state import StateStore
@@ -73,6 +82,9 @@ def _errors() -> Iterator[None]:
             err.print(f"[red]config error[/red] {escape(mask(str(issue)))}")
         raise Exit(exc.exit_code) from None
     except SyncerError as exc:  # fatal, lease held, or a transient failure that outlasted its retries
+        if isinstance(exc, CredentialRefused) and exc.issue is not None:  # at the setting to fix (Connector.refused)
+            err.print(f"[red]config error[/red] {escape(mask(str(exc.issue)))}")
+            raise Exit(exc.exit_code) from None
         if isinstance(exc, DestinationUnreachable) and not exc.hint and in_demo_folder():
             exc.hint = DEMO_HINT  # every command, not only those that name the sync (report, alerts, digest)
         err.print(f"[red]error[/red] {escape(mask(described(exc)))}")

@@ -37,9 +37,8 @@ from types import FrameType
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from syncer import registry
 from syncer.config import Config, load_config
-from syncer.connector import Connector, Destination
+from syncer.connector import Destination
 from syncer.daemon.jobs import BuiltinJobs, Counts
 from syncer.daemon.settings import DaemonSettings, load_settings
 from syncer.daemon.slots import OK_STATUSES, SLOT_RETENTION, Outcome, SlotRunner
@@ -50,7 +49,7 @@ from syncer.logs import setup_logging
 from syncer.metrics import Metrics
 from syncer.metrics import install as install_metrics
 from syncer.ops_alerts import LogNotifier, Notifier, OpsAlerts, SlackNotifier, WebhookNotifier
-from syncer.ratelimit import RateLimiter
+from syncer.registry import build_connector
 from syncer.runner import Runtime
 from syncer.scheduler import RETRY_PREFIX, JobSpec, apply_jobs, job_specs, new_scheduler
 from syncer.secrets import mask
@@ -59,16 +58,6 @@ from syncer.state import StateStore, utcnow
 from syncer.synclog import SyncLog
 
 log = logging.getLogger("syncer.daemon")
-
-
-def build_connector(config: Config, name: str, runtime: Runtime, destination: Destination) -> Connector:
-    """A connector from [connectors.<name>] outside a sync (the ops-alert Slack bot)."""
-    entry = config.connectors[name]
-    kind = registry.load(entry.type)
-    limiter = RateLimiter(kind.rate_limit, clock=runtime.clock, sleep=runtime.sleep)
-    connector = kind(entry.settings, destination, retry=runtime.retry, limiter=limiter)
-    connector.section = f"connectors.{name}"
-    return connector
 
 
 class Daemon(SlotRunner, SyncRunner, BuiltinJobs):
