@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from syncer.config import _did_you_mean
 from syncer.connector import Destination, check_problem
 from syncer.errors import SyncerError
 from syncer.values import FieldType
@@ -97,7 +98,7 @@ def _check_fields(api: HubSpotApi, destination: Destination) -> list[str]:
 
 def _check_tasks(api: HubSpotApi, destination: Destination, task_key_property: str) -> list[str]:
     problems = [
-        f"{key}: task field '{name}' is not one of {sorted(TASK_FIELDS)}"
+        f"{key}: task field '{name}' is not one of {sorted(TASK_FIELDS)}{_did_you_mean(name, TASK_FIELDS)}"
         for name, key in destination.fields.items()
         if name not in TASK_FIELDS
     ]

@@ -21,7 +21,7 @@ import string
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -114,7 +114,10 @@ class FieldSpec(BaseModel):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/Berlin')") from exc
+                from syncer.config import _did_you_mean  # config reads mappings through this module
+
+                meant = _did_you_mean(value, available_timezones())
+                raise ValueError(f"unknown time zone {value!r}{meant} (use an IANA name like 'Europe/Berlin')") from exc
         return value
 
     @field_validator("template")

@@ -36,8 +36,10 @@ def load(name: str) -> type[Connector]:
     """Return the connector class registered as `name`, or fail with a clear message."""
     matches = [ep for ep in _entry_points() if ep.name == name]
     if not matches:
+        from syncer.config import _did_you_mean  # config loads connectors through this module
+
         known = ", ".join(available()) or "none installed"
-        raise FatalError(f"unknown connector {name!r} (available: {known})")
+        raise FatalError(f"unknown connector {name!r}{_did_you_mean(name, available())} (available: {known})")
     return _load(matches[0])
 
 

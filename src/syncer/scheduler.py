@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -31,7 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from syncer.config import Config, ScheduleConfig
+from syncer.config import Config, ScheduleConfig, _did_you_mean
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.timestamps import UtcDateTime
 
@@ -220,7 +220,8 @@ def job_specs(
             if dep == SCORE_JOB and SCORE_JOB not in specs:
                 issues.append(ConfigIssue(spec.file, f"{spec.key}.after", "'score' needs a [scoring] section"))
             elif dep not in specs:
-                issues.append(ConfigIssue(spec.file, f"{spec.key}.after", f"unknown job {dep!r}"))
+                known = _did_you_mean(dep, specs)
+                issues.append(ConfigIssue(spec.file, f"{spec.key}.after", f"unknown job {dep!r}{known}"))
     cycle = _find_cycle(specs)
     if cycle:
         first = specs[cycle[0]]
@@ -283,7 +284,8 @@ def schedule_issues(spec: JobSpec, now: dt.datetime | None = None) -> list[Confi
     try:
         ZoneInfo(s.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        return [ConfigIssue(spec.file, f"{key}.timezone", f"unknown IANA time zone {s.timezone!r}")]
+        meant = _did_you_mean(s.timezone, available_timezones())
+        return [ConfigIssue(spec.file, f"{key}.timezone", f"unknown IANA time zone {s.timezone!r}{meant}")]
     if s.cron:
         try:
             CronTrigger.from_crontab(s.cron, timezone=ZoneInfo(s.timezone))

@@ -260,7 +260,10 @@ def to_option(value: Any, t: FieldType) -> Any:
     unknown = [w for w in wanted if w not in t.options]
     if unknown:
         shown = ", ".join(sorted(t.options)[:10]) + (", ..." if len(t.options) > 10 else "")
-        raise Refused(f"is not one of the options of {t.label} ({shown})")
+        from syncer.config import _did_you_mean  # config reads values; only a refusal needs the hint
+
+        meant = "".join(_did_you_mean(u, t.options) for u in unknown)
+        raise Refused(f"is not one of the options of {t.label} ({shown}){meant}")
     return text
 
 

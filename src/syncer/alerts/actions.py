@@ -20,7 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from syncer.config import _did_you_mean
 from syncer.wording import readable
+
+PRIORITIES = ("high", "medium", "low")
 
 Notify = Literal["ping", "digest", "none"]
 DEFAULT_SLA_HOURS = {"monitor": 1.0, "nurture": 48.0, "escalate": 24.0}  # seed 003, "Service level agreements"
@@ -75,9 +78,10 @@ class ActionsConfig(_Strict):
     @field_validator("by_priority")
     @classmethod
     def _priorities(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - {"high", "medium", "low"})
+        unknown = sorted(set(value) - set(PRIORITIES))
         if unknown:
-            raise ValueError(f"unknown priorities {unknown}: use high, medium, low")
+            meant = "".join(_did_you_mean(u, PRIORITIES) for u in unknown)
+            raise ValueError(f"unknown priorities {unknown}{meant}: use high, medium, low")
         return value
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,7 +20,7 @@ from syncer.alerts.activation import ActivationConfig
 from syncer.alerts.budget import PingBudget
 from syncer.alerts.canary import CanaryConfig
 from syncer.alerts.holdout import HoldoutConfig
-from syncer.config import ModelConfig, pydantic_issues
+from syncer.config import ModelConfig, _did_you_mean, pydantic_issues
 from syncer.errors import ConfigError, ConfigIssue
 
 Priority = Literal["high", "medium", "low"]
@@ -42,7 +42,7 @@ def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        raise ValueError(f"unknown IANA time zone {value!r}{_did_you_mean(value, available_timezones())}") from exc
     return value
 
 
@@ -352,17 +352,27 @@ def load_alert_settings(raw: dict[str, Any], file: str = "config.toml") -> Alert
 def check_connectors(settings: AlertSettings, connectors: dict[str, str], file: str = "config.toml") -> None:
     """The alert sections name connectors (name -> type) that must exist with the right type."""
     issues = []
+
+    def named(kinds: tuple[str, ...], name: str) -> str:
+        """The closest connector of these kinds to `name`, as ` (did you mean 'slack'?)`."""
+        return _did_you_mean(name, [n for n, kind in connectors.items() if kind in kinds])
+
     slack = settings.alerts.slack
     if connectors.get(slack) != "slack":
-        issues.append(ConfigIssue(file, "alerts.slack", f"no slack connector named {slack!r} in [connectors]"))
+        meant = named(("slack",), slack)
+        issues.append(ConfigIssue(file, "alerts.slack", f"no slack connector named {slack!r}{meant} in [connectors]"))
     tasks = settings.alerts.tasks
     if tasks and connectors.get(tasks.connector) not in ("salesforce", "hubspot"):
+        meant = named(("salesforce", "hubspot"), tasks.connector)
         issues.append(
-            ConfigIssue(file, "alerts.tasks.connector", f"no salesforce or hubspot connector named {tasks.connector!r}")
+            ConfigIssue(
+                file, "alerts.tasks.connector", f"no salesforce or hubspot connector named {tasks.connector!r}{meant}"
+            )
         )
     email = settings.alerts.email
     if email is not None and connectors.get(email) != "email":
-        issues.append(ConfigIssue(file, "alerts.email", f"no email connector named {email!r} in [connectors]"))
+        meant = named(("email",), email)
+        issues.append(ConfigIssue(file, "alerts.email", f"no email connector named {email!r}{meant} in [connectors]"))
     wants_email = settings.routing.channel != "slack" or any(
         r.channel not in (None, "slack") for r in settings.routing.rules
     )
@@ -372,7 +382,11 @@ def check_connectors(settings: AlertSettings, connectors: dict[str, str], file: 
     for tier, actions in settings.actions.tiers.items():
         if actions.webhook is not None and connectors.get(actions.webhook) != "webhook":
             issues.append(
-                ConfigIssue(file, f"actions.{tier}.webhook", f"no webhook connector named {actions.webhook!r}")
+                ConfigIssue(
+                    file,
+                    f"actions.{tier}.webhook",
+                    f"no webhook connector named {actions.webhook!r}{named(('webhook',), actions.webhook)}",
+                )
             )
         if (actions.crm_task or actions.sdr_task is not None) and tasks is None:
             issues.append(ConfigIssue(file, f"actions.{tier}", "CRM tasks need [alerts.tasks] (a CRM connector)"))

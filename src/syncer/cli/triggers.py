@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from syncer.cli.base import ConfigOpt, JsonOpt, _command, _open, _print_json, app, bad_option, out
-from syncer.config import Config
+from syncer.config import Config, _did_you_mean
 from syncer.errors import ConfigError, ConfigIssue, SyncerError
 from syncer.tables import print_table
 
@@ -66,7 +66,9 @@ def _trigger(config: Config, name: str) -> Any:
     found = {t.name: t for t in config.scoring.triggers}
     if name not in found:
         known = ", ".join(sorted(found)) or "none"
-        raise ConfigError([ConfigIssue(str(config.path), "scoring.triggers", f"no trigger {name!r} (known: {known})")])
+        meant = _did_you_mean(name, found)
+        issue = ConfigIssue(str(config.path), "scoring.triggers", f"no trigger {name!r}{meant} (known: {known})")
+        raise ConfigError([issue])
     return found[name]
 
 

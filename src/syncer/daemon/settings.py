@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer.config import Config, ScheduleConfig
+from syncer.config import Config, ScheduleConfig, _did_you_mean, pydantic_issues
 from syncer.errors import ConfigError, ConfigIssue
 from syncer.intraday.settings import IntradaySettings
 from syncer.ops_alerts import OpsAlertSettings
@@ -91,9 +91,9 @@ def load_settings(config: Config) -> DaemonSettings:
         entry = config.connectors.get(settings.ops_alert_slack)
         if entry is None or entry.type != "slack":
             name = settings.ops_alert_slack
-            issues.append(
-                ConfigIssue(file, "daemon.ops_alert_slack", f"no slack connector named {name!r} in [connectors]")
-            )
+            slacks = [n for n, e in config.connectors.items() if e.type == "slack"]
+            message = f"no slack connector named {name!r}{_did_you_mean(name, slacks)} in [connectors]"
+            issues.append(ConfigIssue(file, "daemon.ops_alert_slack", message))
     issues += section_issues(config.raw, file, {n: e.type for n, e in config.connectors.items()})
     known = {i.key for i in issues}
     issues += [i for i in scheduling_issues(config, settings) if i.key not in known]
@@ -140,12 +140,8 @@ def daemon_issues(raw_config: dict[str, Any], file: str) -> tuple[DaemonSettings
     issues: list[ConfigIssue] = []
     try:
         return DaemonSettings.model_validate(raw), issues
-    except ValidationError as exc:
-        for err in exc.errors():
-            key = ".".join(str(p) for p in ("daemon", *err["loc"]))
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-            issues.append(ConfigIssue(file, key, message))
-        return None, issues
+    except ValidationError as exc:  # an unknown key or job table ([daemon.alrets]) with the closest it takes
+        return None, pydantic_issues(file, "daemon", exc, model=DaemonSettings)
 
 
 def section_issues(raw: dict[str, Any], file: str, connectors: dict[str, str] | None) -> list[ConfigIssue]:

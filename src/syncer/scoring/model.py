@@ -112,7 +112,10 @@ class PqlConfig(_Frozen):
         missing = set(_default_factors()) - set(value)
         unknown = set(value) - set(_default_factors())
         if missing or unknown:
-            raise ValueError(f"PQL factors must be exactly {sorted(_default_factors())}")
+            from syncer.config import _did_you_mean  # config reads this module
+
+            meant = "".join(f"; unknown {u!r}{_did_you_mean(u, missing)}" for u in sorted(unknown))
+            raise ValueError(f"PQL factors must be exactly {sorted(_default_factors())}{meant}")
         return value
 
 
