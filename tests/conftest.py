@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,15 +47,10 @@ def _pg_bin(name: str) -> str:
     raise FileNotFoundError(name)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    """A real PostgreSQL server in a temp dir (initdb + pg_ctl), or $SYNCER_TEST_PG_URL if set.
-
-    Yields a server URL without a database name; use `pg_url` for a fresh database per test.
-    """
-    if os.environ.get("SYNCER_TEST_PG_URL"):
-        yield os.environ["SYNCER_TEST_PG_URL"].rstrip("/")
-        return
+@contextmanager
+def _pg_cluster(password: str | None = None) -> Iterator[str]:
+    """Start a PostgreSQL server in a temp dir (initdb + pg_ctl) and yield its URL (no database name); stop it after.
+    `password`: the superuser's, and every TCP login checks its password (scram-sha-256); None: any login is trusted."""
     try:
         initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     except FileNotFoundError:
@@ -67,10 +63,14 @@ def pg_server() -> Iterator[str]:
     if os.geteuid() == 0:  # initdb refuses to run as root: use the postgres system user
         shutil.chown(root, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
+    auth = ["-A", "trust"]
+    if password is not None:
+        (root / "pwfile").write_text(password + "\n")
+        if run_as:
+            shutil.chown(root / "pwfile", "postgres")
+        auth = ["--auth-local", "trust", "--auth-host", "scram-sha-256", f"--pwfile={root / 'pwfile'}"]
     subprocess.run(
-        [*run_as, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
-        check=True,
-        capture_output=True,
+        [*run_as, initdb, "-D", str(data), "-U", "postgres", *auth, "--no-sync"], check=True, capture_output=True
     )
     subprocess.run(
         [
@@ -89,10 +89,36 @@ def pg_server() -> Iterator[str]:
         capture_output=True,
     )
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        user = "postgres" if password is None else f"postgres:{password}"
+        yield f"postgresql+psycopg://{user}@127.0.0.1:{port}"
     finally:
         subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A real PostgreSQL server in a temp dir (initdb + pg_ctl), or $SYNCER_TEST_PG_URL if set.
+
+    Yields a server URL without a database name; use `pg_url` for a fresh database per test.
+    """
+    if os.environ.get("SYNCER_TEST_PG_URL"):
+        yield os.environ["SYNCER_TEST_PG_URL"].rstrip("/")
+        return
+    with _pg_cluster() as url:
+        yield url
+
+
+PG_ADMIN_PASSWORD = "pg-admin-7c41e0"
+
+
+@pytest.fixture(scope="session")
+def pg_password_server() -> Iterator[str]:
+    """A real PostgreSQL server of its own that checks every TCP login's password (scram-sha-256), so a test can
+    prove a password reached it intact: `pg_server` trusts every login. Yields the superuser's URL (password
+    PG_ADMIN_PASSWORD), without a database name."""
+    with _pg_cluster(PG_ADMIN_PASSWORD) as url:
+        yield url
 
 
 @pytest.fixture
