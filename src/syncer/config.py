@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from syncer import registry, secrets
+from syncer import registry, secrets, url_template
 from syncer.connector import ConnectorSettings, Destination, Mode
 from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.mapping import FieldSpec, NullPolicy, parse_field
@@ -79,12 +79,15 @@ class AppSettings(_Strict):
             return value
         from sqlalchemy.engine import make_url
 
+        fix = '"postgresql+psycopg://USER:${PASSWORD}@HOST:5432/DB", or leave state_url out for SQLite in data_dir'
+        problem = url_template.unreadable(value)  # never SQLAlchemy's message: it quotes the URL's text
+        if problem is not None:
+            raise ValueError(f"not a usable SQLAlchemy URL: {problem}; write {fix}")
         try:
             make_url(value).get_dialect()
-        except Exception as exc:  # ArgumentError (not a URL), NoSuchModuleError (no such dialect)
+        except Exception as exc:  # NoSuchModuleError (no such dialect)
             raise ValueError(
-                f"not a usable SQLAlchemy URL ({type(exc).__name__}: {secrets.mask(str(exc))}): write"
-                ' "postgresql+psycopg://USER:${PASSWORD}@HOST:5432/DB", or leave state_url out for SQLite in data_dir'
+                f"not a usable SQLAlchemy URL ({type(exc).__name__}: {secrets.mask(str(exc))}): write {fix}"
             ) from None
         return value
 
@@ -109,6 +112,16 @@ class WarehouseConfig(_Strict):
     """
     snapshot_schema: str = "syncer"
     """`diff = "warehouse"`: the schema syncer creates and owns for its snapshot tables."""
+
+    @field_validator("url")
+    @classmethod
+    def _readable_url(cls, value: str) -> str:
+        """A URL SQLAlchemy parses (its dialect and driver are checked when the engine is made: source.py); an
+        unset ${NAME} is reported once, as itself."""
+        problem = None if "${" in value else url_template.unreadable(value)
+        if problem is not None:
+            raise ValueError(f"not a usable SQLAlchemy URL: {problem}")
+        return value
 
     @field_validator("diff")
     @classmethod
@@ -503,13 +516,15 @@ class _Collector:
                     f" its value (a blank Kubernetes Secret key or an empty file is empty too)"
                     + ("" if secret else f", or write ${{{name}:-}} where empty is meant"),
                 )
-        resolved, missing = secrets.resolve(value, secret=secret)
+        resolved, missing, broken = secrets.resolve_url(value, secret=secret)
         for name in missing:
             self.add(
                 file,
                 key,
                 f"${{{name}}} is not set (environment variable or {secrets.secrets_dir()}/{name})",
             )
+        for name, part in broken:  # the value is never shown: it may be (or hold) a secret
+            self.add(file, key, url_template.breaks_message(name, part))
         if secret and not missing and 0 < len(resolved.strip()) < secrets.MIN_LENGTH:
             self.add(
                 file,
@@ -675,7 +690,7 @@ def warehouse_backend(url: str) -> str:
     """The SQLAlchemy backend of a warehouse URL (`sqlite`, `duckdb`, `postgresql`, ...); "" when it is not one."""
     try:
         return sa.engine.make_url(url).get_backend_name()
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number (url_template.unreadable)
         return ""
 
 

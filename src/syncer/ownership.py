@@ -44,7 +44,10 @@ def project_of(cfg: Config) -> Project:
     else:
         try:
             url = sa.make_url(cfg.warehouse.url).set(password=None).render_as_string(hide_password=False)
-        except sa.exc.ArgumentError:  # not a URL SQLAlchemy reads: the text itself, masked
+        except (
+            sa.exc.ArgumentError,
+            ValueError,
+        ):  # not a URL SQLAlchemy reads (ValueError: its port): the text, masked
             url = mask(cfg.warehouse.url)
         basis = f"warehouse {url}"
     return Project(hashlib.sha256(basis.encode()).hexdigest()[:16], basis)

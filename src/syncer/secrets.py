@@ -12,7 +12,10 @@ What is masked (the rule):
   README's advice; `url = "${HOOK_URL}"` or `?token=${TOKEN}`), one shorter than MIN_LENGTH only where it
   stands as that parameter's value. A query value written in config.toml itself is no secret (secrets are
   refused there): `?sslmode=disable` next to a `${PASSWORD}` is shown as written;
-- the password of any URL in any text (`scheme://user:PASSWORD@host`), whatever its length.
+- the password of any URL in any text (`scheme://user:PASSWORD@host`), whatever its length, and the value of
+  a `${NAME}` landing in a URL's password, which is percent-encoded as it is substituted (syncer.url_template);
+- every fragment of a masked value a URL parser may split off at its delimiters (`fragments`: `p@ss:w/rd` ->
+  `ss:w/rd`, `ss:w`, ...), MIN_LENGTH or longer: a secret that reached a URL unencoded is cut there in errors.
 Each value is masked in every form output gives it (`forms()`): as itself, JSON-escaped (once or
 twice: an API error body quoted inside our JSON), percent-encoded, HTML-escaped, Python repr.
 A setting's value is not masked otherwise, even from `${NAME}`: a base URL, a host or a channel ID
@@ -28,8 +31,10 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, quote_plus, unquote_plus, urlsplit
+from typing import Any, NamedTuple
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
+
+from syncer import url_template
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")  # ${NAME} or ${NAME:-default}
 MASK = "***"
@@ -52,6 +57,28 @@ def forms(value: str) -> set[str]:
     return {value, *once, *twice, *encoded, html.escape(value), repr(value)[1:-1]}
 
 
+_URL_DELIMITERS = re.compile(r"[@:/?#&=\[\]\s]")  # where a URL parser may cut a value (RFC 3986 gen-delims, '&', '=')
+_MAX_CUTS = 12  # a value with more cuts: its pieces, heads and tails only, not every span between two
+_MAX_SPLIT = 256  # a longer value (a PEM key, never a URL's part) is masked whole: its fragments are too many
+
+
+def fragments(value: str) -> set[str]:
+    """`value` and every text a URL parser may split off it: each span between two of its URL delimiters
+    (`p@ss:w/rd` -> `ss:w/rd`, `ss`, `ss:w`, `p@ss`, ...), and each percent-decoded (a driver decodes what it
+    splits off). A secret that landed unencoded in a URL (`${WAREHOUSE_URL}` whose password holds '@') shows up
+    in an error as such a fragment ("failed to resolve host 'ss:w'"); shorter than MIN_LENGTH: not masked."""
+    if len(value) > _MAX_SPLIT:
+        return {value}
+    cuts = [m.start() for m in _URL_DELIMITERS.finditer(value)]
+    starts, ends = [0, *(c + 1 for c in cuts)], [*cuts, len(value)]
+    if len(cuts) > _MAX_CUTS:
+        spans = {(0, e) for e in ends} | {(s, len(value)) for s in starts} | set(zip(starts, ends, strict=True))
+    else:
+        spans = {(s, e) for s in starts for e in ends if s < e}
+    texts = {value[s:e] for s, e in spans} | {value}
+    return texts | {unquote(t) for t in texts}
+
+
 class SecretMask:
     """The secret values this process knows; replaces each, in every form (`forms`), with *** in any text,
     and the password of any URL."""
@@ -70,7 +97,9 @@ class SecretMask:
         with self._lock:
             if value not in self._values:
                 self._values.add(value)
-                texts = {f for v in self._values for f in forms(v) if len(f) >= MIN_LENGTH}
+                texts = {
+                    f for v in self._values for piece in fragments(v) for f in forms(piece) if len(f) >= MIN_LENGTH
+                }
                 ordered = sorted(texts, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
@@ -147,36 +176,65 @@ def lookup(name: str) -> str | None:
     return None
 
 
+class Resolved(NamedTuple):
+    """A text with its `${NAME}`s substituted (`resolve_url`)."""
+
+    text: str
+    missing: list[str]  # the names set nowhere (left as written in `text`)
+    broken: list[tuple[str, url_template.Part]]  # (NAME, part of the URL) whose value would end that part early
+
+
 def resolve(text: str, secret: bool = True) -> tuple[str, list[str]]:
-    """Replace every ${NAME} in text; return the result and the names that could not be found.
+    """Replace every ${NAME} in text; return the result and the names that could not be found (`resolve_url`)."""
+    resolved = resolve_url(text, secret)
+    return resolved.text, resolved.missing
+
+
+def resolve_url(text: str, secret: bool = True) -> Resolved:
+    """Replace every ${NAME} in text, each value as the part of a URL it lands in needs (syncer.url_template: the
+    user-info's percent-encoded, a value that would end its part early reported in `broken`).
 
     `secret`: text is a secret field's value, so each value read is masked from now on. Either way the
-    password of a URL, and each query value of a URL that came from `${NAME}`, are (see the module docstring):
-    a query value written in the TOML itself (`?sslmode=disable`) is no secret and stays as it is."""
+    password of a URL (a value landing there, in its every form and fragment), and each query value of a URL that
+    came from `${NAME}`, are masked (see the module docstring): a query value written in the TOML itself
+    (`?sslmode=disable`) is no secret and stays as it is."""
     missing: list[str] = []
+    broken: list[tuple[str, url_template.Part]] = []
     pieces: list[str] = []
     read: list[tuple[int, int]] = []  # where each ${NAME} value read stands in the result (start, end)
     length = last = 0
-    for match in REFERENCE.finditer(text):
+    matches = list(REFERENCE.finditer(text))
+    for match, part in zip(matches, url_template.place(text, [m.span() for m in matches]), strict=True):
         pieces.append(text[last : match.start()])
         length += match.start() - last
         last = match.end()
         value = lookup(match.group(1))
         setting = match.group(2) is not None  # ${NAME:-default}: a non-secret setting (a secret has no default)
+        from_env = value is not None and not setting  # a secret's value: its query values are masked
         if value is None:
             if not setting:
-                missing.append(match.group(1))
-            value = match.group(2) if setting else match.group(0)
-        elif not setting:
+                missing.append(match.group(1))  # stays as written: reported, never used
+                pieces.append(match.group(0))
+                length += len(match.group(0))
+                continue
+            value = match.group(2)
+        elif secret and not setting:  # a setting's value ("1000", a host) would mangle every row containing it
+            mask.add(value)
+        if part is not None:
+            password = url_template.password_of(part, value)
+            if password:
+                mask.add(password)
+            if url_template.breaks(part, value):
+                broken.append((match.group(1), part))
+            value = url_template.encode(part, value)
+        if from_env:
             read.append((length, length + len(value)))
-            if secret:  # a setting's value ("1000", a host) would mangle every row containing it
-                mask.add(value)
         pieces.append(value)
         length += len(value)
     resolved = "".join([*pieces, text[last:]])
     mask_url_password(resolved)
     mask_url_query(resolved, read)
-    return resolved, missing
+    return Resolved(resolved, missing, broken)
 
 
 def mask_url_password(text: str) -> None:
@@ -187,6 +245,7 @@ def mask_url_password(text: str) -> None:
         return
     if password:
         mask.add(password)
+        mask.add(unquote(password))  # as the URL's reader decodes it (a driver's message, SQLAlchemy's URL)
 
 
 def mask_url_query(text: str, read: list[tuple[int, int]] | None = None) -> None:

@@ -23,15 +23,21 @@ SAFE = {b"int2", b"int4", b"int8", b"float8", b"text", b"varchar", b"bool", b"da
 
 
 def libpq_uri(engine: sa.Engine) -> str:
-    """The engine's URL as a libpq connection URI. Query values are percent-encoded (`%20`), not
-    form-encoded as SQLAlchemy renders them: libpq decodes `%XX` only, so `options=-c timezone=UTC`
-    became the parameter "+timezone" and the connection failed (PostgreSQL docs, "Connection URIs")."""
-    url = engine.url.set(drivername="postgresql", query={})
-    base = url.render_as_string(hide_password=False)
-    pairs = [
-        (k, v) for k, values in engine.url.query.items() for v in ([values] if isinstance(values, str) else values)
-    ]
-    return base + ("?" + urlencode(pairs, quote_via=quote) if pairs else "")
+    """The engine's URL as a libpq connection URI, every part percent-encoded as libpq reads it (PostgreSQL docs,
+    "Connection URIs": it decodes `%XX` only). Not SQLAlchemy's rendering: that leaves a space and '+' as they are
+    (a password "sp ace" failed: "use percent-encoded spaces (%20) instead"), and form-encodes query values
+    (`options=-c timezone=UTC` became the parameter "+timezone")."""
+    url = engine.url
+    auth = ""
+    if url.username is not None:
+        password = "" if url.password is None else ":" + quote(str(url.password), safe="")
+        auth = quote(url.username, safe="") + password + "@"
+    host = url.host or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{url.port}" if url.port is not None else ""
+    database = "/" + quote(url.database, safe="") if url.database else ""
+    pairs = [(k, v) for k, values in url.query.items() for v in ([values] if isinstance(values, str) else values)]
+    return f"postgresql://{auth}{host}{port}{database}" + ("?" + urlencode(pairs, quote_via=quote) if pairs else "")
 
 
 def open_reader(engine: sa.Engine, connect_args: dict[str, Any], sql: str) -> tuple[Any, Any, Any] | None:
