@@ -9,6 +9,7 @@ Kinds (thresholds under `[daemon.ops_alerts]`):
     failed          the run ended `failed` (fatal error) or crashed         resolved by an ok/partial run
     rejected_share  rejected / (succeeded + failed + rejected) > threshold  resolved when back under
     row_drop        the model has > threshold fewer rows than the last run  resolved when it stops dropping
+    held_deletes    the delete guard held a mirror's deletes back           resolved by a run that holds none
     quota           a connector's daily API usage (`api_usage`) > threshold resolved when under again
     data_quality    the scoring data-quality guard failed                   resolved when it passes
 
@@ -152,6 +153,7 @@ class Observation:
     previous_source_rows: int | None
     connector: str
     api_usage: tuple[int, int] | None
+    held_deletes: int = 0  # deletes the delete guard held back (`Tally.held_deletes`): they wait for a person
 
 
 class OpsAlerts:
@@ -199,6 +201,18 @@ class OpsAlerts:
                 f"sync {obs.sync}: model row count stable again ({obs.source_rows})",
                 known=known,
             )
+        # row_drop compares with the run before, so it resolves on the next run; the held deletes stay until a
+        # person acts (`--allow-deletes`, or the rows come back): their own condition says so until then
+        sent += self.set(
+            obs.sync,
+            "held_deletes",
+            obs.held_deletes > 0,
+            f"sync {obs.sync}: the delete guard holds {obs.held_deletes} deletes back (max_delete_share): the "
+            f"destination keeps records the model no longer has; check the model, then run `syncer run {obs.sync} "
+            "--allow-deletes` if they should go",
+            f"sync {obs.sync}: no deletes held back any more",
+            known=known,
+        )
         if obs.api_usage and obs.api_usage[1]:
             used, limit = obs.api_usage
             sent += self.set(

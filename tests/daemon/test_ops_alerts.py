@@ -16,7 +16,7 @@ from syncer_connectors.webhook.emulator import WebhookReceiver
 from syncer.ops_alerts import Observation, OpsAlert, OpsAlerts, OpsAlertSettings, WebhookNotifier
 from syncer.state import StateStore
 from tests.daemon.conftest import configure, make_daemon
-from tests.engine.conftest import Project, create_accounts
+from tests.engine.conftest import MAPPING, Project, create_accounts
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
@@ -183,3 +183,27 @@ def test_intraday_latency_over_budget_fires_once_and_resolves(tmp_path: Any) -> 
         assert new == ([("intraday", "latency_p95", expected)] if expected else []), (seconds, new)
     assert "budget 300 s" in capture.sent[0].text and "intraday lane" in capture.sent[0].text
     state.close()
+
+
+def test_held_deletes_stay_firing_until_they_are_settled(project: Project, receiver: WebhookReceiver) -> None:
+    """Seen in an outside trial: row_drop said "stable again" one run after a mirror's model lost 60% of its rows,
+    while every run held the deletes back: the operators' last word was "resolved". The held deletes now fire
+    their own condition, kept until a run holds none (`--allow-deletes`, or the rows come back)."""
+    configure(project)
+    mirror = MAPPING.format(mode="mirror") + "\n[schedule]\nevery_minutes = 5\n"
+    (project.root / "mappings" / "accounts.toml").write_text(mirror)
+    capture = Capture()
+    daemon = make_daemon(project, notifiers=[capture])
+    kinds = lambda: [(a.kind, a.state) for a in capture.sent]  # noqa: E731
+    daemon.run_slot("accounts", T0)
+    create_accounts(project.warehouse_url, 100)  # 300 -> 100 rows: 200 deletes, over the guard's share
+    daemon.run_slot("accounts", T0 + dt.timedelta(minutes=5))
+    assert kinds() == [("row_drop", "firing"), ("held_deletes", "firing")]
+    assert "holds 200 deletes back" in capture.sent[1].text and "--allow-deletes" in capture.sent[1].text
+    daemon.run_slot("accounts", T0 + dt.timedelta(minutes=10))  # no more rows dropped; the deletes still held
+    assert kinds()[2:] == [("row_drop", "ok")]
+    assert len(receiver.records) == 300  # nothing deleted
+    create_accounts(project.warehouse_url, 300)  # the rows come back: nothing is held any more
+    daemon.run_slot("accounts", T0 + dt.timedelta(minutes=15))
+    assert kinds()[3:] == [("held_deletes", "ok")]
+    daemon.close()

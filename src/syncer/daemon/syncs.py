@@ -112,6 +112,7 @@ class SyncRunner:
             obs = Observation(
                 name, summary.status, summary.error, summary.succeeded, summary.failed,
                 summary.rejected + summary.bad_rejected, summary.tally.source_rows, previous, sync.connector, usage,
+                summary.tally.held_deletes,
             )  # fmt: skip
             self.alerts.observe_run(obs)
         if self.synclog is not None and summary.run_id is not None:
