@@ -520,6 +520,9 @@ def main() -> int:
         "--updated-at", action="store_true", help="an updated_at column, and modes incremental and columnar-window"
     )
     parser.add_argument("--repeat", type=int, default=1, help="plan N times (interleaved), keep the fastest")
+    parser.add_argument(
+        "--work", type=Path, help="build the set-ups in this (new) directory and keep them, for `--measure plan` later"
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -543,7 +546,8 @@ def main() -> int:
         f"syncer from {Path(syncer.__file__).parent}; python {sys.version.split()[0]}; cpus {os.cpu_count()}; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    work = Path(tempfile.mkdtemp(prefix="bench-plan-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-plan-"))
+    work.mkdir(parents=True, exist_ok=args.work is None)
     table: list[dict[str, Any]] = []
     problems: list[str] = []
     try:
@@ -559,7 +563,8 @@ def main() -> int:
                     admin.dispose()
                     bench_size(kind, f"{server}/bench{n}", n, work, table, problems)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
     columns = [
         "warehouse",
         "rows",

@@ -4,8 +4,9 @@ Random models (key kinds, column types, NULLs, duplicated and NULL keys, values 
 and random change sets go through the row path, the columnar path (runs, and plans, whose key
 checks run in the stream) and (DuckDB, integer or text keys) the warehouse path, each with its
 own state store and snapshot, over several acknowledged rounds (some records rejected by the
-destination, some runs `full`; the columnar sidecar left current, deleted, stale, corrupt or
-truncated, some runs killed before writing it); the plans must agree on counts, on every change
+destination, some runs `full`; the columnar sidecar and its stream-order list left current, deleted,
+stale, corrupt or truncated, some runs killed before writing them; the model's rows kept in their order,
+reversed, rotated or shuffled between rounds); the plans must agree on counts, on every change
 (kind, key, payload fingerprint, match value, fields, state before) and on the rejected rows.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +24,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from syncer.columnar import stream_order
 from syncer.columnar.sidecar import path_for
 from tests.diffmodes.harness import open_job, plan, run, write_project
 
@@ -122,6 +125,14 @@ def damage(path: Path, history: list[bytes], how: str) -> None:
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
 
 
+ORDERS = {
+    "kept": lambda rows, seed: rows,
+    "reversed": lambda rows, seed: rows[::-1],
+    "rotated": lambda rows, seed: rows[seed % len(rows) :] + rows[: seed % len(rows)] if rows else rows,
+    "shuffled": lambda rows, seed: random.Random(seed).sample(rows, len(rows)),
+}
+
+
 def mapping(key: str, fields: list[str], null_policy: str, mode: str) -> str:
     pk = ", ".join(f'"{c}"' for c in KEYS[key])
     body = "\n".join(f"{f} = {FIELDS[f]}" for f in fields)
@@ -164,13 +175,16 @@ def test_every_mode_plans_what_rows_plans(
         modes = ["rows", "columnar"] + (["warehouse"] if warehouse == "duckdb" and key != "float" else [])
         jobs = {mode: open_job(write_project(root / mode, url, text, mode)) for mode in modes}
         sidecar = path_for(jobs["columnar"].config.data_dir(), "m")
+        listed = stream_order.path_for(sidecar)
         history: list[bytes] = []  # the columnar sidecar after each round: older ones are stale
+        lists: list[bytes] = []  # and its stream-order list
         models: list[list[dict[str, Any]]] = []
         try:
             for round_ in range(3):
                 full = round_ > 0 and data.draw(st.booleans(), label="full")
                 reject = set(data.draw(st.lists(st.sampled_from(["1", "a", "2.25", "3\x1fa", "0"]), max_size=2)))
                 damage(sidecar, history, data.draw(st.sampled_from(sorted(SIDECAR_DAMAGE)), label="sidecar"))
+                damage(listed, lists, data.draw(st.sampled_from(sorted(SIDECAR_DAMAGE)), label="stream order"))
                 crash = data.draw(st.booleans(), label="crash before the sidecar write")
                 # a columnar plan checks keys in its stream (the aggregates only after a repeat)
                 planned = {mode: plan(jobs[mode], full)[1] for mode in ("rows", "columnar")}
@@ -178,11 +192,15 @@ def test_every_mode_plans_what_rows_plans(
                 plans = {mode: run(job, reject, full, crash and mode == "columnar") for mode, job in jobs.items()}
                 if sidecar.exists():
                     history.append(sidecar.read_bytes())
+                if listed.exists():
+                    lists.append(listed.read_bytes())
                 for mode in modes[1:]:
                     assert plans[mode] == plans["rows"], f"{mode}, round {round_}"
                 models.append(rows)
                 # sometimes the model goes back to an earlier version: what a stale sidecar would call unchanged
                 rows = data.draw(st.sampled_from([*models[:-1], None]), label="revert to") or mutate(rows, data)
+                how = data.draw(st.sampled_from(sorted(ORDERS)), label="model order")
+                rows = ORDERS[how](rows, data.draw(st.integers(0, 50), label="seed"))
                 load(url, rows)
         finally:
             for job in jobs.values():

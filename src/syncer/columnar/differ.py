@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Full, Queue
@@ -36,12 +36,13 @@ import polars as pl
 import pyarrow.compute as pc
 
 from syncer import failpoints
-from syncer.columnar import kernels, sidecar
+from syncer.columnar import kernels, sidecar, stream_order
 from syncer.columnar.batches import RowBatch
 from syncer.columnar.hash_spill import SpilledHashes, has_repeat
 from syncer.columnar.key_repeats import KeyRepeats
 from syncer.columnar.sidecar import Sidecar
 from syncer.columnar.state_columns import StateReader, known_records, stored_source_fps, synced_keys
+from syncer.columnar.stream_order import Recorder, StreamOrder
 from syncer.diff import CHUNK, Change, Differ, Replan
 from syncer.state import Known
 
@@ -58,6 +59,7 @@ class ColumnarDiffer(Differ):
 
     counts_state = False  # counted when the stream starts: a current sidecar knows it (1M: 0.06 s saved)
     sidecar_keys = False  # the sidecar's key hashes are not read (8 bytes a record): only the window asks
+    stream_order = True  # a run records its rows' checks in stream order; a diff reads them first (stream_order)
 
     def __init__(
         self,
@@ -75,6 +77,8 @@ class ColumnarDiffer(Differ):
         self.sidecar: Sidecar | None = None
         self.repeats = repeats  # set: a plan whose key checks ran in the stream (see key_repeats)
         self._sidecar_written = False  # the file on disk is the sidecar in memory
+        self.order: StreamOrder | None = None  # the last run's checks in stream order, when current
+        self._recorder: Recorder | None = None  # a run's checks in stream order, written by `after_run`
         self.window: Window | None = None  # a model with `updated_at`: its watermark (`columnar.window`)
         self.updated_at: str | None = None  # that column, as the batches name it
         self._hashes = SpilledHashes()  # every seen key's 64-bit hash: removed records, repeated keys
@@ -87,17 +91,21 @@ class ColumnarDiffer(Differ):
         try:
             if not self.full:  # before this run writes anything: the first batch is not yet diffed
                 self.sidecar = self._open_sidecar()
+            self._open_stream_order()
             self._state_count = self.sidecar.records if self.sidecar is not None else self.state.count_synced(self.sync)
             self._hashes = SpilledHashes()
             if self.repeats is not None:
                 self.repeats.start()
-            for prepared in read_ahead(batches, self._prepare, _Prepared.light):
-                yield from self._batch(prepared)
+            with contextlib.closing(read_ahead(batches, self._prepare, _Prepared.light)) as prepared_batches:
+                for prepared in prepared_batches:  # (closed here: its thread is done before the order closes)
+                    yield from self._batch(prepared)
             if self.window is not None:
                 self.window.warn_future_dated()
             yield from self._after_stream()
         finally:
             self._reader.close()
+            if self.order is not None:
+                self.order.close()
         if self.repeats is not None:
             key_repeat = has_repeat(self._seen_sorted) if self._seen_sorted is not None else self._hashes.has_repeat()
             report = self.repeats.verdict(key_repeat, self.tally.out_of_sync.get("bad_key", 0))
@@ -128,18 +136,38 @@ class ColumnarDiffer(Differ):
         self._sidecar_written = found is not None
         return found if found is not None or token is None else sidecar.build(self.state, self.sync)
 
+    def _open_stream_order(self) -> None:
+        """Open the last run's stream-order list (when current: its token is the sidecar's, which is
+        state's) and, in a run, start recording this stream's."""
+        if not self.stream_order or self.sidecar_path is None:
+            return
+        if self.sidecar is not None:
+            path = stream_order.path_for(self.sidecar_path)
+            self.order = stream_order.open_order(path, self.sync, self.sidecar.token)
+        if self.remember_sources:
+            self._recorder = Recorder()
+
     def after_run(self) -> None:
         """Leave the sidecar current for the next diff (runs only): untouched when the run wrote no
-        record, else rebuilt from state. A crash before this leaves a stale file: rebuilt next time."""
+        record, else rebuilt from state; then the run's stream order, kept to the checks that sidecar
+        holds. A crash before this leaves stale files: rebuilt (the sidecar) or ignored (the order)."""
         if self.sidecar_path is None:
             return
-        failpoints.hit("before_sidecar_write")  # state has the run's records; the file does not yet
-        if self.sidecar is None or self.state.generation(self.sync) != self.sidecar.token:
-            self.sidecar = sidecar.build(self.state, self.sync)
-            self._sidecar_written = False
-        if self.sidecar is not None and not self._sidecar_written:
-            self.sidecar.write(self.sidecar_path)
-            self._sidecar_written = True
+        try:
+            failpoints.hit("before_sidecar_write")  # state has the run's records; the file does not yet
+            if self.sidecar is None or self.state.generation(self.sync) != self.sidecar.token:
+                self.sidecar = sidecar.build(self.state, self.sync)
+                self._sidecar_written = False
+            if self.sidecar is not None and not self._sidecar_written:
+                self.sidecar.write(self.sidecar_path)
+                self._sidecar_written = True
+            if self._recorder is not None and self.sidecar is not None:
+                path = stream_order.path_for(self.sidecar_path)
+                self._recorder.finish(path, self.sync, self.sidecar.token, self.sidecar.holds_checks)
+        finally:
+            if self._recorder is not None:
+                self._recorder.close()
+                self._recorder = None
 
     def _prepare(self, batch: RowBatch) -> _Prepared:
         """The batch's vectorised work (keys, hashes, fingerprints, the sidecar's verdict): reads
@@ -173,8 +201,12 @@ class ColumnarDiffer(Differ):
         fp1, fp2 = kernels.source_fingerprint_parts(batch, self.inputs, prefix)
         frame = pl.DataFrame([pl.int_range(0, n, dtype=pl.Int64, eager=True).rename("row"), keys, fp1, fp2])
         vouched = 0
+        if self.sidecar is not None or self._recorder is not None:
+            check1, check2 = (c.to_numpy() for c in kernels.check_hashes(keys, fp1, fp2))
+            if self._recorder is not None:
+                self._recorder.append(check1, check2)
         if self.sidecar is not None:  # unchanged by the sidecar: a subset of what state would say
-            sure = pl.Series(self.sidecar.unchanged(*kernels.check_hashes(keys, fp1, fp2))) & ~flagged
+            sure = pl.Series(stream_order.unchanged(self.order, self.sidecar, check1, check2)) & ~flagged
             vouched = int(sure.sum())
             if vouched:
                 frame, flagged = frame.filter(~sure), flagged.filter(~sure)
@@ -289,7 +321,7 @@ def read_ahead(
     batches: Iterable[RowBatch],
     prepare: Callable[[RowBatch], _Prepared],
     light: Callable[[_Prepared], bool] = lambda prepared: False,
-) -> Iterator[_Prepared]:
+) -> Generator[_Prepared, None, None]:
     """`prepare(batch)` for each batch, ahead, on a thread: the warehouse's fetch and the vectorised
     kernels (DuckDB, ADBC, polars and numpy release the GIL) overlap the mapping of the batches before.
     Prepared batches are queued one at a time: at most three are alive at once (being read, queued,

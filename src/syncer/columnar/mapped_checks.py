@@ -57,6 +57,7 @@ class MappedChecks:
         self.mapping = mapping
         self.check1, self.check2 = check1, check2
         self._base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+        self.keep = KEEP  # checks never dropped (0 when probes are few: `stream_order` answers most rows)
 
     def unchanged(self, wanted1: np.ndarray, wanted2: np.ndarray) -> np.ndarray:
         """Boolean per probe: (wanted1[i], wanted2[i]) is a (check1, check2) pair of the sidecar."""
@@ -75,7 +76,7 @@ class MappedChecks:
                 part, rows = probes[cuts[w] : cuts[w + 1]], order[cuts[w] : cuts[w + 1]]
                 at = np.minimum(np.searchsorted(self.check1[start:stop], part), stop - start - 1) + start
                 found[rows] = (self.check1[at] == part) & (self.check2[at] == wanted2[rows])
-                if start >= KEEP:
+                if start >= self.keep:
                     self._release(start, stop)
         return found
 

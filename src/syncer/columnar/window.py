@@ -282,6 +282,7 @@ class WindowDiffer(ColumnarDiffer):
     sorted, about 0.02 s."""
 
     sidecar_keys = True  # `_after_stream` asks which keys state holds
+    stream_order = False  # its batches hold the window's rows only: today's sorted search
 
     def __init__(self, *args: Any, rescan: Callable[[], Iterable[RowBatch]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
