@@ -19,6 +19,8 @@ def big_model_paths(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(mapped_checks, "RESIDENT_BYTES", 0)
     monkeypatch.setattr(mapped_checks, "WINDOW", 2)
     monkeypatch.setattr(mapped_checks, "KEEP", 0)
+    monkeypatch.setattr(mapped_checks, "FENCE", 2)
+    monkeypatch.setattr(mapped_checks, "FEW", 1)  # fewer probes than checks: the fenced search (`_few`)
     monkeypatch.setattr(stream_order, "CHUNK", 64)
     monkeypatch.setattr(stream_order, "SLACK", 8)
     yield

@@ -200,12 +200,14 @@ def _probe_cases() -> dict[str, tuple[list[int], list[int], list[tuple[int, int]
     }
 
 
+@pytest.mark.parametrize("fence", [0, 1, 2, 3, 4])
 @pytest.mark.parametrize("name", list(_probe_cases()))
 def test_mapped_checks_answer_as_the_checks_in_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, fence: int
 ) -> None:
-    """A sidecar over RESIDENT_BYTES is probed from a mapped copy, a window at a time (mapped_checks):
-    every probe gets the answer one search over the whole array in memory gives."""
+    """A sidecar over RESIDENT_BYTES is probed from a mapped copy, a window at a time (mapped_checks),
+    or, for a few probes, a fenced block at a time (`fence` checks a fence entry, 0: windows): every
+    probe gets the answer one search over the whole array in memory gives."""
     import numpy as np
     import polars as pl
 
@@ -220,6 +222,8 @@ def test_mapped_checks_answer_as_the_checks_in_memory(
     monkeypatch.setattr(mapped_checks, "RESIDENT_BYTES", 0)
     monkeypatch.setattr(mapped_checks, "WINDOW", 3)
     monkeypatch.setattr(mapped_checks, "KEEP", 3)  # window 0 stays mapped, the others are dropped after use
+    monkeypatch.setattr(mapped_checks, "FENCE", max(fence, 1))
+    monkeypatch.setattr(mapped_checks, "FEW", 0 if fence else 10**9)  # every call few, or none
     mapped = load(path, "m", 1, keys=False)
     assert mapped is not None and mapped.mapped is not None
     assert load(path, "m", 1, keys=True).mapped is None  # type: ignore[union-attr]  # the window reads it

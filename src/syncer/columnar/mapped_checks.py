@@ -30,6 +30,9 @@ import numpy as np
 RESIDENT_BYTES = 8 << 20  # sidecar files up to this size (~350k records) are read into memory as before
 WINDOW = 1 << 19  # checks per window: 4 MB of each column
 KEEP = 1 << 21  # checks never dropped (32 MB of both columns): only the rest pays for being touched again
+FENCE = 64  # checks a fence entry stands for (`_few`: 512 bytes of check1 read a probe)
+FEW = 512  # a call with under 1/FEW as many probes as checks takes `_few` (5M checks: under 9,765 probes)
+FEW_CHUNK = 4096  # probes at a time in `_few` (their blocks: 2 MB)
 
 
 def private_map(path: Path) -> mmap.mmap | None:
@@ -57,11 +60,13 @@ class MappedChecks:
         self.mapping = mapping
         self.check1, self.check2 = check1, check2
         self._base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
-        self.keep = KEEP  # checks never dropped (0 when probes are few: `stream_order` answers most rows)
+        self._fence: np.ndarray | None = None  # every FENCE-th check1, in memory (`_few`)
 
     def unchanged(self, wanted1: np.ndarray, wanted2: np.ndarray) -> np.ndarray:
         """Boolean per probe: (wanted1[i], wanted2[i]) is a (check1, check2) pair of the sidecar."""
         n = len(self.check1)
+        if len(wanted1) * FEW < n:
+            return self._few(wanted1, wanted2)
         order = np.argsort(wanted1)
         probes = wanted1[order]
         found = np.zeros(len(wanted1), dtype=bool)
@@ -76,9 +81,45 @@ class MappedChecks:
                 part, rows = probes[cuts[w] : cuts[w + 1]], order[cuts[w] : cuts[w + 1]]
                 at = np.minimum(np.searchsorted(self.check1[start:stop], part), stop - start - 1) + start
                 found[rows] = (self.check1[at] == part) & (self.check2[at] == wanted2[rows])
-                if start >= self.keep:
+                if start >= KEEP:
                     self._release(start, stop)
         return found
+
+    def _few(self, wanted1: np.ndarray, wanted2: np.ndarray) -> np.ndarray:
+        """`unchanged` for a few probes (the rows the stream-order list did not find: `stream_order`):
+        each reads the FENCE + 1 checks its fence entry points to and the one check2 it meets (two or
+        three pages, not the ~10 of a search in a window), and every page is dropped after the call,
+        so a plan keeps none of the checks resident. Answers: a probe meets the first check >= it,
+        as one `searchsorted` over all of them does."""
+        n = len(self.check1)
+        fence = self._fenced()
+        found = np.zeros(len(wanted1), dtype=bool)
+        steps = np.arange(FENCE + 1)
+        for start in range(0, len(wanted1), FEW_CHUNK):  # (probes x FENCE + 1) positions a chunk at a time
+            part = wanted1[start : start + FEW_CHUNK]
+            # the last fence entry below the probe: its first check >= the probe lies in that block's
+            # FENCE checks after it, or is the next block's first (none below: position 0)
+            first = np.maximum(np.searchsorted(fence, part) - 1, 0) * FENCE
+            block = self.check1[np.minimum(first[:, None] + steps, n - 1)]
+            at = np.minimum(first + (block < part[:, None]).sum(axis=1), n - 1)
+            found[start : start + len(part)] = (self.check1[at] == part) & (
+                self.check2[at] == wanted2[start : start + len(part)]
+            )
+        self._release(0, n)
+        return found
+
+    def _fenced(self) -> np.ndarray:
+        """Every FENCE-th check1 (8 bytes for FENCE checks), read a window at a time, each dropped after."""
+        if self._fence is None:
+            n = len(self.check1)
+            parts = []
+            step = max(WINDOW // FENCE, 1) * FENCE  # about a window, a multiple of FENCE
+            for start in range(0, n, step):
+                stop = min(start + step, n)
+                parts.append(self.check1[start:stop:FENCE].copy())
+                self._release(start, stop)
+            self._fence = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
+        return self._fence
 
     def _release(self, start: int, stop: int) -> None:
         """Drop the pages of checks [start, stop) of both columns from this process."""
