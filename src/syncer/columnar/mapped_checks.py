@@ -32,7 +32,7 @@ WINDOW = 1 << 19  # checks per window: 4 MB of each column
 KEEP = 1 << 21  # checks never dropped (32 MB of both columns): only the rest pays for being touched again
 FENCE = 64  # checks a fence entry stands for (`_few`: 512 bytes of check1 read a probe)
 FEW = 512  # a call with under 1/FEW as many probes as checks takes `_few` (5M checks: under 9,765 probes)
-FEW_CHUNK = 4096  # probes at a time in `_few` (their blocks: 2 MB)
+FEW_CHUNK = 32  # probes at a time in `_few`, the pages they touched dropped after each chunk (see `_few`)
 
 
 def private_map(path: Path) -> mmap.mmap | None:
@@ -88,9 +88,12 @@ class MappedChecks:
     def _few(self, wanted1: np.ndarray, wanted2: np.ndarray) -> np.ndarray:
         """`unchanged` for a few probes (the rows the stream-order list did not find: `stream_order`):
         each reads the FENCE + 1 checks its fence entry points to and the one check2 it meets (two or
-        three pages, not the ~10 of a search in a window), and every page is dropped after the call,
-        so a plan keeps none of the checks resident. Answers: a probe meets the first check >= it,
-        as one `searchsorted` over all of them does."""
+        three pages, not the ~10 of a search in a window), and the pages are dropped after every
+        FEW_CHUNK probes, so a plan keeps none of the checks resident. Why so often: a read fault on
+        a mapped file maps the 16 pages around it that are in the page cache (the kernel's
+        fault-around, 64 KB), so 1,500 random touches of an 80 MB file made 80 MB resident (measured),
+        the whole sidecar, for as long as a call lasted: a peak-RSS spike. Answers: a probe meets the
+        first check >= it, as one `searchsorted` over all of them does."""
         n = len(self.check1)
         fence = self._fenced()
         found = np.zeros(len(wanted1), dtype=bool)
@@ -105,7 +108,7 @@ class MappedChecks:
             found[start : start + len(part)] = (self.check1[at] == part) & (
                 self.check2[at] == wanted2[start : start + len(part)]
             )
-        self._release(0, n)
+            self._release(0, n)
         return found
 
     def _fenced(self) -> np.ndarray:
