@@ -183,8 +183,8 @@ class StreamOrder:
         if start < self._start or stop > self._start + len(self._pairs):
             # one buffer, read into again and again (a new 4 MB `pread` result each time grew the
             # plan's peak RSS by ~10 MB at 5M: freed blocks the allocator kept)
-            if len(self._buffer) < max(CHUNK, stop - start):
-                self._buffer = np.empty((max(CHUNK, stop - start), 2), dtype=np.uint64)
+            if len(self._buffer) < stop - start or len(self._buffer) < min(CHUNK, self.entries):
+                self._buffer = np.empty((max(min(CHUNK, self.entries), stop - start), 2), dtype=np.uint64)
             wanted = min(len(self._buffer), self.entries - start)
             got = os.preadv(self._fd, [self._buffer[:wanted].data.cast("B")], HEADER + start * ENTRY)
             got //= ENTRY
