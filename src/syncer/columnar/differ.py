@@ -24,6 +24,7 @@ time, before it reports removals.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ from syncer.state import Known
 
 if TYPE_CHECKING:
     from syncer.warehouse_diff.watermark import Window
+
+log = logging.getLogger("syncer.columnar")
 
 
 class ColumnarDiffer(Differ):
@@ -163,7 +166,10 @@ class ColumnarDiffer(Differ):
                 self._sidecar_written = True
             if self._recorder is not None and self.sidecar is not None:
                 path = stream_order.path_for(self.sidecar_path)
-                self._recorder.finish(path, self.sync, self.sidecar.token, self.sidecar.holds_checks)
+                try:
+                    self._recorder.finish(path, self.sync, self.sidecar.token, self.sidecar.holds_checks)
+                except OSError as exc:  # only speed is lost: the next diff searches the sidecar alone
+                    log.warning("sync %s: the stream-order file %s was not written: %s", self.sync, path, exc)
         finally:
             if self._recorder is not None:
                 self._recorder.close()

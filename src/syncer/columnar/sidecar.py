@@ -24,6 +24,9 @@ stale: rebuilt from state in one scan (token and records read in one transaction
 it in memory and write nothing; runs write it (temp file + rename) after they finish, so a crash
 between the state commit and the write leaves a stale file the next diff rebuilds.
 
+Next to it, `<sync>-<digest>.order`: the same checks in the order the last run streamed them, kept to
+those this file holds and under its token (`columnar.stream_order`); a diff asks it first.
+
 Memory: a diff outside the `updated_at` window reads check1 and check2 only; above
 `mapped_checks.RESIDENT_BYTES` it probes them from a mapped private copy a window at a time, so
 the plan holds at most `mapped_checks.KEEP` of them (16 bytes a record: 80 MB at 5M records).

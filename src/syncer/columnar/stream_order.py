@@ -11,8 +11,10 @@ insertion order; a PostgreSQL heap keeps un-updated rows in place). A batch of n
 with the list at a cursor: position by position first (the common case), else against the entries
 [cursor, cursor + n + SLACK) sorted in cache; the rows found there are vouched for and the cursor
 moves past them. Only the rows not found go to the sidecar's sorted search (`Sidecar.unchanged`).
-Measured at 5M rows (benchmarks/README.md, "Eighth pass"): the sorted search cost 500-700 ns a probe
-(cache and TLB misses over 80 MB); reading the list forwards costs a few ns a row.
+Measured alone at 5M records, 1% changed (benchmarks/bench_stream_order.py; benchmarks/README.md,
+"Eighth pass"): the sorted search 1.0-1.1 s for the 5M rows (~210 ns a row: cache and TLB misses over
+80 MB), the list and the fallback for the 1% it does not find 0.24-0.28 s; a shuffled model the same as
+the sorted search alone.
 
 Trust: the same rule as the sidecar's (`columnar.sidecar`). A run writes the list after it
 finishes, keeping only the rows whose check the current sidecar holds (so only (key, fingerprint)
@@ -23,8 +25,9 @@ format, truncated or stale: not used (today's path). Plans write nothing; a cras
 leaves a stale file that is ignored. The list is read with `pread`, a chunk at a time, forwards:
 the process holds one chunk (CHUNK entries), whatever the model's size.
 
-Errors: `open_order` returns None for any unreadable file; `record`/`finish` raise OSError only
-when the temporary file or the destination cannot be written (the caller logs and goes on).
+Errors: `open_order` returns None for any unreadable file; `Recorder` and `finish` raise OSError only
+when the temporary file or the destination cannot be written (`ColumnarDiffer.after_run` logs it and
+goes on: only speed is lost).
 """
 
 from __future__ import annotations
