@@ -135,6 +135,7 @@ class WebhookConnector(Connector):
         "allow syncer at the receiver (its access rules or IP allow-list), or check that `url` is its endpoint"
     )
     finds_by_match_value = False  # the receiver applies `op` by the record's key (README "Request")
+    upsert_replaces_record = True  # `upsert` "creates or replaces by key" (README "Request")
     settings_model = WebhookSettings
     batch_size = 1000  # hard cap; the setting defaults to 100
     modes = frozenset({"upsert", "update", "insert", "mirror"})

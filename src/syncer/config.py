@@ -39,6 +39,7 @@ from syncer.connector import ConnectorSettings, Destination, Mode
 from syncer.errors import ConfigError, ConfigIssue, FatalError
 from syncer.mapping import FieldSpec, NullPolicy, parse_field
 from syncer.scoring.model import ScoringConfig
+from syncer.shared_records import shared_record_issues
 from syncer.table_name import table_parts
 
 if TYPE_CHECKING:
@@ -309,6 +310,13 @@ class SyncConfig(_Strict):
     """Free text shown by `syncer check` and `syncer plan`."""
     diff: DiffMode | None = None
     """`columnar`, `rows` or `warehouse` for this sync; unset: the warehouse's `diff`."""
+    shares_records_with: list[str] = Field(default_factory=list)
+    """Syncs of this project that write the same destination records (same connector address, object and match
+    field) and may: `check`, `plan` and `run` refuse such a pair when either is `mirror` or `insert` or both write a
+    field, since each sync's state holds only its own writes (a mirror deletes the other's records; the last writer
+    wins). Naming the other sync here states that the two models never share a key (e.g. one region each), which
+    syncer cannot check. Either sync naming the other is enough.
+    """
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -599,6 +607,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         if entry is not None:
             connectors[name] = entry
     syncs, sync_files = _load_syncs(c, path, app, raw.get("connectors") or {})
+    c.issues += shared_record_issues(syncs, sync_files, connectors)
     scoring = _validate(c, shown, "scoring", ScoringConfig, resolved.get("scoring") or {})
     if c.issues or app is None or warehouse is None or scoring is None:
         # the core sections failed: still report every other section's problems in the same error

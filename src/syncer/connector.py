@@ -264,6 +264,9 @@ class Connector(abc.ABC):
     # reads their distinct values from the sync's model and hands them to `check()` as `destination.recipients`,
     # so the calls each kind of recipient takes are checked too (SyncJob.model_recipients).
     recipient_fields: ClassVar[tuple[str, ...]] = ()
+    # Does an upsert replace the whole record by key (a webhook receiver: README "Request") rather than set the
+    # fields it carries (a CRM)? Then two syncs writing one record drop each other's fields, disjoint or not.
+    upsert_replaces_record: ClassVar[bool] = False
     # The settings that say WHERE the destination is (non-secret: a base URL, an instance URL, a webhook
     # URL): state remembers them per record (syncer.destinations), and a change is a new destination to
     # which every record is sent. Credentials are never listed: a rotated token reaches the same place.
@@ -389,6 +392,17 @@ class Connector(abc.ABC):
         """The values of `address_settings` in `settings` ("" for one left out), in that order. A connector
         whose settings name one address several ways (Salesforce) overrides this to return that one."""
         return [str(getattr(settings, name, None) or "") for name in cls.address_settings]
+
+    @classmethod
+    def record_identity(cls, object_name: str, match_field: str) -> str | None:
+        """What finds a record of `object_name` here, for people ("match field product_account_id"): two syncs
+        writing one object at one address with the same identity write the same records (syncer.shared_records).
+        The match field where the destination finds records by it, else syncer's record key (a webhook receiver);
+        None for a parent-match object (tasks): its key is scoped by sync and project (SyncJob.record_key_scope),
+        so no other sync's record is ever this one."""
+        if not cls.match_identifies(object_name):
+            return None
+        return f"match field {match_field}" if cls.finds_by_match_value else "record key"
 
     @final
     @classmethod

@@ -58,7 +58,7 @@ def _project(root: Path, url: str, hook_url: str, model: str, match: str, fields
         (root / "mappings" / f"{mode}.toml").write_text(
             textwrap.dedent(f"""\
             connector = "hook"
-            object = "things"
+            object = "things_{mode}"
             diff = "{mode}"
 
             [model]

@@ -26,6 +26,7 @@ def _project(tmp_path: Path, hook_url: str, syncs: dict[str, str]) -> Project:
     (tmp_path / "mappings" / "accounts.toml").unlink()
     for sync, connector in syncs.items():
         mapping = MAPPING.format(mode="upsert").replace('connector = "hook"', f'connector = "{connector}"')
+        mapping = mapping.replace('object = "accounts"', f'object = "{sync}"')  # its own records (shared_records)
         (tmp_path / "mappings" / f"{sync}.toml").write_text(mapping)
     mask.clear()
     return project

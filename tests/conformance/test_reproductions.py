@@ -249,6 +249,7 @@ SF_STATUS = """
     connector = "{connector}"
     object = "Account"
     null_policy = "{policy}"
+    {shares}
     [model]
     table = "{table}"
     primary_key = "id"
@@ -272,7 +273,9 @@ def test_repro_5_collections_and_bulk_leave_the_same_record_for_the_same_change(
             f"INSERT INTO {table} SELECT 'k' || i, '{prefix}-' || i, 'hot', 55.5 FROM generate_series(1, {rows}) i",
         )
         sync = f"{table}_{policy}"
-        crm.mapping(sync, SF_STATUS.format(connector=connector, policy=policy, table=table))
+        # one object, one match field, keys that never overlap (R-, B-): declared (syncer.shared_records)
+        shares = f'shares_records_with = ["via_rest_{policy}"]' if table == "via_bulk" else ""
+        crm.mapping(sync, SF_STATUS.format(connector=connector, policy=policy, table=table, shares=shares))
         assert crm.run(sync)[0] == 0
         # the change: '' on some rows, NULL on others, an unchanged neighbour, a new value
         crm.sql(

@@ -40,7 +40,8 @@ def _scoring(p: Project) -> None:
 
 def _unscheduled_sync(p: Project) -> None:
     """A second sync, `other`, with no [schedule]: it runs from the command line only."""
-    (p.root / "mappings" / "other.toml").write_text(MAPPING.format(mode="upsert"))
+    other = MAPPING.format(mode="upsert").replace('object = "accounts"', 'object = "others"')  # shared_records
+    (p.root / "mappings" / "other.toml").write_text(other)
 
 
 BAD = {

@@ -124,9 +124,11 @@ def write_mapping(
     carry: str | None = None,
     via: str = "",
     name: str = "s",
+    shares: str = "",
 ) -> None:
     """The sync `s` writing `connector`'s object in `mode`, matched on `match` (default: its usual field);
-    `carry`: also map that field from the match column; `via`: the connector entry (default `connector`)."""
+    `carry`: also map that field from the match column; `via`: the connector entry (default `connector`); `shares`:
+    a sync it declares to write the same records (`shares_records_with`)."""
     obj, usual, _, number, extra = OBJECTS[connector]
     carried = f'{carry} = "ext"\n' if carry else ""
     (project.root / "mappings" / f"{name}.toml").write_text(
@@ -135,6 +137,7 @@ def write_mapping(
         object = "{obj}"
         mode = "{mode}"
         max_delete_share = 1.0
+        shares_records_with = [{f'"{shares}"' if shares else ""}]
         [model]
         table = "accounts"
         primary_key = "id"
@@ -452,7 +455,7 @@ def test_insert_mode_audits_a_record_that_already_existed(world: World, connecto
     assert code == 0, (summary, err)
     held = world.records(connector)
     set_rows(world.project.warehouse_url, [(i, e, n + 5) for i, e, n in ROWS])
-    write_mapping(world.project, connector, "insert")
+    write_mapping(world.project, connector, "insert", shares="earlier")  # declared: else refused (shared_records)
     code, summary, err = world.cli("run", "s", "--json")
     assert code == 0 and summary["succeeded"] == 4, (summary, err)
     assert world.records(connector) == held  # left alone
