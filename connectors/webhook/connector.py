@@ -13,7 +13,6 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,11 +30,13 @@ from syncer.connector import (
     check_problem,
 )
 from syncer.errors import CredentialRefused, FatalError, RetryableError
-from syncer.http import raise_for_response, retryable_from_transport, tls_context
+from syncer.http import REDIRECTS, moved_to, raise_for_response, retryable_from_transport, tls_context
 from syncer.non_finite import json_safe
 from syncer.ratelimit import RateLimit, RateLimiter
 from syncer.retry import RetryPolicy
 from syncer.values import JSON, FieldType, to_json
+
+from .reply import results
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,12 @@ class WebhookConnector(Connector):
                 raise retryable from None
             raise FatalError(f"{what}: {type(exc).__name__}") from None
 
+    def _moved(self, response: httpx.Response, key: str) -> str:
+        """Why a redirect stops the sync, naming the setting to change (a redirect is never followed: the signed
+        body would go to an address nobody configured)."""
+        where = f"webhook receiver at {self._where} answered HTTP {response.status_code}, {moved_to(response)}"
+        return f"{self.setting(key)}: {where}: set {self.setting(key)} to the new address (redirects are not followed)"
+
     # -- hooks --------------------------------------------------------------------------------
 
     def field_types(self) -> dict[str, FieldType]:
@@ -203,35 +210,10 @@ class WebhookConnector(Connector):
         headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key, **self._signed_headers(body)}
         log.debug("webhook batch of %d record(s), idempotency key %s", len(batch), key)
         response = self._request("POST", self.config.url, body, headers)
+        if response.status_code in REDIRECTS:
+            raise FatalError(self._moved(response, "url"))
         raise_for_response(response, f"webhook POST {self._where}")
-        return self._results(batch, response)
-
-    def _results(self, batch: Sequence[Record], response: httpx.Response) -> list[Result]:
-        """Map the optional `results` list by key; a record the reply does not mention is ok."""
-        try:
-            reply = response.json() if response.content else None
-        except ValueError:
-            reply = None
-        items = reply.get("results") if isinstance(reply, dict) else None
-        by_key: dict[str, dict[str, Any]] = {}
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and "key" in item:
-                by_key[str(item["key"])] = item
-        results: list[Result] = []
-        for record in batch:
-            item = by_key.get(record.key, {})
-            status = item.get("status", "ok")
-            dest_id = str(item["id"]) if item.get("id") is not None else None
-            reason = str(item.get("error") or "")
-            if status == "rejected":
-                results.append(Result.rejected(record, reason or "rejected by the receiver"))
-            elif status == "failed":
-                results.append(Result.failed(record, reason or "receiver asked for a retry"))
-            elif item.get("existed") and record.op == "insert":
-                results.append(Result.existed(record, dest_id))
-            else:
-                results.append(Result.ok(record, dest_id))
-        return results
+        return results(batch, response)
 
     def check(self) -> list[str]:
         """GET check_url (or url), signed: reachable, secret accepted, and mapped fields known.
@@ -244,6 +226,9 @@ class WebhookConnector(Connector):
         except (RetryableError, FatalError) as exc:
             return [check_problem(exc, f"webhook receiver not reachable: {exc}")]
         status = response.status_code
+        if status in REDIRECTS:
+            key = "check_url" if self.config.check_url else "url"
+            return [SettingProblem(self.setting(key), self._moved(response, key))]
         if status in (401, 403):
             refused = CredentialRefused(f"webhook GET {self._where}", f"HTTP {status}", status == 403, status)
             return [RefusedProblem(refused, f"webhook receiver refused the signature (HTTP {status})")]

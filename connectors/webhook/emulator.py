@@ -131,8 +131,12 @@ class WebhookReceiver(Emulator):
         state_file: str | Path | None = None,
         latency: float = 0.0,
         clock: Callable[[], float] = time.time,
+        reply: Callable[[list[dict[str, Any]]], Response] | None = None,
     ) -> None:
         super().__init__(latency=latency, clock=clock)
+        # test rule: the answer to a delivery it applied, from the per-record results it would give (a receiver
+        # that misreports: a status outside the contract, an HTML page, results for other keys)
+        self.reply = reply
         self.secret, self.path, self.tolerance, self.max_batch = secret, path, tolerance, max_batch
         self.fields = set(fields) if fields is not None else None
         self.rate_limit = rate_limit
@@ -199,7 +203,8 @@ class WebhookReceiver(Emulator):
                 return Response(400, {"error": f"record {record['key']}: invalid payload"})
         with self.lock:
             self.last_delivery = {"headers": request.headers, "body": request.body, "payload": request.json()}
-            return Response(200, {"results": self._apply(records, request.headers.get("idempotency-key"))})
+            results = self._apply(records, request.headers.get("idempotency-key"))
+        return Response(200, {"results": results}) if self.reply is None else self.reply(results)
 
     def _apply(self, records: list[dict[str, Any]], delivery: str | None) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []

@@ -103,6 +103,7 @@ class Fault:
     body: Any = None
     delay: float = 0.0
     method: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # sent with a status (a redirect's Location)
 
 
 class FaultQueue(Generic[F]):
@@ -259,6 +260,7 @@ class Emulator:
                 raise _Reset
             if fault.kind == "status":
                 headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+                headers.update(fault.headers)
                 return Response(
                     fault.status,
                     fault.body if fault.body is not None else self.error_body(fault.status),

@@ -16,7 +16,7 @@ import socket
 import ssl
 import time
 from enum import Enum
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import requests
@@ -56,7 +56,11 @@ STATUS_ACTIONS: dict[int, Action] = {
     423: Action.RETRY,
     425: Action.RETRY,
     429: Action.RETRY,
+    # RFC 9110 15.4: the resource moved. Following it would send the signed body and the credential to another
+    # address nobody configured, so no client here follows one: the configured URL is what must change
+    **dict.fromkeys((301, 302, 303, 307, 308), Action.FATAL),
 }
+REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 # transport exceptions -> action; timeouts and resets are ambiguous: the write may have landed,
 # which is safe only because every write is idempotent.
@@ -80,7 +84,7 @@ def classify(status: int) -> Action:
     if status >= 500:
         return Action.RETRY
     if 300 <= status < 400:
-        return Action.REJECT  # e.g. Salesforce 300: the external ID matches several records
+        return Action.REJECT  # Salesforce 300 Multiple Choices: the external ID matches several records
     return Action.REJECT
 
 
@@ -118,7 +122,7 @@ def raise_for_response(response: httpx.Response, what: str) -> None:
     if status in (401, 403):
         code = vendor_code(_json_or_none(response))
         raise CredentialRefused(what, f"HTTP {status}{f' {code}' if code else ''}", status == 403, status)
-    detail = f"{what}: HTTP {response.status_code} {_short_body(response)}"
+    detail = f"{what}: HTTP {response.status_code} {moved_to(response) or _short_body(response)}"
     if action is Action.RETRY:
         error = RetryableError(detail, parse_retry_after(response.headers.get("Retry-After")))
         error.throttled = response.status_code == 429  # type: ignore[attr-defined]
@@ -132,6 +136,21 @@ def raise_for_response(response: httpx.Response, what: str) -> None:
 
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{1,60}")
 CODE_KEYS = ("category", "errorCode", "error", "code", "subCategory")  # HubSpot, Salesforce, Slack / OAuth, others
+
+
+def moved_to(response: httpx.Response) -> str:
+    """For a redirect (`REDIRECTS`): "moved to" where its Location points, without query, fragment or user
+    info (a URL there may carry a token); "" for any other response."""
+    location = response.headers.get("Location")
+    if response.status_code not in REDIRECTS or not location:
+        return ""
+    try:
+        base = str(response.request.url)
+    except RuntimeError:  # a response built without its request (tests)
+        base = ""
+    target = urlsplit(urljoin(base, location))
+    port = f":{target.port}" if target.port else ""
+    return f"moved to {target.scheme}://{target.hostname}{port}{target.path}"
 
 
 def vendor_code(body: object) -> str:
