@@ -473,7 +473,8 @@ class _Collector:
 
     def read_toml(self, path: Path, shown: str) -> dict[str, Any] | None:
         try:
-            return tomllib.loads(path.read_text(encoding="utf-8"))
+            # utf-8-sig: a byte-order mark (Windows editors, PowerShell `Out-File -Encoding utf8`) is dropped
+            return tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             self.add(shown, "", "file not found")
         except tomllib.TOMLDecodeError as exc:

@@ -172,7 +172,7 @@ def lookup(name: str) -> str | None:
         return os.environ[name]
     path = secrets_dir() / name
     if path.is_file():
-        return path.read_text().rstrip("\r\n")
+        return path.read_text(encoding="utf-8-sig").rstrip("\r\n")  # a byte-order mark is no part of it
     return None
 
 

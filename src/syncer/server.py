@@ -210,8 +210,8 @@ def probe_url(config_path: str | None = None) -> str:
     from syncer import secrets
 
     path = config_path or os.environ.get("SYNCER_CONFIG") or "config.toml"
-    with open(path, "rb") as file:
-        daemon = tomllib.load(file).get("daemon") or {}
+    with open(path, encoding="utf-8-sig") as file:  # as config.py reads it: a byte-order mark is dropped
+        daemon = tomllib.loads(file.read()).get("daemon") or {}
 
     def setting(key: str, default: object) -> str:
         value = daemon.get(key, default)

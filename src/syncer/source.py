@@ -101,7 +101,13 @@ class Source:
     def sql(self, model: ModelConfig, mapping_dir: Path | None = None) -> str:
         if model.table:
             return f"SELECT * FROM {quoted_table(self.engine.dialect, model.table)}"
-        text = model.query if model.query else (Path(mapping_dir or self._base_dir) / str(model.sql_file)).read_text()
+        text = (
+            model.query
+            if model.query
+            else (Path(mapping_dir or self._base_dir) / str(model.sql_file)).read_text(
+                encoding="utf-8-sig"  # a byte-order mark (Windows editors) is not SQL
+            )
+        )
         # on its own lines, so a trailing "-- comment" cannot swallow the ")" syncer wraps it in
         return "\n" + _strip_final_semicolon(text) + "\n"
 
