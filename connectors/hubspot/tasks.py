@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from syncer.connector import Destination, Record, Result
 from syncer.escaping import html_lines, one_line
+from syncer.identity import key_text
 from syncer.owner_email import owner_lookup_email
 
 from .api import HubSpotApi
@@ -242,7 +243,7 @@ class TaskWriter:
             task = found.get(task_key(key))
             props = (task or {}).get("properties") or {}
             if task is None:
-                reason = f"no task with {self.key_property}={task_key(key)!r} (key {key!r})"
+                reason = f"no task with {self.key_property}={task_key(key)!r} (key {key_text(key)!r})"
                 results[key] = Result(key, "rejected", None, reason)
             elif props.get("hs_task_status") == "COMPLETED" or props.get("hs_task_priority") == value:
                 results[key] = Result(key, "ok", str(task["id"]))

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from syncer.identity import match_comparison_key
+from syncer.identity import key_text, match_comparison_key
 
 if TYPE_CHECKING:
     from syncer.connector import Connector, Record, Result
@@ -34,7 +34,7 @@ NAMED_KEYS = 10  # as syncer.keycheck
 
 
 def _named(keys: list[str], values: dict[str, str]) -> str:
-    named = ", ".join(f"{k!r} ({values[k]!r})" for k in keys[:NAMED_KEYS])
+    named = ", ".join(f"{key_text(k)!r} ({values[k]!r})" for k in keys[:NAMED_KEYS])
     return named + (f" and {len(keys) - NAMED_KEYS} more" if len(keys) > NAMED_KEYS else "")
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from syncer.identity import IdentityError, is_blank
+from syncer.identity import IdentityError, is_blank, key_text
 from syncer.keycheck import KeyReport
 from syncer.mapping import Mapper, RowRejected
 from syncer.source import row_key
@@ -224,7 +224,7 @@ class Differ:
                 key,
                 None,
                 reason_kind="duplicate_key",
-                reason=f"duplicate primary key {key!r}: several rows share it; none is sent",
+                reason=f"duplicate primary key {key_text(key)!r}: several rows share it; none is sent",
             )
             return None
         collision = self.keys.match_collisions.get(key)

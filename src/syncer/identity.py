@@ -29,7 +29,9 @@ Refused (IdentityError): None, NaN and infinities. A match value whose canonical
 (empty, or only whitespace as `str.strip` sees it: spaces, tabs, newlines, NO-BREAK SPACE...)
 identifies nothing either (`is_blank`): the diff rejects its row, the collision checks skip it.
 A composite key is its parts' canonical strings joined by U+001F (the unit separator), in
-primary-key order.
+primary-key order: the stored form, never shown. People see and type a key in one form (`key_text`,
+`typed_keys`; README "Record keys"): a one-column key as it is (`A1`), a composite key as a JSON array
+of its parts in primary-key order (`["A1","escalate"]`; numbers may be typed bare: `[1,"escalate"]`).
 
 Strings are kept exact on purpose: trimming or case-folding here would merge records the
 destination keeps apart. Where the destination itself compares match values more loosely (e.g.
@@ -40,6 +42,7 @@ which the duplicate-match-value check uses; the canonical string is still what i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import uuid
 from collections.abc import Sequence
@@ -121,6 +124,34 @@ def composite_identity(values: Sequence[Any]) -> str:
     if len(values) == 1:
         return canonical_identity(values[0])
     return KEY_SEPARATOR.join(canonical_identity(v) for v in values)
+
+
+def key_text(key: str) -> str:
+    """A stored key as people see it (every table, --json, preview, reason, message): a one-column key
+    unchanged; a composite key (parts joined by U+001F, which a terminal shows as nothing) as the JSON array
+    of its parts, `"A1\x1fescalate"` -> `["A1","escalate"]`, what `typed_keys` reads back."""
+    if KEY_SEPARATOR not in key:
+        return key
+    return json.dumps(key.split(KEY_SEPARATOR), ensure_ascii=False, separators=(",", ":"))
+
+
+def typed_keys(text: str) -> tuple[str, ...]:
+    """The stored keys a key typed by a person may mean (`forget KEY`, `audit --key KEY`), most likely first:
+    a JSON array of two or more parts (strings, numbers, booleans: `["A1","escalate"]`, `[1,"x"]`) is a
+    composite key, its parts canonical as `composite_identity` makes them; the text itself always too (a
+    one-column key, which could itself look like an array, or a key pasted with its raw U+001F)."""
+    if text.startswith("["):
+        try:
+            parts = json.loads(text)
+        except ValueError:
+            parts = None
+        if isinstance(parts, list) and len(parts) > 1 and all(isinstance(p, str | int | float) for p in parts):
+            try:
+                composite = composite_identity(parts)
+            except IdentityError:  # NaN: identifies nothing
+                return (text,)
+            return (composite, text) if composite != text else (text,)
+    return (text,)
 
 
 def is_blank(canonical: str) -> bool:

@@ -27,7 +27,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.errors import FatalError
-from syncer.identity import IdentityError, canonical_identity, composite_identity, is_blank, match_comparison_key
+from syncer.identity import (
+    IdentityError,
+    canonical_identity,
+    composite_identity,
+    is_blank,
+    key_text,
+    match_comparison_key,
+)
 
 MAX_DUPLICATE_KEYS = 100_000
 # a predicate true for text holding a non-ASCII character, per dialect: there SQL's LOWER() may not be
@@ -185,7 +192,7 @@ def collision_reasons(groups: dict[str, dict[str, str]], match: MatchRule) -> di
         keys = sorted(members)
         for key in keys:
             others = [k for k in keys if k != key]
-            named = ", ".join(f"{k!r} ({members[k]!r})" for k in others[:NAMED_KEYS])
+            named = ", ".join(f"{key_text(k)!r} ({members[k]!r})" for k in others[:NAMED_KEYS])
             more = f" and {len(others) - NAMED_KEYS} more" if len(others) > NAMED_KEYS else ""
             collisions[key] = (
                 f"duplicate match value {members[key]!r} in {match.column} -> {match.field} "

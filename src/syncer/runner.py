@@ -52,6 +52,7 @@ from syncer.errors import (
     WarehouseError,
     described,
 )
+from syncer.identity import key_text
 from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.open_jobs import JobLedger, hold, settle
@@ -100,7 +101,7 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"sync": self.sync, **self.tally.as_dict()}
         out["out_of_sync"] = dict(sorted(self.tally.out_of_sync.items()))  # reason -> rows (plan and run)
-        out["bad_row_samples"] = [{"key": b.key, "reason": b.reason} for b in self.tally.bad_samples]
+        out["bad_row_samples"] = [{"key": key_text(b.key), "reason": b.reason} for b in self.tally.bad_samples]
         out["destination_changed"] = dict(sorted(self.tally.redirected.items()))  # reason -> records re-planned
         if self.run_id is not None:
             out.update(
@@ -495,7 +496,7 @@ class SyncJob:
         described = []
         for c in samples:
             removed = c.kind == "removed"
-            item: dict[str, Any] = {"kind": c.kind, "op": op_of(self.sync.mode, removed), "key": c.key}
+            item: dict[str, Any] = {"kind": c.kind, "op": op_of(self.sync.mode, removed), "key": key_text(c.key)}
             item["match"] = c.match_value
             moved_from = c.known.destination if c.known is not None else None
             if moved_from is not None and moved_from != self.destination.digest:

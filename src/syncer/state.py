@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from syncer.errors import StateError
+from syncer.identity import typed_keys
 from syncer.secrets import mask, mask_tree
 from syncer.state_health import (
     FOLDER_REMEDY,
@@ -751,6 +752,18 @@ class StateStore:
         cutoff = utcnow() - dt.timedelta(days=older_than_days)
         with self.engine.begin() as conn:
             return int(conn.execute(audit.delete().where(audit.c.at < cutoff)).rowcount or 0)
+
+    def stored_key(self, typed: str, sync: str | None = None) -> str | None:
+        """The stored key a key typed by a person names (`identity.typed_keys`: a composite key as a JSON array),
+        the first that state, departed records, rejects or audit rows of `sync` (any sync: None) hold; None when
+        none does, so `forget` and `audit --key` can say it matched nothing."""
+        with self.engine.connect() as conn:
+            for candidate in typed_keys(typed):
+                for table in (synced, departed, rejected, audit):
+                    query = sa.select(table.c.key).where(table.c.key == candidate).limit(1)
+                    if conn.execute(query.where(table.c.sync == sync) if sync else query).first() is not None:
+                        return candidate
+        return None
 
     def forget(self, key: str, sync: str | None = None) -> dict[str, int]:
         """Erase every trace of a record (GDPR): state, rejects and audit rows. Returns counts."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,8 +41,10 @@ from syncer.errors import (
     RetryableError,
     StateError,
     SyncerError,
+    UsageError,
     WarehouseError,
 )
+from syncer.identity import key_text, typed_keys
 from syncer.local_time import local_stamp, team_zone
 from syncer.orphans import orphaned_syncs
 from syncer.ownership import verify_owner
@@ -504,14 +507,20 @@ def audit(
     cfg, state = _open(config)
     zone = team_zone(cfg.raw)  # the table a person reads; the audit rows and --json stay UTC ISO
     current = status == "rejected" and not history
+    typed = key
+    if typed is not None:
+        key = state.stored_key(typed, sync)
+        if key is None:
+            raise UsageError(unknown_key_words(cfg, typed, sync, "no audit rows to show"))
     rows = state.audit_rows(sync, key, run, status, 1_000_000_000 if show_all else limit + 1, current=current)
     known_sync(cfg, sync, recorded=bool(rows) or bool(state.audit_rows(sync, None, None, None, 1)))
     rows, older = rows[: len(rows) if show_all else limit], len(rows) > limit and not show_all
+    rows = [{**r, "key": key_text(r["key"])} for r in rows]
     if as_json:
         _print_json(rows)
         return 0
     if not rows:
-        filters = " ".join(f"--{k} {v}" for k, v in (("key", key), ("run", run), ("status", status)) if v is not None)
+        filters = " ".join(f"--{k} {v}" for k, v in (("key", typed), ("run", run), ("status", status)) if v is not None)
         why = f"no audit rows for {sync} match {filters}" if filters else f"no audit rows for {sync} yet"
         if current:
             why = f"no rows of {sync} are rejected now ({filters}; --history adds the rejections later runs resolved)"
@@ -525,7 +534,7 @@ def audit(
             r["key"],
             r["op"],
             f"{r['status']} (resolved)" if r["resolved"] else r["status"],
-            r["dest_id"],
+            key_text(r["dest_id"]) if r["dest_id"] else None,  # the webhook's id is the record's key
             brief(r["reason"]),
             r["payload"],
         )
@@ -554,11 +563,18 @@ def forget(
     cfg, state = _open(config)
     if key is None:
         return _forget_sync(cfg, state, sync, suppress)
-    syncs = [cfg.sync(sync).name] if sync else syncs_holding(state.engine, key)
+    syncs = [cfg.sync(sync).name] if sync else []
+    stored = state.stored_key(key, sync)
+    if stored is None and not suppress:  # an erasure that erased nothing must not look like one that did
+        raise UsageError(unknown_key_words(cfg, key, sync, "nothing was erased"))
+    key = stored if stored is not None else typed_keys(key)[0]
+    syncs = syncs or syncs_holding(state.engine, key)
     held = {s: known for s in syncs if (known := state.lookup(s, [key]).get(key)) is not None}
     removed = state.forget(key, sync)
     out.print(
-        f"forgot {key!r}: {removed['state']} state, {removed['rejected']} rejected, {removed['audit']} audit rows"
+        f"forgot {key_text(key)!r}: {removed['state']} state, {removed['rejected']} rejected, "
+        f"{removed['audit']} audit rows",
+        highlight=False,
     )
     for name, known in held.items():
         if cfg.sync(name).mode == "mirror":  # its delete needed state's record: that record is gone now
@@ -570,13 +586,31 @@ def forget(
         )
         return 0
     if not syncs:
-        raise ConfigError([ConfigIssue(str(cfg.path), "", f"no sync knows key {key!r}: give --sync to suppress it")])
+        raise ConfigError(
+            [ConfigIssue(str(cfg.path), "", f"no sync knows key {key_text(key)!r}: give --sync to suppress it")]
+        )
     suppress_key(state.engine, syncs, key)
     out.print(
         f"suppressed in {', '.join(syncs)}: later runs skip the key while its row is in the model; "
         "the suppression is lifted on the first run after the row has left it"
     )
     return 0
+
+
+def unknown_key_words(cfg: Config, typed: str, sync: str | None, outcome: str) -> str:
+    """Why a typed KEY / --key matched no record, and the form a composite key is typed in (`identity.key_text`),
+    naming the key columns of the syncs (this one, or every one) whose key is composite."""
+    words = f"no record of {f'sync {sync}' if sync else 'any sync'} has key {typed!r} (state, rejects and audit rows "
+    words += f"hold none): {outcome}"
+    composite = [s for s in cfg.syncs.values() if len(s.model.primary_key) > 1 and sync in (None, s.name)]
+    for s in composite[:3]:
+        columns = s.model.primary_key
+        example = json.dumps([f"<{c}>" for c in columns], separators=(",", ":"))
+        words += (
+            f"; sync {s.name}'s key has {len(columns)} columns ({', '.join(columns)}): type it as a JSON array of "
+            f"their values in that order, '{example}', as `syncer audit {s.name}` shows keys"
+        )
+    return words
 
 
 def orphan_words(sync: SyncConfig, known: Known, suppressed: bool) -> str:
