@@ -102,6 +102,9 @@ COUNTERS = (
     "rejected",
     "api_calls",
 )
+# the counters an interrupted run never recorded (it writes them when it finishes): None, unknown, in `recent_runs`;
+# its succeeded, failed and rejected are what its audit rows hold
+UNRECORDED = ("source_rows", "added", "changed", "removed", "unchanged", "api_calls")
 runs = sa.Table(
     "runs",
     metadata,
@@ -442,19 +445,26 @@ class StateStore:
         values: dict[str, Any] = {"sync": sync, "started_at": utcnow(), "status": "running", "full": full}
         values.update(dict.fromkeys(COUNTERS, 0))
         with self.engine.begin() as conn:
-            # A run still marked running was killed (one runner per sync is guaranteed by the lease).
-            conn.execute(
-                runs.update()
-                .where(runs.c.sync == sync, runs.c.status == "running")
-                .values(status="interrupted", finished_at=values["started_at"])
-            )
+            # A run still marked running was killed (one runner per sync is guaranteed by the lease): it is
+            # interrupted, with what its audit rows say the destination acknowledged.
+            killed = conn.scalars(sa.select(runs.c.id).where(runs.c.sync == sync, runs.c.status == "running"))
+            for run_id in list(killed):
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id == run_id)
+                    .values(status="interrupted", finished_at=values["started_at"], **_audited_counts(conn, run_id))
+                )
             inserted = conn.execute(runs.insert().values(**values)).inserted_primary_key
             assert inserted is not None
             return int(inserted[0])
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int], error: str | None = None) -> None:
+        """Close a run with its counters; no `counts` (a run that raised, its summary lost): succeeded, failed and
+        rejected as its audit rows count them (`_audited_counts`)."""
         values = {k: v for k, v in counts.items() if k in COUNTERS}
         with self.engine.begin() as conn:
+            if not values:
+                values = _audited_counts(conn, run_id)
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -466,7 +476,11 @@ class StateStore:
         if sync:
             query = query.where(runs.c.sync == sync)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:  # killed: what it planned and called was never recorded (`start_run`)
+            if row["status"] == "interrupted":
+                row.update(dict.fromkeys(UNRECORDED))
+        return rows
 
     # -- writing one acknowledged batch -------------------------------------------------------
 
@@ -790,6 +804,18 @@ class StateStore:
                     query = query.where(table.c.sync == sync)
                 removed[name] = removed.get(name, 0) + int(conn.execute(query).rowcount or 0)
         return removed
+
+
+def _audited_counts(conn: sa.Connection, run_id: int) -> dict[str, int]:
+    """succeeded, failed and rejected of a run that ended without its summary (killed, or raised), as its audit
+    rows count them: one per record the destination answered, written with state in one transaction per batch."""
+    query = sa.select(audit.c.status, sa.func.count()).where(audit.c.run_id == run_id).group_by(audit.c.status)
+    by_status = {status: int(n) for status, n in conn.execute(query)}
+    return {
+        "succeeded": by_status.get("ok", 0),
+        "failed": by_status.get("failed", 0),
+        "rejected": by_status.get("rejected", 0),
+    }
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

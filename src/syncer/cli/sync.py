@@ -469,10 +469,19 @@ def runs(
             r["sync"],
             local_stamp(r["started_at"], zone),
             f"{secs:.1f}" if secs is not None else "-",
-            *(str(r[k]) for k in ("added", "changed", "removed", "succeeded", "failed", "rejected")),
+            *(
+                "?" if r[k] is None else str(r[k])
+                for k in ("added", "changed", "removed", "succeeded", "failed", "rejected")
+            ),
             brief(r["status"] + (f": {r['error']}" if r["error"] else "")),
         )
     print_table(table)
+    if any(r["added"] is None for r in rows):
+        out.print(
+            "?: not known. A run that was killed (interrupted) or crashed before it finished shows as ok, failed and "
+            "rejected what its audit rows hold (`syncer audit SYNC --run N`); what it planned is not recorded",
+            highlight=False,
+        )
     if older:
         out.print(more_line(len(rows), None, "run", limit), highlight=False)
     return 0
