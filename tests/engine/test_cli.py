@@ -105,7 +105,8 @@ def test_runs_audit_and_forget(project: Project, receiver: WebhookReceiver) -> N
     assert code == 0 and "1 state" in out and "0 rejected" in out and "2 audit" in out, out
     code, out, _ = project.cli("forget", "4", "--sync", "accounts")
     assert code == 0 and "0 state" in out and "1 rejected" in out and "1 audit" in out, out
-    assert project.cli("audit", "accounts", "--key", "3", "--json")[1] == []
+    code, _, err = project.cli("audit", "accounts", "--key", "3", "--json")  # erased: no record has the key now
+    assert code == 2 and "no record of sync accounts has key '3'" in err, err
     code, plan, _ = project.cli("plan", "accounts", "--json")
     assert plan["added"] == 2, plan  # both forgotten records would be sent again
 
