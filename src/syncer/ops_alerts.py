@@ -1,9 +1,24 @@
 """Ops alerts: tell the operators when a sync breaks, recovers, or starts to look wrong.
 
-Each condition is a state (`ok` or `firing`) kept in the state DB (`ops_alert_state`), keyed by
-sync and kind. A notification goes out only when the state changes, so a sync that fails every
-five minutes for a day produces one "failed" message and one "recovered" message, not 288. The
+Each condition is a state (`ok`, `firing` or `flapping`) kept in the state DB (`ops_alert_state`),
+keyed by sync and kind. A notification goes out when the state changes, so a sync that fails every
+five minutes for a day produces one "failed" message, a reminder every `remind_every` (default 6h,
+with the count of failed runs since the last message) and one "recovered" message, not 288. The
 state lives in the DB, so a restart or a second replica does not re-send it.
+
+Flap damping (`[daemon.ops_alerts] flap_window`, default 1h): a condition that fires again within
+`flap_window` of its "recovered" message is `flapping`: one message says so, then nothing but the
+reminders until it has stayed ok for `flap_window`, when one "recovered" message closes it. A
+destination that fails every other run therefore posts failed, recovered, flapping, one reminder per
+`remind_every` and a final recovered, not two messages per two runs. A single failure and recovery
+still posts exactly one of each, the recovery at the first ok run.
+
+    state     observation  -> message                                        new state
+    ok        firing          failed (flapping, if recovered < flap_window)  firing / flapping
+    firing    firing          reminder, if remind_every since last message   firing
+    flapping  firing          reminder, if remind_every since last message   flapping
+    firing    ok              recovered                                      ok
+    flapping  ok              recovered, if no firing for flap_window        ok (else flapping)
 
 Kinds (thresholds under `[daemon.ops_alerts]`):
     failed          the run ended `failed` (fatal error) or crashed         resolved by an ok/partial run
@@ -24,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -32,6 +47,7 @@ import httpx
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
+from syncer.config import Duration, format_duration
 from syncer.connector import Connector, Record
 from syncer.escaping import slack_line
 from syncer.http import tls_context
@@ -41,16 +57,19 @@ from syncer.state import utcnow
 from syncer.timestamps import UtcDateTime
 
 log = logging.getLogger("syncer.ops_alerts")
-State = Literal["ok", "firing"]
+State = Literal["ok", "firing", "flapping"]
 
 alert_meta = sa.MetaData()
 alert_state = sa.Table(
     "ops_alert_state",
     alert_meta,
     sa.Column("key", sa.String(300), primary_key=True),
-    sa.Column("state", sa.String(20)),
+    sa.Column("state", sa.String(20)),  # ok | firing | flapping
     sa.Column("detail", sa.Text),
-    sa.Column("changed_at", UtcDateTime()),
+    sa.Column("changed_at", UtcDateTime()),  # when the state last changed
+    sa.Column("seen_at", UtcDateTime()),  # the last observation that found it firing (migration 0019)
+    sa.Column("count", sa.Integer, nullable=False, server_default="0"),  # firing observations after notified_at
+    sa.Column("notified_at", UtcDateTime()),  # the last message (a change or a reminder)
 )
 
 
@@ -65,6 +84,13 @@ class OpsAlertSettings(BaseModel):
     """Alert when this share of a destination's daily API quota is used."""
     min_records: int = Field(default=20, ge=1)
     """Below this many records a share is too noisy to alert on."""
+    flap_window: Duration = Field(default="1h", validate_default=True)
+    """A condition that fires again within this long of its "recovered" message is flapping: one "flapping"
+    message, then only reminders until it has stayed ok this long, then one "recovered". `"0s"` turns damping
+    off (every failed/ok change is a message). A duration: `"30m"`, `"1h"`."""
+    remind_every: Duration = Field(default="6h", validate_default=True)
+    """While a condition stays firing (or flapping), at most one reminder per this interval, with the number of
+    firing runs since the last message. `"0s"`: no reminders."""
 
 
 @dataclass(frozen=True)
@@ -160,9 +186,15 @@ class OpsAlerts:
     """Evaluates conditions after each run and notifies once per state change."""
 
     def __init__(
-        self, engine: sa.Engine, notifiers: Sequence[Notifier], settings: OpsAlertSettings, metrics: Any = None
+        self,
+        engine: sa.Engine,
+        notifiers: Sequence[Notifier],
+        settings: OpsAlertSettings,
+        metrics: Any = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.engine, self.notifiers, self.settings, self.metrics = engine, list(notifiers), settings, metrics
+        self.clock = clock or (lambda: utcnow())  # aware UTC now, read at each call (tests patch `utcnow`)
 
     def observe_run(self, obs: Observation) -> list[OpsAlert]:
         s = self.settings
@@ -257,30 +289,38 @@ class OpsAlerts:
         resolved_text: str,
         known: dict[str, str] | None = None,
     ) -> list[OpsAlert]:
-        """Move (subject, kind) to its new state; notify only if that is a change. Unknown counts as ok."""
+        """Record one observation of (subject, kind); notify per the table in the module docstring.
+        Unknown counts as ok. Returns the messages sent (none, or one)."""
         key = f"{subject}:{kind}"
-        new: State = "firing" if firing else "ok"
-        if known is not None and known.get(key, "ok") == new:
-            return []  # unchanged (from the caller's one read): no write
-        text = mask(firing_text if firing else resolved_text)
+        if not firing and known is not None and known.get(key, "ok") == "ok":
+            return []  # ok and was ok (from the caller's one read): no write
+        now, s = self.clock(), self.settings
         with self.engine.begin() as conn:
-            old = conn.scalar(sa.select(alert_state.c.state).where(alert_state.c.key == key))
-            if (old or "ok") == new:
+            row = conn.execute(sa.select(alert_state).where(alert_state.c.key == key)).mappings().first()
+            old: str = row["state"] if row is not None and row["state"] else "ok"
+            step = _step(row, old, firing, now, s.flap_window, s.remind_every)
+            if step is None:
                 return []
-            changed_at, project = utcnow(), project_id(conn)
-            values = {"state": new, "detail": text, "changed_at": changed_at}
-            if old is None:
+            new, message, values = step
+            text = mask(_wording(message, firing_text, resolved_text, row, now, s))
+            if message is not None:
+                values = {**values, "detail": text}
+            if row is None:
                 try:
-                    conn.execute(alert_state.insert().values(key=key, **values))
+                    conn.execute(alert_state.insert().values(key=key, state=new, **values))
                 except sa.exc.IntegrityError:  # another replica inserted it first and notified
                     return []
             else:
-                changed = conn.execute(
-                    alert_state.update().where(alert_state.c.key == key, alert_state.c.state == old).values(**values)
-                )
+                same = sa.and_(alert_state.c.key == key, alert_state.c.state == old)
+                if row["notified_at"] is not None:
+                    same = sa.and_(same, alert_state.c.notified_at == row["notified_at"])
+                changed = conn.execute(alert_state.update().where(same).values(state=new, **values))
                 if changed.rowcount != 1:  # another replica moved it first and notified
                     return []
-        alert = OpsAlert(subject, kind, new, text, changed_at, project)
+            if message is None:
+                return []
+            project = project_id(conn)
+        alert = OpsAlert(subject, kind, "ok" if new == "ok" else "firing", text, now, project)
         self._deliver(alert)
         return [alert]
 
@@ -300,3 +340,52 @@ class OpsAlerts:
             query = query.where(sa.or_(*(alert_state.c.key.startswith(p, autoescape=True) for p in prefix)))
         with self.engine.connect() as conn:
             return {k: v for k, v in conn.execute(query)}
+
+
+Message = Literal["failed", "flapping", "reminder", "recovered"]
+
+
+def _step(
+    row: Any, old: str, firing: bool, now: dt.datetime, window: dt.timedelta, remind: dt.timedelta
+) -> tuple[str, Message | None, dict[str, Any]] | None:
+    """(new state, message or None, columns to write) for one observation, or None: nothing to write."""
+    count = int(row["count"] or 0) if row is not None else 0
+    if firing:
+        if old == "ok":
+            recovered_at = row["changed_at"] if row is not None else None
+            flapping = recovered_at is not None and bool(window) and now - recovered_at < window
+            values = {"changed_at": now, "notified_at": now, "seen_at": now, "count": 0}
+            return ("flapping", "flapping", values) if flapping else ("firing", "failed", values)
+        last = row["notified_at"] or row["changed_at"]
+        if remind and last is not None and now - last >= remind:
+            return old, "reminder", {"notified_at": now, "seen_at": now, "count": 0}
+        return old, None, {"seen_at": now, "count": count + 1}
+    if old == "ok":
+        return None
+    seen = row["seen_at"] or row["changed_at"]
+    if old == "flapping" and seen is not None and now - seen < window:
+        return None  # ok, but not for flap_window yet: hold "recovered"
+    return "ok", "recovered", {"changed_at": now, "notified_at": now, "count": 0}
+
+
+def _wording(
+    message: Message | None, firing_text: str, resolved_text: str, row: Any, now: dt.datetime, s: OpsAlertSettings
+) -> str:
+    if message is None or message == "failed":
+        return firing_text
+    if message == "recovered":
+        if row is not None and row["state"] == "flapping":
+            return f"{resolved_text}; stable for {format_duration(s.flap_window)} after flapping"
+        return resolved_text
+    if message == "flapping":
+        ago = format_duration(now - row["changed_at"])
+        return (
+            f"{firing_text} (flapping: fails again {ago} after it recovered; at most one reminder per "
+            f"{format_duration(s.remind_every)} while it flaps, recovered after {format_duration(s.flap_window)} ok)"
+        )
+    since = row["notified_at"] or row["changed_at"]
+    runs = int(row["count"] or 0) + 1
+    state = "flapping" if row["state"] == "flapping" else "failing"
+    return (
+        f"still {state}: {runs} firing runs since {since.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC; latest: {firing_text}"
+    )
