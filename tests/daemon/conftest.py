@@ -20,6 +20,9 @@ from syncer.state import StateStore
 from tests.engine.conftest import MAPPING, SECRET, Project, create_accounts, project, receiver  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
+# the replicas import this checkout's syncer (src/), not whichever one the venv installed editable: a worktree's
+# migration or engine change must be what they run
+PYTHONPATH = os.pathsep.join((str(REPO), str(REPO / "src")))
 
 
 def configure(
@@ -47,7 +50,7 @@ def make_daemon(proj: Project, **kwargs: Any) -> Daemon:
 
 
 def replica_env(proj: Project, **extra: str) -> dict[str, str]:
-    return {**os.environ, "HOOK_SECRET": SECRET, "SYNCER_CONFIG": str(proj.config), "PYTHONPATH": str(REPO), **extra}
+    return {**os.environ, "HOOK_SECRET": SECRET, "SYNCER_CONFIG": str(proj.config), "PYTHONPATH": PYTHONPATH, **extra}
 
 
 def start_replica(
