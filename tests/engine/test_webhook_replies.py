@@ -86,20 +86,6 @@ def misreporting() -> Iterator[WebhookReceiver]:
         yield rx
 
 
-MAPPING = """
-connector = "hook"
-object = "accounts"
-[model]
-table = "accounts"
-primary_key = "account_id"
-[match]
-field = "domain"
-column = "domain"
-[fields]
-name = "name"
-"""
-
-
 def start(project: Project, receiver: WebhookReceiver) -> None:
     project.hook_url = f"{receiver.base_url}/hooks"
     replace_table(
@@ -107,7 +93,7 @@ def start(project: Project, receiver: WebhookReceiver) -> None:
         {"account_id": "INTEGER", "name": "TEXT", "domain": "TEXT", "pql_score": "FLOAT", "tier": "TEXT"},
         ROWS,
     )
-    project.write(mapping=MAPPING)
+    project.write()  # conftest's upsert mapping of `accounts`
 
 
 def command(project: Project, *args: str) -> tuple[int, Any, str]:
