@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from syncer.field_dates import parse_when
 from syncer.secrets import mask
 
 Markup = Literal["slack", "html"]  # syncer.escaping.FOR_MARKUP
@@ -287,11 +288,8 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 def _parse_when(value: str, t: FieldType) -> dt.date:
-    text = value.strip()
     try:
-        if len(text) == 10:
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text)
+        return parse_when(value)
     except ValueError:
         raise Refused(f"is not an ISO 8601 date or datetime; {t.label} takes one") from None
 
