@@ -57,7 +57,7 @@ from syncer.keycheck import KeyReport, MatchRule
 from syncer.mapping import Mapper
 from syncer.open_jobs import JobLedger, hold, settle
 from syncer.ownership import verify_owner
-from syncer.project import project_id, sync_identity_since
+from syncer.project import project_id, scoped, sync_identity_since
 from syncer.rekeys import IdentityMoves
 from syncer.retry import RetryPolicy
 from syncer.secrets import mask
@@ -773,7 +773,7 @@ class SyncJob:
         if known is not None and known.destination in self._elsewhere:
             known = None  # its record id is the other destination's: never sent here
         return Record(
-            key=change.key if scope is None else f"{change.key}@{scope}",
+            key=scoped(change.key, scope),
             op=op_of(self.sync.mode, change.kind == "removed"),
             fields=change.fields,
             fingerprint=change.fingerprint,

@@ -1,7 +1,8 @@
 """CRM follow-up tasks for alerts, through the salesforce or hubspot connector's task writer.
 
-The task's Record.key is the alert key, so the connectors' key lookup makes a resend after a crash
-find the task instead of creating a twin. Status is read back with `connector.task_status(keys)`
+The task's Record.key is its alert key in its project (`outbox.delivered_key`; `outbox.task_keys` maps
+an alert key to it), so the connectors' key lookup makes a resend after a crash find the task instead of
+creating a twin. Status is read back with `connector.task_status(keys)` under those keys
 (Salesforce's TaskStatus has `.status`, HubSpot's `.state`: both "open" | "completed").
 """
 

@@ -15,7 +15,10 @@ day's new crossings.
 Reps (the synthetic world's behaviour, not data): each new alert with a CRM task is worked with
 probability `work_probability` after an exponential delay (mean `mean_hours_to_work`); the ledger
 answers "completed" for it once the simulated clock passes that instant, and the engine reads it
-back like a real CRM. Expansions come from the outcomes simulation's generative model
+back like a real CRM. The reps' plan is kept by alert key (`worked`, what the world decides per alert) and,
+for the CRM ledger, by the key the task was created under (`outbox.task_keys`, the one owner of that mapping:
+the alert key in its project since migration 0013), which is the key the engine asks the CRM about.
+Expansions come from the outcomes simulation's generative model
 (`outcomes.simulate.draw_expansions`: the account's hidden propensity decides, one of its alerts
 dates it), keeping only those that happened before the report time.
 """
@@ -35,6 +38,7 @@ import sqlalchemy as sa
 
 from syncer.alerts import AlertEngine
 from syncer.alerts.lifecycle import SweepScope, is_firing
+from syncer.alerts.outbox import task_keys
 from syncer.alerts.store import CHUNK, aware, pairs
 from syncer.alerts.store import alerts as alerts_table
 from syncer.alerts.tasks import TaskState
@@ -58,10 +62,16 @@ HISTORY_SUFFIX = "__history"  # fired_triggers__history: every replayed day's fi
 
 class Ledger:
     """Stands in for Slack, a CRM or a webhook during the simulated past: acknowledges every record
-    in-process, keeps its fields, and answers task status from the reps' simulated work."""
+    in-process, keeps its fields, and answers task status from the reps' simulated work.
 
-    def __init__(self, real: Any, worked: dict[str, dt.datetime], clock: Callable[[], dt.datetime]) -> None:
-        self.real, self.worked, self.clock = real, worked, clock
+    `worked`: CRM task key (`Record.key` of the task, `outbox.task_keys` of its alert) -> when its rep
+    completes it; empty for Slack and webhooks, which have no tasks."""
+
+    def __init__(
+        self, real: Any, clock: Callable[[], dt.datetime], worked: dict[str, dt.datetime] | None = None
+    ) -> None:
+        self.real, self.clock = real, clock
+        self.worked: dict[str, dt.datetime] = {} if worked is None else worked
         self.name: str = real.name
         self.settings = getattr(real, "settings", None)
         self.sent: dict[str, dict[str, Any]] = {}
@@ -234,13 +244,14 @@ def replay(
     Digests and escalations of the past go to the ledgers weekly and on the last day (the report reads
     neither; task outcomes are read back at the end), so the live days start with nothing left over."""
     rng = random.Random(seed * 31 + 5)
-    worked: dict[str, dt.datetime] = {}
+    worked: dict[str, dt.datetime] = {}  # alert key -> when its rep completes its task (the world's plan)
+    worked_tasks: dict[str, dt.datetime] = {}  # the same plan by CRM task key: what the CRM ledger answers
     now = [dt.datetime.combine(days[0], MORNING, zone)]
 
     def clock() -> dt.datetime:
         return now[0]
 
-    slack, crm = Ledger(real.slack, worked, clock), Ledger(real.crm, worked, clock) if real.crm else None
+    slack, crm = Ledger(real.slack, clock), Ledger(real.crm, clock, worked_tasks) if real.crm else None
     engine = AlertEngine(
         real.settings,
         real.engine,
@@ -250,7 +261,7 @@ def replay(
         clock=clock,
         render_alert=real.render_alert,
         render_digest=real.render_digest,
-        webhooks={name: Ledger(hook, worked, clock) for name, hook in real.webhooks.items()},
+        webhooks={name: Ledger(hook, clock) for name, hook in real.webhooks.items()},
         definitions=real.lifecycle.definitions,  # same trigger fingerprints: the live days are not a re-activation
         priors=real.lifecycle.priors,
     )
@@ -277,9 +288,12 @@ def replay(
                 tasked = sa.select(alerts_table.c.key).where(
                     alerts_table.c.key.in_(sorted(fresh)), alerts_table.c.task_state != "none"
                 )
-                for (key,) in conn.execute(tasked):
-                    if rng.random() < work_probability:
-                        worked[key] = now[0] + dt.timedelta(hours=rng.expovariate(1 / mean_hours_to_work))
+                keys = [str(key) for (key,) in conn.execute(tasked)]
+            task_of = task_keys(real.engine, keys)  # the key each task was created under (its project's)
+            for key in keys:
+                if rng.random() < work_probability:
+                    worked[key] = now[0] + dt.timedelta(hours=rng.expovariate(1 / mean_hours_to_work))
+                    worked_tasks[task_of[key]] = worked[key]
         now[0] += dt.timedelta(hours=1, minutes=1)
         if n % scores_every == scores_every - 1 or n == len(days) - 1:  # weekly, and on the last day
             engine.send_due_digests(now[0])
