@@ -7,15 +7,20 @@
               webhook  the in-app / SDR webhook acknowledged
     time to action = the latest of those delivery times - signal; within SLA when <= sla_hours
 
-An action that was rejected (or given up) never completes: the alert counts as breached once its
-SLA has passed, with the reason. Alerts without actions (digest-only) have no SLA and are left out.
+An action that was rejected (or given up) never completes: the alert counts as failed, with the
+reason. Alerts without actions (digest-only) have no SLA and are left out.
+
+Hours (p50 / p90 / max) are over every alert whose SLA is decided, an alert that never got its action
+(breached or failed) ranking as "never", longer than any: a median over the acted-on alerts alone would
+read 1.3 h while 678 of 679 were never worked. A quantile that lands on a never is None in `--json`
+("never" in the tables); pending alerts (not done, not yet due) count neither way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import statistics
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +34,9 @@ FAILED = ("rejected", "gave_up")
 
 
 STATES = ("met", "missed", "failed", "breached", "pending")
+NEVER = ("failed", "breached")  # decided without an action: its time to action is "never" (longer than any)
 TASK_STATES = ("pending", "open", "completed")  # an alert with a CRM task (digest alerts have none)
+TASK_REJECTED = "rejected"  # its CRM task was refused: sent for work that never can be done (failed)
 
 
 def sla_state(start: dt.datetime, done_at: dt.datetime | None, sla_hours: float, now: dt.datetime,
@@ -52,16 +59,20 @@ def worked_state(
     now: dt.datetime,
 ) -> str | None:  # fmt: skip
     """Rep-work SLA of one alert: its CRM task completed (`worked_at`) within `sla_hours` of firing.
+    A task the CRM rejected is `failed` (the alert was meant to be worked and never can be), not left out.
     None when the alert has no CRM task or no SLA (docs/outcomes.md "Worked within SLA")."""
-    if task_state not in TASK_STATES or sla_hours is None:
+    if sla_hours is None or (task_state not in TASK_STATES and task_state != TASK_REJECTED):
         return None
-    return sla_state(opened_at, worked_at, sla_hours, now)
+    return sla_state(opened_at, worked_at, sla_hours, now, failed=task_state == TASK_REJECTED)
 
 
 def summarize(items: Iterable[tuple[str | None, float | None]]) -> dict[str, Any]:
     """(state, hours to action) per alert -> {alerts, met, missed, failed, breached, pending, due, within_sla,
     share, p50_hours, p90_hours, max_hours}. `due` = alerts whose SLA is decided (all but pending);
-    `share` = met / due (None when nothing is due); hours over alerts with an action. States None are skipped."""
+    `share` = met / due (None when nothing is due). Hours are over the due alerts, a failed or breached one
+    counting as never (module docstring): a quantile that falls on a never is None, as is every quantile
+    when nothing is due; so `due > 0` with `p50_hours` None means more than half were never acted on.
+    States None are skipped."""
     out: dict[str, Any] = {"alerts": 0, **dict.fromkeys(STATES, 0)}
     hours: list[float] = []
     for state, h in items:
@@ -71,14 +82,21 @@ def summarize(items: Iterable[tuple[str | None, float | None]]) -> dict[str, Any
         out[state] += 1
         if h is not None:
             hours.append(h)
+        elif state in NEVER:
+            hours.append(math.inf)
     hours.sort()
     out["due"] = out["alerts"] - out["pending"]
     out["within_sla"] = out["met"]
     out["share"] = round(out["met"] / out["due"], 4) if out["due"] else None
-    out["p50_hours"] = round(statistics.median(hours), 3) if hours else None
-    out["p90_hours"] = round(_quantile(hours, 0.9), 3) if hours else None
-    out["max_hours"] = round(hours[-1], 3) if hours else None
+    out["p50_hours"] = _finite(_quantile(hours, 0.5)) if hours else None
+    out["p90_hours"] = _finite(_quantile(hours, 0.9)) if hours else None
+    out["max_hours"] = _finite(hours[-1]) if hours else None
     return out
+
+
+def _finite(hours: float) -> float | None:
+    """Hours rounded as the reports show them; None for never (math.inf)."""
+    return None if math.isinf(hours) else round(hours, 3)
 
 
 @dataclass
@@ -206,6 +224,11 @@ def by_priority(
 
 
 def _quantile(values: list[float], q: float) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
+    """The q-quantile of sorted `values` by linear interpolation between closest ranks (numpy's default and
+    `statistics.quantiles(method="inclusive")`; q = 0.5 is the median); math.inf when it touches a never."""
+    position = q * (len(values) - 1)
+    low = int(position)
+    fraction = position - low
+    if fraction == 0 or math.isinf(values[low + 1]):
+        return values[low] if fraction == 0 else math.inf
+    return values[low] + (values[low + 1] - values[low]) * fraction

@@ -258,14 +258,22 @@ def _print_sla(report: dict[str, dict[str, Any]], worked: dict[str, dict[str, An
         title = "delivered: signal to every action of the alert's tier acknowledged (tier: [actions], else by priority)"
         table = Table("action tier", *SLA_COLUMNS, title=title)
         for tier, row in report.items():
-            table.add_row(escape(str(tier)), *(escape(_cell(row.get(c))) for c in SLA_COLUMNS))
+            table.add_row(escape(str(tier)), *(escape(_sla_cell(row, c)) for c in SLA_COLUMNS))
         print_table(table)
     if worked:
         table = Table("priority", *SLA_COLUMNS, title="worked: fired to CRM task completed (as `syncer report`)")
         for priority, row in worked.items():
-            table.add_row(escape(priority), *(escape(_cell(row.get(c))) for c in SLA_COLUMNS))
+            table.add_row(escape(priority), *(escape(_sla_cell(row, c)) for c in SLA_COLUMNS))
         print_table(table)
     _print_lanes(lanes)
+
+
+def _sla_cell(row: dict[str, Any], column: str) -> str:
+    """One cell of an SLA table: an hours quantile that is None while alerts are due fell on an alert never
+    acted on (alerts.sla.summarize), shown as "never", not as "-" (nothing to measure)."""
+    if column in HOURS_COLUMNS and row.get(column) is None and row.get("due"):
+        return "never"
+    return _cell(row.get(column))
 
 
 def _cell(value: Any) -> str:
@@ -280,6 +288,7 @@ def _cell(value: Any) -> str:
 
 SLA_COLUMNS = ("sla_hours", "alerts", "met", "missed", "failed", "breached", "pending", "p50_hours", "p90_hours",
                "max_hours")  # fmt: skip
+HOURS_COLUMNS = ("p50_hours", "p90_hours", "max_hours")
 
 
 def _print_lanes(lanes: dict[str, dict[str, Any]]) -> None:

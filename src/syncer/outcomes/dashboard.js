@@ -52,14 +52,16 @@ function kpi(title,value,sub,state){return `<div class="card kpi ${state}"><h2>$
 function kpis(S){const T=D.targets,K=D.kpis,filtered=KEYS.some(k=>S.f[k]);let mat=0,conv=0,met=0,due=0,pend=0;const hours=[];
   for(const [a] of S.alerts){const matured=a[2]+D.window_days<=D.today;
     if(matured){mat++;if(a[6]>0)conv++;}
-    if(a[11]===0&&['pending','open','completed'].includes(D.tasks[a[10]])){if(a[5]==null)pend++;else{due++;if(a[5])met++;}
-      if(a[4]!=null)hours.push(a[4]);}}
+    // Kpis.met's rule: every due high alert with a task, one never worked (or whose task was rejected) = never
+    if(a[11]===0&&['pending','open','completed','rejected'].includes(D.tasks[a[10]])){if(a[5]==null)pend++;else{due++;if(a[5])met++;
+      hours.push(a[4]!=null?a[4]:Infinity);}}}
   hours.sort((x,y)=>x-y);const n=hours.length;
-  const med=filtered?(n?(n%2?hours[(n-1)/2]:(hours[n/2-1]+hours[n/2])/2):null):K.high_median_hours_to_action;
+  const med0=filtered?(n?(n%2?hours[(n-1)/2]:(hours[n/2-1]+hours[n/2])/2):null):K.high_median_hours_to_action;
+  const med=med0!=null&&isFinite(med0)?med0:null;
   const rate=mat?conv/mat:null;const ci=wilson(conv,mat);
   const verdict=v=>v==null?'na':v?'ok':'bad';
   const M=filtered?{revenue:null,alert_to_conversion:rate==null||mat<D.min_matured?null:rate>T.conversion,
-    time_to_action:med==null?null:med<T.action_hours,trigger_accuracy:K.met.trigger_accuracy}:K.met;
+    time_to_action:due<D.min_due?null:med!=null&&med<T.action_hours,trigger_accuracy:K.met.trigger_accuracy}:K.met;
   $('kpis').innerHTML=
    kpi(`Expansion ARR from alerts (${K.revenue_quarter} to date)`,money(K.revenue_quarter_to_date),
      (filtered?'whole book (the target is for the whole book): ':'')+
@@ -67,7 +69,7 @@ function kpis(S){const T=D.targets,K=D.kpis,filtered=KEYS.some(k=>S.f[k]);let ma
      verdict(K.met.revenue))+
    kpi('Alert to conversion',pct(rate),mat?`95% CI ${pct(ci[0])}–${pct(ci[1])} on ${mat} matured alerts; target &gt; ${pct(T.conversion)}`:
      `not enough data yet: no alert has finished its ${D.window_days}-day window`,verdict(M.alert_to_conversion))+
-   kpi('High alerts: median time to action',med==null?'–':med.toFixed(1)+' h',due+pend?`fired → CRM task completed; `+
+   kpi('High alerts: median time to action',med==null?(due?'never':'–'):med.toFixed(1)+' h',due+pend?`fired → CRM task completed; `+
      `${met} of ${due} due worked within ${D.sla_hours.high||T.action_hours} h (${pct(due?met/due:null)})`+
      (pend?`; ${pend} not yet due`:'')+`; target median &lt; ${T.action_hours} h`:
      'not enough data yet: no high alert with a task',verdict(M.time_to_action))+

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncer.outcomes.churn import KINDS as CHURN_KINDS
-from syncer.outcomes.effectiveness import MIN_MATURED, parse_expected
+from syncer.outcomes.effectiveness import MIN_DUE, MIN_MATURED, parse_expected
 from syncer.outcomes.report import STAGES, Report
 from syncer.trigger_values import value_words
 from syncer.wording import readable
@@ -166,6 +166,7 @@ def dashboard_data(report: Report, links: Mapping[str, str] | None = None) -> di
             "revenue_arr_per_quarter": k.revenue_target_arr_per_quarter,
         },
         "min_matured": MIN_MATURED,
+        "min_due": MIN_DUE,  # due high alerts before time to action gets a verdict (Kpis.met)
         "segments": segments,
         "segment_labels": [readable(s) for s in segments],  # shown ("mid-market"); `segments` are the filter keys
         "tiers": tiers,  # the account's plan tier (accounts.plan_tier), not the PQL tier alerts route by

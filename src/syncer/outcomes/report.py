@@ -159,7 +159,7 @@ class Report:
                     "worked in SLA": "-"
                     if not t.with_task
                     else f"{t.worked_within_sla}/{t.sla_due}" + (f" +{t.sla_pending} not due" if t.sla_pending else ""),
-                    "median h to action": "-"
+                    "median h to action": ("never" if t.sla_due else "-")  # never: most due were not worked
                     if t.median_hours_to_action is None
                     else f"{t.median_hours_to_action:.1f}",
                     "converted": str(t.converted),
