@@ -27,7 +27,7 @@ PROBE = (
 
 @pytest.mark.parametrize(
     "args",
-    [("--help",), ("status",), ("runs",), ("state", "check"), ("audit", "accounts", "--key", "1"), ("plan", "--help")],
+    [("--help",), ("status",), ("runs",), ("state", "check"), ("audit", "accounts"), ("plan", "--help")],
     ids=" ".join,
 )
 def test_a_command_that_reads_no_rows_imports_no_columnar_library(project: Project, args: tuple[str, ...]) -> None:
