@@ -43,6 +43,7 @@ from syncer.errors import (
     SyncerError,
     UsageError,
     WarehouseError,
+    described,
 )
 from syncer.identity import key_text, typed_keys
 from syncer.local_time import local_stamp, team_zone
@@ -340,6 +341,20 @@ def _named(exc: DestinationUnreachable, cfg: Config, sync: str) -> DestinationUn
     return exc.named(sync, cfg.syncs[sync].connector)
 
 
+def _failed_object(sync: str, exc: SyncerError, ran: bool) -> dict[str, Any]:
+    """The one JSON object of a plan or run (`ran`) that ended before it had a summary: the contract's keys,
+    their counts null (not known: nothing was compared or sent), status "failed" and the error as stderr says it."""
+    error = "; ".join(str(i) for i in exc.issues) if isinstance(exc, ConfigError) and exc.issues else described(exc)
+    counts = ("added", "changed", "removed", "unchanged") + (("succeeded", "failed", "rejected") if ran else ())
+    return {
+        "sync": sync,
+        **dict.fromkeys(counts),
+        **({"run_id": None} if ran else {}),
+        "status": "failed",
+        "error": error,
+    }
+
+
 def _with_job(
     config: Path | None,
     sync: str,
@@ -348,25 +363,35 @@ def _with_job(
     lease: bool = False,
     wait: float | None = None,
 ) -> int:
-    """Open the job, run `body`; with `lease`, hold the sync's lease (the daemon's) around it."""
+    """Open the job, run `body`; with `lease`, hold the sync's lease (the daemon's) around it.
+
+    With `as_json`, every outcome once the config is open prints one JSON object (`_failed_object` when no
+    summary came back: the destination unreachable, a credential refused, the warehouse down, the lease held);
+    the error path then prints the message on stderr and exits with the error's code (README "Exit codes")."""
     from syncer.lease import LeaseStore, hold
 
     cfg, state = _open(config)
-    with _progress() as on_progress:
-        job = SyncJob(cfg, sync, state, Runtime(progress=on_progress))
-        held = None
-        try:
-            if lease:  # one runner per sync: the same lease, name and TTL as the daemon's
-                ttl = float((cfg.raw.get("daemon") or {}).get("lease_ttl_seconds", 60))
-                held = hold(LeaseStore(state.engine), sync, ttl, wait)
-            summary = body(job)
-        except DestinationUnreachable as exc:
-            raise _named(exc, cfg, sync) from None
-        finally:
-            if held is not None:
-                held.release()
-            job.close()
-            state.close()
+    try:
+        with _progress() as on_progress:
+            job = SyncJob(cfg, sync, state, Runtime(progress=on_progress))
+            held = None
+            try:
+                if lease:  # one runner per sync: the same lease, name and TTL as the daemon's
+                    ttl = float((cfg.raw.get("daemon") or {}).get("lease_ttl_seconds", 60))
+                    held = hold(LeaseStore(state.engine), sync, ttl, wait)
+                summary = body(job)
+            except DestinationUnreachable as exc:
+                raise _named(exc, cfg, sync) from None
+            finally:
+                if held is not None:
+                    held.release()
+                job.close()
+    except SyncerError as exc:
+        if as_json:
+            _print_json(_failed_object(sync, exc, ran=lease))
+        raise
+    finally:
+        state.close()
     if summary.fatal is not None:  # printed once by the error path; JSON callers still get their object
         if as_json:
             _print_json(summary.as_dict())
