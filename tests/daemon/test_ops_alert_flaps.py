@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 import syncer.ops_alerts
-from syncer.ops_alerts import Observation, OpsAlert, OpsAlerts, OpsAlertSettings
+from syncer.ops_alerts import Observation, OpsAlerts, OpsAlertSettings
 from syncer.state import StateStore
+from tests.daemon.test_ops_alerts import Capture
 
 T0 = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 FAILED = dict(status="failed", error="401 Unauthorized")
@@ -28,14 +29,6 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.now
-
-
-class Capture:
-    def __init__(self) -> None:
-        self.sent: list[OpsAlert] = []
-
-    def notify(self, alert: OpsAlert) -> None:
-        self.sent.append(alert)
 
 
 @pytest.fixture

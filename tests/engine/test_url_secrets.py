@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from syncer_connectors.webhook.emulator import WebhookReceiver
 
-from tests.engine.conftest import SECRET, create_accounts
+from tests.engine.conftest import MAPPING, SECRET, create_accounts
 
 # '@', ':', '/' and '%' broke the old substitution; '#', '?', ' ' and 'ü' did not where SQLAlchemy alone reads the
 # URL (its parser takes a password up to the '@'): they guard the encoding's round trip through SQLAlchemy and
@@ -39,20 +39,6 @@ COMMANDS = [
     ("runs", "--json"),
     ("audit", "accounts", "--json", "--limit", "5"),
 ]
-
-MAPPING = """
-connector = "hook"
-object = "accounts"
-mode = "upsert"
-[model]
-table = "accounts"
-primary_key = "account_id"
-[match]
-field = "domain"
-column = "domain"
-[fields]
-name = "name"
-"""
 
 
 def pieces(secret: str) -> set[str]:
@@ -99,7 +85,7 @@ class Project:
     def __init__(self, root: Path, env: dict[str, str]) -> None:
         self.root = root
         (root / "mappings").mkdir()
-        (root / "mappings" / "accounts.toml").write_text(MAPPING)
+        (root / "mappings" / "accounts.toml").write_text(MAPPING.format(mode="upsert"))
         (root / "crash").mkdir()
         self.env = {
             **os.environ,
